@@ -1,0 +1,74 @@
+"""Workspaces, agents, teams and API tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sodam.db.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
+
+
+class Workspace(IdMixin, TimestampMixin, Base):
+    __tablename__ = "workspaces"
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    default_locale: Mapped[str] = mapped_column(String(8), default="ko")
+
+
+class Role(str, enum.Enum):
+    admin = "admin"
+    supervisor = "supervisor"
+    agent = "agent"
+
+
+class Agent(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    __tablename__ = "agents"
+    __table_args__ = (UniqueConstraint("email", name="uq_agents_email"),)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(Enum(Role, name="agent_role"), default=Role.agent)
+    locale: Mapped[str] = mapped_column(String(8), default="ko")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password change / logout-everywhere: invalidates old session cookies.
+    session_version: Mapped[int] = mapped_column(default=1)
+
+
+class Team(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_teams_workspace_name"),)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class TeamMember(WorkspaceScoped, Base):
+    __tablename__ = "team_members"
+    team_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ApiToken(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    __tablename__ = "api_tokens"
+    name: Mapped[str] = mapped_column(String(200))
+    # Tokens act as an agent (for attribution and permissions).
+    agent_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("agents.id", ondelete="CASCADE"))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,196 @@
+"""Workspaces, agents, teams and API tokens. Services never commit: callers own the transaction."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.accounts.models import Agent, ApiToken, Role, Team, TeamMember, Workspace
+from sodam.core.errors import Conflict, Invalid, NotFound
+from sodam.core.security import hash_password, hash_token, new_api_token, verify_password
+
+MIN_PASSWORD_LENGTH = 8
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+async def create_workspace(
+    session: AsyncSession, *, name: str, slug: str, default_locale: str = "ko"
+) -> Workspace:
+    """Create a workspace."""
+    if await session.scalar(select(Workspace).where(Workspace.slug == slug)):
+        raise Conflict(f"workspace '{slug}' already exists", code="workspace_exists")
+    workspace = Workspace(name=name, slug=slug, default_locale=default_locale)
+    session.add(workspace)
+    await session.flush()
+    return workspace
+
+
+async def get_workspace(session: AsyncSession, *, workspace_id: int) -> Workspace:
+    """Get a workspace by id."""
+    workspace = await session.get(Workspace, workspace_id)
+    if workspace is None:
+        raise NotFound("workspace not found")
+    return workspace
+
+
+async def get_workspace_by_slug(session: AsyncSession, *, slug: str) -> Workspace | None:
+    """Get a workspace by slug, or None."""
+    return await session.scalar(select(Workspace).where(Workspace.slug == slug))
+
+
+async def create_agent(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    email: str,
+    name: str,
+    password: str,
+    role: Role = Role.agent,
+    locale: str = "ko",
+) -> Agent:
+    """Create an agent with an argon2-hashed password."""
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email):
+        raise Invalid("a valid e-mail address is required", code="invalid_email")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"the password needs at least {MIN_PASSWORD_LENGTH} characters", code="weak_password")
+    if await session.scalar(select(Agent.id).where(Agent.email == email)):
+        raise Conflict(f"an agent with e-mail {email} already exists", code="agent_exists")
+    agent = Agent(
+        workspace_id=workspace_id,
+        email=email,
+        name=name.strip() or email,
+        password_hash=hash_password(password),
+        role=role,
+        locale=locale,
+    )
+    session.add(agent)
+    await session.flush()
+    return agent
+
+
+async def get_agent(session: AsyncSession, *, workspace_id: int, agent_id: int) -> Agent:
+    """Get an agent of this workspace."""
+    agent = await session.scalar(
+        select(Agent).where(Agent.workspace_id == workspace_id, Agent.id == agent_id)
+    )
+    if agent is None:
+        raise NotFound("agent not found")
+    return agent
+
+
+async def get_agent_by_email(session: AsyncSession, *, email: str) -> Agent | None:
+    """Get an agent by e-mail, or None."""
+    return await session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+
+
+async def list_agents(session: AsyncSession, *, workspace_id: int) -> list[Agent]:
+    """All agents of a workspace, by name."""
+    result = await session.scalars(
+        select(Agent).where(Agent.workspace_id == workspace_id).order_by(Agent.name, Agent.id)
+    )
+    return list(result)
+
+
+async def authenticate(session: AsyncSession, *, email: str, password: str) -> Agent | None:
+    """The active agent with this e-mail and password, or None."""
+    agent = await get_agent_by_email(session, email=email)
+    ok = verify_password(agent.password_hash if agent else None, password)
+    if not ok or agent is None or not agent.is_active:
+        return None
+    return agent
+
+
+async def create_team(
+    session: AsyncSession, *, workspace_id: int, name: str, agent_ids: list[int] = ()
+) -> Team:
+    """Create a team, optionally with members."""
+    name = name.strip()
+    if not name:
+        raise Invalid("a team needs a name", code="invalid_name")
+    if await session.scalar(select(Team.id).where(Team.workspace_id == workspace_id, Team.name == name)):
+        raise Conflict(f"team '{name}' already exists", code="team_exists")
+    team = Team(workspace_id=workspace_id, name=name)
+    session.add(team)
+    await session.flush()
+    for agent_id in agent_ids:
+        await get_agent(session, workspace_id=workspace_id, agent_id=agent_id)
+        session.add(TeamMember(workspace_id=workspace_id, team_id=team.id, agent_id=agent_id))
+    await session.flush()
+    return team
+
+
+async def get_team(session: AsyncSession, *, workspace_id: int, team_id: int) -> Team:
+    """Get a team of this workspace."""
+    team = await session.scalar(select(Team).where(Team.workspace_id == workspace_id, Team.id == team_id))
+    if team is None:
+        raise NotFound("team not found")
+    return team
+
+
+async def list_teams(session: AsyncSession, *, workspace_id: int) -> list[Team]:
+    """All teams of a workspace."""
+    result = await session.scalars(select(Team).where(Team.workspace_id == workspace_id).order_by(Team.name))
+    return list(result)
+
+
+async def team_member_ids(session: AsyncSession, *, workspace_id: int, team_id: int) -> list[int]:
+    """Agent ids in a team."""
+    result = await session.scalars(
+        select(TeamMember.agent_id).where(
+            TeamMember.workspace_id == workspace_id, TeamMember.team_id == team_id
+        )
+    )
+    return list(result)
+
+
+async def create_api_token(
+    session: AsyncSession, *, workspace_id: int, agent_id: int, name: str, scopes: list[str] | None = None
+) -> tuple[ApiToken, str]:
+    """Create a scoped API token; the raw token is returned once and only its hash is kept."""
+    await get_agent(session, workspace_id=workspace_id, agent_id=agent_id)
+    raw, prefix, digest = new_api_token()
+    token = ApiToken(
+        workspace_id=workspace_id,
+        agent_id=agent_id,
+        name=name,
+        prefix=prefix,
+        token_hash=digest,
+        scopes=scopes or ["read", "write"],
+    )
+    session.add(token)
+    await session.flush()
+    return token, raw
+
+
+async def list_api_tokens(session: AsyncSession, *, workspace_id: int) -> list[ApiToken]:
+    """Tokens of a workspace (never their secrets)."""
+    result = await session.scalars(
+        select(ApiToken).where(ApiToken.workspace_id == workspace_id).order_by(ApiToken.id.desc())
+    )
+    return list(result)
+
+
+async def revoke_api_token(session: AsyncSession, *, workspace_id: int, token_id: int) -> None:
+    """Revoke a token of this workspace."""
+    token = await session.scalar(
+        select(ApiToken).where(ApiToken.workspace_id == workspace_id, ApiToken.id == token_id)
+    )
+    if token is None:
+        raise NotFound("token not found")
+    token.revoked_at = datetime.now(UTC)
+
+
+async def authenticate_token(session: AsyncSession, *, raw: str) -> tuple[ApiToken, Agent] | None:
+    """The live token and its agent for a raw bearer token, or None."""
+    token = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    if token is None or token.revoked_at is not None:
+        return None
+    agent = await session.get(Agent, token.agent_id)
+    if agent is None or not agent.is_active:
+        return None
+    token.last_used_at = datetime.now(UTC)
+    return token, agent

@@ -1,0 +1,124 @@
+"""create_app(): routers, middleware, lifespan (database, bus listener)."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sodam import __version__
+from sodam.config import Settings, get_settings
+from sodam.conversations import realtime as conversation_realtime
+from sodam.core.errors import AppError, error_body
+from sodam.db.embedded import resolve_database_url
+from sodam.db.session import dispose_engine, get_engine, init_engine
+from sodam.realtime.bus import PostgresListener
+from sodam.realtime.hub import hub
+
+log = logging.getLogger("sodam")
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        url = resolve_database_url(settings.database_url, settings.data_dir)
+        init_engine(url, pool_size=settings.db_pool_size)
+        hub.set_resolver(conversation_realtime.resolve)
+        listener = PostgresListener(url, hub.dispatch, hub.resync_all)
+        await listener.start()
+        app.state.listener = listener
+        try:
+            yield
+        finally:
+            await listener.stop()
+            await dispose_engine()
+
+    app = FastAPI(
+        title="Sodam API",
+        version=__version__,
+        description="Sodam (소담) REST API. Errors always have the body "
+        '`{"error": {"code", "message", "details"}}`.',
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    _install_error_handlers(app)
+    _install_middleware(app, settings)
+    _include_routers(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from sodam.channels import widget
+
+    app.include_router(widget.router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> JSONResponse:
+        """200 when the database answers, 503 otherwise."""
+        try:
+            async with get_engine().connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure means "not healthy"
+            return JSONResponse({"status": "unavailable", "detail": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            body = error_body("malformed_json", "the request body is not valid JSON", _jsonable(errors))
+        else:
+            body = error_body("validation_error", "the request is not valid", _jsonable(errors))
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+
+def _jsonable(errors: list) -> list:
+    out = []
+    for e in errors:
+        item = {k: v for k, v in e.items() if k in ("type", "loc", "msg")}
+        item["loc"] = [str(p) for p in item.get("loc", [])]
+        out.append(item)
+    return out
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    from sodam.web.middleware import BodySizeLimit, WidgetCors
+
+    app.add_middleware(WidgetCors)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -1,0 +1,31 @@
+"""Inboxes: one channel instance each (web widget now; email, API later)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from sqlalchemy import Enum, String
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sodam.db.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
+
+
+class ChannelType(str, enum.Enum):
+    web_widget = "web_widget"
+    email = "email"
+    api = "api"
+
+
+class Inbox(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    __tablename__ = "inboxes"
+    name: Mapped[str] = mapped_column(String(200))
+    channel_type: Mapped[ChannelType] = mapped_column(
+        Enum(ChannelType, name="channel_type"), default=ChannelType.web_widget
+    )
+    # Public identifier embedded in the widget snippet; not a secret.
+    public_token: Mapped[str] = mapped_column(String(40), unique=True)
+    allowed_origins: Mapped[list[str]] = mapped_column(ARRAY(String(300)), default=list)
+    # color, position, greeting_ko/en, prechat_form (bool), company_name
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

@@ -1,0 +1,116 @@
+"""Inboxes. Services never commit: callers own the transaction."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.channels.models import ChannelType, Inbox
+from sodam.core.errors import Invalid, NotFound
+
+DEFAULT_WIDGET_SETTINGS: dict[str, Any] = {
+    "color": "#3b5bdb",
+    "position": "right",
+    "prechat_form": False,
+    "company_name": "",
+    "greeting_ko": "",
+    "greeting_en": "",
+}
+
+
+def normalise_origin(origin: str) -> str:
+    """'https://Shop.example.com/path' -> 'https://shop.example.com' (scheme://host[:port])."""
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise Invalid(f"not an origin: {origin!r}", code="invalid_origin")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    name: str,
+    channel_type: ChannelType = ChannelType.web_widget,
+    allowed_origins: list[str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Inbox:
+    """Create an inbox with a fresh public token."""
+    if not name.strip():
+        raise Invalid("an inbox needs a name", code="invalid_name")
+    inbox = Inbox(
+        workspace_id=workspace_id,
+        name=name.strip(),
+        channel_type=channel_type,
+        public_token=secrets.token_urlsafe(18),
+        allowed_origins=[normalise_origin(o) for o in (allowed_origins or [])],
+        settings={**DEFAULT_WIDGET_SETTINGS, **(settings or {})},
+    )
+    session.add(inbox)
+    await session.flush()
+    return inbox
+
+
+async def get(session: AsyncSession, *, workspace_id: int, inbox_id: int) -> Inbox:
+    """Get an inbox of this workspace."""
+    inbox = await session.scalar(
+        select(Inbox).where(Inbox.workspace_id == workspace_id, Inbox.id == inbox_id)
+    )
+    if inbox is None:
+        raise NotFound("inbox not found")
+    return inbox
+
+
+async def get_by_public_token(session: AsyncSession, *, public_token: str) -> Inbox:
+    """The inbox a widget snippet points at."""
+    inbox = await session.scalar(select(Inbox).where(Inbox.public_token == public_token))
+    if inbox is None:
+        raise NotFound("unknown inbox", code="unknown_inbox")
+    return inbox
+
+
+async def list_(session: AsyncSession, *, workspace_id: int) -> list[Inbox]:
+    """Inboxes of a workspace."""
+    result = await session.scalars(select(Inbox).where(Inbox.workspace_id == workspace_id).order_by(Inbox.id))
+    return list(result)
+
+
+async def update(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    inbox_id: int,
+    name: str | None = None,
+    allowed_origins: list[str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Inbox:
+    """Update an inbox's name, allowed origins or widget settings."""
+    inbox = await get(session, workspace_id=workspace_id, inbox_id=inbox_id)
+    if name is not None:
+        inbox.name = name.strip() or inbox.name
+    if allowed_origins is not None:
+        inbox.allowed_origins = [normalise_origin(o) for o in allowed_origins if o.strip()]
+    if settings is not None:
+        inbox.settings = {**inbox.settings, **settings}
+    await session.flush()
+    return inbox
+
+
+def origin_allowed(inbox: Inbox, origin: str | None) -> bool:
+    """Is a browser origin allowed to embed this inbox's widget?
+
+    An inbox with no allowed origins accepts any (handy while setting up; the
+    settings page says so).
+    """
+    if not inbox.allowed_origins:
+        return True
+    if not origin:
+        return False
+    try:
+        return normalise_origin(origin) in inbox.allowed_origins
+    except Invalid:
+        return False

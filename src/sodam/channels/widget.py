@@ -1,0 +1,312 @@
+"""The web widget's public API: config, visitor session, messages (HTTP) and a socket.
+
+Called from customers' browsers on other origins: CORS is restricted to the
+inbox's allowed origins (see app middleware), and the visitor proves who they
+are with a signed visitor token (no cookies, so no CSRF surface).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.channels import service as inboxes
+from sodam.channels.models import Inbox
+from sodam.channels.schemas import WidgetMessageIn, WidgetSessionIn
+from sodam.config import get_settings
+from sodam.contacts import service as contacts
+from sodam.conversations import service as conversations
+from sodam.conversations.models import SenderType
+from sodam.conversations.realtime import agent_name, visitor_topic
+from sodam.conversations.schemas import message_out
+from sodam.core.deps import get_session
+from sodam.core.errors import AppError, Forbidden, Unauthorized
+from sodam.core.i18n import gettext, negotiate, normalise
+from sodam.core.security import Signer
+from sodam.db.session import session_scope
+from sodam.realtime.hub import Subscriber, hub
+
+router = APIRouter(prefix="/widget/v1/{inbox_token}", tags=["widget"])
+
+WIDGET_STRINGS = (
+    "widget.title",
+    "widget.greeting",
+    "widget.placeholder",
+    "widget.send",
+    "widget.connecting",
+    "widget.connected",
+    "widget.sending",
+    "widget.sent",
+    "widget.failed",
+    "widget.prechat_intro",
+    "widget.name",
+    "widget.email",
+    "widget.start",
+    "widget.close",
+    "widget.open",
+    "widget.reply_time",
+    "widget.too_long",
+)
+
+
+def visitor_signer() -> Signer:
+    return Signer(get_settings().resolved_secret_key(), salt="sodam.visitor")
+
+
+def issue_visitor_token(inbox: Inbox, contact_id: int) -> str:
+    return visitor_signer().dumps({"w": inbox.workspace_id, "i": inbox.id, "c": contact_id})
+
+
+def read_visitor_token(inbox: Inbox, token: str | None) -> int:
+    """The contact id a visitor token proves, for this inbox; 401 otherwise."""
+    payload = visitor_signer().loads(token) if token else None
+    if not payload or payload.get("i") != inbox.id or payload.get("w") != inbox.workspace_id:
+        raise Unauthorized("missing or invalid visitor token", code="invalid_visitor_token")
+    return int(payload["c"])
+
+
+async def inbox_for(inbox_token: str, session: AsyncSession = Depends(get_session)) -> Inbox:
+    return await inboxes.get_by_public_token(session, public_token=inbox_token)
+
+
+@router.get("/config")
+async def widget_config(
+    request: Request, inbox: Inbox = Depends(inbox_for), locale: str | None = Query(default=None)
+) -> dict[str, Any]:
+    """Appearance and copy for the widget, in the visitor's language."""
+    lang = normalise(locale) if locale else negotiate(request.headers.get("accept-language"))
+    settings = inbox.settings or {}
+    strings = {key.split(".", 1)[1]: gettext(lang, key) for key in WIDGET_STRINGS}
+    greeting = settings.get(f"greeting_{lang}") or ""
+    if greeting:
+        strings["greeting"] = greeting
+    return {
+        "inbox": {"name": inbox.name, "company_name": settings.get("company_name") or inbox.name},
+        "color": settings.get("color", "#3b5bdb"),
+        "position": settings.get("position", "right"),
+        "prechat_form": bool(settings.get("prechat_form")),
+        "locale": lang,
+        "max_chars": get_settings().max_message_chars,
+        "strings": strings,
+    }
+
+
+@router.post("/session")
+async def widget_session(
+    body: WidgetSessionIn, inbox: Inbox = Depends(inbox_for), session: AsyncSession = Depends(get_session)
+) -> dict[str, Any]:
+    """Resume a visitor (valid token) or start a new one; the pre-chat form's answers update the contact."""
+    contact_id = None
+    if body.visitor_token:
+        try:
+            contact_id = read_visitor_token(inbox, body.visitor_token)
+            await contacts.get(session, workspace_id=inbox.workspace_id, contact_id=contact_id)
+        except AppError:
+            contact_id = None  # stale or foreign token: start afresh rather than fail the page
+    fields = {
+        "name": body.name,
+        "email": body.email,
+        "language": normalise(body.locale) if body.locale else None,
+    }
+    if contact_id is None:
+        contact = await contacts.get_or_create_by_identity(
+            session,
+            workspace_id=inbox.workspace_id,
+            channel_type="web_widget",
+            external_id=f"{inbox.id}:{secrets.token_urlsafe(16)}",
+            **fields,
+        )
+        contact_id = contact.id
+    elif any(v for v in fields.values()):
+        await contacts.update(
+            session,
+            workspace_id=inbox.workspace_id,
+            contact_id=contact_id,
+            **{k: v for k, v in fields.items() if v},
+        )
+    conversation = await conversations.latest_for_contact(
+        session, workspace_id=inbox.workspace_id, inbox_id=inbox.id, contact_id=contact_id
+    )
+    return {
+        "visitor_token": issue_visitor_token(inbox, contact_id),
+        "contact_id": contact_id,
+        "conversation_id": conversation.id if conversation else None,
+    }
+
+
+async def _history(
+    session: AsyncSession, inbox: Inbox, contact_id: int, conversation_id: int | None, after_seq: int
+):
+    """Messages the visitor has not seen: after `after_seq` of the conversation they knew, or all of the current one."""
+    current = await conversations.latest_for_contact(
+        session, workspace_id=inbox.workspace_id, inbox_id=inbox.id, contact_id=contact_id
+    )
+    if current is None:
+        return None, []
+    since = after_seq if conversation_id == current.id else 0
+    messages = await conversations.messages_after(
+        session, workspace_id=inbox.workspace_id, conversation_id=current.id, after_seq=since
+    )
+    out = []
+    for m in messages:
+        name = await agent_name(session, m.sender_id) if m.sender_type == SenderType.agent else None
+        out.append(message_out(m, name))
+    return current, out
+
+
+@router.get("/messages")
+async def widget_messages(
+    inbox: Inbox = Depends(inbox_for),
+    session: AsyncSession = Depends(get_session),
+    x_sodam_visitor: str | None = Header(default=None),
+    conversation_id: int | None = Query(default=None),
+    after_seq: int = Query(default=0, ge=0),
+) -> dict[str, Any]:
+    """The visitor's current conversation (public messages only)."""
+    contact_id = read_visitor_token(inbox, x_sodam_visitor)
+    current, messages = await _history(session, inbox, contact_id, conversation_id, after_seq)
+    return {"conversation_id": current.id if current else None, "messages": messages}
+
+
+async def accept_visitor_message(
+    inbox: Inbox, contact_id: int, content: str, client_id: str
+) -> tuple[dict, bool]:
+    """Store a visitor's message (idempotent by client_id) and return (message, created)."""
+    async with session_scope() as session:
+        existing = await conversations.get_message_by_client_id(
+            session, inbox_id=inbox.id, client_id=client_id
+        )
+        if existing is not None:
+            return message_out(existing), False
+        contact = await contacts.get(session, workspace_id=inbox.workspace_id, contact_id=contact_id)
+        conversation = await conversations.find_or_create_open(
+            session,
+            workspace_id=inbox.workspace_id,
+            inbox_id=inbox.id,
+            contact_id=contact_id,
+            language=contact.language,
+        )
+        message, created = await conversations.create_message(
+            session,
+            conversation=conversation,
+            content=content,
+            sender_type=SenderType.contact,
+            sender_id=contact_id,
+            client_id=client_id,
+            max_chars=get_settings().max_message_chars,
+        )
+        return message_out(message), created
+
+
+@router.post("/messages", status_code=201)
+async def widget_send(
+    body: WidgetMessageIn,
+    inbox: Inbox = Depends(inbox_for),
+    x_sodam_visitor: str | None = Header(default=None),
+):
+    """Send a message; a retry with the same client_id returns the stored message with 200."""
+    contact_id = read_visitor_token(inbox, x_sodam_visitor)
+    message, created = await accept_visitor_message(inbox, contact_id, body.content, body.client_id)
+    return JSONResponse(message, status_code=201 if created else 200)
+
+
+@router.websocket("/ws")
+async def widget_socket(
+    websocket: WebSocket,
+    inbox_token: str,
+    visitor: str = Query(default=""),
+    conversation_id: int | None = Query(default=None),
+    after_seq: int = Query(default=0, ge=0),
+) -> None:
+    """Live channel: missed messages first, then everything new; sends are acked after commit."""
+    async with session_scope() as session:
+        try:
+            inbox = await inboxes.get_by_public_token(session, public_token=inbox_token)
+            contact_id = read_visitor_token(inbox, visitor)
+        except AppError as exc:
+            await websocket.close(code=4401 if exc.status_code == 401 else 4404, reason=exc.code)
+            return
+    if not inboxes.origin_allowed(inbox, websocket.headers.get("origin")):
+        await websocket.close(code=4403, reason="origin_not_allowed")
+        return
+    await websocket.accept()
+    subscriber = Subscriber()
+    # Subscribe before reading the backlog so nothing falls between the two.
+    hub.subscribe(subscriber, [visitor_topic(inbox.id, contact_id)])
+    writer = asyncio.create_task(_drain(websocket, subscriber))
+    try:
+        async with session_scope() as session:
+            current, backlog = await _history(session, inbox, contact_id, conversation_id, after_seq)
+        subscriber.offer(
+            {"type": "hello", "conversation_id": current.id if current else None, "messages": backlog}
+        )
+        while True:
+            raw = await websocket.receive_text()
+            await _handle_visitor_frame(websocket, subscriber, inbox, contact_id, raw)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unsubscribe(subscriber)
+        subscriber.close()
+        writer.cancel()
+
+
+async def _handle_visitor_frame(
+    websocket: WebSocket, subscriber: Subscriber, inbox: Inbox, contact_id: int, raw: str
+):
+    try:
+        frame = json.loads(raw)
+        if not isinstance(frame, dict):
+            raise ValueError
+    except ValueError:
+        subscriber.offer(
+            {"type": "error", "error": {"code": "malformed_json", "message": "frame is not a JSON object"}}
+        )
+        return
+    if frame.get("type") == "ping":
+        subscriber.offer({"type": "pong"})
+        return
+    if frame.get("type") != "message":
+        subscriber.offer(
+            {"type": "error", "error": {"code": "unknown_frame", "message": "unknown frame type"}}
+        )
+        return
+    client_id = frame.get("client_id")
+    content = frame.get("content")
+    if not isinstance(client_id, str) or not isinstance(content, str):
+        subscriber.offer(
+            {
+                "type": "error",
+                "client_id": client_id if isinstance(client_id, str) else None,
+                "error": {"code": "invalid", "message": "message frames need string content and client_id"},
+            }
+        )
+        return
+    try:
+        message, _created = await accept_visitor_message(inbox, contact_id, content, client_id)
+    except AppError as exc:
+        subscriber.offer({"type": "error", "client_id": client_id, **exc.body()})
+        return
+    subscriber.offer({"type": "ack", "client_id": client_id, "message": message})
+
+
+async def _drain(websocket: WebSocket, subscriber: Subscriber) -> None:
+    try:
+        while True:
+            frame = await subscriber.queue.get()
+            if frame is None:
+                await websocket.close(code=4008 if subscriber.overflowed else 1000)
+                return
+            await websocket.send_text(json.dumps(frame, ensure_ascii=False))
+    except Exception:  # noqa: S110 - the socket is gone; the reader loop ends it
+        pass
+
+
+def forbid_origin() -> Forbidden:
+    return Forbidden("this site is not allowed to use this inbox's widget", code="origin_not_allowed")

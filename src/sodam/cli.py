@@ -1,0 +1,250 @@
+"""`sodam` command line: serve, worker-less for now, migrate, demo, admin, token, db, bench."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from sodam.config import get_settings
+
+app = typer.Typer(help="Sodam (소담): Korean-first customer engagement.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administer agents.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+db_app = typer.Typer(help="The embedded database.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+def fail(message: str, code: int = 1) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def database_url() -> str:
+    """SODAM_DATABASE_URL, or the embedded server (started if needed); exported for child processes."""
+    from sodam.db.embedded import resolve_database_url
+
+    settings = get_settings()
+    try:
+        url = resolve_database_url(settings.database_url, settings.data_dir)
+    except Exception as exc:  # a clear message beats a traceback for a setup problem
+        fail(f"cannot reach or start PostgreSQL: {exc}")
+    os.environ["SODAM_DATABASE_URL"] = url
+    return url
+
+
+def run_async(coro_fn, url: str):
+    from sodam.db.session import dispose_engine, init_engine
+
+    async def runner():
+        init_engine(url, pool_size=2)
+        try:
+            return await coro_fn()
+        finally:
+            await dispose_engine()
+
+    return asyncio.run(runner())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    from sodam.db.migrate import upgrade
+
+    url = database_url()
+    upgrade(url)
+    console.print("[green]database is up to date[/green]")
+
+
+def _seed_demo(url: str, origins: list[str] | None = None):
+    from sodam import demo
+    from sodam.db.session import session_scope
+
+    async def go():
+        async with session_scope() as session:
+            return await demo.seed(session, allowed_origins=origins)
+
+    return run_async(go, url)
+
+
+@app.command("demo")
+def demo_cmd() -> None:
+    """Create the demo workspace (Korean and English content) if it does not exist."""
+    from sodam.db.migrate import upgrade
+
+    url = database_url()
+    upgrade(url)
+    info = _seed_demo(url)
+    console.print(
+        ("created" if info.created else "already there") + f": demo workspace, inbox token {info.inbox_token}"
+    )
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Interface to bind (SODAM_HOST, default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (SODAM_PORT, default 8000)."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    demo: bool = typer.Option(True, help="Seed the demo workspace on first start."),
+) -> None:
+    """Start the embedded database if needed, migrate, seed the demo and serve."""
+    import uvicorn
+
+    from sodam.db.migrate import upgrade
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    os.environ["SODAM_HOST"], os.environ["SODAM_PORT"] = host, str(port)
+    url = database_url()
+    upgrade(url)
+    # Every worker must sign with the same key: resolve it once here.
+    os.environ["SODAM_SECRET_KEY"] = settings.resolved_secret_key()
+    if demo:
+        info = _seed_demo(url)
+        base = settings.public_url or f"http://{host}:{port}"
+        console.print(f"[bold]Sodam[/bold] console: {base}/console")
+        console.print(f"demo login: {info.admin_email} / {info.admin_password}")
+        console.print(f"widget test page: {base}/widget/demo?inbox={info.inbox_token}")
+    uvicorn.run(
+        "sodam.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        ws_max_size=256 * 1024,
+    )
+
+
+@admin_app.command("create-agent")
+def create_agent(
+    email: str = typer.Option(...),
+    name: str = typer.Option(...),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    workspace: str = typer.Option("demo", help="Workspace slug (created if it does not exist)."),
+    role: str = typer.Option("agent", help="admin | supervisor | agent"),
+    locale: str = typer.Option("ko"),
+) -> None:
+    """Create an agent (and the workspace, if new)."""
+    from sodam.accounts import service as accounts
+    from sodam.accounts.models import Role
+    from sodam.core.errors import AppError
+    from sodam.db.migrate import upgrade
+    from sodam.db.session import session_scope
+
+    if role not in Role.__members__:
+        fail(f"unknown role {role!r}; use admin, supervisor or agent", 2)
+    url = database_url()
+    upgrade(url)
+
+    async def go():
+        async with session_scope() as session:
+            ws = await accounts.get_workspace_by_slug(session, slug=workspace)
+            if ws is None:
+                ws = await accounts.create_workspace(session, name=workspace, slug=workspace)
+            return await accounts.create_agent(
+                session,
+                workspace_id=ws.id,
+                email=email,
+                name=name,
+                password=password,
+                role=Role(role),
+                locale=locale,
+            )
+
+    try:
+        agent = run_async(go, url)
+    except AppError as exc:
+        fail(exc.message, 2)
+    console.print(f"created agent #{agent.id} {agent.email} ({role}) in workspace {workspace}")
+
+
+@token_app.command("create")
+def token_create(
+    email: str = typer.Option(..., help="The agent the token acts as."),
+    name: str = typer.Option("cli", help="A label for the token."),
+    scopes: str = typer.Option("read,write", help="Comma-separated: read, write."),
+) -> None:
+    """Create an API token; it is printed once."""
+    from sodam.accounts import service as accounts
+    from sodam.core.errors import AppError
+    from sodam.db.session import session_scope
+
+    scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
+    bad = [s for s in scope_list if s not in ("read", "write")]
+    if bad:
+        fail(f"unknown scope(s): {', '.join(bad)}", 2)
+    url = database_url()
+
+    async def go():
+        async with session_scope() as session:
+            agent = await accounts.get_agent_by_email(session, email=email)
+            if agent is None:
+                raise AppError(f"no agent with e-mail {email}")
+            _token, raw = await accounts.create_api_token(
+                session, workspace_id=agent.workspace_id, agent_id=agent.id, name=name, scopes=scope_list
+            )
+            return raw
+
+    try:
+        raw = run_async(go, url)
+    except AppError as exc:
+        fail(exc.message, 2)
+    print(raw)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL of the data directory."""
+    from sodam.db.embedded import stop_embedded
+
+    stopped = stop_embedded(get_settings().data_dir)
+    console.print("stopped" if stopped else "not running")
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL (starting the embedded server if needed)."""
+    print(database_url())
+
+
+bench_app = typer.Typer(help="Benchmarks (print their figures; last line is JSON).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("messages")
+def bench_messages(
+    widgets: int = typer.Option(50, help="Widget sockets sending messages."),
+    agents: int = typer.Option(5, help="Agent sockets receiving them."),
+    messages: int = typer.Option(5000, help="Customer messages to send."),
+    rate: float = typer.Option(500.0, help="Target send rate (msg/s)."),
+    idle_sockets: int = typer.Option(0, help="Extra idle widget sockets to hold open."),
+    workers: int = typer.Option(1, help="Server processes."),
+) -> None:
+    """End-to-end message path: throughput, latency percentiles, lost messages."""
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root))
+    try:
+        from bench import messages as bench_mod
+    except ImportError:
+        fail("the benchmarks live in the source checkout's bench/ folder")
+    bench_mod.main(
+        widgets=widgets,
+        agents=agents,
+        messages=messages,
+        rate=rate,
+        idle_sockets=idle_sockets,
+        workers=workers,
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,49 @@
+"""Settings from the environment (SODAM_*), in one place."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SODAM_", env_file=".env", extra="ignore")
+
+    # Unset: an embedded PostgreSQL is started inside data_dir.
+    database_url: str | None = None
+    data_dir: Path = Path(".sodam")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str | None = None
+    public_url: str | None = None
+    secure_cookies: bool = False
+    max_message_chars: int = Field(default=10_000, ge=1)
+    max_request_bytes: int = Field(default=256 * 1024, ge=1024)
+    db_pool_size: int = 10
+    session_max_age_s: int = 14 * 24 * 3600
+    log_level: str = "info"
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, else one generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,102 @@
+"""Contacts and identities. Services never commit: callers own the transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.contacts.models import Contact, ContactIdentity
+from sodam.core.errors import NotFound
+
+EDITABLE_FIELDS = ("name", "email", "phone", "company", "language", "custom_attributes")
+
+
+async def get(session: AsyncSession, *, workspace_id: int, contact_id: int) -> Contact:
+    """Get a contact of this workspace."""
+    contact = await session.scalar(
+        select(Contact).where(Contact.workspace_id == workspace_id, Contact.id == contact_id)
+    )
+    if contact is None:
+        raise NotFound("contact not found")
+    return contact
+
+
+async def create(session: AsyncSession, *, workspace_id: int, **fields: Any) -> Contact:
+    """Create a contact."""
+    values = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS and v is not None}
+    values.setdefault("custom_attributes", {})
+    contact = Contact(workspace_id=workspace_id, **values)
+    session.add(contact)
+    await session.flush()
+    return contact
+
+
+async def update(session: AsyncSession, *, workspace_id: int, contact_id: int, **fields: Any) -> Contact:
+    """Update the given fields of a contact (custom attributes are merged)."""
+    contact = await get(session, workspace_id=workspace_id, contact_id=contact_id)
+    for key, value in fields.items():
+        if key not in EDITABLE_FIELDS:
+            continue
+        if key == "custom_attributes" and value is not None:
+            contact.custom_attributes = {**(contact.custom_attributes or {}), **value}
+        else:
+            setattr(contact, key, value)
+    await session.flush()
+    return contact
+
+
+async def list_(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    query: str | None = None,
+    after_id: int | None = None,
+    limit: int = 50,
+) -> list[Contact]:
+    """Contacts of a workspace, newest first, optionally matching a search string."""
+    stmt = select(Contact).where(Contact.workspace_id == workspace_id)
+    if query:
+        like = f"%{query}%"
+        stmt = stmt.where(or_(Contact.name.ilike(like), Contact.email.ilike(like), Contact.phone.ilike(like)))
+    if after_id is not None:
+        stmt = stmt.where(Contact.id < after_id)
+    result = await session.scalars(stmt.order_by(Contact.id.desc()).limit(limit))
+    return list(result)
+
+
+async def get_or_create_by_identity(
+    session: AsyncSession, *, workspace_id: int, channel_type: str, external_id: str, **fields: Any
+) -> Contact:
+    """The contact owning this channel identity, created (with the identity) if new."""
+    identity = await session.scalar(
+        select(ContactIdentity).where(
+            ContactIdentity.workspace_id == workspace_id,
+            ContactIdentity.channel_type == channel_type,
+            ContactIdentity.external_id == external_id,
+        )
+    )
+    if identity is not None:
+        return await get(session, workspace_id=workspace_id, contact_id=identity.contact_id)
+    contact = await create(session, workspace_id=workspace_id, **fields)
+    session.add(
+        ContactIdentity(
+            workspace_id=workspace_id,
+            contact_id=contact.id,
+            channel_type=channel_type,
+            external_id=external_id,
+        )
+    )
+    await session.flush()
+    return contact
+
+
+async def identities(session: AsyncSession, *, workspace_id: int, contact_id: int) -> list[ContactIdentity]:
+    """Channel identities of a contact."""
+    result = await session.scalars(
+        select(ContactIdentity).where(
+            ContactIdentity.workspace_id == workspace_id, ContactIdentity.contact_id == contact_id
+        )
+    )
+    return list(result)

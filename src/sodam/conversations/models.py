@@ -1,0 +1,127 @@
+"""Conversations, messages and the append-only conversation event log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sodam.db.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
+
+
+class Status(str, enum.Enum):
+    open = "open"
+    pending = "pending"
+    snoozed = "snoozed"
+    resolved = "resolved"
+
+
+class Priority(str, enum.Enum):
+    none = "none"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    urgent = "urgent"
+
+
+class Direction(str, enum.Enum):
+    incoming = "incoming"
+    outgoing = "outgoing"
+    internal = "internal"
+
+
+class MessageKind(str, enum.Enum):
+    text = "text"
+    note = "note"
+    system = "system"
+    bot = "bot"
+
+
+class SenderType(str, enum.Enum):
+    contact = "contact"
+    agent = "agent"
+    bot = "bot"
+    system = "system"
+
+
+class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_ws_status_last", "workspace_id", "status", "last_message_at"),
+        Index("ix_conversations_contact_inbox", "contact_id", "inbox_id"),
+    )
+    inbox_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("inboxes.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("contacts.id", ondelete="CASCADE"))
+    status: Mapped[Status] = mapped_column(Enum(Status, name="conversation_status"), default=Status.open)
+    priority: Mapped[Priority] = mapped_column(
+        Enum(Priority, name="conversation_priority"), default=Priority.none
+    )
+    assignee_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("agents.id", ondelete="SET NULL"), index=True
+    )
+    team_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("teams.id", ondelete="SET NULL"))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(60)), default=list, server_default="{}")
+    language: Mapped[str | None] = mapped_column(String(8))
+    # Per-conversation sequence: taken under the row lock, so seq order is commit order
+    # and a reconnecting client asks for "everything after seq N" without gaps.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_message_preview: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_conversation_seq", "conversation_id", "seq", unique=True),
+        # Idempotency: a retried send with the same client_id returns the stored message.
+        Index(
+            "uq_messages_inbox_client_id",
+            "inbox_id",
+            "client_id",
+            unique=True,
+            postgresql_where=text("client_id IS NOT NULL"),
+        ),
+    )
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    inbox_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("inboxes.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    direction: Mapped[Direction] = mapped_column(Enum(Direction, name="message_direction"))
+    kind: Mapped[MessageKind] = mapped_column(Enum(MessageKind, name="message_kind"))
+    sender_type: Mapped[SenderType] = mapped_column(Enum(SenderType, name="sender_type"))
+    sender_id: Mapped[int | None] = mapped_column(BigInteger)
+    content: Mapped[str] = mapped_column(Text)
+    client_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class ConversationEvent(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    """Append-only (a trigger refuses UPDATE and DELETE): analytics and audit read it."""
+
+    __tablename__ = "conversation_events"
+    __table_args__ = (Index("ix_conversation_events_conv", "conversation_id", "id"),)
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    type: Mapped[str] = mapped_column(String(40))
+    actor_type: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

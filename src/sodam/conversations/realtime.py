@@ -1,0 +1,76 @@
+"""Turns bus events into socket frames: agents get everything of their workspace,
+a widget gets its own conversation's public messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sodam.accounts.models import Agent
+from sodam.conversations import service
+from sodam.conversations.models import Conversation
+from sodam.conversations.schemas import ConversationOut, message_out
+from sodam.db.session import session_scope
+
+_agent_names: dict[int, str] = {}
+
+
+def workspace_topic(workspace_id: int) -> str:
+    return f"ws:{workspace_id}"
+
+
+def visitor_topic(inbox_id: int, contact_id: int) -> str:
+    """A customer's widget tabs: every conversation of this contact in this inbox."""
+    return f"visitor:{inbox_id}:{contact_id}"
+
+
+async def agent_name(session, agent_id: int | None) -> str | None:
+    if agent_id is None:
+        return None
+    if agent_id not in _agent_names:
+        agent = await session.get(Agent, agent_id)
+        _agent_names[agent_id] = agent.name if agent else ""
+    return _agent_names[agent_id] or None
+
+
+async def resolve(event: dict[str, Any], topics: set[str]) -> list[tuple[str, dict[str, Any]]]:
+    ws_topic = workspace_topic(event["ws"])
+    conv_topic = visitor_topic(event["inbox"], event["contact"])
+    wanted_ws = ws_topic in topics
+    wanted_conv = conv_topic in topics and not event.get("private")
+    if not (wanted_ws or wanted_conv):
+        return []  # nobody on this node cares: skip the database read
+    frames: list[tuple[str, dict[str, Any]]] = []
+    async with session_scope() as session:
+        if event["t"] == "message.created":
+            messages = await service.get_messages_by_ids(session, ids=[event["id"]])
+            if not messages:
+                return []
+            message = messages[0]
+            name = (
+                await agent_name(session, message.sender_id) if message.sender_type.value == "agent" else None
+            )
+            frame = {
+                "type": "message",
+                "conversation_id": message.conversation_id,
+                "message": message_out(message, name),
+            }
+            if wanted_ws:
+                frames.append((ws_topic, frame))
+            if wanted_conv:
+                frames.append((conv_topic, frame))
+        elif event["t"] in ("conversation.created", "conversation.updated"):
+            conversation = await session.get(Conversation, event["conv"])
+            if conversation is None:
+                return []
+            payload = ConversationOut.model_validate(conversation).model_dump(mode="json")
+            frame = {"type": "conversation", "event": event["t"], "conversation": payload}
+            if wanted_ws:
+                frames.append((ws_topic, frame))
+            if conv_topic in topics:
+                frames.append(
+                    (
+                        conv_topic,
+                        {"type": "status", "conversation_id": payload["id"], "status": payload["status"]},
+                    )
+                )
+    return frames

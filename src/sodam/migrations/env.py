@@ -1,0 +1,34 @@
+"""Alembic environment: runs migrations on a psycopg 3 connection."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from sodam.accounts import models as _accounts  # noqa: F401
+from sodam.channels import models as _channels  # noqa: F401
+from sodam.contacts import models as _contacts  # noqa: F401
+from sodam.conversations import models as _conversations  # noqa: F401
+from sodam.db.base import Base
+from sodam.db.session import sqlalchemy_url
+
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    url = context.config.get_main_option("sqlalchemy.url")
+    connectable = context.config.attributes.get("connection")
+    if connectable is not None:
+        context.configure(connection=connectable, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations_online()

@@ -1,0 +1,92 @@
+"""In-process fan-out to WebSocket subscribers, fed by the bus listener.
+
+Each subscriber has a bounded queue drained by its own writer task, so one slow
+socket never holds up the others: when its queue is full it is closed, and the
+client reconnects and asks for what it missed (by sequence number).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# Turns one bus event into (topic, frame) pairs; the frames are sent as JSON.
+Resolver = Callable[[dict[str, Any], set[str]], Awaitable[list[tuple[str, dict[str, Any]]]]]
+
+
+class Subscriber:
+    def __init__(self, max_queue: int = 1000):
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(max_queue)
+        self.topics: set[str] = set()
+        self.overflowed = False
+
+    def offer(self, frame: dict[str, Any]) -> None:
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.close()
+
+    def close(self) -> None:
+        # The writer task sees None and ends the socket.
+        while True:
+            try:
+                self.queue.put_nowait(None)
+                return
+            except asyncio.QueueFull:
+                try:
+                    self.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    pass
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._topics: dict[str, set[Subscriber]] = defaultdict(set)
+        self._resolver: Resolver | None = None
+
+    def set_resolver(self, resolver: Resolver) -> None:
+        self._resolver = resolver
+
+    def subscribe(self, subscriber: Subscriber, topics: Iterable[str]) -> None:
+        for topic in topics:
+            self._topics[topic].add(subscriber)
+            subscriber.topics.add(topic)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        for topic in subscriber.topics:
+            subs = self._topics.get(topic)
+            if subs is not None:
+                subs.discard(subscriber)
+                if not subs:
+                    del self._topics[topic]
+        subscriber.topics.clear()
+
+    @property
+    def subscriber_count(self) -> int:
+        return len({s for subs in self._topics.values() for s in subs})
+
+    def active_topics(self) -> set[str]:
+        return set(self._topics)
+
+    async def dispatch(self, event: dict[str, Any]) -> None:
+        if self._resolver is None:
+            return
+        frames = await self._resolver(event, set(self._topics))
+        for topic, frame in frames:
+            for subscriber in list(self._topics.get(topic, ())):
+                subscriber.offer(frame)
+
+    async def resync_all(self) -> None:
+        """After the bus reconnects, tell every client to fetch what it may have missed."""
+        for subs in list(self._topics.values()):
+            for subscriber in list(subs):
+                subscriber.offer({"type": "resync"})
+
+
+hub = Hub()

@@ -1,0 +1,1 @@
+"""The web layer: middleware, templates and static files. Domains never import it."""

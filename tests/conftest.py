@@ -1,0 +1,199 @@
+"""Shared fixtures: a real PostgreSQL (embedded by default), a live server, workspace factories."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from sodam.db.session import libpq_url
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_SECRET = "test-secret-key-not-for-production"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _with_database(url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(libpq_url(url)).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """A fresh, migrated database on SODAM_TEST_DATABASE_URL's server or on an embedded PostgreSQL."""
+    from sodam.db.embedded import ensure_database, start_embedded
+    from sodam.db.migrate import upgrade
+
+    name = f"sodam_test_{os.getpid()}_{secrets.token_hex(3)}"
+    base = os.environ.get("SODAM_TEST_DATABASE_URL")
+    if base:
+        admin = libpq_url(base)
+        ensure_database(admin, name)
+        url = _with_database(admin, name)
+    else:
+        data_dir = Path(os.environ.get("SODAM_TEST_DATA_DIR") or tmp_path_factory.mktemp("pg"))
+        url = start_embedded(data_dir, database=name)
+    upgrade(url)
+    os.environ["SODAM_DATABASE_URL"] = url
+    os.environ["SODAM_SECRET_KEY"] = TEST_SECRET
+    from sodam.config import get_settings
+
+    get_settings.cache_clear()
+    yield url
+    if base:
+        with psycopg.connect(libpq_url(base), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def db(database_url):
+    """The app's engine, initialised against the test database."""
+    from sodam.db.session import dispose_engine, init_engine
+
+    init_engine(database_url, pool_size=5)
+    yield database_url
+    await dispose_engine()
+
+
+class LiveServer:
+    def __init__(self, database_url: str, port: int | None = None, extra_env: dict | None = None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "SODAM_DATABASE_URL": database_url,
+            "SODAM_SECRET_KEY": TEST_SECRET,
+            "SODAM_PORT": str(self.port),
+            **(extra_env or {}),
+        }
+        self.log = open(ROOT / f".pytest_cache/server-{self.port}.log", "w")  # noqa: SIM115
+        (ROOT / ".pytest_cache").mkdir(exist_ok=True)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "sodam.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: see {self.log.name}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url):
+    (ROOT / ".pytest_cache").mkdir(exist_ok=True)
+    server = LiveServer(database_url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_factory(database_url):
+    """Start extra server processes against the same database (stopped at the end)."""
+    servers: list[LiveServer] = []
+
+    def start(**kw) -> LiveServer:
+        server = LiveServer(database_url, **kw)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@dataclass
+class WorkspaceFixture:
+    workspace_id: int
+    slug: str
+    agent_id: int
+    agent_email: str
+    agent_password: str
+    inbox_id: int
+    inbox_token: str
+    api_token: str
+
+
+@pytest.fixture
+async def make_workspace(db):
+    """Create an isolated workspace with an admin agent, a widget inbox and an API token."""
+    from sodam.accounts import service as accounts
+    from sodam.accounts.models import Role
+    from sodam.channels import service as inboxes
+    from sodam.db.session import session_scope
+
+    async def make(*, allowed_origins: list[str] | None = None, role: Role = Role.admin, **inbox_settings):
+        slug = "ws-" + secrets.token_hex(4)
+        password = "correct-horse-" + secrets.token_hex(2)
+        async with session_scope() as session:
+            ws = await accounts.create_workspace(session, name=f"Test {slug}", slug=slug)
+            agent = await accounts.create_agent(
+                session,
+                workspace_id=ws.id,
+                email=f"admin@{slug}.test",
+                name=f"상담원 {slug}",
+                password=password,
+                role=role,
+            )
+            inbox = await inboxes.create(
+                session,
+                workspace_id=ws.id,
+                name="웹 채팅",
+                allowed_origins=allowed_origins or [],
+                settings=inbox_settings or None,
+            )
+            _token, raw = await accounts.create_api_token(
+                session, workspace_id=ws.id, agent_id=agent.id, name="tests"
+            )
+            return WorkspaceFixture(
+                ws.id, slug, agent.id, agent.email, password, inbox.id, inbox.public_token, raw
+            )
+
+    return make
