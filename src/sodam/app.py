@@ -73,8 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _include_routers(app: FastAPI) -> None:
     from sodam.channels import widget
+    from sodam.conversations import live
 
     app.include_router(widget.router)
+    app.include_router(live.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
