@@ -15,10 +15,13 @@ LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 
 @lru_cache
 def catalog(locale: str) -> dict[str, str]:
-    path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as fh:
-        cat = read_po(fh, locale=locale)
-    return {str(m.id): str(m.string) for m in cat if m.id and m.string}
+    """Every *.po file of a locale merged (one file per area: widget, console, api, ...)."""
+    merged: dict[str, str] = {}
+    for path in sorted((LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as fh:
+            cat = read_po(fh, locale=locale)
+        merged.update({str(m.id): str(m.string) for m in cat if m.id and m.string})
+    return merged
 
 
 def gettext(locale: str, msgid: str, **params: object) -> str:
