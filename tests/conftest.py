@@ -36,7 +36,7 @@ def _with_database(url: str, name: str) -> str:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     """A fresh, migrated database on SODAM_TEST_DATABASE_URL's server or on an embedded PostgreSQL."""
-    from sodam.db.embedded import ensure_database, start_embedded
+    from sodam.db.embedded import embedded_running, ensure_database, start_embedded, stop_embedded
     from sodam.db.migrate import upgrade
 
     name = f"sodam_test_{os.getpid()}_{secrets.token_hex(3)}"
@@ -47,6 +47,7 @@ def database_url(tmp_path_factory) -> str:
         url = _with_database(admin, name)
     else:
         data_dir = Path(os.environ.get("SODAM_TEST_DATA_DIR") or tmp_path_factory.mktemp("pg"))
+        owns_embedded = not embedded_running(data_dir)
         url = start_embedded(data_dir, database=name)
     upgrade(url)
     os.environ["SODAM_DATABASE_URL"] = url
@@ -58,6 +59,8 @@ def database_url(tmp_path_factory) -> str:
     if base:
         with psycopg.connect(libpq_url(base), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    elif owns_embedded:
+        stop_embedded(data_dir)
 
 
 @pytest.fixture(scope="session")

@@ -103,6 +103,10 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     os.environ["SODAM_HOST"], os.environ["SODAM_PORT"] = host, str(port)
+    from sodam.db.embedded import embedded_running, stop_embedded
+
+    # Stop the embedded database on exit only if this command started it.
+    owns_embedded = settings.database_url is None and not embedded_running(settings.data_dir)
     url = database_url()
     upgrade(url)
     # Every worker must sign with the same key: resolve it once here.
@@ -113,15 +117,19 @@ def serve(
         console.print(f"[bold]Sodam[/bold] console: {base}/console")
         console.print(f"demo login: {info.admin_email} / {info.admin_password}")
         console.print(f"widget test page: {base}/widget/demo?inbox={info.inbox_token}")
-    uvicorn.run(
-        "sodam.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        ws_max_size=256 * 1024,
-    )
+    try:
+        uvicorn.run(
+            "sodam.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            ws_max_size=256 * 1024,
+        )
+    finally:
+        if owns_embedded:
+            stop_embedded(settings.data_dir)
 
 
 @admin_app.command("create-agent")

