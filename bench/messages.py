@@ -1,0 +1,641 @@
+"""`sodam bench messages`: the message path end to end, and the ceiling it is measured against.
+
+What it does, in one run:
+1. starts its own embedded PostgreSQL in a temporary data dir (or uses the server of
+   SODAM_DATABASE_URL), creates a fresh database, migrates it and seeds one workspace,
+   one agent, one widget inbox and an API token through the services;
+2. measures the raw single-row INSERT + COMMIT rate of that PostgreSQL (psycopg 3, a
+   scratch table; one connection, then sixteen): the ceiling for any lossless path;
+3. starts `sodam` as a uvicorn subprocess (`--workers` processes behind one port);
+4. opens N widget sockets (one visitor each) and M agent sockets, measures the server's
+   RSS, opens the idle widget sockets, measures it again;
+5. sends K customer messages across the widget sockets at the target rate (an asyncio
+   scheduler; the send time is taken per client_id), records the ack per client_id and
+   the receive time per client_id on every agent socket;
+6. checks the database: every acknowledged message stored exactly once.
+
+Cores: this machine has 2. The load generator (this process: one event loop, on uvloop
+when installed), the server process(es) and PostgreSQL all share those two cores, so
+every figure here is "client + server + database on 2 cores"; the generator's own CPU
+time is printed so you can see how much of the machine it took.
+
+Output: a table (rich), then as the LAST line one JSON object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+import psycopg
+import websockets
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+# A report, not a terminal UI: wide enough for the table even when piped to a file.
+console = Console(width=None if sys.stdout.isatty() else 140)
+
+# Korean and English customer messages of realistic length.
+SAMPLES = [
+    "안녕하세요, 주문한 상품이 아직 도착하지 않았어요. 배송 조회 부탁드립니다.",
+    "환불 신청은 어디에서 할 수 있나요?",
+    "Hi, I was charged twice for order #48213, can you check?",
+    "쿠폰 코드가 적용되지 않습니다. 결제 페이지에서 오류가 나요.",
+    "교환하려면 상품을 어디로 보내야 하나요?",
+    "Is the store open on public holidays?",
+]
+
+# uvicorn's own setting for `sodam serve` (cli.py): keep the bench server the same.
+WS_MAX_SIZE = 256 * 1024
+# Browsers offer permessage-deflate and uvicorn accepts it, so the bench does too:
+# the server pays for it in CPU per frame and memory per socket, as in production.
+WS_COMPRESSION = os.environ.get("SODAM_BENCH_WS_COMPRESSION", "deflate") or None
+RAW_SECONDS = 3.0
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def raise_nofile() -> int:
+    """Lift the soft open-files limit to the hard one (children, the server included, inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+@contextlib.contextmanager
+def bench_database():
+    """A fresh database: on SODAM_DATABASE_URL's server, else on a private embedded PostgreSQL."""
+    from sqlalchemy.engine import make_url
+
+    from sodam.db.embedded import ensure_database, start_embedded, stop_embedded
+    from sodam.db.session import libpq_url
+
+    name = f"sodam_bench_{secrets.token_hex(4)}"
+    base = os.environ.get("SODAM_DATABASE_URL")
+    if base:
+        admin = libpq_url(base)
+        ensure_database(admin, name)
+        url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+        try:
+            yield url, "SODAM_DATABASE_URL"
+        finally:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="sodam-bench-"))
+    data_dir.chmod(0o755)  # the embedded server may run as its own user when we are root
+    try:
+        yield start_embedded(data_dir, database=name), "embedded"
+    finally:
+        with contextlib.suppress(Exception):
+            stop_embedded(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def server_version(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
+
+
+@dataclass
+class Seed:
+    inbox_token: str
+    inbox_id: int
+    api_token: str
+
+
+async def seed(url: str) -> Seed:
+    """One workspace, one admin agent, one widget inbox, one API token: through the services."""
+    from sodam.accounts import service as accounts
+    from sodam.accounts.models import Role
+    from sodam.channels import service as inboxes
+    from sodam.db.session import dispose_engine, init_engine, session_scope
+
+    init_engine(url, pool_size=1)
+    try:
+        async with session_scope() as session:
+            ws = await accounts.create_workspace(session, name="Bench 벤치", slug="bench")
+            agent = await accounts.create_agent(
+                session,
+                workspace_id=ws.id,
+                email="agent@bench.test",
+                name="상담원 벤치",
+                password="bench-" + secrets.token_hex(8),
+                role=Role.admin,
+            )
+            inbox = await inboxes.create(session, workspace_id=ws.id, name="웹 채팅")
+            _token, raw = await accounts.create_api_token(
+                session, workspace_id=ws.id, agent_id=agent.id, name="bench"
+            )
+            return Seed(inbox.public_token, inbox.id, raw)
+    finally:
+        await dispose_engine()
+
+
+# --------------------------------------------------------------------------- the ceiling
+
+
+def raw_commit_rate(url: str, *, connections: int = 1, seconds: float = RAW_SECONDS) -> float:
+    """Single-row INSERT + COMMIT per transaction on a scratch table; commits per second."""
+    table = f"bench_scratch_{secrets.token_hex(3)}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, body text NOT NULL)")
+    counts = [0] * connections
+    start_line = threading.Barrier(connections + 1)
+    stop_at: list[float] = [0.0]
+
+    def worker(i: int) -> None:
+        with psycopg.connect(url) as conn:
+            start_line.wait()
+            n = 0
+            while time.perf_counter() < stop_at[0]:
+                conn.execute(f"INSERT INTO {table} (body) VALUES (%s)", (SAMPLES[n % len(SAMPLES)],))  # noqa: S608
+                conn.commit()
+                n += 1
+            counts[i] = n
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    stop_at[0] = time.perf_counter() + 3600
+    start_line.wait()
+    began = time.perf_counter()
+    stop_at[0] = began + seconds
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE {table}")
+    return sum(counts) / elapsed
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`sodam` under uvicorn, as `sodam serve` runs it, on a free port."""
+
+    def __init__(self, url: str, workers: int, log_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "SODAM_DATABASE_URL": url,
+            "SODAM_SECRET_KEY": secrets.token_urlsafe(32),
+            "SODAM_PORT": str(self.port),
+            "SODAM_LOG_LEVEL": "warning",
+        }
+        self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "sodam.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--ws-max-size",
+                str(WS_MAX_SIZE),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: see {log_path}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("server did not start")
+        if workers > 1:  # let every worker come up (each one answers /healthz when ready)
+            time.sleep(1.0 + 0.5 * workers)
+
+    def processes(self) -> list[psutil.Process]:
+        root = psutil.Process(self.proc.pid)
+        return [root, *root.children(recursive=True)]
+
+    def rss_bytes(self) -> int:
+        total = 0
+        for p in self.processes():
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+        return total
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for p in self.processes():
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system
+        return total
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+# --------------------------------------------------------------------------- the load
+
+
+@dataclass
+class Record:
+    sent_at: dict[str, float] = field(default_factory=dict)
+    acked_at: dict[str, float] = field(default_factory=dict)
+    ack_ids: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, dict] = field(default_factory=dict)
+    # one dict per agent socket: client_id -> first receive time
+    received: list[dict[str, float]] = field(default_factory=list)
+    duplicate_deliveries: int = 0
+    all_done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def new_visitor(client: httpx.AsyncClient, inbox_token: str) -> str:
+    r = await client.post(f"/widget/v1/{inbox_token}/session", json={"locale": "ko"})
+    r.raise_for_status()
+    return r.json()["visitor_token"]
+
+
+async def open_widget(server: Server, client: httpx.AsyncClient, inbox_token: str):
+    token = await new_visitor(client, inbox_token)
+    ws = await websockets.connect(
+        f"{server.ws_url}/widget/v1/{inbox_token}/ws?visitor={token}",
+        compression=WS_COMPRESSION,
+        ping_interval=None,  # browsers do not ping; the server's pings are still answered
+        max_queue=None,
+        open_timeout=60,
+    )
+    hello = json.loads(await ws.recv())
+    assert hello["type"] == "hello", hello
+    return ws
+
+
+async def open_many(n: int, opener, concurrency: int, on_open=None) -> list:
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one():
+        async with sem:
+            ws = await opener()
+            if on_open:
+                on_open()
+            return ws
+
+    return await asyncio.gather(*[one() for _ in range(n)])
+
+
+async def read_widget(ws, rec: Record, expected: int) -> None:
+    with contextlib.suppress(websockets.ConnectionClosed):
+        async for raw in ws:
+            now = time.perf_counter()
+            frame = json.loads(raw)
+            kind = frame.get("type")
+            if kind == "ack":
+                cid = frame["client_id"]
+                rec.acked_at.setdefault(cid, now)
+                rec.ack_ids[cid] = frame["message"]["id"]
+                _check_done(rec, expected)
+            elif kind == "error":
+                rec.errors[frame.get("client_id") or f"?{len(rec.errors)}"] = frame.get("error", {})
+                _check_done(rec, expected)
+
+
+async def read_agent(ws, rec: Record, index: int, expected: int) -> None:
+    received = rec.received[index]
+    with contextlib.suppress(websockets.ConnectionClosed):
+        async for raw in ws:
+            now = time.perf_counter()
+            frame = json.loads(raw)
+            if frame.get("type") != "message":
+                continue
+            cid = frame["message"].get("client_id")
+            if cid is None or cid not in rec.sent_at:
+                continue
+            if cid in received:
+                rec.duplicate_deliveries += 1
+                continue
+            received[cid] = now
+            _check_done(rec, expected)
+
+
+def _check_done(rec: Record, expected: int) -> None:
+    if len(rec.acked_at) + len(rec.errors) >= expected and all(
+        len(r) >= len(rec.acked_at) for r in rec.received
+    ):
+        rec.all_done.set()
+
+
+async def send_paced(widget_sockets: list, rec: Record, messages: int, rate: float, progress, task) -> float:
+    """Send `messages` frames round-robin over the widget sockets at `rate`/s; returns the achieved rate.
+
+    The schedule is absolute (t0 + i/rate): a late tick sends at once, so a slow moment
+    does not lower the offered rate, it bunches the sends.
+    """
+    interval = 1.0 / rate if rate > 0 else 0.0
+    t0 = time.perf_counter()
+    for i in range(messages):
+        due = t0 + i * interval
+        delay = due - time.perf_counter()
+        if delay > 0.0005:
+            await asyncio.sleep(delay)
+        ws = widget_sockets[i % len(widget_sockets)]
+        cid = uuid.uuid4().hex
+        payload = json.dumps(
+            {"type": "message", "client_id": cid, "content": f"{SAMPLES[i % len(SAMPLES)]} ({i})"},
+            ensure_ascii=False,
+        )
+        rec.sent_at[cid] = time.perf_counter()
+        await ws.send(payload)
+        if i % 50 == 49 or i == messages - 1:
+            progress.update(task, completed=i + 1)
+            if delay <= 0.0005:
+                await asyncio.sleep(0)  # let the readers run when we are behind
+    return messages / (time.perf_counter() - t0)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=1000, method="inclusive")[min(998, int(q * 1000) - 1)]
+
+
+async def run_load(
+    server: Server, seed_: Seed, *, widgets: int, agents: int, messages: int, rate: float, idle_sockets: int
+) -> dict:
+    rec = Record(received=[{} for _ in range(agents)])
+    out: dict = {}
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60) as client:
+        agent_url = f"{server.ws_url}/api/v1/realtime?access_token={seed_.api_token}"
+
+        async def open_agent():
+            ws = await websockets.connect(
+                agent_url, compression=WS_COMPRESSION, ping_interval=None, max_queue=None
+            )
+            hello = json.loads(await ws.recv())
+            assert hello["type"] == "hello", hello
+            return ws
+
+        agent_sockets = await open_many(agents, open_agent, 16)
+        widget_sockets = await open_many(widgets, lambda: open_widget(server, client, seed_.inbox_token), 16)
+        await asyncio.sleep(0.5)
+        rss_before_idle = server.rss_bytes()
+        idle: list = []
+        if idle_sockets:
+            with Progress(
+                TextColumn("opening idle widget sockets"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
+                task = progress.add_task("idle", total=idle_sockets)
+                idle = await open_many(
+                    idle_sockets,
+                    lambda: open_widget(server, client, seed_.inbox_token),
+                    32,
+                    on_open=lambda: progress.advance(task),
+                )
+            await asyncio.sleep(1.0)
+        rss_after_idle = server.rss_bytes()
+        out |= {"rss_before_idle": rss_before_idle, "rss_after_idle": rss_after_idle}
+
+        readers = [asyncio.create_task(read_widget(ws, rec, messages)) for ws in widget_sockets]
+        readers += [
+            asyncio.create_task(read_agent(ws, rec, i, messages)) for i, ws in enumerate(agent_sockets)
+        ]
+        server_cpu0 = server.cpu_seconds()
+        me = psutil.Process()
+        my_cpu0 = sum(me.cpu_times()[:2])
+        with Progress(
+            TextColumn(f"sending at {rate:g} msg/s"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("send", total=messages)
+            t_start = time.perf_counter()
+            offered = await send_paced(widget_sockets, rec, messages, rate, progress, task)
+            t_sent = time.perf_counter()
+        drain_timeout = max(30.0, messages / max(rate, 1.0))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(rec.all_done.wait(), drain_timeout)
+        t_end = time.perf_counter()
+        out |= {
+            "offered_rate": offered,
+            "send_s": t_sent - t_start,
+            "server_cpu_s": server.cpu_seconds() - server_cpu0,
+            "generator_cpu_s": sum(me.cpu_times()[:2]) - my_cpu0,
+            "wall_s": t_end - t_start,
+        }
+        rss_end = server.rss_bytes()
+        for ws in [*widget_sockets, *agent_sockets]:
+            await ws.close()
+        for r in readers:
+            r.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+        # Idle sockets: close without waiting for each handshake (there may be thousands).
+        await asyncio.gather(*[ws.close() for ws in idle], return_exceptions=True)
+    out |= {"rec": rec, "rss_end": rss_end, "t_start": t_start}
+    return out
+
+
+def stored_counts(url: str, inbox_id: int, client_ids: list[str]) -> tuple[set[str], int]:
+    """(client_ids stored at least once, extra copies stored) for these client_ids."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT client_id, count(*) FROM messages WHERE inbox_id = %s AND client_id = ANY(%s) "
+            "GROUP BY client_id",
+            (inbox_id, client_ids),
+        ).fetchall()
+    return {r[0] for r in rows}, sum(r[1] - 1 for r in rows)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def run_loop(coro):
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro), "asyncio"
+    return uvloop.run(coro), "uvloop"
+
+
+def main(
+    *,
+    widgets: int = 50,
+    agents: int = 5,
+    messages: int = 5000,
+    rate: float = 500.0,
+    idle_sockets: int = 0,
+    workers: int = 1,
+) -> dict:
+    from sodam.db.migrate import upgrade
+
+    if widgets < 1 or agents < 1 or messages < 1:
+        raise SystemExit("widgets, agents and messages must be at least 1")
+    nofile = raise_nofile()
+    needed = 2 * (widgets + agents + idle_sockets) + 200
+    if nofile < needed:
+        console.print(f"[yellow]warning:[/yellow] open-files limit {nofile} < {needed} needed")
+    log_dir = Path(tempfile.gettempdir())
+    with bench_database() as (url, db_kind):
+        with console.status("migrating and seeding"):
+            upgrade(url)
+            seed_ = asyncio.run(seed(url))
+        with console.status("measuring raw INSERT+COMMIT rate"):
+            raw1 = raw_commit_rate(url, connections=1)
+            raw16 = raw_commit_rate(url, connections=16)
+        pg_version = server_version(url)
+        with console.status(f"starting the server ({workers} worker(s))"):
+            server = Server(url, workers, log_dir / f"sodam-bench-server-{os.getpid()}.log")
+        try:
+            load, loop_name = run_loop(
+                run_load(
+                    server,
+                    seed_,
+                    widgets=widgets,
+                    agents=agents,
+                    messages=messages,
+                    rate=rate,
+                    idle_sockets=idle_sockets,
+                )
+            )
+        finally:
+            server.stop()
+        rec: Record = load["rec"]
+        acked = list(rec.acked_at)
+        stored, duplicates = stored_counts(url, seed_.inbox_id, list(rec.sent_at))
+
+    # lost: acknowledged, but missing from some agent socket or from the database.
+    lost_ids = {cid for cid in acked if cid not in stored or any(cid not in r for r in rec.received)}
+    unacked = len(rec.sent_at) - len(acked) - len(rec.errors)
+    first = rec.received[0]
+    lat_first = [(first[cid] - rec.sent_at[cid]) * 1000 for cid in acked if cid in first]
+    lat_all = [(r[cid] - rec.sent_at[cid]) * 1000 for r in rec.received for cid in acked if cid in r]
+    ack_lat = [(rec.acked_at[cid] - rec.sent_at[cid]) * 1000 for cid in acked]
+    # Throughput: messages delivered to the first agent socket per second, from the first
+    # send to the last delivery (so a backlog that drains after the last send counts).
+    last = max(first.values(), default=load["t_start"])
+    span = max(last - load["t_start"], 1e-9)
+    msgs_per_s = len(lat_first) / span
+    mib = 1024 * 1024
+    per_socket_kib = (
+        (load["rss_after_idle"] - load["rss_before_idle"]) / idle_sockets / 1024 if idle_sockets else None
+    )
+
+    table = Table(title="sodam bench messages", show_header=True)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("note")
+    rows = [
+        ("PostgreSQL", f"{pg_version} ({db_kind})", "same server for the ceiling and the run"),
+        ("raw INSERT+COMMIT, 1 conn", f"{raw1:,.0f}/s", "the ceiling (psycopg 3, scratch table)"),
+        ("raw INSERT+COMMIT, 16 conns", f"{raw16:,.0f}/s", ""),
+        ("sockets", f"{widgets} widget, {agents} agent, {idle_sockets} idle", f"server workers: {workers}"),
+        ("target rate", f"{rate:g} msg/s", f"offered {load['offered_rate']:,.0f} msg/s"),
+        ("throughput", f"{msgs_per_s:,.0f} msg/s", "first send -> last delivery on agent socket 0"),
+        ("ratio to raw (1 conn)", f"{msgs_per_s / raw1:.2f}", "target >= 0.5"),
+        ("latency p50 / p95 / p99", _ms3(lat_first), "send -> agent socket 0; target p99 < 50 ms"),
+        ("latency p99, all agent sockets", f"{percentile(lat_all, 0.99):.1f} ms", f"max {max(lat_all, default=0):.1f} ms"),
+        ("ack latency p50 / p99", f"{percentile(ack_lat, 0.5):.1f} / {percentile(ack_lat, 0.99):.1f} ms", "send -> ack (after commit)"),
+        ("acked / errors / unacked", f"{len(acked)} / {len(rec.errors)} / {unacked}", _errors(rec.errors)),
+        ("lost", str(len(lost_ids)), "acked but not on every agent socket or not stored; must be 0"),
+        ("duplicates stored", str(duplicates), f"duplicate deliveries on sockets: {rec.duplicate_deliveries}"),
+        ("server RSS", f"{load['rss_before_idle'] / mib:,.0f} -> {load['rss_after_idle'] / mib:,.0f} MiB", f"after the run {load['rss_end'] / mib:,.0f} MiB (incl. worker children)"),
+        ("per idle socket", f"{per_socket_kib:,.1f} KiB" if per_socket_kib is not None else "-", "target: 5,000 idle under 1 GiB"),
+        ("CPU during the send", f"server {load['server_cpu_s']:.1f} s, generator {load['generator_cpu_s']:.1f} s", f"wall {load['wall_s']:.1f} s on {os.cpu_count()} cores; loop {loop_name}"),
+    ]  # fmt: skip
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    result = {
+        "msgs_per_s": round(msgs_per_s, 1),
+        "raw_commits_per_s": round(raw1, 1),
+        "raw_commits_per_s_16": round(raw16, 1),
+        "ratio": round(msgs_per_s / raw1, 3),
+        "p50_ms": round(percentile(lat_first, 0.50), 2),
+        "p95_ms": round(percentile(lat_first, 0.95), 2),
+        "p99_ms": round(percentile(lat_first, 0.99), 2),
+        "p99_all_agents_ms": round(percentile(lat_all, 0.99), 2),
+        "acked": len(acked),
+        "errors": len(rec.errors),
+        "unacked": unacked,
+        "lost": len(lost_ids),
+        "duplicates": duplicates,
+        "widgets": widgets,
+        "agents": agents,
+        "idle_sockets": idle_sockets,
+        "workers": workers,
+        "server_rss_mib": round(load["rss_after_idle"] / mib, 1),
+        "server_rss_before_idle_mib": round(load["rss_before_idle"] / mib, 1),
+        "per_idle_socket_kib": round(per_socket_kib, 1) if per_socket_kib is not None else None,
+        "target_rate": rate,
+        "offered_rate": round(load["offered_rate"], 1),
+        "server_cpu_s": round(load["server_cpu_s"], 2),
+        "generator_cpu_s": round(load["generator_cpu_s"], 2),
+    }
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def _ms3(values: list[float]) -> str:
+    return " / ".join(f"{percentile(values, q):.1f}" for q in (0.5, 0.95, 0.99)) + " ms"
+
+
+def _errors(errors: dict[str, dict]) -> str:
+    codes: dict[str, int] = {}
+    for e in errors.values():
+        codes[e.get("code", "?")] = codes.get(e.get("code", "?"), 0) + 1
+    return ", ".join(f"{k}: {v}" for k, v in codes.items())
