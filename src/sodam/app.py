@@ -19,6 +19,7 @@ from sodam.conversations import realtime as conversation_realtime
 from sodam.core.errors import AppError, error_body
 from sodam.db.embedded import resolve_database_url
 from sodam.db.session import dispose_engine, get_engine, init_engine
+from sodam.jobs.app import JobRunner
 from sodam.realtime.bus import PostgresListener
 from sodam.realtime.hub import hub
 
@@ -50,9 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         listener = PostgresListener(url, hub.dispatch, hub.resync_all)
         await listener.start()
         app.state.listener = listener
+        jobs = JobRunner(url, run_worker=settings.run_worker, concurrency=settings.worker_concurrency)
+        await jobs.start()
         try:
             yield
         finally:
+            await jobs.stop()
             await listener.stop()
             await dispose_engine()
 

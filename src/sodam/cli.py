@@ -132,6 +132,32 @@ def serve(
             stop_embedded(settings.data_dir)
 
 
+@app.command()
+def worker(
+    concurrency: int = typer.Option(4, min=1, help="Jobs run at once."),
+    queues: str = typer.Option("", help="Comma-separated queues (default: all)."),
+) -> None:
+    """Run background jobs (bot replies, routing, automations) in this process."""
+    from sodam.db.migrate import upgrade
+    from sodam.jobs.app import JobRunner, job_app
+
+    url = database_url()
+    upgrade(url)
+
+    async def go():
+        runner = JobRunner(url, run_worker=False)
+        await runner.start()
+        try:
+            await job_app.run_worker_async(
+                concurrency=concurrency, queues=[q for q in queues.split(",") if q] or None, wait=True
+            )
+        finally:
+            await runner.stop()
+
+    console.print("worker started; Ctrl+C stops it")
+    asyncio.run(go())
+
+
 @admin_app.command("create-agent")
 def create_agent(
     email: str = typer.Option(...),

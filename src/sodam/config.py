@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     session_max_age_s: int = 14 * 24 * 3600
     log_level: str = "info"
+    # Run a job worker inside each `sodam serve` process (simplest on one machine);
+    # set false when dedicated `sodam worker` processes run the jobs.
+    run_worker: bool = True
+    worker_concurrency: int = 4
 
     def resolved_secret_key(self) -> str:
         """The configured secret, else one generated once and kept in the data dir."""

