@@ -49,6 +49,11 @@ class Hub:
     def __init__(self) -> None:
         self._topics: dict[str, set[Subscriber]] = defaultdict(set)
         self._resolver: Resolver | None = None
+        self._event_handlers: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
+
+    def on_event(self, handler: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        """Run `handler` in this process for every bus event (e.g. refresh a local cache)."""
+        self._event_handlers.append(handler)
 
     def set_resolver(self, resolver: Resolver) -> None:
         self._resolver = resolver
@@ -75,7 +80,12 @@ class Hub:
         return set(self._topics)
 
     async def dispatch(self, event: dict[str, Any]) -> None:
-        if self._resolver is None:
+        for handler in self._event_handlers:
+            try:
+                await handler(event)
+            except Exception:
+                log.exception("bus event handler failed")
+        if self._resolver is None or "conv" not in event:
             return
         frames = await self._resolver(event, set(self._topics))
         for topic, frame in frames:
