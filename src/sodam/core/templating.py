@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
 from fastapi.templating import Jinja2Templates
 
 from sodam.core.i18n import translations
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR), extensions=["jinja2.ext.i18n"])
-templates.env.autoescape = True
-templates.env.install_gettext_translations(translations("ko"), newstyle=True)  # type: ignore[attr-defined]
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+    autoescape=True,
+    extensions=["jinja2.ext.i18n"],
+)
+_env.install_gettext_translations(translations("ko"), newstyle=True)  # type: ignore[attr-defined]
+templates = Jinja2Templates(env=_env)
 
 
-def render(request, name: str, context: dict, *, locale: str, status_code: int = 200):
-    """Render a template in the given locale."""
-    env = templates.env
-    trans = translations(locale)
-    env.install_gettext_translations(trans, newstyle=True)  # type: ignore[attr-defined]
-    return templates.TemplateResponse(request, name, {"locale": locale, **context}, status_code=status_code)
+def render(request, name: str, context: dict, *, locale: str, status_code: int = 200, headers=None):
+    """Render a template in the given locale.
+
+    Rendering is synchronous, so installing the locale's catalog just before it
+    cannot interleave with another request's render.
+    """
+    _env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    return templates.TemplateResponse(
+        request, name, {"locale": locale, **context}, status_code=status_code, headers=headers
+    )
