@@ -39,3 +39,48 @@ async def test_committed_job_runs_and_rolled_back_job_never_exists(db, live_serv
             break
         await asyncio.sleep(0.1)
     assert await job_status(committed) == "succeeded"
+
+
+async def test_reaction_is_deferred_with_the_message_and_filtered(db, make_workspace):
+    from sodam.contacts import service as contacts
+    from sodam.conversations import service as conversations
+    from sodam.conversations.models import SenderType
+    from sodam.jobs import reactions
+
+    reactions.react(
+        "message.created",
+        reactions.Reaction(
+            "sodam.echo", when=lambda p: p["sender_type"] == "contact", lock_key="conv-{conversation_id}"
+        ),
+    )
+    ws = await make_workspace()
+    async with session_scope() as session:
+        contact = await contacts.create(session, workspace_id=ws.workspace_id, name="고객")
+        conv = await conversations.create(
+            session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id, contact_id=contact.id
+        )
+        customer, _ = await conversations.create_message(
+            session,
+            conversation=conv,
+            content="안녕하세요",
+            sender_type=SenderType.contact,
+            sender_id=contact.id,
+        )
+        agent, _ = await conversations.create_message(
+            session,
+            conversation=conv,
+            content="네, 고객님",
+            sender_type=SenderType.agent,
+            sender_id=ws.agent_id,
+        )
+    async with session_scope() as session:
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT args, lock FROM procrastinate_jobs WHERE task_name = 'sodam.echo' AND args->>'conversation_id' = :c"
+                ),
+                {"c": str(conv.id)},
+            )
+        ).all()
+    assert [r.args["message_id"] for r in rows] == [customer.id]
+    assert rows[0].lock == f"conv-{conv.id}"

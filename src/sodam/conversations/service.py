@@ -26,6 +26,7 @@ from sodam.conversations.models import (
     Status,
 )
 from sodam.core.errors import Invalid, NotFound, TooLarge
+from sodam.jobs import reactions
 from sodam.realtime import bus
 
 PREVIEW_CHARS = 140
@@ -214,6 +215,8 @@ def validate_content(content: str, *, max_chars: int) -> str:
         )
     if not content.strip():
         raise Invalid("message is empty", code="empty_message")
+    if "\x00" in content:
+        raise Invalid("message contains the NUL character", code="invalid_content")
     return content
 
 
@@ -311,6 +314,18 @@ async def create_message(
             actor_id=sender_id,
             data={"from": previous_status.value, "to": Status.open.value},
         )
+    await reactions.emit(
+        session,
+        "message.created",
+        {
+            "workspace_id": conversation.workspace_id,
+            "conversation_id": conversation.id,
+            "inbox_id": conversation.inbox_id,
+            "message_id": message.id,
+            "sender_type": sender_type.value,
+            "kind": kind.value,
+        },
+    )
     await bus.publish(
         session,
         {
@@ -465,18 +480,24 @@ async def set_tags(
 
 
 async def events(
-    session: AsyncSession, *, workspace_id: int, conversation_id: int
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    conversation_id: int,
+    after_id: int | None = None,
+    limit: int | None = None,
 ) -> list[ConversationEvent]:
-    """The event log of a conversation, oldest first."""
-    result = await session.scalars(
-        select(ConversationEvent)
-        .where(
-            ConversationEvent.workspace_id == workspace_id,
-            ConversationEvent.conversation_id == conversation_id,
-        )
-        .order_by(ConversationEvent.id)
+    """The event log of a conversation, oldest first (optionally one keyset page of it)."""
+    stmt = select(ConversationEvent).where(
+        ConversationEvent.workspace_id == workspace_id,
+        ConversationEvent.conversation_id == conversation_id,
     )
-    return list(result)
+    if after_id is not None:
+        stmt = stmt.where(ConversationEvent.id > after_id)
+    stmt = stmt.order_by(ConversationEvent.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(await session.scalars(stmt))
 
 
 async def _touch_and_publish(session: AsyncSession, conversation: Conversation) -> None:
