@@ -76,11 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _include_routers(app: FastAPI) -> None:
-    from sodam.channels import widget
+    from sodam.channels import views_demo, widget
     from sodam.conversations import live
 
     app.include_router(widget.router)
     app.include_router(live.router)
+    app.include_router(views_demo.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import secrets
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.channels import service as inboxes
@@ -22,7 +26,7 @@ from sodam.channels.schemas import WidgetMessageIn, WidgetSessionIn
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
-from sodam.conversations.models import SenderType
+from sodam.conversations.models import Conversation, Message, SenderType
 from sodam.conversations.realtime import agent_name, visitor_topic
 from sodam.conversations.schemas import message_out
 from sodam.core.deps import get_session
@@ -52,7 +56,14 @@ WIDGET_STRINGS = (
     "widget.open",
     "widget.reply_time",
     "widget.too_long",
+    "widget.rejected",
+    "widget.bot",
 )
+
+# The reply-time line is computed from real data, but not on every page view.
+REPLY_TIME_TTL_S = 600
+REPLY_TIME_MIN_SAMPLES = 3
+_reply_time_cache: dict[int, tuple[float, float | None]] = {}
 
 
 def visitor_signer() -> Signer:
@@ -75,14 +86,77 @@ async def inbox_for(inbox_token: str, session: AsyncSession = Depends(get_sessio
     return await inboxes.get_by_public_token(session, public_token=inbox_token)
 
 
+async def typical_reply_seconds(session: AsyncSession, *, inbox_id: int) -> float | None:
+    """Median first-response time (first agent reply after the first customer message) of the
+    inbox's recent conversations; None while there are too few to say.
+
+    Reads the conversations domain's tables directly: a read-only figure that belongs to
+    analytics once that domain exists (then this becomes a call to its service).
+    """
+    cutoff = datetime.now(UTC) - timedelta(days=30)
+    recent = (
+        select(Conversation.id)
+        .where(Conversation.inbox_id == inbox_id, Conversation.created_at > cutoff)
+        .order_by(Conversation.id.desc())
+        .limit(200)
+        .scalar_subquery()
+    )
+    firsts = (
+        select(
+            func.min(Message.created_at).filter(Message.sender_type == SenderType.contact).label("asked"),
+            func.min(Message.created_at).filter(Message.sender_type == SenderType.agent).label("answered"),
+        )
+        .where(Message.conversation_id.in_(recent))
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    waited = func.extract("epoch", firsts.c.answered - firsts.c.asked)
+    row = (
+        await session.execute(
+            select(func.percentile_cont(0.5).within_group(waited), func.count()).where(
+                firsts.c.answered > firsts.c.asked
+            )
+        )
+    ).one()
+    median, samples = row
+    return float(median) if median is not None and samples >= REPLY_TIME_MIN_SAMPLES else None
+
+
+async def _cached_reply_seconds(session: AsyncSession, inbox_id: int) -> float | None:
+    now = time.monotonic()
+    hit = _reply_time_cache.get(inbox_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    value = await typical_reply_seconds(session, inbox_id=inbox_id)
+    _reply_time_cache[inbox_id] = (now + REPLY_TIME_TTL_S, value)
+    return value
+
+
+def reply_time_line(lang: str, seconds: float | None) -> str:
+    """ "보통 N분 안에 답변드립니다" from the measured figure, the generic line without one."""
+    if seconds is None:
+        return gettext(lang, "widget.reply_time")
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes <= 90:
+        return gettext(lang, "widget.reply_time_minutes", minutes=minutes)
+    hours = math.ceil(minutes / 60)
+    if hours <= 24:
+        return gettext(lang, "widget.reply_time_hours", hours=hours)
+    return gettext(lang, "widget.reply_time")
+
+
 @router.get("/config")
 async def widget_config(
-    request: Request, inbox: Inbox = Depends(inbox_for), locale: str | None = Query(default=None)
+    request: Request,
+    inbox: Inbox = Depends(inbox_for),
+    session: AsyncSession = Depends(get_session),
+    locale: str | None = Query(default=None),
 ) -> dict[str, Any]:
     """Appearance and copy for the widget, in the visitor's language."""
     lang = normalise(locale) if locale else negotiate(request.headers.get("accept-language"))
     settings = inbox.settings or {}
     strings = {key.split(".", 1)[1]: gettext(lang, key) for key in WIDGET_STRINGS}
+    strings["reply_time"] = reply_time_line(lang, await _cached_reply_seconds(session, inbox.id))
     greeting = settings.get(f"greeting_{lang}") or ""
     if greeting:
         strings["greeting"] = greeting

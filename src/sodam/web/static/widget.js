@@ -1,0 +1,724 @@
+/*! Sodam (소담) chat widget — AGPL-3.0-or-later
+ *
+ * Embed with one tag:
+ *   <script src="https://sodam.example.com/static/widget.js" data-sodam-inbox="TOKEN" async></script>
+ *
+ * One small file: no framework, no build step, no third-party requests. The
+ * server's base URL comes from this script's own src, so it runs on a page of
+ * any (allowed) origin. Everything is drawn inside a Shadow DOM so the host
+ * page's CSS cannot leak in. Message text is hostile input: it is only ever
+ * inserted with textContent.
+ *
+ * Delivery rules (see DESIGN.md, "The message path"):
+ *  - every message gets a client_id that is kept across retries; unacked
+ *    messages live in a localStorage outbox and are resent after a reconnect,
+ *    so the server (idempotent by client_id) never stores one twice;
+ *  - a reconnect asks for everything after the last seen seq, so nothing sent
+ *    while we were away is lost; messages are de-duplicated by id.
+ */
+(function () {
+  'use strict';
+
+  const script = document.currentScript || document.querySelector('script[data-sodam-inbox]');
+  const inbox = script && script.dataset.sodamInbox;
+  if (!inbox) return;
+  // The same snippet pasted twice must not draw two launchers.
+  const registry = (window.__sodamWidgets = window.__sodamWidgets || {});
+  if (registry[inbox]) return;
+  registry[inbox] = true;
+
+  // "{base}/static/widget.js" -> "{base}" (also works when Sodam lives under a path prefix).
+  const base = (script.dataset.sodamBase || new URL('..', script.src).href).replace(/\/+$/, '');
+  const apiBase = `${base}/widget/v1/${encodeURIComponent(inbox)}`;
+  const STORE_KEY = `sodam:${inbox}`;
+  const ACK_TIMEOUT_MS = 10000;
+  const PING_EVERY_MS = 20000;
+  const STALE_AFTER_MS = 45000;
+
+  // ---- state -------------------------------------------------------------
+  const saved = load();
+  const S = {
+    config: null,
+    visitor: saved.visitor || null, // signed visitor token (proves who we are; no cookies)
+    conversationId: saved.conversationId || null,
+    lastSeq: 0, // highest seq seen in this page of the current conversation
+    outbox: Array.isArray(saved.outbox) ? saved.outbox : [], // [{client_id, content, at}]
+    open: !!saved.open,
+    ws: null,
+    ready: false, // the socket said hello
+    attempt: 0, // reconnect attempts since the last hello (backoff exponent)
+    failedOpens: 0, // sockets that closed before opening: then HTTP is the fallback
+    retryTimer: null,
+    pingTimer: null,
+    lastFrameAt: 0,
+    sessionPromise: null,
+    unread: 0,
+    nodes: new Map(), // message id -> <li>
+    pending: new Map(), // client_id -> {li, timer}
+  };
+
+  function load() {
+    try {
+      return JSON.parse(localStorage.getItem(STORE_KEY)) || {};
+    } catch (e) {
+      return {}; // storage blocked (private mode, sandboxed iframe): still chat, just forget on reload
+    }
+  }
+
+  function persist() {
+    try {
+      localStorage.setItem(
+        STORE_KEY,
+        JSON.stringify({ visitor: S.visitor, conversationId: S.conversationId, outbox: S.outbox, open: S.open })
+      );
+    } catch (e) {
+      /* see load() */
+    }
+  }
+
+  function uuid() {
+    const c = window.crypto;
+    if (c && typeof c.randomUUID === 'function') return c.randomUUID(); // secure contexts only
+    const b = new Uint8Array(16);
+    if (c && c.getRandomValues) c.getRandomValues(b);
+    else for (let i = 0; i < 16; i++) b[i] = Math.floor(Math.random() * 256);
+    b[6] = (b[6] & 0x0f) | 0x40; // RFC 4122 version 4
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  // Python's len() counts code points; so must we (a UTF-16 .length would count emoji twice).
+  const charCount = (text) => Array.from(text).length;
+
+  // ---- HTTP --------------------------------------------------------------
+  async function api(path, { method = 'GET', body, visitor } = {}) {
+    const headers = {};
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (visitor) headers['X-Sodam-Visitor'] = visitor;
+    const res = await fetch(apiBase + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'omit', // the visitor token is our only credential
+    });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const err = new Error((data.error && data.error.message) || `HTTP ${res.status}`);
+      err.status = res.status;
+      err.code = data.error && data.error.code;
+      throw err;
+    }
+    return data;
+  }
+
+  // ---- DOM ---------------------------------------------------------------
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === false || v == null) continue;
+      if (k === 'text') node.textContent = v;
+      else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? '' : v);
+    }
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  function chatIcon() {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('width', '28');
+    svg.setAttribute('height', '28');
+    svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('fill', 'currentColor');
+    path.setAttribute('d', 'M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.6 3.4 6.1L4.6 21l4.1-2.3c1 .2 2.1.3 3.3.3 5.5 0 10-3.6 10-8s-4.5-8-10-8z');
+    svg.append(path);
+    return svg;
+  }
+
+  // Readable text on the inbox colour: dark text on light colours, white otherwise.
+  function onColor(hex) {
+    const m = /^#?([0-9a-f]{6})$/i.exec(hex) || [];
+    if (!m[1]) return '#fff';
+    const n = parseInt(m[1], 16);
+    const lum = (0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255)) / 255;
+    return lum > 0.62 ? '#1f2328' : '#fff';
+  }
+
+  const CSS = `
+    :host { all: initial; }
+    * { box-sizing: border-box; }
+    [hidden] { display: none !important; }
+    .root { font: 14px/1.45 -apple-system, BlinkMacSystemFont, "Apple SD Gothic Neo", "Malgun Gothic",
+      "Noto Sans KR", "Segoe UI", Roboto, sans-serif; color: #1f2328; }
+    button, input, textarea { font: inherit; color: inherit; }
+    .launcher { position: fixed; bottom: 20px; right: 20px; z-index: 2147483646; width: 56px; height: 56px;
+      border: 0; border-radius: 50%; background: var(--c); color: var(--on-c); cursor: pointer;
+      display: flex; align-items: center; justify-content: center; box-shadow: 0 4px 16px rgba(0,0,0,.25); }
+    .left .launcher { right: auto; left: 20px; }
+    .launcher:focus-visible, .close:focus-visible, .send:focus-visible { outline: 3px solid #91a7ff; outline-offset: 2px; }
+    .badge { position: absolute; top: -2px; right: -2px; min-width: 20px; height: 20px; padding: 0 5px;
+      border-radius: 10px; background: #e03131; color: #fff; font-size: 12px; line-height: 20px; text-align: center; }
+    .panel { position: fixed; bottom: 88px; right: 20px; z-index: 2147483647; width: 370px;
+      height: min(600px, calc(100vh - 108px)); display: flex; flex-direction: column; background: #fff;
+      border-radius: 16px; overflow: hidden; box-shadow: 0 8px 32px rgba(0,0,0,.22); }
+    .left .panel { right: auto; left: 20px; }
+    header { display: flex; align-items: flex-start; gap: 8px; padding: 16px; background: var(--c); color: var(--on-c); }
+    .titles { flex: 1; min-width: 0; }
+    .company { display: block; font-size: 16px; font-weight: 700; overflow-wrap: anywhere; }
+    .reply-time { display: block; font-size: 12px; opacity: .85; }
+    .close { border: 0; background: transparent; color: inherit; font-size: 24px; line-height: 1; cursor: pointer;
+      width: 32px; height: 32px; border-radius: 8px; }
+    .status { padding: 4px 12px; font-size: 12px; background: #fff3bf; color: #5c4500; text-align: center; }
+    .body { flex: 1; min-height: 0; display: flex; flex-direction: column; background: #f5f6f8; }
+    .messages { flex: 1; overflow-y: auto; margin: 0; padding: 12px; list-style: none;
+      display: flex; flex-direction: column; gap: 6px; }
+    .msg { max-width: 82%; display: flex; flex-direction: column; align-items: flex-start; }
+    .msg-body { padding: 8px 12px; border-radius: 14px; white-space: pre-wrap; overflow-wrap: anywhere;
+      background: #fff; border: 1px solid #e3e5e8; border-bottom-left-radius: 4px; }
+    .sender { font-size: 12px; color: #495057; margin: 0 4px 2px; }
+    .meta { font-size: 11px; color: #6b7280; margin: 2px 4px 0; }
+    .mine { align-self: flex-end; align-items: flex-end; }
+    .mine .msg-body { background: var(--c); color: var(--on-c); border: 0; border-radius: 14px 14px 4px 14px; }
+    .mine[data-status="sending"] .msg-body { opacity: .7; }
+    .mine[data-status="failed"] .meta, .mine[data-status="rejected"] .meta { color: #c92a2a; }
+    .bot .msg-body { background: #eef2ff; border: 1px dashed var(--c); }
+    .system { align-self: center; max-width: 100%; }
+    .system .msg-body { background: transparent; border: 0; color: #6b7280; font-size: 12px; padding: 2px 8px; }
+    .greeting .msg-body { background: #fff; }
+    form.prechat { padding: 16px; display: flex; flex-direction: column; gap: 10px; overflow-y: auto; }
+    label { display: flex; flex-direction: column; gap: 4px; font-size: 13px; }
+    input, textarea { border: 1px solid #ced4da; border-radius: 8px; padding: 8px 10px; background: #fff; width: 100%; }
+    input:focus, textarea:focus { outline: 2px solid var(--c); outline-offset: -1px; }
+    .primary, .send { border: 0; border-radius: 8px; padding: 8px 14px; background: var(--c); color: var(--on-c);
+      cursor: pointer; font-weight: 600; }
+    .composer { border-top: 1px solid #e3e5e8; padding: 8px; background: #fff; }
+    .row { display: flex; gap: 8px; align-items: flex-end; }
+    textarea { flex: 1; resize: none; max-height: 120px; min-height: 40px; }
+    .error { margin: 6px 2px 0; color: #c92a2a; font-size: 12px; }
+    @media (max-width: 480px) {
+      .panel, .left .panel { inset: 0; width: 100%; height: 100%; border-radius: 0; }
+    }
+  `;
+
+  let ui = null;
+
+  function build(config) {
+    const t = config.strings;
+    const host = document.createElement('sodam-widget'); // a custom tag: page rules like "div {…}" miss it
+    host.id = 'sodam-widget';
+    const shadow = host.attachShadow({ mode: 'open' });
+    const color = /^#[0-9a-f]{3,8}$/i.test(config.color || '') ? config.color : '#3b5bdb';
+
+    const badge = el('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
+    const launcher = el(
+      'button',
+      { id: 'sodam-launcher', class: 'launcher', type: 'button', 'aria-label': t.open, 'aria-expanded': 'false' },
+      chatIcon(),
+      badge
+    );
+    const status = el('div', { id: 'sodam-status', class: 'status', role: 'status', hidden: true, text: t.connecting });
+    const messages = el(
+      'ol',
+      { id: 'sodam-messages', class: 'messages', 'aria-live': 'polite' },
+      el('li', { class: 'msg greeting' }, el('div', { class: 'msg-body', text: t.greeting }))
+    );
+    const prechatError = el('p', { class: 'error', role: 'alert', hidden: true });
+    const prechat = el(
+      'form',
+      { id: 'sodam-prechat', class: 'prechat', hidden: true, onsubmit: onPrechat },
+      el('p', { text: t.prechat_intro }),
+      el('label', {}, t.name, el('input', { name: 'name', required: true, autocomplete: 'name', maxlength: '200' })),
+      el('label', {}, t.email, el('input', { name: 'email', type: 'email', required: true, autocomplete: 'email' })),
+      prechatError,
+      el('button', { type: 'submit', class: 'primary', text: t.start })
+    );
+    const input = el('textarea', { id: 'sodam-input', rows: '1', placeholder: t.placeholder, 'aria-label': t.placeholder });
+    const error = el('p', { id: 'sodam-error', class: 'error', role: 'alert', hidden: true });
+    const composer = el(
+      'form',
+      { id: 'sodam-composer', class: 'composer', onsubmit: onSubmit },
+      el('div', { class: 'row' }, input, el('button', { id: 'sodam-send', class: 'send', type: 'submit', text: t.send })),
+      error
+    );
+    const panel = el(
+      'div',
+      { id: 'sodam-panel', class: 'panel', role: 'dialog', 'aria-label': config.inbox.company_name, hidden: true, lang: config.locale },
+      el(
+        'header',
+        {},
+        el(
+          'div',
+          { class: 'titles' },
+          el('strong', { id: 'sodam-company', class: 'company', text: config.inbox.company_name }),
+          el('span', { id: 'sodam-reply-time', class: 'reply-time', text: t.reply_time })
+        ),
+        el('button', { class: 'close', type: 'button', 'aria-label': t.close, text: '×', onclick: () => setOpen(false) })
+      ),
+      status,
+      el('div', { class: 'body' }, prechat, messages),
+      composer
+    );
+    const root = el('div', { class: config.position === 'left' ? 'root left' : 'root', lang: config.locale }, launcher, panel);
+    root.style.setProperty('--c', color);
+    root.style.setProperty('--on-c', onColor(color));
+    shadow.append(el('style', { text: CSS }), root);
+
+    launcher.addEventListener('click', () => setOpen(!S.open));
+    panel.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') setOpen(false);
+    });
+    input.addEventListener('keydown', (e) => {
+      // Enter sends, Shift+Enter breaks the line. Never while an IME is composing
+      // Hangul: that Enter only commits the syllable.
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        composer.requestSubmit ? composer.requestSubmit() : onSubmit(e);
+      }
+    });
+    input.addEventListener('input', () => {
+      input.style.height = 'auto';
+      input.style.height = `${Math.min(input.scrollHeight, 120)}px`;
+      if (!error.hidden && charCount(input.value) <= config.max_chars) error.hidden = true;
+    });
+    document.body.append(host);
+    return { t, launcher, badge, panel, status, messages, prechat, prechatError, composer, input, error };
+  }
+
+  // ---- open / close, session ---------------------------------------------
+  function setOpen(open) {
+    S.open = open;
+    persist();
+    ui.panel.hidden = !open;
+    ui.launcher.setAttribute('aria-expanded', String(open));
+    if (!open) return;
+    S.unread = 0;
+    ui.badge.hidden = true;
+    // Create the visitor only when someone actually opens the chat: page views are not contacts.
+    if (!S.visitor && S.config.prechat_form) {
+      showPrechat(true);
+      ui.prechat.querySelector('input').focus();
+      return;
+    }
+    ensureSession().catch(() => scheduleReconnect());
+    scrollToEnd(true);
+    ui.input.focus();
+  }
+
+  function showPrechat(show) {
+    ui.prechat.hidden = !show;
+    ui.messages.hidden = show;
+    ui.composer.hidden = show;
+  }
+
+  async function onPrechat(e) {
+    e.preventDefault();
+    const form = ui.prechat;
+    const name = form.elements.name.value.trim();
+    const email = form.elements.email.value.trim();
+    ui.prechatError.hidden = true;
+    try {
+      await startSession({ name, email });
+    } catch (err) {
+      ui.prechatError.textContent = err.status === 422 ? ui.t.rejected : ui.t.failed;
+      ui.prechatError.hidden = false;
+      return;
+    }
+    showPrechat(false);
+    ui.input.focus();
+  }
+
+  // POST /session: resumes the stored visitor (the server checks the signature)
+  // or starts a new one. One call in flight at a time.
+  function ensureSession() {
+    if (S.ws || S.ready) return Promise.resolve();
+    return startSession({});
+  }
+
+  function startSession(fields) {
+    if (S.sessionPromise) return S.sessionPromise;
+    const body = { locale: navigator.language || undefined, ...fields };
+    if (S.visitor) body.visitor_token = S.visitor;
+    S.sessionPromise = api('/session', { method: 'POST', body })
+      .then((data) => {
+        if (data.visitor_token !== S.visitor) S.lastSeq = 0; // a different visitor: nothing of ours was seen
+        S.visitor = data.visitor_token;
+        if (data.conversation_id !== S.conversationId) {
+          S.conversationId = data.conversation_id;
+          S.lastSeq = 0;
+        }
+        persist();
+        connect();
+      })
+      .finally(() => {
+        S.sessionPromise = null;
+      });
+    return S.sessionPromise;
+  }
+
+  // ---- socket --------------------------------------------------------------
+  function connect() {
+    if (S.ws || !S.visitor) return;
+    clearTimeout(S.retryTimer);
+    S.retryTimer = null;
+    const q = new URLSearchParams({ visitor: S.visitor, after_seq: String(S.lastSeq) });
+    if (S.conversationId) q.set('conversation_id', String(S.conversationId));
+    let ws;
+    try {
+      ws = new WebSocket(`${apiBase.replace(/^http/, 'ws')}/ws?${q}`);
+    } catch (e) {
+      S.failedOpens++;
+      scheduleReconnect();
+      return;
+    }
+    let opened = false;
+    S.ws = ws;
+    ws.onopen = () => {
+      opened = true;
+    };
+    ws.onmessage = (e) => {
+      S.lastFrameAt = Date.now();
+      let frame;
+      try {
+        frame = JSON.parse(e.data);
+      } catch (err) {
+        return;
+      }
+      onFrame(frame);
+    };
+    ws.onclose = () => {
+      if (S.ws !== ws) return;
+      if (!opened) S.failedOpens++;
+      dropSocket();
+    };
+  }
+
+  // Forget the socket (closed, or silently dead) and come back later.
+  function dropSocket() {
+    const ws = S.ws;
+    S.ws = null;
+    S.ready = false;
+    clearInterval(S.pingTimer);
+    if (ws) {
+      ws.onclose = ws.onmessage = ws.onopen = null;
+      try {
+        ws.close();
+      } catch (e) {
+        /* already closed */
+      }
+    }
+    setConnected(false);
+    scheduleReconnect();
+  }
+
+  // Exponential backoff with jitter, so a restarted server is not hit by every
+  // visitor at the same instant.
+  function scheduleReconnect() {
+    if (S.retryTimer) return;
+    const ceiling = Math.min(30000, 1000 * 2 ** Math.min(S.attempt, 5));
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    S.attempt++;
+    S.retryTimer = setTimeout(async () => {
+      S.retryTimer = null;
+      if (!S.visitor) {
+        ensureSession().catch(() => scheduleReconnect());
+        return;
+      }
+      // The socket cannot even be opened (proxy, firewall): deliver over HTTP meanwhile.
+      if (S.failedOpens > 0) await httpSync();
+      connect();
+    }, delay);
+  }
+
+  window.addEventListener('online', () => {
+    S.attempt = 0;
+    if (!S.ws && S.visitor) connect();
+  });
+
+  function setConnected(ok) {
+    if (ui) ui.status.hidden = ok;
+  }
+
+  function startHeartbeat() {
+    clearInterval(S.pingTimer);
+    S.pingTimer = setInterval(() => {
+      if (!S.ws) return;
+      // No frame (not even a pong) for a while: the connection is dead without knowing it.
+      if (Date.now() - S.lastFrameAt > STALE_AFTER_MS) return dropSocket();
+      S.ws.send(JSON.stringify({ type: 'ping' }));
+    }, PING_EVERY_MS);
+  }
+
+  function onFrame(frame) {
+    switch (frame.type) {
+      case 'hello':
+        S.ready = true;
+        S.attempt = 0;
+        S.failedOpens = 0;
+        setConnected(true);
+        startHeartbeat();
+        if (frame.conversation_id) adoptConversation(frame.conversation_id);
+        (frame.messages || []).forEach(receive);
+        flushOutbox();
+        break;
+      case 'message':
+        receive(frame.message);
+        break;
+      case 'ack':
+        acked(frame.client_id, frame.message);
+        break;
+      case 'error':
+        rejected(frame.client_id, frame.error || {});
+        break;
+      case 'resync': // the server's bus reconnected: ask for what we may have missed
+        httpFetchMissed();
+        break;
+      default: // pong, status: nothing to draw yet
+        break;
+    }
+  }
+
+  // ---- outbox ----------------------------------------------------------------
+  function flushOutbox() {
+    for (const item of S.outbox) transmit(item);
+  }
+
+  function transmit(item) {
+    if (S.ws && S.ready) {
+      S.ws.send(JSON.stringify({ type: 'message', client_id: item.client_id, content: item.content }));
+      watchAck(item.client_id);
+    } else if (S.visitor && S.failedOpens > 0) {
+      httpSend(item);
+    } // else: it stays in the outbox and goes out after the next hello
+  }
+
+  // An ack that never comes means the socket died quietly: mark the message and
+  // reconnect; the outbox resends it with the same client_id.
+  function watchAck(clientId) {
+    const p = S.pending.get(clientId);
+    if (!p) return;
+    clearTimeout(p.timer);
+    p.timer = setTimeout(() => {
+      if (!S.pending.has(clientId)) return;
+      setStatus(p.li, 'failed');
+      if (S.ws) dropSocket();
+    }, ACK_TIMEOUT_MS);
+  }
+
+  async function httpSend(item) {
+    try {
+      const message = await api('/messages', {
+        method: 'POST',
+        body: { client_id: item.client_id, content: item.content },
+        visitor: S.visitor,
+      });
+      acked(item.client_id, message);
+    } catch (err) {
+      if (err.status && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 429) {
+        rejected(item.client_id, { code: err.code });
+      } else {
+        const p = S.pending.get(item.client_id);
+        if (p) setStatus(p.li, 'failed');
+      }
+    }
+  }
+
+  async function httpSync() {
+    await Promise.all(S.outbox.map(httpSend));
+    await httpFetchMissed();
+  }
+
+  async function httpFetchMissed() {
+    if (!S.visitor) return;
+    const q = new URLSearchParams({ after_seq: String(S.lastSeq) });
+    if (S.conversationId) q.set('conversation_id', String(S.conversationId));
+    try {
+      const data = await api(`/messages?${q}`, { visitor: S.visitor });
+      if (data.conversation_id) adoptConversation(data.conversation_id);
+      data.messages.forEach(receive);
+    } catch (e) {
+      /* next reconnect tries again */
+    }
+  }
+
+  function dropFromOutbox(clientId) {
+    S.outbox = S.outbox.filter((m) => m.client_id !== clientId);
+    persist();
+  }
+
+  // ---- messages ----------------------------------------------------------------
+  function adoptConversation(id) {
+    // A newer conversation (the old one was resolved and the visitor wrote again).
+    if (S.conversationId == null || id > S.conversationId) {
+      S.conversationId = id;
+      S.lastSeq = 0;
+      persist();
+    }
+  }
+
+  function acked(clientId, message) {
+    dropFromOutbox(clientId);
+    if (message) receive(message);
+  }
+
+  function rejected(clientId, error) {
+    if (!clientId) return; // a frame-level error with nothing of ours to mark
+    dropFromOutbox(clientId); // the server said no: resending would only be refused again
+    const p = S.pending.get(clientId);
+    if (!p) return;
+    clearTimeout(p.timer);
+    S.pending.delete(clientId);
+    setStatus(p.li, 'rejected');
+    showError(error.code === 'message_too_long' ? tooLong() : ui.t.rejected);
+  }
+
+  function receive(m) {
+    if (!m || m.id == null) return;
+    if (m.conversation_id === S.conversationId || S.conversationId == null) {
+      adoptConversation(m.conversation_id);
+      S.lastSeq = Math.max(S.lastSeq, m.seq);
+    } else if (m.conversation_id > S.conversationId) {
+      adoptConversation(m.conversation_id);
+      S.lastSeq = m.seq;
+    }
+    if (S.nodes.has(m.id)) return; // de-duplicate: hello, live frame, ack and HTTP may all carry it
+    const p = m.client_id && S.pending.get(m.client_id);
+    let li;
+    if (p) {
+      // Our own message came back: the "sending" bubble becomes the stored one.
+      clearTimeout(p.timer);
+      S.pending.delete(m.client_id);
+      li = p.li;
+      li.remove();
+      dropFromOutbox(m.client_id);
+    } else {
+      li = bubble(m);
+      if (m.sender_type !== 'contact' && !S.open) {
+        S.unread++;
+        ui.badge.textContent = String(S.unread);
+        ui.badge.hidden = false;
+      }
+    }
+    li.dataset.id = String(m.id);
+    li.dataset.seq = String(m.seq);
+    li.dataset.conversation = String(m.conversation_id);
+    if (m.sender_type === 'contact') setStatus(li, 'sent', m.created_at);
+    S.nodes.set(m.id, li);
+    place(li, m);
+    scrollToEnd(m.sender_type === 'contact');
+  }
+
+  // Keep (conversation, seq) order; unconfirmed messages stay at the bottom.
+  function place(li, m) {
+    const key = (node) => [Number(node.dataset.conversation), Number(node.dataset.seq)];
+    let before = null;
+    for (const node of ui.messages.children) {
+      if (node.dataset.status === 'sending' || node.dataset.status === 'failed') {
+        before = before || node;
+        break;
+      }
+      if (!node.dataset.id) continue;
+      const [c, s] = key(node);
+      if (c > m.conversation_id || (c === m.conversation_id && s > m.seq)) {
+        before = node;
+        break;
+      }
+    }
+    ui.messages.insertBefore(li, before);
+  }
+
+  function bubble(m) {
+    const kind =
+      m.sender_type === 'contact' ? 'mine' : m.sender_type === 'bot' || m.kind === 'bot' ? 'bot' : m.sender_type === 'system' || m.kind === 'system' ? 'system' : 'agent';
+    const sender = kind === 'agent' ? m.sender_name : kind === 'bot' ? m.sender_name || ui.t.bot : null;
+    const li = el(
+      'li',
+      { class: `msg ${kind}` },
+      sender ? el('span', { class: 'sender', text: sender }) : null,
+      el('div', { class: 'msg-body', text: m.content }), // textContent, always
+      kind === 'system' ? null : el('span', { class: 'meta', text: time(m.created_at) })
+    );
+    return li;
+  }
+
+  function pendingBubble(item) {
+    const li = bubble({ sender_type: 'contact', content: item.content });
+    S.pending.set(item.client_id, { li, timer: null });
+    li.dataset.clientId = item.client_id;
+    setStatus(li, 'sending');
+    ui.messages.append(li);
+    scrollToEnd(true);
+  }
+
+  function setStatus(li, status, createdAt) {
+    li.dataset.status = status;
+    const meta = li.querySelector('.meta');
+    const label = { sending: ui.t.sending, sent: ui.t.sent, failed: ui.t.failed, rejected: ui.t.rejected }[status];
+    if (meta) meta.textContent = createdAt ? `${time(createdAt)} · ${label}` : label;
+  }
+
+  function time(iso) {
+    if (!iso) return '';
+    try {
+      return new Intl.DateTimeFormat(S.config.locale, { hour: 'numeric', minute: '2-digit' }).format(new Date(iso));
+    } catch (e) {
+      return '';
+    }
+  }
+
+  function scrollToEnd(force) {
+    const list = ui.messages;
+    if (force || list.scrollHeight - list.scrollTop - list.clientHeight < 80) list.scrollTop = list.scrollHeight;
+  }
+
+  const tooLong = () => ui.t.too_long.replace('{max}', String(S.config.max_chars));
+
+  function showError(text) {
+    ui.error.textContent = text;
+    ui.error.hidden = false;
+  }
+
+  function onSubmit(e) {
+    if (e && e.preventDefault) e.preventDefault();
+    const content = ui.input.value;
+    if (!content.trim()) return;
+    // Refuse over-long text here, before it ever leaves the page.
+    if (charCount(content) > S.config.max_chars) return showError(tooLong());
+    ui.error.hidden = true;
+    ui.input.value = '';
+    ui.input.style.height = '';
+    const item = { client_id: uuid(), content, at: Date.now() };
+    S.outbox.push(item);
+    persist(); // before sending: a reload right now must not lose it
+    pendingBubble(item);
+    if (!S.visitor) {
+      ensureSession().catch(() => scheduleReconnect()); // the outbox goes out after hello
+      return;
+    }
+    transmit(item);
+  }
+
+  // ---- start ---------------------------------------------------------------------
+  async function start() {
+    let config;
+    try {
+      const locale = encodeURIComponent(navigator.language || '');
+      config = await api(`/config?locale=${locale}`);
+    } catch (e) {
+      return; // unknown inbox or site not allowed: draw nothing rather than a broken launcher
+    }
+    S.config = config;
+    ui = build(config);
+    // Messages typed before a reload but never acknowledged: show them and resend.
+    for (const item of S.outbox) pendingBubble(item);
+    // A returning visitor (or one with unsent messages) reconnects at once, so replies arrive live.
+    if (S.visitor || S.outbox.length) ensureSession().catch(() => scheduleReconnect());
+    if (S.open) setOpen(true);
+  }
+
+  if (document.body) start();
+  else document.addEventListener('DOMContentLoaded', start);
+})();
