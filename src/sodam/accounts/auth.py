@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service
-from sodam.core.deps import Principal
-from sodam.core.errors import Unauthorized
+from sodam.core.deps import Principal, get_session
+from sodam.core.errors import Forbidden, Unauthorized
 
 
 def bearer_from_header(authorization: str | None) -> str | None:
@@ -34,3 +38,59 @@ async def principal_from_token(session: AsyncSession, raw: str | None) -> Princi
         token_id=token.id,
         scopes=tuple(token.scopes or ()),
     )
+
+
+# Function scope: the transaction commits when the handler returns, *before* the
+# response is sent, so a 2xx always means "committed" (FastAPI's default "request"
+# scope would run the commit after the client already has its answer).
+ApiSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiToken",
+    description="An API token: `sodam token create --email you@example.com` or the console.",
+)
+
+SCOPES = ("read", "write")
+
+
+def require_principal(scope: str = "read"):
+    """A dependency: the caller's Principal from `Authorization: Bearer`, holding `scope`.
+
+    401 when the token is missing, unknown or revoked; 403 insufficient_scope when it
+    lacks the scope. `write` implies `read`.
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    async def dependency(
+        session: ApiSession,
+        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    ) -> Principal:
+        principal = await principal_from_token(session, credentials.credentials if credentials else None)
+        granted = set(principal.scopes)
+        if "write" in granted:
+            granted.add("read")
+        if scope not in granted:
+            raise Forbidden(
+                f"this token lacks the '{scope}' scope",
+                code="insufficient_scope",
+                details={"required": scope, "granted": sorted(principal.scopes)},
+            )
+        return principal
+
+    return dependency
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    """403 unless the principal's agent has one of these roles."""
+    if principal.role not in roles:
+        raise Forbidden(
+            f"this needs the {' or '.join(roles)} role",
+            code="role_required",
+            details={"required": list(roles), "role": principal.role},
+        )
+
+
+ReadPrincipal = Annotated[Principal, Depends(require_principal("read"))]
+WritePrincipal = Annotated[Principal, Depends(require_principal("write"))]

@@ -194,3 +194,40 @@ async def authenticate_token(session: AsyncSession, *, raw: str) -> tuple[ApiTok
         return None
     token.last_used_at = datetime.now(UTC)
     return token, agent
+
+
+async def list_agents_page(
+    session: AsyncSession, *, workspace_id: int, after_id: int | None = None, limit: int = 25
+) -> list[Agent]:
+    """Agents of a workspace by id, after a keyset position (for API pagination)."""
+    stmt = select(Agent).where(Agent.workspace_id == workspace_id)
+    if after_id is not None:
+        stmt = stmt.where(Agent.id > after_id)
+    return list(await session.scalars(stmt.order_by(Agent.id).limit(limit)))
+
+
+async def list_teams_page(
+    session: AsyncSession, *, workspace_id: int, after_id: int | None = None, limit: int = 25
+) -> list[Team]:
+    """Teams of a workspace by id, after a keyset position (for API pagination)."""
+    stmt = select(Team).where(Team.workspace_id == workspace_id)
+    if after_id is not None:
+        stmt = stmt.where(Team.id > after_id)
+    return list(await session.scalars(stmt.order_by(Team.id).limit(limit)))
+
+
+async def member_ids_by_team(
+    session: AsyncSession, *, workspace_id: int, team_ids: list[int]
+) -> dict[int, list[int]]:
+    """Agent ids of several teams in one query: {team_id: [agent_id, ...]}."""
+    out: dict[int, list[int]] = {team_id: [] for team_id in team_ids}
+    if not team_ids:
+        return out
+    rows = await session.execute(
+        select(TeamMember.team_id, TeamMember.agent_id)
+        .where(TeamMember.workspace_id == workspace_id, TeamMember.team_id.in_(team_ids))
+        .order_by(TeamMember.team_id, TeamMember.agent_id)
+    )
+    for team_id, agent_id in rows:
+        out[team_id].append(agent_id)
+    return out

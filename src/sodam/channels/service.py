@@ -114,3 +114,13 @@ def origin_allowed(inbox: Inbox, origin: str | None) -> bool:
         return normalise_origin(origin) in inbox.allowed_origins
     except Invalid:
         return False
+
+
+async def list_page(
+    session: AsyncSession, *, workspace_id: int, after_id: int | None = None, limit: int = 25
+) -> list[Inbox]:
+    """Inboxes of a workspace by id, after a keyset position (for API pagination)."""
+    stmt = select(Inbox).where(Inbox.workspace_id == workspace_id)
+    if after_id is not None:
+        stmt = stmt.where(Inbox.id > after_id)
+    return list(await session.scalars(stmt.order_by(Inbox.id).limit(limit)))

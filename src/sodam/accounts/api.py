@@ -1,0 +1,77 @@
+"""REST API v1: agents and teams of the caller's workspace."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from sodam.accounts import service
+from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal, require_role
+from sodam.accounts.schemas import AgentOut, TeamIn, TeamOut
+from sodam.core.pagination import MAX_ID, Page, PageQuery, decode_cursor, encode_cursor, page_of
+
+router = APIRouter(prefix="/api/v1")
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.get("/agents", tags=["agents"], summary="List agents", response_model=Page[AgentOut])
+async def list_agents(principal: ReadPrincipal, session: ApiSession, page: PageQuery):
+    after = decode_cursor(page.cursor, "agents", {"id": int})["id"] if page.cursor else None
+    rows = await service.list_agents_page(
+        session, workspace_id=principal.workspace_id, after_id=after, limit=page.limit + 1
+    )
+    rows, cursor = page_of(rows, page.limit, lambda a: encode_cursor("agents", {"id": a.id}))
+    return {"data": rows, "next_cursor": cursor}
+
+
+@router.get("/agents/me", tags=["agents"], summary="The agent this token acts as", response_model=AgentOut)
+async def me(principal: ReadPrincipal, session: ApiSession):
+    return await service.get_agent(session, workspace_id=principal.workspace_id, agent_id=principal.agent_id)
+
+
+@router.get("/agents/{agent_id}", tags=["agents"], summary="Get an agent", response_model=AgentOut)
+async def get_agent(agent_id: Id, principal: ReadPrincipal, session: ApiSession):
+    return await service.get_agent(session, workspace_id=principal.workspace_id, agent_id=agent_id)
+
+
+async def _team_out(session, workspace_id: int, teams) -> list[TeamOut]:
+    members = await service.member_ids_by_team(
+        session, workspace_id=workspace_id, team_ids=[t.id for t in teams]
+    )
+    return [TeamOut.model_validate(t).model_copy(update={"member_ids": members.get(t.id, [])}) for t in teams]
+
+
+@router.get("/teams", tags=["teams"], summary="List teams (with member ids)", response_model=Page[TeamOut])
+async def list_teams(principal: ReadPrincipal, session: ApiSession, page: PageQuery):
+    after = decode_cursor(page.cursor, "teams", {"id": int})["id"] if page.cursor else None
+    rows = await service.list_teams_page(
+        session, workspace_id=principal.workspace_id, after_id=after, limit=page.limit + 1
+    )
+    rows, cursor = page_of(rows, page.limit, lambda t: encode_cursor("teams", {"id": t.id}))
+    return {"data": await _team_out(session, principal.workspace_id, rows), "next_cursor": cursor}
+
+
+@router.get(
+    "/teams/{team_id}", tags=["teams"], summary="Get a team with its member ids", response_model=TeamOut
+)
+async def get_team(team_id: Id, principal: ReadPrincipal, session: ApiSession):
+    team = await service.get_team(session, workspace_id=principal.workspace_id, team_id=team_id)
+    return (await _team_out(session, principal.workspace_id, [team]))[0]
+
+
+@router.post(
+    "/teams",
+    tags=["teams"],
+    summary="Create a team (admin or supervisor)",
+    status_code=201,
+    response_model=TeamOut,
+    responses={409: {"description": "A team with this name exists (`team_exists`)."}},
+)
+async def create_team(body: TeamIn, principal: WritePrincipal, session: ApiSession):
+    require_role(principal, "admin", "supervisor")
+    team = await service.create_team(
+        session, workspace_id=principal.workspace_id, name=body.name, agent_ids=body.agent_ids
+    )
+    return (await _team_out(session, principal.workspace_id, [team]))[0]
