@@ -145,7 +145,10 @@ def worker(
     upgrade(url)
 
     async def go():
-        runner = JobRunner(url, run_worker=False)
+        from sodam.db.session import dispose_engine, init_engine
+
+        init_engine(url, pool_size=concurrency + 1)
+        runner = JobRunner(url, run_worker=False, concurrency=concurrency)
         await runner.start()
         try:
             await job_app.run_worker_async(
@@ -153,6 +156,7 @@ def worker(
             )
         finally:
             await runner.stop()
+            await dispose_engine()
 
     console.print("worker started; Ctrl+C stops it")
     asyncio.run(go())
