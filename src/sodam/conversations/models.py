@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -111,6 +112,11 @@ class Message(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     sender_id: Mapped[int | None] = mapped_column(BigInteger)
     content: Mapped[str] = mapped_column(Text)
     client_id: Mapped[str | None] = mapped_column(String(64))
+    # Structured extras a channel may render: quick replies, article links, lead form.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Scored after commit by a job (never on the message path).
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    sentiment_label: Mapped[str | None] = mapped_column(String(10))
 
 
 class ConversationEvent(IdMixin, TimestampMixin, WorkspaceScoped, Base):

@@ -21,6 +21,9 @@ class MessageOut(BaseModel):
     sender_name: str | None = None
     content: str
     client_id: str | None
+    payload: dict | None = None
+    sentiment_score: float | None = None
+    sentiment_label: str | None = None
     created_at: datetime
 
 

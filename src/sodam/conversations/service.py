@@ -237,6 +237,7 @@ async def create_message(
     kind: MessageKind = MessageKind.text,
     client_id: str | None = None,
     max_chars: int = 10_000,
+    payload: dict[str, Any] | None = None,
 ) -> tuple[Message, bool]:
     """Store a message once; returns (message, created). A repeated client_id returns the stored one."""
     content = validate_content(content, max_chars=max_chars)
@@ -289,10 +290,12 @@ async def create_message(
         sender_id=sender_id,
         content=content,
         client_id=client_id,
+        payload=payload,
         created_at=now,
     )
     session.add(message)
     await session.flush()
+    _remember(message)
     for key, value in values.items():
         set_committed_value(conversation, key, value)
     await log_event(
@@ -361,6 +364,25 @@ async def messages_after(
         stmt = stmt.where(Message.kind != MessageKind.note)
     result = await session.scalars(stmt.order_by(Message.seq).limit(limit))
     return list(result)
+
+
+# Messages created by this process, by id, until the fan-out has pushed them: the process
+# that wrote a message does not read it back for its own sockets. Filled before COMMIT but
+# only read on the bus event, which PostgreSQL delivers after COMMIT (a rolled-back
+# message never gets one and simply ages out).
+_RECENT_MAX = 5_000
+_recent: dict[int, Message] = {}
+
+
+def _remember(message: Message) -> None:
+    _recent[message.id] = message
+    if len(_recent) > _RECENT_MAX:
+        del _recent[next(iter(_recent))]
+
+
+def take_recent_message(message_id: int) -> Message | None:
+    """The message this process just created (once), or None: then read it."""
+    return _recent.pop(message_id, None)
 
 
 async def get_messages_by_ids(session: AsyncSession, *, ids: list[int]) -> list[Message]:
