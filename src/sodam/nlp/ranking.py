@@ -1,0 +1,460 @@
+"""In-memory lexical ranking (BM25 over morphemes + character n-grams) with a confidence a bot can threshold.
+
+Why our own sparse index rather than bm25s: articles change one at a time while
+the bot keeps answering, and BM25 statistics (idf, average length) move with
+every change. We keep raw term frequencies in a compressed term-major matrix
+plus a small "delta" of recent changes, and compute BM25 at query time from the
+current statistics, so an add/update/remove costs one document's analysis and
+the matrix is rebuilt only now and then (amortised). 10,000 articles answer in a
+few milliseconds on one core (see bench/README_nlu.md).
+
+Fields: the title and each alternate question are "question" units (an article's
+question score is the best of them, so ten alternate questions do not dilute
+one another), the body is scored separately with a lower weight.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sodam.nlp.text import char_ngrams, normalize, tokens
+
+__all__ = ["Confidence", "Document", "LexicalIndex", "SearchHit", "SearchResult", "analyze"]
+
+WORD, CHAR = "w:", "c:"
+
+
+def analyze(text: str, n_min: int = 2, n_max: int = 4) -> list[str]:
+    """The terms of a text: word/morpheme terms and character n-gram terms, prefixed apart."""
+    norm = normalize(text)
+    return [WORD + t for t in tokens(norm, normalized=True)] + [
+        CHAR + g for g in char_ngrams(norm, n_min, n_max, normalized=True)
+    ]
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str = ""
+    body: str = ""
+    alternate_questions: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    doc_id: str
+    score: float
+    question_coverage: float  # share of the query's idf mass found in the best title/alternate question
+    body_coverage: float
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """How sure the ranking is: a bot answers, offers choices or hands off on these numbers.
+
+    coverage: share of the query's (idf-weighted) terms the top article contains,
+    0..1 — an off-topic question shares few. margin: (top1 - top2) / top1 —
+    near 0 means two articles are equally good. value combines both.
+    """
+
+    coverage: float
+    margin: float
+    ratio: float
+    value: float
+
+    def decision(self, *, answer_at: float = 0.45, choices_at: float = 0.3, min_margin: float = 0.1) -> str:
+        """ "answer", "choices" or "handoff" (defaults chosen on a paraphrase set, see README_nlu)."""
+        if self.coverage >= answer_at and self.margin >= min_margin:
+            return "answer"
+        if self.coverage >= choices_at:
+            return "choices"
+        return "handoff"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[SearchHit]
+    confidence: Confidence
+
+    def pairs(self) -> list[tuple[str, float]]:
+        return [(h.doc_id, h.score) for h in self.hits]
+
+
+NO_CONFIDENCE = Confidence(0.0, 0.0, 0.0, 0.0)
+
+
+class _Field:
+    """One field's postings: raw term counts, BM25 computed at query time."""
+
+    def __init__(self) -> None:
+        self.unit_doc: list[int] = []  # unit -> doc slot
+        self.unit_terms: list[tuple[np.ndarray, np.ndarray] | None] = []  # term ids, counts
+        self.dl = np.zeros(0, dtype=np.float32)
+        self.alive = np.zeros(0, dtype=bool)
+        self.df = np.zeros(0, dtype=np.int32)
+        self.n_alive = 0
+        self.total_len = 0.0
+        # compressed term-major postings of units [0, base_units)
+        self.base_units = 0
+        self.indptr = np.zeros(1, dtype=np.int64)
+        self.post_unit = np.zeros(0, dtype=np.int32)
+        self.post_tf = np.zeros(0, dtype=np.float32)
+        self.delta: dict[int, list[tuple[int, int]]] = {}
+        self.dead = 0
+
+    def _grow(self, n_terms: int) -> None:
+        if n_terms > len(self.df):
+            self.df = np.concatenate([self.df, np.zeros(max(n_terms - len(self.df), 1024), np.int32)])
+
+    def add(self, doc: int, term_ids: list[int], n_terms: int) -> int:
+        counts = Counter(term_ids)
+        ids = np.fromiter(counts.keys(), dtype=np.int32, count=len(counts))
+        tfs = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        unit = len(self.unit_doc)
+        self.unit_doc.append(doc)
+        self.unit_terms.append((ids, tfs))
+        if unit >= len(self.dl):
+            cap = max(64, 2 * len(self.dl))
+            self.dl = np.concatenate([self.dl, np.zeros(cap - len(self.dl), np.float32)])
+            self.alive = np.concatenate([self.alive, np.zeros(cap - len(self.alive), bool)])
+        self.dl[unit] = len(term_ids)
+        self.alive[unit] = True
+        self._grow(n_terms)
+        self.df[ids] += 1
+        self.n_alive += 1
+        self.total_len += len(term_ids)
+        for t, c in counts.items():
+            self.delta.setdefault(t, []).append((unit, c))
+        return unit
+
+    def remove(self, unit: int) -> None:
+        if not self.alive[unit]:
+            return
+        ids, _ = self.unit_terms[unit]
+        self.alive[unit] = False
+        self.df[ids] -= 1
+        self.n_alive -= 1
+        self.total_len -= float(self.dl[unit])
+        self.unit_terms[unit] = None
+        self.dead += 1
+
+    def maybe_compact(self) -> None:
+        delta_units = len(self.unit_doc) - self.base_units
+        if delta_units > max(256, self.base_units // 8) or self.dead > max(256, len(self.unit_doc) // 4):
+            self.compact()
+
+    def compact(self) -> None:
+        """Fold the delta into the compressed postings (dead units are dropped from them)."""
+        parts_t, parts_u, parts_f = [], [], []
+        for u, entry in enumerate(self.unit_terms):
+            if entry is not None:
+                parts_t.append(entry[0])
+                parts_f.append(entry[1])
+                parts_u.append(np.full(len(entry[0]), u, dtype=np.int32))
+        n_terms = len(self.df)
+        if parts_t:
+            t = np.concatenate(parts_t)
+            order = np.argsort(t, kind="stable")
+            self.post_unit = np.concatenate(parts_u)[order]
+            self.post_tf = np.concatenate(parts_f)[order]
+            counts = np.bincount(t, minlength=n_terms)
+        else:
+            self.post_unit = np.zeros(0, np.int32)
+            self.post_tf = np.zeros(0, np.float32)
+            counts = np.zeros(n_terms, np.int64)
+        self.indptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.indptr[1:])
+        self.base_units = len(self.unit_doc)
+        self.delta = {}
+        self.dead = 0
+
+    def scores(self, qterms: list[tuple[int, float]], k1: float, b: float, max_idf: float):
+        """Per-unit BM25 scores for weighted query terms, and the query's ideal (all-matched) score."""
+        n_units = len(self.unit_doc)
+        if self.n_alive == 0:
+            return np.zeros(n_units, np.float32), sum(w for _, w in qterms) * max_idf
+        avgdl = self.total_len / self.n_alive
+        units, tfs, wts = [], [], []
+        ideal = 0.0
+        n = self.n_alive
+        for t, qw in qterms:
+            df = int(self.df[t]) if 0 <= t < len(self.df) else 0
+            if df <= 0:
+                ideal += qw * max_idf
+                continue
+            idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+            ideal += qw * idf
+            if t + 1 < len(self.indptr):
+                lo, hi = self.indptr[t], self.indptr[t + 1]
+                if hi > lo:
+                    units.append(self.post_unit[lo:hi])
+                    tfs.append(self.post_tf[lo:hi])
+                    wts.append(np.full(hi - lo, qw * idf, np.float32))
+            extra = self.delta.get(t)
+            if extra:
+                arr = np.asarray(extra, dtype=np.int64)
+                units.append(arr[:, 0].astype(np.int32))
+                tfs.append(arr[:, 1].astype(np.float32))
+                wts.append(np.full(len(arr), qw * idf, np.float32))
+        if not units:
+            return np.zeros(n_units, np.float32), ideal
+        u = np.concatenate(units)
+        tf = np.concatenate(tfs)
+        w = np.concatenate(wts)
+        norm = k1 * (1.0 - b + b * self.dl[u] / avgdl)
+        contrib = w * tf * (k1 + 1.0) / (tf + norm)
+        contrib *= self.alive[u]
+        return np.bincount(u, weights=contrib, minlength=n_units).astype(np.float32), ideal
+
+
+@dataclass
+class _DocEntry:
+    id: str
+    units: dict[str, list[int]] = field(default_factory=dict)
+
+
+class LexicalIndex:
+    """Add/update/remove documents by id; search(query, k) -> [(doc_id, score)].
+
+    Weights: title and alternate questions count fully, the body less (it is
+    long and wordy); character n-gram terms count less than morphemes (there
+    are many of them) but make spacing/typo variants meet.
+    """
+
+    FIELDS = ("title", "alt", "body")
+
+    def __init__(
+        self,
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+        title_weight: float = 1.0,
+        alt_weight: float = 1.0,
+        body_weight: float = 0.35,
+        char_weight: float = 0.1,
+        ngram_range: tuple[int, int] = (2, 4),
+        embeddings: object | None = None,
+    ) -> None:
+        self.k1, self.b = k1, b
+        self.weights = {"title": title_weight, "alt": alt_weight, "body": body_weight}
+        self.char_weight = char_weight
+        self.ngram_range = ngram_range
+        self._vocab: dict[str, int] = {}
+        self._fields = {f: _Field() for f in self.FIELDS}
+        self._docs: list[_DocEntry | None] = []
+        self._slot: dict[str, int] = {}
+        self._lock = threading.RLock()
+        self._dense = embeddings if embeddings is not None else _dense_from_env()
+
+    # -- maintenance -------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._slot
+
+    def _ids(self, text: str, grow: bool) -> list[int]:
+        out = []
+        for term in analyze(text, *self.ngram_range):
+            t = self._vocab.get(term)
+            if t is None:
+                if not grow:
+                    continue
+                t = self._vocab[term] = len(self._vocab)
+            out.append(t)
+        return out
+
+    def add(self, doc: Document | str, title: str = "", body: str = "", alternate_questions=()) -> None:
+        """Add or replace one document (a Document, or id + fields)."""
+        if not isinstance(doc, Document):
+            doc = Document(str(doc), title, body, tuple(alternate_questions or ()))
+        self.add_many([doc])
+
+    def add_many(self, docs: Iterable[Document]) -> None:
+        with self._lock:
+            dense_batch = []
+            for doc in docs:
+                self._remove_units(doc.id)
+                slot = self._slot.get(doc.id)
+                if slot is None:
+                    slot = len(self._docs)
+                    self._docs.append(None)
+                    self._slot[doc.id] = slot
+                entry = _DocEntry(doc.id)
+                texts = {"title": [doc.title] if doc.title else [], "alt": list(doc.alternate_questions)}
+                texts["body"] = [doc.body] if doc.body else []
+                for fname, items in texts.items():
+                    f = self._fields[fname]
+                    for text in items:
+                        ids = self._ids(text, grow=True)
+                        if ids:
+                            entry.units.setdefault(fname, []).append(f.add(slot, ids, len(self._vocab)))
+                self._docs[slot] = entry
+                dense_batch.append((slot, doc))
+            for f in self._fields.values():
+                f.maybe_compact()
+            if self._dense is not None and dense_batch:
+                self._dense.add(dense_batch)
+
+    update = add
+
+    def remove(self, doc_id: str) -> bool:
+        with self._lock:
+            if doc_id not in self._slot:
+                return False
+            self._remove_units(doc_id)
+            slot = self._slot.pop(doc_id)
+            self._docs[slot] = None
+            if self._dense is not None:
+                self._dense.remove(slot)
+            for f in self._fields.values():
+                f.maybe_compact()
+            return True
+
+    def _remove_units(self, doc_id: str) -> None:
+        slot = self._slot.get(doc_id)
+        if slot is None or self._docs[slot] is None:
+            return
+        for fname, units in self._docs[slot].units.items():
+            for u in units:
+                self._fields[fname].remove(u)
+        self._docs[slot] = _DocEntry(doc_id)
+
+    def compact(self) -> None:
+        with self._lock:
+            for f in self._fields.values():
+                f.compact()
+
+    # -- search ------------------------------------------------------------------
+    def _query_terms(self, query: str) -> list[tuple[int, float]]:
+        counts = Counter(analyze(query, *self.ngram_range))
+        out = []
+        for term, c in counts.items():
+            w = c * (self.char_weight if term.startswith(CHAR) else 1.0)
+            out.append((self._vocab.get(term, -1), w))
+        return out
+
+    def search(self, query: str, k: int = 5) -> list[tuple[str, float]]:
+        return self.query(query, k).pairs()
+
+    def query(self, query: str, k: int = 5) -> SearchResult:
+        """Top-k documents with per-hit coverage and the result's confidence."""
+        with self._lock:
+            n_slots = len(self._docs)
+            if not self._slot or k <= 0:
+                return SearchResult([], NO_CONFIDENCE)
+            qterms = self._query_terms(query)
+            if not qterms:
+                return SearchResult([], NO_CONFIDENCE)
+            per_field = {}
+            for fname, f in self._fields.items():
+                max_idf = math.log(1.0 + (f.n_alive + 0.5) / 0.5)
+                unit_scores, ideal = f.scores(qterms, self.k1, self.b, max_idf)
+                doc_scores = np.zeros(n_slots, np.float32)
+                nz = np.flatnonzero(unit_scores)
+                if len(nz):
+                    np.maximum.at(doc_scores, np.asarray(f.unit_doc, dtype=np.int64)[nz], unit_scores[nz])
+                per_field[fname] = (doc_scores, max(ideal, 1e-9))
+            total = sum(self.weights[fn] * s for fn, (s, _) in per_field.items())
+            order = _top(total, max(k, 2))
+            order = [i for i in order if total[i] > 0]
+            if self._dense is not None:
+                order = self._dense.fuse(query, order, k=max(k, 2), alive=self._alive_slots())
+            hits = []
+            for i in order[:k]:
+                tq = per_field["title"][0][i] / per_field["title"][1]
+                aq = per_field["alt"][0][i] / per_field["alt"][1]
+                bq = per_field["body"][0][i] / per_field["body"][1]
+                hits.append(
+                    SearchHit(
+                        self._docs[i].id,
+                        float(total[i]),
+                        float(min(1.0, max(tq, aq))),
+                        float(min(1.0, bq)),
+                    )
+                )
+            return SearchResult(hits, _confidence(hits))
+
+    def _alive_slots(self) -> np.ndarray:
+        return np.array([d is not None for d in self._docs], dtype=bool)
+
+
+def _top(scores: np.ndarray, k: int) -> list[int]:
+    if len(scores) <= k:
+        return list(np.argsort(-scores, kind="stable"))
+    part = np.argpartition(-scores, k)[:k]
+    return list(part[np.argsort(-scores[part], kind="stable")])
+
+
+def _confidence(hits: list[SearchHit]) -> Confidence:
+    if not hits:
+        return NO_CONFIDENCE
+    s1 = hits[0].score
+    s2 = hits[1].score if len(hits) > 1 else 0.0
+    margin = max(0.0, (s1 - s2) / s1) if s1 > 0 else 0.0
+    # The body matches more loosely (long text shares many words), so it counts for less.
+    coverage = max(hits[0].question_coverage, 0.7 * hits[0].body_coverage)
+    value = coverage * (0.6 + 0.4 * min(1.0, margin / 0.25))
+    return Confidence(float(coverage), float(margin), float(s2 / s1) if s1 > 0 else 0.0, float(value))
+
+
+# -- optional dense embeddings -------------------------------------------------------
+class DenseEmbeddings:
+    """Sentence-embedding side index, fused with the lexical ranking by reciprocal rank.
+
+    Only built when SODAM_EMBEDDING_MODEL names a local sentence-transformers model
+    directory and sentence-transformers is installed (the `embeddings` extra).
+    """
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.vectors: dict[int, np.ndarray] = {}
+
+    @classmethod
+    def load(cls, path: str) -> DenseEmbeddings:
+        from sentence_transformers import SentenceTransformer
+
+        return cls(SentenceTransformer(path, device="cpu"))
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self.model.encode(texts, normalize_embeddings=True, batch_size=64))
+
+    def add(self, batch: list[tuple[int, Document]]) -> None:
+        texts = [" ".join([d.title, *d.alternate_questions, d.body[:500]]) for _, d in batch]
+        for (slot, _), vec in zip(batch, self._encode(texts), strict=True):
+            self.vectors[slot] = vec
+
+    def remove(self, slot: int) -> None:
+        self.vectors.pop(slot, None)
+
+    def fuse(self, query: str, lexical: list[int], *, k: int, alive: np.ndarray, c: int = 60) -> list[int]:
+        if not self.vectors:
+            return lexical
+        slots = np.fromiter(self.vectors.keys(), dtype=np.int64)
+        mat = np.stack([self.vectors[s] for s in slots])
+        sims = mat @ self._encode([query])[0]
+        dense = [int(slots[i]) for i in _top(sims, min(len(sims), max(k, 10)))]
+        fused: dict[int, float] = {}
+        for rank, s in enumerate(lexical):
+            fused[s] = fused.get(s, 0.0) + 1.0 / (c + rank + 1)
+        for rank, s in enumerate(dense):
+            if alive[s]:
+                fused[s] = fused.get(s, 0.0) + 1.0 / (c + rank + 1)
+        return sorted(fused, key=lambda s: -fused[s])
+
+
+def _dense_from_env() -> DenseEmbeddings | None:
+    path = os.environ.get("SODAM_EMBEDDING_MODEL")
+    if not path:
+        return None
+    try:
+        return DenseEmbeddings.load(path)
+    except ImportError:
+        return None  # the embeddings extra is not installed: lexical only

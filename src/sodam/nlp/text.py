@@ -1,0 +1,192 @@
+"""Text normalisation and tokenisation for Korean and English.
+
+Customers type "배송기간얼마나걸려요", "환불해주세여 ㅠㅠ" and "REFUNDED???": every
+feature (search, intents, sentiment) first goes through the same normalisation,
+then Korean goes through kiwipiepy morphemes and English through a light stemmer,
+and both get character n-grams so spacing and typo variants still share terms.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator
+
+__all__ = [
+    "HANGUL_RE",
+    "char_ngrams",
+    "english_tokens",
+    "get_kiwi",
+    "has_hangul",
+    "morphemes",
+    "morphemes_batch",
+    "normalize",
+    "stem",
+    "tagged_morphemes",
+    "tagged_morphemes_batch",
+    "tokens",
+]
+
+HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
+_JAMO_RUN = re.compile(r"[\u3131-\u318e]+")  # ㅋㅋ ㅎㅎ ㅠㅠ ㅜㅜ ㄷㄷ ㅇㅇ ...
+_JAMO_REPEAT = re.compile(r"([\u3131-\u318e])\1{2,}")
+_EMOTICON = re.compile(r"(\^[_\-.]?\^|[:;]-?[()dpDP]|[tT]_[tT]|[-=]_[-=]|o_o|>_<|ㅡ_ㅡ)")
+_PUNCT_REPEAT = re.compile(r"([!?.~,\-_=*+#@^])\1+")
+_TILDE = re.compile(r"~+")
+_SPACE = re.compile(r"\s+")
+_EN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+# Content morphemes: nouns, verb/adjective stems, roots, adverbs (negation "안", "못"
+# matters), foreign words, Chinese characters and numbers.
+_CONTENT_TAGS = frozenset({"NNG", "NNP", "NR", "VV", "VA", "XR", "MAG", "SL", "SH", "SN"})
+
+# NFKC turns the compatibility jamo people type ("ㅋ" U+314B) into conjoining jamo
+# (U+110F); map them back so "ㅋㅋ"/"ㅠㅠ" stay recognisable (and Kiwi tags them SW).
+_COMPAT_JAMO = {
+    ord(unicodedata.normalize("NFKC", chr(c))): chr(c)
+    for c in range(0x3131, 0x318F)
+    if len(unicodedata.normalize("NFKC", chr(c))) == 1 and unicodedata.normalize("NFKC", chr(c)) != chr(c)
+}
+
+_kiwi = None
+_kiwi_lock = threading.Lock()
+
+
+def get_kiwi():
+    """One Kiwi per process: loading its model takes about a second and ~100 MB."""
+    global _kiwi
+    if _kiwi is None:
+        with _kiwi_lock:
+            if _kiwi is None:
+                from kiwipiepy import Kiwi
+
+                _kiwi = Kiwi()
+    return _kiwi
+
+
+def has_hangul(text: str) -> bool:
+    return HANGUL_RE.search(text) is not None
+
+
+def normalize(text: str, *, keep_emoticons: bool = False) -> str:
+    """NFKC, lower case, one space, repeated punctuation folded.
+
+    With keep_emoticons the "ㅋㅋㅋㅋ"/"ㅠㅠㅠ"/"^^" survive (shortened) because they
+    carry sentiment; for search and intents they are noise and are dropped.
+    """
+    text = unicodedata.normalize("NFKC", text or "").lower().translate(_COMPAT_JAMO)
+    if keep_emoticons:
+        text = _JAMO_REPEAT.sub(r"\1\1", text)
+    else:
+        text = _EMOTICON.sub(" ", text)
+        text = _JAMO_RUN.sub(" ", text)
+        text = _TILDE.sub(" ", text)
+    text = _PUNCT_REPEAT.sub(r"\1", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def stem(word: str) -> str:
+    """A light English suffix stripper: refunds/refunded/refunding -> refund, charge/charged -> charg.
+
+    Deliberately cruder than Porter: it only has to make inflections of one word
+    meet, and it must be fast and predictable.
+    """
+    w = word
+    if len(w) <= 3 or not w.isalpha():
+        return w
+    if w.endswith("'s"):
+        w = w[:-2]
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("sses"):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")) and len(w) > 3:
+        w = w[:-1]
+    if w.endswith("ing") and len(w) > 5:
+        w = w[:-3]
+        if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+    elif w.endswith("ed") and len(w) > 4:
+        w = w[:-2]
+        if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+    if w.endswith("e") and len(w) > 4:
+        w = w[:-1]
+    return w
+
+
+def english_tokens(text: str, *, normalized: bool = False) -> list[str]:
+    """Lower-cased, stemmed English word tokens (digits kept)."""
+    if not normalized:
+        text = normalize(text)
+    return [stem(w) for w in _EN_WORD.findall(text)]
+
+
+def _content(tokens: Iterable) -> list[str]:
+    out = []
+    for t in tokens:
+        tag = t.tag.split("-", 1)[0]
+        if tag in _CONTENT_TAGS:
+            form = t.form.lower()
+            out.append(stem(form) if tag == "SL" else form)
+    return out
+
+
+def morphemes(text: str, *, normalized: bool = False) -> list[str]:
+    """Korean content morphemes (kiwipiepy), English words inside stemmed.
+
+    Kiwi segments unspaced input itself ("배송기간얼마나걸려요" -> 배송 기간 얼마나 걸리),
+    so spacing errors mostly disappear here already.
+    """
+    if not normalized:
+        text = normalize(text)
+    if not text:
+        return []
+    return _content(get_kiwi().tokenize(text))
+
+
+def morphemes_batch(texts: Iterable[str], *, normalized: bool = False) -> Iterator[list[str]]:
+    """morphemes() over many texts; Kiwi spreads the batch over its worker threads."""
+    texts = [t if normalized else normalize(t) for t in texts]
+    for toks in get_kiwi().tokenize(texts):
+        yield _content(toks)
+
+
+def tagged_morphemes(text: str) -> list[str]:
+    """Every morpheme as "form/TAG" (endings included): sentiment needs "었/EP", "ㅠㅠ/SW"."""
+    if not text:
+        return []
+    return [f"{t.form}/{t.tag}" for t in get_kiwi().tokenize(text)]
+
+
+def tagged_morphemes_batch(texts: Iterable[str]) -> Iterator[list[str]]:
+    """tagged_morphemes() over many texts, on Kiwi's worker threads."""
+    for toks in get_kiwi().tokenize(list(texts)):
+        yield [f"{t.form}/{t.tag}" for t in toks]
+
+
+def tokens(text: str, *, normalized: bool = False) -> list[str]:
+    """Word-level terms for any text: morphemes when it has Hangul, stemmed words otherwise."""
+    if not normalized:
+        text = normalize(text)
+    if has_hangul(text):
+        return morphemes(text, normalized=True)
+    return english_tokens(text, normalized=True)
+
+
+def char_ngrams(text: str, n_min: int = 2, n_max: int = 4, *, normalized: bool = False) -> list[str]:
+    """Character n-grams over the text with spaces and punctuation removed.
+
+    "배송기간" and "배송 기간" give the same n-grams; "주세여" still shares "주세" with "주세요".
+    """
+    if not normalized:
+        text = normalize(text)
+    s = _NOT_WORD.sub("", text)
+    out = []
+    for n in range(n_min, n_max + 1):
+        out.extend(s[i : i + n] for i in range(len(s) - n + 1))
+    if not out and s:
+        out.append(s)
+    return out

@@ -1,0 +1,109 @@
+import time
+
+import pytest
+
+from sodam.nlp.ranking import Document, LexicalIndex
+
+KB = [
+    Document(
+        "shipping",
+        "배송 기간은 얼마나 걸리나요?",
+        "주문 후 보통 2~3일 안에 받으실 수 있습니다.",
+        ("배송 언제 와요", "택배 도착 예정일"),
+    ),
+    Document(
+        "refund",
+        "환불은 어떻게 하나요?",
+        "마이페이지 > 주문 내역에서 환불을 신청해 주세요.",
+        ("환불해 주세요", "돈 돌려받고 싶어요"),
+    ),
+    Document(
+        "password",
+        "비밀번호를 잊어버렸어요",
+        "로그인 화면에서 비밀번호 재설정을 눌러 주세요.",
+        ("비번 변경",),
+    ),
+    Document("plans", "요금제는 어떤 것이 있나요?", "무료, 프로, 엔터프라이즈 요금제가 있습니다.", ()),
+    Document(
+        "en-refund",
+        "How do I get a refund?",
+        "Open your orders and choose Request refund.",
+        ("I want my money back",),
+    ),
+    Document(
+        "en-card", "My card was declined", "Check the card details or contact your bank.", ("payment failed",)
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def index():
+    idx = LexicalIndex(embeddings=None)
+    idx.add_many(KB)
+    return idx
+
+
+@pytest.mark.parametrize(
+    "query", ["배송기간 얼마나 걸려요?", "배송 기간이 얼마나 걸리나요", "배송기간얼마나걸려요"]
+)
+def test_spacing_variants_rank_the_same_article_first(index, query):
+    assert index.search(query, 3)[0][0] == "shipping"
+
+
+@pytest.mark.parametrize("query", ["환불해주세여", "환불해 주세요", "환불 하고싶어요ㅠㅠ"])
+def test_typo_and_ending_variants(index, query):
+    assert index.search(query, 3)[0][0] == "refund"
+
+
+def test_english_queries(index):
+    assert index.search("refunding my order", 3)[0][0] == "en-refund"
+    assert index.search("card got DECLINED!!", 3)[0][0] == "en-card"
+
+
+def test_confidence_separates_on_and_off_topic(index):
+    on = index.query("배송기간 얼마나 걸려요?")
+    off = index.query("오늘 점심 메뉴 추천해 주세요")
+    assert on.confidence.coverage > off.confidence.coverage
+    assert on.confidence.decision() == "answer"
+    assert off.confidence.decision() == "handoff"
+    assert index.query("").hits == []
+
+
+def test_update_and_remove(index):
+    idx = LexicalIndex(embeddings=None)
+    idx.add_many(KB)
+    idx.add(Document("plans", "쿠폰은 어디서 쓰나요?", "결제 화면에서 쿠폰을 선택하세요."))
+    assert idx.search("쿠폰 사용", 1)[0][0] == "plans"
+    assert all(d != "plans" for d, _ in idx.search("요금제 종류", 3))
+    assert idx.remove("refund") and not idx.remove("refund")
+    assert all(d != "refund" for d, _ in idx.search("환불해 주세요", 5))
+    idx.compact()
+    assert idx.search("배송기간얼마나걸려요", 1)[0][0] == "shipping"
+    assert len(idx) == len(KB) - 1
+
+
+def test_many_articles_stay_fast():
+    """Incremental adds over the compaction threshold, then queries in a few ms."""
+    idx = LexicalIndex(embeddings=None)
+    words = [
+        "배송",
+        "환불",
+        "결제",
+        "쿠폰",
+        "회원",
+        "비밀번호",
+        "주문",
+        "취소",
+        "교환",
+        "포인트",
+        "요금",
+        "계정",
+    ]
+    for i in range(1200):
+        a, b = words[i % 12], words[(i * 7 + 3) % 12]
+        idx.add(Document(f"d{i}", f"{a} {b} 문의 {i}번", f"{a}와 {b}에 관한 안내 {i}"))
+    assert idx.search("환불 결제 문의 1번", 1)[0][0] in {f"d{i}" for i in range(1200)}
+    start = time.perf_counter()
+    for _ in range(50):
+        idx.search("쿠폰 취소 어떻게 해요", 5)
+    assert (time.perf_counter() - start) / 50 < 0.05

@@ -1,0 +1,31 @@
+from sodam.nlp.text import char_ngrams, english_tokens, morphemes, normalize, stem, tokens
+
+
+def test_normalize_folds_width_case_space_and_noise():
+    assert normalize("  ＲＥＦＵＮＤ   please!!!  ") == "refund please!"
+    assert normalize("환불해주세요ㅠㅠㅠ ㅋㅋ") == "환불해주세요"
+    assert normalize("감사합니다~~ ^^") == "감사합니다"
+    assert normalize("좋아요ㅋㅋㅋㅋ", keep_emoticons=True) == "좋아요ㅋㅋ"
+
+
+def test_english_stemming_meets_inflections():
+    assert stem("refunds") == stem("refunded") == stem("refunding") == "refund"
+    assert stem("charge") == stem("charged") == stem("charging")
+    assert english_tokens("My card was DECLINED twice") == ["my", "card", "was", "declin", "twic"]
+
+
+def test_korean_content_morphemes_ignore_spacing():
+    spaced = morphemes("배송 기간이 얼마나 걸리나요")
+    unspaced = morphemes("배송기간얼마나걸려요")
+    assert {"배송", "기간", "걸리"} <= set(spaced) & set(unspaced)
+    assert "이" not in spaced  # particles are not content
+
+
+def test_tokens_picks_analyser_by_script():
+    assert tokens("Where is my refund?") == tokens("where IS my refunds")[:3] + ["refund"]
+    assert "환불" in tokens("환불 부탁드려요")
+
+
+def test_char_ngrams_cross_removed_spaces():
+    assert set(char_ngrams("배송 기간")) == set(char_ngrams("배송기간"))
+    assert "주세" in set(char_ngrams("환불해주세여")) & set(char_ngrams("환불해 주세요"))
