@@ -284,5 +284,24 @@ def bench_messages(
     )
 
 
+@bench_app.command("nlu")
+def bench_nlu(
+    dataset: str = typer.Option(..., help="banking77 | clinc150 | nsmc"),
+    data_dir: Path = typer.Option(
+        None, help="Data sets folder (default ../shared/datasets beside the repo)."
+    ),
+    embeddings: bool = typer.Option(None, help="Average in sentence embeddings (default: when installed)."),
+    save: Path = typer.Option(None, help="nsmc: also save the trained sentiment model here."),
+) -> None:
+    """Intent accuracy (BANKING77, CLINC150 with out-of-scope) or Korean sentiment (NSMC)."""
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root))
+    try:
+        from bench import nlu as bench_mod
+    except ImportError:
+        fail("the benchmarks live in the source checkout's bench/ folder")
+    bench_mod.main(dataset, data_dir or root.parent / "shared" / "datasets", embeddings=embeddings, save=save)
+
+
 if __name__ == "__main__":
     app()
