@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +48,10 @@ def database_url(tmp_path_factory) -> str:
         ensure_database(admin, name)
         url = _with_database(admin, name)
     else:
-        data_dir = Path(os.environ.get("SODAM_TEST_DATA_DIR") or tmp_path_factory.mktemp("pg"))
+        # Not pytest's tmp_path: pytest prunes old numbered dirs, which races with other
+        # concurrent test runs, and its 0700 parents hide the data from the postgres user.
+        data_dir = Path(os.environ.get("SODAM_TEST_DATA_DIR") or tempfile.mkdtemp(prefix="sodam-test-pg-"))
+        data_dir.chmod(0o755)
         owns_embedded = not embedded_running(data_dir)
         url = start_embedded(data_dir, database=name)
     upgrade(url)
@@ -61,6 +66,8 @@ def database_url(tmp_path_factory) -> str:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     elif owns_embedded:
         stop_embedded(data_dir)
+        if not os.environ.get("SODAM_TEST_DATA_DIR"):
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
