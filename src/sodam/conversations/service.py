@@ -501,6 +501,34 @@ async def set_tags(
     return conversation
 
 
+async def add_tags(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    conversation_id: int,
+    tags: list[str],
+    actor_type: str = "agent",
+    actor_id: int | None = None,
+) -> Conversation:
+    """Add tags to a conversation, keeping the ones it has."""
+    conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
+    current = list(conversation.tags or [])
+    new_tags = normalise_tags(current + tags)
+    if new_tags != current:
+        await log_event(
+            session,
+            workspace_id=workspace_id,
+            conversation_id=conversation_id,
+            type="tags.changed",
+            actor_type=actor_type,
+            actor_id=actor_id,
+            data={"from": current, "to": new_tags},
+        )
+        conversation.tags = new_tags
+        await _touch_and_publish(session, conversation)
+    return conversation
+
+
 async def events(
     session: AsyncSession,
     *,
