@@ -1,0 +1,170 @@
+"""Workspace isolation: a token of workspace A sees nothing of workspace B and touches nothing of it.
+
+Every id of B - in a path, a filter or a body - is answered exactly like an id that
+does not exist (404), so A cannot even learn that B's rows exist. The endpoint list
+comes from the OpenAPI schema, so a new endpoint is probed without editing this test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+
+import websockets
+
+from sodam.accounts import service as accounts
+from sodam.db.session import session_scope
+from tests.test_api_helpers import assert_error, client, seed_conversation, walk
+
+# A valid body for every write endpoint, so a 404 is about the id and not the body.
+BODIES = {
+    ("post", "/api/v1/contacts"): {"name": "x"},
+    ("patch", "/api/v1/contacts/{contact_id}"): {"name": "침입자", "custom_attributes": {"x": 1}},
+    ("patch", "/api/v1/conversations/{conversation_id}"): {"status": "resolved", "tags": ["x"]},
+    ("post", "/api/v1/conversations/{conversation_id}/messages"): {"content": "침입", "client_id": "iso-1"},
+    ("post", "/api/v1/inboxes"): {"name": "x"},
+    ("patch", "/api/v1/inboxes/{inbox_id}"): {"name": "침입자", "allowed_origins": ["https://evil.example"]},
+    ("post", "/api/v1/teams"): {"name": "x"},
+}
+
+
+async def two_workspaces(make_workspace):
+    a = await make_workspace()
+    b = await make_workspace()
+    a_data = await seed_conversation(a, name="에이 고객", messages=2)
+    b_data = await seed_conversation(b, name="비밀 고객", text="B의 비밀", messages=2)
+    async with session_scope() as session:
+        b_team = await accounts.create_team(
+            session, workspace_id=b.workspace_id, name="B팀", agent_ids=[b.agent_id]
+        )
+        a_team = await accounts.create_team(session, workspace_id=a.workspace_id, name="A팀")
+    b_ids = {
+        "contact_id": b_data.contact_id,
+        "conversation_id": b_data.conversation_id,
+        "inbox_id": b.inbox_id,
+        "agent_id": b.agent_id,
+        "team_id": b_team.id,
+    }
+    return a, b, a_data, b_data, a_team.id, b_ids
+
+
+async def snapshot(server, token: str, ids: dict) -> dict:
+    """Everything B can see of its own rows, to compare before and after A's probing."""
+    async with client(server, token) as api:
+        out = {}
+        for path in [
+            f"/contacts/{ids['contact_id']}",
+            f"/conversations/{ids['conversation_id']}",
+            f"/conversations/{ids['conversation_id']}/messages",
+            f"/conversations/{ids['conversation_id']}/events",
+            f"/inboxes/{ids['inbox_id']}",
+            f"/teams/{ids['team_id']}",
+            "/contacts",
+            "/teams",
+        ]:
+            r = await api.get(path, params={"limit": 100})
+            assert r.status_code == 200, r.text
+            out[path] = r.json()
+        return out
+
+
+async def test_every_endpoint_404s_for_another_workspaces_ids(live_server, make_workspace):
+    a, b, _a_data, _b_data, _a_team, b_ids = await two_workspaces(make_workspace)
+    before = await snapshot(live_server, b.api_token, b_ids)
+    probed = 0
+    async with client(live_server, a.api_token) as api:
+        spec = (await api.get(live_server.url + "/openapi.json")).json()
+        for path, operations in spec["paths"].items():
+            params = re.findall(r"{(\w+)}", path)
+            if not path.startswith("/api/v1/") or not params:
+                continue
+            url = path.removeprefix("/api/v1")
+            for name in params:
+                url = url.replace("{" + name + "}", str(b_ids[name]))
+            for method in operations:
+                body = BODIES.get((method, path))
+                if method in ("post", "patch", "put"):
+                    assert body is not None, f"add a body for {method.upper()} {path} to BODIES"
+                r = await api.request(method.upper(), url, json=body)
+                assert_error(r, 404, "not_found")
+                probed += 1
+    assert probed >= 12
+    assert await snapshot(live_server, b.api_token, b_ids) == before
+
+
+async def test_filters_and_bodies_with_another_workspaces_ids(live_server, make_workspace):
+    a, b, a_data, _b_data, a_team, b_ids = await two_workspaces(make_workspace)
+    before = await snapshot(live_server, b.api_token, b_ids)
+    async with client(live_server, a.api_token) as api:
+        for name in ("inbox_id", "team_id", "contact_id"):
+            r = await api.get("/conversations", params={name: b_ids[name]})
+            assert_error(r, 404, "not_found")
+        cid = a_data.conversation_id
+        r = await api.patch(f"/conversations/{cid}", json={"assignee_id": b_ids["agent_id"]})
+        assert assert_error(r, 404, "not_found")["details"] == {"field": "assignee_id"}
+        r = await api.patch(f"/conversations/{cid}", json={"team_id": b_ids["team_id"]})
+        assert assert_error(r, 404, "not_found")["details"] == {"field": "team_id"}
+        r = await api.patch(f"/conversations/{cid}", json={"status": "pending", "team_id": b_ids["team_id"]})
+        assert_error(r, 404)
+        conv = (await api.get(f"/conversations/{cid}")).json()
+        assert conv["status"] == "open" and conv["team_id"] is None and conv["assignee_id"] is None
+        r = await api.post("/teams", json={"name": "섞인 팀", "agent_ids": [a.agent_id, b_ids["agent_id"]]})
+        assert_error(r, 404, "not_found")
+        assert "섞인 팀" not in [t["name"] for t in (await api.get("/teams")).json()["data"]]
+        # Same-workspace references still work.
+        r = await api.patch(f"/conversations/{cid}", json={"assignee_id": a.agent_id, "team_id": a_team})
+        assert r.status_code == 200, r.text
+    assert await snapshot(live_server, b.api_token, b_ids) == before
+
+
+async def test_lists_and_search_hold_only_own_rows(live_server, make_workspace):
+    a, b, a_data, b_data, a_team, b_ids = await two_workspaces(make_workspace)
+    async with client(live_server, a.api_token) as api:
+        assert [c["id"] for c in await walk(api, "/contacts", 100)] == [a_data.contact_id]
+        assert (await api.get("/contacts", params={"q": "비밀"})).json()["data"] == []
+        assert [c["id"] for c in await walk(api, "/conversations", 100)] == [a_data.conversation_id]
+        for view in ("mine", "unassigned", "all"):
+            rows = await walk(api, "/conversations", 100, view=view)
+            assert b_data.conversation_id not in [c["id"] for c in rows]
+        assert [i["id"] for i in await walk(api, "/inboxes", 100)] == [a.inbox_id]
+        assert [x["id"] for x in await walk(api, "/agents", 100)] == [a.agent_id]
+        assert [t["id"] for t in await walk(api, "/teams", 100)] == [a_team]
+    async with client(live_server, b.api_token) as api:
+        assert [c["id"] for c in await walk(api, "/contacts", 100)] == [b_data.contact_id]
+        assert [t["id"] for t in await walk(api, "/teams", 100)] == [b_ids["team_id"]]
+
+
+async def test_client_id_is_not_shared_across_workspaces(live_server, make_workspace):
+    a, b, a_data, b_data, _a_team, _b_ids = await two_workspaces(make_workspace)
+    client_id = str(uuid.uuid4())
+    async with client(live_server, a.api_token) as api_a, client(live_server, b.api_token) as api_b:
+        ra = await api_a.post(
+            f"/conversations/{a_data.conversation_id}/messages", json={"content": "A", "client_id": client_id}
+        )
+        rb = await api_b.post(
+            f"/conversations/{b_data.conversation_id}/messages", json={"content": "B", "client_id": client_id}
+        )
+        assert ra.status_code == 201 and rb.status_code == 201
+        assert ra.json()["id"] != rb.json()["id"] and rb.json()["content"] == "B"
+
+
+async def test_realtime_socket_carries_only_own_workspace(live_server, make_workspace):
+    a, b, a_data, b_data, _a_team, _b_ids = await two_workspaces(make_workspace)
+    url = f"{live_server.ws_url}/api/v1/realtime?access_token={a.api_token}"
+    async with websockets.connect(url) as socket:
+        hello = json.loads(await socket.recv())
+        assert hello["type"] == "hello" and hello["workspace_id"] == a.workspace_id
+        async with client(live_server, b.api_token) as api_b, client(live_server, a.api_token) as api_a:
+            await api_b.post(f"/conversations/{b_data.conversation_id}/messages", json={"content": "B만"})
+            await api_a.post(f"/conversations/{a_data.conversation_id}/messages", json={"content": "A만"})
+        seen = []
+        async with asyncio.timeout(5):
+            while "A만" not in seen:
+                frame = json.loads(await socket.recv())
+                if frame["type"] == "message":
+                    seen.append(frame["message"]["content"])
+                if frame["type"] == "conversation":
+                    assert frame["conversation"]["id"] != b_data.conversation_id
+        assert "B만" not in seen
