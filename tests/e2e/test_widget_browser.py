@@ -184,3 +184,47 @@ async def test_lost_ack_shows_connecting_and_resends_once(new_context, host_site
     await expect(page.locator("#sodam-messages .msg.mine")).to_have_count(1)
     stored = await stored_messages(ws)
     assert [m.content for m in stored] == [QUESTION]
+
+
+async def test_http_fallback_when_the_socket_cannot_be_opened(new_context, host_site, make_workspace):
+    """A proxy that refuses WebSockets: messages go out by HTTP POST and replies come by polling."""
+    ws = await make_workspace(allowed_origins=[host_site.origin])
+    context = await new_context()
+    refused = []
+
+    async def refuse(route):
+        refused.append(route)
+        await route.close(code=1011, reason="no websockets here")
+
+    await context.route_web_socket(re.compile(r"/widget/v1/.*/ws"), refuse)
+    page = await open_widget(context, host_site, ws)
+    await expect(page.locator("#sodam-status")).to_have_text("연결 중…")
+    await send(page, QUESTION)
+    await expect(page.locator("#sodam-messages .msg.mine")).to_have_attribute("data-status", "sent")
+    stored = await stored_messages(ws)
+    assert [m.content for m in stored] == [QUESTION]
+    await agent_reply(ws, stored[0].conversation_id, "HTTP로도 잘 도착합니다.")
+    await expect(page.locator("#sodam-messages .msg.agent .msg-body")).to_have_text(
+        ["HTTP로도 잘 도착합니다."], timeout=20_000
+    )
+    assert len(refused) >= 2
+    assert len(await stored_messages(ws)) == 2
+
+
+async def test_fits_a_360px_phone(new_context, host_site, make_workspace):
+    ws = await make_workspace(allowed_origins=[host_site.origin])
+    context = await new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await page.goto(host_site.page_url(ws.inbox_token))
+    launcher = await page.locator("#sodam-launcher").bounding_box()
+    assert launcher["x"] + launcher["width"] <= 360 and launcher["y"] + launcher["height"] <= 640
+    await page.locator("#sodam-launcher").tap()
+    panel = await page.locator("#sodam-panel").bounding_box()
+    assert (panel["x"], panel["y"], panel["width"], panel["height"]) == (0, 0, 360, 640)
+    for part in ("#sodam-input", "#sodam-send", ".close"):
+        box = await page.locator(f"#sodam-panel {part}").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["y"] + box["height"] <= 640, part
+    await send(page, "모바일에서도 잘 보여요")
+    await expect(page.locator("#sodam-messages .msg.mine")).to_have_attribute("data-status", "sent")
+    await page.locator("#sodam-panel .close").tap()
+    await expect(page.locator("#sodam-panel")).to_be_hidden()

@@ -34,6 +34,7 @@
   const ACK_TIMEOUT_MS = 10000;
   const PING_EVERY_MS = 20000;
   const STALE_AFTER_MS = 45000;
+  const FALLBACK_POLL_MS = 8000;
 
   // ---- state -------------------------------------------------------------
   const saved = load();
@@ -47,7 +48,7 @@
     ws: null,
     ready: false, // the socket said hello
     attempt: 0, // reconnect attempts since the last hello (backoff exponent)
-    failedOpens: 0, // sockets that closed before opening: then HTTP is the fallback
+    failedSockets: 0, // sockets that closed before their hello: then HTTP is the fallback
     retryTimer: null,
     pingTimer: null,
     lastFrameAt: 0,
@@ -370,15 +371,11 @@
     try {
       ws = new WebSocket(`${apiBase.replace(/^http/, 'ws')}/ws?${q}`);
     } catch (e) {
-      S.failedOpens++;
+      S.failedSockets++;
       scheduleReconnect();
       return;
     }
-    let opened = false;
     S.ws = ws;
-    ws.onopen = () => {
-      opened = true;
-    };
     ws.onmessage = (e) => {
       S.lastFrameAt = Date.now();
       let frame;
@@ -391,7 +388,8 @@
     };
     ws.onclose = () => {
       if (S.ws !== ws) return;
-      if (!opened) S.failedOpens++;
+      // Closed before hello: blocked by a proxy or firewall, or refused. Counts toward HTTP fallback.
+      if (!S.ready) S.failedSockets++;
       dropSocket();
     };
   }
@@ -418,7 +416,9 @@
   // visitor at the same instant.
   function scheduleReconnect() {
     if (S.retryTimer) return;
-    const ceiling = Math.min(30000, 1000 * 2 ** Math.min(S.attempt, 5));
+    // While sockets fail we poll over HTTP on this same timer, so keep its ceiling low then.
+    const max = S.failedSockets > 0 ? FALLBACK_POLL_MS : 30000;
+    const ceiling = Math.min(max, 1000 * 2 ** Math.min(S.attempt, 5));
     const delay = ceiling / 2 + Math.random() * (ceiling / 2);
     S.attempt++;
     S.retryTimer = setTimeout(async () => {
@@ -428,7 +428,7 @@
         return;
       }
       // The socket cannot even be opened (proxy, firewall): deliver over HTTP meanwhile.
-      if (S.failedOpens > 0) await httpSync();
+      if (S.failedSockets > 0) await httpSync();
       connect();
     }, delay);
   }
@@ -457,7 +457,7 @@
       case 'hello':
         S.ready = true;
         S.attempt = 0;
-        S.failedOpens = 0;
+        S.failedSockets = 0;
         setConnected(true);
         startHeartbeat();
         if (frame.conversation_id) adoptConversation(frame.conversation_id);
@@ -490,8 +490,8 @@
     if (S.ws && S.ready) {
       S.ws.send(JSON.stringify({ type: 'message', client_id: item.client_id, content: item.content }));
       watchAck(item.client_id);
-    } else if (S.visitor && S.failedOpens > 0) {
-      httpSend(item);
+    } else if (S.visitor && S.failedSockets > 0) {
+      queueHttpSend(item);
     } // else: it stays in the outbox and goes out after the next hello
   }
 
@@ -526,8 +526,16 @@
     }
   }
 
+  // One HTTP send at a time, in order: parallel POSTs could be stored out of order.
+  let httpChain = Promise.resolve();
+  function queueHttpSend(item) {
+    httpChain = httpChain.then(() => (S.outbox.some((m) => m.client_id === item.client_id) ? httpSend(item) : null));
+    return httpChain;
+  }
+
   async function httpSync() {
-    await Promise.all(S.outbox.map(httpSend));
+    for (const item of S.outbox) queueHttpSend(item);
+    await httpChain;
     await httpFetchMissed();
   }
 
