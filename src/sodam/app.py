@@ -76,11 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _include_routers(app: FastAPI) -> None:
+    from sodam.accounts import views as console_views
     from sodam.channels import views_demo, widget
     from sodam.conversations import live
 
     app.include_router(widget.router)
     app.include_router(live.router)
+    console_views.install(app)  # the agent console (/console) and its login
     from sodam.accounts import api as accounts_api
     from sodam.channels import api as channels_api
     from sodam.contacts import api as contacts_api

@@ -231,3 +231,21 @@ async def member_ids_by_team(
     for team_id, agent_id in rows:
         out[team_id].append(agent_id)
     return out
+
+
+async def bump_session_version(session: AsyncSession, *, workspace_id: int, agent_id: int) -> Agent:
+    """Invalidate every console session of an agent (their cookies carry the old version)."""
+    agent = await get_agent(session, workspace_id=workspace_id, agent_id=agent_id)
+    agent.session_version = (agent.session_version or 1) + 1
+    await session.flush()
+    return agent
+
+
+async def set_agent_locale(session: AsyncSession, *, workspace_id: int, agent_id: int, locale: str) -> Agent:
+    """Set the language the console is shown in."""
+    if locale not in ("ko", "en"):
+        raise Invalid("locale must be ko or en", code="invalid_locale")
+    agent = await get_agent(session, workspace_id=workspace_id, agent_id=agent_id)
+    agent.locale = locale
+    await session.flush()
+    return agent

@@ -100,3 +100,13 @@ async def identities(session: AsyncSession, *, workspace_id: int, contact_id: in
         )
     )
     return list(result)
+
+
+async def get_many(session: AsyncSession, *, workspace_id: int, ids: list[int]) -> dict[int, Contact]:
+    """Contacts of this workspace by id (for lists that show names)."""
+    if not ids:
+        return {}
+    result = await session.scalars(
+        select(Contact).where(Contact.workspace_id == workspace_id, Contact.id.in_(set(ids)))
+    )
+    return {c.id: c for c in result}

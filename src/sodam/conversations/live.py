@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from sodam.accounts.auth import bearer_from_header, principal_from_token
+from sodam.accounts.sessions import socket_principal
 from sodam.conversations.realtime import workspace_topic
 from sodam.core.deps import Principal
 from sodam.core.errors import AppError
@@ -35,6 +36,7 @@ async def _token_auth(websocket: WebSocket) -> Principal | None:
 
 
 socket_authenticators.append(_token_auth)
+socket_authenticators.append(socket_principal)  # the console's session cookie
 
 
 async def authenticate_socket(websocket: WebSocket) -> Principal | None:

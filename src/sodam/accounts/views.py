@@ -1,0 +1,171 @@
+"""Console: login / logout and the admin settings page (inboxes overview, API tokens)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.accounts import service
+from sodam.accounts.sessions import (
+    Console,
+    LoginRequired,
+    check_csrf,
+    clear_session_cookie,
+    console,
+    csrf_token_for,
+    login_url,
+    request_locale,
+    safe_next,
+    set_csrf_cookie,
+    set_session_cookie,
+    wants_html,
+)
+from sodam.channels import service as inboxes
+from sodam.config import get_settings
+from sodam.core.deps import get_session
+from sodam.core.i18n import gettext
+from sodam.core.templating import render
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def install(app: FastAPI) -> None:
+    """Console routes plus the handler that turns "not signed in" into a redirect or a 401."""
+    from sodam.channels import views as channel_views
+    from sodam.contacts import views as contact_views
+    from sodam.conversations import views as conversation_views
+
+    app.add_exception_handler(LoginRequired, _login_required)
+    for module in (conversation_views, contact_views, channel_views):
+        app.include_router(module.router)
+    app.include_router(router)
+
+
+async def _login_required(request: Request, exc: LoginRequired) -> Response:
+    if wants_html(request):
+        return RedirectResponse(login_url(request), status_code=303)
+    # htmx follows HX-Redirect; fetch callers read the 401.
+    return JSONResponse(exc.body(), status_code=401, headers={"HX-Redirect": login_url(request)})
+
+
+def _login_page(request: Request, *, email: str = "", error: str | None = None, status_code: int = 200):
+    locale = request_locale(request)
+    token = csrf_token_for(request)
+    response = render(
+        request,
+        "console/login.html",
+        {
+            "csrf_token": token,
+            "email": email,
+            "error": error,
+            "next": safe_next(request.query_params.get("next")),
+        },
+        locale=locale,
+        status_code=status_code,
+    )
+    set_csrf_cookie(response, token)
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request):
+    return _login_page(request)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    email: str = Form(default=""),
+    password: str = Form(default=""),
+    next: str = Form(default="/console"),
+    session: AsyncSession = Depends(get_session, scope="function"),
+):
+    """Check the password; on success set the session cookie and go to the console."""
+    await check_csrf(request, request_locale(request))
+    agent = await service.authenticate(session, email=email, password=password)
+    if agent is None:
+        # One message for unknown e-mail and wrong password: do not reveal who has an account.
+        return _login_page(
+            request,
+            email=email,
+            error=gettext(request_locale(request), "console.login.failed"),
+            status_code=400,
+        )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(response, agent)
+    return response
+
+
+@router.post("/logout")
+async def logout(ctx: Console = Depends(console)):
+    response = RedirectResponse("/console/login", status_code=303)
+    if ctx.is_htmx:
+        response = Response(status_code=204, headers={"HX-Redirect": "/console/login"})
+    clear_session_cookie(response)
+    return response
+
+
+@router.post("/logout-everywhere")
+async def logout_everywhere(ctx: Console = Depends(console)):
+    """Invalidate every session cookie of this agent (all browsers, all devices)."""
+    await service.bump_session_version(ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id)
+    response = RedirectResponse("/console/login", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+@router.post("/preferences/locale")
+async def set_locale(
+    locale: str = Form(...), next: str = Form(default="/console"), ctx: Console = Depends(console)
+):
+    """The agent's console language (ko / en); the page reloads once to redraw every string."""
+    await service.set_agent_locale(
+        ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id, locale=locale
+    )
+    if ctx.is_htmx:
+        return Response(status_code=204, headers={"HX-Refresh": "true"})
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+async def _settings_page(ctx: Console, *, new_token: str | None = None, status_code: int = 200):
+    inbox_list = await inboxes.list_(ctx.session, workspace_id=ctx.workspace_id)
+    tokens = await service.list_api_tokens(ctx.session, workspace_id=ctx.workspace_id)
+    agents = {a.id: a for a in await service.list_agents(ctx.session, workspace_id=ctx.workspace_id)}
+    return ctx.render(
+        "console/settings.html",
+        {
+            "section": "settings",
+            "inboxes": inbox_list,
+            "tokens": tokens,
+            "agents_by_id": agents,
+            "new_token": new_token,
+            "base_url": get_settings().base_url(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/settings")
+async def settings_page(ctx: Console = Depends(console)):
+    ctx.require_admin()
+    return await _settings_page(ctx)
+
+
+@router.post("/settings/tokens")
+async def create_token(name: str = Form(default=""), ctx: Console = Depends(console)):
+    """Create an API token acting as this admin; the raw token is shown once, in this response."""
+    ctx.require_admin()
+    label = name.strip()[:200] or ctx.t("console.tokens.default_name")
+    _token, raw = await service.create_api_token(
+        ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id, name=label
+    )
+    await ctx.session.flush()
+    return await _settings_page(ctx, new_token=raw, status_code=201)
+
+
+@router.post("/settings/tokens/{token_id}/revoke")
+async def revoke_token(token_id: int, ctx: Console = Depends(console)):
+    ctx.require_admin()
+    await service.revoke_api_token(ctx.session, workspace_id=ctx.workspace_id, token_id=token_id)
+    return await _settings_page(ctx)

@@ -1,0 +1,93 @@
+"""Console settings for inboxes: name, allowed origins, widget colour, pre-chat form, snippet."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Depends, Form
+from fastapi.responses import RedirectResponse
+
+from sodam.accounts.sessions import Console, console
+from sodam.channels import service
+from sodam.config import get_settings
+from sodam.core.errors import Invalid
+
+router = APIRouter(prefix="/console/settings/inboxes", include_in_schema=False)
+
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def embed_snippet(public_token: str) -> str:
+    return (
+        f'<script src="{get_settings().base_url()}/static/widget.js" '
+        f'data-sodam-inbox="{public_token}" async></script>'
+    )
+
+
+def _page(
+    ctx: Console, inbox, *, error: str | None = None, saved: bool = False, origins_text: str | None = None
+):
+    return ctx.render(
+        "console/settings_inbox.html",
+        {
+            "section": "settings",
+            "inbox": inbox,
+            "snippet": embed_snippet(inbox.public_token),
+            "origins_text": origins_text
+            if origins_text is not None
+            else "\n".join(inbox.allowed_origins or []),
+            "error": error,
+            "saved": saved,
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.post("")
+async def create_inbox(name: str = Form(default=""), ctx: Console = Depends(console)):
+    ctx.require_admin()
+    if not name.strip():
+        raise Invalid(ctx.t("console.error.inbox_name"), code="invalid_name")
+    inbox = await service.create(ctx.session, workspace_id=ctx.workspace_id, name=name.strip()[:200])
+    await ctx.session.commit()
+    return RedirectResponse(f"/console/settings/inboxes/{inbox.id}", status_code=303)
+
+
+@router.get("/{inbox_id}")
+async def inbox_settings(inbox_id: int, ctx: Console = Depends(console)):
+    ctx.require_admin()
+    inbox = await service.get(ctx.session, workspace_id=ctx.workspace_id, inbox_id=inbox_id)
+    return _page(ctx, inbox)
+
+
+@router.post("/{inbox_id}")
+async def update_inbox(
+    inbox_id: int,
+    name: str = Form(default=""),
+    allowed_origins: str = Form(default=""),
+    color: str = Form(default="#3b5bdb"),
+    prechat_form: str | None = Form(default=None),
+    ctx: Console = Depends(console),
+):
+    """Save an inbox's widget settings; invalid input re-renders the form with the error."""
+    ctx.require_admin()
+    inbox = await service.get(ctx.session, workspace_id=ctx.workspace_id, inbox_id=inbox_id)
+    if not COLOR_RE.match(color.strip()):
+        return _page(ctx, inbox, error=ctx.t("console.error.invalid_color"), origins_text=allowed_origins)
+    origins = [line.strip() for line in allowed_origins.splitlines() if line.strip()]
+    for origin in origins:
+        try:
+            service.normalise_origin(origin)
+        except Invalid:
+            error = ctx.t("console.error.invalid_origin", origin=origin)
+            return _page(ctx, inbox, error=error, origins_text=allowed_origins)
+    inbox = await service.update(
+        ctx.session,
+        workspace_id=ctx.workspace_id,
+        inbox_id=inbox_id,
+        name=name[:200],
+        allowed_origins=origins,
+        settings={"color": color.strip().lower(), "prechat_form": prechat_form is not None},
+    )
+    await ctx.session.commit()
+    return _page(ctx, inbox, saved=True)

@@ -1,0 +1,429 @@
+"""Console: the inbox (conversation list), the conversation view, replies, notes and actions.
+
+Pages are server-rendered; htmx swaps fragments for actions, console.js keeps the
+open conversation live from the agents' socket. Every query is scoped to the
+signed-in agent's workspace, so another workspace's ids are simply "not found".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from sodam.accounts import service as accounts
+from sodam.accounts.sessions import Console, console
+from sodam.channels import service as inboxes
+from sodam.config import get_settings
+from sodam.contacts import service as contacts
+from sodam.conversations import service
+from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
+from sodam.conversations.schemas import message_out
+from sodam.core.errors import Invalid
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+VIEWS = ("mine", "unassigned", "all")
+STATUSES = tuple(s.value for s in Status)
+PAGE_MESSAGES = 500
+
+
+def message_class(message: Message) -> str:
+    """The CSS class console.js computes the same way (keep them in step)."""
+    if message.kind == MessageKind.note:
+        return "msg-note"
+    if message.kind == MessageKind.system:
+        return "msg-system"
+    if message.kind == MessageKind.bot or message.sender_type == SenderType.bot:
+        return "msg-bot"
+    if message.sender_type == SenderType.contact:
+        return "msg-incoming"
+    return "msg-outgoing"
+
+
+def waiting(ctx: Console, since: datetime | None, now: datetime | None = None) -> str:
+    """'3분' / '3m': how long since the last activity."""
+    if since is None:
+        return ""
+    seconds = max(0, int(((now or datetime.now(UTC)) - since).total_seconds()))
+    if seconds < 60:
+        return ctx.t("console.time.now")
+    if seconds < 3600:
+        return ctx.t("console.time.minutes", n=seconds // 60)
+    if seconds < 86400:
+        return ctx.t("console.time.hours", n=seconds // 3600)
+    return ctx.t("console.time.days", n=seconds // 86400)
+
+
+def _filters(view: str | None, status: str | None) -> tuple[str, str]:
+    return (view if view in VIEWS else "all", status if status in STATUSES else "open")
+
+
+async def list_context(ctx: Console, *, view: str, status: str, selected_id: int | None = None) -> dict:
+    """Rows for the conversation list pane, with contact names and waiting times."""
+    rows = await service.list_(
+        ctx.session,
+        workspace_id=ctx.workspace_id,
+        agent_id=ctx.agent.id,
+        view=view,
+        status=Status(status),
+        limit=100,
+    )
+    people = await contacts.get_many(
+        ctx.session, workspace_id=ctx.workspace_id, ids=[c.contact_id for c in rows]
+    )
+    now = datetime.now(UTC)
+    items = [
+        {
+            "conversation": c,
+            "contact_name": _contact_name(ctx, people.get(c.contact_id), c.contact_id),
+            "waiting": waiting(ctx, c.last_message_at or c.created_at, now),
+            "since": (c.last_message_at or c.created_at).isoformat(),
+            "mine": c.assignee_id == ctx.agent.id,
+        }
+        for c in rows
+    ]
+    counts = await service.counts(ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id)
+    return {
+        "rows": items,
+        "view": view,
+        "status": status,
+        "counts": counts,
+        "selected_id": selected_id,
+        "views": VIEWS,
+        "statuses": STATUSES,
+    }
+
+
+def _contact_name(ctx: Console, contact, contact_id: int) -> str:
+    if contact is not None and (contact.name or contact.email):
+        return contact.name or contact.email
+    return ctx.t("console.contact.anonymous", id=contact_id)
+
+
+def event_line(ctx: Console, event, agents: dict[int, str], teams: dict[int, str]) -> str | None:
+    """A system line for the conversation view, in the agent's language (None: not shown)."""
+    data = event.data or {}
+    if event.actor_type == "agent":
+        actor = agents.get(event.actor_id or 0, ctx.t("console.agent.unknown"))
+    elif event.actor_type == "contact":
+        actor = ctx.t("console.contact.label")
+    else:
+        actor = ctx.t("console.system")
+    if event.type == "conversation.assigned":
+        parts = []
+        if "assignee" in data:
+            to = data["assignee"].get("to")
+            parts.append(
+                ctx.t("console.event.assigned", actor=actor, agent=agents.get(to, "?"))
+                if to
+                else ctx.t("console.event.unassigned", actor=actor)
+            )
+        if "team" in data:
+            to = data["team"].get("to")
+            parts.append(
+                ctx.t("console.event.team", actor=actor, team=teams.get(to, "?"))
+                if to
+                else ctx.t("console.event.team_cleared", actor=actor)
+            )
+        return " · ".join(parts) or None
+    if event.type == "status.changed":
+        return ctx.t("console.event.status", actor=actor, status=ctx.t(f"console.status.{data.get('to')}"))
+    if event.type == "tags.changed":
+        tags = ", ".join(data.get("to") or []) or ctx.t("console.tags.none")
+        return ctx.t("console.event.tags", actor=actor, tags=tags)
+    if event.type == "priority.changed":
+        return ctx.t("console.event.priority", actor=actor, priority=data.get("to", ""))
+    return None
+
+
+async def _names(ctx: Console) -> tuple[list, dict[int, str], list, dict[int, str]]:
+    agent_list = await accounts.list_agents(ctx.session, workspace_id=ctx.workspace_id)
+    team_list = await accounts.list_teams(ctx.session, workspace_id=ctx.workspace_id)
+    return agent_list, {a.id: a.name for a in agent_list}, team_list, {t.id: t.name for t in team_list}
+
+
+def _message_item(ctx: Console, m: Message, agents: dict[int, str], contact_name: str) -> dict[str, Any]:
+    if m.sender_type == SenderType.agent:
+        sender = agents.get(m.sender_id or 0, ctx.t("console.agent.unknown"))
+    elif m.sender_type == SenderType.contact:
+        sender = contact_name
+    elif m.sender_type == SenderType.bot:
+        sender = ctx.t("console.bot")
+    else:
+        sender = ctx.t("console.system")
+    return {**message_out(m, sender), "css": message_class(m)}
+
+
+async def conversation_context(ctx: Console, conversation: Conversation) -> dict:
+    """Everything the centre and right panes show for one conversation."""
+    contact = await contacts.get(
+        ctx.session, workspace_id=ctx.workspace_id, contact_id=conversation.contact_id
+    )
+    inbox = await inboxes.get(ctx.session, workspace_id=ctx.workspace_id, inbox_id=conversation.inbox_id)
+    agent_list, agents, team_list, teams = await _names(ctx)
+    contact_name = _contact_name(ctx, contact, contact.id)
+    messages = await service.messages_after(
+        ctx.session,
+        workspace_id=ctx.workspace_id,
+        conversation_id=conversation.id,
+        after_seq=max(0, conversation.last_seq - PAGE_MESSAGES),
+        include_private=True,
+        limit=PAGE_MESSAGES,
+    )
+    events = await service.events(ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation.id)
+    timeline: list[dict[str, Any]] = [
+        {"at": m.created_at, "message": _message_item(ctx, m, agents, contact_name)} for m in messages
+    ]
+    for e in events:
+        line = event_line(ctx, e, agents, teams)
+        if line:
+            timeline.append({"at": e.created_at, "event": {"id": e.id, "text": line}})
+    timeline.sort(key=lambda item: item["at"])
+    past = await service.list_(
+        ctx.session, workspace_id=ctx.workspace_id, contact_id=contact.id, status=None, limit=10
+    )
+    return {
+        "conversation": conversation,
+        "contact": contact,
+        "contact_name": contact_name,
+        "inbox": inbox,
+        "timeline": timeline,
+        "last_event_id": events[-1].id if events else 0,
+        "agents": agent_list,
+        "agents_by_id": agents,
+        "teams": team_list,
+        "teams_by_id": teams,
+        "statuses": STATUSES,
+        "past_conversations": [c for c in past if c.id != conversation.id],
+        "max_chars": get_settings().max_message_chars,
+    }
+
+
+async def _rail(ctx: Console) -> dict:
+    counts = await service.counts(ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id)
+    return {"open_count": counts["mine"]}
+
+
+@router.get("")
+async def inbox_page(
+    view: str | None = Query(default=None),
+    status: str | None = Query(default=None),
+    ctx: Console = Depends(console),
+):
+    """The console's home: the conversation list with an empty centre."""
+    view, status = _filters(view, status)
+    return ctx.render(
+        "console/inbox.html",
+        {"section": "inbox", **await _rail(ctx), "list": await list_context(ctx, view=view, status=status)},
+    )
+
+
+@router.get("/conversations")
+async def list_fragment(
+    view: str | None = Query(default=None),
+    status: str | None = Query(default=None),
+    selected: int | None = Query(default=None),
+    ctx: Console = Depends(console),
+):
+    """The list pane alone (filters, live refresh)."""
+    view, status = _filters(view, status)
+    return ctx.render(
+        "console/_list.html",
+        {"list": await list_context(ctx, view=view, status=status, selected_id=selected), "oob_count": True},
+    )
+
+
+@router.get("/conversations/{conversation_id}")
+async def conversation_page(
+    conversation_id: int,
+    view: str | None = Query(default=None),
+    status: str | None = Query(default=None),
+    ctx: Console = Depends(console),
+):
+    """One conversation; htmx navigation gets only the centre and right panes."""
+    conversation = await service.get(
+        ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
+    )
+    context = await conversation_context(ctx, conversation)
+    if ctx.is_htmx and ctx.request.headers.get("hx-target") == "conversation-area":
+        return ctx.render("console/_conversation_area.html", context)
+    view, status = _filters(view, status)
+    return ctx.render(
+        "console/inbox.html",
+        {
+            "section": "inbox",
+            **await _rail(ctx),
+            **context,
+            "list": await list_context(ctx, view=view, status=status, selected_id=conversation.id),
+        },
+    )
+
+
+@router.get("/conversations/{conversation_id}/timeline")
+async def timeline(
+    conversation_id: int,
+    after_seq: int = Query(default=0, ge=0),
+    after_event: int = Query(default=0, ge=0),
+    ctx: Console = Depends(console),
+) -> JSONResponse:
+    """What console.js missed: messages after a seq and system lines after an event id."""
+    conversation = await service.get(
+        ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
+    )
+    contact = await contacts.get(
+        ctx.session, workspace_id=ctx.workspace_id, contact_id=conversation.contact_id
+    )
+    _agent_list, agents, _team_list, teams = await _names(ctx)
+    contact_name = _contact_name(ctx, contact, contact.id)
+    messages = await service.messages_after(
+        ctx.session,
+        workspace_id=ctx.workspace_id,
+        conversation_id=conversation_id,
+        after_seq=after_seq,
+        include_private=True,
+    )
+    events = [
+        e
+        for e in await service.events(
+            ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
+        )
+        if e.id > after_event
+    ]
+    lines = [{"id": e.id, "text": event_line(ctx, e, agents, teams)} for e in events]
+    return JSONResponse(
+        {
+            "conversation_id": conversation_id,
+            "messages": [_message_item(ctx, m, agents, contact_name) for m in messages],
+            "events": [line for line in lines if line["text"]],
+            "last_event_id": events[-1].id if events else after_event,
+        }
+    )
+
+
+@router.post("/conversations/{conversation_id}/messages")
+async def reply(
+    conversation_id: int,
+    content: str = Form(default=""),
+    private: str | None = Form(default=None),
+    client_id: str | None = Form(default=None),
+    ctx: Console = Depends(console),
+):
+    """Send a reply, or a private note when `private` is ticked."""
+    conversation = await service.get(
+        ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
+    )
+    is_note = private not in (None, "", "0", "false", "off")
+    try:
+        message, _created = await service.create_message(
+            ctx.session,
+            conversation=conversation,
+            content=content,
+            sender_type=SenderType.agent,
+            sender_id=ctx.agent.id,
+            kind=MessageKind.note if is_note else MessageKind.text,
+            client_id=client_id or None,
+            max_chars=get_settings().max_message_chars,
+        )
+    except Invalid as exc:
+        exc.message = ctx.t("console.error.empty") if exc.code == "empty_message" else exc.message
+        raise
+    await ctx.session.commit()  # acknowledge only what is stored
+    if "application/json" in ctx.request.headers.get("accept", "") or ctx.is_htmx:
+        item = _message_item(ctx, message, {ctx.agent.id: ctx.agent.name}, "")
+        return JSONResponse(item, status_code=201)
+    return RedirectResponse(f"/console/conversations/{conversation_id}", status_code=303)
+
+
+async def _actions(ctx: Console, conversation: Conversation):
+    """The header/actions fragment; the HX-Trigger asks console.js to pull the new system line."""
+    agent_list, agents, team_list, teams = await _names(ctx)
+    response = ctx.render(
+        "console/_actions.html",
+        {
+            "conversation": conversation,
+            "agents": agent_list,
+            "agents_by_id": agents,
+            "teams": team_list,
+            "teams_by_id": teams,
+            "statuses": STATUSES,
+        },
+    )
+    response.headers["HX-Trigger"] = "sodam:timeline"
+    return response
+
+
+@router.get("/conversations/{conversation_id}/actions")
+async def actions_fragment(conversation_id: int, ctx: Console = Depends(console)):
+    conversation = await service.get(
+        ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
+    )
+    return await _actions(ctx, conversation)
+
+
+@router.post("/conversations/{conversation_id}/assign")
+async def assign(
+    conversation_id: int,
+    assignee: str = Form(default=""),
+    team: str | None = Form(default=None),
+    ctx: Console = Depends(console),
+):
+    """assignee: "me", an agent id or "" (nobody); team: a team id, "" (none) or absent (unchanged)."""
+    conversation = await service.get(
+        ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
+    )
+    if assignee == "me":
+        assignee_id: int | None = ctx.agent.id
+    elif assignee.isdigit():
+        assignee_id = (
+            await accounts.get_agent(ctx.session, workspace_id=ctx.workspace_id, agent_id=int(assignee))
+        ).id
+    elif assignee == "keep":
+        assignee_id = conversation.assignee_id
+    else:
+        assignee_id = None
+    team_id = None
+    if team and team.isdigit():
+        team_id = (await accounts.get_team(ctx.session, workspace_id=ctx.workspace_id, team_id=int(team))).id
+    conversation = await service.assign(
+        ctx.session,
+        workspace_id=ctx.workspace_id,
+        conversation_id=conversation_id,
+        assignee_id=assignee_id,
+        team_id=team_id,
+        set_team=team is not None,
+        actor_id=ctx.agent.id,
+    )
+    await ctx.session.commit()
+    return await _actions(ctx, conversation)
+
+
+@router.post("/conversations/{conversation_id}/status")
+async def change_status(conversation_id: int, status: str = Form(...), ctx: Console = Depends(console)):
+    if status not in STATUSES:
+        raise Invalid(ctx.t("console.error.invalid_status"), code="invalid_status")
+    conversation = await service.set_status(
+        ctx.session,
+        workspace_id=ctx.workspace_id,
+        conversation_id=conversation_id,
+        status=Status(status),
+        actor_id=ctx.agent.id,
+    )
+    await ctx.session.commit()
+    return await _actions(ctx, conversation)
+
+
+@router.post("/conversations/{conversation_id}/tags")
+async def change_tags(conversation_id: int, tags: str = Form(default=""), ctx: Console = Depends(console)):
+    """Tags as one comma-separated field."""
+    conversation = await service.set_tags(
+        ctx.session,
+        workspace_id=ctx.workspace_id,
+        conversation_id=conversation_id,
+        tags=[t for t in tags.replace("\n", ",").split(",") if t.strip()],
+        actor_id=ctx.agent.id,
+    )
+    await ctx.session.commit()
+    return await _actions(ctx, conversation)

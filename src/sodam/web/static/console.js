@@ -1,0 +1,322 @@
+/* Sodam agent console: live updates over /api/v1/realtime, the reply box, small UI glue.
+ * Message content is untrusted: it is only ever written with textContent, never innerHTML. */
+(function () {
+  "use strict";
+
+  var body = document.body;
+  if (!body || !body.classList.contains("console")) return;
+  var strings = {};
+  try { strings = JSON.parse(body.getAttribute("data-strings") || "{}"); } catch (e) { strings = {}; }
+  function t(key, params) {
+    var s = strings[key] || key;
+    Object.keys(params || {}).forEach(function (k) { s = s.split("{" + k + "}").join(String(params[k])); });
+    return s;
+  }
+  function csrf() {
+    try { return JSON.parse(body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || ""; } catch (e) { return ""; }
+  }
+
+  // ---- toast -------------------------------------------------------------------------
+  var toastTimer = null;
+  function toast(text, isError) {
+    var el = document.getElementById("toast");
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = false;
+    el.classList.toggle("toast-error", !!isError);
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { el.hidden = true; }, isError ? 6000 : 2500);
+  }
+  function errorText(xhrOrResponseText) {
+    try {
+      var parsed = JSON.parse(xhrOrResponseText);
+      if (parsed && parsed.error && parsed.error.message) return parsed.error.message;
+    } catch (e) { /* not JSON */ }
+    return t("console.error.generic");
+  }
+  document.addEventListener("htmx:responseError", function (ev) {
+    var xhr = ev.detail.xhr;
+    if (xhr && xhr.status === 401) { window.location.href = "/console/login?next=" + encodeURIComponent(location.pathname); return; }
+    toast(errorText(xhr ? xhr.responseText : ""), true);
+  });
+  document.addEventListener("htmx:sendError", function () { toast(t("console.error.offline"), true); });
+
+  // ---- the open conversation -------------------------------------------------------
+  function openConversation() { return document.getElementById("conversation"); }
+  function openId() {
+    var c = openConversation();
+    return c ? Number(c.getAttribute("data-conversation-id")) : null;
+  }
+  function lastSeq() {
+    var c = openConversation();
+    return c ? Number(c.getAttribute("data-last-seq") || 0) : 0;
+  }
+  function lastEventId() {
+    var c = openConversation();
+    return c ? Number(c.getAttribute("data-last-event-id") || 0) : 0;
+  }
+
+  function messageClass(m) {
+    if (m.kind === "note") return "msg-note";
+    if (m.kind === "system") return "msg-system";
+    if (m.kind === "bot" || m.sender_type === "bot") return "msg-bot";
+    if (m.sender_type === "contact") return "msg-incoming";
+    return "msg-outgoing";
+  }
+  function hhmm(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return "";
+    return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
+  }
+  function nearBottom(list) { return list.scrollHeight - list.scrollTop - list.clientHeight < 120; }
+  function scrollDown(list) { list.scrollTop = list.scrollHeight; }
+
+  function appendMessage(m) {
+    var c = openConversation();
+    var list = document.getElementById("messages");
+    if (!c || !list || Number(m.conversation_id) !== openId()) return;
+    if (list.querySelector('.msg[data-message-id="' + Number(m.id) + '"]')) return; // socket + response: once
+    var stick = nearBottom(list);
+    var el = document.createElement("div");
+    el.className = "msg " + (m.css || messageClass(m));
+    el.setAttribute("data-message-id", String(Number(m.id)));
+    el.setAttribute("data-seq", String(Number(m.seq)));
+    var meta = document.createElement("div");
+    meta.className = "msg-meta";
+    var sender = document.createElement("span");
+    sender.className = "msg-sender";
+    sender.textContent = m.sender_name || (m.sender_type === "contact" ? c.getAttribute("data-contact-name") || "" : "");
+    meta.appendChild(sender);
+    if (m.kind === "note") meta.appendChild(document.createTextNode(" · " + t("console.note")));
+    var time = document.createElement("time");
+    time.setAttribute("datetime", m.created_at);
+    time.textContent = " " + hhmm(m.created_at);
+    meta.appendChild(time);
+    var text = document.createElement("div");
+    text.className = "msg-body";
+    text.textContent = m.content;
+    el.appendChild(meta);
+    el.appendChild(text);
+    // Keep seq order even if a resync and a live frame cross.
+    var after = null;
+    list.querySelectorAll(".msg[data-seq]").forEach(function (node) {
+      if (Number(node.getAttribute("data-seq")) > Number(m.seq) && after === null) after = node;
+    });
+    list.insertBefore(el, after);
+    if (Number(m.seq) > lastSeq()) c.setAttribute("data-last-seq", String(Number(m.seq)));
+    if (stick || m.sender_type === "agent") scrollDown(list);
+  }
+
+  function appendEvent(e) {
+    var c = openConversation();
+    var list = document.getElementById("messages");
+    if (!c || !list || list.querySelector('[data-event-id="' + Number(e.id) + '"]')) return;
+    var el = document.createElement("div");
+    el.className = "msg msg-system msg-event";
+    el.setAttribute("data-event-id", String(Number(e.id)));
+    var text = document.createElement("div");
+    text.className = "msg-body";
+    text.textContent = e.text;
+    el.appendChild(text);
+    list.appendChild(el);
+    scrollDown(list);
+  }
+
+  var syncing = null;
+  function syncTimeline() {
+    var id = openId();
+    if (!id) return Promise.resolve();
+    if (syncing) return syncing;
+    var url = "/console/conversations/" + id + "/timeline?after_seq=" + lastSeq() + "&after_event=" + lastEventId();
+    syncing = fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) {
+        if (r.status === 401) { window.location.href = "/console/login"; throw new Error("login"); }
+        return r.ok ? r.json() : null;
+      })
+      .then(function (data) {
+        if (!data || Number(data.conversation_id) !== openId()) return;
+        data.messages.forEach(appendMessage);
+        data.events.forEach(appendEvent);
+        var c = openConversation();
+        if (c && data.last_event_id > lastEventId()) c.setAttribute("data-last-event-id", String(data.last_event_id));
+      })
+      .catch(function () { /* the next frame or reconnect retries */ })
+      .then(function () { syncing = null; });
+    return syncing;
+  }
+  document.body.addEventListener("sodam:timeline", syncTimeline);
+
+  // ---- the conversation list ---------------------------------------------------------
+  var listTimer = null;
+  function refreshList() {
+    clearTimeout(listTimer);
+    listTimer = setTimeout(function () {
+      var pane = document.getElementById("list-pane");
+      if (!pane || !window.htmx) return;
+      var url = pane.getAttribute("data-list-url");
+      var id = openId();
+      if (id) url += "&selected=" + id;
+      window.htmx.ajax("GET", url, { target: "#list-pane", swap: "outerHTML" });
+    }, 250);
+  }
+  function patchRow(m) {
+    if (m.kind === "note") return;
+    var row = document.querySelector('#conversation-list [data-conversation-id="' + Number(m.conversation_id) + '"]');
+    if (!row) return;
+    var preview = row.querySelector(".row-preview");
+    if (preview) preview.textContent = String(m.content).slice(0, 140);
+    var wait = row.querySelector(".row-wait");
+    if (wait) wait.textContent = t("console.time.now");
+    row.setAttribute("data-since", m.created_at);
+  }
+  function markSelected() {
+    var id = openId();
+    document.querySelectorAll("#conversation-list .conv-row").forEach(function (row) {
+      row.classList.toggle("selected", Number(row.getAttribute("data-conversation-id")) === id);
+    });
+  }
+  function refreshActions() {
+    var id = openId();
+    if (!id || !window.htmx || !document.getElementById("conversation-actions")) return;
+    window.htmx.ajax("GET", "/console/conversations/" + id + "/actions", { target: "#conversation-actions", swap: "innerHTML" });
+  }
+  // Waiting times tick without a reload.
+  function tickWaits() {
+    var now = Date.now();
+    document.querySelectorAll("#conversation-list .conv-row[data-since]").forEach(function (row) {
+      var since = Date.parse(row.getAttribute("data-since"));
+      var out = row.querySelector(".row-wait");
+      if (!out || isNaN(since)) return;
+      var s = Math.max(0, Math.floor((now - since) / 1000));
+      out.textContent = s < 60 ? t("console.time.now")
+        : s < 3600 ? t("console.time.minutes", { n: Math.floor(s / 60) })
+        : s < 86400 ? t("console.time.hours", { n: Math.floor(s / 3600) })
+        : t("console.time.days", { n: Math.floor(s / 86400) });
+    });
+  }
+  setInterval(tickWaits, 30000);
+
+  // ---- the live socket -----------------------------------------------------------------
+  var socket = null;
+  var attempts = 0;
+  var everConnected = false;
+  function setLive(state) {
+    var el = document.getElementById("live-status");
+    if (!el) return;
+    el.setAttribute("data-state", state);
+    el.textContent = t(state === "connected" ? "console.live.connected" : state === "reconnecting" ? "console.live.reconnecting" : "console.live.connecting");
+  }
+  function connect() {
+    var proto = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(proto + "//" + location.host + "/api/v1/realtime");
+    socket.onopen = function () {
+      attempts = 0;
+      setLive("connected");
+      if (everConnected) { syncTimeline(); refreshList(); } // what happened while we were away
+      everConnected = true;
+    };
+    socket.onmessage = function (ev) {
+      var frame;
+      try { frame = JSON.parse(ev.data); } catch (e) { return; }
+      if (frame.type === "message") {
+        if (Number(frame.conversation_id) === openId()) {
+          var m = frame.message;
+          if (Number(m.seq) === lastSeq() + 1 || Number(m.seq) <= lastSeq()) appendMessage(m);
+          else syncTimeline(); // a gap: fetch everything after the last seq we have
+        }
+        patchRow(frame.message);
+        refreshList();
+      } else if (frame.type === "conversation") {
+        refreshList();
+        if (frame.conversation && Number(frame.conversation.id) === openId()) { refreshActions(); syncTimeline(); }
+      } else if (frame.type === "resync") {
+        syncTimeline();
+        refreshList();
+      }
+    };
+    socket.onclose = function (ev) {
+      socket = null;
+      if (ev.code === 4401) { window.location.href = "/console/login?next=" + encodeURIComponent(location.pathname); return; }
+      setLive("reconnecting");
+      var delay = Math.min(30000, 500 * Math.pow(2, attempts++)) * (0.75 + Math.random() * 0.5);
+      setTimeout(connect, delay);
+    };
+  }
+  // Keep the connection warm through proxies that drop idle sockets.
+  setInterval(function () { if (socket && socket.readyState === 1) socket.send("ping"); }, 25000);
+
+  // ---- the reply box ---------------------------------------------------------------------
+  function replyError(text) {
+    var el = document.getElementById("reply-error");
+    if (!el) return;
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
+  function syncNoteMode() {
+    var box = document.getElementById("reply-box");
+    var toggle = document.getElementById("reply-private");
+    var form = document.getElementById("reply-form");
+    if (!box || !toggle || !form) return;
+    form.classList.toggle("note-mode", toggle.checked);
+    box.placeholder = box.getAttribute(toggle.checked ? "data-placeholder-note" : "data-placeholder-reply");
+  }
+  var sending = false;
+  function sendReply(form) {
+    var box = document.getElementById("reply-box");
+    if (!box || sending || !box.value.trim()) return;
+    var data = new URLSearchParams(new FormData(form));
+    var clientId = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
+    data.set("client_id", clientId);
+    sending = true;
+    replyError("");
+    fetch(form.action, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": csrf() }
+    })
+      .then(function (r) {
+        return r.text().then(function (text) {
+          if (r.status === 401) { window.location.href = "/console/login"; return; }
+          if (!r.ok) { replyError(errorText(text)); return; }
+          box.value = "";
+          appendMessage(JSON.parse(text));
+        });
+      })
+      .catch(function () { replyError(t("console.error.send_failed")); })
+      .then(function () { sending = false; box.focus(); });
+  }
+  document.addEventListener("submit", function (ev) {
+    if (ev.target && ev.target.id === "reply-form") { ev.preventDefault(); sendReply(ev.target); }
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.target && ev.target.id === "reply-box" && ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault(); // Korean IME: Enter that ends a composition is not a send
+      sendReply(ev.target.form);
+    }
+  });
+  document.addEventListener("change", function (ev) {
+    if (ev.target && ev.target.id === "reply-private") syncNoteMode();
+  });
+
+  function localiseTimes(root) {
+    (root || document).querySelectorAll("#messages time[datetime]").forEach(function (el) {
+      var s = hhmm(el.getAttribute("datetime"));
+      if (s) el.textContent = s;
+    });
+  }
+  function onConversationShown() {
+    var list = document.getElementById("messages");
+    if (list) scrollDown(list);
+    localiseTimes();
+    syncNoteMode();
+    markSelected();
+  }
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    if (ev.detail.target && ev.detail.target.id === "conversation-area") { onConversationShown(); syncTimeline(); }
+    if (ev.detail.target && ev.detail.target.id === "list-pane") markSelected();
+  });
+
+  onConversationShown();
+  connect();
+})();
