@@ -41,6 +41,7 @@
   const S = {
     config: null,
     visitor: saved.visitor || null, // signed visitor token (proves who we are; no cookies)
+    contactId: null,
     conversationId: saved.conversationId || null,
     lastSeq: 0, // highest seq seen in this page of the current conversation
     outbox: Array.isArray(saved.outbox) ? saved.outbox : [], // [{client_id, content, at}]
@@ -104,6 +105,11 @@
       credentials: 'omit', // the visitor token is our only credential
     });
     const data = await res.json().catch(() => ({}));
+    if (res.status === 401 && visitor && visitor === S.visitor) {
+      // The token no longer proves anything (e.g. the server's key changed): start a new visitor.
+      S.visitor = null;
+      persist();
+    }
     if (!res.ok) {
       const err = new Error((data.error && data.error.message) || `HTTP ${res.status}`);
       err.status = res.status;
@@ -345,7 +351,8 @@
     if (S.visitor) body.visitor_token = S.visitor;
     S.sessionPromise = api('/session', { method: 'POST', body })
       .then((data) => {
-        if (data.visitor_token !== S.visitor) S.lastSeq = 0; // a different visitor: nothing of ours was seen
+        if (data.contact_id !== S.contactId) S.lastSeq = 0; // a new visitor: nothing of theirs seen yet
+        S.contactId = data.contact_id;
         S.visitor = data.visitor_token;
         if (data.conversation_id !== S.conversationId) {
           S.conversationId = data.conversation_id;
