@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,7 @@ from sodam.core.errors import Conflict, Invalid, NotFound
 from sodam.core.security import hash_password, hash_token, new_api_token, verify_password
 
 MIN_PASSWORD_LENGTH = 8
+TOKEN_TOUCH_INTERVAL = timedelta(seconds=60)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -192,7 +193,11 @@ async def authenticate_token(session: AsyncSession, *, raw: str) -> tuple[ApiTok
     agent = await session.get(Agent, token.agent_id)
     if agent is None or not agent.is_active:
         return None
-    token.last_used_at = datetime.now(UTC)
+    # Written at most once a minute: every write holds the token's row lock until commit,
+    # which would serialise concurrent requests made with the same token.
+    now = datetime.now(UTC)
+    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
+        token.last_used_at = now
     return token, agent
 
 
