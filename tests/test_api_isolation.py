@@ -2,7 +2,8 @@
 
 Every id of B - in a path, a filter or a body - is answered exactly like an id that
 does not exist (404), so A cannot even learn that B's rows exist. The endpoint list
-comes from the OpenAPI schema, so a new endpoint is probed without editing this test.
+comes from the OpenAPI schema, so a new endpoint on these resources is probed without
+editing this test.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import websockets
 
 from sodam.accounts import service as accounts
 from sodam.db.session import session_scope
+from sodam.knowledge import service as knowledge
 from tests.test_api_helpers import assert_error, client, seed_conversation, walk
+
+CORE_PREFIXES = tuple(f"/api/v1/{r}/" for r in ("contacts", "conversations", "inboxes", "agents", "teams"))
 
 # A valid body for every write endpoint, so a 404 is about the id and not the body.
 BODIES = {
@@ -27,6 +31,9 @@ BODIES = {
     ("post", "/api/v1/inboxes"): {"name": "x"},
     ("patch", "/api/v1/inboxes/{inbox_id}"): {"name": "침입자", "allowed_origins": ["https://evil.example"]},
     ("post", "/api/v1/teams"): {"name": "x"},
+    ("patch", "/api/v1/kb/categories/{category_id}"): {"names": {"ko": "침입"}},
+    ("patch", "/api/v1/kb/articles/{article_id}"): {"title": "침입"},
+    ("post", "/api/v1/kb/articles/{article_id}/alternate-questions"): {"text": "침입"},
 }
 
 
@@ -40,12 +47,21 @@ async def two_workspaces(make_workspace):
             session, workspace_id=b.workspace_id, name="B팀", agent_ids=[b.agent_id]
         )
         a_team = await accounts.create_team(session, workspace_id=a.workspace_id, name="A팀")
+        b_category = await knowledge.create_category(
+            session, workspace_id=b.workspace_id, slug="b", names={"ko": "비밀"}
+        )
+        b_article = await knowledge.create_article(
+            session, workspace_id=b.workspace_id, title="B의 문서", alternate_questions=["B의 질문"]
+        )
     b_ids = {
         "contact_id": b_data.contact_id,
         "conversation_id": b_data.conversation_id,
         "inbox_id": b.inbox_id,
         "agent_id": b.agent_id,
         "team_id": b_team.id,
+        "category_id": b_category.id,
+        "article_id": b_article.id,
+        "question_id": b_article.alternate_questions[0].id,
     }
     return a, b, a_data, b_data, a_team.id, b_ids
 
@@ -78,7 +94,8 @@ async def test_every_endpoint_404s_for_another_workspaces_ids(live_server, make_
         spec = (await api.get(live_server.url + "/openapi.json")).json()
         for path, operations in spec["paths"].items():
             params = re.findall(r"{(\w+)}", path)
-            if not path.startswith("/api/v1/") or not params:
+            # The core resources; other domains (e.g. /api/v1/kb) keep their own isolation tests.
+            if not path.startswith(CORE_PREFIXES) or not params:
                 continue
             url = path.removeprefix("/api/v1")
             for name in params:
