@@ -1,0 +1,103 @@
+"""The console in Chromium: customer messages arrive live, the agent replies with Enter, writes a
+private note, assigns and resolves, and none of it reloads the page."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from playwright.async_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+class Customer:
+    """A visitor talking through the widget's HTTP API."""
+
+    def __init__(self, server, inbox_token: str):
+        self.client = httpx.AsyncClient(base_url=server.url)
+        self.inbox = inbox_token
+        self.token = None
+
+    async def say(self, text: str) -> dict:
+        if self.token is None:
+            r = await self.client.post(f"/widget/v1/{self.inbox}/session", json={"locale": "ko"})
+            self.token = r.json()["visitor_token"]
+        r = await self.client.post(
+            f"/widget/v1/{self.inbox}/messages",
+            json={"content": text, "client_id": str(uuid.uuid4())},
+            headers={"X-Sodam-Visitor": self.token},
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+async def test_console_is_live_without_reloads(live_server, new_context, make_workspace):
+    ws = await make_workspace()
+    page = await (await new_context()).new_page()
+    await page.goto(f"{live_server.url}/console")
+    await expect(page).to_have_url(f"{live_server.url}/console/login?next=%2Fconsole")
+    await page.locator("input[name=email]").fill(ws.agent_email)
+    await page.locator("input[name=password]").fill(ws.agent_password)
+    await page.locator("button[type=submit]").click()
+    await expect(page).to_have_url(f"{live_server.url}/console")
+    await expect(page.locator("#live-status")).to_have_attribute("data-state", "connected")
+    await page.evaluate("window.__noReload = true")
+
+    customer = Customer(live_server, ws.inbox_token)
+    first = await customer.say("안녕하세요, 환불 문의드려요")
+    row = page.locator(f'#conversation-list [data-conversation-id="{first["conversation_id"]}"]')
+    await expect(row).to_contain_text("안녕하세요, 환불 문의드려요")
+    await row.click()
+    await expect(page).to_have_url(
+        f"{live_server.url}/console/conversations/{first['conversation_id']}?view=all&status=open"
+    )
+    messages = page.locator("#messages")
+    await expect(
+        messages.locator(f'.msg.msg-incoming[data-message-id="{first["id"]}"] .msg-body')
+    ).to_have_text("안녕하세요, 환불 문의드려요")
+
+    # A customer message while the conversation is open: appended once, as text.
+    evil = await customer.say('<img src=x onerror="window.__xss=1">주문번호 1234입니다')
+    incoming = messages.locator(f'.msg[data-message-id="{evil["id"]}"]')
+    await expect(incoming.locator(".msg-body")).to_have_text(
+        '<img src=x onerror="window.__xss=1">주문번호 1234입니다'
+    )
+    await expect(messages.locator("img")).to_have_count(0)
+    assert await page.evaluate("window.__xss") is None
+    await expect(row.locator(".row-preview")).to_contain_text("주문번호 1234")
+
+    # Enter sends, Shift+Enter is a new line.
+    box = page.locator("textarea#reply-box")
+    await box.fill("확인해 보겠습니다.")
+    await box.press("Shift+Enter")
+    await box.type("잠시만 기다려 주세요.")
+    await box.press("Enter")
+    outgoing = messages.locator(".msg.msg-outgoing .msg-body")
+    await expect(outgoing).to_have_text(["확인해 보겠습니다.\n잠시만 기다려 주세요."])
+    await expect(box).to_have_value("")
+
+    # A private note: yellow, never for the customer.
+    await page.locator("input#reply-private").check()
+    await box.fill("VIP 고객, 환불 승인 필요")
+    await page.locator("button#reply-send").click()
+    await expect(messages.locator(".msg.msg-note .msg-body")).to_have_text(["VIP 고객, 환불 승인 필요"])
+    seen = await customer.client.get(
+        f"/widget/v1/{ws.inbox_token}/messages", headers={"X-Sodam-Visitor": customer.token}
+    )
+    assert "VIP 고객, 환불 승인 필요" not in seen.text
+
+    # Assign to me, then resolve: the header updates and system lines appear.
+    await page.locator("#assign-actions #assign-me").click()
+    await expect(page.locator("#assignee-name")).to_have_text(f"상담원 {ws.slug}")
+    await page.locator('#status-actions button[data-status="resolved"]').click()
+    await expect(page.locator("#status-actions")).to_have_attribute("data-status", "resolved")
+    await expect(messages.locator(".msg.msg-system")).to_have_count(2)
+    await expect(messages.locator(".msg.msg-system").last).to_contain_text("해결됨")
+    # Resolved conversations leave the open list.
+    await expect(row).to_have_count(0)
+
+    # Every message exactly once, and the page was never reloaded.
+    await expect(messages.locator(".msg[data-message-id]")).to_have_count(4)
+    assert await page.evaluate("window.__noReload") is True
