@@ -472,3 +472,25 @@ async def test_agent_locale_switches_the_console_to_english(admin):
     page = await client.get(f"/console/conversations/{conv_id}")
     for word in ("받은 문의함", "내부 메모", "내게 배정", "해결", "미배정", "대기 중"):
         assert word in page.text, word
+
+
+async def test_contact_pages_render_in_both_languages(admin):
+    ws, client = admin
+    conv_id, contact_id = await seed_conversation(ws, name="박고객")
+    listing = await client.get("/console/contacts")
+    assert listing.status_code == 200 and "박고객" in listing.text
+    page = await client.get(f"/console/contacts/{contact_id}")
+    assert page.status_code == 200
+    assert f'data-conversation-id="{conv_id}"' in page.text and "진행 중" in page.text
+    await client.post("/console/preferences/locale", data={"locale": "en", "csrf_token": csrf_of(client)})
+    page = await client.get(f"/console/contacts/{contact_id}")
+    assert "Past conversations" in page.text and "Open" in page.text
+
+
+def test_strings_handed_to_console_js_exist_in_both_catalogs():
+    from sodam.accounts.sessions import JS_STRINGS
+    from sodam.core.i18n import catalog
+
+    for locale in ("ko", "en"):
+        missing = [key for key in JS_STRINGS if key not in catalog(locale)]
+        assert not missing, (locale, missing)
