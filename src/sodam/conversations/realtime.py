@@ -3,6 +3,7 @@ a widget gets its own conversation's public messages."""
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from sodam.accounts.models import Agent
@@ -32,14 +33,41 @@ async def agent_name(session, agent_id: int | None) -> str | None:
     return _agent_names[agent_id] or None
 
 
-async def resolve(event: dict[str, Any], topics: set[str]) -> list[tuple[str, dict[str, Any]]]:
+def _local_message_frame(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The frame for a message this process created, without a database read; None otherwise."""
+    message = service.take_recent_message(event["id"])
+    if message is None:
+        return None
+    name = None
+    if message.sender_type.value == "agent":
+        if message.sender_id not in _agent_names:
+            return None  # the name needs a read: take the ordinary path
+        name = _agent_names[message.sender_id] or None
+    try:
+        out = message_out(message, name)
+    except Exception:  # e.g. an attribute expired by a later rollback: read it instead
+        return None
+    return {"type": "message", "conversation_id": message.conversation_id, "message": out}
+
+
+async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple[str, dict[str, Any]]]:
     ws_topic = workspace_topic(event["ws"])
     conv_topic = visitor_topic(event["inbox"], event["contact"])
     wanted_ws = ws_topic in topics
     wanted_conv = conv_topic in topics and not event.get("private")
+    # Taken even when nobody here listens, so the process-local cache never fills up.
+    local = _local_message_frame(event) if event["t"] == "message.created" else None
     if not (wanted_ws or wanted_conv):
         return []  # nobody on this node cares: skip the database read
-    frames: list[tuple[str, dict[str, Any]]] = []
+    if local is not None:
+        # Written by this process: no database read (the common case with one worker).
+        frames: list[tuple[str, dict[str, Any]]] = []
+        if wanted_ws:
+            frames.append((ws_topic, local))
+        if wanted_conv:
+            frames.append((conv_topic, local))
+        return frames
+    frames = []
     async with session_scope() as session:
         if event["t"] == "message.created":
             messages = await service.get_messages_by_ids(session, ids=[event["id"]])

@@ -11,12 +11,13 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 # Turns one bus event into (topic, frame) pairs; the frames are sent as JSON.
-Resolver = Callable[[dict[str, Any], set[str]], Awaitable[list[tuple[str, dict[str, Any]]]]]
+Resolver = Callable[[dict[str, Any], AbstractSet[str]], Awaitable[list[tuple[str, dict[str, Any]]]]]
 
 
 class Subscriber:
@@ -87,7 +88,8 @@ class Hub:
                 log.exception("bus event handler failed")
         if self._resolver is None or "conv" not in event:
             return
-        frames = await self._resolver(event, set(self._topics))
+        # A live view, not a copy: with thousands of sockets a copy per event adds up.
+        frames = await self._resolver(event, self._topics.keys())
         for topic, frame in frames:
             for subscriber in list(self._topics.get(topic, ())):
                 subscriber.offer(frame)
