@@ -31,6 +31,7 @@ import os
 import resource
 import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -398,6 +399,22 @@ async def send_paced(widget_sockets: list, rec: Record, messages: int, rate: flo
     return messages / (time.perf_counter() - t0)
 
 
+async def wait_for_drain(rec: Record, *, stall_s: float = 30.0) -> None:
+    """Wait until every send is acked (or refused) and every ack is on every agent socket;
+    give up only after `stall_s` without any progress, so a backlog is waited for but a
+    message that will never come is not."""
+    last, last_change = None, time.perf_counter()
+    while not rec.all_done.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(rec.all_done.wait(), 1.0)
+        now = time.perf_counter()
+        state = (len(rec.acked_at), len(rec.errors), sum(len(r) for r in rec.received))
+        if state != last:
+            last, last_change = state, now
+        elif now - last_change > stall_s:
+            return
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -452,6 +469,7 @@ async def run_load(
         readers += [
             asyncio.create_task(read_agent(ws, rec, i, messages)) for i, ws in enumerate(agent_sockets)
         ]
+        profiler = start_profiler(server)
         server_cpu0 = server.cpu_seconds()
         me = psutil.Process()
         my_cpu0 = sum(me.cpu_times()[:2])
@@ -467,10 +485,9 @@ async def run_load(
             t_start = time.perf_counter()
             offered = await send_paced(widget_sockets, rec, messages, rate, progress, task)
             t_sent = time.perf_counter()
-        drain_timeout = max(30.0, messages / max(rate, 1.0))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(rec.all_done.wait(), drain_timeout)
+        await wait_for_drain(rec)
         t_end = time.perf_counter()
+        stop_profiler(profiler)
         out |= {
             "offered_rate": offered,
             "send_s": t_sent - t_start,
@@ -488,6 +505,25 @@ async def run_load(
         await asyncio.gather(*[ws.close() for ws in idle], return_exceptions=True)
     out |= {"rec": rec, "rss_end": rss_end, "t_start": t_start}
     return out
+
+
+def start_profiler(server: Server) -> subprocess.Popen | None:
+    """SODAM_BENCH_PROFILE=out.txt: py-spy (on PATH or SODAM_BENCH_PYSPY) samples the server
+    during the send, collapsed stacks ("--format raw") written to out.txt."""
+    out = os.environ.get("SODAM_BENCH_PROFILE")
+    if not out:
+        return None
+    py_spy = os.environ.get("SODAM_BENCH_PYSPY") or shutil.which("py-spy") or "py-spy"
+    return subprocess.Popen(
+        [py_spy, "record", "--pid", str(server.proc.pid), "--subprocesses", "--nonblocking"]
+        + ["--rate", "250", "--format", "raw", "-o", out]
+    )
+
+
+def stop_profiler(profiler: subprocess.Popen | None) -> None:
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
 
 
 def stored_counts(url: str, inbox_id: int, client_ids: list[str]) -> tuple[set[str], int]:
