@@ -18,7 +18,7 @@ router = APIRouter(tags=["widget"])
 async def widget_demo(
     request: Request,
     inbox: str = Query(min_length=1, max_length=100),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ):
     """A sample shop page with the snippet, exactly as a customer would paste it."""
     found = await inboxes.get_by_public_token(session, public_token=inbox)  # 404 for an unknown token

@@ -26,7 +26,7 @@ from sodam.channels.schemas import WidgetMessageIn, WidgetSessionIn
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
-from sodam.conversations.models import Conversation, Message, SenderType
+from sodam.conversations.models import Conversation, Message, SenderType, Status
 from sodam.conversations.realtime import agent_name, visitor_topic
 from sodam.conversations.schemas import message_out
 from sodam.core.deps import get_session
@@ -82,7 +82,9 @@ def read_visitor_token(inbox: Inbox, token: str | None) -> int:
     return int(payload["c"])
 
 
-async def inbox_for(inbox_token: str, session: AsyncSession = Depends(get_session)) -> Inbox:
+async def inbox_for(
+    inbox_token: str, session: AsyncSession = Depends(get_session, scope="function")
+) -> Inbox:
     return await inboxes.get_by_public_token(session, public_token=inbox_token)
 
 
@@ -149,7 +151,7 @@ def reply_time_line(lang: str, seconds: float | None) -> str:
 async def widget_config(
     request: Request,
     inbox: Inbox = Depends(inbox_for),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
     locale: str | None = Query(default=None),
 ) -> dict[str, Any]:
     """Appearance and copy for the widget, in the visitor's language."""
@@ -173,7 +175,9 @@ async def widget_config(
 
 @router.post("/session")
 async def widget_session(
-    body: WidgetSessionIn, inbox: Inbox = Depends(inbox_for), session: AsyncSession = Depends(get_session)
+    body: WidgetSessionIn,
+    inbox: Inbox = Depends(inbox_for),
+    session: AsyncSession = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     """Resume a visitor (valid token) or start a new one; the pre-chat form's answers update the contact."""
     contact_id = None
@@ -237,7 +241,7 @@ async def _history(
 @router.get("/messages")
 async def widget_messages(
     inbox: Inbox = Depends(inbox_for),
-    session: AsyncSession = Depends(get_session),
+    session: AsyncSession = Depends(get_session, scope="function"),
     x_sodam_visitor: str | None = Header(default=None),
     conversation_id: int | None = Query(default=None),
     after_seq: int = Query(default=0, ge=0),
@@ -258,14 +262,20 @@ async def accept_visitor_message(
         )
         if existing is not None:
             return message_out(existing), False
-        contact = await contacts.get(session, workspace_id=inbox.workspace_id, contact_id=contact_id)
-        conversation = await conversations.find_or_create_open(
-            session,
-            workspace_id=inbox.workspace_id,
-            inbox_id=inbox.id,
-            contact_id=contact_id,
-            language=contact.language,
+        # Hot path: the visitor's conversation is open (no lock, no contact read needed; the
+        # conversation's row lock in create_message orders concurrent sends).
+        conversation = await conversations.latest_for_contact(
+            session, workspace_id=inbox.workspace_id, inbox_id=inbox.id, contact_id=contact_id
         )
+        if conversation is None or conversation.status == Status.resolved:
+            contact = await contacts.get(session, workspace_id=inbox.workspace_id, contact_id=contact_id)
+            conversation = await conversations.find_or_create_open(
+                session,
+                workspace_id=inbox.workspace_id,
+                inbox_id=inbox.id,
+                contact_id=contact_id,
+                language=contact.language,
+            )
         message, created = await conversations.create_message(
             session,
             conversation=conversation,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.db.session import new_session
@@ -22,6 +23,12 @@ async def get_session() -> AsyncIterator[AsyncSession]:
         raise
     finally:
         await session.close()
+
+
+# Function scope: the transaction commits when the handler returns, *before* the
+# response is sent, so a 2xx always means "committed" (the default request scope
+# would run the commit after the client already has its answer).
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 @dataclass(frozen=True)
