@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATASETS = ("banking77", "clinc150", "nsmc")
+DATASETS = ("banking77", "clinc150", "nsmc", "parakqc")
 
 
 def _latency(fn, texts: list[str]) -> dict[str, float]:
@@ -117,6 +117,52 @@ def bench_nsmc(data_dir: Path, save: Path | None) -> dict:
     }
 
 
+def bench_parakqc(data_dir: Path) -> dict:
+    """Ranking: paraphrase retrieval (first sentence of a group = article, nine queries) and 10k-article latency."""
+    import random
+
+    from sodam.nlp.ranking import Document, LexicalIndex
+
+    lines = (data_dir / "parakqc" / "paraKQC_v1.txt").read_text(encoding="utf-8").splitlines()
+    sents = [ln.split("\t")[2] for ln in lines if ln.count("\t") >= 2]
+    groups = [sents[i : i + 10] for i in range(0, len(sents) - 9, 10)]
+    idx = LexicalIndex(embeddings=None)
+    start = time.perf_counter()
+    idx.add_many(Document(f"g{i}", title=g[0]) for i, g in enumerate(groups))
+    top1 = top3 = n = 0
+    for i, g in enumerate(groups):
+        for q in g[1:]:
+            ids = [d for d, _ in idx.search(q, 3)]
+            n += 1
+            top1 += ids[:1] == [f"g{i}"]
+            top3 += f"g{i}" in ids
+    # Latency at 10,000 articles: every sentence an article with a body of three others.
+    rnd = random.Random(0)
+    big = LexicalIndex(embeddings=None)
+    t0 = time.perf_counter()
+    for j, s in enumerate(sents):
+        body = " ".join(rnd.sample(sents, 3))
+        big.add(Document(f"a{j}", title=s, body=body, alternate_questions=(rnd.choice(sents),)))
+    build_s = time.perf_counter() - t0
+    queries = rnd.sample(sents, 1000)
+    lat = _latency(lambda q: big.query(q, 5), queries)
+    t0 = time.perf_counter()
+    for j in range(200):
+        big.add(Document(f"a{j}", title=sents[-j - 1], body=sents[j]))
+    update_ms = (time.perf_counter() - t0) / 200 * 1000
+    return {
+        "dataset": "parakqc",
+        "accuracy": round(100 * top1 / n, 2),
+        "top1": round(top1 / n, 4),
+        "top3": round(top3 / n, 4),
+        "train_s": round(time.perf_counter() - start, 1),
+        "n_test": n,
+        "articles_10k_build_s": round(build_s, 1),
+        "update_ms": round(update_ms, 2),
+        "latency": lat,
+    }
+
+
 def main(
     dataset: str, data_dir: str | os.PathLike, *, embeddings: bool | None = None, save: str | None = None
 ) -> dict:
@@ -129,6 +175,8 @@ def main(
         out = bench_banking77(root, embeddings)
     elif dataset == "clinc150":
         out = bench_clinc150(root, embeddings)
+    elif dataset == "parakqc":
+        out = bench_parakqc(root)
     else:
         out = bench_nsmc(root, Path(save) if save else None)
     print(f"dataset        {out['dataset']}  ({out['n_test']} test examples)")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sodam.nlp.text import char_ngrams, normalize, tokens
+from sodam.nlp.text import char_ngrams, english_tokens, has_hangul, morphemes_batch, normalize, tokens
 
 __all__ = ["Confidence", "Document", "LexicalIndex", "SearchHit", "SearchResult", "analyze"]
 
@@ -37,6 +37,22 @@ def analyze(text: str, n_min: int = 2, n_max: int = 4) -> list[str]:
     return [WORD + t for t in tokens(norm, normalized=True)] + [
         CHAR + g for g in char_ngrams(norm, n_min, n_max, normalized=True)
     ]
+
+
+def analyze_batch(texts: Sequence[str], n_min: int = 2, n_max: int = 4) -> list[list[str]]:
+    """analyze() over many texts, Korean ones through Kiwi's multi-threaded batch."""
+    norms = [normalize(t) for t in texts]
+    ko = [i for i, t in enumerate(norms) if has_hangul(t)]
+    words: list[list[str]] = [[] for _ in norms]
+    for i, toks in zip(ko, morphemes_batch([norms[i] for i in ko], normalized=True), strict=True):
+        words[i] = toks
+    out = []
+    for i, norm in enumerate(norms):
+        toks = words[i] if has_hangul(norm) else english_tokens(norm, normalized=True)
+        out.append(
+            [WORD + t for t in toks] + [CHAR + g for g in char_ngrams(norm, n_min, n_max, normalized=True)]
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,7 @@ class _Field:
         self.unit_terms: list[tuple[np.ndarray, np.ndarray] | None] = []  # term ids, counts
         self.dl = np.zeros(0, dtype=np.float32)
         self.alive = np.zeros(0, dtype=bool)
+        self.unit_doc_arr = np.zeros(0, dtype=np.int64)
         self.df = np.zeros(0, dtype=np.int32)
         self.n_alive = 0
         self.total_len = 0.0
@@ -106,12 +123,13 @@ class _Field:
         self.indptr = np.zeros(1, dtype=np.int64)
         self.post_unit = np.zeros(0, dtype=np.int32)
         self.post_tf = np.zeros(0, dtype=np.float32)
-        self.delta: dict[int, list[tuple[int, int]]] = {}
+        self.delta: dict[int, tuple[list[int], list[int]]] = {}  # term -> (units, counts)
         self.dead = 0
 
     def _grow(self, n_terms: int) -> None:
         if n_terms > len(self.df):
-            self.df = np.concatenate([self.df, np.zeros(max(n_terms - len(self.df), 1024), np.int32)])
+            extra = max(n_terms - len(self.df), len(self.df), 1024)  # geometric: amortised O(1) per term
+            self.df = np.concatenate([self.df, np.zeros(extra, np.int32)])
 
     def add(self, doc: int, term_ids: list[int], n_terms: int) -> int:
         counts = Counter(term_ids)
@@ -124,6 +142,10 @@ class _Field:
             cap = max(64, 2 * len(self.dl))
             self.dl = np.concatenate([self.dl, np.zeros(cap - len(self.dl), np.float32)])
             self.alive = np.concatenate([self.alive, np.zeros(cap - len(self.alive), bool)])
+            self.unit_doc_arr = np.concatenate(
+                [self.unit_doc_arr, np.zeros(cap - len(self.unit_doc_arr), np.int64)]
+            )
+        self.unit_doc_arr[unit] = doc
         self.dl[unit] = len(term_ids)
         self.alive[unit] = True
         self._grow(n_terms)
@@ -131,7 +153,11 @@ class _Field:
         self.n_alive += 1
         self.total_len += len(term_ids)
         for t, c in counts.items():
-            self.delta.setdefault(t, []).append((unit, c))
+            entry = self.delta.get(t)
+            if entry is None:
+                entry = self.delta[t] = ([], [])
+            entry[0].append(unit)
+            entry[1].append(c)
         return unit
 
     def remove(self, unit: int) -> None:
@@ -147,7 +173,9 @@ class _Field:
 
     def maybe_compact(self) -> None:
         delta_units = len(self.unit_doc) - self.base_units
-        if delta_units > max(256, self.base_units // 8) or self.dead > max(256, len(self.unit_doc) // 4):
+        if delta_units > min(1024, max(256, self.base_units // 8)) or self.dead > max(
+            256, len(self.unit_doc) // 4
+        ):
             self.compact()
 
     def compact(self) -> None:
@@ -181,33 +209,36 @@ class _Field:
         if self.n_alive == 0:
             return np.zeros(n_units, np.float32), sum(w for _, w in qterms) * max_idf
         avgdl = self.total_len / self.n_alive
-        units, tfs, wts = [], [], []
+        units, tfs, wts, lens = [], [], [], []
         ideal = 0.0
         n = self.n_alive
+        df_all = self.df
+        n_base_terms = len(self.indptr) - 1
         for t, qw in qterms:
-            df = int(self.df[t]) if 0 <= t < len(self.df) else 0
+            df = int(df_all[t]) if 0 <= t < len(df_all) else 0
             if df <= 0:
                 ideal += qw * max_idf
                 continue
-            idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-            ideal += qw * idf
-            if t + 1 < len(self.indptr):
+            w = qw * math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+            ideal += w
+            if t < n_base_terms:
                 lo, hi = self.indptr[t], self.indptr[t + 1]
                 if hi > lo:
                     units.append(self.post_unit[lo:hi])
                     tfs.append(self.post_tf[lo:hi])
-                    wts.append(np.full(hi - lo, qw * idf, np.float32))
+                    wts.append(w)
+                    lens.append(hi - lo)
             extra = self.delta.get(t)
             if extra:
-                arr = np.asarray(extra, dtype=np.int64)
-                units.append(arr[:, 0].astype(np.int32))
-                tfs.append(arr[:, 1].astype(np.float32))
-                wts.append(np.full(len(arr), qw * idf, np.float32))
+                units.append(np.array(extra[0], dtype=np.int32))
+                tfs.append(np.array(extra[1], dtype=np.float32))
+                wts.append(w)
+                lens.append(len(extra[0]))
         if not units:
             return np.zeros(n_units, np.float32), ideal
         u = np.concatenate(units)
         tf = np.concatenate(tfs)
-        w = np.concatenate(wts)
+        w = np.repeat(np.asarray(wts, dtype=np.float32), lens)
         norm = k1 * (1.0 - b + b * self.dl[u] / avgdl)
         contrib = w * tf * (k1 + 1.0) / (tf + norm)
         contrib *= self.alive[u]
@@ -260,14 +291,13 @@ class LexicalIndex:
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self._slot
 
-    def _ids(self, text: str, grow: bool) -> list[int]:
+    def _ids(self, terms: list[str]) -> list[int]:
+        vocab = self._vocab
         out = []
-        for term in analyze(text, *self.ngram_range):
-            t = self._vocab.get(term)
+        for term in terms:
+            t = vocab.get(term)
             if t is None:
-                if not grow:
-                    continue
-                t = self._vocab[term] = len(self._vocab)
+                t = vocab[term] = len(vocab)
             out.append(t)
         return out
 
@@ -278,9 +308,22 @@ class LexicalIndex:
         self.add_many([doc])
 
     def add_many(self, docs: Iterable[Document]) -> None:
+        docs = list(docs)
+        fields = []
+        for doc in docs:
+            fields.append(
+                {
+                    "title": [doc.title] if doc.title else [],
+                    "alt": [q for q in doc.alternate_questions if q],
+                    "body": [doc.body] if doc.body else [],
+                }
+            )
+        # Analysis (the slow part) happens outside the lock, in one batch.
+        flat = [text for f in fields for items in f.values() for text in items]
+        analysed = iter(analyze_batch(flat, *self.ngram_range))
         with self._lock:
             dense_batch = []
-            for doc in docs:
+            for doc, texts in zip(docs, fields, strict=True):
                 self._remove_units(doc.id)
                 slot = self._slot.get(doc.id)
                 if slot is None:
@@ -288,12 +331,10 @@ class LexicalIndex:
                     self._docs.append(None)
                     self._slot[doc.id] = slot
                 entry = _DocEntry(doc.id)
-                texts = {"title": [doc.title] if doc.title else [], "alt": list(doc.alternate_questions)}
-                texts["body"] = [doc.body] if doc.body else []
                 for fname, items in texts.items():
                     f = self._fields[fname]
-                    for text in items:
-                        ids = self._ids(text, grow=True)
+                    for _text in items:
+                        ids = self._ids(next(analysed))
                         if ids:
                             entry.units.setdefault(fname, []).append(f.add(slot, ids, len(self._vocab)))
                 self._docs[slot] = entry
@@ -360,7 +401,10 @@ class LexicalIndex:
                 doc_scores = np.zeros(n_slots, np.float32)
                 nz = np.flatnonzero(unit_scores)
                 if len(nz):
-                    np.maximum.at(doc_scores, np.asarray(f.unit_doc, dtype=np.int64)[nz], unit_scores[nz])
+                    if fname == "alt":  # several units per document: keep the best
+                        np.maximum.at(doc_scores, f.unit_doc_arr[nz], unit_scores[nz])
+                    else:  # one live unit per document
+                        doc_scores[f.unit_doc_arr[nz]] = unit_scores[nz]
                 per_field[fname] = (doc_scores, max(ideal, 1e-9))
             total = sum(self.weights[fn] * s for fn, (s, _) in per_field.items())
             order = _top(total, max(k, 2))
