@@ -92,6 +92,15 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(channels_api.router)
     app.include_router(contacts_api.router)
     app.include_router(conversations_api.router)
+    from sodam.knowledge import api as knowledge_api
+    from sodam.knowledge import helpcenter
+    from sodam.knowledge import index as knowledge_index
+    from sodam.knowledge import views as knowledge_views
+
+    knowledge_index.install()  # every process refreshes its search index on "kb.changed"
+    app.include_router(knowledge_api.router)
+    app.include_router(knowledge_views.router)  # console editor (/console/kb)
+    helpcenter.install(app)  # public help center (/help/{workspace slug})
     app.include_router(views_demo.router)
 
     @app.get("/healthz", tags=["ops"])

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from sodam.config import get_settings
+from sodam.knowledge.cli import kb_app
 
 app = typer.Typer(help="Sodam (소담): Korean-first customer engagement.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administer agents.", no_args_is_help=True)
@@ -19,6 +20,7 @@ db_app = typer.Typer(help="The embedded database.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
+app.add_typer(kb_app, name="kb")
 console = Console()
 
 

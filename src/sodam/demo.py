@@ -12,6 +12,7 @@ from sodam.channels import service as inboxes
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.conversations.models import MessageKind, SenderType, Status
+from sodam.knowledge import demo as knowledge_demo
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@sodam.local"
@@ -133,4 +134,5 @@ async def seed(session: AsyncSession, *, allowed_origins: list[str] | None = Non
             await conversations.set_status(
                 session, workspace_id=ws.id, conversation_id=conv.id, status=Status.pending, actor_id=alex.id
             )
+    await knowledge_demo.seed(session, workspace_id=ws.id, author_id=admin.id)
     return DemoInfo(True, ws.id, inbox.public_token)

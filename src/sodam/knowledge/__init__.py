@@ -1,0 +1,1 @@
+"""Knowledge base: categories, articles, alternate questions, the public help center and its search."""

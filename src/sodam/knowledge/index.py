@@ -1,0 +1,231 @@
+"""The per-process search index of each workspace's published articles.
+
+A thin adapter over `sodam.nlp.ranking.LexicalIndex` (one index per workspace and
+locale). It is a cache, never the only copy: built lazily from the database on the
+first search, then kept current article by article. Every change publishes
+`{"t": "kb.changed", "ws", "article"}` on the bus inside the writer's transaction;
+each process marks that article dirty when the NOTIFY arrives (`on_bus_event`) and
+reloads it before its next search, so all processes agree within the NOTIFY delay.
+The writer's own process also marks it on commit (no need to wait for the bus),
+and a cheap signature check every few seconds repairs anything a dropped LISTEN
+connection may have missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from sodam.knowledge.markdown import plain_text
+from sodam.knowledge.models import ARTICLE_LOCALES, KbArticle
+from sodam.nlp.ranking import Document, LexicalIndex, SearchResult
+from sodam.realtime import bus
+
+EVENT = "kb.changed"
+SIGNATURE_CHECK_S = 5.0
+BODY_CHARS = 4000  # long bodies add little to ranking and cost analysis time
+
+
+@dataclass(frozen=True)
+class IndexedArticle:
+    id: int
+    locale: str
+    title: str
+    category_id: int | None
+    snippet: str
+
+
+@dataclass
+class WorkspaceIndex:
+    """The indexes of one workspace (one per locale) and what they were built from."""
+
+    by_locale: dict[str, LexicalIndex] = field(default_factory=dict)
+    articles: dict[int, IndexedArticle] = field(default_factory=dict)
+    signature: tuple[int, datetime | None] = (0, None)
+    checked_at: float = 0.0
+
+    def index(self, locale: str) -> LexicalIndex:
+        if locale not in self.by_locale:
+            self.by_locale[locale] = LexicalIndex()
+        return self.by_locale[locale]
+
+    def put(self, article: KbArticle) -> None:
+        self.drop(article.id)
+        text = plain_text(article.body)
+        self.index(article.locale).add(
+            Document(
+                str(article.id),
+                article.title,
+                text[:BODY_CHARS],
+                tuple(q.text for q in article.alternate_questions),
+            )
+        )
+        snippet = text if len(text) <= 160 else text[:159].rstrip() + "…"
+        self.articles[article.id] = IndexedArticle(
+            article.id, article.locale, article.title, article.category_id, snippet
+        )
+
+    def drop(self, article_id: int) -> None:
+        known = self.articles.pop(article_id, None)
+        if known is not None:
+            self.by_locale[known.locale].remove(str(article_id))
+
+    def query(self, query: str, locale: str, limit: int) -> SearchResult | None:
+        idx = self.by_locale.get(locale)
+        return idx.query(query, limit) if idx is not None and len(idx) else None
+
+
+class IndexRegistry:
+    """Workspace id → WorkspaceIndex for this process, with pending (dirty) article ids."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[int, WorkspaceIndex] = {}
+        self._dirty: dict[int, set[int]] = {}
+        self._full: set[int] = set()
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def mark(self, workspace_id: int, article_id: int | None) -> None:
+        """An article changed (None: anything may have): reload it before the next search."""
+        if workspace_id not in self._indexes and workspace_id not in self._locks:
+            return  # never searched here: the first search builds it from scratch anyway
+        if article_id is None:
+            self._full.add(workspace_id)
+        else:
+            self._dirty.setdefault(workspace_id, set()).add(article_id)
+
+    def forget(self, workspace_id: int | None = None) -> None:
+        """Drop cached indexes (all, or one workspace's): tests and memory pressure."""
+        if workspace_id is None:
+            self._indexes.clear()
+            self._dirty.clear()
+            self._full.clear()
+        else:
+            self._indexes.pop(workspace_id, None)
+            self._dirty.pop(workspace_id, None)
+            self._full.discard(workspace_id)
+
+    def loaded(self, workspace_id: int) -> bool:
+        return workspace_id in self._indexes
+
+    async def get(self, session: AsyncSession, workspace_id: int) -> WorkspaceIndex:
+        """The workspace's index, brought up to date with every change this process heard of."""
+        current = self._indexes.get(workspace_id)
+        now = time.monotonic()
+        if (
+            current is not None
+            and not self._dirty.get(workspace_id)
+            and workspace_id not in self._full
+            and now - current.checked_at < SIGNATURE_CHECK_S
+        ):
+            return current
+        lock = self._locks.setdefault(workspace_id, asyncio.Lock())
+        async with lock:
+            current = self._indexes.get(workspace_id)
+            if current is not None and now - current.checked_at >= SIGNATURE_CHECK_S:
+                current.checked_at = now
+                if await _signature(session, workspace_id) != current.signature:
+                    self._full.add(workspace_id)
+            if current is None or workspace_id in self._full:
+                self._full.discard(workspace_id)
+                self._dirty.pop(workspace_id, None)
+                current = await _build(session, workspace_id)
+                self._indexes[workspace_id] = current
+            dirty = self._dirty.pop(workspace_id, None)
+            if dirty:
+                rows = await _load(session, workspace_id, ids=dirty)
+                found = {a.id: a for a in rows}
+                for article_id in dirty:
+                    article = found.get(article_id)
+                    if article is not None:
+                        current.put(article)
+                    else:
+                        current.drop(article_id)
+                current.signature = await _signature(session, workspace_id)
+                current.checked_at = time.monotonic()
+            return current
+
+
+registry = IndexRegistry()
+
+
+async def _load(session: AsyncSession, workspace_id: int, *, ids: set[int] | None = None) -> list[KbArticle]:
+    stmt = (
+        select(KbArticle)
+        .where(KbArticle.workspace_id == workspace_id, KbArticle.status == "published")
+        .options(selectinload(KbArticle.alternate_questions))
+        .execution_options(populate_existing=True)
+    )
+    if ids is not None:
+        stmt = stmt.where(KbArticle.id.in_(ids))
+    return list((await session.scalars(stmt)).all())
+
+
+async def _signature(session: AsyncSession, workspace_id: int) -> tuple[int, datetime | None]:
+    row = (
+        await session.execute(
+            select(func.count(), func.max(KbArticle.updated_at)).where(
+                KbArticle.workspace_id == workspace_id, KbArticle.status == "published"
+            )
+        )
+    ).one()
+    return int(row[0]), row[1]
+
+
+async def _build(session: AsyncSession, workspace_id: int) -> WorkspaceIndex:
+    signature = await _signature(session, workspace_id)
+    built = WorkspaceIndex(signature=signature, checked_at=time.monotonic())
+    for locale in ARTICLE_LOCALES:
+        built.index(locale)
+    for article in await _load(session, workspace_id):
+        built.put(article)
+    return built
+
+
+async def changed(session: AsyncSession, *, workspace_id: int, article_id: int | None) -> None:
+    """Call in the transaction that changed an article: every process refreshes it after commit."""
+    await bus.publish(session, {"t": EVENT, "ws": workspace_id, "article": article_id})
+    sync = session.sync_session
+    pending: set[tuple[int, int | None]] = sync.info.setdefault("kb_changed", set())
+    if not pending:
+        event.listen(sync, "after_commit", _mark_after_commit, once=True)
+        event.listen(sync, "after_rollback", _clear_pending, once=True)
+    pending.add((workspace_id, article_id))
+
+
+def _mark_after_commit(sync_session) -> None:
+    for workspace_id, article_id in sync_session.info.pop("kb_changed", set()):
+        registry.mark(workspace_id, article_id)
+
+
+def _clear_pending(sync_session) -> None:
+    sync_session.info.pop("kb_changed", None)
+
+
+async def on_bus_event(payload: dict[str, Any]) -> None:
+    """hub.on_event handler: remember which article to reload (no I/O on the listener task)."""
+    if payload.get("t") != EVENT:
+        return
+    workspace_id = payload.get("ws")
+    article_id = payload.get("article")
+    if isinstance(workspace_id, int):
+        registry.mark(workspace_id, article_id if isinstance(article_id, int) else None)
+
+
+_installed = False
+
+
+def install() -> None:
+    """Register the bus handler once per process (called by the app at start-up)."""
+    global _installed
+    if not _installed:
+        from sodam.realtime.hub import hub
+
+        hub.on_event(on_bus_event)
+        _installed = True

@@ -1,0 +1,119 @@
+"""Knowledge base tables: categories, articles, alternate questions, votes and the search log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from sodam.db.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
+
+STATUSES = ("draft", "published")
+ARTICLE_LOCALES = ("ko", "en")
+
+
+class KbCategory(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    __tablename__ = "kb_categories"
+    # Fetch server defaults (created_at) on INSERT: no lazy load after flush in async code.
+    __mapper_args__ = {"eager_defaults": True}
+    __table_args__ = (UniqueConstraint("workspace_id", "slug", name="uq_kb_categories_workspace_slug"),)
+    slug: Mapped[str] = mapped_column(String(80))
+    # {"ko": "시작하기", "en": "Getting started"}: one category serves both locales.
+    names: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    def name(self, locale: str) -> str:
+        """The name in `locale`, else any name, else the slug."""
+        names = self.names or {}
+        return names.get(locale) or next((v for v in names.values() if v), None) or self.slug
+
+
+class KbArticle(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    __tablename__ = "kb_articles"
+    # Fetch server defaults (created_at) on INSERT: no lazy load after flush in async code.
+    __mapper_args__ = {"eager_defaults": True}
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'published')", name="status"),
+        CheckConstraint("locale IN ('ko', 'en')", name="locale"),
+        Index("ix_kb_articles_workspace_status", "workspace_id", "status"),
+    )
+    category_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("kb_categories.id", ondelete="SET NULL"), index=True
+    )
+    locale: Mapped[str] = mapped_column(String(8), default="ko")
+    title: Mapped[str] = mapped_column(String(300))
+    # Markdown as the author wrote it; HTML is rendered and sanitised on every read.
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    author_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("agents.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    view_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    helpful_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_helpful_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    alternate_questions: Mapped[list[KbAlternateQuestion]] = relationship(
+        back_populates="article",
+        cascade="all, delete-orphan",
+        order_by="KbAlternateQuestion.id",
+        lazy="selectin",
+    )
+
+
+class KbAlternateQuestion(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    """ "Also asked as": another wording customers use for the same article."""
+
+    __tablename__ = "kb_alternate_questions"
+    # Fetch server defaults (created_at) on INSERT: no lazy load after flush in async code.
+    __mapper_args__ = {"eager_defaults": True}
+    article_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("kb_articles.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(String(500))
+    article: Mapped[KbArticle] = relationship(back_populates="alternate_questions")
+
+
+class KbVote(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    """One helpful / not-helpful vote per visitor and article (a second vote changes it)."""
+
+    __tablename__ = "kb_votes"
+    __table_args__ = (UniqueConstraint("article_id", "visitor", name="uq_kb_votes_article_visitor"),)
+    article_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("kb_articles.id", ondelete="CASCADE"))
+    visitor: Mapped[str] = mapped_column(String(64))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+
+
+class KbSearch(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    """One search as typed (help center, bot or API): feeds most-searched and content gaps."""
+
+    __tablename__ = "kb_searches"
+    __table_args__ = (Index("ix_kb_searches_workspace_created", "workspace_id", "created_at"),)
+    query: Mapped[str] = mapped_column(String(500))
+    # Lower-cased, one space: groups "배송 기간" and "배송  기간 " together in reports.
+    normalized: Mapped[str] = mapped_column(String(500))
+    locale: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(16), default="helpcenter")
+    result_count: Mapped[int] = mapped_column(Integer, default=0)
+    top_article_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("kb_articles.id", ondelete="SET NULL")
+    )
+    clicked_article_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("kb_articles.id", ondelete="SET NULL")
+    )

@@ -1,0 +1,603 @@
+"""Knowledge base services: categories, articles, alternate questions, the help center's
+views / votes / search log, and `search` — the one matching path the help center and the
+bot share. Services never commit: the caller owns the transaction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.core.errors import Conflict, Invalid, NotFound
+from sodam.knowledge import index
+from sodam.knowledge.models import (
+    ARTICLE_LOCALES,
+    STATUSES,
+    KbAlternateQuestion,
+    KbArticle,
+    KbCategory,
+    KbSearch,
+    KbVote,
+)
+from sodam.nlp.language import detect
+from sodam.nlp.ranking import Confidence
+
+MAX_QUERY_CHARS = 200
+MAX_QUESTIONS = 50
+# A hit is shown only when this share of the query's weighted terms is found in it;
+# below that, character n-grams alone make almost anything "match".
+MIN_COVERAGE = 0.18
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+_SPACE = re.compile(r"\s+")
+
+
+class _Unset:
+    pass
+
+
+UNSET: Any = _Unset()
+
+
+# -- categories -------------------------------------------------------------------------
+async def list_categories(session: AsyncSession, *, workspace_id: int) -> list[KbCategory]:
+    """Categories in display order."""
+    rows = await session.scalars(
+        select(KbCategory)
+        .where(KbCategory.workspace_id == workspace_id)
+        .order_by(KbCategory.position, KbCategory.id)
+    )
+    return list(rows.all())
+
+
+async def get_category(session: AsyncSession, *, workspace_id: int, category_id: int) -> KbCategory:
+    """A category of this workspace; 404 for another workspace's id."""
+    category = await session.get(KbCategory, category_id)
+    if category is None or category.workspace_id != workspace_id:
+        raise NotFound("category not found")
+    return category
+
+
+async def get_category_by_slug(session: AsyncSession, *, workspace_id: int, slug: str) -> KbCategory | None:
+    return await session.scalar(
+        select(KbCategory).where(KbCategory.workspace_id == workspace_id, KbCategory.slug == slug)
+    )
+
+
+def _clean_names(names: dict[str, str]) -> dict[str, str]:
+    cleaned = {
+        k: v.strip()[:200] for k, v in (names or {}).items() if k in ARTICLE_LOCALES and v and v.strip()
+    }
+    if not cleaned:
+        raise Invalid("a category needs a name in Korean or English", code="category_name_required")
+    return cleaned
+
+
+def _check_slug(slug: str) -> str:
+    slug = (slug or "").strip().lower()
+    if not SLUG_RE.match(slug):
+        raise Invalid("the slug may hold a-z, 0-9 and '-' (up to 80)", code="invalid_slug")
+    return slug
+
+
+async def create_category(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    slug: str,
+    names: dict[str, str],
+    position: int | None = None,
+) -> KbCategory:
+    """Create a category (appended at the end unless a position is given)."""
+    slug = _check_slug(slug)
+    if await get_category_by_slug(session, workspace_id=workspace_id, slug=slug):
+        raise Conflict(f"category '{slug}' already exists", code="category_exists")
+    if position is None:
+        position = (
+            await session.scalar(
+                select(func.coalesce(func.max(KbCategory.position), -1)).where(
+                    KbCategory.workspace_id == workspace_id
+                )
+            )
+        ) + 1
+    category = KbCategory(workspace_id=workspace_id, slug=slug, names=_clean_names(names), position=position)
+    session.add(category)
+    await session.flush()
+    return category
+
+
+async def update_category(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    category_id: int,
+    slug: str = UNSET,
+    names: dict[str, str] = UNSET,
+    position: int = UNSET,
+) -> KbCategory:
+    """Rename, re-slug or move a category."""
+    category = await get_category(session, workspace_id=workspace_id, category_id=category_id)
+    if slug is not UNSET:
+        slug = _check_slug(slug)
+        other = await get_category_by_slug(session, workspace_id=workspace_id, slug=slug)
+        if other is not None and other.id != category.id:
+            raise Conflict(f"category '{slug}' already exists", code="category_exists")
+        category.slug = slug
+    if names is not UNSET:
+        category.names = _clean_names(names)
+    if position is not UNSET:
+        category.position = position
+    await session.flush()
+    return category
+
+
+async def delete_category(session: AsyncSession, *, workspace_id: int, category_id: int) -> None:
+    """Delete a category; its articles stay, uncategorised."""
+    category = await get_category(session, workspace_id=workspace_id, category_id=category_id)
+    await session.delete(category)
+    await session.flush()
+    await index.changed(session, workspace_id=workspace_id, article_id=None)
+
+
+# -- articles ---------------------------------------------------------------------------
+def _check_article_fields(*, title: str | None, locale: str | None, status: str | None) -> None:
+    if title is not None and not title.strip():
+        raise Invalid("an article needs a title", code="title_required")
+    if locale is not None and locale not in ARTICLE_LOCALES:
+        raise Invalid("locale must be ko or en", code="invalid_locale")
+    if status is not None and status not in STATUSES:
+        raise Invalid("status must be draft or published", code="invalid_status")
+
+
+def _clean_questions(questions: Iterable[str]) -> list[str]:
+    seen, out = set(), []
+    for q in questions:
+        text = _SPACE.sub(" ", (q or "").strip())[:500]
+        if text and text.lower() not in seen:
+            seen.add(text.lower())
+            out.append(text)
+    if len(out) > MAX_QUESTIONS:
+        raise Invalid(f"at most {MAX_QUESTIONS} alternate questions", code="too_many_questions")
+    return out
+
+
+async def list_articles(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    status: str | None = None,
+    locale: str | None = None,
+    category_id: int | None = None,
+    query: str | None = None,
+    after_id: int | None = None,
+    limit: int = 100,
+) -> list[KbArticle]:
+    """Articles, newest first (keyset by id); `query` filters titles by substring."""
+    stmt = select(KbArticle).where(KbArticle.workspace_id == workspace_id)
+    if status:
+        stmt = stmt.where(KbArticle.status == status)
+    if locale:
+        stmt = stmt.where(KbArticle.locale == locale)
+    if category_id is not None:
+        stmt = stmt.where(KbArticle.category_id == category_id)
+    if query:
+        stmt = stmt.where(KbArticle.title.ilike("%" + query.replace("%", r"\%").replace("_", r"\_") + "%"))
+    if after_id is not None:
+        stmt = stmt.where(KbArticle.id < after_id)
+    return list((await session.scalars(stmt.order_by(KbArticle.id.desc()).limit(limit))).all())
+
+
+async def get_article(session: AsyncSession, *, workspace_id: int, article_id: int) -> KbArticle:
+    """An article of this workspace (any status); 404 for another workspace's id."""
+    article = await session.get(KbArticle, article_id)
+    if article is None or article.workspace_id != workspace_id:
+        raise NotFound("article not found")
+    return article
+
+
+async def get_published(session: AsyncSession, *, workspace_id: int, article_id: int) -> KbArticle:
+    """A published article (the help center never shows drafts)."""
+    article = await get_article(session, workspace_id=workspace_id, article_id=article_id)
+    if article.status != "published":
+        raise NotFound("article not found")
+    return article
+
+
+async def _check_category(session: AsyncSession, workspace_id: int, category_id: int | None) -> None:
+    if category_id is not None:
+        await get_category(session, workspace_id=workspace_id, category_id=category_id)
+
+
+async def create_article(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    title: str,
+    body: str = "",
+    locale: str = "ko",
+    category_id: int | None = None,
+    status: str = "draft",
+    alternate_questions: Sequence[str] = (),
+    author_id: int | None = None,
+) -> KbArticle:
+    """Create an article (markdown body) with its alternate questions."""
+    _check_article_fields(title=title, locale=locale, status=status)
+    await _check_category(session, workspace_id, category_id)
+    now = datetime.now(UTC)
+    article = KbArticle(
+        workspace_id=workspace_id,
+        title=title.strip()[:300],
+        body=body or "",
+        locale=locale,
+        category_id=category_id,
+        status=status,
+        author_id=author_id,
+        updated_at=now,
+        published_at=now if status == "published" else None,
+        alternate_questions=[
+            KbAlternateQuestion(workspace_id=workspace_id, text=q)
+            for q in _clean_questions(alternate_questions)
+        ],
+    )
+    session.add(article)
+    await session.flush()
+    await index.changed(session, workspace_id=workspace_id, article_id=article.id)
+    return article
+
+
+async def update_article(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    article_id: int,
+    author_id: int | None = None,
+    title: str = UNSET,
+    body: str = UNSET,
+    locale: str = UNSET,
+    category_id: int | None = UNSET,
+    status: str = UNSET,
+    alternate_questions: Sequence[str] = UNSET,
+) -> KbArticle:
+    """Change the fields given; `alternate_questions` replaces the whole list."""
+    article = await get_article(session, workspace_id=workspace_id, article_id=article_id)
+    _check_article_fields(
+        title=None if title is UNSET else title,
+        locale=None if locale is UNSET else locale,
+        status=None if status is UNSET else status,
+    )
+    if title is not UNSET:
+        article.title = title.strip()[:300]
+    if body is not UNSET:
+        article.body = body or ""
+    if locale is not UNSET:
+        article.locale = locale
+    if category_id is not UNSET:
+        await _check_category(session, workspace_id, category_id)
+        article.category_id = category_id
+    if status is not UNSET:
+        if status == "published" and article.status != "published":
+            article.published_at = datetime.now(UTC)
+        article.status = status
+    if alternate_questions is not UNSET:
+        wanted = _clean_questions(alternate_questions)
+        keep = {q.text: q for q in article.alternate_questions}
+        article.alternate_questions = [
+            keep.get(text) or KbAlternateQuestion(workspace_id=workspace_id, text=text) for text in wanted
+        ]
+    await _touch(session, article, author_id)
+    return article
+
+
+async def set_status(
+    session: AsyncSession, *, workspace_id: int, article_id: int, status: str, author_id: int | None = None
+) -> KbArticle:
+    """Publish or unpublish."""
+    return await update_article(
+        session, workspace_id=workspace_id, article_id=article_id, status=status, author_id=author_id
+    )
+
+
+async def delete_article(session: AsyncSession, *, workspace_id: int, article_id: int) -> None:
+    article = await get_article(session, workspace_id=workspace_id, article_id=article_id)
+    await session.delete(article)
+    await session.flush()
+    await index.changed(session, workspace_id=workspace_id, article_id=article_id)
+
+
+async def add_alternate_question(
+    session: AsyncSession, *, workspace_id: int, article_id: int, text: str, author_id: int | None = None
+) -> KbAlternateQuestion:
+    """Add one "also asked as" wording (the bot's learning loop calls this too)."""
+    article = await get_article(session, workspace_id=workspace_id, article_id=article_id)
+    cleaned = _clean_questions([text])
+    if not cleaned:
+        raise Invalid("the question is empty", code="question_required")
+    for existing in article.alternate_questions:
+        if existing.text.lower() == cleaned[0].lower():
+            return existing
+    if len(article.alternate_questions) >= MAX_QUESTIONS:
+        raise Invalid(f"at most {MAX_QUESTIONS} alternate questions", code="too_many_questions")
+    question = KbAlternateQuestion(workspace_id=workspace_id, text=cleaned[0])
+    article.alternate_questions.append(question)
+    await _touch(session, article, author_id)
+    return question
+
+
+async def remove_alternate_question(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    article_id: int,
+    question_id: int,
+    author_id: int | None = None,
+) -> None:
+    article = await get_article(session, workspace_id=workspace_id, article_id=article_id)
+    question = next((q for q in article.alternate_questions if q.id == question_id), None)
+    if question is None:
+        raise NotFound("question not found")
+    article.alternate_questions.remove(question)
+    await _touch(session, article, author_id)
+
+
+async def _touch(session: AsyncSession, article: KbArticle, author_id: int | None) -> None:
+    """Every change moves updated_at (the index signature relies on it) and tells every process."""
+    article.updated_at = datetime.now(UTC)
+    if author_id is not None:
+        article.author_id = author_id
+    await session.flush()
+    await index.changed(session, workspace_id=article.workspace_id, article_id=article.id)
+
+
+# -- matching (help center and bot) -----------------------------------------------------
+@dataclass(frozen=True)
+class KbHit:
+    article_id: int
+    title: str
+    locale: str
+    category_id: int | None
+    snippet: str
+    score: float
+    coverage: float
+
+
+@dataclass(frozen=True)
+class KbSearchResult:
+    query: str
+    locale: str
+    hits: list[KbHit]
+    confidence: Confidence
+
+    @property
+    def decision(self) -> str:
+        """ "answer", "choices" or "handoff" (see sodam.nlp.ranking.Confidence.decision)."""
+        return self.confidence.decision() if self.hits else "handoff"
+
+
+def clean_query(query: str) -> str:
+    return _SPACE.sub(" ", (query or "").replace("\x00", "")).strip()[:MAX_QUERY_CHARS]
+
+
+async def search(
+    session: AsyncSession, *, workspace_id: int, query: str, locale: str | None = None, limit: int = 10
+) -> KbSearchResult:
+    """Published articles matching `query` in `locale` (detected from the query when None).
+
+    The help center and the bot both call this, so a customer gets the same answer
+    from either. Hits whose coverage is below MIN_COVERAGE are left out; the
+    confidence (coverage, margin) is the ranking's, for the bot's answer/choices/handoff.
+    """
+    text = clean_query(query)
+    lang = locale if locale in ARTICLE_LOCALES else detect(text, default=None)
+    lang = lang if lang in ARTICLE_LOCALES else "ko"
+    if not text:
+        return KbSearchResult(text, lang, [], Confidence(0.0, 0.0, 0.0, 0.0))
+    idx = await index.registry.get(session, workspace_id)
+    result = idx.query(text, lang, max(limit, 3))
+    if result is None:
+        return KbSearchResult(text, lang, [], Confidence(0.0, 0.0, 0.0, 0.0))
+    hits = []
+    for hit in result.hits:
+        coverage = max(hit.question_coverage, hit.body_coverage)
+        known = idx.articles.get(int(hit.doc_id))
+        if known is None or coverage < MIN_COVERAGE:
+            continue
+        hits.append(
+            KbHit(known.id, known.title, known.locale, known.category_id, known.snippet, hit.score, coverage)
+        )
+    return KbSearchResult(text, lang, hits[:limit], result.confidence)
+
+
+# -- help center: views, votes, search log ----------------------------------------------
+async def record_view(session: AsyncSession, *, workspace_id: int, article_id: int) -> None:
+    """Count one view (an atomic increment: concurrent readers never lose a count)."""
+    await session.execute(
+        update(KbArticle)
+        .where(KbArticle.id == article_id, KbArticle.workspace_id == workspace_id)
+        .values(view_count=KbArticle.view_count + 1)
+    )
+
+
+async def vote(
+    session: AsyncSession, *, workspace_id: int, article_id: int, visitor: str, helpful: bool
+) -> bool:
+    """Record a visitor's 👍/👎; a repeat vote changes it instead of counting twice.
+
+    Returns False when the visitor had already voted the same way.
+    """
+    await get_published(session, workspace_id=workspace_id, article_id=article_id)
+    previous = await session.scalar(
+        select(KbVote.helpful)
+        .where(KbVote.article_id == article_id, KbVote.visitor == visitor)
+        .with_for_update()
+    )
+    if previous is helpful:
+        return False
+    if previous is None:
+        stmt = insert(KbVote).values(
+            workspace_id=workspace_id, article_id=article_id, visitor=visitor[:64], helpful=helpful
+        )
+        inserted = await session.execute(stmt.on_conflict_do_nothing().returning(KbVote.id))
+        if inserted.first() is None:
+            return False  # the same visitor's other request won the race
+    else:
+        await session.execute(
+            update(KbVote)
+            .where(KbVote.article_id == article_id, KbVote.visitor == visitor)
+            .values(helpful=helpful)
+        )
+    up = 1 if helpful else 0
+    down = 0 if helpful else 1
+    if previous is not None:  # a changed mind: move the vote from one counter to the other
+        up, down = (1, -1) if helpful else (-1, 1)
+    await session.execute(
+        update(KbArticle)
+        .where(KbArticle.id == article_id)
+        .values(
+            helpful_count=KbArticle.helpful_count + up,
+            not_helpful_count=KbArticle.not_helpful_count + down,
+        )
+    )
+    return True
+
+
+async def record_search(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    result: KbSearchResult,
+    source: str = "helpcenter",
+) -> KbSearch | None:
+    """Log a search (query, locale, result count, top hit); empty queries are not logged."""
+    if not result.query:
+        return None
+    row = KbSearch(
+        workspace_id=workspace_id,
+        query=result.query,
+        normalized=result.query.lower().rstrip("?!. "),
+        locale=result.locale,
+        source=source[:16],
+        result_count=len(result.hits),
+        top_article_id=result.hits[0].article_id if result.hits else None,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def record_click(session: AsyncSession, *, workspace_id: int, search_id: int, article_id: int) -> None:
+    """Remember which result a search led to (first click wins)."""
+    await session.execute(
+        update(KbSearch)
+        .where(
+            KbSearch.id == search_id,
+            KbSearch.workspace_id == workspace_id,
+            KbSearch.clicked_article_id.is_(None),
+        )
+        .values(clicked_article_id=article_id)
+    )
+
+
+async def most_viewed(
+    session: AsyncSession, *, workspace_id: int, locale: str | None = None, limit: int = 5
+) -> list[KbArticle]:
+    stmt = select(KbArticle).where(
+        KbArticle.workspace_id == workspace_id, KbArticle.status == "published", KbArticle.view_count > 0
+    )
+    if locale:
+        stmt = stmt.where(KbArticle.locale == locale)
+    rows = await session.scalars(stmt.order_by(KbArticle.view_count.desc(), KbArticle.id).limit(limit))
+    return list(rows.all())
+
+
+@dataclass(frozen=True)
+class SearchedQuery:
+    query: str
+    locale: str
+    searches: int
+    zero_results: int
+    clicks: int
+    top_article_id: int | None = None
+    helpful: int = 0
+    not_helpful: int = 0
+
+    @property
+    def zero_share(self) -> float:
+        return self.zero_results / self.searches if self.searches else 0.0
+
+
+async def _grouped_searches(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    locale: str | None,
+    days: int,
+    limit: int,
+    having_results: bool,
+) -> list[SearchedQuery]:
+    since = datetime.now(UTC) - timedelta(days=days)
+    stmt = (
+        select(
+            KbSearch.normalized,
+            KbSearch.locale,
+            func.count().label("n"),
+            func.count().filter(KbSearch.result_count == 0).label("zero"),
+            func.count(KbSearch.clicked_article_id).label("clicks"),
+            func.min(KbSearch.query).label("example"),
+            func.mode().within_group(KbSearch.top_article_id).label("top"),
+        )
+        .where(KbSearch.workspace_id == workspace_id, KbSearch.created_at >= since)
+        .group_by(KbSearch.normalized, KbSearch.locale)
+        .order_by(func.count().desc(), KbSearch.normalized)
+        .limit(limit)
+    )
+    if locale:
+        stmt = stmt.where(KbSearch.locale == locale)
+    if having_results:
+        stmt = stmt.having(func.count().filter(KbSearch.result_count > 0) > 0)
+    rows = (await session.execute(stmt)).all()
+    return [SearchedQuery(r.example, r.locale, r.n, r.zero, r.clicks, r.top) for r in rows]
+
+
+async def most_searched(
+    session: AsyncSession, *, workspace_id: int, locale: str | None = None, days: int = 30, limit: int = 5
+) -> list[SearchedQuery]:
+    """The most frequent searches that found something (what customers look for most)."""
+    return await _grouped_searches(
+        session, workspace_id=workspace_id, locale=locale, days=days, limit=limit, having_results=True
+    )
+
+
+async def content_gaps(
+    session: AsyncSession, *, workspace_id: int, days: int = 30, limit: int = 50, min_searches: int = 1
+) -> list[SearchedQuery]:
+    """Frequent searches that mostly found nothing, or whose usual top article is mostly 👎."""
+    grouped = await _grouped_searches(
+        session, workspace_id=workspace_id, locale=None, days=days, limit=1000, having_results=False
+    )
+    top_ids = {g.top_article_id for g in grouped if g.top_article_id}
+    votes: dict[int, tuple[int, int]] = {}
+    if top_ids:
+        rows = await session.execute(
+            select(KbArticle.id, KbArticle.helpful_count, KbArticle.not_helpful_count).where(
+                KbArticle.workspace_id == workspace_id, KbArticle.id.in_(top_ids)
+            )
+        )
+        votes = {r.id: (r.helpful_count, r.not_helpful_count) for r in rows}
+    gaps = []
+    for g in grouped:
+        if g.searches < min_searches:
+            continue
+        up, down = votes.get(g.top_article_id or 0, (0, 0))
+        unhelpful = down > up and down >= 1
+        if g.zero_share >= 0.5 or unhelpful:
+            gaps.append(
+                SearchedQuery(
+                    g.query, g.locale, g.searches, g.zero_results, g.clicks, g.top_article_id, up, down
+                )
+            )
+    return gaps[:limit]
