@@ -84,3 +84,41 @@ async def test_reaction_is_deferred_with_the_message_and_filtered(db, make_works
         ).all()
     assert [r.args["message_id"] for r in rows] == [customer.id]
     assert rows[0].lock == f"conv-{conv.id}"
+
+
+async def test_every_customer_message_gets_a_sentiment_score(db, live_server, make_workspace):
+    import httpx
+
+    from sodam.conversations.models import Message
+
+    ws = await make_workspace()
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as client:
+        token = (await client.post(f"/widget/v1/{ws.inbox_token}/session", json={})).json()["visitor_token"]
+        headers = {"X-Sodam-Visitor": token}
+        bad = await client.post(
+            f"/widget/v1/{ws.inbox_token}/messages",
+            json={"content": "배송이 너무 늦고 최악이에요. 정말 실망했습니다", "client_id": "s-1"},
+            headers=headers,
+        )
+        good = await client.post(
+            f"/widget/v1/{ws.inbox_token}/messages",
+            json={"content": "Thanks, that was really helpful and fast!", "client_id": "s-2"},
+            headers=headers,
+        )
+    ids = [bad.json()["id"], good.json()["id"]]
+    labels = {}
+    for _ in range(150):
+        async with session_scope() as session:
+            rows = (
+                await session.execute(
+                    text("SELECT id, sentiment_label, sentiment_score FROM messages WHERE id = ANY(:ids)"),
+                    {"ids": ids},
+                )
+            ).all()
+        labels = {r.id: (r.sentiment_label, r.sentiment_score) for r in rows}
+        if all(v[0] for v in labels.values()):
+            break
+        await asyncio.sleep(0.1)
+    assert labels[ids[0]][0] == "negative" and labels[ids[0]][1] < 0
+    assert labels[ids[1]][0] == "positive" and labels[ids[1]][1] > 0
+    assert Message.sentiment_label is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -53,9 +54,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.listener = listener
         jobs = JobRunner(url, run_worker=settings.run_worker, concurrency=settings.worker_concurrency)
         await jobs.start()
+        # Kiwi loads its model lazily (seconds of CPU): do it now, off the event loop,
+        # rather than inside the first customer's search or sentiment job.
+        warmup = asyncio.create_task(asyncio.to_thread(_warm_up_language_models))
         try:
             yield
         finally:
+            warmup.cancel()
             await jobs.stop()
             await listener.stop()
             await dispose_engine()
@@ -73,6 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _include_routers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app
+
+
+def _warm_up_language_models() -> None:
+    from sodam.nlp.text import get_kiwi
+
+    get_kiwi().tokenize("워밍업 문장입니다")
 
 
 def _include_routers(app: FastAPI) -> None:
