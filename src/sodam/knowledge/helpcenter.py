@@ -185,7 +185,8 @@ async def article_page(request: Request, slug: str, article_id: Id, session: Ses
         article = await service.get_published(session, workspace_id=workspace.id, article_id=article_id)
     except NotFound:
         return missing_page(request)
-    await service.record_view(session, workspace_id=workspace.id, article_id=article.id)
+    if not request.query_params.get("voted"):  # the page shown after a vote is not another view
+        await service.record_view(session, workspace_id=workspace.id, article_id=article.id)
     category = None
     if article.category_id is not None:
         category = await service.get_category(
