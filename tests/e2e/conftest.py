@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.async_api import expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.exists()
@@ -20,6 +21,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
+
+# Expectations return as soon as they hold; the ceiling only matters when a freshly started
+# server is still warming up (the first delivery after start has been seen to take ~5 s).
+expect.set_options(timeout=15_000)
 
 # The customer's shop page. Its rude CSS must not reach the widget (Shadow DOM).
 HOST_PAGE = """<!doctype html>
