@@ -37,36 +37,50 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
-    """The softmax temperature that minimises held-out log-loss (a one-parameter calibration)."""
-    best, best_t = np.inf, 1.0
-    for t in (1, 2, 3, 5, 7, 10, 14, 20, 28, 40):
-        p = _softmax(scores * t)
-        nll = -np.mean(np.log(p[np.arange(len(y)), y] + 1e-12))
-        if nll < best:
-            best, best_t = nll, float(t)
-    return best_t
+TEMPERATURES = (
+    1.0,
+    2.0,
+    3.0,
+    5.0,
+    7.0,
+    10.0,
+    14.0,
+    20.0,
+)  # softmax sharpening of SVM scores, chosen on validation
+
+
+def _threshold_and_objective(
+    max_prob_in: np.ndarray, correct_in: np.ndarray, max_prob_oos: np.ndarray, oos_weight: float
+) -> tuple[float, float]:
+    cands = np.unique(np.concatenate([max_prob_in, max_prob_oos, [0.0]]))
+    # accepted in-scope correct / rejected out-of-scope for every candidate threshold, vectorised
+    ok_sorted = np.sort(max_prob_in[correct_in])
+    oos_sorted = np.sort(max_prob_oos)
+    acc = (len(ok_sorted) - np.searchsorted(ok_sorted, cands, side="left")) / max(len(max_prob_in), 1)
+    rec = np.searchsorted(oos_sorted, cands, side="left") / len(oos_sorted)
+    obj = acc + oos_weight * rec
+    i = int(np.argmax(obj))
+    # Midway to the next lower candidate: the same decisions on validation, less brittle on new data.
+    t = float(cands[i]) if i == 0 else float((cands[i] + cands[i - 1]) / 2)
+    return t, float(obj[i])
 
 
 def choose_threshold(
-    max_prob_in: np.ndarray, correct_in: np.ndarray, max_prob_oos: np.ndarray | None
+    max_prob_in: np.ndarray,
+    correct_in: np.ndarray,
+    max_prob_oos: np.ndarray | None,
+    oos_weight: float = 1.0,
 ) -> float:
     """A rejection threshold from validation data.
 
-    With out-of-scope examples: maximise in-scope accuracy + out-of-scope recall
-    (both count, neither dominates). Without them: the highest threshold that
-    still keeps 99 % of the correctly classified in-scope validation messages.
+    With out-of-scope examples: maximise in-scope accuracy + oos_weight x
+    out-of-scope recall. Without them: keep 99 % of the correctly classified
+    in-scope validation messages.
     """
     if max_prob_oos is None or len(max_prob_oos) == 0:
         ok = np.sort(max_prob_in[correct_in])
         return float(ok[int(0.01 * len(ok))]) if len(ok) else 0.0
-    best, best_t = -1.0, 0.0
-    for t in np.unique(np.concatenate([max_prob_in, max_prob_oos, [0.0]])):
-        acc = np.mean(correct_in & (max_prob_in >= t))
-        rec = np.mean(max_prob_oos < t)
-        if acc + rec > best:
-            best, best_t = acc + rec, float(t)
-    return best_t
+    return _threshold_and_objective(max_prob_in, correct_in, max_prob_oos, oos_weight)[0]
 
 
 @dataclass
@@ -84,15 +98,23 @@ class IntentClassifier:
     """fit(texts, labels) -> predict(text) -> (label | None, confidence); save/load with joblib."""
 
     def __init__(
-        self, *, C: float = 0.5, use_embeddings: bool | None = None, emb_weight: float = 0.5
+        self,
+        *,
+        C: float = 0.5,
+        use_embeddings: bool | None = None,
+        emb_weight: float = 0.5,
+        oos_weight: float = 1.0,
     ) -> None:
+        """oos_weight: how much one point of out-of-scope recall is worth against in-scope accuracy."""
         self.C = C
+        self.oos_weight = oos_weight
         self.use_embeddings = use_embeddings
         self.emb_weight = emb_weight
         self.threshold = 0.0
         self.classes_: np.ndarray | None = None
         self._p: _Parts | None = None
         self._encoder = None
+        self._fit_cache: dict[str, np.ndarray] | None = None  # embeddings reused across fit's passes
 
     # -- features -----------------------------------------------------------------
     def _tfidf(self, texts: Sequence[str]):
@@ -106,7 +128,13 @@ class IntentClassifier:
             self._encoder = get_encoder(self._p.emb_model)
             if self._encoder is None:
                 raise RuntimeError("this model uses sentence embeddings: install the `embeddings` extra")
-        return self._encoder.encode(list(texts))
+        cache = self._fit_cache
+        if cache is None:
+            return self._encoder.encode(list(texts))
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            cache.update(zip(missing, self._encoder.encode(missing), strict=True))
+        return np.stack([cache[t] for t in texts])
 
     # -- training -----------------------------------------------------------------
     def fit(
@@ -126,6 +154,14 @@ class IntentClassifier:
         calibration, then the model is refitted on everything.
         """
         texts, labels = list(texts), list(labels)
+        self._fit_cache = {}
+        try:
+            self._fit(texts, labels, val_texts, val_labels, holdout, seed)
+        finally:
+            self._fit_cache = None
+        return self
+
+    def _fit(self, texts, labels, val_texts, val_labels, holdout, seed) -> None:
         if val_texts is None:
             tr, va = _split(labels, holdout, seed)
             self._fit_models([texts[i] for i in tr], [labels[i] for i in tr])
@@ -136,7 +172,6 @@ class IntentClassifier:
         else:
             self._fit_models(texts, labels)
             self._calibrate(list(val_texts), list(val_labels))
-        return self
 
     def _fit_models(self, texts: list[str], labels: list[str]) -> None:
         from sodam.nlp import embeddings
@@ -153,7 +188,6 @@ class IntentClassifier:
             use_emb = embeddings.available() and embeddings.resolve_model_path() is not None
         if use_emb:
             self._p.emb_model = embeddings.resolve_model_path()
-            self._encoder = None
             e = self._embed(texts)
             self._p.emb_lr = LogisticRegression(C=20.0, max_iter=2000).fit(e, y)
             self._p.emb_weight = self.emb_weight
@@ -163,22 +197,28 @@ class IntentClassifier:
         in_mask = np.array([lab is not None and lab in index for lab in labels])
         y_in = np.array([index[lab] for lab, m in zip(labels, in_mask, strict=True) if m])
         svm_scores = self._p.svm.decision_function(self._tfidf(texts))
-        self._p.temperature = _fit_temperature(svm_scores[in_mask], y_in)
-        p_svm = _softmax(svm_scores * self._p.temperature)
-        p = p_svm
-        if self._p.emb_lr is not None:
-            p_emb = self._p.emb_lr.predict_proba(self._embed(texts))
-            best = (-1.0, self.emb_weight)
-            for w in (0.3, 0.4, 0.5, 0.6, 0.7):
-                acc = np.mean(((1 - w) * p_svm + w * p_emb)[in_mask].argmax(1) == y_in)
-                if acc > best[0] + 1e-9:
-                    best = (acc, w)
-            self._p.emb_weight = best[1]
-            p = (1 - best[1]) * p_svm + best[1] * p_emb
-        maxp = p.max(1)
-        correct = p[in_mask].argmax(1) == y_in
-        oos = maxp[~in_mask] if (~in_mask).any() else None
-        self.threshold = choose_threshold(maxp[in_mask], correct, oos)
+        if svm_scores.ndim == 1:  # two classes: sklearn gives one column
+            svm_scores = np.column_stack([-svm_scores, svm_scores])
+        p_emb = self._p.emb_lr.predict_proba(self._embed(texts)) if self._p.emb_lr is not None else None
+        has_oos = bool((~in_mask).any())
+        best = None
+        for temp in TEMPERATURES:
+            p_svm = _softmax(svm_scores * temp)
+            for w in (0.3, 0.4, 0.5, 0.6, 0.7) if p_emb is not None else (0.0,):
+                p = p_svm if p_emb is None else (1 - w) * p_svm + w * p_emb
+                pin = p[in_mask]
+                correct = pin.argmax(1) == y_in
+                nll = -float(np.mean(np.log(pin[np.arange(len(y_in)), y_in] + 1e-12)))
+                if has_oos:
+                    thr, obj = _threshold_and_objective(
+                        pin.max(1), correct, p[~in_mask].max(1), self.oos_weight
+                    )
+                else:
+                    thr, obj = choose_threshold(pin.max(1), correct, None), float(np.mean(correct))
+                key = (round(obj, 6), -nll)  # the decision first, calibration breaks ties
+                if best is None or key > best[0]:
+                    best = (key, temp, w, thr)
+        _, self._p.temperature, self._p.emb_weight, self.threshold = best
 
     # -- inference ----------------------------------------------------------------
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -213,6 +253,10 @@ class IntentClassifier:
             joblib.dump(self, path, compress=3)
         finally:
             self._encoder = encoder
+
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("_fit_cache", None)
+        self.__dict__.update(state)
 
     @classmethod
     def load(cls, path: str | Path) -> IntentClassifier:
