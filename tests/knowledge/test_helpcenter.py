@@ -88,6 +88,9 @@ async def test_search_logs_queries_zero_results_and_clicks(live_server, make_wor
         assert 'id="hc-no-results"' in r.text
         r = await client.get(f"/help/{ws.slug}/search", params={"q": "how long is delivery", "lang": "en"})
         assert "How long does shipping take?" in r.text
+        # a Korean question on the English page finds the Korean article
+        r = await client.get(f"/help/{ws.slug}/search", params={"q": "환불해주세여", "lang": "en"})
+        assert "환불은 어떻게 신청하나요?" in r.text and "Results for" in r.text
         home = await client.get(f"/help/{ws.slug}", params={"lang": "ko"})
         most_searched = home.text.split('id="most-searched"', 1)[1]
         assert "배송기간 얼마나 걸려요?" in most_searched and "포인트" not in most_searched

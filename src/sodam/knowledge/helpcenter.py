@@ -29,6 +29,7 @@ from sodam.core.security import Signer
 from sodam.core.templating import render
 from sodam.knowledge import service
 from sodam.knowledge.markdown import render as render_markdown
+from sodam.nlp.language import detect
 
 router = APIRouter(prefix="/help", include_in_schema=False)
 
@@ -142,7 +143,10 @@ async def search(
     """Search with the same matching the bot uses; every non-empty search is logged."""
     locale = page_locale(request)
     workspace = await _workspace(session, slug, locale)
-    result = await service.search(session, workspace_id=workspace.id, query=q, locale=locale, limit=10)
+    # A Korean question typed on the English page (or the reverse) searches the articles of its language.
+    asked_in = detect(q, default=None) if q.strip() else None
+    search_locale = asked_in if asked_in in LOCALES else locale
+    result = await service.search(session, workspace_id=workspace.id, query=q, locale=search_locale, limit=10)
     logged = await service.record_search(session, workspace_id=workspace.id, result=result)
     categories = {c.id: c for c in await service.list_categories(session, workspace_id=workspace.id)}
     return _page(
