@@ -25,7 +25,7 @@ from sodam.db.session import libpq_url
 log = logging.getLogger(__name__)
 
 # Modules whose import registers tasks on `job_app` (each domain adds its own).
-TASK_MODULES: list[str] = ["sodam.jobs.builtin", "sodam.conversations.tasks"]
+TASK_MODULES: list[str] = ["sodam.jobs.builtin", "sodam.conversations.tasks", "sodam.bot.tasks"]
 
 job_app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 

@@ -6,12 +6,13 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from sodam.accounts import models as _accounts  # noqa: F401
+from sodam.bot import models as _bot  # noqa: F401
 from sodam.channels import models as _channels  # noqa: F401
 from sodam.contacts import models as _contacts  # noqa: F401
 from sodam.conversations import models as _conversations  # noqa: F401
-from sodam.knowledge import models as _knowledge  # noqa: F401
 from sodam.db.base import Base
 from sodam.db.session import sqlalchemy_url
+from sodam.knowledge import models as _knowledge  # noqa: F401
 
 target_metadata = Base.metadata
 

@@ -1,0 +1,61 @@
+"""The bot's only source of answers: the knowledge base's own search (the help center's)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.accounts import service as accounts
+from sodam.bot.service import Candidate, KbAnswer
+from sodam.config import get_settings
+from sodam.core.errors import NotFound
+from sodam.knowledge import service as knowledge
+
+SNIPPET_CHARS = 280
+
+
+def _snippet(text: str) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rstrip() + "…"
+
+
+class KnowledgeBaseSource:
+    """Adapts knowledge.service.search to the bot's answer / choices / handoff decision."""
+
+    async def _url(self, session: AsyncSession, workspace_id: int, article_id: int) -> str:
+        workspace = await accounts.get_workspace(session, workspace_id=workspace_id)
+        return f"{get_settings().base_url()}/help/{workspace.slug}/articles/{article_id}"
+
+    async def search(self, session: AsyncSession, workspace_id: int, text: str, language: str) -> KbAnswer:
+        result = await knowledge.search(
+            session, workspace_id=workspace_id, query=text, locale=language, limit=3
+        )
+        candidates = [
+            Candidate(
+                hit.article_id,
+                hit.title,
+                await self._url(session, workspace_id, hit.article_id),
+                _snippet(hit.snippet),
+            )
+            for hit in result.hits
+        ]
+        return KbAnswer(decision=result.decision, candidates=candidates)
+
+    async def candidate(
+        self, session: AsyncSession, workspace_id: int, article_id: int, language: str
+    ) -> Candidate | None:
+        try:
+            article = await knowledge.get_published(session, workspace_id=workspace_id, article_id=article_id)
+        except NotFound:
+            return None
+        return Candidate(
+            article.id,
+            article.title,
+            await self._url(session, workspace_id, article.id),
+            _snippet(_plain(article.body)),
+        )
+
+
+def _plain(markdown: str) -> str:
+    """The first paragraph of a markdown body, without markup characters."""
+    first = next((p for p in (markdown or "").split("\n\n") if p.strip()), "")
+    return " ".join(first.replace("#", " ").replace("*", " ").replace("`", " ").split())

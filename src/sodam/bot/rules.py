@@ -1,0 +1,73 @@
+"""Small talk, "I want a person", and yes/no answers: rules, because these are short,
+closed sets where a rule is exact and explainable (questions go to the knowledge base)."""
+
+from __future__ import annotations
+
+import re
+
+from sodam.nlp.text import normalize
+
+# Matched on normalised text with spaces removed, so "상담원 연결" == "상담원연결".
+_HUMAN_KO = re.compile(
+    r"(상담원|상담사|상담직원|직원|사람|매니저|담당자|실제사람|진짜사람)"
+    r"(이랑|랑|하고|과|와|한테|에게|을|를|이|가|좀|분|님)*"
+    r"(연결|바꿔|통화|얘기|이야기|대화|말|불러|부탁|요청|원해|원합니다|필요)"
+    r"|^(상담원|상담사|사람|직원)(요|이요|좀)?$"
+)
+_HUMAN_EN = re.compile(
+    r"\b(talk|speak|chat|connect|transfer)\b.*\b(human|person|agent|someone|representative|rep|staff|people)\b"
+    r"|\b(human|real person|live agent|customer service|representative)\b\s*(please|pls)?$"
+    r"|^(agent|human|operator)\b"
+)
+_GREETING_KO = re.compile(r"^(안녕하세요|안녕하십니까|안녕|하이|헬로|반갑습니다|여보세요|저기요)[.!?~ ]*$")
+_GREETING_EN = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|yo)( there)?[.!? ]*$")
+_THANKS_KO = re.compile(r"^(감사합니다|감사해요|고맙습니다|고마워요|고마워|땡큐|감사|ㄱㅅ)[.!?~ ]*$")
+_THANKS_EN = re.compile(r"^(thanks|thank you|thx|ty|cheers)( (so|very) much)?[.!? ]*$")
+_YES_KO = re.compile(
+    r"^(네|예|응|넵|넹|맞아요|맞습니다|좋아요|됐어요|해결됐어요|도움이됐어요|도움이되었어요|도움됐어요|도움이돼요)"
+)
+_NO_KO = re.compile(r"^(아니요|아뇨|아니|아니오|별로|안됐어요|도움이안|도움안|해결안|안돼요)")
+_YES_EN = re.compile(r"^(yes|yep|yeah|y|ok|okay|sure|it helped|helpful|solved|great)\b")
+_NO_EN = re.compile(r"^(no|nope|nah|not really|didn'?t help|did not help|not helpful)\b")
+# A yes/no is short; a longer message is a new question even if it starts with "네".
+_MAX_ANSWER_CHARS = 30
+
+
+def _compact(text: str) -> str:
+    return normalize(text).replace(" ", "")
+
+
+def wants_human(text: str) -> bool:
+    """The customer asks for a person ("상담원 연결", "사람이랑 얘기하고 싶어요", "talk to a human")."""
+    compact = _compact(text)
+    spaced = normalize(text)
+    return bool(_HUMAN_KO.search(compact) or _HUMAN_EN.search(spaced))
+
+
+def small_talk(text: str) -> str | None:
+    """'greeting' or 'thanks' when that is all the message says."""
+    spaced = normalize(text)
+    compact = spaced.replace(" ", "")
+    if _GREETING_KO.match(compact) or _GREETING_EN.match(spaced):
+        return "greeting"
+    if _THANKS_KO.match(compact) or _THANKS_EN.match(spaced):
+        return "thanks"
+    return None
+
+
+def yes_or_no(text: str) -> bool | None:
+    """True for yes, False for no, None when the reply is neither (a new question)."""
+    raw = (text or "").strip()
+    if raw.startswith("👍"):
+        return True
+    if raw.startswith("👎"):
+        return False
+    if len(raw) > _MAX_ANSWER_CHARS:
+        return None
+    spaced = normalize(raw)
+    compact = spaced.replace(" ", "")
+    if _NO_KO.match(compact) or _NO_EN.match(spaced):
+        return False
+    if _YES_KO.match(compact) or _YES_EN.match(spaced):
+        return True
+    return None

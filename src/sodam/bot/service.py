@@ -1,0 +1,460 @@
+"""The bot's decisions for one customer message.
+
+Runs as a job after the customer's message is committed (never on the message
+path). It answers only from the knowledge base; when unsure, asked for a person,
+or told an answer did not help, it hands the conversation to the human queue with
+the transcript, the detected language and intent attached.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.bot import hours, rules
+from sodam.bot.models import BotConversation, BotOutcome, BotState
+from sodam.channels import service as inboxes
+from sodam.channels.models import Inbox
+from sodam.contacts import service as contacts
+from sodam.conversations import service as conversations
+from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
+from sodam.core.i18n import gettext, normalise
+from sodam.nlp.language import detect
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9\-\s()]{6,18}[0-9]$")
+SKIP_WORDS = {"건너뛰기", "skip", "없음", "패스", "pass"}
+DEFAULT_ASSUME_AFTER_S = 30 * 60
+DEFAULT_REPLY_MINUTES = 5
+
+
+@dataclass
+class Candidate:
+    article_id: int
+    title: str
+    url: str
+    snippet: str
+
+
+@dataclass
+class KbAnswer:
+    """What the knowledge base says about a question: the bot's only source of answers."""
+
+    decision: str  # "answer" | "choices" | "handoff"
+    candidates: list[Candidate] = field(default_factory=list)
+    intent: str | None = None
+
+
+class KnowledgeSource(Protocol):
+    """Where answers come from (the knowledge base's search, the same one the help center uses)."""
+
+    async def search(
+        self, session: AsyncSession, workspace_id: int, text: str, language: str
+    ) -> KbAnswer: ...
+
+    async def candidate(
+        self, session: AsyncSession, workspace_id: int, article_id: int, language: str
+    ) -> Candidate | None: ...
+
+
+def bot_settings(inbox: Inbox) -> dict[str, Any]:
+    settings = inbox.settings or {}
+    return {
+        "enabled": bool(settings.get("bot_enabled")),
+        "lead_capture": settings.get("lead_capture", "outside_hours"),  # off | always | outside_hours
+        "business_hours": settings.get("business_hours") or hours.DEFAULT_HOURS,
+        "assume_after_s": int(settings.get("bot_assume_resolved_after_s", DEFAULT_ASSUME_AFTER_S)),
+        "reply_minutes": int(settings.get("typical_reply_minutes", DEFAULT_REPLY_MINUTES)),
+    }
+
+
+async def get_state(
+    session: AsyncSession, *, workspace_id: int, conversation_id: int
+) -> BotConversation | None:
+    """The bot's record of a conversation, if the bot took part."""
+    return await session.scalar(
+        select(BotConversation).where(
+            BotConversation.workspace_id == workspace_id, BotConversation.conversation_id == conversation_id
+        )
+    )
+
+
+async def _state_for_update(
+    session: AsyncSession, conversation: Conversation, language: str
+) -> BotConversation:
+    state = await session.scalar(
+        select(BotConversation).where(BotConversation.conversation_id == conversation.id).with_for_update()
+    )
+    if state is None:
+        state = BotConversation(
+            workspace_id=conversation.workspace_id,
+            conversation_id=conversation.id,
+            state=BotState.listening,
+            language=language,
+            offered_article_ids=[],
+            lead={},
+            lead_pending=[],
+            answers=0,
+        )
+        session.add(state)
+        await session.flush()
+    return state
+
+
+async def outcome_counts(
+    session: AsyncSession, *, workspace_id: int, since: datetime | None = None
+) -> dict[str, int]:
+    """Bot conversations per outcome (confirmed / assumed / handed_off / open)."""
+    stmt = select(BotConversation.outcome, func.count()).where(BotConversation.workspace_id == workspace_id)
+    if since is not None:
+        stmt = stmt.where(BotConversation.created_at >= since)
+    rows = (await session.execute(stmt.group_by(BotConversation.outcome))).all()
+    counts = {"confirmed": 0, "assumed": 0, "handed_off": 0, "open": 0}
+    for outcome, n in rows:
+        counts[outcome.value if outcome else "open"] = n
+    return counts
+
+
+class BotReplier:
+    """Sends the bot's messages into a conversation in its language."""
+
+    def __init__(self, session: AsyncSession, conversation: Conversation, language: str):
+        self.session = session
+        self.conversation = conversation
+        self.language = language
+
+    def t(self, key: str, **params: Any) -> str:
+        return gettext(self.language, key, **params)
+
+    async def say(self, content: str, payload: dict[str, Any] | None = None) -> Message:
+        message, _ = await conversations.create_message(
+            self.session,
+            conversation=self.conversation,
+            content=content,
+            sender_type=SenderType.bot,
+            sender_id=None,
+            kind=MessageKind.bot,
+            payload=payload,
+        )
+        return message
+
+
+async def handle_customer_message(
+    session: AsyncSession,
+    *,
+    message_id: int,
+    kb: KnowledgeSource,
+    now: datetime | None = None,
+) -> str:
+    """Decide and send the bot's reply to one customer message; returns what it did."""
+    now = now or datetime.now(UTC)
+    message = await session.get(Message, message_id)
+    if message is None or message.sender_type != SenderType.contact:
+        return "ignored"
+    conversation = await session.scalar(
+        select(Conversation).where(Conversation.id == message.conversation_id).with_for_update()
+    )
+    inbox = await inboxes.get(session, workspace_id=message.workspace_id, inbox_id=message.inbox_id)
+    settings = bot_settings(inbox)
+    if not settings["enabled"] or conversation is None or conversation.assignee_id is not None:
+        return "not_for_bot"
+    newer = await session.scalar(
+        select(func.max(Message.seq)).where(
+            Message.conversation_id == conversation.id, Message.sender_type == SenderType.contact
+        )
+    )
+    language = normalise(detect(message.content, default=conversation.language or "ko"))
+    if language not in ("ko", "en"):
+        language = conversation.language or "ko"
+    state = await _state_for_update(session, conversation, language)
+    if state.state in (BotState.handed_off,) or conversation.status == Status.resolved and state.outcome:
+        return "quiet"
+    if newer is not None and newer > message.seq:
+        return "superseded"  # a later message will get the reply: answer the latest only
+    if conversation.language is None:
+        conversation.language = language
+    state.language = language
+    bot = BotReplier(session, conversation, language)
+    text = message.content.strip()
+
+    if state.state == BotState.collecting_lead:
+        return await _collect_lead(session, bot, state, conversation, inbox, settings, text, now)
+
+    if state.state == BotState.awaiting_feedback:
+        verdict = rules.yes_or_no(text)
+        if verdict is True:
+            state.state = BotState.resolved
+            _set_outcome(state, BotOutcome.confirmed, now)
+            await bot.say(bot.t("bot.confirmed"))
+            return "confirmed"
+        if verdict is False:
+            return await _hand_off(session, bot, state, conversation, inbox, settings, "not_helpful", now)
+
+    if state.state == BotState.offering_choices:
+        picked = await _picked_choice(session, kb, state, conversation.workspace_id, text, language)
+        if picked is not None:
+            return await _answer(bot, state, picked, settings, now)
+        if _is_none_of_these(text):
+            return await _hand_off(session, bot, state, conversation, inbox, settings, "not_helpful", now)
+
+    if rules.wants_human(text):
+        state.intent = state.intent or "human_request"
+        return await _hand_off(session, bot, state, conversation, inbox, settings, "asked_for_human", now)
+
+    kind = rules.small_talk(text)
+    if kind == "greeting":
+        await bot.say(bot.t("bot.greeting"))
+        return "greeting"
+    if kind == "thanks":
+        await bot.say(bot.t("bot.thanks"))
+        if state.state == BotState.awaiting_feedback:
+            state.state = BotState.resolved
+            _set_outcome(state, BotOutcome.confirmed, now)
+        return "thanks"
+
+    state.last_question = text[:2000]
+    answer = await kb.search(session, conversation.workspace_id, text, language)
+    if answer.intent:
+        state.intent = answer.intent
+    if answer.decision == "answer" and answer.candidates:
+        return await _answer(bot, state, answer.candidates[0], settings, now)
+    if answer.decision == "choices" and answer.candidates:
+        top = answer.candidates[:3]
+        state.state = BotState.offering_choices
+        state.offered_article_ids = [c.article_id for c in top]
+        await bot.say(
+            bot.t("bot.choices"),
+            payload={
+                "quick_replies": [
+                    {"label": c.title, "reply": c.title, "article_id": c.article_id, "url": c.url}
+                    for c in top
+                ]
+                + [{"label": bot.t("bot.none_of_these"), "reply": bot.t("bot.none_of_these")}],
+            },
+        )
+        return "choices"
+    return await _hand_off(session, bot, state, conversation, inbox, settings, "low_confidence", now)
+
+
+async def _picked_choice(session, kb, state: BotConversation, workspace_id: int, text: str, language: str):
+    """The offered article the customer picked: by quick-reply title or by number."""
+    offered = list(state.offered_article_ids or [])
+    chosen = None
+    if text.isdigit() and 1 <= int(text) <= len(offered):
+        chosen = offered[int(text) - 1]
+    for article_id in offered:
+        if chosen is not None:
+            break
+        candidate = await kb.candidate(session, workspace_id, article_id, language)
+        if candidate is not None and candidate.title.strip() == text:
+            return candidate
+    if chosen is None:
+        return None
+    return await kb.candidate(session, workspace_id, chosen, language)
+
+
+def _is_none_of_these(text: str) -> bool:
+    return text.strip() in {gettext("ko", "bot.none_of_these"), gettext("en", "bot.none_of_these")}
+
+
+def _set_outcome(state: BotConversation, outcome: BotOutcome, now: datetime) -> None:
+    # Strict counting: a confirmed or handed-off outcome is final; "assumed" may
+    # still turn into a handoff if the customer comes back unhappy.
+    if state.outcome in (BotOutcome.confirmed, BotOutcome.handed_off):
+        return
+    state.outcome = outcome
+    state.outcome_at = now
+
+
+async def _answer(
+    bot: BotReplier, state: BotConversation, candidate: Candidate, settings, now: datetime
+) -> str:
+    from sodam.jobs.app import defer_in_tx
+
+    state.state = BotState.awaiting_feedback
+    state.answered_article_id = candidate.article_id
+    state.offered_article_ids = []
+    state.answers += 1
+    await bot.say(
+        bot.t("bot.answer", title=candidate.title) + "\n\n" + candidate.snippet,
+        payload={"article": {"id": candidate.article_id, "title": candidate.title, "url": candidate.url}},
+    )
+    question = await bot.say(
+        bot.t("bot.helpful_question"),
+        payload={
+            "quick_replies": [
+                {"label": bot.t("bot.yes_helpful"), "reply": bot.t("bot.yes_helpful"), "value": "yes"},
+                {"label": bot.t("bot.no_helpful"), "reply": bot.t("bot.no_helpful"), "value": "no"},
+            ]
+        },
+    )
+    await defer_in_tx(
+        bot.session,
+        "bot.assume_resolved",
+        {"conversation_id": bot.conversation.id, "after_seq": question.seq},
+        scheduled_at=now + timedelta(seconds=settings["assume_after_s"]),
+    )
+    return "answered"
+
+
+async def assume_resolved(session: AsyncSession, *, conversation_id: int, after_seq: int) -> bool:
+    """No customer message since the bot's answer within the window: count an assumed resolution."""
+    state = await session.scalar(
+        select(BotConversation).where(BotConversation.conversation_id == conversation_id).with_for_update()
+    )
+    if state is None or state.state != BotState.awaiting_feedback:
+        return False
+    replied = await session.scalar(
+        select(func.count()).where(
+            Message.conversation_id == conversation_id,
+            Message.sender_type == SenderType.contact,
+            Message.seq > after_seq,
+        )
+    )
+    if replied:
+        return False
+    state.state = BotState.resolved
+    _set_outcome(state, BotOutcome.assumed, datetime.now(UTC))
+    return True
+
+
+LEAD_FIELDS = ("name", "email", "phone")
+
+
+async def _hand_off(
+    session, bot: BotReplier, state, conversation, inbox, settings, reason: str, now: datetime
+) -> str:
+    state.handoff_reason = reason
+    contact = await contacts.get(
+        session, workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
+    )
+    open_now = hours.is_open(settings["business_hours"], now)
+    wants_lead = settings["lead_capture"] == "always" or (
+        settings["lead_capture"] == "outside_hours" and not open_now
+    )
+    missing = [f for f in LEAD_FIELDS if not getattr(contact, f)] if wants_lead else []
+    if missing and state.state != BotState.collecting_lead:
+        state.state = BotState.collecting_lead
+        state.lead_pending = missing
+        await bot.say(bot.t("bot.lead_intro") + " " + bot.t(f"bot.ask_{missing[0]}"))
+        return "collecting_lead"
+    return await _complete_handoff(session, bot, state, conversation, contact, settings, now)
+
+
+async def _collect_lead(
+    session, bot: BotReplier, state, conversation, inbox, settings, text: str, now
+) -> str:
+    contact = await contacts.get(
+        session, workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
+    )
+    pending = list(state.lead_pending or [])
+    if not pending:
+        return await _complete_handoff(session, bot, state, conversation, contact, settings, now)
+    current = pending[0]
+    value = text.strip()
+    skipped = value.lower() in SKIP_WORDS
+    if not skipped:
+        if current == "email" and not EMAIL_RE.match(value):
+            await bot.say(bot.t("bot.invalid_email"))
+            return "lead_invalid"
+        if current == "phone" and not PHONE_RE.match(value):
+            await bot.say(bot.t("bot.invalid_phone"))
+            return "lead_invalid"
+        await contacts.update(
+            session, workspace_id=conversation.workspace_id, contact_id=contact.id, **{current: value[:200]}
+        )
+        state.lead = {**(state.lead or {}), current: value[:200]}
+    pending = pending[1:]
+    state.lead_pending = pending
+    if pending:
+        await bot.say(bot.t(f"bot.ask_{pending[0]}"))
+        return "lead_next"
+    return await _complete_handoff(session, bot, state, conversation, contact, settings, now)
+
+
+async def _complete_handoff(session, bot: BotReplier, state, conversation, contact, settings, now) -> str:
+    state.state = BotState.handed_off
+    state.lead_pending = []
+    _set_outcome_handoff(state, now)
+    name = (contact.name or "").strip()
+    topic = await _topic(session, state)
+    lines = []
+    greeting = bot.t("bot.handoff_name", name=name) if name else ""
+    lines.append(greeting + bot.t(f"bot.handoff_{state.handoff_reason or 'low_confidence'}"))
+    if topic:
+        lines.append(bot.t("bot.handoff_topic", topic=topic))
+    lines.append(bot.t("bot.handoff_context"))
+    opening = hours.next_opening(settings["business_hours"], now)
+    if hours.is_open(settings["business_hours"], now):
+        lines.append(bot.t("bot.eta_open", minutes=settings["reply_minutes"]))
+    elif opening is not None:
+        lines.append(bot.t("bot.eta_closed", when=_format_when(opening, now, bot.language)))
+    await bot.say(" ".join(lines), payload={"handoff": True})
+    summary = {
+        "reason": state.handoff_reason,
+        "language": state.language,
+        "intent": state.intent,
+        "question": state.last_question,
+        "answered_article_id": state.answered_article_id,
+        "lead": state.lead or {},
+    }
+    await conversations.log_event(
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        type="bot.handed_off",
+        actor_type="bot",
+        data=summary,
+    )
+    note_lang = normalise(state.language)
+    note = gettext(
+        note_lang,
+        "bot.handoff_note",
+        reason=gettext(note_lang, f"bot.reason_{state.handoff_reason or 'low_confidence'}"),
+        language=state.language or "-",
+        intent=state.intent or "-",
+        question=(state.last_question or "-")[:300],
+    )
+    await conversations.create_message(
+        session,
+        conversation=conversation,
+        content=note,
+        sender_type=SenderType.bot,
+        sender_id=None,
+        kind=MessageKind.note,
+        payload={"handoff": summary},
+    )
+    await conversations.add_tags(
+        session, workspace_id=conversation.workspace_id, conversation_id=conversation.id, tags=["bot-handoff"]
+    )
+    return "handed_off"
+
+
+def _set_outcome_handoff(state: BotConversation, now: datetime) -> None:
+    if state.outcome == BotOutcome.confirmed:
+        return
+    state.outcome = BotOutcome.handed_off
+    state.outcome_at = now
+
+
+async def _topic(session: AsyncSession, state: BotConversation) -> str | None:
+    question = (state.last_question or "").strip()
+    if question:
+        return question if len(question) <= 40 else question[:38] + "…"
+    return None
+
+
+def _format_when(opening: datetime, now: datetime, language: str) -> str:
+    local_now = now.astimezone(opening.tzinfo)
+    days = (opening.date() - local_now.date()).days
+    hhmm = opening.strftime("%H:%M")
+    if language == "ko":
+        day = {0: "오늘", 1: "내일", 2: "모레"}.get(days, f"{opening.month}월 {opening.day}일")
+        return f"{day} {hhmm}"
+    day = {0: "today", 1: "tomorrow"}.get(days, opening.strftime("%b %d"))
+    return f"{day} at {hhmm}"

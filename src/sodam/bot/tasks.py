@@ -1,0 +1,36 @@
+"""The bot's jobs and the reactions that defer them."""
+
+from __future__ import annotations
+
+from sodam.bot import service
+from sodam.bot.knowledge_source import KnowledgeBaseSource
+from sodam.db.session import session_scope
+from sodam.jobs.app import job_app
+from sodam.jobs.reactions import Reaction, react
+
+_kb = KnowledgeBaseSource()
+
+
+@job_app.task(name="bot.on_customer_message", queue="bot", retry=3)
+async def on_customer_message(**args) -> str:
+    """Reply to one customer message (jobs of a conversation run one at a time, in order)."""
+    async with session_scope() as session:
+        return await service.handle_customer_message(session, message_id=int(args["message_id"]), kb=_kb)
+
+
+@job_app.task(name="bot.assume_resolved", queue="bot", retry=3)
+async def assume_resolved(conversation_id: int, after_seq: int) -> bool:
+    """Scheduled after an answer: no reply within the window counts as an assumed resolution."""
+    async with session_scope() as session:
+        return await service.assume_resolved(session, conversation_id=conversation_id, after_seq=after_seq)
+
+
+react(
+    "message.created",
+    Reaction(
+        "bot.on_customer_message",
+        when=lambda p: p["sender_type"] == "contact" and p["kind"] == "text",
+        queue="bot",
+        lock_key="conversation-{conversation_id}",
+    ),
+)

@@ -1,0 +1,284 @@
+"""The bot against a real knowledge base: answer, choices, every handoff trigger, lead capture."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from sodam.bot import service
+from sodam.bot.knowledge_source import KnowledgeBaseSource
+from sodam.bot.models import BotOutcome, BotState
+from sodam.channels import service as inboxes
+from sodam.contacts import service as contacts
+from sodam.conversations import service as conversations
+from sodam.conversations.models import ConversationEvent, Message, MessageKind, SenderType
+from sodam.db.session import session_scope
+from sodam.knowledge import service as knowledge
+
+OPEN = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # Tuesday 12:00 in Seoul
+CLOSED = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)  # Tuesday 23:00 in Seoul
+
+ARTICLES = [
+    (
+        "배송 기간 안내",
+        "주문 후 평균 2~3일(영업일 기준) 안에 도착합니다. 도서 산간 지역은 하루 더 걸릴 수 있습니다.",
+        ["배송기간 얼마나 걸려요?", "언제 도착하나요?"],
+        "ko",
+    ),
+    (
+        "환불 신청 방법",
+        "마이페이지 > 주문 내역에서 환불 신청 버튼을 눌러 주세요. 영업일 3일 안에 처리됩니다.",
+        ["환불해주세요", "환불 어떻게 하나요?"],
+        "ko",
+    ),
+    (
+        "비밀번호 재설정",
+        "로그인 화면의 '비밀번호 찾기'를 눌러 이메일로 재설정 링크를 받으세요.",
+        ["비밀번호를 잊어버렸어요"],
+        "ko",
+    ),
+    (
+        "배송 조회 방법",
+        "마이페이지 > 주문 내역에서 배송 조회 버튼을 누르면 택배사 위치를 확인할 수 있습니다.",
+        ["택배 어디쯤 왔나요?", "주문 내역은 어디서 보나요?"],
+        "ko",
+    ),
+    (
+        "구매 취소 방법",
+        "마이페이지 > 주문 내역에서 구매 취소 버튼을 누르면 바로 취소됩니다.",
+        ["주문 내역은 어디서 보나요?"],
+        "ko",
+    ),
+    (
+        "How long does shipping take?",
+        "Orders arrive in 2-3 business days on average.",
+        ["When will my order arrive?"],
+        "en",
+    ),
+]
+
+
+class Chat:
+    """One customer conversation in a bot-enabled inbox, driven message by message."""
+
+    def __init__(self, ws, conversation_id, contact_id):
+        self.ws = ws
+        self.conversation_id = conversation_id
+        self.contact_id = contact_id
+        self.kb = KnowledgeBaseSource()
+
+    async def say(self, text: str, *, now=OPEN) -> str:
+        async with session_scope() as session:
+            conv = await conversations.get(
+                session, workspace_id=self.ws.workspace_id, conversation_id=self.conversation_id
+            )
+            message, _ = await conversations.create_message(
+                session,
+                conversation=conv,
+                content=text,
+                sender_type=SenderType.contact,
+                sender_id=self.contact_id,
+            )
+        async with session_scope() as session:
+            return await service.handle_customer_message(session, message_id=message.id, kb=self.kb, now=now)
+
+    async def bot_messages(self) -> list[Message]:
+        async with session_scope() as session:
+            rows = await session.scalars(
+                select(Message)
+                .where(Message.conversation_id == self.conversation_id, Message.sender_type == SenderType.bot)
+                .order_by(Message.seq)
+            )
+            return list(rows)
+
+    async def state(self):
+        async with session_scope() as session:
+            return await service.get_state(
+                session, workspace_id=self.ws.workspace_id, conversation_id=self.conversation_id
+            )
+
+
+@pytest.fixture
+async def chat(make_workspace):
+    async def start(
+        *, name: str | None = None, email: str | None = None, lead_capture: str = "outside_hours"
+    ):
+        ws = await make_workspace(bot_enabled=True, lead_capture=lead_capture)
+        async with session_scope() as session:
+            for title, body, questions, locale in ARTICLES:
+                await knowledge.create_article(
+                    session,
+                    workspace_id=ws.workspace_id,
+                    title=title,
+                    body=body,
+                    locale=locale,
+                    status="published",
+                    alternate_questions=questions,
+                )
+            contact = await contacts.create(session, workspace_id=ws.workspace_id, name=name, email=email)
+            conv = await conversations.create(
+                session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id, contact_id=contact.id
+            )
+        return Chat(ws, conv.id, contact.id)
+
+    return start
+
+
+async def test_confident_answer_then_yes_is_a_confirmed_resolution(chat):
+    c = await chat()
+    assert await c.say("배송기간 얼마나 걸려요?") == "answered"
+    answer, question = (await c.bot_messages())[-2:]
+    assert "배송 기간 안내" in answer.content and "2~3일" in answer.content
+    assert answer.payload["article"]["url"].endswith(f"/articles/{answer.payload['article']['id']}")
+    assert question.content == "도움이 되었나요?"
+    assert [q["value"] for q in question.payload["quick_replies"]] == ["yes", "no"]
+    assert await c.say("네, 도움이 됐어요") == "confirmed"
+    state = await c.state()
+    assert state.outcome == BotOutcome.confirmed and state.state == BotState.resolved
+
+
+async def test_spacing_and_typo_variants_get_the_same_answer(chat):
+    c = await chat()
+    assert await c.say("배송 기간이 얼마나 걸리나요") == "answered"
+    assert (await c.state()).answered_article_id is not None
+    first = (await c.state()).answered_article_id
+    c2 = await chat()
+    assert await c2.say("환불해주세여") == "answered"
+    assert (await c2.state()).answered_article_id != first
+
+
+async def test_not_helpful_hands_off_with_transcript_language_and_personal_message(chat):
+    c = await chat(name="박서연", email="seoyeon@example.kr")
+    await c.say("환불 어떻게 하나요?")
+    assert await c.say("아니요, 상담원과 연결해 주세요") == "handed_off"
+    state = await c.state()
+    assert state.outcome == BotOutcome.handed_off and state.handoff_reason == "not_helpful"
+    last = (await c.bot_messages())[-2:]
+    public = next(m for m in last if m.kind == MessageKind.bot)
+    note = next(m for m in last if m.kind == MessageKind.note)
+    assert public.content.startswith("박서연님,")
+    assert "환불 어떻게 하나요?" in public.content  # names the customer's own question
+    assert "분 안에 답변드립니다" in public.content  # open hours: says when
+    assert "봇 답변이 도움이 되지 않음" in note.content and "ko" in note.content
+    async with session_scope() as session:
+        events = await session.scalars(
+            select(ConversationEvent).where(
+                ConversationEvent.conversation_id == c.conversation_id,
+                ConversationEvent.type == "bot.handed_off",
+            )
+        )
+        event = events.one()
+        conv = await conversations.get(
+            session, workspace_id=c.ws.workspace_id, conversation_id=c.conversation_id
+        )
+    assert event.data["language"] == "ko" and event.data["question"] == "환불 어떻게 하나요?"
+    assert conv.assignee_id is None and "bot-handoff" in conv.tags
+    # The bot stays quiet once a person has it.
+    assert await c.say("여보세요?") == "quiet"
+
+
+@pytest.mark.parametrize("text", ["상담원 연결", "사람이랑 얘기하고 싶어요", "talk to a human"])
+async def test_asking_for_a_person_hands_off_at_once(chat, text):
+    c = await chat(name="Emily", email="emily@example.com")
+    assert await c.say(text) == "handed_off"
+    assert (await c.state()).handoff_reason == "asked_for_human"
+
+
+async def test_off_topic_question_is_handed_off_never_invented(chat):
+    c = await chat(name="최준호", email="junho@example.kr")
+    assert await c.say("오늘 서울 날씨 어때요? 우산 챙겨야 할까요?") == "handed_off"
+    assert (await c.state()).handoff_reason == "low_confidence"
+    assert not any(m.payload and m.payload.get("article") for m in await c.bot_messages())
+
+
+async def test_greeting_and_thanks_are_answered_politely(chat):
+    c = await chat()
+    assert await c.say("안녕하세요") == "greeting"
+    assert (await c.bot_messages())[-1].content.endswith("말씀해 주세요.")
+    assert await c.say("감사합니다") == "thanks"
+
+
+async def test_english_question_gets_the_english_article(chat):
+    c = await chat()
+    outcome = await c.say("When will my order arrive?")
+    assert outcome == "answered"
+    assert "How long does shipping take?" in (await c.bot_messages())[-2].content
+    assert (await c.state()).language == "en"
+
+
+async def test_close_candidates_are_offered_as_quick_replies_and_can_be_picked(chat):
+    c = await chat()
+    assert await c.say("주문 내역은 어디서 보나요?") == "choices"  # two articles are asked exactly this
+    offer = (await c.bot_messages())[-1]
+    replies = offer.payload["quick_replies"]
+    articles = [r for r in replies if "article_id" in r]
+    assert 2 <= len(articles) <= 3 and replies[-1]["reply"] == "해당 없음 (상담원 연결)"
+    assert await c.say(articles[1]["reply"]) == "answered"
+    assert (await c.state()).answered_article_id == articles[1]["article_id"]
+
+
+async def test_none_of_the_choices_hands_off(chat):
+    c = await chat(name="고객", email="c@example.kr")
+    assert await c.say("주문 내역은 어디서 보나요?") == "choices"
+    assert await c.say("해당 없음 (상담원 연결)") == "handed_off"
+    assert (await c.state()).handoff_reason == "not_helpful"
+
+
+async def test_outside_hours_collects_lead_then_says_when(chat):
+    c = await chat()
+    assert await c.say("상담원 연결해 주세요", now=CLOSED) == "collecting_lead"
+    assert "성함" in (await c.bot_messages())[-1].content
+    assert await c.say("김하늘", now=CLOSED) == "lead_next"
+    assert await c.say("not-an-email", now=CLOSED) == "lead_invalid"
+    assert await c.say("haneul@example.kr", now=CLOSED) == "lead_next"
+    assert await c.say("건너뛰기", now=CLOSED) == "handed_off"
+    final = [m for m in await c.bot_messages() if m.kind == MessageKind.bot][-1]
+    assert final.content.startswith("김하늘님,") and "내일 09:00" in final.content
+    async with session_scope() as session:
+        contact = await contacts.get(session, workspace_id=c.ws.workspace_id, contact_id=c.contact_id)
+    assert (contact.name, contact.email, contact.phone) == ("김하늘", "haneul@example.kr", None)
+
+
+async def test_assumed_resolution_only_without_a_reply(chat):
+    c = await chat()
+    await c.say("비밀번호를 잊어버렸어요")
+    question = (await c.bot_messages())[-1]
+    async with session_scope() as session:
+        assert await service.assume_resolved(
+            session, conversation_id=c.conversation_id, after_seq=question.seq
+        )
+    assert (await c.state()).outcome == BotOutcome.assumed
+
+    c2 = await chat()
+    await c2.say("비밀번호를 잊어버렸어요")
+    question = (await c2.bot_messages())[-1]
+    await c2.say("그리고 배송은 언제 오나요?")
+    async with session_scope() as session:
+        assert not await service.assume_resolved(
+            session, conversation_id=c2.conversation_id, after_seq=question.seq
+        )
+
+
+async def test_bot_ignores_inboxes_without_the_bot(make_workspace):
+    ws = await make_workspace()
+    async with session_scope() as session:
+        contact = await contacts.create(session, workspace_id=ws.workspace_id, name="x")
+        conv = await conversations.create(
+            session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id, contact_id=contact.id
+        )
+        message, _ = await conversations.create_message(
+            session,
+            conversation=conv,
+            content="환불해주세요",
+            sender_type=SenderType.contact,
+            sender_id=contact.id,
+        )
+    async with session_scope() as session:
+        assert (
+            await service.handle_customer_message(session, message_id=message.id, kb=KnowledgeBaseSource())
+            == "not_for_bot"
+        )
+        inbox = await inboxes.get(session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id)
+        assert not inbox.settings.get("bot_enabled")
