@@ -11,7 +11,7 @@ import httpx
 import websockets
 
 
-async def recv_until(ws, predicate, wait_s=10.0):
+async def recv_until(ws, predicate, wait_s=15.0):
     async with asyncio.timeout(wait_s):
         while True:
             frame = json.loads(await ws.recv())

@@ -19,7 +19,7 @@ SHOP = "https://shop.example.com"
 WIDGET_JS = Path(__file__).resolve().parents[1] / "src" / "sodam" / "web" / "static" / "widget.js"
 
 
-async def recv_until(ws, predicate, wait_s=5.0):
+async def recv_until(ws, predicate, wait_s=15.0):
     async with asyncio.timeout(wait_s):
         while True:
             frame = json.loads(await ws.recv())
