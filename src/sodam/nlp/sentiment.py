@@ -134,7 +134,8 @@ def lexicon_score_ko(text: str) -> float:
             continue
         before = toks[i - 1].form if i else ""
         after = {x.form for x in toks[i + 1 : i + 4]}
-        if before in ("안", "못") or after & {"않", "없", "못하"}:
+        is_predicate = t.tag.startswith(("VV", "VA", "XR"))  # "좋지 않아요"; not "별로 ... 않아요"
+        if before in ("안", "못") or (is_predicate and after & {"않", "없", "못하"}):
             pol = -pol
         total += pol
         hits += 1

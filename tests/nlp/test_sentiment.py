@@ -1,0 +1,66 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from sodam.nlp.sentiment import KoreanSentimentModel, SentimentScorer, lexicon_score_en, lexicon_score_ko
+
+POS = [
+    "정말 친절하게 도와주셔서 감사합니다", "빠른 답변 최고예요", "문제가 바로 해결됐어요 고마워요", "너무 만족스러워요",
+    "서비스가 훌륭하네요", "배송이 빨라서 좋았어요", "상담원분이 친절해요", "추천하고 싶어요 정말 좋아요",
+    "완벽하게 처리해 주셨네요", "덕분에 편하게 썼어요", "좋은 하루 되세요 감사해요", "대박 좋아요 ㅋㅋ",
+    "기대 이상이에요", "다음에도 또 이용할게요", "깔끔하고 좋네요", "역시 믿고 씁니다",
+]  # fmt: skip
+NEG = [
+    "최악이에요 다시는 안 써요", "환불해 주세요 너무 실망했어요", "배송이 너무 느려요 짜증나요", "불친절해서 화나요",
+    "아직도 해결이 안 됐어요 ㅠㅠ", "돈 아까워요", "제품이 고장났어요 불량이에요", "답답해서 미치겠어요",
+    "몇 번을 말해야 하나요 어이없네요", "연락도 없고 별로예요", "정말 실망스럽네요", "다시는 주문 안 합니다",
+    "엉망이에요", "사기 당한 기분이에요", "후회합니다", "기다리다 지쳤어요 ㅠㅠ",
+]  # fmt: skip
+
+
+def test_english_lexicon_direction_and_negation():
+    assert lexicon_score_en("Thanks, that was really helpful!") > 0.2
+    assert lexicon_score_en("This is terrible, I want a refund") < -0.2
+    assert lexicon_score_en("not good at all") < 0
+    assert lexicon_score_en("The order number is 12345") == 0
+
+
+def test_korean_lexicon_direction():
+    assert lexicon_score_ko("친절하게 도와주셔서 감사합니다") > 0.2
+    assert lexicon_score_ko("최악이에요 ㅠㅠ 환불해 주세요") < -0.2
+    assert lexicon_score_ko("별로 좋지 않아요") < 0
+
+
+def test_tiny_korean_model_and_scorer(tmp_path):
+    model = KoreanSentimentModel(holdout=0.25).fit(POS + NEG, [1] * len(POS) + [0] * len(NEG))
+    p = model.predict_proba(["친절하고 빨라서 감사합니다", "너무 느리고 불친절해서 최악"])
+    assert p[0] > 0.5 > p[1]
+    path = tmp_path / "sentiment_ko.joblib"
+    model.save(path)
+    scorer = SentimentScorer(path)
+    pos = scorer.score("정말 친절하게 해결해 주셔서 감사해요")
+    neg = scorer.score("배송이 느려서 짜증나요 환불해 주세요")
+    assert (pos.language, pos.source) == ("ko", "model")
+    assert pos.score > neg.score and pos.label != "negative" and neg.label != "positive"
+    en = scorer.score("You guys are awesome, thank you!")
+    assert (en.language, en.label, en.source) == ("en", "positive", "lexicon")
+
+
+def test_scorer_without_model_uses_lexicon(tmp_path):
+    scorer = SentimentScorer(tmp_path / "missing.joblib")
+    s = scorer.score("감사합니다 최고예요")
+    assert s.source == "lexicon" and s.label == "positive"
+    assert scorer.score("the app keeps crashing, awful").label == "negative"
+
+
+@pytest.mark.slow
+def test_nsmc_model_direction():
+    """Trains on NSMC train (minutes): only with SODAM_SLOW_TESTS=1."""
+    from sodam.nlp.sentiment import read_nsmc
+
+    data = Path(os.environ.get("SODAM_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets"))
+    texts, labels = read_nsmc(data / "nsmc" / "ratings_train.txt")
+    model = KoreanSentimentModel().fit(texts[:30000], labels[:30000])
+    p = model.predict_proba(["정말 재밌고 감동적인 영화", "시간 아깝다 최악의 영화"])
+    assert p[0] > 0.5 > p[1]
