@@ -305,5 +305,49 @@ def bench_nlu(
     bench_mod.main(dataset, data_dir or root.parent / "shared" / "datasets", embeddings=embeddings, save=save)
 
 
+def _bench_module(name: str):
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root))
+    try:
+        return __import__(f"bench.{name}", fromlist=["main"])
+    except ImportError:
+        fail("the benchmarks live in the source checkout's bench/ folder")
+
+
+DEFAULT_DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+
+
+@bench_app.command("faq")
+def bench_faq(
+    kb: str = typer.Option(
+        None, help="KB.json: {'articles': [{id, title, body, locale?, alternate_questions?}]}"
+    ),
+    queries: str = typer.Option(
+        None, help="Q.json: [{text, expected}] (expected null: the bot must hand off)"
+    ),
+    parakqc: str = typer.Option(None, help="Build KB and queries from this paraKQC folder instead."),
+    split: str = typer.Option("test", help="paraKQC split: dev (tune) or test (report)."),
+    limit: int = typer.Option(None, help="Ask a random sample of this many queries."),
+) -> None:
+    """The live bot's answer / choices / handoff decisions on a FAQ set: top-1, top-3, handoff precision/recall."""
+    if split not in ("dev", "test"):
+        fail("--split is dev or test", 2)
+    _bench_module("faq").faq_main(kb_path=kb, queries_path=queries, parakqc=parakqc, split=split, limit=limit)
+
+
+@bench_app.command("bot-latency")
+def bench_bot_latency(
+    articles: int = typer.Option(10_000, help="Generated articles."),
+    questions: int = typer.Option(1_000, help="Customer questions to time."),
+    data_dir: str = typer.Option(
+        str(DEFAULT_DATASETS), help="Folder holding parakqc/ (sentences for articles)."
+    ),
+) -> None:
+    """The bot's full decision per customer message over a large knowledge base: p50/p99."""
+    _bench_module("faq").latency_main(
+        articles=articles, queries=questions, parakqc=str(Path(data_dir) / "parakqc")
+    )
+
+
 if __name__ == "__main__":
     app()

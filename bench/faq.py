@@ -1,0 +1,272 @@
+"""`sodam bench faq` and `sodam bench bot-latency`: the live bot's decisions, measured.
+
+Every query goes through bot.service.handle_customer_message — the function the
+bot's job calls for a real customer message — against articles loaded into a
+fresh workspace through knowledge.service. There is no separate scoring path:
+what is measured is what customers get.
+
+faq: `--kb KB.json --queries Q.json`, or `--parakqc DIR` to build both from
+paraKQC: groups are split by id into dev (id % 4 == 0, for tuning thresholds) and
+test (the rest, reported); in the chosen split 80 % of the groups become articles
+(first sentence = the article, the other nine = queries) and 20 % are held out,
+their sentences becoming queries that match no article (expected null: hand off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+console = Console()
+OPEN_HOURS = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # a Tuesday noon in Seoul: no lead capture detour
+
+
+def parakqc_sets(
+    path: Path, *, split: str = "test", held_out: float = 0.2, seed: int = 0
+) -> tuple[dict, list]:
+    """KB and queries from paraKQC (see module docstring)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    groups: dict[int, list[str]] = {}
+    for n, line in enumerate(lines):
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[2].strip():
+            groups.setdefault(n // 10, []).append(parts[2].strip())
+    ids = sorted(g for g in groups if (g % 4 == 0) == (split == "dev"))
+    rnd = random.Random(seed)
+    rnd.shuffle(ids)
+    cut = int(len(ids) * (1 - held_out))
+    kb_ids, off_ids = sorted(ids[:cut]), sorted(ids[cut:])
+    kb = {"articles": [{"id": f"g{g}", "title": groups[g][0], "body": "", "locale": "ko"} for g in kb_ids]}
+    queries = [{"text": q, "expected": f"g{g}"} for g in kb_ids for q in groups[g][1:]]
+    queries += [{"text": q, "expected": None} for g in off_ids for q in groups[g]]
+    return kb, queries
+
+
+@dataclass
+class Outcome:
+    decision: str  # answered | choices | handoff | other
+    first: str | None
+    top3: list[str]
+    ms: float
+
+
+async def _load_kb(kb: dict) -> tuple[object, dict[int, str]]:
+    from sodam.accounts import service as accounts
+    from sodam.channels import service as inboxes
+    from sodam.db.session import session_scope
+    from sodam.knowledge import service as knowledge
+
+    async with session_scope() as session:
+        ws = await accounts.create_workspace(session, name="bench", slug=f"bench-{random.randrange(10**9)}")
+        inbox = await inboxes.create(
+            session, workspace_id=ws.id, name="bench", settings={"bot_enabled": True, "lead_capture": "off"}
+        )
+    by_db_id: dict[int, str] = {}
+    articles = kb["articles"]
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("loading articles", total=len(articles))
+        for start in range(0, len(articles), 200):
+            async with session_scope() as session:
+                for a in articles[start : start + 200]:
+                    created = await knowledge.create_article(
+                        session,
+                        workspace_id=ws.id,
+                        title=a["title"],
+                        body=a.get("body") or "",
+                        locale=a.get("locale") or "ko",
+                        status="published",
+                        alternate_questions=a.get("alternate_questions") or [],
+                    )
+                    by_db_id[created.id] = str(a["id"])
+            progress.advance(task, min(200, len(articles) - start))
+    return (ws.id, inbox.id), by_db_id
+
+
+async def _ask(workspace_id: int, inbox_id: int, text: str, by_db_id: dict[int, str]) -> Outcome:
+    from sodam.bot import service as bot
+    from sodam.bot.models import BotState
+    from sodam.contacts import service as contacts
+    from sodam.conversations import service as conversations
+    from sodam.conversations.models import SenderType
+    from sodam.db.session import session_scope
+
+    async with session_scope() as session:
+        contact = await contacts.create(session, workspace_id=workspace_id)
+        conv = await conversations.create(
+            session, workspace_id=workspace_id, inbox_id=inbox_id, contact_id=contact.id
+        )
+        message, _ = await conversations.create_message(
+            session, conversation=conv, content=text, sender_type=SenderType.contact, sender_id=contact.id
+        )
+    t0 = time.perf_counter()
+    async with session_scope() as session:
+        result = await bot.handle_customer_message(session, message_id=message.id, kb=_KB, now=OPEN_HOURS)
+    ms = (time.perf_counter() - t0) * 1000
+    async with session_scope() as session:
+        state = await bot.get_state(session, workspace_id=workspace_id, conversation_id=conv.id)
+    if result == "answered" and state.answered_article_id:
+        first = by_db_id.get(state.answered_article_id)
+        return Outcome("answered", first, [first], ms)
+    if result == "choices" and state.state == BotState.offering_choices:
+        offered = [by_db_id.get(i) for i in state.offered_article_ids]
+        return Outcome("choices", offered[0] if offered else None, offered[:3], ms)
+    if result in ("handed_off", "collecting_lead"):
+        return Outcome("handoff", None, [], ms)
+    return Outcome("other", None, [], ms)
+
+
+class _TimedKnowledgeSource:
+    """The bot's knowledge source, unchanged, with the search time recorded."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.search_ms: list[float] = []
+
+    async def search(self, session, workspace_id, text, language):
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.search(session, workspace_id, text, language)
+        finally:
+            self.search_ms.append((time.perf_counter() - t0) * 1000)
+
+    async def candidate(self, session, workspace_id, article_id, language):
+        return await self.inner.candidate(session, workspace_id, article_id, language)
+
+
+_KB = None
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+async def run_faq(url: str, kb: dict, queries: list[dict]) -> dict:
+    global _KB
+    from sodam.bot.knowledge_source import KnowledgeBaseSource
+    from sodam.db.session import dispose_engine, init_engine
+
+    _KB = _TimedKnowledgeSource(KnowledgeBaseSource())
+    init_engine(url, pool_size=4)
+    try:
+        (workspace_id, inbox_id), by_db_id = await _load_kb(kb)
+        outcomes: list[tuple[dict, Outcome]] = []
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("asking the bot", total=len(queries))
+            for q in queries:
+                outcomes.append((q, await _ask(workspace_id, inbox_id, q["text"], by_db_id)))
+                progress.advance(task)
+    finally:
+        await dispose_engine()
+    in_scope = [(q, o) for q, o in outcomes if q["expected"] is not None]
+    off = [(q, o) for q, o in outcomes if q["expected"] is None]
+    handoffs = [(q, o) for q, o in outcomes if o.decision == "handoff"]
+    n_in = max(1, len(in_scope))
+    return {
+        "n": len(outcomes),
+        "n_in_scope": len(in_scope),
+        "n_off_topic": len(off),
+        # top1: the bot's first candidate (its answer, or the first article it offered) is right.
+        "top1": round(sum(o.first == q["expected"] for q, o in in_scope) / n_in, 4),
+        "top3": round(sum(q["expected"] in o.top3 for q, o in in_scope) / n_in, 4),
+        "answered_correctly": round(
+            sum(o.decision == "answered" and o.first == q["expected"] for q, o in in_scope) / n_in, 4
+        ),
+        "answered_wrongly": round(
+            sum(o.decision == "answered" and o.first != q["expected"] for q, o in outcomes)
+            / max(1, len(outcomes)),
+            4,
+        ),
+        "handoff_precision": round(
+            sum(q["expected"] is None for q, _ in handoffs) / max(1, len(handoffs)), 4
+        ),
+        "handoff_recall": round(sum(o.decision == "handoff" for _, o in off) / max(1, len(off)), 4),
+        "decisions": {
+            d: sum(o.decision == d for _, o in outcomes) for d in ("answered", "choices", "handoff", "other")
+        },
+        # The bot's whole decision (search + its replies written to the database) ...
+        "p50_ms": round(percentile([o.ms for _, o in outcomes], 50), 2),
+        "p99_ms": round(percentile([o.ms for _, o in outcomes], 99), 2),
+        # ... and the knowledge-base search inside it.
+        "search_p50_ms": round(percentile(_KB.search_ms, 50), 2) if _KB.search_ms else None,
+        "search_p99_ms": round(percentile(_KB.search_ms, 99), 2) if _KB.search_ms else None,
+    }
+
+
+def faq_main(
+    *, kb_path: str | None, queries_path: str | None, parakqc: str | None, split: str, limit: int | None
+) -> dict:
+    from bench.messages import bench_database
+    from sodam.db.migrate import upgrade
+
+    if parakqc:
+        kb, queries = parakqc_sets(Path(parakqc) / "paraKQC_v1.txt", split=split)
+        source = f"parakqc/{split}"
+    else:
+        if not (kb_path and queries_path):
+            raise SystemExit("give --kb and --queries, or --parakqc DIR")
+        kb = json.loads(Path(kb_path).read_text(encoding="utf-8"))
+        queries = json.loads(Path(queries_path).read_text(encoding="utf-8"))
+        source = f"{kb_path} + {queries_path}"
+    if limit:
+        rnd = random.Random(1)
+        queries = rnd.sample(queries, min(limit, len(queries)))
+    console.print(
+        f"[bold]bench faq[/bold]: {len(kb['articles'])} articles, {len(queries)} queries ({source})"
+    )
+    with bench_database() as (url, kind):
+        upgrade(url)
+        result = asyncio.run(run_faq(url, kb, queries))
+    result = {"source": source, "articles": len(kb["articles"]), **result}
+    table = Table("figure", "value")
+    for key, value in result.items():
+        table.add_row(key, str(value))
+    console.print(table)
+    print(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+def latency_main(*, articles: int, queries: int, parakqc: str) -> dict:
+    """10,000 generated articles: the bot's full decision per customer message, timed."""
+    from bench.messages import bench_database
+    from sodam.db.migrate import upgrade
+
+    lines = (Path(parakqc) / "paraKQC_v1.txt").read_text(encoding="utf-8").splitlines()
+    sents = [ln.split("\t")[2] for ln in lines if ln.count("\t") >= 2]
+    rnd = random.Random(0)
+    kb = {
+        "articles": [
+            {
+                "id": f"a{i}",
+                "title": sents[i % len(sents)] + (f" ({i // len(sents)})" if i >= len(sents) else ""),
+                "body": " ".join(rnd.sample(sents, 3)),
+                "alternate_questions": [rnd.choice(sents)],
+            }
+            for i in range(articles)
+        ]
+    }
+    asked = [{"text": t, "expected": None} for t in rnd.sample(sents, queries)]
+    console.print(f"[bold]bench bot-latency[/bold]: {articles} articles, {queries} questions")
+    with bench_database() as (url, kind):
+        upgrade(url)
+        result = asyncio.run(run_faq(url, kb, asked))
+    out = {
+        "articles": articles,
+        "questions": queries,
+        "p50_ms": result["p50_ms"],
+        "p99_ms": result["p99_ms"],
+        "search_p50_ms": result["search_p50_ms"],
+        "search_p99_ms": result["search_p99_ms"],
+        "decisions": result["decisions"],
+    }
+    print(json.dumps(out, ensure_ascii=False))
+    return out
