@@ -70,6 +70,7 @@ WS_MAX_SIZE = 256 * 1024
 # the server pays for it in CPU per frame and memory per socket, as in production.
 WS_COMPRESSION = os.environ.get("SODAM_BENCH_WS_COMPRESSION", "deflate") or None
 RAW_SECONDS = 3.0
+JOBS = os.environ.get("SODAM_BENCH_JOBS", "off")
 
 
 # --------------------------------------------------------------------------- setup
@@ -214,6 +215,11 @@ class Server:
             "SODAM_SECRET_KEY": secrets.token_urlsafe(32),
             "SODAM_PORT": str(self.port),
             "SODAM_LOG_LEVEL": "warning",
+            # The reactions to a customer message (sentiment, bot reply) are jobs deferred in
+            # its transaction; by default they are not *run* by the web process here (scale-out
+            # runs them in `sodam worker`), so the figures are the message path's own.
+            # SODAM_BENCH_JOBS=inprocess runs them in the server, as a single-node install does.
+            "SODAM_RUN_WORKER": "true" if JOBS == "inprocess" else "false",
         }
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -253,6 +259,18 @@ class Server:
             raise RuntimeError("server did not start")
         if workers > 1:  # let every worker come up (each one answers /healthz when ready)
             time.sleep(1.0 + 0.5 * workers)
+        self.wait_until_settled()
+
+    def wait_until_settled(self, *, timeout: float = 90.0) -> None:
+        """Start-up work (e.g. language models warmed up in a thread) must be over before the
+        memory baseline is taken: wait until RSS and CPU stop moving."""
+        deadline = time.time() + timeout
+        last_rss, last_cpu, steady = self.rss_bytes(), self.cpu_seconds(), 0
+        while time.time() < deadline and steady < 3:
+            time.sleep(1.0)
+            rss, cpu = self.rss_bytes(), self.cpu_seconds()
+            steady = steady + 1 if abs(rss - last_rss) < 2 * 1024 * 1024 and cpu - last_cpu < 0.1 else 0
+            last_rss, last_cpu = rss, cpu
 
     def processes(self) -> list[psutil.Process]:
         root = psutil.Process(self.proc.pid)
@@ -619,7 +637,7 @@ def main(
         ("PostgreSQL", f"{pg_version} ({db_kind})", "same server for the ceiling and the run"),
         ("raw INSERT+COMMIT, 1 conn", f"{raw1:,.0f}/s", "the ceiling (psycopg 3, scratch table)"),
         ("raw INSERT+COMMIT, 16 conns", f"{raw16:,.0f}/s", ""),
-        ("sockets", f"{widgets} widget, {agents} agent, {idle_sockets} idle", f"server workers: {workers}"),
+        ("sockets", f"{widgets} widget, {agents} agent, {idle_sockets} idle", f"server workers: {workers}; jobs: {JOBS}"),
         ("target rate", f"{rate:g} msg/s", f"offered {load['offered_rate']:,.0f} msg/s"),
         ("throughput", f"{msgs_per_s:,.0f} msg/s", "first send -> last delivery on agent socket 0"),
         ("ratio to raw (1 conn)", f"{msgs_per_s / raw1:.2f}", "target >= 0.5"),
@@ -654,6 +672,7 @@ def main(
         "agents": agents,
         "idle_sockets": idle_sockets,
         "workers": workers,
+        "jobs": JOBS,
         "server_rss_mib": round(load["rss_after_idle"] / mib, 1),
         "server_rss_before_idle_mib": round(load["rss_before_idle"] / mib, 1),
         "per_idle_socket_kib": round(per_socket_kib, 1) if per_socket_kib is not None else None,
