@@ -67,6 +67,13 @@ async def update_inbox(
     allowed_origins: str = Form(default=""),
     color: str = Form(default="#3b5bdb"),
     prechat_form: str | None = Form(default=None),
+    bot_enabled: str | None = Form(default=None),
+    lead_capture: str = Form(default="outside_hours"),
+    hours_timezone: str = Form(default="Asia/Seoul"),
+    hours_open: str = Form(default="09:00"),
+    hours_close: str = Form(default="18:00"),
+    hours_weekends: str | None = Form(default=None),
+    assume_resolved_minutes: int = Form(default=30, ge=1, le=7 * 24 * 60),
     ctx: Console = Depends(console),
 ):
     """Save an inbox's widget settings; invalid input re-renders the form with the error."""
@@ -81,13 +88,48 @@ async def update_inbox(
         except Invalid:
             error = ctx.t("console.error.invalid_origin", origin=origin)
             return _page(ctx, inbox, error=error, origins_text=allowed_origins)
+    bot_settings = _bot_settings(
+        lead_capture, hours_timezone, hours_open, hours_close, hours_weekends, assume_resolved_minutes
+    )
+    if bot_settings is None:
+        return _page(ctx, inbox, error=ctx.t("bot.settings.invalid_hours"), origins_text=allowed_origins)
     inbox = await service.update(
         ctx.session,
         workspace_id=ctx.workspace_id,
         inbox_id=inbox_id,
         name=name[:200],
         allowed_origins=origins,
-        settings={"color": color.strip().lower(), "prechat_form": prechat_form is not None},
+        settings={
+            "color": color.strip().lower(),
+            "prechat_form": prechat_form is not None,
+            "bot_enabled": bot_enabled is not None,
+            **bot_settings,
+        },
     )
     await ctx.session.commit()
     return _page(ctx, inbox, saved=True)
+
+
+TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+WEEKEND = ("sat", "sun")
+
+
+def _bot_settings(lead_capture, timezone, opens, closes, weekends, assume_minutes) -> dict | None:
+    """The bot's inbox settings from the form, or None when the hours make no sense."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if lead_capture not in ("off", "outside_hours", "always"):
+        return None
+    if not (TIME_RE.match(opens) and TIME_RE.match(closes)) or opens >= closes:
+        return None
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    days = WEEKDAYS + (WEEKEND if weekends else ())
+    return {
+        "lead_capture": lead_capture,
+        "business_hours": {"timezone": timezone, "days": {d: [opens, closes] for d in days}},
+        "bot_assume_resolved_after_s": int(assume_minutes) * 60,
+    }
