@@ -174,6 +174,7 @@ async def test_not_helpful_hands_off_with_transcript_language_and_personal_messa
             session, workspace_id=c.ws.workspace_id, conversation_id=c.conversation_id
         )
     assert event.data["language"] == "ko" and event.data["question"] == "환불 어떻게 하나요?"
+    assert event.data["intent"] and event.data["answered_article_id"]  # the topic travels with the handoff
     assert conv.assignee_id is None and "bot-handoff" in conv.tags
     # The bot stays quiet once a person has it.
     assert await c.say("여보세요?") == "quiet"

@@ -38,7 +38,26 @@ class KnowledgeBaseSource:
             )
             for hit in result.hits
         ]
-        return KbAnswer(decision=result.decision, candidates=candidates)
+        return KbAnswer(
+            decision=result.decision,
+            candidates=candidates,
+            intent=await self._intent(session, workspace_id, result),
+        )
+
+    async def _intent(self, session: AsyncSession, workspace_id: int, result) -> str | None:
+        """The topic the question is about: the best article's category (for routing and reports)."""
+        if not result.hits:
+            return None
+        top = result.hits[0]
+        if top.category_id is None:
+            return f"article:{top.article_id}"
+        try:
+            category = await knowledge.get_category(
+                session, workspace_id=workspace_id, category_id=top.category_id
+            )
+        except NotFound:
+            return f"article:{top.article_id}"
+        return category.slug
 
     async def candidate(
         self, session: AsyncSession, workspace_id: int, article_id: int, language: str
@@ -52,6 +71,13 @@ class KnowledgeBaseSource:
             article.title,
             await self._url(session, workspace_id, article.id),
             _snippet(_plain(article.body)),
+        )
+
+    async def feedback(
+        self, session: AsyncSession, workspace_id: int, article_id: int, helpful: bool
+    ) -> None:
+        await knowledge.record_bot_feedback(
+            session, workspace_id=workspace_id, article_id=article_id, helpful=helpful
         )
 
 
