@@ -113,8 +113,10 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(knowledge_views.router)  # console editor (/console/kb)
     helpcenter.install(app)  # public help center (/help/{workspace slug})
     from sodam.bot import api as bot_api
+    from sodam.bot import views as bot_views
 
     app.include_router(bot_api.router)
+    app.include_router(bot_views.router)  # console learning queue (/console/bot/proposals)
     app.include_router(views_demo.router)
 
     @app.get("/healthz", tags=["ops"])

@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from sodam.accounts.auth import ApiSession, ReadPrincipal
-from sodam.bot import service
-from sodam.bot.schemas import BotConversationOut, BotResolutionsOut
+from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal, require_role
+from sodam.bot import learning, service
+from sodam.bot.schemas import BotConversationOut, BotResolutionsOut, ProposalOut
 from sodam.conversations import service as conversations
 from sodam.core.errors import NotFound
+from sodam.core.pagination import MAX_ID, Page, PageQuery, decode_cursor, encode_cursor, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["bot"])
 
@@ -46,4 +47,62 @@ async def bot_resolutions(
         **counts,
         resolution_rate=round((counts["confirmed"] + counts["assumed"]) / decided, 4) if decided else None,
         confirmed_rate=round(counts["confirmed"] / decided, 4) if decided else None,
+    )
+
+
+# -- learning proposals: the review queue of 매니저 (supervisors and admins) -------------
+REVIEWERS = ("admin", "supervisor")
+ProposalId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.get("/bot/proposals", response_model=Page[ProposalOut], summary="Learning proposals (newest first)")
+async def list_proposals(
+    principal: ReadPrincipal,
+    session: ApiSession,
+    page: PageQuery,
+    status: Annotated[
+        str, Query(pattern="^(pending|accepted|rejected|all)$", description="Default: pending.")
+    ] = "pending",
+):
+    """What agents' answers to handed-off questions could teach the knowledge base (admin or supervisor)."""
+    require_role(principal, *REVIEWERS)
+    before = decode_cursor(page.cursor, "bot_proposals", {"id": int})["id"] if page.cursor else None
+    rows = await learning.list_proposals(
+        session,
+        workspace_id=principal.workspace_id,
+        status=None if status == "all" else status,
+        before_id=before,
+        limit=page.limit + 1,
+    )
+    rows, cursor = page_of(rows, page.limit, lambda p: encode_cursor("bot_proposals", {"id": p.id}))
+    return {"data": rows, "next_cursor": cursor}
+
+
+@router.post(
+    "/bot/proposals/{proposal_id}/accept", response_model=ProposalOut, summary="Accept a learning proposal"
+)
+async def accept_proposal(proposal_id: ProposalId, principal: WritePrincipal, session: ApiSession):
+    """Apply it: the alternate question is added, or the draft article created (409 if already decided)."""
+    require_role(principal, *REVIEWERS)
+    return await learning.decide(
+        session,
+        workspace_id=principal.workspace_id,
+        proposal_id=proposal_id,
+        accept=True,
+        decided_by=principal.agent_id,
+    )
+
+
+@router.post(
+    "/bot/proposals/{proposal_id}/reject", response_model=ProposalOut, summary="Reject a learning proposal"
+)
+async def reject_proposal(proposal_id: ProposalId, principal: WritePrincipal, session: ApiSession):
+    """Dismiss it without touching the knowledge base (409 if already decided)."""
+    require_role(principal, *REVIEWERS)
+    return await learning.decide(
+        session,
+        workspace_id=principal.workspace_id,
+        proposal_id=proposal_id,
+        accept=False,
+        decided_by=principal.agent_id,
     )

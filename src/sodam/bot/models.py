@@ -6,7 +6,17 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, ForeignKey, Index, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -54,3 +64,41 @@ class BotConversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+PROPOSAL_KINDS = ("alternate_question", "draft_article")
+PROPOSAL_STATUSES = ("pending", "accepted", "rejected")
+
+
+class BotLearningProposal(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    """What a person's answer to a handed-off question could teach the knowledge base.
+
+    At most one per conversation (the bot hands a conversation off once), so a
+    retried job never proposes twice; a 매니저 accepts or rejects it.
+    """
+
+    __tablename__ = "bot_learning_proposals"
+    __mapper_args__ = {"eager_defaults": True}
+    __table_args__ = (
+        CheckConstraint("kind IN ('alternate_question', 'draft_article')", name="kind"),
+        CheckConstraint("status IN ('pending', 'accepted', 'rejected')", name="status"),
+        Index("uq_bot_learning_proposals_conversation", "conversation_id", unique=True),
+        Index("ix_bot_learning_proposals_ws_status", "workspace_id", "status", "id"),
+    )
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
+    )
+    # The agent's latest reply the proposal was built from (a draft grows with later replies).
+    agent_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    agent_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("agents.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(24))
+    # alternate_question: the article the agent linked; draft_article: the draft made on accept.
+    article_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("kb_articles.id", ondelete="SET NULL"), index=True
+    )
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(8), default="ko")
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    decided_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("agents.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -33,3 +33,27 @@ class BotResolutionsOut(BaseModel):
     open: int
     resolution_rate: float | None
     confirmed_rate: float | None
+
+
+class ProposalOut(BaseModel):
+    """What an agent's answer to a handed-off question could teach the knowledge base.
+
+    kind alternate_question: add `question` (the customer's wording) to article
+    `article_id`, the article the agent linked; kind draft_article: a draft titled
+    `question` with the agent's `answer` as its body (`article_id` is the draft once accepted).
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    kind: str
+    status: str
+    conversation_id: int
+    agent_message_id: int | None
+    agent_id: int | None
+    article_id: int | None
+    question: str
+    answer: str
+    language: str
+    decided_by: int | None
+    decided_at: datetime | None
+    created_at: datetime

@@ -61,6 +61,11 @@ class KnowledgeSource(Protocol):
         self, session: AsyncSession, workspace_id: int, article_id: int, language: str
     ) -> Candidate | None: ...
 
+    async def feedback(
+        self, session: AsyncSession, workspace_id: int, article_id: int, helpful: bool
+    ) -> None:
+        """The customer's yes / no to "도움이 되었나요?" about an article (feeds the ranking)."""
+
 
 def bot_settings(inbox: Inbox) -> dict[str, Any]:
     settings = inbox.settings or {}
@@ -190,9 +195,11 @@ async def handle_customer_message(
         if verdict is True:
             state.state = BotState.resolved
             _set_outcome(state, BotOutcome.confirmed, now)
+            await _feedback(session, kb, state, helpful=True)
             await bot.say(bot.t("bot.confirmed"))
             return "confirmed"
         if verdict is False:
+            await _feedback(session, kb, state, helpful=False)
             return await _hand_off(session, bot, state, conversation, inbox, settings, "not_helpful", now)
 
     if state.state == BotState.offering_choices:
@@ -215,6 +222,7 @@ async def handle_customer_message(
         if state.state == BotState.awaiting_feedback:
             state.state = BotState.resolved
             _set_outcome(state, BotOutcome.confirmed, now)
+            await _feedback(session, kb, state, helpful=True)
         return "thanks"
 
     state.last_question = text[:2000]
@@ -260,6 +268,14 @@ async def _picked_choice(session, kb, state: BotConversation, workspace_id: int,
 
 def _is_none_of_these(text: str) -> bool:
     return text.strip() in {gettext("ko", "bot.none_of_these"), gettext("en", "bot.none_of_these")}
+
+
+async def _feedback(
+    session: AsyncSession, kb: KnowledgeSource, state: BotConversation, *, helpful: bool
+) -> None:
+    # Called only on leaving awaiting_feedback, so one answer counts at most once.
+    if state.answered_article_id is not None:
+        await kb.feedback(session, state.workspace_id, state.answered_article_id, helpful)
 
 
 def _set_outcome(state: BotConversation, outcome: BotOutcome, now: datetime) -> None:

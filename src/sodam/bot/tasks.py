@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sodam.bot import service
+from sodam.bot import learning, service
 from sodam.bot.knowledge_source import KnowledgeBaseSource
 from sodam.db.session import session_scope
 from sodam.jobs.app import job_app
@@ -30,6 +30,25 @@ react(
     Reaction(
         "bot.on_customer_message",
         when=lambda p: p["sender_type"] == "contact" and p["kind"] == "text",
+        queue="bot",
+        lock_key="conversation-{conversation_id}",
+    ),
+)
+
+
+@job_app.task(name="bot.learn_from_agent_reply", queue="bot", retry=3)
+async def learn_from_agent_reply(**args) -> str:
+    """An agent answered: propose what the knowledge base could learn from a handed-off question."""
+    async with session_scope() as session:
+        return await learning.learn_from_agent_reply(session, message_id=int(args["message_id"]))
+
+
+react(
+    "message.created",
+    Reaction(
+        "bot.learn_from_agent_reply",
+        # Public replies only (private notes are kind "note"); the job checks the handoff.
+        when=lambda p: p["sender_type"] == "agent" and p["kind"] == "text",
         queue="bot",
         lock_key="conversation-{conversation_id}",
     ),

@@ -68,6 +68,9 @@ class KbArticle(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     view_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     helpful_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     not_helpful_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The bot's "도움이 되었나요?": yes (a confirmed resolution) / no, per answered article.
+    bot_confirmed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bot_unhelpful_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     alternate_questions: Mapped[list[KbAlternateQuestion]] = relationship(
         back_populates="article",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -409,7 +409,38 @@ async def search(
         hits.append(
             KbHit(known.id, known.title, known.locale, known.category_id, known.snippet, hit.score, coverage)
         )
+    hits = await _with_feedback(session, workspace_id, hits)
     return KbSearchResult(text, lang, hits[:limit], result.confidence)
+
+
+# Feedback prior: helpful votes + the bot's confirmed answers against 👎 + the bot's "no",
+# smoothed as if every article started with PRIOR_VOTES votes split evenly, then turned
+# into a score factor within 1 ± FEEDBACK_WEIGHT. Lexical relevance decides; feedback
+# only reorders near-ties (one vote moves a score by under 1 %).
+PRIOR_VOTES = 10
+FEEDBACK_WEIGHT = 0.1
+
+
+def feedback_factor(up: int, down: int) -> float:
+    """The multiplicative boost for an article's feedback (1.0 with none)."""
+    share = (up + PRIOR_VOTES / 2) / (up + down + PRIOR_VOTES)
+    return 1.0 + FEEDBACK_WEIGHT * (2 * share - 1)
+
+
+async def _with_feedback(session: AsyncSession, workspace_id: int, hits: list[KbHit]) -> list[KbHit]:
+    """Hits re-scored by feedback_factor and re-sorted (the confidence stays the lexical one)."""
+    if len(hits) < 2:
+        return hits
+    rows = await session.execute(
+        select(
+            KbArticle.id,
+            KbArticle.helpful_count + KbArticle.bot_confirmed_count,
+            KbArticle.not_helpful_count + KbArticle.bot_unhelpful_count,
+        ).where(KbArticle.workspace_id == workspace_id, KbArticle.id.in_([h.article_id for h in hits]))
+    )
+    factors = {r[0]: feedback_factor(r[1], r[2]) for r in rows}
+    boosted = [replace(h, score=h.score * factors.get(h.article_id, 1.0)) for h in hits]
+    return sorted(boosted, key=lambda h: -h.score)
 
 
 # -- help center: views, votes, search log ----------------------------------------------
@@ -463,6 +494,18 @@ async def vote(
         )
     )
     return True
+
+
+async def record_bot_feedback(
+    session: AsyncSession, *, workspace_id: int, article_id: int, helpful: bool
+) -> None:
+    """Count the bot's "도움이 되었나요?" answer on the article it gave (feeds the ranking)."""
+    column = "bot_confirmed_count" if helpful else "bot_unhelpful_count"
+    await session.execute(
+        update(KbArticle)
+        .where(KbArticle.id == article_id, KbArticle.workspace_id == workspace_id)
+        .values({column: getattr(KbArticle, column) + 1})
+    )
 
 
 async def record_search(
