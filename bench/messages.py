@@ -312,7 +312,10 @@ class Record:
     # one dict per agent socket: client_id -> first receive time
     received: list[dict[str, float]] = field(default_factory=list)
     duplicate_deliveries: int = 0
+    # sockets the server closed before the end of the run: close code -> count
+    closed_early: dict[str, int] = field(default_factory=dict)
     all_done: asyncio.Event = field(default_factory=asyncio.Event)
+    closing: bool = False
 
 
 async def new_visitor(client: httpx.AsyncClient, inbox_token: str) -> str:
@@ -348,6 +351,11 @@ async def open_many(n: int, opener, concurrency: int, on_open=None) -> list:
     return await asyncio.gather(*[one() for _ in range(n)])
 
 
+def _note_close(ws, rec: Record) -> None:
+    key = f"{ws.close_code}:{ws.close_reason or ''}"
+    rec.closed_early[key] = rec.closed_early.get(key, 0) + 1
+
+
 async def read_widget(ws, rec: Record, expected: int) -> None:
     with contextlib.suppress(websockets.ConnectionClosed):
         async for raw in ws:
@@ -362,6 +370,8 @@ async def read_widget(ws, rec: Record, expected: int) -> None:
             elif kind == "error":
                 rec.errors[frame.get("client_id") or f"?{len(rec.errors)}"] = frame.get("error", {})
                 _check_done(rec, expected)
+    if not rec.closing:
+        _note_close(ws, rec)
 
 
 async def read_agent(ws, rec: Record, index: int, expected: int) -> None:
@@ -380,6 +390,8 @@ async def read_agent(ws, rec: Record, index: int, expected: int) -> None:
                 continue
             received[cid] = now
             _check_done(rec, expected)
+    if not rec.closing:
+        _note_close(ws, rec)
 
 
 def _check_done(rec: Record, expected: int) -> None:
@@ -514,6 +526,7 @@ async def run_load(
             "wall_s": t_end - t_start,
         }
         rss_end = server.rss_bytes()
+        rec.closing = True
         for ws in [*widget_sockets, *agent_sockets]:
             await ws.close()
         for r in readers:
@@ -614,7 +627,9 @@ def main(
 
     # lost: acknowledged, but missing from some agent socket or from the database.
     lost_ids = {cid for cid in acked if cid not in stored or any(cid not in r for r in rec.received)}
-    unacked = len(rec.sent_at) - len(acked) - len(rec.errors)
+    unacked_ids = [cid for cid in rec.sent_at if cid not in rec.acked_at and cid not in rec.errors]
+    unacked = len(unacked_ids)
+    unacked_stored = sum(1 for cid in unacked_ids if cid in stored)
     first = rec.received[0]
     lat_first = [(first[cid] - rec.sent_at[cid]) * 1000 for cid in acked if cid in first]
     lat_all = [(r[cid] - rec.sent_at[cid]) * 1000 for r in rec.received for cid in acked if cid in r]
@@ -644,7 +659,8 @@ def main(
         ("latency p50 / p95 / p99", _ms3(lat_first), "send -> agent socket 0; target p99 < 50 ms"),
         ("latency p99, all agent sockets", f"{percentile(lat_all, 0.99):.1f} ms", f"max {max(lat_all, default=0):.1f} ms"),
         ("ack latency p50 / p99", f"{percentile(ack_lat, 0.5):.1f} / {percentile(ack_lat, 0.99):.1f} ms", "send -> ack (after commit)"),
-        ("acked / errors / unacked", f"{len(acked)} / {len(rec.errors)} / {unacked}", _errors(rec.errors)),
+        ("acked / errors / unacked", f"{len(acked)} / {len(rec.errors)} / {unacked}", f"unacked but stored: {unacked_stored}; {_errors(rec.errors)}"),
+        ("sockets closed by the server", str(sum(rec.closed_early.values())), ", ".join(f"{k}: {v}" for k, v in rec.closed_early.items())),
         ("lost", str(len(lost_ids)), "acked but not on every agent socket or not stored; must be 0"),
         ("duplicates stored", str(duplicates), f"duplicate deliveries on sockets: {rec.duplicate_deliveries}"),
         ("server RSS", f"{load['rss_before_idle'] / mib:,.0f} -> {load['rss_after_idle'] / mib:,.0f} MiB", f"after the run {load['rss_end'] / mib:,.0f} MiB (incl. worker children)"),
@@ -666,6 +682,8 @@ def main(
         "acked": len(acked),
         "errors": len(rec.errors),
         "unacked": unacked,
+        "unacked_stored": unacked_stored,
+        "sockets_closed_by_server": sum(rec.closed_early.values()),
         "lost": len(lost_ids),
         "duplicates": duplicates,
         "widgets": widgets,
