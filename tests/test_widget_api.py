@@ -253,7 +253,7 @@ async def test_socket_from_a_disallowed_origin_or_with_a_bad_token_is_refused(
             pass
     async with websockets.connect(url, origin=SHOP) as sock:
         hello = await recv_until(sock, lambda f: f["type"] == "hello")
-        assert hello == {"type": "hello", "conversation_id": None, "messages": []}
+        assert hello == {"type": "hello", "conversation_id": None, "status": None, "messages": []}
 
 
 async def test_socket_errors_are_frames_not_disconnects(live_server, client, make_workspace):
@@ -318,6 +318,106 @@ async def test_reconnect_with_after_seq_gets_exactly_the_missed_messages(live_se
         headers={"X-Sodam-Visitor": token},
     )
     assert [(m["id"], m["seq"]) for m in r.json()["messages"]] == [*missed, after]
+
+
+# ---- the human queue -----------------------------------------------------------------
+
+
+async def visitor_says(client, inbox_token: str, text: str) -> tuple[str, dict]:
+    token = (await new_visitor(client, inbox_token))["visitor_token"]
+    r = await client.post(
+        f"/widget/v1/{inbox_token}/messages",
+        json={"content": text, "client_id": str(uuid.uuid4())},
+        headers={"X-Sodam-Visitor": token},
+    )
+    assert r.status_code == 201, r.text
+    return token, r.json()
+
+
+async def queue_of(client, inbox_token: str, token: str) -> dict:
+    r = await client.get(f"/widget/v1/{inbox_token}/queue", headers={"X-Sodam-Visitor": token})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_queue_position_counts_only_earlier_conversations_waiting_for_a_person(client, make_workspace):
+    ws = await make_workspace()
+    visitors = [await visitor_says(client, ws.inbox_token, f"문의 {i}") for i in range(3)]
+    assert [(await queue_of(client, ws.inbox_token, t))["position"] for t, _ in visitors] == [1, 2, 3]
+    # An agent answers the first: it no longer waits, and everyone behind moves up.
+    await agent_reply(ws, visitors[0][1]["conversation_id"], "확인해 드리겠습니다.")
+    first = await queue_of(client, ws.inbox_token, visitors[0][0])
+    assert (first["position"], first["wait_seconds"], first["status"]) == (None, None, "open")
+    assert [(await queue_of(client, ws.inbox_token, t))["position"] for t, _ in visitors[1:]] == [1, 2]
+    # A visitor without a conversation, and a missing token.
+    fresh = (await new_visitor(client, ws.inbox_token))["visitor_token"]
+    assert (await queue_of(client, ws.inbox_token, fresh))["position"] is None
+    assert (await client.get(f"/widget/v1/{ws.inbox_token}/queue")).status_code == 401
+
+
+async def test_queue_wait_is_the_measured_first_response_time(client, make_workspace):
+    ws = await make_workspace()
+    for i in range(3):
+        _token, sent = await visitor_says(client, ws.inbox_token, f"문의 {i}")
+        await agent_reply(ws, sent["conversation_id"], "확인해 드리겠습니다.")
+    token, _ = await visitor_says(client, ws.inbox_token, "저도 문의드려요")
+    queue = await queue_of(client, ws.inbox_token, token)
+    assert queue["position"] == 1
+    assert isinstance(queue["wait_seconds"], int) and 1 <= queue["wait_seconds"] <= 60
+
+
+async def test_in_a_bot_inbox_only_handed_off_conversations_queue(client, make_workspace):
+    from sodam.conversations import service as conversations
+    from sodam.db.session import session_scope
+
+    ws = await make_workspace(bot_enabled=True)
+    token, sent = await visitor_says(client, ws.inbox_token, "안녕하세요")
+    # Still with the bot: not in the human queue.
+    assert (await queue_of(client, ws.inbox_token, token))["position"] is None
+    async with session_scope() as session:
+        await conversations.add_tags(
+            session,
+            workspace_id=ws.workspace_id,
+            conversation_id=sent["conversation_id"],
+            tags=["bot-handoff"],
+            actor_type="bot",
+        )
+    assert (await queue_of(client, ws.inbox_token, token))["position"] == 1
+
+
+async def test_hello_and_history_carry_the_conversation_status(live_server, client, make_workspace):
+    from sodam.conversations import service as conversations
+    from sodam.conversations.models import Status
+    from sodam.db.session import session_scope
+
+    ws = await make_workspace()
+    token, sent = await visitor_says(client, ws.inbox_token, "배송 문의요")
+    url = f"{live_server.ws_url}/widget/v1/{ws.inbox_token}/ws?visitor={token}"
+    async with websockets.connect(url) as sock:
+        hello = await recv_until(sock, lambda f: f["type"] == "hello")
+        assert (hello["conversation_id"], hello["status"]) == (sent["conversation_id"], "open")
+        async with session_scope() as session:
+            await conversations.set_status(
+                session,
+                workspace_id=ws.workspace_id,
+                conversation_id=sent["conversation_id"],
+                status=Status.resolved,
+                actor_id=ws.agent_id,
+            )
+        frame = await recv_until(sock, lambda f: f["type"] == "status")
+        assert (frame["conversation_id"], frame["status"]) == (sent["conversation_id"], "resolved")
+    r = await client.get(f"/widget/v1/{ws.inbox_token}/messages", headers={"X-Sodam-Visitor": token})
+    assert r.json()["status"] == "resolved"
+
+
+async def test_config_carries_the_bot_strings(client, make_workspace):
+    ws = await make_workspace()
+    ko = (await client.get(f"/widget/v1/{ws.inbox_token}/config", params={"locale": "ko"})).json()["strings"]
+    en = (await client.get(f"/widget/v1/{ws.inbox_token}/config", params={"locale": "en"})).json()["strings"]
+    assert (ko["read_article"], en["read_article"]) == ("도움말 보기", "Read the article")
+    assert ko["handoff_waiting"] == "상담원에게 연결되었습니다. 곧 답변드리겠습니다."
+    assert "{position}" in ko["queue_position"] and "{minutes}" in ko["queue_wait"]
+    assert "{position}" in en["queue_position"] and en["resolved"]
 
 
 # ---- the script and the demo page ------------------------------------------------

@@ -12,12 +12,10 @@ import json
 import math
 import secrets
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.channels import service as inboxes
@@ -26,7 +24,7 @@ from sodam.channels.schemas import WidgetMessageIn, WidgetSessionIn
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
-from sodam.conversations.models import Conversation, Message, SenderType, Status
+from sodam.conversations.models import SenderType, Status
 from sodam.conversations.realtime import agent_name, visitor_topic
 from sodam.conversations.schemas import message_out
 from sodam.core.deps import get_session
@@ -58,11 +56,19 @@ WIDGET_STRINGS = (
     "widget.too_long",
     "widget.rejected",
     "widget.bot",
+    "widget.read_article",
+    "widget.handoff_waiting",
+    "widget.queue_position",
+    "widget.queue_wait",
+    "widget.resolved",
 )
+
+# The tag the bot puts on the conversations it hands to a person: in a bot-enabled inbox only
+# those wait in the human queue (the others are still talking to the bot).
+BOT_HANDOFF_TAG = "bot-handoff"
 
 # The reply-time line is computed from real data, but not on every page view.
 REPLY_TIME_TTL_S = 600
-REPLY_TIME_MIN_SAMPLES = 3
 _reply_time_cache: dict[int, tuple[float, float | None]] = {}
 
 
@@ -88,48 +94,12 @@ async def inbox_for(
     return await inboxes.get_by_public_token(session, public_token=inbox_token)
 
 
-async def typical_reply_seconds(session: AsyncSession, *, inbox_id: int) -> float | None:
-    """Median first-response time (first agent reply after the first customer message) of the
-    inbox's recent conversations; None while there are too few to say.
-
-    Reads the conversations domain's tables directly: a read-only figure that belongs to
-    analytics once that domain exists (then this becomes a call to its service).
-    """
-    cutoff = datetime.now(UTC) - timedelta(days=30)
-    recent = (
-        select(Conversation.id)
-        .where(Conversation.inbox_id == inbox_id, Conversation.created_at > cutoff)
-        .order_by(Conversation.id.desc())
-        .limit(200)
-        .scalar_subquery()
-    )
-    firsts = (
-        select(
-            func.min(Message.created_at).filter(Message.sender_type == SenderType.contact).label("asked"),
-            func.min(Message.created_at).filter(Message.sender_type == SenderType.agent).label("answered"),
-        )
-        .where(Message.conversation_id.in_(recent))
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
-    waited = func.extract("epoch", firsts.c.answered - firsts.c.asked)
-    row = (
-        await session.execute(
-            select(func.percentile_cont(0.5).within_group(waited), func.count()).where(
-                firsts.c.answered > firsts.c.asked
-            )
-        )
-    ).one()
-    median, samples = row
-    return float(median) if median is not None and samples >= REPLY_TIME_MIN_SAMPLES else None
-
-
 async def _cached_reply_seconds(session: AsyncSession, inbox_id: int) -> float | None:
     now = time.monotonic()
     hit = _reply_time_cache.get(inbox_id)
     if hit and hit[0] > now:
         return hit[1]
-    value = await typical_reply_seconds(session, inbox_id=inbox_id)
+    value = await conversations.typical_first_response_seconds(session, inbox_id=inbox_id)
     _reply_time_cache[inbox_id] = (now + REPLY_TIME_TTL_S, value)
     return value
 
@@ -249,7 +219,39 @@ async def widget_messages(
     """The visitor's current conversation (public messages only)."""
     contact_id = read_visitor_token(inbox, x_sodam_visitor)
     current, messages = await _history(session, inbox, contact_id, conversation_id, after_seq)
-    return {"conversation_id": current.id if current else None, "messages": messages}
+    return {
+        "conversation_id": current.id if current else None,
+        "status": current.status.value if current else None,
+        "messages": messages,
+    }
+
+
+@router.get("/queue")
+async def widget_queue(
+    inbox: Inbox = Depends(inbox_for),
+    session: AsyncSession = Depends(get_session, scope="function"),
+    x_sodam_visitor: str | None = Header(default=None),
+) -> dict[str, Any]:
+    """Where the visitor's current conversation stands in the human queue: its 1-based position
+    among the inbox's conversations waiting for a person (None when it is not waiting) and the
+    inbox's median first-response time in seconds (None while there is too little data)."""
+    contact_id = read_visitor_token(inbox, x_sodam_visitor)
+    current = await conversations.latest_for_contact(
+        session, workspace_id=inbox.workspace_id, inbox_id=inbox.id, contact_id=contact_id
+    )
+    if current is None:
+        return {"conversation_id": None, "status": None, "position": None, "wait_seconds": None}
+    tagged = BOT_HANDOFF_TAG if (inbox.settings or {}).get("bot_enabled") else None
+    position = await conversations.queue_position(
+        session, inbox_id=inbox.id, conversation_id=current.id, tagged=tagged
+    )
+    wait = await _cached_reply_seconds(session, inbox.id) if position is not None else None
+    return {
+        "conversation_id": current.id,
+        "status": current.status.value,
+        "position": position,
+        "wait_seconds": math.ceil(wait) if wait is not None else None,
+    }
 
 
 async def accept_visitor_message(
@@ -328,7 +330,12 @@ async def widget_socket(
         async with session_scope() as session:
             current, backlog = await _history(session, inbox, contact_id, conversation_id, after_seq)
         subscriber.offer(
-            {"type": "hello", "conversation_id": current.id if current else None, "messages": backlog}
+            {
+                "type": "hello",
+                "conversation_id": current.id if current else None,
+                "status": current.status.value if current else None,
+                "messages": backlog,
+            }
         )
         while True:
             raw = await websocket.receive_text()

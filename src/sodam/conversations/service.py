@@ -8,7 +8,7 @@ Services never commit: callers own the transaction.
 from __future__ import annotations
 
 import zlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, text, update
@@ -31,6 +31,7 @@ from sodam.realtime import bus
 
 PREVIEW_CHARS = 140
 MAX_TAGS = 30
+REPLY_TIME_MIN_SAMPLES = 3
 
 
 def _now() -> datetime:
@@ -383,6 +384,73 @@ def _remember(message: Message) -> None:
 def take_recent_message(message_id: int) -> Message | None:
     """The message this process just created (once), or None: then read it."""
     return _recent.pop(message_id, None)
+
+
+async def typical_first_response_seconds(
+    session: AsyncSession, *, inbox_id: int, min_samples: int = REPLY_TIME_MIN_SAMPLES
+) -> float | None:
+    """Median first-response time (first agent reply after the first customer message) of the
+    inbox's recent conversations (last 30 days, at most 200); None while there are too few to say."""
+    cutoff = _now() - timedelta(days=30)
+    recent = (
+        select(Conversation.id)
+        .where(Conversation.inbox_id == inbox_id, Conversation.created_at > cutoff)
+        .order_by(Conversation.id.desc())
+        .limit(200)
+        .scalar_subquery()
+    )
+    firsts = (
+        select(
+            func.min(Message.created_at).filter(Message.sender_type == SenderType.contact).label("asked"),
+            func.min(Message.created_at).filter(Message.sender_type == SenderType.agent).label("answered"),
+        )
+        .where(Message.conversation_id.in_(recent))
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    waited = func.extract("epoch", firsts.c.answered - firsts.c.asked)
+    median, samples = (
+        await session.execute(
+            select(func.percentile_cont(0.5).within_group(waited), func.count()).where(
+                firsts.c.answered > firsts.c.asked
+            )
+        )
+    ).one()
+    return float(median) if median is not None and samples >= min_samples else None
+
+
+def _waiting_for_a_person(inbox_id: int, tagged: str | None):
+    """Open, unassigned conversations of an inbox that no agent has answered yet (and, when
+    `tagged` is given, only those carrying that tag, e.g. the ones a bot handed over)."""
+    answered = (
+        select(Message.id)
+        .where(Message.conversation_id == Conversation.id, Message.sender_type == SenderType.agent)
+        .exists()
+    )
+    where = [
+        Conversation.inbox_id == inbox_id,
+        Conversation.status == Status.open,
+        Conversation.assignee_id.is_(None),
+        ~answered,
+    ]
+    if tagged is not None:
+        where.append(Conversation.tags.any(tagged))
+    return where
+
+
+async def queue_position(
+    session: AsyncSession, *, inbox_id: int, conversation_id: int, tagged: str | None = None
+) -> int | None:
+    """1-based place of a conversation among those waiting for a person in its inbox (oldest
+    first), or None when it is not waiting (assigned, answered, resolved, …)."""
+    waiting = _waiting_for_a_person(inbox_id, tagged)
+    mine = await session.scalar(select(Conversation.id).where(Conversation.id == conversation_id, *waiting))
+    if mine is None:
+        return None
+    ahead = await session.scalar(
+        select(func.count()).select_from(Conversation).where(Conversation.id < conversation_id, *waiting)
+    )
+    return int(ahead or 0) + 1
 
 
 async def get_messages_by_ids(session: AsyncSession, *, ids: list[int]) -> list[Message]:
