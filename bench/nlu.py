@@ -71,7 +71,10 @@ def bench_clinc150(data_dir: Path, embeddings: bool | None) -> dict:
     x_va = [t for t, _ in data["val"]] + [t for t, _ in oos_dev]
     y_va = [i for _, i in data["val"]] + [None] * len(oos_dev)
     start, cpu0 = time.perf_counter(), time.process_time()
-    clf = IntentClassifier(use_embeddings=embeddings).fit(x_tr, y_tr, val_texts=x_va, val_labels=y_va)
+    # oos_weight 0.25: one point of out-of-scope recall is worth a quarter point of in-scope
+    # accuracy (chosen on a split of val; weight 1.0 rejected too many in-scope queries).
+    clf = IntentClassifier(use_embeddings=embeddings, oos_weight=0.25)
+    clf.fit(x_tr, y_tr, val_texts=x_va, val_labels=y_va)
     train_s, train_cpu = time.perf_counter() - start, time.process_time() - cpu0
     x_in = [t for t, _ in data["test"]]
     y_in = np.asarray([i for _, i in data["test"]], dtype=object)

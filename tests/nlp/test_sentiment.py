@@ -33,7 +33,7 @@ def test_korean_lexicon_direction():
 
 
 def test_tiny_korean_model_and_scorer(tmp_path):
-    model = KoreanSentimentModel(holdout=0.25).fit(POS + NEG, [1] * len(POS) + [0] * len(NEG))
+    model = KoreanSentimentModel(weights=None, holdout=0.25).fit(POS + NEG, [1] * len(POS) + [0] * len(NEG))
     p = model.predict_proba(["친절하고 빨라서 감사합니다", "너무 느리고 불친절해서 최악"])
     assert p[0] > 0.5 > p[1]
     path = tmp_path / "sentiment_ko.joblib"

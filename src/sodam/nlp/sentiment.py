@@ -177,9 +177,22 @@ def _space_split(text: str) -> list[str]:
 class KoreanSentimentModel:
     """NB-weighted logistic regressions over char n-grams and morpheme n-grams, averaged."""
 
-    def __init__(self, *, C: float = 4.0, holdout: float = 0.1, seed: int = 0) -> None:
+    # Averaging weights (char model, morpheme model) chosen on a 10 % holdout of NSMC train
+    # (holdout accuracy 88.2 %); pass weights=None to choose them again on your data.
+    DEFAULT_WEIGHTS = (0.65, 0.35)
+
+    def __init__(
+        self,
+        *,
+        C: float = 4.0,
+        weights: Sequence[float] | None = DEFAULT_WEIGHTS,
+        holdout: float = 0.1,
+        seed: int = 0,
+    ) -> None:
         self.C, self.holdout, self.seed = C, holdout, seed
+        self.fixed_weights = list(weights) if weights is not None else None
         self.weights: list[float] = []
+        self.holdout_accuracy: float | None = None
         self._vecs: list = []
         self._ratios: list[np.ndarray] = []
         self._models: list = []
@@ -230,9 +243,13 @@ class KoreanSentimentModel:
         return np.column_stack(cols)
 
     def fit(self, texts: Sequence[str], labels: Sequence[int]) -> KoreanSentimentModel:
-        """Train; the averaging weight is chosen on a held-out share, then all data is used."""
+        """Train (once with fixed weights; else weights chosen on a held-out share, then refit on all)."""
         y = np.asarray(labels, dtype=int)
         views = list(self._views(texts))
+        if self.fixed_weights is not None:
+            self.weights = self.fixed_weights
+            self._vecs, self._ratios, self._models = self._fit_views(views, y)
+            return self
         rng = np.random.default_rng(self.seed)
         perm = rng.permutation(len(y))
         n_va = int(self.holdout * len(y))
