@@ -116,9 +116,10 @@ def serve(
     if demo:
         info = _seed_demo(url)
         base = settings.public_url or f"http://{host}:{port}"
-        console.print(f"[bold]Sodam[/bold] console: {base}/console")
-        console.print(f"demo login: {info.admin_email} / {info.admin_password}")
-        console.print(f"widget test page: {base}/widget/demo?inbox={info.inbox_token}")
+        console.print(f"[bold]Sodam[/bold] console: {base}/console", soft_wrap=True)
+        console.print(f"demo login: {info.admin_email} / {info.admin_password}", soft_wrap=True)
+        console.print(f"widget test page: {base}/widget/demo?inbox={info.inbox_token}", soft_wrap=True)
+        console.print(f"help center: {base}/help/demo", soft_wrap=True)
     try:
         uvicorn.run(
             "sodam.app:create_app",
