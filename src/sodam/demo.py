@@ -75,6 +75,8 @@ async def seed(session: AsyncSession, *, allowed_origins: list[str] | None = Non
             "company_name": "소담 쇼핑",
             "greeting_ko": "안녕하세요, 소담 쇼핑입니다! 무엇을 도와드릴까요?",
             "greeting_en": "Hi, this is Sodam Shop! How can we help?",
+            # The bot answers first from the demo knowledge base and hands off to a person.
+            "bot_enabled": True,
         },
     )
     samples = [
