@@ -57,7 +57,12 @@
     unread: 0,
     nodes: new Map(), // message id -> <li>
     pending: new Map(), // client_id -> {li, timer}
+    status: null, // the current conversation's status (open, resolved, …)
+    handoffSeq: 0, // seq of the bot's latest handoff message in the current conversation
+    agentSeq: 0, // seq of the latest agent message in the current conversation
+    queueTimer: null,
   };
+  const QUEUE_POLL_MS = 30000;
 
   function load() {
     try {
@@ -132,19 +137,26 @@
     return node;
   }
 
-  function chatIcon() {
+  function icon(d, size, cls) {
     const ns = 'http://www.w3.org/2000/svg';
     const svg = document.createElementNS(ns, 'svg');
     svg.setAttribute('viewBox', '0 0 24 24');
-    svg.setAttribute('width', '28');
-    svg.setAttribute('height', '28');
+    svg.setAttribute('width', size);
+    svg.setAttribute('height', size);
     svg.setAttribute('aria-hidden', 'true');
+    if (cls) svg.setAttribute('class', cls);
     const path = document.createElementNS(ns, 'path');
     path.setAttribute('fill', 'currentColor');
-    path.setAttribute('d', 'M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.6 3.4 6.1L4.6 21l4.1-2.3c1 .2 2.1.3 3.3.3 5.5 0 10-3.6 10-8s-4.5-8-10-8z');
+    path.setAttribute('fill-rule', 'evenodd');
+    path.setAttribute('d', d);
     svg.append(path);
     return svg;
   }
+  const chatIcon = () =>
+    icon('M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.6 3.4 6.1L4.6 21l4.1-2.3c1 .2 2.1.3 3.3.3 5.5 0 10-3.6 10-8s-4.5-8-10-8z', '28');
+  // A small robot head: bot bubbles are told apart from people at a glance.
+  const botIcon = () =>
+    icon('M11 2h2v3h4a3 3 0 0 1 3 3v9a3 3 0 0 1-3 3H7a3 3 0 0 1-3-3V8a3 3 0 0 1 3-3h4zM9 10.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm6 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z', '14', 'bot-icon');
 
   // Readable text on the inbox colour: dark text on light colours, white otherwise.
   function onColor(hex) {
@@ -193,6 +205,20 @@
     .mine[data-status="sending"] .msg-body { opacity: .7; }
     .mine[data-status="failed"] .meta, .mine[data-status="rejected"] .meta { color: #c92a2a; }
     .bot .msg-body { background: #eef2ff; border: 1px dashed var(--c); }
+    .bot .sender { display: flex; align-items: center; gap: 4px; }
+    .bot-icon { color: var(--c); }
+    .card { margin-top: 4px; padding: 8px 12px; border-radius: 10px; background: #fff; border: 1px solid #e3e5e8;
+      display: flex; flex-direction: column; gap: 2px; }
+    .card strong { overflow-wrap: anywhere; }
+    .card a { color: #1c47c4; font-size: 13px; font-weight: 600; }
+    .quick-replies { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }
+    .quick-replies button { border: 1px solid var(--c); border-radius: 16px; padding: 5px 12px; background: #fff;
+      color: #1f2328; cursor: pointer; text-align: left; }
+    .quick-replies button:disabled { cursor: default; opacity: .5; }
+    .quick-replies button.chosen { opacity: 1; background: var(--c); color: var(--on-c); }
+    .quick-replies button:focus-visible, .card a:focus-visible { outline: 3px solid #91a7ff; outline-offset: 2px; }
+    .waiting { padding: 6px 12px; font-size: 12px; background: #e7f5ff; color: #1c3d5a; text-align: center; }
+    .notice { padding: 6px 12px; font-size: 12px; background: #f1f3f5; color: #495057; text-align: center; }
     .system { align-self: center; max-width: 100%; }
     .system .msg-body { background: transparent; border: 0; color: #6b7280; font-size: 12px; padding: 2px 8px; }
     .greeting .msg-body { background: #fff; }
@@ -228,6 +254,8 @@
       badge
     );
     const status = el('div', { id: 'sodam-status', class: 'status', role: 'status', hidden: true, text: t.connecting });
+    const waiting = el('div', { id: 'sodam-waiting', class: 'waiting', role: 'status', hidden: true });
+    const notice = el('div', { id: 'sodam-resolved', class: 'notice', role: 'status', hidden: true, text: t.resolved });
     const messages = el(
       'ol',
       { id: 'sodam-messages', class: 'messages', 'aria-live': 'polite' },
@@ -266,7 +294,9 @@
         el('button', { class: 'close', type: 'button', 'aria-label': t.close, text: '×', onclick: () => setOpen(false) })
       ),
       status,
+      waiting,
       el('div', { class: 'body' }, prechat, messages),
+      notice,
       composer
     );
     const root = el('div', { class: config.position === 'left' ? 'root left' : 'root', lang: config.locale }, launcher, panel);
@@ -292,7 +322,7 @@
       if (!error.hidden && charCount(input.value) <= config.max_chars) error.hidden = true;
     });
     document.body.append(host);
-    return { t, launcher, badge, panel, status, messages, prechat, prechatError, composer, input, error };
+    return { t, launcher, badge, panel, status, waiting, notice, messages, prechat, prechatError, composer, input, error };
   }
 
   // ---- open / close, session ---------------------------------------------
@@ -468,7 +498,9 @@
         setConnected(true);
         startHeartbeat();
         if (frame.conversation_id) adoptConversation(frame.conversation_id);
+        if (frame.conversation_id === S.conversationId) S.status = frame.status || S.status;
         (frame.messages || []).forEach(receive);
+        updateBars();
         flushOutbox();
         break;
       case 'message':
@@ -483,7 +515,13 @@
       case 'resync': // the server's bus reconnected: ask for what we may have missed
         httpFetchMissed();
         break;
-      default: // pong, status: nothing to draw yet
+      case 'status': // resolved, reopened, assigned…
+        if (frame.conversation_id === S.conversationId) {
+          S.status = frame.status;
+          updateBars(true);
+        }
+        break;
+      default: // pong
         break;
     }
   }
@@ -553,7 +591,9 @@
     try {
       const data = await api(`/messages?${q}`, { visitor: S.visitor });
       if (data.conversation_id) adoptConversation(data.conversation_id);
+      if (data.conversation_id === S.conversationId && data.status) S.status = data.status;
       data.messages.forEach(receive);
+      updateBars();
     } catch (e) {
       /* next reconnect tries again */
     }
@@ -570,7 +610,10 @@
     if (S.conversationId == null || id > S.conversationId) {
       S.conversationId = id;
       S.lastSeq = 0;
+      S.status = 'open';
+      S.handoffSeq = S.agentSeq = 0;
       persist();
+      updateBars();
     }
   }
 
@@ -622,8 +665,105 @@
     li.dataset.conversation = String(m.conversation_id);
     if (m.sender_type === 'contact') setStatus(li, 'sent', m.created_at);
     S.nodes.set(m.id, li);
+    // Measured before the new bubble (and perhaps the waiting bar) takes room.
+    const stick = m.sender_type === 'contact' || nearEnd();
     place(li, m);
-    scrollToEnd(m.sender_type === 'contact');
+    if (m.sender_type === 'contact') {
+      // The customer has moved on: earlier quick replies no longer apply.
+      for (let n = li.previousElementSibling; n; n = n.previousElementSibling) disableReplies(n);
+    }
+    if (m.conversation_id === S.conversationId) {
+      if (m.payload && m.payload.handoff === true) S.handoffSeq = Math.max(S.handoffSeq, m.seq);
+      if (m.sender_type === 'agent') S.agentSeq = Math.max(S.agentSeq, m.seq);
+      updateBars();
+    }
+    scrollToEnd(stick);
+  }
+
+  // ---- bot extras: article card, quick replies, the waiting bar ----------------
+  // Only http(s) links, resolved against the Sodam server (never javascript:, data:, …).
+  function safeUrl(url) {
+    try {
+      const u = new URL(String(url), `${base}/`);
+      return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function articleCard(article) {
+    const href = article && safeUrl(article.url);
+    if (!href) return null;
+    return el(
+      'div',
+      { class: 'card' },
+      article.title ? el('strong', { text: article.title }) : null,
+      el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: ui.t.read_article })
+    );
+  }
+
+  function quickReplies(list) {
+    if (!Array.isArray(list) || !list.length) return null;
+    const box = el('div', { class: 'quick-replies', role: 'group' });
+    for (const q of list) {
+      if (!q || typeof q.reply !== 'string' || !q.reply.trim()) continue;
+      const button = el('button', { type: 'button', text: q.label || q.reply });
+      button.addEventListener('click', () => {
+        if (button.disabled) return;
+        disableReplies(box);
+        button.classList.add('chosen');
+        button.setAttribute('aria-pressed', 'true');
+        sendText(q.reply);
+      });
+      box.append(button);
+    }
+    return box.childElementCount ? box : null;
+  }
+
+  function disableReplies(node) {
+    for (const b of node.querySelectorAll('.quick-replies button')) b.disabled = true;
+  }
+
+  // After a handoff, until a person answers: queue position and estimated wait if known.
+  function updateBars(refresh) {
+    if (!ui) return;
+    const stick = nearEnd(); // a bar appearing must not hide the latest message
+    ui.notice.hidden = S.status !== 'resolved';
+    const waiting = S.status !== 'resolved' && S.handoffSeq > S.agentSeq;
+    if (!waiting) {
+      ui.waiting.hidden = true;
+      clearInterval(S.queueTimer);
+      S.queueTimer = null;
+      scrollToEnd(stick);
+      return;
+    }
+    if (ui.waiting.hidden) {
+      ui.waiting.textContent = ui.t.handoff_waiting;
+      ui.waiting.hidden = false;
+    }
+    scrollToEnd(stick);
+    if (!S.queueTimer) {
+      S.queueTimer = setInterval(fetchQueue, QUEUE_POLL_MS);
+      refresh = true;
+    }
+    if (refresh) fetchQueue();
+  }
+
+  async function fetchQueue() {
+    if (!S.visitor) return;
+    try {
+      const q = await api('/queue', { visitor: S.visitor });
+      if (q.conversation_id !== S.conversationId || ui.waiting.hidden) return;
+      let text = ui.t.handoff_waiting;
+      if (q.position) {
+        text = ui.t.queue_position.replace('{position}', String(q.position));
+        const minutes = q.wait_seconds ? Math.max(1, Math.ceil(q.wait_seconds / 60)) : 0;
+        if (minutes) text += ` · ${ui.t.queue_wait.replace('{minutes}', String(minutes))}`;
+      }
+      ui.waiting.textContent = text;
+    } catch (e) {
+      /* keep the plain line */
+    }
   }
 
   // Keep (conversation, seq) order; unconfirmed messages stay at the bottom.
@@ -648,12 +788,20 @@
   function bubble(m) {
     const kind =
       m.sender_type === 'contact' ? 'mine' : m.sender_type === 'bot' || m.kind === 'bot' ? 'bot' : m.sender_type === 'system' || m.kind === 'system' ? 'system' : 'agent';
-    const sender = kind === 'agent' ? m.sender_name : kind === 'bot' ? m.sender_name || ui.t.bot : null;
+    const sender =
+      kind === 'agent'
+        ? el('span', { class: 'sender', text: m.sender_name })
+        : kind === 'bot'
+          ? el('span', { class: 'sender' }, botIcon(), m.sender_name || ui.t.bot)
+          : null;
+    const payload = (kind === 'bot' && m.payload) || {};
     const li = el(
       'li',
       { class: `msg ${kind}` },
-      sender ? el('span', { class: 'sender', text: sender }) : null,
+      sender,
       el('div', { class: 'msg-body', text: m.content }), // textContent, always
+      articleCard(payload.article),
+      quickReplies(payload.quick_replies),
       kind === 'system' ? null : el('span', { class: 'meta', text: time(m.created_at) })
     );
     return li;
@@ -684,9 +832,13 @@
     }
   }
 
-  function scrollToEnd(force) {
+  function nearEnd() {
     const list = ui.messages;
-    if (force || list.scrollHeight - list.scrollTop - list.clientHeight < 80) list.scrollTop = list.scrollHeight;
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  }
+
+  function scrollToEnd(force) {
+    if (force || nearEnd()) ui.messages.scrollTop = ui.messages.scrollHeight;
   }
 
   const tooLong = () => ui.t.too_long.replace('{max}', String(S.config.max_chars));
@@ -705,6 +857,11 @@
     ui.error.hidden = true;
     ui.input.value = '';
     ui.input.style.height = '';
+    sendText(content);
+  }
+
+  // Typed or a quick reply: the same outbox, client_id and delivery path.
+  function sendText(content) {
     const item = { client_id: uuid(), content, at: Date.now() };
     S.outbox.push(item);
     persist(); // before sending: a reload right now must not lose it
