@@ -179,3 +179,42 @@ async def test_helpful_answer_is_a_confirmed_resolution(live_server, host_site, 
     for i in range(2):
         await expect(stale.nth(i)).to_be_disabled()
     assert page.errors == []
+
+
+async def test_bot_payloads_are_drawn_safely(host_site, new_context, make_workspace):
+    """A payload is data, not markup: titles are text, only http(s) links become links."""
+    from sodam.conversations import service as conversations
+    from sodam.conversations.models import MessageKind, SenderType
+
+    ws = await make_workspace(allowed_origins=[host_site.origin])
+    page = await open_widget(await new_context(), host_site, ws)
+    await send(page, "안녕하세요")
+    await expect(page.locator("#sodam-messages .msg.mine")).to_have_attribute("data-status", "sent")
+    conversation_id = (await stored_messages(ws))[0].conversation_id
+    evil_title = '<img src=x onerror="window.__xss=1">'
+    async with session_scope() as session:
+        conversation = await conversations.get(
+            session, workspace_id=ws.workspace_id, conversation_id=conversation_id
+        )
+        for url in ("javascript:window.__xss=2", "https://help.example.com/a/1"):
+            await conversations.create_message(
+                session,
+                conversation=conversation,
+                content="답변입니다",
+                sender_type=SenderType.bot,
+                sender_id=None,
+                kind=MessageKind.bot,
+                payload={
+                    "article": {"id": 1, "title": evil_title, "url": url},
+                    "quick_replies": [{"label": evil_title, "reply": "1"}, {"label": "no reply"}],
+                },
+            )
+    bots = page.locator("#sodam-messages .msg.bot")
+    await expect(bots).to_have_count(2)
+    await expect(bots.nth(0).locator(".card")).to_have_count(0)
+    await expect(bots.nth(1).locator(".card strong")).to_have_text(evil_title)
+    await expect(bots.nth(1).locator(".card a")).to_have_attribute("href", "https://help.example.com/a/1")
+    await expect(bots.nth(1).locator(".quick-replies button")).to_have_text([evil_title])
+    assert await page.locator("#sodam-messages img").count() == 0
+    assert await page.evaluate("window.__xss") is None
+    assert page.errors == []
