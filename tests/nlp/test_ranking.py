@@ -107,3 +107,36 @@ def test_many_articles_stay_fast():
     for _ in range(50):
         idx.search("쿠폰 취소 어떻게 해요", 5)
     assert (time.perf_counter() - start) / 50 < 0.05
+
+
+class _FakeModel:
+    """Stands in for a sentence-transformers model: 'money' words share one direction."""
+
+    def encode(self, texts, normalize_embeddings=True, batch_size=64):
+        import numpy as np
+
+        out = []
+        for t in texts:
+            v = (
+                np.array([1.0, 0.1])
+                if any(w in t.lower() for w in ("refund", "money", "돈", "환불"))
+                else np.array([0.1, 1.0])
+            )
+            out.append(v / np.linalg.norm(v))
+        return np.array(out)
+
+
+def test_dense_embeddings_are_fused_by_reciprocal_rank():
+    from sodam.nlp.ranking import DenseEmbeddings
+
+    idx = LexicalIndex(embeddings=DenseEmbeddings(_FakeModel()))
+    idx.add_many(KB)
+    hits = [d for d, _ in idx.search("money please", 5)]
+    assert hits and hits[0] in {"refund", "en-refund"}
+    idx.remove("en-refund")
+    assert "en-refund" not in [d for d, _ in idx.search("money please", 5)]
+
+
+def test_no_embeddings_without_the_env(monkeypatch):
+    monkeypatch.delenv("SODAM_EMBEDDING_MODEL", raising=False)
+    assert LexicalIndex()._dense is None
