@@ -111,9 +111,15 @@ def bench_database():
     try:
         yield start_embedded(data_dir, database=name), "embedded"
     finally:
-        with contextlib.suppress(Exception):
+        try:
             stop_embedded(data_dir)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        except Exception as exc:  # say so (and keep the dir): a server left running holds memory
+            console.print(
+                f"[yellow]warning:[/yellow] could not stop the bench PostgreSQL: {exc}; "
+                f"stop it with pg_ctl -D {data_dir}/pgdata stop"
+            )
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def server_version(url: str) -> str:
