@@ -6,6 +6,7 @@ center's votes feed the ranking."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -263,6 +264,13 @@ def test_feedback_factor_is_mild_and_bounded():
     assert 0.99 < knowledge.feedback_factor(0, 1) < 1.0
     assert knowledge.feedback_factor(10_000, 0) <= 1.1 and knowledge.feedback_factor(0, 10_000) >= 0.9
     assert knowledge.feedback_factor(5, 5) == 1.0
+
+
+async def test_feedback_costs_no_query_when_it_cannot_change_the_order():
+    hit = knowledge.KbHit(1, "t", "ko", None, "", 1.0, 1.0)
+    apart = [hit, replace(hit, article_id=2, score=0.8), replace(hit, article_id=3, score=0.1)]
+    assert await knowledge._with_feedback(None, 1, apart) == apart  # None: any query would fail
+    assert await knowledge._with_feedback(None, 1, apart[:1]) == apart[:1]
 
 
 async def twins(make_workspace):

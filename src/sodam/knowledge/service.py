@@ -428,8 +428,13 @@ def feedback_factor(up: int, down: int) -> float:
 
 
 async def _with_feedback(session: AsyncSession, workspace_id: int, hits: list[KbHit]) -> list[KbHit]:
-    """Hits re-scored by feedback_factor and re-sorted (the confidence stays the lexical one)."""
-    if len(hits) < 2:
+    """Hits re-scored by feedback_factor and re-sorted (the confidence stays the lexical one).
+
+    The counters are read only when feedback could change the order (two hits within
+    the factors' spread of each other): most searches pay no extra round trip.
+    """
+    spread = (1 + FEEDBACK_WEIGHT) / (1 - FEEDBACK_WEIGHT)
+    if all(a.score > b.score * spread for a, b in zip(hits, hits[1:], strict=False)):
         return hits
     rows = await session.execute(
         select(
