@@ -66,8 +66,8 @@ SAMPLES = [
 
 # uvicorn's own setting for `sodam serve` (cli.py): keep the bench server the same.
 WS_MAX_SIZE = 256 * 1024
-# Browsers offer permessage-deflate and uvicorn accepts it, so the bench does too:
-# the server pays for it in CPU per frame and memory per socket, as in production.
+# Browsers offer permessage-deflate; `sodam serve` declines it (it doubled the memory of
+# every idle socket), and so does the bench server.
 WS_COMPRESSION = os.environ.get("SODAM_BENCH_WS_COMPRESSION", "deflate") or None
 RAW_SECONDS = 3.0
 JOBS = os.environ.get("SODAM_BENCH_JOBS", "off")
@@ -243,6 +243,8 @@ class Server:
                 str(workers),
                 "--ws-max-size",
                 str(WS_MAX_SIZE),
+                "--ws-per-message-deflate",
+                "false",  # as `sodam serve` runs (cli.py)
                 "--log-level",
                 "warning",
                 "--no-access-log",

@@ -93,6 +93,7 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(widget.router)
     app.include_router(live.router)
+    app.include_router(views_demo.router)
     console_views.install(app)  # the agent console (/console) and its login
     from sodam.accounts import api as accounts_api
     from sodam.channels import api as channels_api
@@ -117,7 +118,6 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(bot_api.router)
     app.include_router(bot_views.router)  # console learning queue (/console/bot/proposals)
-    app.include_router(views_demo.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

@@ -129,6 +129,8 @@ def serve(
             workers=workers,
             log_level=settings.log_level,
             ws_max_size=256 * 1024,
+            # Compression doubles the memory of every idle socket; chat frames are small.
+            ws_per_message_deflate=False,
         )
     finally:
         if owns_embedded:

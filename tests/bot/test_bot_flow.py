@@ -283,3 +283,20 @@ async def test_bot_ignores_inboxes_without_the_bot(make_workspace):
         )
         inbox = await inboxes.get(session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id)
         assert not inbox.settings.get("bot_enabled")
+
+
+async def test_a_message_handled_twice_is_answered_once(chat):
+    c = await chat()
+    assert await c.say("배송기간 얼마나 걸려요?") == "answered"
+    replies = len(await c.bot_messages())
+    async with session_scope() as session:
+        last_customer = await session.scalar(
+            select(Message.id)
+            .where(Message.conversation_id == c.conversation_id, Message.sender_type == SenderType.contact)
+            .order_by(Message.seq.desc())
+            .limit(1)
+        )
+    async with session_scope() as session:
+        again = await service.handle_customer_message(session, message_id=last_customer, kb=c.kb, now=OPEN)
+    assert again == "already_handled"
+    assert len(await c.bot_messages()) == replies

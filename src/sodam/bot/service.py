@@ -173,6 +173,17 @@ async def handle_customer_message(
             Message.conversation_id == conversation.id, Message.sender_type == SenderType.contact
         )
     )
+    # Jobs can run twice (a retry, a second worker): under the conversation's row lock,
+    # a bot reply after this message means it was already answered.
+    answered_after = await session.scalar(
+        select(func.count()).where(
+            Message.conversation_id == conversation.id,
+            Message.sender_type == SenderType.bot,
+            Message.seq > message.seq,
+        )
+    )
+    if answered_after:
+        return "already_handled"
     language = normalise(detect(message.content, default=conversation.language or "ko"))
     if language not in ("ko", "en"):
         language = conversation.language or "ko"

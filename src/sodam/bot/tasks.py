@@ -29,7 +29,8 @@ react(
     "message.created",
     Reaction(
         "bot.on_customer_message",
-        when=lambda p: p["sender_type"] == "contact" and p["kind"] == "text",
+        # The channel says when its inbox has no bot (the job checks again anyway).
+        when=lambda p: p["sender_type"] == "contact" and p["kind"] == "text" and p.get("bot_enabled", True),
         queue="bot",
         lock_key="conversation-{conversation_id}",
     ),

@@ -24,7 +24,7 @@ from sodam.channels.schemas import WidgetMessageIn, WidgetSessionIn
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
-from sodam.conversations.models import SenderType, Status
+from sodam.conversations.models import SenderType
 from sodam.conversations.realtime import agent_name, visitor_topic
 from sodam.conversations.schemas import message_out
 from sodam.core.deps import get_session
@@ -257,37 +257,21 @@ async def widget_queue(
 async def accept_visitor_message(
     inbox: Inbox, contact_id: int, content: str, client_id: str
 ) -> tuple[dict, bool]:
-    """Store a visitor's message (idempotent by client_id) and return (message, created)."""
-    async with session_scope() as session:
-        existing = await conversations.get_message_by_client_id(
-            session, inbox_id=inbox.id, client_id=client_id
-        )
-        if existing is not None:
-            return message_out(existing), False
-        # Hot path: the visitor's conversation is open (no lock, no contact read needed; the
-        # conversation's row lock in create_message orders concurrent sends).
-        conversation = await conversations.latest_for_contact(
-            session, workspace_id=inbox.workspace_id, inbox_id=inbox.id, contact_id=contact_id
-        )
-        if conversation is None or conversation.status == Status.resolved:
-            contact = await contacts.get(session, workspace_id=inbox.workspace_id, contact_id=contact_id)
-            conversation = await conversations.find_or_create_open(
-                session,
-                workspace_id=inbox.workspace_id,
-                inbox_id=inbox.id,
-                contact_id=contact_id,
-                language=contact.language,
-            )
-        message, created = await conversations.create_message(
-            session,
-            conversation=conversation,
-            content=content,
-            sender_type=SenderType.contact,
-            sender_id=contact_id,
-            client_id=client_id,
-            max_chars=get_settings().max_message_chars,
-        )
-        return message_out(message), created
+    """Store a visitor's message (idempotent by client_id) and return (message, created).
+
+    One database statement in its own transaction (conversations.post_visitor_message);
+    the caller acknowledges only after it returns, i.e. after COMMIT.
+    """
+    return await conversations.post_visitor_message(
+        workspace_id=inbox.workspace_id,
+        inbox_id=inbox.id,
+        contact_id=contact_id,
+        content=content,
+        client_id=client_id,
+        language=None,
+        max_chars=get_settings().max_message_chars,
+        hints={"bot_enabled": bool((inbox.settings or {}).get("bot_enabled"))},
+    )
 
 
 @router.post("/messages", status_code=201)

@@ -35,19 +35,14 @@ async def agent_name(session, agent_id: int | None) -> str | None:
 
 def _local_message_frame(event: dict[str, Any]) -> dict[str, Any] | None:
     """The frame for a message this process created, without a database read; None otherwise."""
-    message = service.take_recent_message(event["id"])
-    if message is None:
+    out = service.take_recent_message(event["id"])
+    if out is None:
         return None
-    name = None
-    if message.sender_type.value == "agent":
-        if message.sender_id not in _agent_names:
+    if out["sender_type"] == "agent":
+        if out["sender_id"] not in _agent_names:
             return None  # the name needs a read: take the ordinary path
-        name = _agent_names[message.sender_id] or None
-    try:
-        out = message_out(message, name)
-    except Exception:  # e.g. an attribute expired by a later rollback: read it instead
-        return None
-    return {"type": "message", "conversation_id": message.conversation_id, "message": out}
+        out = {**out, "sender_name": _agent_names[out["sender_id"]] or None}
+    return {"type": "message", "conversation_id": out["conversation_id"], "message": out}
 
 
 async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple[str, dict[str, Any]]]:

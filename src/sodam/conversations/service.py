@@ -7,11 +7,12 @@ Services never commit: callers own the transaction.
 
 from __future__ import annotations
 
-import zlib
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+import psycopg
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,6 +27,7 @@ from sodam.conversations.models import (
     Status,
 )
 from sodam.core.errors import Invalid, NotFound, TooLarge
+from sodam.db.session import raw_pool
 from sodam.jobs import reactions
 from sodam.realtime import bus
 
@@ -167,9 +169,9 @@ async def find_or_create_open(
 ) -> Conversation:
     """The contact's current (unresolved) conversation in this inbox, or a new one."""
     # Serialise per (inbox, contact) so two tabs sending at once share one conversation.
+    # The same key as sodam_post_message's, so both paths serialise with each other.
     await session.execute(
-        text("SELECT pg_advisory_xact_lock(:k)"),
-        {"k": zlib.crc32(f"conv:{inbox_id}:{contact_id}".encode())},
+        text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"conv:{inbox_id}:{contact_id}"}
     )
     current = await session.scalar(
         select(Conversation)
@@ -228,6 +230,88 @@ async def get_message_by_client_id(session: AsyncSession, *, inbox_id: int, clie
     )
 
 
+POST_MESSAGE_SQL = (
+    "SELECT sodam_post_message(%(workspace_id)s, %(inbox_id)s, %(contact_id)s, %(conversation_id)s,"
+    " %(sender_type)s, %(sender_id)s, %(kind)s, %(content)s, %(client_id)s, %(payload)s, %(language)s,"
+    " %(jobs)s, %(preview_chars)s)"
+)
+_POST_MESSAGE_ORM = text(
+    "SELECT sodam_post_message(:workspace_id, :inbox_id, :contact_id, :conversation_id,"
+    " CAST(:sender_type AS sender_type), :sender_id, CAST(:kind AS message_kind), :content, :client_id,"
+    " CAST(:payload AS jsonb), :language, CAST(:jobs AS jsonb), :preview_chars)"
+)
+
+
+def _post_params(
+    *,
+    workspace_id: int,
+    inbox_id: int,
+    contact_id: int | None,
+    conversation_id: int | None,
+    content: str,
+    sender_type: SenderType,
+    sender_id: int | None,
+    kind: MessageKind,
+    client_id: str | None,
+    payload: dict[str, Any] | None,
+    language: str | None,
+    max_chars: int,
+    hints: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    content = validate_content(content, max_chars=max_chars)
+    if client_id is not None and not (1 <= len(client_id) <= 64):
+        raise Invalid("client_id must be 1-64 characters", code="invalid_client_id")
+    jobs = reactions.jobs_for(
+        "message.created", {"sender_type": sender_type.value, "kind": kind.value, **(hints or {})}
+    )
+    return {
+        "workspace_id": workspace_id,
+        "inbox_id": inbox_id,
+        "contact_id": contact_id,
+        "conversation_id": conversation_id,
+        "sender_type": sender_type.value,
+        "sender_id": sender_id,
+        "kind": kind.value,
+        "content": content,
+        "client_id": client_id,
+        "payload": json.dumps(payload) if payload is not None else None,
+        "language": language,
+        "jobs": json.dumps(jobs),
+        "preview_chars": PREVIEW_CHARS,
+    }
+
+
+def _message_from_row(row: dict[str, Any]) -> Message:
+    """A (detached) Message from the row sodam_post_message returned."""
+    return Message(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        conversation_id=row["conversation_id"],
+        inbox_id=row["inbox_id"],
+        seq=row["seq"],
+        direction=Direction(row["direction"]),
+        kind=MessageKind(row["kind"]),
+        sender_type=SenderType(row["sender_type"]),
+        sender_id=row["sender_id"],
+        content=row["content"],
+        client_id=row["client_id"],
+        payload=row["payload"],
+        sentiment_score=row.get("sentiment_score"),
+        sentiment_label=row.get("sentiment_label"),
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+def _apply_conversation_row(conversation: Conversation, row: dict[str, Any]) -> None:
+    """Bring the caller's Conversation object up to date without reading it again."""
+    for key in ("last_seq", "last_message_preview"):
+        set_committed_value(conversation, key, row[key])
+    set_committed_value(conversation, "status", Status(row["status"]))
+    for key in ("last_message_at", "updated_at"):
+        value = row[key]
+        set_committed_value(conversation, key, datetime.fromisoformat(value) if value else None)
+
+
 async def create_message(
     session: AsyncSession,
     *,
@@ -240,110 +324,104 @@ async def create_message(
     max_chars: int = 10_000,
     payload: dict[str, Any] | None = None,
 ) -> tuple[Message, bool]:
-    """Store a message once; returns (message, created). A repeated client_id returns the stored one."""
-    content = validate_content(content, max_chars=max_chars)
-    if client_id is not None and not (1 <= len(client_id) <= 64):
-        raise Invalid("client_id must be 1-64 characters", code="invalid_client_id")
-    # Row lock on the conversation first: seq order equals commit order within a
-    # conversation, and a concurrent retry of the same client_id waits here.
-    locked = (
-        await session.execute(
-            select(Conversation.last_seq, Conversation.status)
-            .where(Conversation.id == conversation.id, Conversation.workspace_id == conversation.workspace_id)
-            .with_for_update()
-        )
-    ).one()
-    if client_id is not None:
-        existing = await get_message_by_client_id(
-            session, inbox_id=conversation.inbox_id, client_id=client_id
-        )
-        if existing is not None:
-            return existing, False
-    if sender_type == SenderType.contact:
-        direction = Direction.incoming
-    elif kind in (MessageKind.note, MessageKind.system):
-        direction = Direction.internal
-    else:
-        direction = Direction.outgoing
-    now = _now()
-    seq = locked.last_seq + 1
-    previous_status = locked.status
-    values: dict[str, Any] = {"last_seq": seq, "updated_at": now}
-    if kind != MessageKind.note:
-        values |= {"last_message_at": now, "last_message_preview": content[:PREVIEW_CHARS]}
-    reopen = sender_type == SenderType.contact and previous_status in (Status.resolved, Status.snoozed)
-    if reopen:
-        values["status"] = Status.open
-    await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation.id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    message = Message(
+    """Store a message once; returns (message, created). A repeated client_id returns the stored one.
+
+    One call to sodam_post_message (see migration 0006): it locks the conversation
+    (seq order = commit order), stores the message, appends to the event log, defers
+    the registered reactions and queues the bus notification, all in the caller's
+    transaction.
+    """
+    params = _post_params(
         workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
         inbox_id=conversation.inbox_id,
-        seq=seq,
-        direction=direction,
-        kind=kind,
+        contact_id=conversation.contact_id,
+        conversation_id=conversation.id,
+        content=content,
         sender_type=sender_type,
         sender_id=sender_id,
-        content=content,
+        kind=kind,
         client_id=client_id,
         payload=payload,
-        created_at=now,
+        language=None,
+        max_chars=max_chars,
     )
-    session.add(message)
-    await session.flush()
-    _remember(message)
-    for key, value in values.items():
-        set_committed_value(conversation, key, value)
-    await log_event(
-        session,
-        workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
-        type="message.created",
-        actor_type=sender_type.value,
-        actor_id=sender_id,
-        data={"message_id": message.id, "kind": kind.value, "seq": seq},
-    )
-    if reopen:
-        await log_event(
-            session,
-            workspace_id=conversation.workspace_id,
-            conversation_id=conversation.id,
-            type="status.changed",
-            actor_type="contact",
-            actor_id=sender_id,
-            data={"from": previous_status.value, "to": Status.open.value},
-        )
-    await reactions.emit(
-        session,
-        "message.created",
-        {
-            "workspace_id": conversation.workspace_id,
-            "conversation_id": conversation.id,
-            "inbox_id": conversation.inbox_id,
-            "message_id": message.id,
-            "sender_type": sender_type.value,
-            "kind": kind.value,
-        },
-    )
-    await bus.publish(
-        session,
-        {
-            "t": "message.created",
-            "ws": conversation.workspace_id,
-            "conv": conversation.id,
-            "contact": conversation.contact_id,
-            "inbox": conversation.inbox_id,
-            "id": message.id,
-            "seq": seq,
-            "private": kind == MessageKind.note,
-        },
-    )
+    result = await session.scalar(_POST_MESSAGE_ORM, params)
+    message = _message_from_row(result["message"])
+    if not result["created"]:
+        return message, False
+    _apply_conversation_row(conversation, result["conversation"])
+    _remember(message_out_row(result["message"]))
     return message, True
+
+
+async def post_visitor_message(
+    *,
+    workspace_id: int,
+    inbox_id: int,
+    contact_id: int,
+    content: str,
+    client_id: str,
+    language: str | None,
+    max_chars: int,
+    hints: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """The customer-message hot path: one statement in its own transaction (autocommit).
+
+    Finds or opens the contact's conversation, stores the message idempotently and
+    defers reactions exactly like create_message (the same SQL function), but
+    without an ORM session: it returns the message as its wire dict.
+    """
+    params = _post_params(
+        workspace_id=workspace_id,
+        inbox_id=inbox_id,
+        contact_id=contact_id,
+        conversation_id=None,
+        content=content,
+        sender_type=SenderType.contact,
+        sender_id=contact_id,
+        kind=MessageKind.text,
+        client_id=client_id,
+        payload=None,
+        language=language,
+        max_chars=max_chars,
+        hints=hints,
+    )
+    pool = await raw_pool()
+    try:
+        async with pool.connection() as conn:
+            row = await (await conn.execute(POST_MESSAGE_SQL, params)).fetchone()
+    except psycopg.errors.ForeignKeyViolation as exc:  # the visitor's contact was deleted
+        raise NotFound("contact not found", code="contact_not_found") from exc
+    result = row[0]
+    out = message_out_row(result["message"])
+    if result["created"]:
+        _remember(out)
+    return out, bool(result["created"])
+
+
+def message_out_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The wire shape (MessageOut) of a messages row returned as JSON by the database."""
+    return {
+        "id": row["id"],
+        "conversation_id": row["conversation_id"],
+        "seq": row["seq"],
+        "direction": row["direction"],
+        "kind": row["kind"],
+        "sender_type": row["sender_type"],
+        "sender_id": row["sender_id"],
+        "sender_name": None,
+        "content": row["content"],
+        "client_id": row["client_id"],
+        "payload": row["payload"],
+        "sentiment_score": row.get("sentiment_score"),
+        "sentiment_label": row.get("sentiment_label"),
+        "created_at": _iso(row["created_at"]),
+    }
+
+
+def _iso(value: str) -> str:
+    # PostgreSQL's JSON timestamps ("...+00:00") in the same form pydantic writes ("...Z").
+    return value[:-6] + "Z" if value.endswith("+00:00") else value
 
 
 async def messages_after(
@@ -372,17 +450,17 @@ async def messages_after(
 # only read on the bus event, which PostgreSQL delivers after COMMIT (a rolled-back
 # message never gets one and simply ages out).
 _RECENT_MAX = 5_000
-_recent: dict[int, Message] = {}
+_recent: dict[int, dict[str, Any]] = {}
 
 
-def _remember(message: Message) -> None:
-    _recent[message.id] = message
+def _remember(out: dict[str, Any]) -> None:
+    _recent[out["id"]] = out
     if len(_recent) > _RECENT_MAX:
         del _recent[next(iter(_recent))]
 
 
-def take_recent_message(message_id: int) -> Message | None:
-    """The message this process just created (once), or None: then read it."""
+def take_recent_message(message_id: int) -> dict[str, Any] | None:
+    """The wire dict of a message this process just created (once), or None: then read it."""
     return _recent.pop(message_id, None)
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg_pool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
+_raw_url: str | None = None
+_raw_pool_size = 10
+_raw_pool: psycopg_pool.AsyncConnectionPool | None = None
+_raw_lock = asyncio.Lock()
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -25,10 +31,11 @@ def libpq_url(url: str) -> str:
 
 
 def init_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    global _engine, _sessionmaker
-    _engine = create_async_engine(
-        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    global _engine, _sessionmaker, _raw_url, _raw_pool_size
+    # No pre-ping: it is a round trip per checkout; a dead connection fails the
+    # request and is replaced, which is what a restart of PostgreSQL costs anyway.
+    _engine = create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size)
+    _raw_url, _raw_pool_size = libpq_url(url), pool_size
     _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
     return _engine
 
@@ -39,12 +46,37 @@ def get_engine() -> AsyncEngine:
     return _engine
 
 
+async def raw_pool() -> psycopg_pool.AsyncConnectionPool:
+    """Autocommit psycopg connections for the hot path (one statement = one transaction, no ORM)."""
+    global _raw_pool
+    if _raw_pool is None:
+        if _raw_url is None:
+            raise RuntimeError("database engine is not initialised")
+        async with _raw_lock:
+            if _raw_pool is None:
+                pool = psycopg_pool.AsyncConnectionPool(
+                    _raw_url,
+                    min_size=1,
+                    max_size=_raw_pool_size,
+                    kwargs={"autocommit": True},
+                    open=False,
+                    check=psycopg_pool.AsyncConnectionPool.check_connection,
+                )
+                await pool.open(wait=True)
+                _raw_pool = pool
+    return _raw_pool
+
+
 async def dispose_engine() -> None:
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _raw_pool, _raw_url
     if _engine is not None:
         await _engine.dispose()
+    if _raw_pool is not None:
+        await _raw_pool.close()
     _engine = None
     _sessionmaker = None
+    _raw_pool = None
+    _raw_url = None
 
 
 @asynccontextmanager

@@ -51,3 +51,13 @@ async def emit(session: AsyncSession, event_type: str, payload: dict[str, Any]) 
             )
         )
     return job_ids
+
+
+def jobs_for(event_type: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The reactions to defer for this event, as sodam_post_message takes them: the lock may
+    hold the template {conversation_id}, which the database fills in."""
+    return [
+        {"task": r.task_name, "queue": r.queue, "lock": r.lock_key}
+        for r in _reactions.get(event_type, ())
+        if r.when is None or r.when(payload)
+    ]
