@@ -32,7 +32,7 @@ from sodam.core.errors import AppError, Forbidden, Unauthorized
 from sodam.core.i18n import gettext, negotiate, normalise
 from sodam.core.security import Signer
 from sodam.db.session import session_scope
-from sodam.realtime.hub import Subscriber, hub
+from sodam.realtime.hub import Subscriber, drain_to_socket, hub
 
 router = APIRouter(prefix="/widget/v1/{inbox_token}", tags=["widget"])
 
@@ -309,7 +309,7 @@ async def widget_socket(
     subscriber = Subscriber()
     # Subscribe before reading the backlog so nothing falls between the two.
     hub.subscribe(subscriber, [visitor_topic(inbox.id, contact_id)])
-    writer = asyncio.create_task(_drain(websocket, subscriber))
+    writer = asyncio.create_task(drain_to_socket(websocket, subscriber))
     try:
         async with session_scope() as session:
             current, backlog = await _history(session, inbox, contact_id, conversation_id, after_seq)
@@ -369,18 +369,6 @@ async def _handle_visitor_frame(
         subscriber.offer({"type": "error", "client_id": client_id, **exc.body()})
         return
     subscriber.offer({"type": "ack", "client_id": client_id, "message": message})
-
-
-async def _drain(websocket: WebSocket, subscriber: Subscriber) -> None:
-    try:
-        while True:
-            frame = await subscriber.queue.get()
-            if frame is None:
-                await websocket.close(code=4008 if subscriber.overflowed else 1000)
-                return
-            await websocket.send_text(json.dumps(frame, ensure_ascii=False))
-    except Exception:  # noqa: S110 - the socket is gone; the reader loop ends it
-        pass
 
 
 def forbid_origin() -> Forbidden:

@@ -4,7 +4,6 @@ conversation created/updated). Used by the console and by API clients."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -15,7 +14,7 @@ from sodam.conversations.realtime import workspace_topic
 from sodam.core.deps import Principal
 from sodam.core.errors import AppError
 from sodam.db.session import session_scope
-from sodam.realtime.hub import Subscriber, hub
+from sodam.realtime.hub import Subscriber, drain_to_socket, hub
 
 router = APIRouter(tags=["realtime"])
 
@@ -60,7 +59,7 @@ async def agent_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     subscriber = Subscriber(max_queue=5000)
     hub.subscribe(subscriber, [workspace_topic(principal.workspace_id)])
-    writer = asyncio.create_task(_drain(websocket, subscriber))
+    writer = asyncio.create_task(drain_to_socket(websocket, subscriber))
     subscriber.offer(
         {"type": "hello", "workspace_id": principal.workspace_id, "agent_id": principal.agent_id}
     )
@@ -75,15 +74,3 @@ async def agent_socket(websocket: WebSocket) -> None:
         hub.unsubscribe(subscriber)
         subscriber.close()
         writer.cancel()
-
-
-async def _drain(websocket: WebSocket, subscriber: Subscriber) -> None:
-    try:
-        while True:
-            frame = await subscriber.queue.get()
-            if frame is None:
-                await websocket.close(code=4008 if subscriber.overflowed else 1000)
-                return
-            await websocket.send_text(json.dumps(frame, ensure_ascii=False))
-    except Exception:  # noqa: S110 - the socket is gone; the reader loop ends it
-        pass

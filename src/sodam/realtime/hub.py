@@ -8,6 +8,7 @@ client reconnects and asks for what it missed (by sequence number).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
@@ -102,3 +103,17 @@ class Hub:
 
 
 hub = Hub()
+
+
+async def drain_to_socket(websocket, subscriber: Subscriber) -> None:
+    """The writer task of one socket: send its queued frames; close it on the None sentinel
+    (code 4008 when it fell too far behind, so the client reconnects and resyncs)."""
+    try:
+        while True:
+            frame = await subscriber.queue.get()
+            if frame is None:
+                await websocket.close(code=4008 if subscriber.overflowed else 1000)
+                return
+            await websocket.send_text(json.dumps(frame, ensure_ascii=False))
+    except Exception:  # noqa: S110 - the socket is gone; the reader loop ends it
+        pass
