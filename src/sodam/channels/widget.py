@@ -89,8 +89,12 @@ def read_visitor_token(inbox: Inbox, token: str | None) -> int:
 
 
 async def inbox_for(
-    inbox_token: str, session: AsyncSession = Depends(get_session, scope="function")
+    request: Request, inbox_token: str, session: AsyncSession = Depends(get_session, scope="function")
 ) -> Inbox:
+    """The inbox of the URL: the one the CORS middleware already loaded, else read it."""
+    loaded = getattr(request.state, "widget_inbox", None)
+    if loaded is not None and loaded.public_token == inbox_token:
+        return loaded
     return await inboxes.get_by_public_token(session, public_token=inbox_token)
 
 

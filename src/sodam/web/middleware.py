@@ -93,6 +93,8 @@ class WidgetCors:
                     "origin_not_allowed", "this site may not use this inbox's widget", {"origin": origin}
                 ),
             )
+        # Handed to the route (channels.widget.inbox_for) so it is not looked up twice.
+        scope.setdefault("state", {})["widget_inbox"] = inbox
         cors = _cors_headers(origin) if origin else []
         if scope["method"] == "OPTIONS":
             await send({"type": "http.response.start", "status": 204, "headers": cors})
