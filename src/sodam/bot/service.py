@@ -324,7 +324,8 @@ async def _answer(
         bot.session,
         "bot.assume_resolved",
         {"conversation_id": bot.conversation.id, "after_seq": question.seq},
-        scheduled_at=now + timedelta(seconds=settings["assume_after_s"]),
+        # The window runs on the wall clock: `now` may be a business-hours clock set by a caller.
+        scheduled_at=datetime.now(UTC) + timedelta(seconds=settings["assume_after_s"]),
     )
     return "answered"
 
