@@ -5,9 +5,12 @@ regressions over character 1–5-grams and kiwipiepy morpheme 1–3-grams, avera
 with weights chosen on a held-out share of train. It is not shipped in git (tens
 of MB); train it once with
 
-    python -m sodam.nlp.sentiment train --nsmc ../shared/datasets/nsmc --out DATA_DIR/models/sentiment_ko.joblib
+    sodam nlp train-sentiment --nsmc ../shared/datasets/nsmc
 
-(about 5 minutes on 2 cores, 203 s of CPU; the file is ~31 MB) or `sodam bench nlu --dataset nsmc --save PATH`.
+which writes SODAM_DATA_DIR/models/sentiment_ko.joblib, where the product loads it
+from (about 5 minutes on 2 cores, 203 s of CPU; the file is ~31 MB). `python -m
+sodam.nlp.sentiment train --nsmc DIR --out PATH` and `sodam bench nlu --dataset nsmc
+--save PATH` train the same model.
 Until a model exists, and for English always, a small hand-written lexicon with
 negation handling gives the direction: no English sentiment data set is on this
 machine, so English uses the lexicon only.
@@ -29,6 +32,7 @@ from sodam.nlp.language import detect
 from sodam.nlp.text import english_tokens, get_kiwi, normalize, tagged_morphemes_batch
 
 __all__ = [
+    "DatasetError",
     "KoreanSentimentModel",
     "Sentiment",
     "SentimentScorer",
@@ -36,6 +40,7 @@ __all__ = [
     "lexicon_score_en",
     "lexicon_score_ko",
     "read_nsmc",
+    "train_from_nsmc",
 ]
 
 NEUTRAL_BAND = 0.2  # |score| below this is "neutral": NSMC has no neutral class, so this is a product choice
@@ -143,18 +148,70 @@ def lexicon_score_ko(text: str) -> float:
 
 
 # -- the trained Korean model ---------------------------------------------------------
-def read_nsmc(path: str | Path) -> tuple[list[str], list[int]]:
-    """NSMC's TSV (id, document, label); quoting off because reviews contain quote marks."""
+class DatasetError(ValueError):
+    """A training data set that is missing or not in the expected format."""
+
+
+def read_nsmc(path: str | Path, *, strict: bool = False) -> tuple[list[str], list[int]]:
+    """NSMC's TSV (id, document, label); quoting off because reviews contain quote marks.
+
+    strict: raise DatasetError on a missing file, a wrong header, a row that is not
+    `id<TAB>document<TAB>0|1`, or a file without both labels (else short rows are skipped).
+    """
+    path = Path(path)
+    if strict and not path.is_file():
+        raise DatasetError(f"{path} does not exist")
     texts, labels = [], []
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-        next(reader)
-        for row in reader:
-            if len(row) < 3:
-                continue
-            texts.append(row[1])
-            labels.append(int(row[2]))
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+            header = next(reader, None)
+            if strict and header != ["id", "document", "label"]:
+                raise DatasetError(f"{path}: the first line must be the header 'id<TAB>document<TAB>label'")
+            for line, row in enumerate(reader, start=2):
+                if strict and (len(row) != 3 or row[2] not in ("0", "1")):
+                    raise DatasetError(
+                        f"{path}, line {line}: expected 'id<TAB>document<TAB>0|1', got {row!r:.120}"
+                    )
+                if len(row) < 3:
+                    continue
+                texts.append(row[1])
+                labels.append(int(row[2]))
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path} is not UTF-8 text: {exc}") from exc
+    if strict and set(labels) != {0, 1}:
+        raise DatasetError(
+            f"{path}: needs both negative (0) and positive (1) reviews, found {sorted(set(labels))}"
+        )
     return texts, labels
+
+
+def train_from_nsmc(folder: str | Path, out: str | Path) -> dict:
+    """Train the Korean model on `folder`/ratings_train.txt and save it to `out` (atomically).
+
+    Raises DatasetError when the folder or its file is missing or malformed.
+    """
+    import os
+    import time
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"no NSMC folder at {folder} (it must hold ratings_train.txt)")
+    texts, labels = read_nsmc(folder / "ratings_train.txt", strict=True)
+    start, cpu0 = time.perf_counter(), time.process_time()
+    model = KoreanSentimentModel().fit(texts, labels)
+    train_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu0
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    model.save(tmp)
+    os.replace(tmp, out)  # a process loading the model never sees a half-written file
+    return {
+        "path": str(out),
+        "n_train": len(texts),
+        "train_s": round(train_s, 1),
+        "train_cpu_s": round(cpu_s, 1),
+        "size_mb": round(out.stat().st_size / 1e6, 1),
+    }
 
 
 def _nb_ratio(x, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
@@ -330,7 +387,6 @@ class SentimentScorer:
 
 def _main(argv: list[str]) -> int:
     import argparse
-    import time
 
     parser = argparse.ArgumentParser(prog="python -m sodam.nlp.sentiment")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -338,11 +394,12 @@ def _main(argv: list[str]) -> int:
     tr.add_argument("--nsmc", required=True, help="folder with ratings_train.txt")
     tr.add_argument("--out", required=True, help="where to write the model (.joblib)")
     args = parser.parse_args(argv)
-    texts, labels = read_nsmc(Path(args.nsmc) / "ratings_train.txt")
-    start = time.perf_counter()
-    model = KoreanSentimentModel().fit(texts, labels)
-    model.save(args.out)
-    print(f"trained on {len(texts)} reviews in {time.perf_counter() - start:.0f} s -> {args.out}")
+    try:
+        info = train_from_nsmc(args.nsmc, args.out)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"trained on {info['n_train']} reviews in {info['train_s']:.0f} s -> {info['path']}")
     return 0
 
 
