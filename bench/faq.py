@@ -175,12 +175,16 @@ async def run_faq(url: str, kb: dict, queries: list[dict]) -> dict:
         "n": len(outcomes),
         "n_in_scope": len(in_scope),
         "n_off_topic": len(off),
-        # top1: the bot's first candidate (its answer, or the first article it offered) is right.
-        "top1": round(sum(o.first == q["expected"] for q, o in in_scope) / n_in, 4),
-        "top3": round(sum(q["expected"] in o.top3 for q, o in in_scope) / n_in, 4),
-        "answered_correctly": round(
+        # top1: the bot answered, and with the right article. An article offered among the
+        # quick-reply choices is not an answer: it counts for top3 only, even when listed first.
+        "top1": round(
             sum(o.decision == "answered" and o.first == q["expected"] for q, o in in_scope) / n_in, 4
         ),
+        # top3: the right article reached the customer, answered or among the (up to 3) choices.
+        "top3": round(sum(q["expected"] in o.top3 for q, o in in_scope) / n_in, 4),
+        # first_candidate: the bot's first candidate (answered or offered first) is right; the
+        # old definition of "top1" (kept to compare with older figures).
+        "first_candidate": round(sum(o.first == q["expected"] for q, o in in_scope) / n_in, 4),
         "answered_wrongly": round(
             sum(o.decision == "answered" and o.first != q["expected"] for q, o in outcomes)
             / max(1, len(outcomes)),
