@@ -140,3 +140,49 @@ def test_dense_embeddings_are_fused_by_reciprocal_rank():
 def test_no_embeddings_without_the_env(monkeypatch):
     monkeypatch.delenv("SODAM_EMBEDDING_MODEL", raising=False)
     assert LexicalIndex()._dense is None
+
+
+# Questions on one topic that ask different things (paraKQC-like): the off-topic query
+# shares the topic words ("농협카드 청구서 메일") with an article but asks something else.
+SAME_TOPIC = [
+    Document("nh-open", "농협카드 청구서 메일 어떻게 열어?"),
+    Document("bill-which", "농협카드랑 신한카드 중 메일로 청구서를 보내주는 곳은?"),
+    Document("shinhan", "신한카드 청구서를 메일로 받는 방법"),
+    Document("mailbox", "메일함 정리는 어떻게 해?"),
+    Document("card-lost", "카드를 잃어버렸어요"),
+    Document("spam", "스팸 메일 차단하는 방법"),
+]
+
+
+@pytest.fixture(scope="module")
+def topical():
+    idx = LexicalIndex(embeddings=None)
+    idx.add_many([*KB, *SAME_TOPIC])
+    return idx
+
+
+def test_match_is_two_way(topical):
+    same = topical.query("농협카드 청구서 메일 어떻게 열어?").hits[0]
+    assert same.doc_id == "nh-open" and same.match == pytest.approx(1.0)
+    paraphrase = topical.query("농협카드 청구서 메일은 어떻게 열어요?").hits[0]
+    other = topical.query("농협카드 청구서는 메일로 보내지 마세요").hits[0]
+    assert 0.0 < other.match < paraphrase.match < 1.0
+
+
+def test_same_topic_other_question_hands_off(topical):
+    # It shares most of its words with two articles; before the two-way match it was
+    # offered them as choices.
+    assert topical.query("농협카드 청구서는 메일로 보내지 마세요").confidence.decision() == "handoff"
+    for query, article in [
+        ("농협카드 청구서 메일 여는 법 알려줘", "nh-open"),
+        ("신한카드 청구서 메일로 받으려면?", "shinhan"),
+    ]:
+        result = topical.query(query)
+        assert result.hits[0].doc_id == article and result.confidence.decision() == "answer"
+
+
+def test_alternate_question_paraphrase_answers(index):
+    # "택배 도착 예정일" is an alternate question of "shipping": a short paraphrase of it is
+    # answered (it was only offered as a choice before).
+    result = index.query("택배 언제 도착해요")
+    assert result.hits[0].doc_id == "shipping" and result.confidence.decision() == "answer"
