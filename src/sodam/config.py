@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=10_000, ge=1)
     max_request_bytes: int = Field(default=256 * 1024, ge=1024)
     db_pool_size: int = 10
+    # Visitor messages arriving while a commit is under way share the next transaction,
+    # up to this many; 1 turns group commit off (one transaction per message).
+    group_commit_max_batch: int = Field(default=64, ge=1)
     session_max_age_s: int = 14 * 24 * 3600
     log_level: str = "info"
     # Run a job worker inside each `sodam serve` process (simplest on one machine);

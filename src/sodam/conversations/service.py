@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from sodam.config import get_settings
 from sodam.conversations.models import (
     Conversation,
     ConversationEvent,
@@ -27,6 +28,7 @@ from sodam.conversations.models import (
     Status,
 )
 from sodam.core.errors import Invalid, NotFound, TooLarge
+from sodam.db.group_commit import GroupCommitter
 from sodam.db.session import raw_pool
 from sodam.jobs import reactions
 from sodam.realtime import bus
@@ -354,6 +356,27 @@ async def create_message(
     return message, True
 
 
+_visitor_messages: GroupCommitter | None = None
+
+
+def visitor_message_committer() -> GroupCommitter:
+    """Visitor messages from all sockets of this process share transactions under load,
+    sorted by (inbox, contact): the conversation each one locks."""
+    global _visitor_messages
+    if _visitor_messages is None:
+        settings = get_settings()
+        batch = settings.group_commit_max_batch
+        _visitor_messages = GroupCommitter(
+            raw_pool,
+            POST_MESSAGE_SQL,
+            order_key=lambda p: (p["inbox_id"], p["contact_id"], p["client_id"] or ""),
+            max_batch=batch,
+            # Without batching, concurrency comes from parallel transactions instead.
+            max_in_flight=2 if batch > 1 else settings.db_pool_size,
+        )
+    return _visitor_messages
+
+
 async def post_visitor_message(
     *,
     workspace_id: int,
@@ -386,10 +409,8 @@ async def post_visitor_message(
         max_chars=max_chars,
         hints=hints,
     )
-    pool = await raw_pool()
     try:
-        async with pool.connection() as conn:
-            row = await (await conn.execute(POST_MESSAGE_SQL, params)).fetchone()
+        row = await visitor_message_committer().run(params)
     except psycopg.errors.ForeignKeyViolation as exc:  # the visitor's contact was deleted
         raise NotFound("contact not found", code="contact_not_found") from exc
     result = row[0]

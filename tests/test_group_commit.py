@@ -1,0 +1,97 @@
+"""Group commit on the visitor hot path: concurrent messages share transactions, and each
+caller still gets its own stored message (or its own error) after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from sqlalchemy import select
+
+from sodam.contacts import service as contacts
+from sodam.conversations import service as conversations
+from sodam.conversations.models import Conversation, Message
+from sodam.core.errors import NotFound
+from sodam.db.session import session_scope
+
+
+async def _contacts(ws, n: int) -> list[int]:
+    async with session_scope() as session:
+        made = [
+            await contacts.create(session, workspace_id=ws.workspace_id, name=f"방문자 {i}") for i in range(n)
+        ]
+        await session.flush()
+        return [c.id for c in made]
+
+
+def _post(ws, contact_id: int, content: str, client_id: str):
+    return conversations.post_visitor_message(
+        workspace_id=ws.workspace_id,
+        inbox_id=ws.inbox_id,
+        contact_id=contact_id,
+        content=content,
+        client_id=client_id,
+        language="ko",
+        max_chars=10_000,
+    )
+
+
+async def test_concurrent_messages_share_transactions_and_each_is_stored_once(make_workspace):
+    ws = await make_workspace()
+    visitors = await _contacts(ws, 8)
+    committer = conversations.visitor_message_committer()
+    transactions0, rows0 = committer.transactions, committer.rows
+    sends = [
+        (c, f"{c}번 고객의 {k}번째 질문입니다", f"{c}-{k}-{uuid.uuid4()}") for k in range(5) for c in visitors
+    ]
+    # Every message twice at once, as a retrying widget would: the twin returns the same row.
+    results = await asyncio.gather(*[_post(ws, c, text, cid) for c, text, cid in sends + sends])
+
+    assert committer.rows - rows0 == 80
+    assert committer.transactions - transactions0 < 80 / 4  # batched, not one commit per message
+    for (_c, text, cid), (message, _), (twin, _) in zip(
+        sends + sends, results, results[40:] + results[:40], strict=True
+    ):
+        assert message["content"] == text and message["client_id"] == cid
+        assert twin["id"] == message["id"]
+    assert sum(created for _, created in results) == 40
+
+    async with session_scope() as session:
+        stored = (
+            await session.execute(
+                select(Message.conversation_id, Message.seq, Message.content).where(
+                    Message.workspace_id == ws.workspace_id
+                )
+            )
+        ).all()
+        conversations_made = (
+            await session.scalars(select(Conversation.id).where(Conversation.workspace_id == ws.workspace_id))
+        ).all()
+    assert len(stored) == 40 and len(conversations_made) == 8  # one conversation per visitor
+    per_conversation: dict[int, list[int]] = {}
+    for conversation_id, seq, _ in stored:
+        per_conversation.setdefault(conversation_id, []).append(seq)
+    assert all(sorted(seqs) == [1, 2, 3, 4, 5] for seqs in per_conversation.values())
+
+
+async def test_a_bad_row_fails_only_its_own_caller(make_workspace):
+    ws = await make_workspace()
+    (visitor,) = await _contacts(ws, 1)
+    good = [_post(ws, visitor, f"정상 메시지 {k}", str(uuid.uuid4())) for k in range(6)]
+    missing_contact = _post(ws, 2_000_000_000, "연락처가 지워진 방문자", str(uuid.uuid4()))
+    results = await asyncio.gather(*good[:3], missing_contact, *good[3:], return_exceptions=True)
+
+    assert isinstance(results[3], NotFound) and results[3].code == "contact_not_found"
+    stored = [r for i, r in enumerate(results) if i != 3]
+    assert all(not isinstance(r, BaseException) for r in stored), stored
+    assert sorted(m["seq"] for m, _ in stored) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_a_lone_message_commits_at_once(make_workspace):
+    ws = await make_workspace()
+    (visitor,) = await _contacts(ws, 1)
+    committer = conversations.visitor_message_committer()
+    transactions0 = committer.transactions
+    message, created = await _post(ws, visitor, "안녕하세요", str(uuid.uuid4()))
+    assert created and message["seq"] == 1
+    assert committer.transactions - transactions0 == 1
