@@ -341,9 +341,15 @@ async def open_widget(server: Server, client: httpx.AsyncClient, inbox_token: st
         max_queue=None,
         open_timeout=60,
     )
-    hello = json.loads(await ws.recv())
+    hello = frames(await ws.recv())[0]
     assert hello["type"] == "hello", hello
     return ws
+
+
+def frames(raw: str | bytes) -> list[dict]:
+    """A socket message is one frame, or an array of frames the server sent together."""
+    data = json.loads(raw)
+    return data if isinstance(data, list) else [data]
 
 
 async def open_many(n: int, opener, concurrency: int, on_open=None) -> list:
@@ -368,16 +374,16 @@ async def read_widget(ws, rec: Record, expected: int) -> None:
     with contextlib.suppress(websockets.ConnectionClosed):
         async for raw in ws:
             now = time.perf_counter()
-            frame = json.loads(raw)
-            kind = frame.get("type")
-            if kind == "ack":
-                cid = frame["client_id"]
-                rec.acked_at.setdefault(cid, now)
-                rec.ack_ids[cid] = frame["message"]["id"]
-                _check_done(rec, expected)
-            elif kind == "error":
-                rec.errors[frame.get("client_id") or f"?{len(rec.errors)}"] = frame.get("error", {})
-                _check_done(rec, expected)
+            for frame in frames(raw):
+                kind = frame.get("type")
+                if kind == "ack":
+                    cid = frame["client_id"]
+                    rec.acked_at.setdefault(cid, now)
+                    rec.ack_ids[cid] = frame["message"]["id"]
+                    _check_done(rec, expected)
+                elif kind == "error":
+                    rec.errors[frame.get("client_id") or f"?{len(rec.errors)}"] = frame.get("error", {})
+                    _check_done(rec, expected)
     if not rec.closing:
         _note_close(ws, rec)
 
@@ -387,17 +393,17 @@ async def read_agent(ws, rec: Record, index: int, expected: int) -> None:
     with contextlib.suppress(websockets.ConnectionClosed):
         async for raw in ws:
             now = time.perf_counter()
-            frame = json.loads(raw)
-            if frame.get("type") != "message":
-                continue
-            cid = frame["message"].get("client_id")
-            if cid is None or cid not in rec.sent_at:
-                continue
-            if cid in received:
-                rec.duplicate_deliveries += 1
-                continue
-            received[cid] = now
-            _check_done(rec, expected)
+            for frame in frames(raw):
+                if frame.get("type") != "message":
+                    continue
+                cid = frame["message"].get("client_id")
+                if cid is None or cid not in rec.sent_at:
+                    continue
+                if cid in received:
+                    rec.duplicate_deliveries += 1
+                    continue
+                received[cid] = now
+                _check_done(rec, expected)
     if not rec.closing:
         _note_close(ws, rec)
 
@@ -474,7 +480,7 @@ async def run_load(
             ws = await websockets.connect(
                 agent_url, compression=WS_COMPRESSION, ping_interval=None, max_queue=None
             )
-            hello = json.loads(await ws.recv())
+            hello = frames(await ws.recv())[0]
             assert hello["type"] == "hello", hello
             return ws
 

@@ -9,7 +9,6 @@ editing this test.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import uuid
 
@@ -18,6 +17,7 @@ import websockets
 from sodam.accounts import service as accounts
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
+from tests.frames import next_frame
 from tests.test_api_helpers import assert_error, client, seed_conversation, walk
 
 CORE_PREFIXES = tuple(f"/api/v1/{r}/" for r in ("contacts", "conversations", "inboxes", "agents", "teams"))
@@ -171,7 +171,7 @@ async def test_realtime_socket_carries_only_own_workspace(live_server, make_work
     a, b, a_data, b_data, _a_team, _b_ids = await two_workspaces(make_workspace)
     url = f"{live_server.ws_url}/api/v1/realtime?access_token={a.api_token}"
     async with websockets.connect(url) as socket:
-        hello = json.loads(await socket.recv())
+        hello = await next_frame(socket)
         assert hello["type"] == "hello" and hello["workspace_id"] == a.workspace_id
         async with client(live_server, b.api_token) as api_b, client(live_server, a.api_token) as api_a:
             await api_b.post(f"/conversations/{b_data.conversation_id}/messages", json={"content": "B만"})
@@ -179,7 +179,7 @@ async def test_realtime_socket_carries_only_own_workspace(live_server, make_work
         seen = []
         async with asyncio.timeout(5):
             while "A만" not in seen:
-                frame = json.loads(await socket.recv())
+                frame = await next_frame(socket)
                 if frame["type"] == "message":
                     seen.append(frame["message"]["content"])
                 if frame["type"] == "conversation":

@@ -7,6 +7,8 @@ import secrets
 import subprocess
 import sys
 
+from tests.frames import next_frame
+
 
 def sodam(*args: str, database_url: str, input: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "SODAM_DATABASE_URL": database_url, "COLUMNS": "200"}
@@ -46,13 +48,12 @@ def test_create_agent_then_token_authenticates(database_url, live_server):
     assert raw.startswith("sdm_")
     # The token opens the agent socket of that workspace (and nothing else is needed).
     import asyncio
-    import json
 
     import websockets
 
     async def hello():
         async with websockets.connect(f"{live_server.ws_url}/api/v1/realtime?access_token={raw}") as ws:
-            return json.loads(await ws.recv())
+            return await next_frame(ws)
 
     frame = asyncio.run(hello())
     assert frame["type"] == "hello"

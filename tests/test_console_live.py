@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 
 import httpx
@@ -13,13 +12,14 @@ from websockets.exceptions import InvalidStatus
 
 from sodam.accounts import service as accounts
 from sodam.db.session import session_scope
+from tests.frames import next_frame
 from tests.test_console_helpers import console_client, csrf_of, post
 
 
 async def recv_until(ws, predicate, wait_s=5.0):
     async with asyncio.timeout(wait_s):
         while True:
-            frame = json.loads(await ws.recv())
+            frame = await next_frame(ws)
             if predicate(frame):
                 return frame
 

@@ -10,11 +10,13 @@ import uuid
 import httpx
 import websockets
 
+from tests.frames import next_frame
+
 
 async def recv_until(ws, predicate, wait_s=15.0):
     async with asyncio.timeout(wait_s):
         while True:
-            frame = json.loads(await ws.recv())
+            frame = await next_frame(ws)
             if predicate(frame):
                 return frame
 

@@ -9,6 +9,8 @@ import uuid
 import httpx
 import websockets
 
+from tests.frames import next_frame
+
 
 async def visitor(server, inbox_token: str) -> str:
     async with httpx.AsyncClient(base_url=server.url) as client:
@@ -20,7 +22,7 @@ async def visitor(server, inbox_token: str) -> str:
 async def recv_until(ws, predicate, wait_s=5.0):
     async with asyncio.timeout(wait_s):
         while True:
-            frame = json.loads(await ws.recv())
+            frame = await next_frame(ws)
             if predicate(frame):
                 return frame
 

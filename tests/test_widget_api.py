@@ -15,6 +15,8 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
+from tests.frames import next_frame
+
 SHOP = "https://shop.example.com"
 WIDGET_JS = Path(__file__).resolve().parents[1] / "src" / "sodam" / "web" / "static" / "widget.js"
 
@@ -22,7 +24,7 @@ WIDGET_JS = Path(__file__).resolve().parents[1] / "src" / "sodam" / "web" / "sta
 async def recv_until(ws, predicate, wait_s=15.0):
     async with asyncio.timeout(wait_s):
         while True:
-            frame = json.loads(await ws.recv())
+            frame = await next_frame(ws)
             if predicate(frame):
                 return frame
 

@@ -10,6 +10,7 @@ import websockets
 
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
+from tests.frames import next_frame
 
 
 async def test_widget_question_is_answered_live_by_the_bot(live_server, make_workspace):
@@ -34,7 +35,7 @@ async def test_widget_question_is_answered_live_by_the_bot(live_server, make_wor
         bot_frames = []
         async with asyncio.timeout(30):
             while len(bot_frames) < 2:
-                frame = json.loads(await sock.recv())
+                frame = await next_frame(sock)
                 if frame["type"] == "message" and frame["message"]["sender_type"] == "bot":
                     bot_frames.append(frame["message"])
     answer, question = bot_frames

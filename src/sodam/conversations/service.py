@@ -370,6 +370,7 @@ def visitor_message_committer() -> GroupCommitter:
             raw_pool,
             POST_MESSAGE_SQL,
             order_key=lambda p: (p["inbox_id"], p["contact_id"], p["client_id"] or ""),
+            prepare=_visitor_message_out,
             max_batch=batch,
             # Without batching, concurrency comes from parallel transactions instead.
             max_in_flight=2 if batch > 1 else settings.db_pool_size,
@@ -410,12 +411,16 @@ async def post_visitor_message(
         hints=hints,
     )
     try:
-        row = await visitor_message_committer().run(params)
+        return await visitor_message_committer().run(params)
     except psycopg.errors.ForeignKeyViolation as exc:  # the visitor's contact was deleted
         raise NotFound("contact not found", code="contact_not_found") from exc
+
+
+def _visitor_message_out(row: tuple[Any, ...]) -> tuple[dict[str, Any], bool]:
     result = row[0]
     out = message_out_row(result["message"])
     if result["created"]:
+        # Before COMMIT: the fan-out of this process then never reads it back.
         _remember(out)
     return out, bool(result["created"])
 

@@ -33,7 +33,9 @@ class GroupCommitter:
     """Runs `sql` (one row out per call) for concurrent callers, several per transaction.
 
     `order_key` sorts a batch so that every batch takes its row locks in the same
-    order: two batches then never wait on each other in a cycle.
+    order: two batches then never wait on each other in a cycle. `prepare` turns a
+    row into what its caller gets; it runs before COMMIT (so a process-local cache it
+    fills is ready before the commit's NOTIFY comes back) and must not fail.
     """
 
     def __init__(
@@ -42,12 +44,14 @@ class GroupCommitter:
         sql: str,
         *,
         order_key: Callable[[Params], Hashable] | None = None,
+        prepare: Callable[[tuple[Any, ...]], Any] | None = None,
         max_batch: int = 64,
         max_in_flight: int = 2,
     ) -> None:
         self._pool = pool
         self._sql = sql
         self._order_key = order_key
+        self._prepare = prepare
         self.max_batch = max_batch
         self.max_in_flight = max_in_flight
         self._pending: list[tuple[Params, asyncio.Future]] = []
@@ -57,8 +61,8 @@ class GroupCommitter:
         self.transactions = 0
         self.rows = 0
 
-    async def run(self, params: Params) -> tuple[Any, ...]:
-        """The statement's row for `params`, once the transaction holding it has committed."""
+    async def run(self, params: Params) -> Any:
+        """The statement's row for `params` (through `prepare`), once its transaction has committed."""
         future = asyncio.get_running_loop().create_future()
         self._pending.append((params, future))
         if self._in_flight < self.max_in_flight:
@@ -117,6 +121,8 @@ class GroupCommitter:
                     rows.append(await cur.fetchone())
                     if not cur.nextset():
                         break
+            if self._prepare is not None:
+                rows = [self._prepare(row) for row in rows]
         self.transactions += 1
         self.rows += len(rows)
         return rows

@@ -216,8 +216,13 @@
       everConnected = true;
     };
     socket.onmessage = function (ev) {
-      var frame;
-      try { frame = JSON.parse(ev.data); } catch (e) { return; }
+      var data;
+      try { data = JSON.parse(ev.data); } catch (e) { return; }
+      // One frame, or an array of frames the server sent together.
+      (Array.isArray(data) ? data : [data]).forEach(onFrame);
+    };
+    function onFrame(frame) {
+      if (!frame || typeof frame !== "object") return;
       if (frame.type === "message") {
         if (Number(frame.conversation_id) === openId()) {
           var m = frame.message;
@@ -233,7 +238,7 @@
         syncTimeline();
         refreshList();
       }
-    };
+    }
     socket.onclose = function (ev) {
       socket = null;
       if (ev.code === 4401) { window.location.href = "/console/login?next=" + encodeURIComponent(location.pathname); return; }

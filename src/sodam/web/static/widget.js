@@ -415,13 +415,16 @@
     S.ws = ws;
     ws.onmessage = (e) => {
       S.lastFrameAt = Date.now();
-      let frame;
+      let data;
       try {
-        frame = JSON.parse(e.data);
+        data = JSON.parse(e.data);
       } catch (err) {
         return;
       }
-      onFrame(frame);
+      // One frame, or an array of frames the server sent together.
+      for (const frame of Array.isArray(data) ? data : [data]) {
+        if (frame && typeof frame === "object") onFrame(frame);
+      }
     };
     ws.onclose = () => {
       if (S.ws !== ws) return;
