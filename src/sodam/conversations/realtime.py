@@ -3,6 +3,7 @@ a widget gets its own conversation's public messages."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -54,6 +55,10 @@ async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple
     local = _local_message_frame(event) if event["t"] == "message.created" else None
     if not (wanted_ws or wanted_conv):
         return []  # nobody on this node cares: skip the database read
+    if local is None and event["t"] == "message.created":
+        # The commit's NOTIFY can overtake the writer's own continuation by a loop turn.
+        await asyncio.sleep(0)
+        local = _local_message_frame(event)
     if local is not None:
         # Written by this process: no database read (the common case with one worker).
         frames: list[tuple[str, dict[str, Any]]] = []

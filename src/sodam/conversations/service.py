@@ -232,11 +232,6 @@ async def get_message_by_client_id(session: AsyncSession, *, inbox_id: int, clie
     )
 
 
-POST_MESSAGE_SQL = (
-    "SELECT sodam_post_message(%(workspace_id)s, %(inbox_id)s, %(contact_id)s, %(conversation_id)s,"
-    " %(sender_type)s, %(sender_id)s, %(kind)s, %(content)s, %(client_id)s, %(payload)s, %(language)s,"
-    " %(jobs)s, %(preview_chars)s)"
-)
 _POST_MESSAGE_ORM = text(
     "SELECT sodam_post_message(:workspace_id, :inbox_id, :contact_id, :conversation_id,"
     " CAST(:sender_type AS sender_type), :sender_id, CAST(:kind AS message_kind), :content, :client_id,"
@@ -356,6 +351,39 @@ async def create_message(
     return message, True
 
 
+# Many sodam_post_message calls in one statement (so one transaction and one round
+# trip), called in the batch's order; row i is caller i's result.
+_BATCH_COLUMNS = (
+    ("workspace_id", "bigint"),
+    ("inbox_id", "bigint"),
+    ("contact_id", "bigint"),
+    ("conversation_id", "bigint"),
+    ("sender_type", "text"),
+    ("sender_id", "bigint"),
+    ("kind", "text"),
+    ("content", "text"),
+    ("client_id", "text"),
+    ("payload", "text"),
+    ("language", "text"),
+    ("jobs", "text"),
+    ("preview_chars", "integer"),
+)
+POST_MESSAGES_SQL = (
+    "SELECT sodam_post_message(b.workspace_id, b.inbox_id, b.contact_id, b.conversation_id,"
+    " b.sender_type::sender_type, b.sender_id, b.kind::message_kind, b.content, b.client_id,"
+    " b.payload::jsonb, b.language, b.jobs::jsonb, b.preview_chars)"
+    " FROM unnest("
+    + ", ".join(f"%({name})s::{kind}[]" for name, kind in _BATCH_COLUMNS)
+    + ") WITH ORDINALITY AS b("
+    + ", ".join(name for name, _ in _BATCH_COLUMNS)
+    + ", ord) ORDER BY b.ord"
+)
+
+
+def _post_messages_statement(batch: list[dict[str, Any]]) -> tuple[str, dict[str, list[Any]]]:
+    return POST_MESSAGES_SQL, {name: [params[name] for params in batch] for name, _ in _BATCH_COLUMNS}
+
+
 _visitor_messages: GroupCommitter | None = None
 
 
@@ -368,7 +396,7 @@ def visitor_message_committer() -> GroupCommitter:
         batch = settings.group_commit_max_batch
         _visitor_messages = GroupCommitter(
             raw_pool,
-            POST_MESSAGE_SQL,
+            _post_messages_statement,
             order_key=lambda p: (p["inbox_id"], p["contact_id"], p["client_id"] or ""),
             prepare=_visitor_message_out,
             max_batch=batch,

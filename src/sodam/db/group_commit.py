@@ -29,19 +29,24 @@ log = logging.getLogger(__name__)
 Params = Mapping[str, Any]
 
 
-class GroupCommitter:
-    """Runs `sql` (one row out per call) for concurrent callers, several per transaction.
+BatchStatement = Callable[[list[Params]], tuple[str, Params]]
 
-    `order_key` sorts a batch so that every batch takes its row locks in the same
-    order: two batches then never wait on each other in a cycle. `prepare` turns a
-    row into what its caller gets; it runs before COMMIT (so a process-local cache it
-    fills is ready before the commit's NOTIFY comes back) and must not fail.
+
+class GroupCommitter:
+    """Runs one write per caller for concurrent callers, several per transaction.
+
+    `statement` turns a batch of callers' parameters into one SQL statement that
+    returns one row per caller, in order; on an autocommit connection that statement
+    is the transaction, so a batch costs one round trip. `order_key` sorts a batch so
+    that every batch takes its row locks in the same order: two batches then never
+    wait on each other in a cycle. `prepare` turns a row into what its caller gets
+    (it must not fail).
     """
 
     def __init__(
         self,
         pool: Callable[[], Awaitable[psycopg_pool.AsyncConnectionPool]],
-        sql: str,
+        statement: BatchStatement,
         *,
         order_key: Callable[[Params], Hashable] | None = None,
         prepare: Callable[[tuple[Any, ...]], Any] | None = None,
@@ -49,7 +54,7 @@ class GroupCommitter:
         max_in_flight: int = 2,
     ) -> None:
         self._pool = pool
-        self._sql = sql
+        self._statement = statement
         self._order_key = order_key
         self._prepare = prepare
         self.max_batch = max_batch
@@ -107,25 +112,19 @@ class GroupCommitter:
         for (_, future), row in zip(batch, rows, strict=True):
             _settle(future, row=row)
 
-    async def _execute(self, pool: psycopg_pool.AsyncConnectionPool, params: list[Params]) -> list[tuple]:
-        async with pool.connection() as conn, conn.transaction():
-            cur = conn.cursor()
-            if len(params) == 1:
-                await cur.execute(self._sql, params[0])
-                rows = [await cur.fetchone()]
-            else:
-                # Pipeline mode: all statements go out in one round trip.
-                await cur.executemany(self._sql, params, returning=True)
-                rows = []
-                while True:
-                    rows.append(await cur.fetchone())
-                    if not cur.nextset():
-                        break
-            if self._prepare is not None:
-                rows = [self._prepare(row) for row in rows]
+    async def _execute(self, pool: psycopg_pool.AsyncConnectionPool, params: list[Params]) -> list[Any]:
+        sql, values = self._statement(params)
+        async with pool.connection() as conn:
+            if not conn.autocommit:
+                raise RuntimeError(
+                    "group commit needs an autocommit connection: the statement is the transaction"
+                )
+            rows = await (await conn.execute(sql, values)).fetchall()
+        if len(rows) != len(params):
+            raise RuntimeError(f"batch statement returned {len(rows)} rows for {len(params)} callers")
         self.transactions += 1
         self.rows += len(rows)
-        return rows
+        return [self._prepare(row) for row in rows] if self._prepare is not None else rows
 
 
 def _settle(future: asyncio.Future, *, row: Any = None, exc: BaseException | None = None) -> None:

@@ -60,7 +60,8 @@ async def raw_pool() -> psycopg_pool.AsyncConnectionPool:
                     max_size=_raw_pool_size,
                     kwargs={"autocommit": True},
                     open=False,
-                    check=psycopg_pool.AsyncConnectionPool.check_connection,
+                    # No check on checkout (a round trip each time): a dead connection
+                    # fails its statement and the pool replaces it.
                 )
                 await pool.open(wait=True)
                 _raw_pool = pool
