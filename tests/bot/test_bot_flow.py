@@ -187,6 +187,14 @@ async def test_asking_for_a_person_hands_off_at_once(chat, text):
     assert (await c.state()).handoff_reason == "asked_for_human"
 
 
+async def test_paraphrase_of_an_alternate_question_is_answered_not_offered(chat):
+    # "택배 어디쯤 왔나요?" is an alternate question of 배송 조회 방법; its paraphrase used to
+    # get quick-reply choices, the two-way term match now answers it.
+    c = await chat()
+    assert await c.say("택배 어디쯤 왔는지 알고 싶어요") == "answered"
+    assert "배송 조회 방법" in (await c.bot_messages())[-2].content
+
+
 async def test_off_topic_question_is_handed_off_never_invented(chat):
     c = await chat(name="최준호", email="junho@example.kr")
     assert await c.say("오늘 서울 날씨 어때요? 우산 챙겨야 할까요?") == "handed_off"
