@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from sodam.accounts import service
 from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal, require_role
-from sodam.accounts.schemas import AgentOut, TeamIn, TeamOut
+from sodam.accounts.schemas import AgentIn, AgentOut, AgentPatch, TeamIn, TeamOut, TeamPatch
 from sodam.core.pagination import MAX_ID, Page, PageQuery, decode_cursor, encode_cursor, page_of
 
 router = APIRouter(prefix="/api/v1")
@@ -34,6 +34,43 @@ async def me(principal: ReadPrincipal, session: ApiSession):
 @router.get("/agents/{agent_id}", tags=["agents"], summary="Get an agent", response_model=AgentOut)
 async def get_agent(agent_id: Id, principal: ReadPrincipal, session: ApiSession):
     return await service.get_agent(session, workspace_id=principal.workspace_id, agent_id=agent_id)
+
+
+@router.post(
+    "/agents",
+    tags=["agents"],
+    summary="Add an agent (admin)",
+    status_code=201,
+    response_model=AgentOut,
+    responses={409: {"description": "An agent with this e-mail exists (`agent_exists`)."}},
+)
+async def create_agent(body: AgentIn, principal: WritePrincipal, session: ApiSession):
+    require_role(principal, "admin")
+    return await service.create_agent(
+        session,
+        workspace_id=principal.workspace_id,
+        email=body.email,
+        name=body.name,
+        password=body.password,
+        role=body.role,
+        locale=body.locale,
+    )
+
+
+@router.patch(
+    "/agents/{agent_id}",
+    tags=["agents"],
+    summary="Change an agent's name, role, language, password or deactivate it (admin)",
+    response_model=AgentOut,
+    responses={
+        409: {"description": "The last active admin cannot be demoted or deactivated (`last_admin`)."}
+    },
+)
+async def update_agent(agent_id: Id, body: AgentPatch, principal: WritePrincipal, session: ApiSession):
+    require_role(principal, "admin")
+    return await service.update_agent(
+        session, workspace_id=principal.workspace_id, agent_id=agent_id, **body.model_dump(exclude_unset=True)
+    )
 
 
 async def _team_out(session, workspace_id: int, teams) -> list[TeamOut]:
@@ -75,3 +112,30 @@ async def create_team(body: TeamIn, principal: WritePrincipal, session: ApiSessi
         session, workspace_id=principal.workspace_id, name=body.name, agent_ids=body.agent_ids
     )
     return (await _team_out(session, principal.workspace_id, [team]))[0]
+
+
+@router.patch(
+    "/teams/{team_id}",
+    tags=["teams"],
+    summary="Rename a team or replace its members (admin or supervisor)",
+    response_model=TeamOut,
+    responses={409: {"description": "A team with this name exists (`team_exists`)."}},
+)
+async def update_team(team_id: Id, body: TeamPatch, principal: WritePrincipal, session: ApiSession):
+    require_role(principal, "admin", "supervisor")
+    team = await service.update_team(
+        session, workspace_id=principal.workspace_id, team_id=team_id, **body.model_dump(exclude_unset=True)
+    )
+    return (await _team_out(session, principal.workspace_id, [team]))[0]
+
+
+@router.delete(
+    "/teams/{team_id}",
+    tags=["teams"],
+    summary="Delete a team (admin or supervisor); its conversations lose only the team",
+    status_code=204,
+)
+async def delete_team(team_id: Id, principal: WritePrincipal, session: ApiSession):
+    require_role(principal, "admin", "supervisor")
+    await service.delete_team(session, workspace_id=principal.workspace_id, team_id=team_id)
+    return Response(status_code=204)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -48,3 +48,46 @@ class TeamIn(BaseModel):
     @classmethod
     def _unique_ids(cls, value: list[int]) -> list[int]:
         return list(dict.fromkeys(value))
+
+
+def _no_nul(value: str | None) -> str | None:
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain the NUL character")
+    return value
+
+
+class AgentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=320)
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(
+        min_length=8, max_length=1024, description="At least 8 characters; stored as argon2."
+    )
+    role: Role = Role.agent
+    locale: Literal["ko", "en"] = "ko"
+
+    _check = field_validator("email", "name", "password")(_no_nul)
+
+
+class AgentPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+    locale: Literal["ko", "en"] | None = None
+    is_active: bool | None = Field(
+        default=None,
+        description="false deactivates: sessions and tokens stop working; history keeps the name.",
+    )
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+
+    _check = field_validator("name", "password")(_no_nul)
+
+
+class TeamPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    agent_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        default=None, max_length=500, description="Replaces the members."
+    )
+
+    _check = field_validator("name")(_no_nul)

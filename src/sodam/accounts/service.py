@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Agent, ApiToken, Role, Team, TeamMember, Workspace
@@ -254,3 +254,91 @@ async def set_agent_locale(session: AsyncSession, *, workspace_id: int, agent_id
     agent.locale = locale
     await session.flush()
     return agent
+
+
+async def update_agent(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    agent_id: int,
+    name: str | None = None,
+    role: Role | None = None,
+    locale: str | None = None,
+    is_active: bool | None = None,
+    password: str | None = None,
+) -> Agent:
+    """Change an agent. Agents are deactivated, never deleted, so what they wrote keeps its
+    author; a deactivated agent's sessions and tokens stop working at once."""
+    agent = await get_agent(session, workspace_id=workspace_id, agent_id=agent_id)
+    demoted = role is not None and role != Role.admin and agent.role == Role.admin
+    deactivated = is_active is False and agent.is_active
+    if (demoted or deactivated) and agent.role == Role.admin:
+        admins = await session.scalar(
+            select(func.count()).where(
+                Agent.workspace_id == workspace_id, Agent.role == Role.admin, Agent.is_active.is_(True)
+            )
+        )
+        if admins <= 1:
+            raise Conflict("a workspace keeps at least one active admin", code="last_admin")
+    if name is not None:
+        if not name.strip():
+            raise Invalid("an agent needs a name", code="invalid_name")
+        agent.name = name.strip()
+    if locale is not None:
+        if locale not in ("ko", "en"):
+            raise Invalid("locale must be ko or en", code="invalid_locale")
+        agent.locale = locale
+    if role is not None:
+        agent.role = role
+    if password is not None:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise Invalid(
+                f"the password needs at least {MIN_PASSWORD_LENGTH} characters", code="weak_password"
+            )
+        agent.password_hash = hash_password(password)
+    if is_active is not None:
+        agent.is_active = is_active
+    if password is not None or deactivated:
+        agent.session_version = (agent.session_version or 1) + 1  # signs out every console session
+    await session.flush()
+    return agent
+
+
+async def update_team(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    team_id: int,
+    name: str | None = None,
+    agent_ids: list[int] | None = None,
+) -> Team:
+    """Rename a team and/or replace its members."""
+    team = await get_team(session, workspace_id=workspace_id, team_id=team_id)
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise Invalid("a team needs a name", code="invalid_name")
+        clash = await session.scalar(
+            select(Team.id).where(Team.workspace_id == workspace_id, Team.name == name, Team.id != team.id)
+        )
+        if clash:
+            raise Conflict(f"team '{name}' already exists", code="team_exists")
+        team.name = name
+    if agent_ids is not None:
+        wanted = list(dict.fromkeys(agent_ids))
+        for agent_id in wanted:
+            await get_agent(session, workspace_id=workspace_id, agent_id=agent_id)
+        await session.execute(
+            delete(TeamMember).where(TeamMember.workspace_id == workspace_id, TeamMember.team_id == team.id)
+        )
+        for agent_id in wanted:
+            session.add(TeamMember(workspace_id=workspace_id, team_id=team.id, agent_id=agent_id))
+    await session.flush()
+    return team
+
+
+async def delete_team(session: AsyncSession, *, workspace_id: int, team_id: int) -> None:
+    """Delete a team; its conversations keep their assignee and lose only the team."""
+    team = await get_team(session, workspace_id=workspace_id, team_id=team_id)
+    await session.delete(team)
+    await session.flush()
