@@ -64,3 +64,56 @@ def test_choose_threshold_balances_both_errors():
     p_oos = np.array([0.3, 0.5, 0.65])
     t = choose_threshold(p_in, ok, p_oos)
     assert 0.65 < t <= 0.7
+
+
+def test_threshold_for_a_minimum_out_of_scope_recall():
+    import numpy as np
+
+    from sodam.nlp.intent import _threshold_for_recall
+
+    p_in = np.array([0.9, 0.8, 0.7, 0.35, 0.31])
+    correct = np.array([True, True, False, True, True])
+    p_oos = np.array([0.1, 0.2, 0.4, 0.6])
+    # Rejecting half of the out-of-scope messages needs a threshold between 0.2 and 0.4.
+    t, acc = _threshold_for_recall(p_in, correct, p_oos, 0.5)
+    assert 0.2 < t <= 0.4 and (p_oos < t).mean() >= 0.5
+    assert acc == pytest.approx(4 / 5)  # 0.35 and 0.31 are kept
+    t, acc = _threshold_for_recall(p_in, correct, p_oos, 0.75)
+    assert 0.4 < t <= 0.6 and acc == pytest.approx(2 / 5)
+
+
+def test_min_oos_recall_is_met_on_validation():
+    texts = [t for ts in TRAIN.values() for t in ts]
+    labels = [lab for lab, ts in TRAIN.items() for _ in ts]
+    val = [
+        "환불 가능한가요",
+        "택배 언제 도착해요",
+        "password reset please",
+        "오늘 날씨 어때요",
+        "tell me a joke",
+    ]
+    clf = IntentClassifier(use_embeddings=False, min_oos_recall=1.0).fit(
+        texts, labels, val_texts=val, val_labels=["refund", "shipping", "password", None, None]
+    )
+    assert [clf.predict(t)[0] for t in val[3:]] == [None, None]
+
+
+def test_fine_tuned_top_layers(tmp_path):
+    """With the `embeddings` extra: fine-tuned MiniLM layers join the average and survive save/load."""
+    from sodam.nlp import embeddings
+
+    if not (embeddings.available() and embeddings.resolve_model_path()):
+        pytest.skip("the embeddings extra is not installed")
+    texts = [t for ts in TRAIN.values() for t in ts]
+    labels = [lab for lab, ts in TRAIN.items() for _ in ts]
+    clf = IntentClassifier(use_embeddings=True, tune_layers=1, tune_epochs=3).fit(texts, labels, holdout=0.25)
+    assert clf._p.tuner is not None and clf._p.tuner.top is not None
+    p = clf.predict_proba(["환불해 주세요", "where is my package"])
+    assert p.shape == (2, 3) and abs(p.sum(1) - 1).max() < 1e-5
+    assert clf.predict("refund my order please")[0] == "refund"
+    path = tmp_path / "intent.joblib"
+    clf.save(path)
+    again = IntentClassifier.load(path)
+    assert again.predict_proba(["track my delivery"]) == pytest.approx(
+        clf.predict_proba(["track my delivery"])
+    )

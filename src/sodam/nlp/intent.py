@@ -4,9 +4,16 @@ TF-IDF over words/morphemes (1-2-grams) and character n-grams feeds a linear SVM
 whose scores become probabilities through a softmax whose temperature is fitted
 on held-out data. When the `embeddings` extra is installed, a logistic
 regression over sentence embeddings is averaged in (it knows synonyms the TF-IDF
-has never seen). A message whose best probability is below a threshold chosen on
-validation data — never on test data — is out of scope: predict() returns None
-and the bot hands off.
+has never seen). With tune_layers > 0 the top layers of that encoder are also
+fine-tuned with a classification head (`embeddings.TopLayerTuner`: the frozen lower
+layers run once per training text, a few CPU minutes on 10-15k texts) and their
+probabilities join the average; the averaging weights and the softmax temperature
+are chosen on held-out data. A message whose best probability is below a threshold
+chosen on validation data — never on test data — is out of scope: predict()
+returns None and the bot hands off. The threshold either maximises in-scope
+accuracy + oos_weight x out-of-scope recall, or (min_oos_recall) keeps the most
+in-scope answers while rejecting at least that share of the validation
+out-of-scope messages.
 """
 
 from __future__ import annotations
@@ -50,8 +57,14 @@ TEMPERATURES = (
 
 
 def _threshold_and_objective(
-    max_prob_in: np.ndarray, correct_in: np.ndarray, max_prob_oos: np.ndarray, oos_weight: float
+    max_prob_in: np.ndarray,
+    correct_in: np.ndarray,
+    max_prob_oos: np.ndarray,
+    oos_weight: float,
+    min_oos_recall: float | None = None,
 ) -> tuple[float, float]:
+    if min_oos_recall is not None:
+        return _threshold_for_recall(max_prob_in, correct_in, max_prob_oos, min_oos_recall)
     cands = np.unique(np.concatenate([max_prob_in, max_prob_oos, [0.0]]))
     # accepted in-scope correct / rejected out-of-scope for every candidate threshold, vectorised
     ok_sorted = np.sort(max_prob_in[correct_in])
@@ -63,6 +76,22 @@ def _threshold_and_objective(
     # Midway to the next lower candidate: the same decisions on validation, less brittle on new data.
     t = float(cands[i]) if i == 0 else float((cands[i] + cands[i - 1]) / 2)
     return t, float(obj[i])
+
+
+def _threshold_for_recall(
+    max_prob_in: np.ndarray, correct_in: np.ndarray, max_prob_oos: np.ndarray, min_recall: float
+) -> tuple[float, float]:
+    """The lowest threshold that rejects at least `min_recall` of the out-of-scope messages
+    (so the most in-scope answers are kept), and the in-scope accuracy it leaves."""
+    oos = np.sort(max_prob_oos)
+    k = int(np.ceil(min_recall * len(oos) - 1e-9))  # messages that must fall below the threshold
+    if k <= 0:
+        t = 0.0
+    elif k >= len(oos):
+        t = float(np.nextafter(oos[-1], np.inf))
+    else:
+        t = float((oos[k - 1] + oos[k]) / 2)  # midway: the same decisions, less brittle on new data
+    return t, float(np.mean(correct_in & (max_prob_in >= t)))
 
 
 def choose_threshold(
@@ -92,6 +121,8 @@ class _Parts:
     emb_lr: LogisticRegression | None = None
     emb_weight: float = 0.0
     emb_model: str | None = None
+    tuner: object | None = None  # embeddings.TopLayerTuner: fine-tuned top MiniLM layers + head
+    tune_weight: float = 0.0
 
 
 class IntentClassifier:
@@ -104,13 +135,26 @@ class IntentClassifier:
         use_embeddings: bool | None = None,
         emb_weight: float = 0.5,
         oos_weight: float = 1.0,
+        min_oos_recall: float | None = None,
+        tune_layers: int = 0,
+        tune_epochs: float = 2.0,
     ) -> None:
-        """oos_weight: how much one point of out-of-scope recall is worth against in-scope accuracy."""
+        """oos_weight: how much one point of out-of-scope recall is worth against in-scope accuracy.
+
+        min_oos_recall: instead, keep as many in-scope answers as possible while rejecting at
+        least this share of the validation out-of-scope messages.
+        tune_layers: with the `embeddings` extra, also fine-tune this many top encoder layers
+        plus a classification head for tune_epochs (0: off; CPU minutes on real data sets).
+        """
         self.C = C
         self.oos_weight = oos_weight
+        self.min_oos_recall = min_oos_recall
+        self.tune_layers = tune_layers
+        self.tune_epochs = tune_epochs
         self.use_embeddings = use_embeddings
         self.emb_weight = emb_weight
         self.threshold = 0.0
+        self.calibration_report: dict | None = None
         self.classes_: np.ndarray | None = None
         self._p: _Parts | None = None
         self._encoder = None
@@ -121,6 +165,15 @@ class IntentClassifier:
         norm = [normalize(t) for t in texts]
         return sparse.hstack([self._p.word.transform(norm), self._p.char.transform(norm)]).tocsr()
 
+    def _tuned(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(fine-tuned head's probabilities, frozen embeddings) from one pass of the encoder."""
+        tuner = self._p.tuner
+        if tuner._encoder is None:
+            self._embed([])  # loads the encoder
+            tuner.attach(self._encoder)
+        states, pooled = tuner.below(list(texts), with_pooled=True)
+        return tuner.predict_proba(list(texts), states=states), pooled
+
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         from sodam.nlp.embeddings import get_encoder
 
@@ -128,6 +181,8 @@ class IntentClassifier:
             self._encoder = get_encoder(self._p.emb_model)
             if self._encoder is None:
                 raise RuntimeError("this model uses sentence embeddings: install the `embeddings` extra")
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
         cache = self._fit_cache
         if cache is None:
             return self._encoder.encode(list(texts))
@@ -166,16 +221,19 @@ class IntentClassifier:
             tr, va = _split(labels, holdout, seed)
             self._fit_models([texts[i] for i in tr], [labels[i] for i in tr])
             self._calibrate([texts[i] for i in va], [labels[i] for i in va])
-            t, temp, w = self.threshold, self._p.temperature, self._p.emb_weight
-            self._fit_models(texts, labels)
+            t, temp, w, wt = self.threshold, self._p.temperature, self._p.emb_weight, self._p.tune_weight
+            # The fine-tuned layers (minutes of CPU) are kept from the first pass, not trained again.
+            self._fit_models(texts, labels, keep_tuner=self._p.tuner)
             self.threshold, self._p.temperature, self._p.emb_weight = t, temp, w
+            self._p.tune_weight = wt
         else:
             self._fit_models(texts, labels)
             self._calibrate(list(val_texts), list(val_labels))
 
-    def _fit_models(self, texts: list[str], labels: list[str]) -> None:
+    def _fit_models(self, texts: list[str], labels: list[str], keep_tuner=None) -> None:
         from sodam.nlp import embeddings
 
+        classes_before = self.classes_
         self.classes_, y = np.unique(np.asarray(labels, dtype=object), return_inverse=True)
         norm = [normalize(t) for t in texts]
         word = TfidfVectorizer(analyzer=_word_analyzer, sublinear_tf=True, min_df=1)
@@ -188,6 +246,15 @@ class IntentClassifier:
             use_emb = embeddings.available() and embeddings.resolve_model_path() is not None
         if use_emb:
             self._p.emb_model = embeddings.resolve_model_path()
+            if keep_tuner is not None and np.array_equal(classes_before, self.classes_):
+                self._p.tuner = keep_tuner
+            elif self.tune_layers:
+                self._embed([])  # loads the encoder
+                tuner = embeddings.TopLayerTuner(layers=self.tune_layers, epochs=self.tune_epochs)
+                tuner.attach(self._encoder)
+                states, pooled = tuner.below(texts, with_pooled=True)
+                self._fit_cache.update(zip(texts, pooled, strict=True))
+                self._p.tuner = tuner.fit(texts, y, len(self.classes_), states=states)
             e = self._embed(texts)
             self._p.emb_lr = LogisticRegression(C=20.0, max_iter=2000).fit(e, y)
             self._p.emb_weight = self.emb_weight
@@ -199,35 +266,76 @@ class IntentClassifier:
         svm_scores = self._p.svm.decision_function(self._tfidf(texts))
         if svm_scores.ndim == 1:  # two classes: sklearn gives one column
             svm_scores = np.column_stack([-svm_scores, svm_scores])
+        p_tune = None
+        if self._p.tuner is not None:
+            p_tune, pooled = self._tuned(texts)
+            self._fit_cache.update(zip(texts, pooled, strict=True))
         p_emb = self._p.emb_lr.predict_proba(self._embed(texts)) if self._p.emb_lr is not None else None
+        if p_tune is not None:  # (weight of the frozen-embedding LR, weight of the tuned head); SVM the rest
+            grid = [
+                (w, wt) for wt in (0.4, 0.5, 0.6, 0.7, 0.8) for w in (0.0, 0.1, 0.2, 0.3) if w + wt <= 0.9
+            ]
+        elif p_emb is not None:
+            grid = [(w, 0.0) for w in (0.3, 0.4, 0.5, 0.6, 0.7)]
+        else:
+            grid = [(0.0, 0.0)]
         has_oos = bool((~in_mask).any())
         best = None
         for temp in TEMPERATURES:
             p_svm = _softmax(svm_scores * temp)
-            for w in (0.3, 0.4, 0.5, 0.6, 0.7) if p_emb is not None else (0.0,):
-                p = p_svm if p_emb is None else (1 - w) * p_svm + w * p_emb
+            for w, wt in grid:
+                p = (1 - w - wt) * p_svm
+                if p_emb is not None:
+                    p = p + w * p_emb
+                if p_tune is not None:
+                    p = p + wt * p_tune
                 pin = p[in_mask]
                 correct = pin.argmax(1) == y_in
                 nll = -float(np.mean(np.log(pin[np.arange(len(y_in)), y_in] + 1e-12)))
                 if has_oos:
                     thr, obj = _threshold_and_objective(
-                        pin.max(1), correct, p[~in_mask].max(1), self.oos_weight
+                        pin.max(1), correct, p[~in_mask].max(1), self.oos_weight, self.min_oos_recall
                     )
                 else:
                     thr, obj = choose_threshold(pin.max(1), correct, None), float(np.mean(correct))
                 key = (round(obj, 6), -nll)  # the decision first, calibration breaks ties
                 if best is None or key > best[0]:
-                    best = (key, temp, w, thr)
-        _, self._p.temperature, self._p.emb_weight, self.threshold = best
+                    best = (key, temp, w, wt, thr)
+        _, self._p.temperature, self._p.emb_weight, self._p.tune_weight, self.threshold = best
+        # What the chosen settings do on the calibration data (a dev figure, never a test one).
+        temp, w, wt, thr = best[1:]
+        p = (1 - w - wt) * _softmax(svm_scores * temp)
+        if p_emb is not None:
+            p = p + w * p_emb
+        if p_tune is not None:
+            p = p + wt * p_tune
+        pin = p[in_mask]
+        correct = pin.argmax(1) == y_in
+        self.calibration_report = {
+            "n": int(len(labels)),
+            "accuracy_no_rejection": round(100 * float(np.mean(correct)), 2),
+            "in_scope_accuracy": round(100 * float(np.mean(correct & (pin.max(1) >= thr))), 2),
+            "oos_recall": round(100 * float(np.mean(p[~in_mask].max(1) < thr)), 2) if has_oos else None,
+            "temperature": temp,
+            "emb_weight": w,
+            "tune_weight": wt,
+        }
 
     # -- inference ----------------------------------------------------------------
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if self._p is None:
             raise RuntimeError("the classifier is not trained")
         p = _softmax(self._p.svm.decision_function(self._tfidf(texts)) * self._p.temperature)
+        tuner = getattr(self._p, "tuner", None)
         if self._p.emb_lr is not None:
-            w = self._p.emb_weight
-            p = (1 - w) * p + w * self._p.emb_lr.predict_proba(self._embed(texts))
+            w, wt = self._p.emb_weight, getattr(self._p, "tune_weight", 0.0)
+            if tuner is not None:
+                p_tune, emb = self._tuned(texts)
+                p = (1 - w - wt) * p + wt * p_tune
+            else:
+                emb = self._embed(texts)
+                p = (1 - w) * p
+            p = p + w * self._p.emb_lr.predict_proba(emb)
         return p
 
     def predict_many(self, texts: Sequence[str]) -> list[tuple[str | None, float]]:
