@@ -1,4 +1,4 @@
-"""Console: login / logout and the admin settings page (inboxes overview, API tokens)."""
+"""Console: login / logout and the admin settings page (inboxes, agents and teams, API tokens)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service
+from sodam.accounts.models import Role
 from sodam.accounts.sessions import (
     Console,
     LoginRequired,
@@ -24,6 +25,7 @@ from sodam.accounts.sessions import (
 from sodam.channels import service as inboxes
 from sodam.config import get_settings
 from sodam.core.deps import get_session
+from sodam.core.errors import AppError
 from sodam.core.i18n import gettext
 from sodam.core.templating import render
 
@@ -128,16 +130,34 @@ async def set_locale(
     return RedirectResponse(safe_next(next), status_code=303)
 
 
-async def _settings_page(ctx: Console, *, new_token: str | None = None, status_code: int = 200):
+async def _settings_page(
+    ctx: Console,
+    *,
+    new_token: str | None = None,
+    team_error: str | None = None,
+    team_notice: str | None = None,
+    status_code: int = 200,
+):
     inbox_list = await inboxes.list_(ctx.session, workspace_id=ctx.workspace_id)
     tokens = await service.list_api_tokens(ctx.session, workspace_id=ctx.workspace_id)
-    agents = {a.id: a for a in await service.list_agents(ctx.session, workspace_id=ctx.workspace_id)}
+    agent_list = await service.list_agents(ctx.session, workspace_id=ctx.workspace_id)
+    agents = {a.id: a for a in agent_list}
+    teams = await service.list_teams(ctx.session, workspace_id=ctx.workspace_id)
+    members = await service.member_ids_by_team(
+        ctx.session, workspace_id=ctx.workspace_id, team_ids=[t.id for t in teams]
+    )
     return ctx.render(
         "console/settings.html",
         {
             "section": "settings",
             "inboxes": inbox_list,
             "tokens": tokens,
+            "agent_list": agent_list,
+            "teams": teams,
+            "members": members,
+            "roles": [r.value for r in Role],
+            "team_error": team_error,
+            "team_notice": team_notice,
             "agents_by_id": agents,
             "new_token": new_token,
             "base_url": get_settings().base_url(),
@@ -169,3 +189,108 @@ async def revoke_token(token_id: int, ctx: Console = Depends(console)):
     ctx.require_admin()
     await service.revoke_api_token(ctx.session, workspace_id=ctx.workspace_id, token_id=token_id)
     return await _settings_page(ctx)
+
+
+# Codes a team-management action can fail with, shown in the agent's language.
+_TEAM_ERRORS = {
+    "agent_exists": "console.team.error.agent_exists",
+    "invalid_email": "console.team.error.invalid_email",
+    "weak_password": "console.team.error.weak_password",
+    "last_admin": "console.team.error.last_admin",
+    "team_exists": "console.team.error.team_exists",
+    "invalid_name": "console.team.error.invalid_name",
+    "not_found": "console.team.error.not_found",
+}
+
+
+async def _team_action(ctx: Console, action, notice: str):
+    """Run one agents/teams change; on a refused change, nothing is written and the
+    section says why."""
+    try:
+        async with ctx.session.begin_nested():
+            await action()
+    except AppError as exc:
+        key = _TEAM_ERRORS.get(exc.code)
+        message = ctx.t(key) if key else exc.message
+        return await _settings_page(ctx, team_error=message, status_code=exc.status_code)
+    return await _settings_page(ctx, team_notice=ctx.t(notice))
+
+
+@router.post("/settings/agents")
+async def add_agent(
+    name: str = Form(default=""),
+    email: str = Form(default=""),
+    password: str = Form(default=""),
+    role: str = Form(default="agent"),
+    ctx: Console = Depends(console),
+):
+    ctx.require_admin()
+
+    async def create():
+        await service.create_agent(
+            ctx.session,
+            workspace_id=ctx.workspace_id,
+            email=email,
+            name=name,
+            password=password,
+            role=Role(role) if role in Role.__members__ else Role.agent,
+            locale=ctx.locale,
+        )
+
+    return await _team_action(ctx, create, "console.team.agent_added")
+
+
+@router.post("/settings/agents/{agent_id}")
+async def change_agent(
+    agent_id: int,
+    role: str | None = Form(default=None),
+    active: str | None = Form(default=None),
+    ctx: Console = Depends(console),
+):
+    ctx.require_admin()
+
+    async def change():
+        await service.update_agent(
+            ctx.session,
+            workspace_id=ctx.workspace_id,
+            agent_id=agent_id,
+            role=Role(role) if role in Role.__members__ else None,
+            is_active={"true": True, "false": False}.get(active or ""),
+        )
+
+    return await _team_action(ctx, change, "console.team.saved")
+
+
+@router.post("/settings/teams")
+async def add_team(name: str = Form(default=""), ctx: Console = Depends(console)):
+    ctx.require_admin()
+
+    async def create():
+        await service.create_team(ctx.session, workspace_id=ctx.workspace_id, name=name)
+
+    return await _team_action(ctx, create, "console.team.team_added")
+
+
+@router.post("/settings/teams/{team_id}")
+async def change_team(team_id: int, request: Request, ctx: Console = Depends(console)):
+    """Save a team's members (the checked agents)."""
+    ctx.require_admin()
+    form = await request.form()
+    agent_ids = [int(v) for v in form.getlist("agent_ids") if str(v).isdigit()]
+
+    async def change():
+        await service.update_team(
+            ctx.session, workspace_id=ctx.workspace_id, team_id=team_id, agent_ids=agent_ids
+        )
+
+    return await _team_action(ctx, change, "console.team.saved")
+
+
+@router.post("/settings/teams/{team_id}/delete")
+async def remove_team(team_id: int, ctx: Console = Depends(console)):
+    ctx.require_admin()
+
+    async def delete():
+        await service.delete_team(ctx.session, workspace_id=ctx.workspace_id, team_id=team_id)
+
+    return await _team_action(ctx, delete, "console.team.team_deleted")

@@ -34,6 +34,14 @@
     } catch (e) { /* not JSON */ }
     return t("console.error.generic");
   }
+  // A refused form comes back as HTML that says why (409/422): show it in place.
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var xhr = ev.detail.xhr;
+    if (!xhr || (xhr.status !== 409 && xhr.status !== 422)) return;
+    if ((xhr.getResponseHeader("Content-Type") || "").indexOf("text/html") !== 0) return;
+    ev.detail.shouldSwap = true;
+    ev.detail.isError = false;
+  });
   document.addEventListener("htmx:responseError", function (ev) {
     var xhr = ev.detail.xhr;
     if (xhr && xhr.status === 401) { window.location.href = "/console/login?next=" + encodeURIComponent(location.pathname); return; }
