@@ -101,3 +101,51 @@ async def test_console_is_live_without_reloads(live_server, new_context, make_wo
     # Every message exactly once, and the page was never reloaded.
     await expect(messages.locator(".msg[data-message-id]")).to_have_count(4)
     assert await page.evaluate("window.__noReload") is True
+
+
+async def test_keyboard_moves_assigns_and_resolves(live_server, new_context, make_workspace):
+    ws = await make_workspace()
+    customers = [Customer(live_server, ws.inbox_token) for _ in range(2)]
+    first = await customers[0].say("첫 번째 고객입니다")
+    second = await customers[1].say("두 번째 고객입니다")
+    page = await (await new_context()).new_page()
+    await page.goto(f"{live_server.url}/console/login")
+    await page.locator("input[name=email]").fill(ws.agent_email)
+    await page.locator("input[name=password]").fill(ws.agent_password)
+    await page.locator("button[type=submit]").click()
+    await expect(page).to_have_url(f"{live_server.url}/console")
+    await page.goto(f"{live_server.url}/console?view=all&status=open")
+    rows = page.locator("#conversation-list .conv-row")
+    await expect(rows).to_have_count(2)
+    top = await rows.first.get_attribute("data-conversation-id")
+    assert {top, await rows.last.get_attribute("data-conversation-id")} == {
+        str(first["conversation_id"]),
+        str(second["conversation_id"]),
+    }
+
+    await page.keyboard.press("j")  # nothing selected yet: the first row opens
+    await expect(page.locator("#conversation")).to_have_attribute("data-conversation-id", top)
+    await page.keyboard.press("j")
+    other = await rows.last.get_attribute("data-conversation-id")
+    await expect(page.locator("#conversation")).to_have_attribute("data-conversation-id", other)
+    await page.keyboard.press("k")
+    await expect(page.locator("#conversation")).to_have_attribute("data-conversation-id", top)
+
+    # Letters typed in the reply box are text, not commands; Esc leaves the box.
+    await page.keyboard.press("r")
+    await expect(page.locator("#reply-box")).to_be_focused()
+    await page.keyboard.type("jeak")
+    await expect(page.locator("#reply-box")).to_have_value("jeak")
+    await expect(page.locator("#conversation")).to_have_attribute("data-conversation-id", top)
+    await page.keyboard.press("Escape")
+
+    await page.keyboard.press("a")
+    await expect(page.locator("#assignee-name")).to_have_text(f"상담원 {ws.slug}")
+    await page.keyboard.press("e")
+    await expect(page.locator("#status-actions")).to_have_attribute("data-status", "resolved")
+
+    await page.keyboard.press("?")
+    await expect(page.locator("dialog#shortcuts")).to_be_visible()
+    await expect(page.locator("dialog#shortcuts")).to_contain_text("대화 해결")
+    await page.keyboard.press("?")
+    await expect(page.locator("dialog#shortcuts")).to_be_hidden()

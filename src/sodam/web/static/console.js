@@ -330,6 +330,44 @@
     if (ev.detail.target && ev.detail.target.id === "list-pane") markSelected();
   });
 
+  // ---- keyboard (UX.md: keyboard first) -------------------------------------------
+  function typingIn(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+  function moveSelection(step) {
+    var rows = Array.prototype.slice.call(document.querySelectorAll("#conversation-list .conv-row"));
+    if (!rows.length) return;
+    var at = rows.findIndex(function (row) { return row.classList.contains("selected"); });
+    var next = rows[at < 0 ? 0 : Math.max(0, Math.min(rows.length - 1, at + step))];
+    if (next && next !== rows[at]) { next.click(); next.scrollIntoView({ block: "nearest" }); }
+  }
+  function clickIfThere(selector) {
+    var el = document.querySelector(selector);
+    if (el && !el.disabled) el.click();
+    return !!el;
+  }
+  document.addEventListener("keydown", function (ev) {
+    if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey || ev.isComposing) return;
+    var help = document.getElementById("shortcuts");
+    if (ev.key === "Escape" && typingIn(ev.target)) { ev.target.blur(); return; }
+    if (typingIn(ev.target) || (help && help.open && ev.key !== "?")) return;
+    var handled = true;
+    switch (ev.key) {
+      case "j": moveSelection(1); break;
+      case "k": moveSelection(-1); break;
+      case "r": { var box = document.getElementById("reply-box"); if (box) box.focus(); else handled = false; break; }
+      case "e": handled = clickIfThere('#status-actions .status-button[data-status="resolved"]'); break;
+      case "a": handled = clickIfThere("#assign-me"); break;
+      case "?":
+        if (help) { if (help.open) help.close(); else help.showModal(); }
+        break;
+      default: handled = false;
+    }
+    if (handled) ev.preventDefault();
+  });
+
   onConversationShown();
   connect();
 })();
