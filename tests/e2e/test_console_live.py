@@ -3,6 +3,7 @@ private note, assigns and resolves, and none of it reloads the page."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -149,3 +150,32 @@ async def test_keyboard_moves_assigns_and_resolves(live_server, new_context, mak
     await expect(page.locator("dialog#shortcuts")).to_contain_text("대화 해결")
     await page.keyboard.press("?")
     await expect(page.locator("dialog#shortcuts")).to_be_hidden()
+
+
+async def test_unread_dot_appears_live_and_clears_when_opened(live_server, new_context, make_workspace):
+    ws = await make_workspace()
+    quiet, chatty = Customer(live_server, ws.inbox_token), Customer(live_server, ws.inbox_token)
+    opened = await quiet.say("배송지 변경 문의드려요")
+    other = await chatty.say("안녕하세요")
+    page = await (await new_context()).new_page()
+    await page.goto(f"{live_server.url}/console/login")
+    await page.locator("input[name=email]").fill(ws.agent_email)
+    await page.locator("input[name=password]").fill(ws.agent_password)
+    await page.locator("button[type=submit]").click()
+    await page.goto(
+        f"{live_server.url}/console/conversations/{opened['conversation_id']}?view=all&status=open"
+    )
+    await expect(page.locator("#live-status")).to_have_attribute("data-state", "connected")
+    row = page.locator(f'#conversation-list [data-conversation-id="{other["conversation_id"]}"]')
+    mine = page.locator(f'#conversation-list [data-conversation-id="{opened["conversation_id"]}"]')
+    await expect(row).to_have_class(re.compile(r"\bunread\b"))
+    await expect(mine).not_to_have_class(re.compile(r"\bunread\b"))
+
+    # A live message in the open conversation stays read; one elsewhere lights its dot.
+    await quiet.say("주소는 서울시 마포구입니다")
+    await expect(page.locator("#messages")).to_contain_text("주소는 서울시 마포구입니다")
+    await expect(mine).not_to_have_class(re.compile(r"\bunread\b"))
+    await row.click()
+    await expect(row).not_to_have_class(re.compile(r"\bunread\b"))
+    await page.reload()
+    await expect(page.locator("#conversation-list .conv-row.unread")).to_have_count(0)

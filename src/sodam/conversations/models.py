@@ -131,3 +131,19 @@ class ConversationEvent(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     actor_type: Mapped[str] = mapped_column(String(20))
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class ConversationRead(WorkspaceScoped, Base):
+    """How far an agent has read a conversation: the list shows an unread dot when a
+    customer message has a higher seq."""
+
+    __tablename__ = "conversation_reads"
+    __table_args__ = (Index("ix_conversation_reads_agent", "agent_id"),)
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_read_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -20,6 +21,7 @@ from sodam.config import get_settings
 from sodam.conversations.models import (
     Conversation,
     ConversationEvent,
+    ConversationRead,
     Direction,
     Message,
     MessageKind,
@@ -767,3 +769,49 @@ async def _publish_conversation(session: AsyncSession, conversation: Conversatio
             "inbox": conversation.inbox_id,
         },
     )
+
+
+async def mark_read(
+    session: AsyncSession, *, workspace_id: int, conversation_id: int, agent_id: int, seq: int
+) -> None:
+    """Record that an agent has read a conversation up to `seq` (never backwards)."""
+    stmt = pg_insert(ConversationRead).values(
+        workspace_id=workspace_id, conversation_id=conversation_id, agent_id=agent_id, last_read_seq=seq
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[ConversationRead.conversation_id, ConversationRead.agent_id],
+            set_={
+                "last_read_seq": func.greatest(ConversationRead.last_read_seq, stmt.excluded.last_read_seq),
+                "updated_at": func.now(),
+            },
+            where=ConversationRead.workspace_id == workspace_id,
+        )
+    )
+
+
+async def unread_ids(
+    session: AsyncSession, *, workspace_id: int, agent_id: int, conversation_ids: list[int]
+) -> set[int]:
+    """Which of these conversations have a customer message the agent has not read."""
+    if not conversation_ids:
+        return set()
+    read = (
+        select(ConversationRead.last_read_seq)
+        .where(
+            ConversationRead.conversation_id == Message.conversation_id,
+            ConversationRead.agent_id == agent_id,
+        )
+        .scalar_subquery()
+    )
+    rows = await session.scalars(
+        select(Message.conversation_id)
+        .where(
+            Message.workspace_id == workspace_id,
+            Message.conversation_id.in_(conversation_ids),
+            Message.direction == Direction.incoming,
+        )
+        .group_by(Message.conversation_id)
+        .having(func.max(Message.seq) > func.coalesce(read, 0))
+    )
+    return set(rows)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from sodam.accounts import service as accounts
 from sodam.accounts.sessions import Console, console
@@ -75,9 +75,16 @@ async def list_context(ctx: Console, *, view: str, status: str, selected_id: int
         ctx.session, workspace_id=ctx.workspace_id, ids=[c.contact_id for c in rows]
     )
     now = datetime.now(UTC)
+    unread = await service.unread_ids(
+        ctx.session,
+        workspace_id=ctx.workspace_id,
+        agent_id=ctx.agent.id,
+        conversation_ids=[c.id for c in rows],
+    )
     items = [
         {
             "conversation": c,
+            "unread": c.id in unread and c.id != selected_id,
             "contact_name": _contact_name(ctx, people.get(c.contact_id), c.contact_id),
             "waiting": waiting(ctx, c.last_message_at or c.created_at, now),
             "since": (c.last_message_at or c.created_at).isoformat(),
@@ -247,6 +254,13 @@ async def conversation_page(
     conversation = await service.get(
         ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
     )
+    await service.mark_read(
+        ctx.session,
+        workspace_id=ctx.workspace_id,
+        conversation_id=conversation.id,
+        agent_id=ctx.agent.id,
+        seq=conversation.last_seq,
+    )
     context = await conversation_context(ctx, conversation)
     if ctx.is_htmx and ctx.request.headers.get("hx-target") == "conversation-area":
         return ctx.render("console/_conversation_area.html", context)
@@ -260,6 +274,22 @@ async def conversation_page(
             "list": await list_context(ctx, view=view, status=status, selected_id=conversation.id),
         },
     )
+
+
+@router.post("/conversations/{conversation_id}/read", status_code=204)
+async def read(conversation_id: int, seq: int = Form(..., ge=0), ctx: Console = Depends(console)):
+    """The agent saw the conversation up to `seq` (console.js, when live messages arrive)."""
+    conversation = await service.get(
+        ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
+    )
+    await service.mark_read(
+        ctx.session,
+        workspace_id=ctx.workspace_id,
+        conversation_id=conversation.id,
+        agent_id=ctx.agent.id,
+        seq=min(seq, conversation.last_seq),
+    )
+    return Response(status_code=204)
 
 
 @router.get("/conversations/{conversation_id}/timeline")
@@ -330,6 +360,13 @@ async def reply(
     except Invalid as exc:
         exc.message = ctx.t("console.error.empty") if exc.code == "empty_message" else exc.message
         raise
+    await service.mark_read(
+        ctx.session,
+        workspace_id=ctx.workspace_id,
+        conversation_id=conversation_id,
+        agent_id=ctx.agent.id,
+        seq=message.seq,
+    )
     await ctx.session.commit()  # acknowledge only what is stored
     if "application/json" in ctx.request.headers.get("accept", "") or ctx.is_htmx:
         item = _message_item(ctx, message, {ctx.agent.id: ctx.agent.name}, "")

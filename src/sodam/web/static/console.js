@@ -180,9 +180,37 @@
   function markSelected() {
     var id = openId();
     document.querySelectorAll("#conversation-list .conv-row").forEach(function (row) {
-      row.classList.toggle("selected", Number(row.getAttribute("data-conversation-id")) === id);
+      var open = Number(row.getAttribute("data-conversation-id")) === id;
+      row.classList.toggle("selected", open);
+      if (open) row.classList.remove("unread"); // the server marked it read when it was shown
     });
   }
+  // Live messages in the open conversation count as read while the tab is visible.
+  var readTimers = {}, readSeqs = {};
+  function sendRead(id, viaBeacon) {
+    clearTimeout(readTimers[id]);
+    delete readTimers[id];
+    var body = new FormData();
+    body.append("seq", String(readSeqs[id]));
+    body.append("csrf_token", csrf());
+    delete readSeqs[id];
+    var url = "/console/conversations/" + id + "/read";
+    if (viaBeacon && navigator.sendBeacon) { navigator.sendBeacon(url, body); return; }
+    fetch(url, { method: "POST", body: body, credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } })
+      .catch(function () { /* the next view marks it read anyway */ });
+  }
+  function markReadSoon() {
+    var id = openId();
+    if (!id || document.visibilityState !== "visible") return;
+    readSeqs[id] = lastSeq(); // what is on screen now was seen, even if the agent moves on
+    clearTimeout(readTimers[id]);
+    readTimers[id] = setTimeout(function () { sendRead(id, false); }, 300);
+  }
+  // Leaving the page: what was seen still counts.
+  window.addEventListener("pagehide", function () {
+    Object.keys(readSeqs).forEach(function (id) { sendRead(id, true); });
+  });
+  document.addEventListener("visibilitychange", markReadSoon);
   function refreshActions() {
     var id = openId();
     if (!id || !window.htmx || !document.getElementById("conversation-actions")) return;
@@ -236,6 +264,7 @@
           var m = frame.message;
           if (Number(m.seq) === lastSeq() + 1 || Number(m.seq) <= lastSeq()) appendMessage(m);
           else syncTimeline(); // a gap: fetch everything after the last seq we have
+          markReadSoon();
         }
         patchRow(frame.message);
         refreshList();
@@ -343,7 +372,14 @@
     var next = rows[at < 0 ? 0 : Math.max(0, Math.min(rows.length - 1, at + step))];
     if (next && next !== rows[at]) { next.click(); next.scrollIntoView({ block: "nearest" }); }
   }
-  function clickIfThere(selector) {
+  // A key pressed while htmx is still swapping the actions in would click a button htmx
+  // has not wired up yet: wait for the swap to settle first.
+  function clickIfThere(selector, tries) {
+    var busy = document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling");
+    if (busy && (tries || 0) < 40) {
+      setTimeout(function () { clickIfThere(selector, (tries || 0) + 1); }, 50);
+      return !!document.querySelector(selector);
+    }
     var el = document.querySelector(selector);
     if (el && !el.disabled) el.click();
     return !!el;
