@@ -117,3 +117,12 @@ def test_fine_tuned_top_layers(tmp_path):
     assert again.predict_proba(["track my delivery"]) == pytest.approx(
         clf.predict_proba(["track my delivery"])
     )
+
+
+def test_two_intents():
+    """sklearn's LinearSVC gives one score column for two classes: predict must still work."""
+    texts = [t for lab in ("refund", "shipping") for t in TRAIN[lab]]
+    labels = [lab for lab in ("refund", "shipping") for _ in TRAIN[lab]]
+    clf = IntentClassifier(use_embeddings=False).fit(texts, labels, holdout=0.25)
+    assert clf.predict_proba(["환불해 주세요"]).shape == (1, 2)
+    assert clf.predict("refund my order please")[0] == "refund"

@@ -174,6 +174,12 @@ class IntentClassifier:
         states, pooled = tuner.below(list(texts), with_pooled=True)
         return tuner.predict_proba(list(texts), states=states), pooled
 
+    def _svm_scores(self, texts: Sequence[str]) -> np.ndarray:
+        scores = self._p.svm.decision_function(self._tfidf(texts))
+        if scores.ndim == 1:  # two classes: sklearn gives one column
+            scores = np.column_stack([-scores, scores])
+        return scores
+
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         from sodam.nlp.embeddings import get_encoder
 
@@ -263,9 +269,7 @@ class IntentClassifier:
         index = {c: i for i, c in enumerate(self.classes_)}
         in_mask = np.array([lab is not None and lab in index for lab in labels])
         y_in = np.array([index[lab] for lab, m in zip(labels, in_mask, strict=True) if m])
-        svm_scores = self._p.svm.decision_function(self._tfidf(texts))
-        if svm_scores.ndim == 1:  # two classes: sklearn gives one column
-            svm_scores = np.column_stack([-svm_scores, svm_scores])
+        svm_scores = self._svm_scores(texts)
         p_tune = None
         if self._p.tuner is not None:
             p_tune, pooled = self._tuned(texts)
@@ -325,7 +329,7 @@ class IntentClassifier:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if self._p is None:
             raise RuntimeError("the classifier is not trained")
-        p = _softmax(self._p.svm.decision_function(self._tfidf(texts)) * self._p.temperature)
+        p = _softmax(self._svm_scores(texts) * self._p.temperature)
         tuner = getattr(self._p, "tuner", None)
         if self._p.emb_lr is not None:
             w, wt = self._p.emb_weight, getattr(self._p, "tune_weight", 0.0)
