@@ -46,6 +46,13 @@ def get_engine() -> AsyncEngine:
     return _engine
 
 
+def current_url() -> str:
+    """The libpq URL of the database this process uses."""
+    if _raw_url is None:
+        raise RuntimeError("database engine is not initialised")
+    return _raw_url
+
+
 async def raw_pool() -> psycopg_pool.AsyncConnectionPool:
     """Autocommit psycopg connections for the hot path (one statement = one transaction, no ORM)."""
     global _raw_pool

@@ -14,6 +14,7 @@ connection may have missed.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,9 +24,11 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from sodam.db.session import current_url
 from sodam.knowledge.markdown import plain_text
 from sodam.knowledge.models import ARTICLE_LOCALES, KbArticle
-from sodam.nlp.ranking import Document, LexicalIndex, SearchResult
+from sodam.knowledge.vectors import PgVectorStore
+from sodam.nlp.ranking import Document, LexicalIndex, SearchResult, dense_from_env
 from sodam.realtime import bus
 
 EVENT = "kb.changed"
@@ -46,6 +49,7 @@ class IndexedArticle:
 class WorkspaceIndex:
     """The indexes of one workspace (one per locale) and what they were built from."""
 
+    workspace_id: int = 0
     by_locale: dict[str, LexicalIndex] = field(default_factory=dict)
     articles: dict[int, IndexedArticle] = field(default_factory=dict)
     signature: tuple[int, datetime | None] = (0, None)
@@ -53,24 +57,36 @@ class WorkspaceIndex:
 
     def index(self, locale: str) -> LexicalIndex:
         if locale not in self.by_locale:
-            self.by_locale[locale] = LexicalIndex()
+            # Optional dense ranking (SODAM_EMBEDDING_MODEL): vectors kept in the database.
+            dense = False
+            if os.environ.get("SODAM_EMBEDDING_MODEL"):
+                dense = dense_from_env(store=PgVectorStore(self.workspace_id, current_url())) or False
+            self.by_locale[locale] = LexicalIndex(embeddings=dense)
         return self.by_locale[locale]
 
     def put(self, article: KbArticle) -> None:
-        self.drop(article.id)
-        text = plain_text(article.body)
-        self.index(article.locale).add(
-            Document(
-                str(article.id),
-                article.title,
-                text[:BODY_CHARS],
-                tuple(q.text for q in article.alternate_questions),
+        self.put_many([article])
+
+    def put_many(self, articles: list[KbArticle]) -> None:
+        """Index articles, one batch per locale (analysis and encoding are batched)."""
+        by_locale: dict[str, list[Document]] = {}
+        for article in articles:
+            self.drop(article.id)
+            text = plain_text(article.body)
+            by_locale.setdefault(article.locale, []).append(
+                Document(
+                    str(article.id),
+                    article.title,
+                    text[:BODY_CHARS],
+                    tuple(q.text for q in article.alternate_questions),
+                )
             )
-        )
-        snippet = text if len(text) <= 160 else text[:159].rstrip() + "…"
-        self.articles[article.id] = IndexedArticle(
-            article.id, article.locale, article.title, article.category_id, snippet
-        )
+            snippet = text if len(text) <= 160 else text[:159].rstrip() + "…"
+            self.articles[article.id] = IndexedArticle(
+                article.id, article.locale, article.title, article.category_id, snippet
+            )
+        for locale, docs in by_locale.items():
+            self.index(locale).add_many(docs)
 
     def drop(self, article_id: int) -> None:
         known = self.articles.pop(article_id, None)
@@ -180,11 +196,10 @@ async def _signature(session: AsyncSession, workspace_id: int) -> tuple[int, dat
 
 async def _build(session: AsyncSession, workspace_id: int) -> WorkspaceIndex:
     signature = await _signature(session, workspace_id)
-    built = WorkspaceIndex(signature=signature, checked_at=time.monotonic())
+    built = WorkspaceIndex(workspace_id=workspace_id, signature=signature, checked_at=time.monotonic())
     for locale in ARTICLE_LOCALES:
         built.index(locale)
-    for article in await _load(session, workspace_id):
-        built.put(article)
+    built.put_many(await _load(session, workspace_id))
     return built
 
 

@@ -22,12 +22,15 @@ of the two, plus the margin to the next article, is what the bot thresholds.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -313,7 +316,8 @@ class LexicalIndex:
         self._docs: list[_DocEntry | None] = []
         self._slot: dict[str, int] = {}
         self._lock = threading.RLock()
-        self._dense = embeddings if embeddings is not None else _dense_from_env()
+        # None: whatever the environment says (SODAM_EMBEDDING_MODEL); False: lexical only.
+        self._dense = dense_from_env() if embeddings is None else (embeddings or None)
 
     # -- maintenance -------------------------------------------------------------
     def __len__(self) -> int:
@@ -538,30 +542,57 @@ MARGIN_WEIGHT = 0.3
 
 
 # -- optional dense embeddings -------------------------------------------------------
+class VectorStore(Protocol):
+    """Where computed sentence vectors are kept between processes and restarts (the
+    knowledge domain keeps them in PostgreSQL), keyed by a hash of model and text."""
+
+    def get(self, keys: list[str]) -> dict[str, np.ndarray]: ...
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None: ...
+
+
 class DenseEmbeddings:
     """Sentence-embedding side index, fused with the lexical ranking by reciprocal rank.
 
     Only built when SODAM_EMBEDDING_MODEL names a local sentence-transformers model
-    directory and sentence-transformers is installed (the `embeddings` extra).
+    directory and sentence-transformers is installed (the `embeddings` extra). With a
+    `store`, a text is encoded once per model, not once per process start.
     """
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, store: VectorStore | None = None, model_name: str = "") -> None:
         self.model = model
+        self.store = store
+        self.model_name = model_name
         self.vectors: dict[int, np.ndarray] = {}
+        self.encoded = 0  # texts this instance had to encode (the rest came from the store)
 
     @classmethod
-    def load(cls, path: str) -> DenseEmbeddings:
-        from sentence_transformers import SentenceTransformer
-
-        return cls(SentenceTransformer(path, device="cpu"))
+    def load(cls, path: str, store: VectorStore | None = None) -> DenseEmbeddings:
+        return cls(load_sentence_model(path), store=store, model_name=path)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self.model.encode(texts, normalize_embeddings=True, batch_size=64))
+        return np.asarray(
+            self.model.encode(texts, normalize_embeddings=True, batch_size=64), dtype=np.float32
+        )
+
+    def key(self, text: str) -> str:
+        return hashlib.sha256(f"{self.model_name}\0{text}".encode()).hexdigest()
 
     def add(self, batch: list[tuple[int, Document]]) -> None:
         texts = [" ".join([d.title, *d.alternate_questions, d.body[:500]]) for _, d in batch]
-        for (slot, _), vec in zip(batch, self._encode(texts), strict=True):
-            self.vectors[slot] = vec
+        keys = [self.key(t) for t in texts]
+        known = self.store.get(keys) if self.store is not None else {}
+        missing = [i for i, key in enumerate(keys) if key not in known]
+        if missing:
+            fresh = dict(
+                zip([keys[i] for i in missing], self._encode([texts[i] for i in missing]), strict=True)
+            )
+            self.encoded += len(missing)
+            if self.store is not None:
+                self.store.put(fresh)
+            known = {**known, **fresh}
+        for (slot, _), key in zip(batch, keys, strict=True):
+            self.vectors[slot] = known[key]
 
     def remove(self, slot: int) -> None:
         self.vectors.pop(slot, None)
@@ -582,11 +613,20 @@ class DenseEmbeddings:
         return sorted(fused, key=lambda s: -fused[s])
 
 
-def _dense_from_env() -> DenseEmbeddings | None:
+@functools.lru_cache(maxsize=4)
+def load_sentence_model(path: str):
+    """One loaded model per process, shared by every workspace's index."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device="cpu")
+
+
+def dense_from_env(store: VectorStore | None = None) -> DenseEmbeddings | None:
+    """Dense embeddings when SODAM_EMBEDDING_MODEL is set and the extra is installed."""
     path = os.environ.get("SODAM_EMBEDDING_MODEL")
     if not path:
         return None
     try:
-        return DenseEmbeddings.load(path)
+        return DenseEmbeddings.load(path, store=store)
     except ImportError:
         return None  # the embeddings extra is not installed: lexical only
