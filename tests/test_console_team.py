@@ -36,6 +36,7 @@ async def test_admin_adds_an_agent_who_can_then_sign_in(admin, live_server):
         {"name": "신입 상담원", "email": email, "password": "temporary-pass", "role": "agent"},
     )
     assert r.status_code == 200 and 'id="team-notice"' in r.text and "신입 상담원" in r.text
+    assert "신입 상담원 님을 비활성화할까요?" in r.text  # the confirmation names the person
     created = await _agent(email)
     assert created is not None and created.role == Role.agent and created.workspace_id == ws.workspace_id
     assert created.password_hash.startswith("$argon2")

@@ -46,3 +46,15 @@ def test_negotiate_accept_language():
     assert negotiate("ko-KR,ko;q=0.9,en;q=0.8") == "ko"
     assert negotiate("fr-FR") == "ko"
     assert negotiate(None) == "ko"
+
+
+def test_every_string_survives_formatting():
+    # gettext() fills %(name)s placeholders: a bare "%" in a translation breaks its page.
+    from collections import defaultdict
+
+    for locale in ("ko", "en"):
+        for key, text in catalog(locale).items():
+            try:
+                text % defaultdict(str)
+            except (ValueError, TypeError) as exc:
+                raise AssertionError(f"{locale} {key}: {text!r}: {exc}") from exc

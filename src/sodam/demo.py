@@ -77,6 +77,8 @@ async def seed(session: AsyncSession, *, allowed_origins: list[str] | None = Non
             "greeting_en": "Hi, this is Sodam Shop! How can we help?",
             # The bot answers first from the demo knowledge base and hands off to a person.
             "bot_enabled": True,
+            # First-reply target: the list shows green / amber / red badges.
+            "sla_first_reply_s": 15 * 60,
         },
     )
     samples = [

@@ -43,6 +43,9 @@ JS_STRINGS = (
     "console.time.minutes",
     "console.time.hours",
     "console.time.days",
+    "console.sla.ok",
+    "console.sla.warn",
+    "console.sla.breached",
 )
 
 

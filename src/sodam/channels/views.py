@@ -74,6 +74,7 @@ async def update_inbox(
     hours_close: str = Form(default="18:00"),
     hours_weekends: str | None = Form(default=None),
     assume_resolved_minutes: int = Form(default=30, ge=1, le=7 * 24 * 60),
+    sla_first_reply_minutes: int = Form(default=0, ge=0, le=7 * 24 * 60),
     ctx: Console = Depends(console),
 ):
     """Save an inbox's widget settings; invalid input re-renders the form with the error."""
@@ -103,6 +104,7 @@ async def update_inbox(
             "color": color.strip().lower(),
             "prechat_form": prechat_form is not None,
             "bot_enabled": bot_enabled is not None,
+            "sla_first_reply_s": sla_first_reply_minutes * 60,
             **bot_settings,
         },
     )

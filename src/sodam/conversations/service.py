@@ -815,3 +815,38 @@ async def unread_ids(
         .having(func.max(Message.seq) > func.coalesce(read, 0))
     )
     return set(rows)
+
+
+async def awaiting_reply_since(
+    session: AsyncSession, *, workspace_id: int, conversation_ids: list[int]
+) -> dict[int, datetime]:
+    """For conversations whose customer is waiting for a person: when the wait began (the
+    first customer message after the last agent reply). Bot replies do not stop the clock."""
+    if not conversation_ids:
+        return {}
+    answered = (
+        select(func.coalesce(func.max(Message.seq), 0))
+        .where(
+            Message.conversation_id == Conversation.id,
+            Message.sender_type == SenderType.agent,
+            Message.kind == MessageKind.text,
+        )
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    waiting_since = (
+        select(func.min(Message.created_at))
+        .where(
+            Message.conversation_id == Conversation.id,
+            Message.direction == Direction.incoming,
+            Message.seq > answered,
+        )
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Conversation.id, waiting_since).where(
+            Conversation.workspace_id == workspace_id, Conversation.id.in_(conversation_ids)
+        )
+    )
+    return {conversation_id: since for conversation_id, since in rows if since is not None}

@@ -7,7 +7,7 @@ signed-in agent's workspace, so another workspace's ids are simply "not found".
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query
@@ -57,6 +57,33 @@ def waiting(ctx: Console, since: datetime | None, now: datetime | None = None) -
     return ctx.t("console.time.days", n=seconds // 86400)
 
 
+SLA_WARN_AT = 0.75  # amber from three quarters of the target on
+
+
+async def _sla(ctx: Console, rows: list[Conversation], now: datetime) -> dict[int, dict[str, str]]:
+    """First-reply SLA per open conversation whose inbox has a target: due time, the time
+    it turns amber, and the state now (ok / warn / breached). console.js re-colours
+    the badges as time passes."""
+    targets = {
+        inbox.id: int((inbox.settings or {}).get("sla_first_reply_s") or 0)
+        for inbox in await inboxes.list_(ctx.session, workspace_id=ctx.workspace_id)
+    }
+    wanted = [c for c in rows if targets.get(c.inbox_id)]
+    waiting_since = await service.awaiting_reply_since(
+        ctx.session, workspace_id=ctx.workspace_id, conversation_ids=[c.id for c in wanted]
+    )
+    out = {}
+    for c in wanted:
+        since = waiting_since.get(c.id)
+        if since is None:
+            continue
+        target = timedelta(seconds=targets[c.inbox_id])
+        due, warn = since + target, since + target * SLA_WARN_AT
+        state = "breached" if now >= due else "warn" if now >= warn else "ok"
+        out[c.id] = {"due": due.isoformat(), "warn": warn.isoformat(), "state": state}
+    return out
+
+
 def _filters(view: str | None, status: str | None) -> tuple[str, str]:
     return (view if view in VIEWS else "all", status if status in STATUSES else "open")
 
@@ -81,10 +108,12 @@ async def list_context(ctx: Console, *, view: str, status: str, selected_id: int
         agent_id=ctx.agent.id,
         conversation_ids=[c.id for c in rows],
     )
+    sla = await _sla(ctx, [c for c in rows if c.status == Status.open], now)
     items = [
         {
             "conversation": c,
             "unread": c.id in unread and c.id != selected_id,
+            "sla": sla.get(c.id),
             "contact_name": _contact_name(ctx, people.get(c.contact_id), c.contact_id),
             "waiting": waiting(ctx, c.last_message_at or c.created_at, now),
             "since": (c.last_message_at or c.created_at).isoformat(),

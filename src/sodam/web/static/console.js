@@ -230,7 +230,22 @@
         : t("console.time.days", { n: Math.floor(s / 86400) });
     });
   }
-  setInterval(tickWaits, 30000);
+  // First-reply SLA badges turn amber, then red, as time passes.
+  function tickSla() {
+    var now = Date.now();
+    document.querySelectorAll("#conversation-list .conv-row[data-sla-due]").forEach(function (row) {
+      var badge = row.querySelector(".sla");
+      var due = Date.parse(row.getAttribute("data-sla-due"));
+      var warn = Date.parse(row.getAttribute("data-sla-warn"));
+      if (!badge || isNaN(due) || isNaN(warn)) return;
+      var state = now >= due ? "breached" : now >= warn ? "warn" : "ok";
+      if (badge.getAttribute("data-sla-state") === state) return;
+      badge.setAttribute("data-sla-state", state);
+      badge.className = "badge sla sla-" + state;
+      badge.textContent = t("console.sla." + state);
+    });
+  }
+  setInterval(function () { tickWaits(); tickSla(); }, 30000);
 
   // ---- the live socket -----------------------------------------------------------------
   var socket = null;
