@@ -172,7 +172,8 @@ async def test_unread_dot_appears_live_and_clears_when_opened(live_server, new_c
     await expect(mine).not_to_have_class(re.compile(r"\bunread\b"))
 
     # A live message in the open conversation stays read; one elsewhere lights its dot.
-    await quiet.say("주소는 서울시 마포구입니다")
+    async with page.expect_response(lambda r: r.url.endswith("/read") and r.request.method == "POST"):
+        await quiet.say("주소는 서울시 마포구입니다")  # seen live: the console reports it read
     await expect(page.locator("#messages")).to_contain_text("주소는 서울시 마포구입니다")
     await expect(mine).not_to_have_class(re.compile(r"\bunread\b"))
     await row.click()
