@@ -3,7 +3,6 @@ a widget gets its own conversation's public messages."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -56,8 +55,8 @@ async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple
     if not (wanted_ws or wanted_conv):
         return []  # nobody on this node cares: skip the database read
     if local is None and event["t"] == "message.created":
-        # The commit's NOTIFY can overtake the writer's own continuation by a loop turn.
-        await asyncio.sleep(0)
+        # The commit's NOTIFY can overtake the commit's result in this very process.
+        await service.visitor_message_committer().settled()
         local = _local_message_frame(event)
     if local is not None:
         # Written by this process: no database read (the common case with one worker).

@@ -27,6 +27,7 @@ import psycopg_pool
 log = logging.getLogger(__name__)
 
 Params = Mapping[str, Any]
+SETTLE_WAIT_S = 0.1  # never hold the fan-out longer than this for a cache
 
 
 BatchStatement = Callable[[list[Params]], tuple[str, Params]]
@@ -62,6 +63,7 @@ class GroupCommitter:
         self._pending: list[tuple[Params, asyncio.Future]] = []
         self._in_flight = 0
         self._tasks: set[asyncio.Task] = set()
+        self._executing: set[asyncio.Future] = set()
         # Figures for the benchmark: how many transactions carried how many rows.
         self.transactions = 0
         self.rows = 0
@@ -114,17 +116,32 @@ class GroupCommitter:
 
     async def _execute(self, pool: psycopg_pool.AsyncConnectionPool, params: list[Params]) -> list[Any]:
         sql, values = self._statement(params)
-        async with pool.connection() as conn:
-            if not conn.autocommit:
-                raise RuntimeError(
-                    "group commit needs an autocommit connection: the statement is the transaction"
-                )
-            rows = await (await conn.execute(sql, values)).fetchall()
-        if len(rows) != len(params):
-            raise RuntimeError(f"batch statement returned {len(rows)} rows for {len(params)} callers")
-        self.transactions += 1
-        self.rows += len(rows)
-        return [self._prepare(row) for row in rows] if self._prepare is not None else rows
+        done = asyncio.get_running_loop().create_future()
+        self._executing.add(done)
+        try:
+            async with pool.connection() as conn:
+                if not conn.autocommit:
+                    raise RuntimeError(
+                        "group commit needs an autocommit connection: the statement is the transaction"
+                    )
+                rows = await (await conn.execute(sql, values)).fetchall()
+            if len(rows) != len(params):
+                raise RuntimeError(f"batch statement returned {len(rows)} rows for {len(params)} callers")
+            self.transactions += 1
+            self.rows += len(rows)
+            return [self._prepare(row) for row in rows] if self._prepare is not None else rows
+        finally:
+            self._executing.discard(done)
+            done.set_result(None)
+
+    async def settled(self) -> None:
+        """Wait until the batches executing now have run `prepare` on their rows.
+
+        A commit's NOTIFY can reach this process's listener before the commit's own
+        result reaches the committer; a listener that wants what `prepare` cached
+        waits here instead of reading the row back from the database."""
+        if self._executing:
+            await asyncio.wait(list(self._executing), timeout=SETTLE_WAIT_S)
 
 
 def _settle(future: asyncio.Future, *, row: Any = None, exc: BaseException | None = None) -> None:
