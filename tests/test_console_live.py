@@ -54,7 +54,9 @@ async def test_session_cookie_opens_the_live_socket_and_gets_widget_messages(liv
         assert (
             await post(client, f"/console/conversations/{conv_id}/status", {"status": "pending"})
         ).status_code == 200
-        update = await recv_until(sock, lambda f: f["type"] == "conversation")
+        update = await recv_until(
+            sock, lambda f: f["type"] == "conversation" and f["event"] == "conversation.updated"
+        )
         assert update["conversation"]["status"] == "pending"
     await client.aclose()
 

@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         url = resolve_database_url(settings.database_url, settings.data_dir)
         init_engine(url, pool_size=settings.db_pool_size)
-        hub.set_resolver(conversation_realtime.resolve)
+        hub.set_resolver(conversation_realtime.resolve, immediate={"message.created"})
         listener = PostgresListener(url, hub.dispatch, hub.resync_all)
         await listener.start()
         app.state.listener = listener

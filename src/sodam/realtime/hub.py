@@ -53,13 +53,20 @@ class Hub:
         self._topics: dict[str, set[Subscriber]] = defaultdict(set)
         self._resolver: Resolver | None = None
         self._event_handlers: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
+        self._immediate: frozenset[str] = frozenset()
+        self._side: asyncio.Queue[dict[str, Any]] | None = None
+        self._side_task: asyncio.Task | None = None
 
     def on_event(self, handler: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         """Run `handler` in this process for every bus event (e.g. refresh a local cache)."""
         self._event_handlers.append(handler)
 
-    def set_resolver(self, resolver: Resolver) -> None:
+    def set_resolver(self, resolver: Resolver, *, immediate: AbstractSet[str] = frozenset()) -> None:
+        """`immediate` event types are resolved on the listener's own task, in order; the
+        others (which may need a database read) on a side task, so a burst of them never
+        holds up the messages behind it."""
         self._resolver = resolver
+        self._immediate = frozenset(immediate)
 
     def subscribe(self, subscriber: Subscriber, topics: Iterable[str]) -> None:
         for topic in topics:
@@ -90,6 +97,24 @@ class Hub:
                 log.exception("bus event handler failed")
         if self._resolver is None or "conv" not in event:
             return
+        if self._immediate and event.get("t") not in self._immediate:
+            if self._side is None or self._side_task is None or self._side_task.done():
+                self._side = asyncio.Queue()
+                self._side_task = asyncio.create_task(self._resolve_side())
+            self._side.put_nowait(event)
+            return
+        await self._fan_out(event)
+
+    async def _resolve_side(self) -> None:
+        queue = self._side
+        while True:
+            event = await queue.get()
+            try:
+                await self._fan_out(event)
+            except Exception:
+                log.exception("resolving a bus event failed")
+
+    async def _fan_out(self, event: dict[str, Any]) -> None:
         # A live view, not a copy: with thousands of sockets a copy per event adds up.
         frames = await self._resolver(event, self._topics.keys())
         encoded: dict[int, str] = {}
