@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # Visitor messages arriving while a commit is under way share the next transaction,
     # up to this many; 1 turns group commit off (one transaction per message).
     group_commit_max_batch: int = Field(default=64, ge=1)
+    # Batches committing at once per process (each on its own connection).
+    group_commit_in_flight: int = Field(default=2, ge=1, le=64)
     session_max_age_s: int = 14 * 24 * 3600
     log_level: str = "info"
     # Run a job worker inside each `sodam serve` process (simplest on one machine);

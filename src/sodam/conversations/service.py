@@ -403,7 +403,7 @@ def visitor_message_committer() -> GroupCommitter:
             prepare=_visitor_message_out,
             max_batch=batch,
             # Without batching, concurrency comes from parallel transactions instead.
-            max_in_flight=2 if batch > 1 else settings.db_pool_size,
+            max_in_flight=settings.group_commit_in_flight if batch > 1 else settings.db_pool_size,
         )
     return _visitor_messages
 
