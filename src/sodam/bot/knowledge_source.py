@@ -21,20 +21,21 @@ def _snippet(text: str) -> str:
 class KnowledgeBaseSource:
     """Adapts knowledge.service.search to the bot's answer / choices / handoff decision."""
 
-    async def _url(self, session: AsyncSession, workspace_id: int, article_id: int) -> str:
+    async def _help_center(self, session: AsyncSession, workspace_id: int) -> str:
         workspace = await accounts.get_workspace(session, workspace_id=workspace_id)
-        return f"{get_settings().base_url()}/help/{workspace.slug}/articles/{article_id}"
+        return f"{get_settings().base_url()}/help/{workspace.slug}"
+
+    async def _url(self, session: AsyncSession, workspace_id: int, article_id: int) -> str:
+        return f"{await self._help_center(session, workspace_id)}/articles/{article_id}"
 
     async def search(self, session: AsyncSession, workspace_id: int, text: str, language: str) -> KbAnswer:
         result = await knowledge.search(
             session, workspace_id=workspace_id, query=text, locale=language, limit=3
         )
+        help_center = await self._help_center(session, workspace_id) if result.hits else ""
         candidates = [
             Candidate(
-                hit.article_id,
-                hit.title,
-                await self._url(session, workspace_id, hit.article_id),
-                _snippet(hit.snippet),
+                hit.article_id, hit.title, f"{help_center}/articles/{hit.article_id}", _snippet(hit.snippet)
             )
             for hit in result.hits
         ]
