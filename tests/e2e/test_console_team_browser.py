@@ -35,12 +35,16 @@ async def test_admin_builds_a_team_and_is_told_why_a_change_is_refused(
 
     await page.locator("#team-create input[name=name]").fill("배송팀")
     await page.locator("#team-create").get_by_role("button", name="팀 추가").click()
+    await expect(page.locator("#team-notice")).to_have_text("팀을 추가했습니다.")
+    await page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     card = page.locator(".team-card", has_text="배송팀")
     await card.get_by_label("박상담").check()
     await card.get_by_role("button", name="팀원 저장").click()
     await expect(page.locator("#team-notice")).to_have_text("저장했습니다.")
 
-    # Demoting the only admin: refused, and the section says what to do instead.
+    # Demoting the only admin: refused, and the section says what to do instead. (First let
+    # htmx finish wiring the swapped-in section, as a person's pause would.)
+    await page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     me = page.locator(f'tr[data-agent-id="{ws.agent_id}"] select[name=role]')
     await me.select_option("agent")
     await expect(page.locator("#team-error")).to_contain_text("먼저 다른 분을 관리자로 지정해 주세요")
