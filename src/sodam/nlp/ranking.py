@@ -22,7 +22,6 @@ of the two, plus the margin to the next article, is what the bot thresholds.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import os
@@ -568,12 +567,17 @@ class DenseEmbeddings:
 
     @classmethod
     def load(cls, path: str, store: VectorStore | None = None) -> DenseEmbeddings:
-        return cls(load_sentence_model(path), store=store, model_name=path)
+        """Over the process-wide encoder of nlp.embeddings (one loaded model, shared)."""
+        from sodam.nlp.embeddings import get_encoder
+
+        encoder = get_encoder(path)
+        if encoder is None:
+            raise ImportError("the embeddings extra (sentence-transformers) is not installed")
+        return cls(encoder, store=store, model_name=path)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(
-            self.model.encode(texts, normalize_embeddings=True, batch_size=64), dtype=np.float32
-        )
+        # `model.encode` returns unit-length vectors (nlp.embeddings.Encoder does).
+        return np.asarray(self.model.encode(texts), dtype=np.float32)
 
     def key(self, text: str) -> str:
         return hashlib.sha256(f"{self.model_name}\0{text}".encode()).hexdigest()
@@ -611,14 +615,6 @@ class DenseEmbeddings:
             if alive[s]:
                 fused[s] = fused.get(s, 0.0) + 1.0 / (c + rank + 1)
         return sorted(fused, key=lambda s: -fused[s])
-
-
-@functools.lru_cache(maxsize=4)
-def load_sentence_model(path: str):
-    """One loaded model per process, shared by every workspace's index."""
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(path, device="cpu")
 
 
 def dense_from_env(store: VectorStore | None = None) -> DenseEmbeddings | None:
