@@ -91,8 +91,8 @@ class GroupCommitter:
     async def _commit(self, batch: list[tuple[Params, asyncio.Future]]) -> None:
         if self._order_key is not None and len(batch) > 1:
             batch.sort(key=lambda item: self._order_key(item[0]))
-        pool = await self._pool()
         try:
+            pool = await self._pool()
             rows = await self._execute(pool, [params for params, _ in batch])
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             if len(batch) == 1:
