@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -67,7 +68,8 @@ async def test_role_change_deactivation_and_the_last_admin(admin, live_server):
     assert r.status_code == 200 and (await _agent(email)).is_active is False
     assert (await their_console.get("/console")).status_code == 303  # signed out at once
     await their_console.aclose()
-    assert (await login(client.__class__(base_url=live_server.url), email, password)).status_code != 303
+    async with httpx.AsyncClient(base_url=live_server.url) as fresh:
+        assert (await login(fresh, email, password)).status_code != 303
 
     r = await post(client, f"/console/settings/agents/{ws.agent_id}", {"role": "agent"})
     assert r.status_code == 409 and 'id="team-error"' in r.text
