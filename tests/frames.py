@@ -17,3 +17,21 @@ async def next_frame(ws) -> dict[str, Any]:
         data = json.loads(await ws.recv())
         queue.extend(data if isinstance(data, list) else [data])
     return queue.pop(0)
+
+
+async def widget_socket_url(server, inbox_token: str, visitor_token: str, **params) -> str:
+    """The widget socket's URL with a fresh one-use ticket (the visitor token stays in a header)."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        r = await client.post(
+            f"/widget/v1/{inbox_token}/socket-ticket", headers={"X-Sodam-Visitor": visitor_token}
+        )
+    assert r.status_code == 200, r.text
+    query = "".join(f"&{key}={value}" for key, value in params.items())
+    return f"{server.ws_url}/widget/v1/{inbox_token}/ws?ticket={r.json()['ticket']}{query}"
+
+
+def bearer(api_token: str) -> dict[str, Any]:
+    """websockets.connect(...) keyword arguments that authenticate an agent socket by header."""
+    return {"additional_headers": {"Authorization": f"Bearer {api_token}"}}

@@ -17,7 +17,7 @@ import websockets
 from sodam.accounts import service as accounts
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
-from tests.frames import next_frame
+from tests.frames import bearer, next_frame
 from tests.test_api_helpers import assert_error, client, seed_conversation, walk
 
 CORE_PREFIXES = tuple(f"/api/v1/{r}/" for r in ("contacts", "conversations", "inboxes", "agents", "teams"))
@@ -172,8 +172,8 @@ async def test_client_id_is_not_shared_across_workspaces(live_server, make_works
 
 async def test_realtime_socket_carries_only_own_workspace(live_server, make_workspace):
     a, b, a_data, b_data, _a_team, _b_ids = await two_workspaces(make_workspace)
-    url = f"{live_server.ws_url}/api/v1/realtime?access_token={a.api_token}"
-    async with websockets.connect(url) as socket:
+    url = f"{live_server.ws_url}/api/v1/realtime"
+    async with websockets.connect(url, **bearer(a.api_token)) as socket:
         hello = await next_frame(socket)
         assert hello["type"] == "hello" and hello["workspace_id"] == a.workspace_id
         async with client(live_server, b.api_token) as api_b, client(live_server, a.api_token) as api_a:

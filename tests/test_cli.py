@@ -7,7 +7,7 @@ import secrets
 import subprocess
 import sys
 
-from tests.frames import next_frame
+from tests.frames import bearer, next_frame
 
 
 def sodam(*args: str, database_url: str, input: str | None = None) -> subprocess.CompletedProcess:
@@ -52,7 +52,7 @@ def test_create_agent_then_token_authenticates(database_url, live_server):
     import websockets
 
     async def hello():
-        async with websockets.connect(f"{live_server.ws_url}/api/v1/realtime?access_token={raw}") as ws:
+        async with websockets.connect(f"{live_server.ws_url}/api/v1/realtime", **bearer(raw)) as ws:
             return await next_frame(ws)
 
     frame = asyncio.run(hello())

@@ -10,7 +10,7 @@ import uuid
 import httpx
 import websockets
 
-from tests.frames import next_frame
+from tests.frames import bearer, next_frame, widget_socket_url
 
 
 async def recv_until(ws, predicate, wait_s=15.0):
@@ -28,9 +28,12 @@ async def test_messages_cross_between_two_server_processes(live_server, server_f
         r = await client.post(f"/widget/v1/{ws.inbox_token}/session", json={"locale": "ko"})
         token = r.json()["visitor_token"]
 
-    widget_url = f"{node_a.ws_url}/widget/v1/{ws.inbox_token}/ws?visitor={token}"
-    agent_url = f"{node_b.ws_url}/api/v1/realtime?access_token={ws.api_token}"
-    async with websockets.connect(widget_url) as widget, websockets.connect(agent_url) as agent:
+    widget_url = await widget_socket_url(node_a, ws.inbox_token, token)
+    agent_url = f"{node_b.ws_url}/api/v1/realtime"
+    async with (
+        websockets.connect(widget_url) as widget,
+        websockets.connect(agent_url, **bearer(ws.api_token)) as agent,
+    ):
         await recv_until(widget, lambda f: f["type"] == "hello")
         await recv_until(agent, lambda f: f["type"] == "hello")
 

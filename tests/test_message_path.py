@@ -9,7 +9,7 @@ import uuid
 import httpx
 import websockets
 
-from tests.frames import next_frame
+from tests.frames import bearer, next_frame, widget_socket_url
 
 
 async def visitor(server, inbox_token: str) -> str:
@@ -30,9 +30,12 @@ async def recv_until(ws, predicate, wait_s=5.0):
 async def test_widget_message_reaches_agent_socket(live_server, make_workspace):
     ws = await make_workspace()
     token = await visitor(live_server, ws.inbox_token)
-    agent_url = f"{live_server.ws_url}/api/v1/realtime?access_token={ws.api_token}"
-    widget_url = f"{live_server.ws_url}/widget/v1/{ws.inbox_token}/ws?visitor={token}"
-    async with websockets.connect(agent_url) as agent, websockets.connect(widget_url) as widget:
+    agent_url = f"{live_server.ws_url}/api/v1/realtime"
+    widget_url = await widget_socket_url(live_server, ws.inbox_token, token)
+    async with (
+        websockets.connect(agent_url, **bearer(ws.api_token)) as agent,
+        websockets.connect(widget_url) as widget,
+    ):
         await recv_until(agent, lambda f: f["type"] == "hello")
         await recv_until(widget, lambda f: f["type"] == "hello")
         client_id = str(uuid.uuid4())

@@ -13,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
-from websockets.exceptions import InvalidStatus
 
-from tests.frames import next_frame
+from tests.frames import next_frame, widget_socket_url
 
 SHOP = "https://shop.example.com"
 WIDGET_JS = Path(__file__).resolve().parents[1] / "src" / "sodam" / "web" / "static" / "widget.js"
@@ -245,14 +244,17 @@ async def test_socket_from_a_disallowed_origin_or_with_a_bad_token_is_refused(
 ):
     ws = await make_workspace(allowed_origins=[SHOP])
     token = (await new_visitor(client, ws.inbox_token))["visitor_token"]
-    url = f"{live_server.ws_url}/widget/v1/{ws.inbox_token}/ws?visitor={token}"
-    with pytest.raises(InvalidStatus) as refused:
-        async with websockets.connect(url, origin="https://evil.example"):
-            pass
-    assert refused.value.response.status_code == 403
-    with pytest.raises(InvalidStatus):
-        async with websockets.connect(url.replace(token, "forged"), origin=SHOP):
-            pass
+    # Refusals are close codes after one error frame (a bare HTTP 403 says nothing).
+    url = await widget_socket_url(live_server, ws.inbox_token, token)
+    async with websockets.connect(url, origin="https://evil.example") as sock:
+        assert (await next_frame(sock))["error"]["code"] == "origin_not_allowed"
+        await sock.wait_closed()
+    assert sock.close_code == 4403
+    forged = url.split("?ticket=")[0] + "?ticket=skt_forged"
+    async with websockets.connect(forged, origin=SHOP) as sock:
+        assert (await next_frame(sock))["error"]["code"] == "invalid_socket_ticket"
+        await sock.wait_closed()
+    assert sock.close_code == 4401
     async with websockets.connect(url, origin=SHOP) as sock:
         hello = await recv_until(sock, lambda f: f["type"] == "hello")
         assert hello == {"type": "hello", "conversation_id": None, "status": None, "messages": []}
@@ -261,9 +263,7 @@ async def test_socket_from_a_disallowed_origin_or_with_a_bad_token_is_refused(
 async def test_socket_errors_are_frames_not_disconnects(live_server, client, make_workspace):
     ws = await make_workspace()
     token = (await new_visitor(client, ws.inbox_token))["visitor_token"]
-    async with websockets.connect(
-        f"{live_server.ws_url}/widget/v1/{ws.inbox_token}/ws?visitor={token}"
-    ) as sock:
+    async with websockets.connect(await widget_socket_url(live_server, ws.inbox_token, token)) as sock:
         await recv_until(sock, lambda f: f["type"] == "hello")
         await sock.send(json.dumps({"type": "message", "client_id": "long-1", "content": "a" * 10_001}))
         error = await recv_until(sock, lambda f: f["type"] == "error")
@@ -282,9 +282,7 @@ async def test_socket_errors_are_frames_not_disconnects(live_server, client, mak
 async def test_reconnect_with_after_seq_gets_exactly_the_missed_messages(live_server, client, make_workspace):
     ws = await make_workspace()
     token = (await new_visitor(client, ws.inbox_token))["visitor_token"]
-    base = f"{live_server.ws_url}/widget/v1/{ws.inbox_token}/ws?visitor={token}"
-
-    async with websockets.connect(base) as sock:
+    async with websockets.connect(await widget_socket_url(live_server, ws.inbox_token, token)) as sock:
         await recv_until(sock, lambda f: f["type"] == "hello")
         await sock.send(
             json.dumps({"type": "message", "client_id": str(uuid.uuid4()), "content": "배송 문의요"})
@@ -302,7 +300,9 @@ async def test_reconnect_with_after_seq_gets_exactly_the_missed_messages(live_se
     # The visitor is away (tunnel, tab asleep) while the agent keeps writing.
     missed = [await agent_reply(ws, conversation_id, f"답변 {i}번입니다.") for i in range(1, 4)]
 
-    url = f"{base}&conversation_id={conversation_id}&after_seq={last_seen}"
+    url = await widget_socket_url(
+        live_server, ws.inbox_token, token, conversation_id=conversation_id, after_seq=last_seen
+    )
     async with websockets.connect(url) as sock:
         hello = await recv_until(sock, lambda f: f["type"] == "hello")
         assert hello["conversation_id"] == conversation_id
@@ -394,8 +394,7 @@ async def test_hello_and_history_carry_the_conversation_status(live_server, clie
 
     ws = await make_workspace()
     token, sent = await visitor_says(client, ws.inbox_token, "배송 문의요")
-    url = f"{live_server.ws_url}/widget/v1/{ws.inbox_token}/ws?visitor={token}"
-    async with websockets.connect(url) as sock:
+    async with websockets.connect(await widget_socket_url(live_server, ws.inbox_token, token)) as sock:
         hello = await recv_until(sock, lambda f: f["type"] == "hello")
         assert (hello["conversation_id"], hello["status"]) == (sent["conversation_id"], "open")
         async with session_scope() as session:

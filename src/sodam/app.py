@@ -7,16 +7,19 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sodam import __version__
 from sodam.config import Settings, get_settings
 from sodam.conversations import realtime as conversation_realtime
+from sodam.core import logredact
 from sodam.core.errors import AppError, error_body
 from sodam.db.embedded import resolve_database_url
 from sodam.db.session import dispose_engine, get_engine, init_engine
@@ -43,6 +46,7 @@ HTTP_CODES = {
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    logredact.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     _install_error_handlers(app)
+    _install_database_error_handlers(app)
     _install_middleware(app, settings)
     _include_routers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -146,9 +151,39 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's answer to a JSON body that is not UTF-8: the same 422 as any bad JSON.
+            body = error_body("malformed_json", "the request body is not valid UTF-8 JSON")
+            return JSONResponse(body, status_code=422)
         code = HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+
+def _install_database_error_handlers(app: FastAPI) -> None:
+    """A value the database cannot hold (a number out of range, a NUL in text) is the
+    client's error: 422, never a 500. Bounds on every parameter come first; this is the
+    net under them."""
+
+    def invalid_value(exc: Exception) -> JSONResponse:
+        body = error_body("invalid_value", "a value in the request is out of range or not allowed")
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if isinstance(exc.orig, psycopg.errors.DataError):
+            return invalid_value(exc)
+        log.exception("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(error_body("internal_error", "something went wrong on our side"), status_code=500)
+
+    @app.exception_handler(psycopg.errors.DataError)
+    async def raw_data_error(request: Request, exc: psycopg.errors.DataError) -> JSONResponse:
+        return invalid_value(exc)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # Logged by the server as well; the client gets the usual error body.
+        return JSONResponse(error_body("internal_error", "something went wrong on our side"), status_code=500)
 
 
 def _jsonable(errors: list) -> list:

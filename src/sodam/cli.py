@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -122,6 +123,9 @@ def serve(
         console.print(f"demo login: {info.admin_email} / {info.admin_password}", soft_wrap=True)
         console.print(f"widget test page: {base}/widget/demo?inbox={info.inbox_token}", soft_wrap=True)
         console.print(f"help center: {base}/help/demo", soft_wrap=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler
+    # that kills this process before the finally below stops the embedded database.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             "sodam.app:create_app",
@@ -137,6 +141,10 @@ def serve(
     finally:
         if owns_embedded:
             stop_embedded(settings.data_dir)
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 @app.command()

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     # Batches committing at once per process (each on its own connection).
     group_commit_in_flight: int = Field(default=2, ge=1, le=64)
     session_max_age_s: int = 14 * 24 * 3600
+    # A visitor token proves who the visitor is for this long; POST /session renews it
+    # (a new token each visit) for up to visitor_resume_days after it was issued, so a
+    # returning visitor keeps the history and a leaked token soon opens nothing.
+    visitor_token_ttl_s: int = Field(default=24 * 3600, ge=60)
+    visitor_resume_days: int = Field(default=90, ge=1)
     log_level: str = "info"
     # Run a job worker inside each `sodam serve` process (simplest on one machine);
     # set false when dedicated `sodam worker` processes run the jobs.

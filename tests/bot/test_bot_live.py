@@ -10,7 +10,7 @@ import websockets
 
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
-from tests.frames import next_frame
+from tests.frames import next_frame, widget_socket_url
 
 
 async def test_widget_question_is_answered_live_by_the_bot(live_server, make_workspace):
@@ -27,7 +27,7 @@ async def test_widget_question_is_answered_live_by_the_bot(live_server, make_wor
         )
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as client:
         token = (await client.post(f"/widget/v1/{ws.inbox_token}/session", json={})).json()["visitor_token"]
-    url = f"{live_server.ws_url}/widget/v1/{ws.inbox_token}/ws?visitor={token}"
+    url = await widget_socket_url(live_server, ws.inbox_token, token)
     async with websockets.connect(url) as sock:
         await sock.send(
             json.dumps({"type": "message", "client_id": "q-1", "content": "배송기간 얼마나 걸려요?"})

@@ -27,6 +27,7 @@ from sodam.config import get_settings
 from sodam.core.deps import get_session
 from sodam.core.errors import AppError
 from sodam.core.i18n import gettext
+from sodam.core.params import IdPath
 from sodam.core.templating import render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -185,7 +186,7 @@ async def create_token(name: str = Form(default=""), ctx: Console = Depends(cons
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-async def revoke_token(token_id: int, ctx: Console = Depends(console)):
+async def revoke_token(token_id: IdPath, ctx: Console = Depends(console)):
     ctx.require_admin()
     await service.revoke_api_token(ctx.session, workspace_id=ctx.workspace_id, token_id=token_id)
     return await _settings_page(ctx)
@@ -242,7 +243,7 @@ async def add_agent(
 
 @router.post("/settings/agents/{agent_id}")
 async def change_agent(
-    agent_id: int,
+    agent_id: IdPath,
     role: str | None = Form(default=None),
     active: str | None = Form(default=None),
     ctx: Console = Depends(console),
@@ -272,7 +273,7 @@ async def add_team(name: str = Form(default=""), ctx: Console = Depends(console)
 
 
 @router.post("/settings/teams/{team_id}")
-async def change_team(team_id: int, request: Request, ctx: Console = Depends(console)):
+async def change_team(team_id: IdPath, request: Request, ctx: Console = Depends(console)):
     """Save a team's members (the checked agents)."""
     ctx.require_admin()
     form = await request.form()
@@ -287,7 +288,7 @@ async def change_team(team_id: int, request: Request, ctx: Console = Depends(con
 
 
 @router.post("/settings/teams/{team_id}/delete")
-async def remove_team(team_id: int, ctx: Console = Depends(console)):
+async def remove_team(team_id: IdPath, ctx: Console = Depends(console)):
     ctx.require_admin()
 
     async def delete():

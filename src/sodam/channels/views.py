@@ -11,6 +11,7 @@ from sodam.accounts.sessions import Console, console
 from sodam.channels import service
 from sodam.config import get_settings
 from sodam.core.errors import Invalid
+from sodam.core.params import IdPath
 
 router = APIRouter(prefix="/console/settings/inboxes", include_in_schema=False)
 
@@ -54,7 +55,7 @@ async def create_inbox(name: str = Form(default=""), ctx: Console = Depends(cons
 
 
 @router.get("/{inbox_id}")
-async def inbox_settings(inbox_id: int, ctx: Console = Depends(console)):
+async def inbox_settings(inbox_id: IdPath, ctx: Console = Depends(console)):
     ctx.require_admin()
     inbox = await service.get(ctx.session, workspace_id=ctx.workspace_id, inbox_id=inbox_id)
     return _page(ctx, inbox)
@@ -62,7 +63,7 @@ async def inbox_settings(inbox_id: int, ctx: Console = Depends(console)):
 
 @router.post("/{inbox_id}")
 async def update_inbox(
-    inbox_id: int,
+    inbox_id: IdPath,
     name: str = Form(default=""),
     allowed_origins: str = Form(default=""),
     color: str = Form(default="#3b5bdb"),

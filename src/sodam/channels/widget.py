@@ -28,10 +28,12 @@ from sodam.conversations.models import SenderType
 from sodam.conversations.realtime import agent_name, visitor_topic
 from sodam.conversations.schemas import message_out
 from sodam.core.deps import get_session
-from sodam.core.errors import AppError, Forbidden, Unauthorized
+from sodam.core.errors import AppError, Forbidden, Invalid, Unauthorized
 from sodam.core.i18n import gettext, negotiate, normalise
+from sodam.core.params import MAX_ID, MAX_SEQ, bounded_int
 from sodam.core.security import Signer
 from sodam.db.session import session_scope
+from sodam.realtime import tickets
 from sodam.realtime.hub import Subscriber, drain_to_socket, hub
 
 router = APIRouter(prefix="/widget/v1/{inbox_token}", tags=["widget"])
@@ -80,10 +82,23 @@ def issue_visitor_token(inbox: Inbox, contact_id: int) -> str:
     return visitor_signer().dumps({"w": inbox.workspace_id, "i": inbox.id, "c": contact_id})
 
 
-def read_visitor_token(inbox: Inbox, token: str | None) -> int:
-    """The contact id a visitor token proves, for this inbox; 401 otherwise."""
-    payload = visitor_signer().loads(token) if token else None
-    if not payload or payload.get("i") != inbox.id or payload.get("w") != inbox.workspace_id:
+def read_visitor_token(inbox: Inbox, token: str | None, *, max_age_s: int | None = None) -> int:
+    """The contact id a visitor token proves, for this inbox; 401 otherwise.
+
+    An expired token gets its own code (visitor_token_expired): the widget then renews it
+    through POST /session instead of starting a new visitor.
+    """
+    max_age = max_age_s or get_settings().visitor_token_ttl_s
+    payload, expired = visitor_signer().loads_checking_age(token, max_age=max_age) if token else (None, False)
+    if expired:
+        raise Unauthorized(
+            "the visitor token has expired: renew it with POST /session", code="visitor_token_expired"
+        )
+    if (
+        not isinstance(payload, dict)
+        or payload.get("i") != inbox.id
+        or payload.get("w") != inbox.workspace_id
+    ):
         raise Unauthorized("missing or invalid visitor token", code="invalid_visitor_token")
     return int(payload["c"])
 
@@ -157,7 +172,8 @@ async def widget_session(
     contact_id = None
     if body.visitor_token:
         try:
-            contact_id = read_visitor_token(inbox, body.visitor_token)
+            resume_s = get_settings().visitor_resume_days * 24 * 3600
+            contact_id = read_visitor_token(inbox, body.visitor_token, max_age_s=resume_s)
             await contacts.get(session, workspace_id=inbox.workspace_id, contact_id=contact_id)
         except AppError:
             contact_id = None  # stale or foreign token: start afresh rather than fail the page
@@ -217,8 +233,8 @@ async def widget_messages(
     inbox: Inbox = Depends(inbox_for),
     session: AsyncSession = Depends(get_session, scope="function"),
     x_sodam_visitor: str | None = Header(default=None),
-    conversation_id: int | None = Query(default=None),
-    after_seq: int = Query(default=0, ge=0),
+    conversation_id: int | None = Query(default=None, ge=1, le=MAX_ID),
+    after_seq: int = Query(default=0, ge=0, le=MAX_SEQ),
 ) -> dict[str, Any]:
     """The visitor's current conversation (public messages only)."""
     contact_id = read_visitor_token(inbox, x_sodam_visitor)
@@ -290,25 +306,66 @@ async def widget_send(
     return JSONResponse(message, status_code=201 if created else 200)
 
 
+@router.post("/socket-ticket")
+async def widget_socket_ticket(
+    inbox: Inbox = Depends(inbox_for),
+    x_sodam_visitor: str | None = Header(default=None),
+) -> dict[str, Any]:
+    """A one-use ticket (valid 60 s) for opening /ws: the visitor token travels in a header,
+    never in the socket's URL (URLs end up in logs)."""
+    contact_id = read_visitor_token(inbox, x_sodam_visitor)
+    ticket = await tickets.issue(VISITOR_TICKET, {"w": inbox.workspace_id, "i": inbox.id, "c": contact_id})
+    return {"ticket": ticket, "expires_in": tickets.TICKET_TTL_S}
+
+
+VISITOR_TICKET = "visitor"
+
+
+async def _refuse(websocket: WebSocket, code: int, error: AppError) -> None:
+    """Close with an application code (4xxx) and say why in a last frame: a socket refused
+    before accept() would only be an HTTP 403 the client cannot tell apart."""
+    await websocket.accept()
+    await websocket.send_text(json.dumps({"type": "error", **error.body()}))
+    await websocket.close(code=code, reason=error.code)
+
+
 @router.websocket("/ws")
 async def widget_socket(
     websocket: WebSocket,
     inbox_token: str,
-    visitor: str = Query(default=""),
-    conversation_id: int | None = Query(default=None),
-    after_seq: int = Query(default=0, ge=0),
+    ticket: str = Query(default=""),
+    conversation_id: str | None = Query(default=None),
+    after_seq: str | None = Query(default=None),
 ) -> None:
-    """Live channel: missed messages first, then everything new; sends are acked after commit."""
-    async with session_scope() as session:
-        try:
-            inbox = await inboxes.get_by_public_token(session, public_token=inbox_token)
-            contact_id = read_visitor_token(inbox, visitor)
-        except AppError as exc:
-            await websocket.close(code=4401 if exc.status_code == 401 else 4404, reason=exc.code)
-            return
-    if not inboxes.origin_allowed(inbox, websocket.headers.get("origin")):
-        await websocket.close(code=4403, reason="origin_not_allowed")
+    """Live channel: missed messages first, then everything new; sends are acked after commit.
+
+    Opened with ?ticket= from POST /socket-ticket. Close codes: 4400 bad parameters,
+    4401 missing/used/expired ticket, 4403 origin not allowed, 4404 unknown inbox.
+    """
+    try:
+        since = bounded_int(after_seq, name="after_seq", default=0, low=0, high=MAX_SEQ)
+        known = bounded_int(conversation_id, name="conversation_id", default=None, low=1, high=MAX_ID)
+    except Invalid as exc:
+        await _refuse(websocket, 4400, exc)
         return
+    try:
+        async with session_scope() as session:
+            inbox = await inboxes.get_by_public_token(session, public_token=inbox_token)
+    except AppError as exc:
+        await _refuse(websocket, 4404, exc)
+        return
+    if not inboxes.origin_allowed(inbox, websocket.headers.get("origin")):
+        await _refuse(websocket, 4403, forbid_origin())
+        return
+    claims = await tickets.redeem(VISITOR_TICKET, ticket)
+    if not claims or claims.get("i") != inbox.id or claims.get("w") != inbox.workspace_id:
+        await _refuse(
+            websocket,
+            4401,
+            Unauthorized("missing, used or expired socket ticket", code="invalid_socket_ticket"),
+        )
+        return
+    contact_id = int(claims["c"])
     await websocket.accept()
     subscriber = Subscriber()
     # Subscribe before reading the backlog so nothing falls between the two.
@@ -316,7 +373,7 @@ async def widget_socket(
     writer = asyncio.create_task(drain_to_socket(websocket, subscriber))
     try:
         async with session_scope() as session:
-            current, backlog = await _history(session, inbox, contact_id, conversation_id, after_seq)
+            current, backlog = await _history(session, inbox, contact_id, known, since)
         subscriber.offer(
             {
                 "type": "hello",

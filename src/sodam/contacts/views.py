@@ -8,6 +8,7 @@ from sodam.accounts.sessions import Console, console
 from sodam.contacts import service
 from sodam.conversations import service as conversations
 from sodam.core.errors import Invalid
+from sodam.core.params import IdPath
 
 router = APIRouter(prefix="/console/contacts", include_in_schema=False)
 
@@ -25,7 +26,7 @@ async def contacts_page(q: str | None = Query(default=None, max_length=200), ctx
 
 
 @router.get("/{contact_id}")
-async def contact_page(contact_id: int, ctx: Console = Depends(console)):
+async def contact_page(contact_id: IdPath, ctx: Console = Depends(console)):
     contact = await service.get(ctx.session, workspace_id=ctx.workspace_id, contact_id=contact_id)
     past = await conversations.list_(
         ctx.session, workspace_id=ctx.workspace_id, contact_id=contact.id, status=None, limit=50
@@ -45,7 +46,7 @@ async def contact_page(contact_id: int, ctx: Console = Depends(console)):
 
 @router.post("/{contact_id}")
 async def update_contact(
-    contact_id: int,
+    contact_id: IdPath,
     name: str = Form(default=""),
     email: str = Form(default=""),
     phone: str = Form(default=""),

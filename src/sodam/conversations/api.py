@@ -32,7 +32,7 @@ from sodam.conversations.schemas import (
     message_out,
 )
 from sodam.core.deps import Principal
-from sodam.core.errors import Conflict, Invalid, NotFound
+from sodam.core.errors import Invalid, NotFound
 from sodam.core.pagination import (
     MAX_ID,
     InvalidCursor,
@@ -292,7 +292,9 @@ async def list_messages(
     response_model=MessageOut,
     responses={
         200: {"model": MessageOut, "description": "A retry: the message already stored for this client_id."},
-        409: {"description": "client_id already used for another conversation (`client_id_conflict`)."},
+        409: {
+            "description": "client_id already used by another sender or conversation (`client_id_conflict`)."
+        },
         413: {"description": "Over the message length limit (`message_too_long`)."},
     },
 )
@@ -302,18 +304,6 @@ async def send_message(
     conversation = await service.get(
         session, workspace_id=principal.workspace_id, conversation_id=conversation_id
     )
-    if body.client_id is not None:
-        existing = await service.get_message_by_client_id(
-            session, inbox_id=conversation.inbox_id, client_id=body.client_id
-        )
-        if existing is not None and (
-            existing.conversation_id != conversation.id or existing.sender_type != SenderType.agent
-        ):
-            raise Conflict(
-                "this client_id was already used for another message",
-                code="client_id_conflict",
-                details={"client_id": body.client_id},
-            )
     message, created = await service.create_message(
         session,
         conversation=conversation,

@@ -4,16 +4,20 @@ conversation created/updated). Used by the console and by API clients."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from sodam.accounts.auth import bearer_from_header, principal_from_token
+from sodam.accounts.auth import ReadPrincipal, bearer_from_header, principal_from_token
 from sodam.accounts.sessions import socket_principal
 from sodam.conversations.realtime import workspace_topic
 from sodam.core.deps import Principal
-from sodam.core.errors import AppError
+from sodam.core.errors import AppError, Unauthorized
 from sodam.db.session import session_scope
+from sodam.realtime import tickets
 from sodam.realtime.hub import Subscriber, drain_to_socket, hub
 
 router = APIRouter(tags=["realtime"])
@@ -24,17 +28,31 @@ SocketAuthenticator = Callable[[WebSocket], Awaitable[Principal | None]]
 socket_authenticators: list[SocketAuthenticator] = []
 
 
+AGENT_TICKET = "agent"
+
+
 async def _token_auth(websocket: WebSocket) -> Principal | None:
-    raw = bearer_from_header(websocket.headers.get("authorization")) or websocket.query_params.get(
-        "access_token"
-    )
+    """An API token in the handshake's Authorization header (clients that can set headers)."""
+    raw = bearer_from_header(websocket.headers.get("authorization"))
     if not raw:
         return None
     async with session_scope() as session:
         return await principal_from_token(session, raw)
 
 
+async def _ticket_auth(websocket: WebSocket) -> Principal | None:
+    """A one-use ticket from POST /api/v1/realtime/ticket (browsers cannot set headers)."""
+    ticket = websocket.query_params.get("ticket")
+    if not ticket:
+        return None
+    claims = await tickets.redeem(AGENT_TICKET, ticket)
+    if claims is None:
+        raise Unauthorized("missing, used or expired socket ticket", code="invalid_socket_ticket")
+    return Principal(**{**claims, "scopes": tuple(claims["scopes"])})
+
+
 socket_authenticators.append(_token_auth)
+socket_authenticators.append(_ticket_auth)
 socket_authenticators.append(socket_principal)  # the console's session cookie
 
 
@@ -49,14 +67,31 @@ async def authenticate_socket(websocket: WebSocket) -> Principal | None:
     return None
 
 
+@router.post(
+    "/api/v1/realtime/ticket",
+    summary="A one-use ticket (valid 60 s) for opening the realtime socket from a browser",
+)
+async def agent_socket_ticket(principal: ReadPrincipal) -> dict[str, Any]:
+    """Open `/api/v1/realtime?ticket=...` with it: the API token stays in a header."""
+    claims = asdict(principal)
+    claims["scopes"] = list(principal.scopes)
+    return {"ticket": await tickets.issue(AGENT_TICKET, claims), "expires_in": tickets.TICKET_TTL_S}
+
+
 @router.websocket("/api/v1/realtime")
 async def agent_socket(websocket: WebSocket) -> None:
-    """Frames: {"type": "message", ...}, {"type": "conversation", ...}, {"type": "resync"}."""
+    """Frames: {"type": "message", ...}, {"type": "conversation", ...}, {"type": "resync"}.
+
+    Authenticated by `Authorization: Bearer <API token>`, `?ticket=` or the console's
+    session cookie (same origin); otherwise closed with 4401 after one error frame.
+    """
     principal = await authenticate_socket(websocket)
-    if principal is None:
-        await websocket.close(code=4401, reason="unauthorized")
-        return
     await websocket.accept()
+    if principal is None:
+        error = Unauthorized("sign in, or send an API token or a socket ticket", code="unauthorized")
+        await websocket.send_text(json.dumps({"type": "error", **error.body()}))
+        await websocket.close(code=4401, reason=error.code)
+        return
     subscriber = Subscriber(max_queue=5000)
     hub.subscribe(subscriber, [workspace_topic(principal.workspace_id)])
     writer = asyncio.create_task(drain_to_socket(websocket, subscriber))
@@ -65,8 +100,7 @@ async def agent_socket(websocket: WebSocket) -> None:
     )
     try:
         while True:
-            raw = await websocket.receive_text()
-            if raw == "ping" or raw == '{"type":"ping"}':
+            if is_ping(await websocket.receive_text()):
                 subscriber.offer({"type": "pong"})
     except WebSocketDisconnect:
         pass
@@ -74,3 +108,14 @@ async def agent_socket(websocket: WebSocket) -> None:
         hub.unsubscribe(subscriber)
         subscriber.close()
         writer.cancel()
+
+
+def is_ping(raw: str) -> bool:
+    """ "ping", or a JSON object of type ping however it is spaced."""
+    if raw.strip() == "ping":
+        return True
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(frame, dict) and frame.get("type") == "ping"

@@ -29,7 +29,7 @@ from sodam.conversations.models import (
     SenderType,
     Status,
 )
-from sodam.core.errors import Invalid, NotFound, TooLarge
+from sodam.core.errors import Conflict, Invalid, NotFound, TooLarge
 from sodam.db.group_commit import GroupCommitter
 from sodam.db.session import raw_pool
 from sodam.jobs import reactions
@@ -227,13 +227,6 @@ def validate_content(content: str, *, max_chars: int) -> str:
     return content
 
 
-async def get_message_by_client_id(session: AsyncSession, *, inbox_id: int, client_id: str) -> Message | None:
-    """The message already stored for this client_id, if any."""
-    return await session.scalar(
-        select(Message).where(Message.inbox_id == inbox_id, Message.client_id == client_id)
-    )
-
-
 _POST_MESSAGE_ORM = text(
     "SELECT sodam_post_message(:workspace_id, :inbox_id, :contact_id, :conversation_id,"
     " CAST(:sender_type AS sender_type), :sender_id, CAST(:kind AS message_kind), :content, :client_id,"
@@ -278,6 +271,26 @@ def _post_params(
         "jobs": json.dumps(jobs),
         "preview_chars": PREVIEW_CHARS,
     }
+
+
+def _same_sender(
+    row: dict[str, Any], *, sender_type: SenderType, sender_id: int | None, conversation_id: int | None
+) -> bool:
+    """Whether a stored message was sent by this sender (and, when given, in this conversation)."""
+    return (
+        row["sender_type"] == sender_type.value
+        and row["sender_id"] == sender_id
+        and (conversation_id is None or row["conversation_id"] == conversation_id)
+    )
+
+
+def _client_id_conflict(client_id: str | None) -> Conflict:
+    # Nothing of the stored message goes back: it belongs to someone else.
+    return Conflict(
+        "this client_id was already used for another message",
+        code="client_id_conflict",
+        details={"client_id": client_id},
+    )
 
 
 def _message_from_row(row: dict[str, Any]) -> Message:
@@ -345,6 +358,10 @@ async def create_message(
         max_chars=max_chars,
     )
     result = await session.scalar(_POST_MESSAGE_ORM, params)
+    if not result["created"] and not _same_sender(
+        result["message"], sender_type=sender_type, sender_id=sender_id, conversation_id=conversation.id
+    ):
+        raise _client_id_conflict(client_id)
     message = _message_from_row(result["message"])
     if not result["created"]:
         return message, False
@@ -441,9 +458,15 @@ async def post_visitor_message(
         hints=hints,
     )
     try:
-        return await visitor_message_committer().run(params)
+        message, created = await visitor_message_committer().run(params)
     except psycopg.errors.ForeignKeyViolation as exc:  # the visitor's contact was deleted
         raise NotFound("contact not found", code="contact_not_found") from exc
+    # Idempotency is per sender: a client_id someone else used is refused, never echoed back.
+    if not created and not (
+        message["sender_type"] == SenderType.contact.value and message["sender_id"] == contact_id
+    ):
+        raise _client_id_conflict(client_id)
+    return message, created
 
 
 def _visitor_message_out(row: tuple[Any, ...]) -> tuple[dict[str, Any], bool]:

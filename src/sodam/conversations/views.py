@@ -22,6 +22,7 @@ from sodam.conversations import service
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
 from sodam.conversations.schemas import message_out
 from sodam.core.errors import Invalid
+from sodam.core.params import MAX_ID, MAX_SEQ, IdPath
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -261,7 +262,7 @@ async def inbox_page(
 async def list_fragment(
     view: str | None = Query(default=None),
     status: str | None = Query(default=None),
-    selected: int | None = Query(default=None),
+    selected: int | None = Query(default=None, ge=1, le=MAX_ID),
     ctx: Console = Depends(console),
 ):
     """The list pane alone (filters, live refresh)."""
@@ -274,7 +275,7 @@ async def list_fragment(
 
 @router.get("/conversations/{conversation_id}")
 async def conversation_page(
-    conversation_id: int,
+    conversation_id: IdPath,
     view: str | None = Query(default=None),
     status: str | None = Query(default=None),
     ctx: Console = Depends(console),
@@ -306,7 +307,9 @@ async def conversation_page(
 
 
 @router.post("/conversations/{conversation_id}/read", status_code=204)
-async def read(conversation_id: int, seq: int = Form(..., ge=0), ctx: Console = Depends(console)):
+async def read(
+    conversation_id: IdPath, seq: int = Form(..., ge=0, le=MAX_SEQ), ctx: Console = Depends(console)
+):
     """The agent saw the conversation up to `seq` (console.js, when live messages arrive)."""
     conversation = await service.get(
         ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
@@ -323,9 +326,9 @@ async def read(conversation_id: int, seq: int = Form(..., ge=0), ctx: Console = 
 
 @router.get("/conversations/{conversation_id}/timeline")
 async def timeline(
-    conversation_id: int,
-    after_seq: int = Query(default=0, ge=0),
-    after_event: int = Query(default=0, ge=0),
+    conversation_id: IdPath,
+    after_seq: int = Query(default=0, ge=0, le=MAX_SEQ),
+    after_event: int = Query(default=0, ge=0, le=MAX_ID),
     ctx: Console = Depends(console),
 ) -> JSONResponse:
     """What console.js missed: messages after a seq and system lines after an event id."""
@@ -364,7 +367,7 @@ async def timeline(
 
 @router.post("/conversations/{conversation_id}/messages")
 async def reply(
-    conversation_id: int,
+    conversation_id: IdPath,
     content: str = Form(default=""),
     private: str | None = Form(default=None),
     client_id: str | None = Form(default=None),
@@ -422,7 +425,7 @@ async def _actions(ctx: Console, conversation: Conversation):
 
 
 @router.get("/conversations/{conversation_id}/actions")
-async def actions_fragment(conversation_id: int, ctx: Console = Depends(console)):
+async def actions_fragment(conversation_id: IdPath, ctx: Console = Depends(console)):
     conversation = await service.get(
         ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
     )
@@ -431,7 +434,7 @@ async def actions_fragment(conversation_id: int, ctx: Console = Depends(console)
 
 @router.post("/conversations/{conversation_id}/assign")
 async def assign(
-    conversation_id: int,
+    conversation_id: IdPath,
     assignee: str = Form(default=""),
     team: str | None = Form(default=None),
     ctx: Console = Depends(console),
@@ -467,7 +470,7 @@ async def assign(
 
 
 @router.post("/conversations/{conversation_id}/status")
-async def change_status(conversation_id: int, status: str = Form(...), ctx: Console = Depends(console)):
+async def change_status(conversation_id: IdPath, status: str = Form(...), ctx: Console = Depends(console)):
     if status not in STATUSES:
         raise Invalid(ctx.t("console.error.invalid_status"), code="invalid_status")
     conversation = await service.set_status(
@@ -482,7 +485,7 @@ async def change_status(conversation_id: int, status: str = Form(...), ctx: Cons
 
 
 @router.post("/conversations/{conversation_id}/tags")
-async def change_tags(conversation_id: int, tags: str = Form(default=""), ctx: Console = Depends(console)):
+async def change_tags(conversation_id: IdPath, tags: str = Form(default=""), ctx: Console = Depends(console)):
     """Tags as one comma-separated field."""
     conversation = await service.set_tags(
         ctx.session,

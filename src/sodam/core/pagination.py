@@ -19,11 +19,10 @@ from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from sodam.core.errors import AppError
+from sodam.core.params import MAX_ID
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
-# Largest PostgreSQL bigint: ids beyond it can only be "not found", never a database error.
-MAX_ID = 2**63 - 1
 
 
 class InvalidCursor(AppError):

@@ -9,7 +9,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so timing does not reveal which agents exist.
@@ -55,3 +55,13 @@ class Signer:
             return self._serializer.loads(token, max_age=max_age)
         except BadSignature:
             return None
+
+    def loads_checking_age(self, token: str, *, max_age: int) -> tuple[Any | None, bool]:
+        """(payload, expired): the payload of a genuine token younger than max_age; for a
+        genuine but older one (None, True); for anything else (None, False)."""
+        try:
+            return self._serializer.loads(token, max_age=max_age), False
+        except SignatureExpired:
+            return None, True
+        except BadSignature:
+            return None, False

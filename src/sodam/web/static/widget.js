@@ -47,6 +47,7 @@
     outbox: Array.isArray(saved.outbox) ? saved.outbox : [], // [{client_id, content, at}]
     open: !!saved.open,
     ws: null,
+    connecting: false, // fetching a socket ticket
     ready: false, // the socket said hello
     attempt: 0, // reconnect attempts since the last hello (backoff exponent)
     failedSockets: 0, // sockets that closed before their hello: then HTTP is the fallback
@@ -99,7 +100,7 @@
   const charCount = (text) => Array.from(text).length;
 
   // ---- HTTP --------------------------------------------------------------
-  async function api(path, { method = 'GET', body, visitor } = {}) {
+  async function api(path, { method = 'GET', body, visitor, retried = false } = {}) {
     const headers = {};
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (visitor) headers['X-Sodam-Visitor'] = visitor;
@@ -110,7 +111,14 @@
       credentials: 'omit', // the visitor token is our only credential
     });
     const data = await res.json().catch(() => ({}));
+    const code = data.error && data.error.code;
     if (res.status === 401 && visitor && visitor === S.visitor) {
+      if (code === 'visitor_token_expired' && !retried) {
+        // Tokens are short-lived: POST /session renews it (same visitor, same history).
+        S.ready = false;
+        await startSession({});
+        return api(path, { method, body, visitor: S.visitor, retried: true });
+      }
       // The token no longer proves anything (e.g. the server's key changed): start a new visitor.
       S.visitor = null;
       persist();
@@ -118,7 +126,7 @@
     if (!res.ok) {
       const err = new Error((data.error && data.error.message) || `HTTP ${res.status}`);
       err.status = res.status;
-      err.code = data.error && data.error.code;
+      err.code = code;
       throw err;
     }
     return data;
@@ -398,11 +406,25 @@
   }
 
   // ---- socket --------------------------------------------------------------
-  function connect() {
-    if (S.ws || !S.visitor) return;
+  // The socket opens with a one-use ticket fetched over HTTP: the visitor token stays in a
+  // header, never in a URL (URLs end up in server and proxy logs).
+  async function connect() {
+    if (S.ws || S.connecting || !S.visitor) return;
     clearTimeout(S.retryTimer);
     S.retryTimer = null;
-    const q = new URLSearchParams({ visitor: S.visitor, after_seq: String(S.lastSeq) });
+    S.connecting = true;
+    let ticket;
+    try {
+      ticket = (await api('/socket-ticket', { method: 'POST', visitor: S.visitor })).ticket;
+    } catch (e) {
+      S.connecting = false;
+      if (!S.visitor) ensureSession().catch(() => scheduleReconnect());
+      else scheduleReconnect();
+      return;
+    }
+    S.connecting = false;
+    if (S.ws) return;
+    const q = new URLSearchParams({ ticket, after_seq: String(S.lastSeq) });
     if (S.conversationId) q.set('conversation_id', String(S.conversationId));
     let ws;
     try {
