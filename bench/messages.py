@@ -334,8 +334,10 @@ async def new_visitor(client: httpx.AsyncClient, inbox_token: str) -> str:
 
 async def open_widget(server: Server, client: httpx.AsyncClient, inbox_token: str):
     token = await new_visitor(client, inbox_token)
+    r = await client.post(f"/widget/v1/{inbox_token}/socket-ticket", headers={"X-Sodam-Visitor": token})
+    r.raise_for_status()
     ws = await websockets.connect(
-        f"{server.ws_url}/widget/v1/{inbox_token}/ws?visitor={token}",
+        f"{server.ws_url}/widget/v1/{inbox_token}/ws?ticket={r.json()['ticket']}",
         compression=WS_COMPRESSION,
         ping_interval=None,  # browsers do not ping; the server's pings are still answered
         max_queue=None,
@@ -474,11 +476,15 @@ async def run_load(
     out: dict = {}
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60) as client:
-        agent_url = f"{server.ws_url}/api/v1/realtime?access_token={seed_.api_token}"
+        agent_url = f"{server.ws_url}/api/v1/realtime"
 
         async def open_agent():
             ws = await websockets.connect(
-                agent_url, compression=WS_COMPRESSION, ping_interval=None, max_queue=None
+                agent_url,
+                additional_headers={"Authorization": f"Bearer {seed_.api_token}"},
+                compression=WS_COMPRESSION,
+                ping_interval=None,
+                max_queue=None,
             )
             hello = frames(await ws.recv())[0]
             assert hello["type"] == "hello", hello
