@@ -35,3 +35,14 @@ async def widget_socket_url(server, inbox_token: str, visitor_token: str, **para
 def bearer(api_token: str) -> dict[str, Any]:
     """websockets.connect(...) keyword arguments that authenticate an agent socket by header."""
     return {"additional_headers": {"Authorization": f"Bearer {api_token}"}}
+
+
+async def refusal_code(url: str, **connect_kwargs) -> int | None:
+    """Open a socket the server should refuse; the close code it sent (after its error frame)."""
+    import websockets
+
+    async with websockets.connect(url, **connect_kwargs) as sock:
+        frame = await next_frame(sock)
+        assert frame["type"] == "error", frame
+        await sock.wait_closed()
+    return sock.close_code

@@ -6,13 +6,11 @@ import asyncio
 import uuid
 
 import httpx
-import pytest
 import websockets
-from websockets.exceptions import InvalidStatus
 
 from sodam.accounts import service as accounts
 from sodam.db.session import session_scope
-from tests.frames import next_frame
+from tests.frames import next_frame, refusal_code
 from tests.test_console_helpers import console_client, csrf_of, post
 
 
@@ -65,21 +63,14 @@ async def test_socket_refuses_bad_stale_and_cross_site_cookies(live_server, make
     ws = await make_workspace()
     client = await console_client(live_server, ws.agent_email, ws.agent_password)
     url = f"{live_server.ws_url}/api/v1/realtime"
-    with pytest.raises(InvalidStatus):
-        async with websockets.connect(url, additional_headers={"Cookie": "sodam_session=forged"}):
-            pass
+    assert await refusal_code(url, additional_headers={"Cookie": "sodam_session=forged"}) == 4401
     # Cross-site WebSocket hijacking: the browser would attach the cookie, the Origin gives it away.
-    with pytest.raises(InvalidStatus):
-        async with websockets.connect(
-            url, additional_headers=cookie_header(client), origin="https://evil.example"
-        ):
-            pass
+    hijack = await refusal_code(url, additional_headers=cookie_header(client), origin="https://evil.example")
+    assert hijack == 4401
     headers = cookie_header(client)
     r = await client.post("/console/logout-everywhere", data={"csrf_token": csrf_of(client)})
     assert r.status_code == 303
-    with pytest.raises(InvalidStatus):
-        async with websockets.connect(url, additional_headers=headers, origin=live_server.url):
-            pass
+    assert await refusal_code(url, additional_headers=headers, origin=live_server.url) == 4401
     await client.aclose()
 
 
@@ -89,9 +80,8 @@ async def test_socket_refuses_a_deactivated_agent(live_server, make_workspace):
     async with session_scope() as session:
         agent = await accounts.get_agent(session, workspace_id=ws.workspace_id, agent_id=ws.agent_id)
         agent.is_active = False
-    with pytest.raises(InvalidStatus):
-        async with websockets.connect(
-            f"{live_server.ws_url}/api/v1/realtime", additional_headers=cookie_header(client)
-        ):
-            pass
+    code = await refusal_code(
+        f"{live_server.ws_url}/api/v1/realtime", additional_headers=cookie_header(client)
+    )
+    assert code == 4401
     await client.aclose()

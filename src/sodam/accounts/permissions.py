@@ -1,0 +1,67 @@
+"""Who may do what: one table from role to permissions, read by every route's dependency.
+
+Routes never compare roles themselves. An API route asks for its permission through
+`accounts.auth.api_access(permission, scope)`; a console route through
+`accounts.sessions.console_access(permission)`. Both dependencies carry the permission
+they check (`dependency.permission`), so tests can read, for every route, what it
+requires, and prove the table is enforced everywhere (tests/test_permissions.py).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from sodam.accounts.models import Role
+
+
+class Permission(str, enum.Enum):
+    # Every signed-in agent: the inbox, conversations, contacts, the knowledge base (read),
+    # their own account (password, 2FA, sessions).
+    work = "work"
+    kb_edit = "kb.edit"
+    bot_review = "bot.review"
+    teams_manage = "teams.manage"
+    agents_manage = "agents.manage"
+    inboxes_manage = "inboxes.manage"
+    tokens_manage = "tokens.manage"
+    # Workspace-wide sign-in rules: required 2FA, password policy, allowed e-mail domains,
+    # rate limits.
+    security_manage = "security.manage"
+    audit_read = "audit.read"
+    privacy_manage = "privacy.manage"
+
+
+_SUPERVISOR = frozenset({Permission.work, Permission.kb_edit, Permission.bot_review, Permission.teams_manage})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.agent: frozenset({Permission.work}),
+    Role.supervisor: _SUPERVISOR,
+    Role.admin: frozenset(Permission),
+}
+
+# The console's settings page shows the sections of these permissions.
+SETTINGS_PERMISSIONS = frozenset(
+    {
+        Permission.teams_manage,
+        Permission.agents_manage,
+        Permission.inboxes_manage,
+        Permission.tokens_manage,
+        Permission.security_manage,
+    }
+)
+
+
+def allows(role: Role | str, permission: Permission) -> bool:
+    """Whether this role holds this permission."""
+    try:
+        return permission in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
+
+
+def permissions_of(role: Role | str) -> frozenset[Permission]:
+    """Every permission of a role (none for an unknown one)."""
+    try:
+        return ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return frozenset()
