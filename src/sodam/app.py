@@ -123,6 +123,11 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(bot_api.router)
     app.include_router(bot_views.router)  # console learning queue (/console/bot/proposals)
+    from sodam.audit import api as audit_api
+    from sodam.audit import views as audit_views
+
+    app.include_router(audit_api.router)
+    app.include_router(audit_views.router)  # console audit log (/console/settings/audit)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
@@ -196,7 +201,8 @@ def _jsonable(errors: list) -> list:
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    from sodam.web.middleware import BodySizeLimit, WidgetCors
+    from sodam.web.middleware import AuditScope, BodySizeLimit, WidgetCors
 
+    app.add_middleware(AuditScope)
     app.add_middleware(WidgetCors)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
