@@ -24,15 +24,25 @@ SHOWN_ZONE = ZoneInfo("Asia/Seoul")
 Id = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
+def _date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
 def _filters(
     actor: Annotated[str, Query(max_length=40, pattern=r"^(|system|agent:\d{1,19}|token:\d{1,19})$")] = "",
     target_type: Annotated[str, Query(max_length=40, pattern=r"^[a-z_]*$")] = "",
     action: Annotated[str, Query(max_length=60, pattern=r"^[a-z_.]*$")] = "",
-    target_id: Id = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    # Plain strings: an empty form field means "any", not a 422.
+    target_id: Annotated[str, Query(max_length=19, pattern=r"^\d*$")] = "",
+    date_from: Annotated[str, Query(max_length=10)] = "",
+    date_to: Annotated[str, Query(max_length=10)] = "",
 ) -> tuple[AuditFilters, dict]:
     """Console filters -> service filters, plus the form's values to show them again."""
+    target = int(target_id) if target_id and 0 < int(target_id) <= MAX_ID else None
+    start, end = _date(date_from), _date(date_to)
     actor_type = agent_id = token_id = None
     if actor == "system":
         actor_type = "system"
@@ -40,8 +50,10 @@ def _filters(
         actor_type, agent_id = "agent", int(actor[6:])
     elif actor.startswith("token:"):
         actor_type, token_id = "token", int(actor[6:])
-    since = datetime.combine(date_from, time.min, SHOWN_ZONE) if date_from else None
-    until = datetime.combine(date_to + timedelta(days=1), time.min, SHOWN_ZONE) if date_to else None
+    since = datetime.combine(start, time.min, SHOWN_ZONE) if start else None
+    until = (
+        datetime.combine(end + timedelta(days=1), time.min, SHOWN_ZONE) if end and end < date.max else None
+    )
     action_filter = action or (f"{target_type}." if target_type else None)
     filters = AuditFilters(
         actor_type=actor_type,
@@ -49,7 +61,7 @@ def _filters(
         token_id=min(token_id, MAX_ID) if token_id else None,
         action=action_filter,
         target_type=None,
-        target_id=target_id,
+        target_id=target,
         since=since,
         until=until,
     )
@@ -57,9 +69,9 @@ def _filters(
         "actor": actor,
         "target_type": target_type,
         "action": action,
-        "target_id": target_id or "",
-        "date_from": date_from.isoformat() if date_from else "",
-        "date_to": date_to.isoformat() if date_to else "",
+        "target_id": target or "",
+        "date_from": start.isoformat() if start else "",
+        "date_to": end.isoformat() if end else "",
     }
     return filters, form
 
