@@ -2,7 +2,7 @@
 and redaction of the conversation event log on erasure
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0011
 Create Date: 2026-11-26
 
 audit_log refuses UPDATE, DELETE and TRUNCATE (a cascade from deleting the whole
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
