@@ -101,7 +101,8 @@ def _verb(obj: Any, default: str, details: dict[str, Any] | None = None) -> str:
 def _collect_changes(session: Session, _flush_context, _instances) -> None:
     if context.actor() is None:
         return  # visitors, the bot and jobs are not agents or tokens
-    pending = session.info.setdefault(_PENDING, [])
+    # Fresh for every flush: a flush that failed (and was rolled back) leaves nothing behind.
+    pending = session.info[_PENDING] = []
     for obj in session.new:
         if _spec(obj):
             pending.append(("created", obj, None))
