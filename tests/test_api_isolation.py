@@ -37,6 +37,7 @@ BODIES = {
     ("patch", "/api/v1/kb/categories/{category_id}"): {"names": {"ko": "침입"}},
     ("patch", "/api/v1/kb/articles/{article_id}"): {"title": "침입"},
     ("post", "/api/v1/kb/articles/{article_id}/alternate-questions"): {"text": "침입"},
+    ("post", "/api/v1/contacts/{contact_id}/erase"): {},
 }
 
 

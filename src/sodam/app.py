@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sodam import __version__
 from sodam.config import Settings, get_settings
+from sodam.conversations import privacy as conversation_privacy
 from sodam.conversations import realtime as conversation_realtime
 from sodam.core import logredact
 from sodam.core.errors import AppError, error_body
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         url = resolve_database_url(settings.database_url, settings.data_dir)
         init_engine(url, pool_size=settings.db_pool_size)
         hub.set_resolver(conversation_realtime.resolve, immediate={"message.created"})
+        hub.on_event(conversation_privacy.forget_cached)
         listener = PostgresListener(url, hub.dispatch, hub.resync_all)
         await listener.start()
         app.state.listener = listener
@@ -117,12 +119,24 @@ def _include_routers(app: FastAPI) -> None:
     knowledge_index.install()  # every process refreshes its search index on "kb.changed"
     app.include_router(knowledge_api.router)
     app.include_router(knowledge_views.router)  # console editor (/console/kb)
+    from sodam.privacy import views as privacy_views
+
+    app.include_router(privacy_views.public_router)  # /help/{slug}/privacy, before the help center's routes
     helpcenter.install(app)  # public help center (/help/{workspace slug})
     from sodam.bot import api as bot_api
     from sodam.bot import views as bot_views
 
     app.include_router(bot_api.router)
     app.include_router(bot_views.router)  # console learning queue (/console/bot/proposals)
+    from sodam.audit import api as audit_api
+    from sodam.audit import views as audit_views
+    from sodam.privacy import api as privacy_api
+    from sodam.privacy import views as privacy_views
+
+    app.include_router(audit_api.router)
+    app.include_router(audit_views.router)  # console audit log (/console/settings/audit)
+    app.include_router(privacy_api.router)
+    app.include_router(privacy_views.console_router)  # export / erase, privacy settings
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
@@ -196,7 +210,8 @@ def _jsonable(errors: list) -> list:
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    from sodam.web.middleware import BodySizeLimit, WidgetCors
+    from sodam.web.middleware import AuditScope, BodySizeLimit, WidgetCors
 
+    app.add_middleware(AuditScope)
     app.add_middleware(WidgetCors)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service
+from sodam.audit import context as audit_context
 from sodam.core.deps import Principal, get_session
 from sodam.core.errors import Forbidden, Unauthorized
 
@@ -68,6 +69,12 @@ def require_principal(scope: str = "read"):
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ) -> Principal:
         principal = await principal_from_token(session, credentials.credentials if credentials else None)
+        audit_context.set_actor(
+            workspace_id=principal.workspace_id,
+            actor_type="token",
+            agent_id=principal.agent_id,
+            token_id=principal.token_id,
+        )
         granted = set(principal.scopes)
         if "write" in granted:
             granted.add("read")

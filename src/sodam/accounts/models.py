@@ -35,6 +35,8 @@ class Role(str, enum.Enum):
 
 class Agent(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __tablename__ = "agents"
+    __audit__ = "agent"
+    __audit_values__ = ("role", "is_active", "locale")
     __table_args__ = (UniqueConstraint("email", name="uq_agents_email"),)
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200))
@@ -48,12 +50,16 @@ class Agent(IdMixin, TimestampMixin, WorkspaceScoped, Base):
 
 class Team(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __tablename__ = "teams"
+    __audit__ = "team"
     __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_teams_workspace_name"),)
     name: Mapped[str] = mapped_column(String(200))
 
 
 class TeamMember(WorkspaceScoped, Base):
     __tablename__ = "team_members"
+    __audit__ = "team"
+    __audit_target_id__ = "team_id"
+    __audit_verbs__ = {"created": "member_added", "deleted": "member_removed"}
     team_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
     )
@@ -61,9 +67,15 @@ class TeamMember(WorkspaceScoped, Base):
         BigInteger, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
     )
 
+    def __audit_details__(self) -> dict[str, int]:
+        return {"agent_id": self.agent_id}
+
 
 class ApiToken(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __tablename__ = "api_tokens"
+    __audit__ = "token"
+    __audit_ignore__ = ("last_used_at",)
+    __audit_verbs__ = {"revoked_at": "revoked"}
     name: Mapped[str] = mapped_column(String(200))
     # Tokens act as an agent (for attribution and permissions).
     agent_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("agents.id", ondelete="CASCADE"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Agent, ApiToken, Role, Team, TeamMember, Workspace
@@ -328,11 +328,21 @@ async def update_team(
         wanted = list(dict.fromkeys(agent_ids))
         for agent_id in wanted:
             await get_agent(session, workspace_id=workspace_id, agent_id=agent_id)
-        await session.execute(
-            delete(TeamMember).where(TeamMember.workspace_id == workspace_id, TeamMember.team_id == team.id)
-        )
+        # Row by row (a team has a handful of members), so the audit log sees who joined or left.
+        current = {
+            m.agent_id: m
+            for m in await session.scalars(
+                select(TeamMember).where(
+                    TeamMember.workspace_id == workspace_id, TeamMember.team_id == team.id
+                )
+            )
+        }
+        for agent_id, member in current.items():
+            if agent_id not in wanted:
+                await session.delete(member)
         for agent_id in wanted:
-            session.add(TeamMember(workspace_id=workspace_id, team_id=team.id, agent_id=agent_id))
+            if agent_id not in current:
+                session.add(TeamMember(workspace_id=workspace_id, team_id=team.id, agent_id=agent_id))
     await session.flush()
     return team
 

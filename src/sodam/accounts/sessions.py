@@ -17,6 +17,7 @@ from fastapi import Depends, Request, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Agent, Role
+from sodam.audit import context as audit_context
 from sodam.config import get_settings
 from sodam.core.deps import Principal, get_session
 from sodam.core.errors import AppError, Forbidden
@@ -224,6 +225,7 @@ async def console(
         raise LoginRequired(gettext(request_locale(request), "console.error.login_required"))
     if request.method not in SAFE_METHODS:
         await check_csrf(request, normalise(agent.locale))
+    audit_context.set_actor(workspace_id=agent.workspace_id, actor_type="agent", agent_id=agent.id)
     return Console(request=request, session=session, agent=agent, csrf_token=csrf_token_for(request))
 
 

@@ -78,6 +78,9 @@ class BotLearningProposal(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     """
 
     __tablename__ = "bot_learning_proposals"
+    __audit__ = "bot_proposal"
+    __audit_ignore__ = ("decided_by", "decided_at")
+    __audit_values__ = ("status",)
     __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (
         CheckConstraint("kind IN ('alternate_question', 'draft_article')", name="kind"),

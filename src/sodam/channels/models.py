@@ -20,6 +20,7 @@ class ChannelType(str, enum.Enum):
 
 class Inbox(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __tablename__ = "inboxes"
+    __audit__ = "inbox"
     name: Mapped[str] = mapped_column(String(200))
     channel_type: Mapped[ChannelType] = mapped_column(
         Enum(ChannelType, name="channel_type"), default=ChannelType.web_widget

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket, WebSo
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sodam.accounts import service as accounts
 from sodam.channels import service as inboxes
 from sodam.channels.models import Inbox
 from sodam.channels.schemas import WidgetMessageIn, WidgetSessionIn
@@ -63,6 +64,7 @@ WIDGET_STRINGS = (
     "widget.queue_position",
     "widget.queue_wait",
     "widget.resolved",
+    "widget.privacy",
 )
 
 # The tag the bot puts on the conversations it hands to a person: in a bot-enabled inbox only
@@ -151,7 +153,10 @@ async def widget_config(
     greeting = settings.get(f"greeting_{lang}") or ""
     if greeting:
         strings["greeting"] = greeting
+    workspace = await accounts.get_workspace(session, workspace_id=inbox.workspace_id)
     return {
+        # What is stored and who sees it (PIPA): linked from the widget's footer.
+        "privacy_url": f"{get_settings().base_url()}/help/{workspace.slug}/privacy?locale={lang}",
         "inbox": {"name": inbox.name, "company_name": settings.get("company_name") or inbox.name},
         "color": settings.get("color", "#3b5bdb"),
         "position": settings.get("position", "right"),

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal
+from sodam.audit import service as audit
 from sodam.contacts import service
 from sodam.contacts.schemas import ContactIn, ContactOut, ContactUpdate
 from sodam.core.pagination import MAX_ID, Page, PageQuery, decode_cursor, encode_cursor, page_of
@@ -35,6 +36,12 @@ async def list_contacts(
         session, workspace_id=principal.workspace_id, query=query, after_id=after, limit=page.limit + 1
     )
     rows, cursor = page_of(rows, page.limit, lambda c: encode_cursor("contacts", {"id": c.id}))
+    await audit.record(
+        session,
+        action="contact.listed",
+        target_type="contact",
+        details={"contact_ids": [c.id for c in rows], "searched": bool(query)},
+    )
     return {"data": rows, "next_cursor": cursor}
 
 
@@ -45,7 +52,9 @@ async def create_contact(body: ContactIn, principal: WritePrincipal, session: Ap
 
 @router.get("/{contact_id}", summary="Get a contact", response_model=ContactOut)
 async def get_contact(contact_id: Id, principal: ReadPrincipal, session: ApiSession):
-    return await service.get(session, workspace_id=principal.workspace_id, contact_id=contact_id)
+    contact = await service.get(session, workspace_id=principal.workspace_id, contact_id=contact_id)
+    await audit.record(session, action="contact.read", target_type="contact", target_id=contact.id)
+    return contact
 
 
 @router.patch(

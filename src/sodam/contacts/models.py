@@ -14,6 +14,7 @@ from sodam.db.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
 
 class Contact(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __tablename__ = "contacts"
+    __audit__ = "contact"
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     phone: Mapped[str | None] = mapped_column(String(40))
@@ -29,6 +30,7 @@ class ContactIdentity(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     """One identity per channel (widget visitor id, e-mail address, phone, social id)."""
 
     __tablename__ = "contact_identities"
+    __audit__ = "contact_identity"
     __table_args__ = (
         UniqueConstraint("workspace_id", "channel_type", "external_id", name="uq_contact_identity"),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.contacts.models import Contact, ContactIdentity
@@ -110,3 +110,18 @@ async def get_many(session: AsyncSession, *, workspace_id: int, ids: list[int]) 
         select(Contact).where(Contact.workspace_id == workspace_id, Contact.id.in_(set(ids)))
     )
     return {c.id: c for c in result}
+
+
+async def anonymise(session: AsyncSession, *, workspace_id: int, contact_id: int) -> tuple[Contact, int]:
+    """Blank a contact's personal fields and remove its channel identities (erasure on request);
+    the row stays so its conversations keep their shape. Returns (contact, identities removed)."""
+    contact = await get(session, workspace_id=workspace_id, contact_id=contact_id)
+    contact.name = contact.email = contact.phone = contact.company = None
+    contact.custom_attributes = {}
+    removed = await session.execute(
+        delete(ContactIdentity).where(
+            ContactIdentity.workspace_id == workspace_id, ContactIdentity.contact_id == contact_id
+        )
+    )
+    await session.flush()
+    return contact, removed.rowcount or 0

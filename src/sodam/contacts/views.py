@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Query
 
 from sodam.accounts.sessions import Console, console
+from sodam.audit import service as audit
 from sodam.contacts import service
 from sodam.conversations import service as conversations
 from sodam.core.errors import Invalid
@@ -19,6 +20,12 @@ LANGUAGES = ("", "ko", "en")
 async def contacts_page(q: str | None = Query(default=None, max_length=200), ctx: Console = Depends(console)):
     people = await service.list_(ctx.session, workspace_id=ctx.workspace_id, query=(q or "").strip() or None)
     counts = await conversations.counts(ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id)
+    await audit.record(
+        ctx.session,
+        action="contact.listed",
+        target_type="contact",
+        details={"contact_ids": [c.id for c in people], "searched": bool((q or "").strip())},
+    )
     return ctx.render(
         "console/contacts.html",
         {"section": "contacts", "contacts": people, "q": q or "", "open_count": counts["mine"]},
@@ -32,6 +39,7 @@ async def contact_page(contact_id: IdPath, ctx: Console = Depends(console)):
         ctx.session, workspace_id=ctx.workspace_id, contact_id=contact.id, status=None, limit=50
     )
     counts = await conversations.counts(ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id)
+    await audit.record(ctx.session, action="contact.read", target_type="contact", target_id=contact.id)
     return ctx.render(
         "console/contact.html",
         {

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service as accounts
 from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal
+from sodam.audit import service as audit
 from sodam.channels import service as inboxes
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
@@ -281,6 +282,13 @@ async def list_messages(
         limit=page.limit + 1,
     )
     rows, cursor = page_of(rows, page.limit, lambda m: encode_cursor(kind, {"seq": m.seq}))
+    await audit.record(
+        session,
+        action="conversation.read",
+        target_type="conversation",
+        target_id=conversation_id,
+        details={"messages": len(rows)},
+    )
     return {"data": [await _message_out(session, m) for m in rows], "next_cursor": cursor}
 
 

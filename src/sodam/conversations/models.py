@@ -62,9 +62,13 @@ class SenderType(str, enum.Enum):
 
 class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __tablename__ = "conversations"
+    __audit__ = "conversation"
+    __audit_ignore__ = ("last_seq", "last_message_at", "last_message_preview", "redacted_at")
+    __audit_values__ = ("status", "priority", "assignee_id", "team_id")
     __table_args__ = (
         Index("ix_conversations_ws_status_last", "workspace_id", "status", "last_message_at"),
         Index("ix_conversations_contact_inbox", "contact_id", "inbox_id"),
+        Index("ix_conversations_ws_status_updated", "workspace_id", "status", "updated_at"),
     )
     inbox_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("inboxes.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("contacts.id", ondelete="CASCADE"))
@@ -83,6 +87,8 @@ class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_message_preview: Mapped[str | None] = mapped_column(String(200))
+    # Set when the messages were redacted (erasure on request, or retention's anonymise).
+    redacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -538,6 +538,14 @@ def _remember(out: dict[str, Any]) -> None:
         del _recent[next(iter(_recent))]
 
 
+def forget_conversations(conversation_ids: set[int]) -> int:
+    """Drop cached messages of these conversations (erased or past retention); returns how many."""
+    stale = [mid for mid, out in list(_recent.items()) if out["conversation_id"] in conversation_ids]
+    for mid in stale:
+        _recent.pop(mid, None)
+    return len(stale)
+
+
 def take_recent_message(message_id: int) -> dict[str, Any] | None:
     """The wire dict of a message this process just created (once), or None: then read it."""
     return _recent.pop(message_id, None)

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from sodam.accounts import service as accounts
 from sodam.accounts.sessions import Console, console
+from sodam.audit import service as audit
 from sodam.channels import service as inboxes
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
@@ -292,6 +293,17 @@ async def conversation_page(
         seq=conversation.last_seq,
     )
     context = await conversation_context(ctx, conversation)
+    # The messages and the contact panel are personal data: both reads are logged.
+    await audit.record(
+        ctx.session, action="conversation.read", target_type="conversation", target_id=conversation.id
+    )
+    await audit.record(
+        ctx.session,
+        action="contact.read",
+        target_type="contact",
+        target_id=conversation.contact_id,
+        details={"conversation_id": conversation.id},
+    )
     if ctx.is_htmx and ctx.request.headers.get("hx-target") == "conversation-area":
         return ctx.render("console/_conversation_area.html", context)
     view, status = _filters(view, status)

@@ -25,7 +25,12 @@ from sodam.db.session import libpq_url
 log = logging.getLogger(__name__)
 
 # Modules whose import registers tasks on `job_app` (each domain adds its own).
-TASK_MODULES: list[str] = ["sodam.jobs.builtin", "sodam.conversations.tasks", "sodam.bot.tasks"]
+TASK_MODULES: list[str] = [
+    "sodam.jobs.builtin",
+    "sodam.conversations.tasks",
+    "sodam.bot.tasks",
+    "sodam.privacy.tasks",
+]
 
 job_app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 

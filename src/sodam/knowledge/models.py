@@ -29,6 +29,7 @@ ARTICLE_LOCALES = ("ko", "en")
 
 class KbCategory(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __tablename__ = "kb_categories"
+    __audit__ = "kb_category"
     # Fetch server defaults (created_at) on INSERT: no lazy load after flush in async code.
     __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (UniqueConstraint("workspace_id", "slug", name="uq_kb_categories_workspace_slug"),)
@@ -45,6 +46,17 @@ class KbCategory(IdMixin, TimestampMixin, WorkspaceScoped, Base):
 
 class KbArticle(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __tablename__ = "kb_articles"
+    __audit__ = "kb_article"
+    __audit_ignore__ = (
+        "published_at",
+        "view_count",
+        "helpful_count",
+        "not_helpful_count",
+        "bot_confirmed_count",
+        "bot_unhelpful_count",
+        "author_id",
+    )
+    __audit_values__ = ("status", "locale")
     # Fetch server defaults (created_at) on INSERT: no lazy load after flush in async code.
     __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (
@@ -84,6 +96,7 @@ class KbAlternateQuestion(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     """ "Also asked as": another wording customers use for the same article."""
 
     __tablename__ = "kb_alternate_questions"
+    __audit__ = "kb_question"
     # Fetch server defaults (created_at) on INSERT: no lazy load after flush in async code.
     __mapper_args__ = {"eager_defaults": True}
     article_id: Mapped[int] = mapped_column(

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from sodam.accounts import models as _accounts  # noqa: F401
+from sodam.audit import models as _audit  # noqa: F401
 from sodam.bot import models as _bot  # noqa: F401
 from sodam.channels import models as _channels  # noqa: F401
 from sodam.contacts import models as _contacts  # noqa: F401
@@ -13,6 +14,7 @@ from sodam.conversations import models as _conversations  # noqa: F401
 from sodam.db.base import Base
 from sodam.db.session import sqlalchemy_url
 from sodam.knowledge import models as _knowledge  # noqa: F401
+from sodam.privacy import models as _privacy  # noqa: F401
 
 target_metadata = Base.metadata
 

@@ -59,7 +59,8 @@ class Hub:
 
     def on_event(self, handler: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         """Run `handler` in this process for every bus event (e.g. refresh a local cache)."""
-        self._event_handlers.append(handler)
+        if handler not in self._event_handlers:
+            self._event_handlers.append(handler)
 
     def set_resolver(self, resolver: Resolver, *, immediate: AbstractSet[str] = frozenset()) -> None:
         """`immediate` event types are resolved on the listener's own task, in order; the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from sodam.audit import context as audit_context
 from sodam.channels import service as inboxes
 from sodam.core.errors import AppError, error_body
 from sodam.db.session import session_scope
@@ -23,6 +24,22 @@ async def _send_json(send, status: int, body: dict, headers: list | None = None)
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+class AuditScope:
+    """Each HTTP request gets its own audit scope (client IP, user agent); the principal
+    dependencies fill in the actor. Reset afterwards, so nothing leaks into the next request."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        client = scope.get("client")
+        user_agent = dict(scope.get("headers") or []).get(b"user-agent", b"").decode("latin-1")
+        with audit_context.scope(ip=client[0] if client else None, user_agent=user_agent):
+            await self.app(scope, receive, send)
 
 
 class BodySizeLimit:

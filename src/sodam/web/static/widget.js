@@ -240,6 +240,8 @@
     .row { display: flex; gap: 8px; align-items: flex-end; }
     textarea { flex: 1; resize: none; max-height: 120px; min-height: 40px; }
     .error { margin: 6px 2px 0; color: #c92a2a; font-size: 12px; }
+    .footer { padding: 2px 10px 6px; font-size: 11px; text-align: center; background: #fff; }
+    .footer a { color: #868e96; }
     @media (max-width: 480px) {
       .panel, .left .panel { inset: 0; width: 100%; height: 100%; border-radius: 0; }
     }
@@ -305,7 +307,12 @@
       waiting,
       el('div', { class: 'body' }, prechat, messages),
       notice,
-      composer
+      composer,
+      // Only an https/http link the server built: never a javascript: URL.
+      /^https?:\/\//.test(config.privacy_url || '')
+        ? el('div', { class: 'footer' },
+            el('a', { id: 'sodam-privacy', href: config.privacy_url, target: '_blank', rel: 'noopener', text: t.privacy }))
+        : null
     );
     const root = el('div', { class: config.position === 'left' ? 'root left' : 'root', lang: config.locale }, launcher, panel);
     root.style.setProperty('--c', color);
