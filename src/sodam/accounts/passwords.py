@@ -44,7 +44,9 @@ def check(password: str, *, email: str = "", name: str = "", min_length: int = D
     )
 
 
-def refusal(password: str, *, email: str = "", name: str = "", min_length: int = DEFAULT_MIN_LENGTH) -> str | None:
+def refusal(
+    password: str, *, email: str = "", name: str = "", min_length: int = DEFAULT_MIN_LENGTH
+) -> str | None:
     """Why the policy refuses this password (a reason code), or None when it is fine."""
     if len(password) < min_length:
         return "too_short"
