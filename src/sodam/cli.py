@@ -299,6 +299,33 @@ def bench_messages(
     )
 
 
+@bench_app.command("faults")
+def bench_faults(
+    duration: float = typer.Option(60.0, help="Seconds of steady load; the faults are spread over it."),
+    rate: float = typer.Option(60.0, help="Customer messages per second over the widget sockets."),
+    widgets: int = typer.Option(30, help="Widget sockets sending messages."),
+    agents: int = typer.Option(2, help="Agent sockets receiving everything."),
+    bot_clients: int = typer.Option(4, help="Visitors of a bot inbox talking to the bot turn by turn."),
+    api_rate: float = typer.Option(4.0, help="Agent replies per second over the REST API."),
+    fault: list[str] = typer.Option(
+        None,
+        help="serve_kill9, worker_kill9, db_restart or none (repeat the option; default: all three, in order).",
+    ),
+    db_stop_mode: str = typer.Option("immediate", help="pg_ctl stop mode for db_restart: immediate or fast."),
+) -> None:
+    """Kill -9 a web process, kill -9 the worker, restart the database, under load: nothing acked lost."""
+    _bench_module("faults").main(
+        duration=duration,
+        rate=rate,
+        widgets=widgets,
+        agents=agents,
+        bot_clients=bot_clients,
+        api_rate=api_rate,
+        faults=fault or None,
+        db_stop_mode=db_stop_mode,
+    )
+
+
 @bench_app.command("nlu")
 def bench_nlu(
     dataset: str = typer.Option(..., help="banking77 | clinc150 | nsmc"),
