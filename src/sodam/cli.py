@@ -154,7 +154,7 @@ def worker(
 ) -> None:
     """Run background jobs (bot replies, routing, automations) in this process."""
     from sodam.db.migrate import upgrade
-    from sodam.jobs.app import JobRunner, job_app
+    from sodam.jobs.app import JobRunner
 
     url = database_url()
     upgrade(url)
@@ -165,10 +165,15 @@ def worker(
         init_engine(url, pool_size=concurrency + 1)
         runner = JobRunner(url, run_worker=False, concurrency=concurrency)
         await runner.start()
+        work = asyncio.create_task(runner.work(queues=[q for q in queues.split(",") if q] or None))
+        # Ctrl+C / SIGTERM: stop taking jobs, let the running ones finish.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, work.cancel)
         try:
-            await job_app.run_worker_async(
-                concurrency=concurrency, queues=[q for q in queues.split(",") if q] or None, wait=True
-            )
+            await work
+        except asyncio.CancelledError:
+            pass
         finally:
             await runner.stop()
             await dispose_engine()

@@ -65,8 +65,49 @@ async def defer_in_tx(
     return int(job_id)
 
 
+# A worker writes a heartbeat every WORKER_HEARTBEAT_S; one silent for STALLED_AFTER_S is
+# taken for dead (kill -9, a lost machine) and the jobs it was running are put back in the
+# queue. Those jobs may then run twice, which every task tolerates: each one checks its
+# effect under a row lock (the bot) or overwrites it with the same value (sentiment).
+WORKER_HEARTBEAT_S = 2.0
+STALLED_AFTER_S = 10.0
+RECOVER_EVERY_S = 5.0
+# A worker whose database went away (a restart, a failover) starts again after this pause.
+RESTART_PAUSE_S = 1.0
+
+# One statement, so a job another worker has just picked up is never taken from it: the row
+# is locked and the worker's heartbeat checked again under that lock.
+RETRY_STALLED_SQL = """
+SELECT procrastinate_retry_job_v2(stalled.id, now(), NULL, NULL, NULL)
+  FROM (SELECT job.id FROM procrastinate_jobs job
+         WHERE job.status = 'doing'
+           AND NOT EXISTS (SELECT 1 FROM procrastinate_workers w
+                            WHERE w.id = job.worker_id
+                              AND w.last_heartbeat > now() - make_interval(secs => %(stalled_s)s))
+           FOR UPDATE OF job SKIP LOCKED) stalled
+"""
+
+
+async def retry_stalled_jobs(
+    pool: psycopg_pool.AsyncConnectionPool, *, stalled_s: float = STALLED_AFTER_S
+) -> int:
+    """Put back in the queue the jobs of workers that stopped sending heartbeats; returns how many."""
+    async with pool.connection() as conn, conn.transaction():
+        # One recoverer at a time across all processes.
+        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(hashtext('sodam.retry_stalled_jobs'))")
+        if not (await cur.fetchone())[0]:
+            return 0
+        cur = await conn.execute(RETRY_STALLED_SQL, {"stalled_s": stalled_s})
+        return len(await cur.fetchall())
+
+
 class JobRunner:
-    """Opens the job app on its own small pool and (optionally) runs a worker in-process."""
+    """Opens the job app on its own small pool and (optionally) runs a worker in-process.
+
+    A worker here survives its database going away (it starts again, with a pause, for as
+    long as it is not stopped), and every process that runs one also puts back in the queue
+    the jobs of workers that died while running them.
+    """
 
     def __init__(self, database_url: str, *, run_worker: bool, concurrency: int = 4):
         self._url = libpq_url(database_url)
@@ -87,15 +128,45 @@ class JobRunner:
         await self._pool.open(wait=True)
         await job_app.open_async(pool=self._pool)
         if self._run_worker:
-            self._worker = asyncio.create_task(
-                job_app.run_worker_async(
-                    concurrency=self._concurrency,
-                    install_signal_handlers=False,
-                    wait=True,
-                    name="sodam-in-process",
-                ),
-                name="sodam-worker",
-            )
+            self._worker = asyncio.create_task(self.work(name="sodam-in-process"), name="sodam-worker")
+
+    async def work(self, *, queues: list[str] | None = None, name: str | None = None) -> None:
+        """Run jobs until cancelled; cancelling lets the running jobs finish first."""
+        recoverer = asyncio.create_task(self._recover_stalled_forever(), name="sodam-stalled-jobs")
+        try:
+            while True:
+                try:
+                    await job_app.run_worker_async(
+                        concurrency=self._concurrency,
+                        queues=queues,
+                        name=name,
+                        wait=True,
+                        install_signal_handlers=False,
+                        update_heartbeat_interval=WORKER_HEARTBEAT_S,
+                        stalled_worker_timeout=STALLED_AFTER_S,
+                    )
+                    # It returns on its own only when a side task (heartbeat, LISTEN) failed.
+                    log.warning("job worker stopped; starting it again in %.0f s", RESTART_PAUSE_S)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning(
+                        "job worker failed; starting it again in %.0f s", RESTART_PAUSE_S, exc_info=True
+                    )
+                await asyncio.sleep(RESTART_PAUSE_S)
+        finally:
+            recoverer.cancel()
+
+    async def _recover_stalled_forever(self) -> None:
+        while True:
+            try:
+                if retried := await retry_stalled_jobs(self._pool):
+                    log.warning("put %d job(s) of dead workers back in the queue", retried)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("could not check for stalled jobs", exc_info=True)
+            await asyncio.sleep(RECOVER_EVERY_S)
 
     async def stop(self) -> None:
         if self._worker is not None:
