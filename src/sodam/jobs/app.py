@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import procrastinate
+import procrastinate.worker
 import psycopg_pool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -132,19 +133,22 @@ class JobRunner:
 
     async def work(self, *, queues: list[str] | None = None, name: str | None = None) -> None:
         """Run jobs until cancelled; cancelling lets the running jobs finish first."""
-        recoverer = asyncio.create_task(self._recover_stalled_forever(), name="sodam-stalled-jobs")
+        current: list[procrastinate.worker.Worker | None] = [None]
+        recoverer = asyncio.create_task(self._recover_forever(current), name="sodam-stalled-jobs")
         try:
             while True:
+                worker = current[0] = procrastinate.worker.Worker(
+                    app=job_app,
+                    concurrency=self._concurrency,
+                    queues=queues,
+                    name=name,
+                    wait=True,
+                    install_signal_handlers=False,
+                    update_heartbeat_interval=WORKER_HEARTBEAT_S,
+                    stalled_worker_timeout=STALLED_AFTER_S,
+                )
                 try:
-                    await job_app.run_worker_async(
-                        concurrency=self._concurrency,
-                        queues=queues,
-                        name=name,
-                        wait=True,
-                        install_signal_handlers=False,
-                        update_heartbeat_interval=WORKER_HEARTBEAT_S,
-                        stalled_worker_timeout=STALLED_AFTER_S,
-                    )
+                    await worker.run()
                     # It returns on its own only when a side task (heartbeat, LISTEN) failed.
                     log.warning("job worker stopped; starting it again in %.0f s", RESTART_PAUSE_S)
                 except asyncio.CancelledError:
@@ -157,16 +161,42 @@ class JobRunner:
         finally:
             recoverer.cancel()
 
-    async def _recover_stalled_forever(self) -> None:
+    async def _recover_forever(self, current: list) -> None:
+        suspects: set[int] = set()
         while True:
             try:
                 if retried := await retry_stalled_jobs(self._pool):
                     log.warning("put %d job(s) of dead workers back in the queue", retried)
+                suspects = await self._retry_orphans(current[0], suspects)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("could not check for stalled jobs", exc_info=True)
             await asyncio.sleep(RECOVER_EVERY_S)
+
+    async def _retry_orphans(self, worker, suspects: set[int]) -> set[int]:
+        """Jobs marked as running in this worker that it no longer runs: their end could not be
+        recorded (the database went away just then), so nobody would ever finish them. A job is
+        put back only when two checks in a row find it so (a job being picked up right now is
+        briefly marked before it is running). Returns the new suspects."""
+        if worker is None or worker.worker_id is None:
+            return set()
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT id FROM procrastinate_jobs WHERE status = 'doing' AND worker_id = %s",
+                (worker.worker_id,),
+            )
+            marked = {row[0] for row in await cur.fetchall()}
+            running = {context.job.id for context in list(worker._running_jobs.values())}
+            orphans = marked - running
+            for job_id in orphans & suspects:
+                await conn.execute(
+                    "SELECT procrastinate_retry_job_v2(id, now(), NULL, NULL, NULL) FROM procrastinate_jobs"
+                    " WHERE id = %s AND status = 'doing' AND worker_id = %s",
+                    (job_id, worker.worker_id),
+                )
+                log.warning("put job %d back in the queue: its end was never recorded", job_id)
+        return orphans - suspects
 
     async def stop(self) -> None:
         if self._worker is not None:
