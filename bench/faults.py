@@ -301,7 +301,7 @@ async def _inject(name, *, servers, worker, data_dir, db_stop_mode, url, gap, se
         down = await asyncio.to_thread(restart_database, data_dir, db_stop_mode)
         record.note = f"down {down:.1f} s (stop -m {db_stop_mode})"
     record.back_at = time.perf_counter()
-    record.jobs_drained_s = await wait_jobs_drained(url, at, within_s=max(gap - 1.0, 20.0))
+    record.jobs_drained_s = await wait_jobs_drained(url, at, within_s=max(gap - 1.0, 40.0))
     return record
 
 
@@ -491,7 +491,7 @@ def _bot_turns(rows) -> tuple[int, int, int]:
 def main(
     *,
     duration: float = 60.0,
-    rate: float = 60.0,
+    rate: float = 30.0,
     widgets: int = 30,
     agents: int = 2,
     bot_clients: int = 4,

@@ -307,7 +307,7 @@ def bench_messages(
 @bench_app.command("faults")
 def bench_faults(
     duration: float = typer.Option(60.0, help="Seconds of steady load; the faults are spread over it."),
-    rate: float = typer.Option(60.0, help="Customer messages per second over the widget sockets."),
+    rate: float = typer.Option(30.0, help="Customer messages per second over the widget sockets."),
     widgets: int = typer.Option(30, help="Widget sockets sending messages."),
     agents: int = typer.Option(2, help="Agent sockets receiving everything."),
     bot_clients: int = typer.Option(4, help="Visitors of a bot inbox talking to the bot turn by turn."),
