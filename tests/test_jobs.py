@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg_pool
 from sqlalchemy import text
 
 from sodam.db.session import session_scope
@@ -122,3 +123,54 @@ async def test_every_customer_message_gets_a_sentiment_score(db, live_server, ma
     assert labels[ids[0]][0] == "negative" and labels[ids[0]][1] < 0
     assert labels[ids[1]][0] == "positive" and labels[ids[1]][1] > 0
     assert Message.sentiment_label is not None
+
+
+async def test_jobs_of_a_dead_worker_go_back_in_the_queue(db):
+    """A worker killed mid-job (kill -9) leaves its job 'doing': once its heartbeat is older
+    than the limit the job is queued again; a live worker's job is left alone."""
+    from sodam.db.session import current_url
+    from sodam.jobs.app import retry_stalled_jobs
+
+    async with session_scope() as session:
+        dead_job = await defer_in_tx(session, "sodam.echo", {"n": "dead"}, queue="stalled-test")
+        live_job = await defer_in_tx(session, "sodam.echo", {"n": "live"}, queue="stalled-test")
+        dead = await session.scalar(
+            text(
+                "INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() - interval '1 minute') RETURNING id"
+            )
+        )
+        live = await session.scalar(
+            text("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now()) RETURNING id")
+        )
+        for job_id, worker_id in ((dead_job, dead), (live_job, live)):
+            await session.execute(
+                text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w WHERE id = :id"),
+                {"w": worker_id, "id": job_id},
+            )
+    pool = psycopg_pool.AsyncConnectionPool(current_url(), min_size=1, max_size=1, open=False)
+    await pool.open()
+    try:
+        assert await retry_stalled_jobs(pool, stalled_s=10) >= 1
+    finally:
+        await pool.close()
+    async with session_scope() as session:
+        live_status = await session.scalar(
+            text("SELECT status::text FROM procrastinate_jobs WHERE id = :id"), {"id": live_job}
+        )
+        rows = dict(
+            (
+                await session.execute(
+                    text("SELECT id, attempts FROM procrastinate_jobs WHERE id IN (:a, :b)"),
+                    {"a": dead_job, "b": live_job},
+                )
+            ).all()
+        )
+        # Not left 'doing' for a live worker to be confused by: clean up the test's rows.
+        await session.execute(
+            text("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id IN (:a, :b)"),
+            {"a": dead_job, "b": live_job},
+        )
+    # Queued again (attempts + 1; a live worker may already have run it); the live one untouched.
+    assert rows[dead_job] == 1
+    assert rows[live_job] == 0
+    assert live_status == "doing"

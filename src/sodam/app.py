@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import psycopg
+import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -183,16 +184,34 @@ def _install_database_error_handlers(app: FastAPI) -> None:
         body = error_body("invalid_value", "a value in the request is out of range or not allowed")
         return JSONResponse(body, status_code=422)
 
+    def unavailable() -> JSONResponse:
+        # The database restarted or failed over: this connection died, the next one will
+        # work. Nothing was accepted, so a retry (same client_id) is safe.
+        body = error_body("database_unavailable", "the database is briefly unavailable: retry shortly")
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
         if isinstance(exc.orig, psycopg.errors.DataError):
             return invalid_value(exc)
+        if exc.connection_invalidated or isinstance(exc.orig, psycopg.OperationalError):
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+            return unavailable()
         log.exception("database error on %s %s", request.method, request.url.path, exc_info=exc)
         return JSONResponse(error_body("internal_error", "something went wrong on our side"), status_code=500)
 
     @app.exception_handler(psycopg.errors.DataError)
     async def raw_data_error(request: Request, exc: psycopg.errors.DataError) -> JSONResponse:
         return invalid_value(exc)
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def raw_unavailable(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return unavailable()
+
+    @app.exception_handler(psycopg_pool.PoolTimeout)
+    async def pool_timeout(request: Request, exc: psycopg_pool.PoolTimeout) -> JSONResponse:
+        return unavailable()
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -154,7 +154,7 @@ def worker(
 ) -> None:
     """Run background jobs (bot replies, routing, automations) in this process."""
     from sodam.db.migrate import upgrade
-    from sodam.jobs.app import JobRunner, job_app
+    from sodam.jobs.app import JobRunner
 
     url = database_url()
     upgrade(url)
@@ -165,10 +165,15 @@ def worker(
         init_engine(url, pool_size=concurrency + 1)
         runner = JobRunner(url, run_worker=False, concurrency=concurrency)
         await runner.start()
+        work = asyncio.create_task(runner.work(queues=[q for q in queues.split(",") if q] or None))
+        # Ctrl+C / SIGTERM: stop taking jobs, let the running ones finish.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, work.cancel)
         try:
-            await job_app.run_worker_async(
-                concurrency=concurrency, queues=[q for q in queues.split(",") if q] or None, wait=True
-            )
+            await work
+        except asyncio.CancelledError:
+            pass
         finally:
             await runner.stop()
             await dispose_engine()
@@ -296,6 +301,33 @@ def bench_messages(
         rate=rate,
         idle_sockets=idle_sockets,
         workers=workers,
+    )
+
+
+@bench_app.command("faults")
+def bench_faults(
+    duration: float = typer.Option(60.0, help="Seconds of steady load; the faults are spread over it."),
+    rate: float = typer.Option(30.0, help="Customer messages per second over the widget sockets."),
+    widgets: int = typer.Option(30, help="Widget sockets sending messages."),
+    agents: int = typer.Option(2, help="Agent sockets receiving everything."),
+    bot_clients: int = typer.Option(4, help="Visitors of a bot inbox talking to the bot turn by turn."),
+    api_rate: float = typer.Option(4.0, help="Agent replies per second over the REST API."),
+    fault: list[str] = typer.Option(
+        None,
+        help="serve_kill9, worker_kill9, db_restart or none (repeat the option; default: all three, in order).",
+    ),
+    db_stop_mode: str = typer.Option("immediate", help="pg_ctl stop mode for db_restart: immediate or fast."),
+) -> None:
+    """Kill -9 a web process, kill -9 the worker, restart the database, under load: nothing acked lost."""
+    _bench_module("faults").main(
+        duration=duration,
+        rate=rate,
+        widgets=widgets,
+        agents=agents,
+        bot_clients=bot_clients,
+        api_rate=api_rate,
+        faults=fault or None,
+        db_stop_mode=db_stop_mode,
     )
 
 

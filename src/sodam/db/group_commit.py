@@ -91,10 +91,15 @@ class GroupCommitter:
     async def _commit(self, batch: list[tuple[Params, asyncio.Future]]) -> None:
         if self._order_key is not None and len(batch) > 1:
             batch.sort(key=lambda item: self._order_key(item[0]))
+        pool = None
         try:
             pool = await self._pool()
             rows = await self._execute(pool, [params for params, _ in batch])
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+            if pool is not None and isinstance(exc, psycopg.OperationalError):
+                # A database restart kills every pooled connection: drop them all now rather
+                # than fail one more batch on each.
+                await _drop_dead_connections(pool)
             if len(batch) == 1:
                 _settle(batch[0][1], exc=exc)
                 return
@@ -142,6 +147,13 @@ class GroupCommitter:
         waits here instead of reading the row back from the database."""
         if self._executing:
             await asyncio.wait(list(self._executing), timeout=SETTLE_WAIT_S)
+
+
+async def _drop_dead_connections(pool: psycopg_pool.AsyncConnectionPool) -> None:
+    try:
+        await asyncio.wait_for(pool.check(), timeout=5)
+    except Exception:  # the database may still be down: the next batch fails on its own
+        log.info("could not check the pool's connections", exc_info=True)
 
 
 def _settle(future: asyncio.Future, *, row: Any = None, exc: BaseException | None = None) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import procrastinate
+import procrastinate.worker
 import psycopg_pool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,8 +71,49 @@ async def defer_in_tx(
     return int(job_id)
 
 
+# A worker writes a heartbeat every WORKER_HEARTBEAT_S; one silent for STALLED_AFTER_S is
+# taken for dead (kill -9, a lost machine) and the jobs it was running are put back in the
+# queue. Those jobs may then run twice, which every task tolerates: each one checks its
+# effect under a row lock (the bot) or overwrites it with the same value (sentiment).
+WORKER_HEARTBEAT_S = 2.0
+STALLED_AFTER_S = 10.0
+RECOVER_EVERY_S = 5.0
+# A worker whose database went away (a restart, a failover) starts again after this pause.
+RESTART_PAUSE_S = 1.0
+
+# One statement, so a job another worker has just picked up is never taken from it: the row
+# is locked and the worker's heartbeat checked again under that lock.
+RETRY_STALLED_SQL = """
+SELECT procrastinate_retry_job_v2(stalled.id, now(), NULL, NULL, NULL)
+  FROM (SELECT job.id FROM procrastinate_jobs job
+         WHERE job.status = 'doing'
+           AND NOT EXISTS (SELECT 1 FROM procrastinate_workers w
+                            WHERE w.id = job.worker_id
+                              AND w.last_heartbeat > now() - make_interval(secs => %(stalled_s)s))
+           FOR UPDATE OF job SKIP LOCKED) stalled
+"""
+
+
+async def retry_stalled_jobs(
+    pool: psycopg_pool.AsyncConnectionPool, *, stalled_s: float = STALLED_AFTER_S
+) -> int:
+    """Put back in the queue the jobs of workers that stopped sending heartbeats; returns how many."""
+    async with pool.connection() as conn, conn.transaction():
+        # One recoverer at a time across all processes.
+        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(hashtext('sodam.retry_stalled_jobs'))")
+        if not (await cur.fetchone())[0]:
+            return 0
+        cur = await conn.execute(RETRY_STALLED_SQL, {"stalled_s": stalled_s})
+        return len(await cur.fetchall())
+
+
 class JobRunner:
-    """Opens the job app on its own small pool and (optionally) runs a worker in-process."""
+    """Opens the job app on its own small pool and (optionally) runs a worker in-process.
+
+    A worker here survives its database going away (it starts again, with a pause, for as
+    long as it is not stopped), and every process that runs one also puts back in the queue
+    the jobs of workers that died while running them.
+    """
 
     def __init__(self, database_url: str, *, run_worker: bool, concurrency: int = 4):
         self._url = libpq_url(database_url)
@@ -92,15 +134,74 @@ class JobRunner:
         await self._pool.open(wait=True)
         await job_app.open_async(pool=self._pool)
         if self._run_worker:
-            self._worker = asyncio.create_task(
-                job_app.run_worker_async(
+            self._worker = asyncio.create_task(self.work(name="sodam-in-process"), name="sodam-worker")
+
+    async def work(self, *, queues: list[str] | None = None, name: str | None = None) -> None:
+        """Run jobs until cancelled; cancelling lets the running jobs finish first."""
+        current: list[procrastinate.worker.Worker | None] = [None]
+        recoverer = asyncio.create_task(self._recover_forever(current), name="sodam-stalled-jobs")
+        try:
+            while True:
+                worker = current[0] = procrastinate.worker.Worker(
+                    app=job_app,
                     concurrency=self._concurrency,
-                    install_signal_handlers=False,
+                    queues=queues,
+                    name=name,
                     wait=True,
-                    name="sodam-in-process",
-                ),
-                name="sodam-worker",
+                    install_signal_handlers=False,
+                    update_heartbeat_interval=WORKER_HEARTBEAT_S,
+                    stalled_worker_timeout=STALLED_AFTER_S,
+                )
+                try:
+                    await worker.run()
+                    # It returns on its own only when a side task (heartbeat, LISTEN) failed.
+                    log.warning("job worker stopped; starting it again in %.0f s", RESTART_PAUSE_S)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning(
+                        "job worker failed; starting it again in %.0f s", RESTART_PAUSE_S, exc_info=True
+                    )
+                await asyncio.sleep(RESTART_PAUSE_S)
+        finally:
+            recoverer.cancel()
+
+    async def _recover_forever(self, current: list) -> None:
+        suspects: set[int] = set()
+        while True:
+            try:
+                if retried := await retry_stalled_jobs(self._pool):
+                    log.warning("put %d job(s) of dead workers back in the queue", retried)
+                suspects = await self._retry_orphans(current[0], suspects)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("could not check for stalled jobs", exc_info=True)
+            await asyncio.sleep(RECOVER_EVERY_S)
+
+    async def _retry_orphans(self, worker, suspects: set[int]) -> set[int]:
+        """Jobs marked as running in this worker that it no longer runs: their end could not be
+        recorded (the database went away just then), so nobody would ever finish them. A job is
+        put back only when two checks in a row find it so (a job being picked up right now is
+        briefly marked before it is running). Returns the new suspects."""
+        if worker is None or worker.worker_id is None:
+            return set()
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT id FROM procrastinate_jobs WHERE status = 'doing' AND worker_id = %s",
+                (worker.worker_id,),
             )
+            marked = {row[0] for row in await cur.fetchall()}
+            running = {context.job.id for context in list(worker._running_jobs.values())}
+            orphans = marked - running
+            for job_id in orphans & suspects:
+                await conn.execute(
+                    "SELECT procrastinate_retry_job_v2(id, now(), NULL, NULL, NULL) FROM procrastinate_jobs"
+                    " WHERE id = %s AND status = 'doing' AND worker_id = %s",
+                    (job_id, worker.worker_id),
+                )
+                log.warning("put job %d back in the queue: its end was never recorded", job_id)
+        return orphans - suspects
 
     async def stop(self) -> None:
         if self._worker is not None:
