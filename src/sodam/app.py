@@ -23,6 +23,7 @@ from sodam.conversations import privacy as conversation_privacy
 from sodam.conversations import realtime as conversation_realtime
 from sodam.core import logredact
 from sodam.core.errors import AppError, error_body
+from sodam.core.ratelimit import RULES, default_rate
 from sodam.db.embedded import resolve_database_url
 from sodam.db.session import dispose_engine, get_engine, init_engine
 from sodam.jobs.app import JobRunner
@@ -49,6 +50,8 @@ HTTP_CODES = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logredact.install()
+    for rule in RULES:  # a malformed SODAM_RATE_LIMIT_* fails the start, not a request
+        default_rate(settings, rule)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -153,7 +156,7 @@ def _include_routers(app: FastAPI) -> None:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -229,8 +232,9 @@ def _jsonable(errors: list) -> list:
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    from sodam.web.middleware import AuditScope, BodySizeLimit, WidgetCors
+    from sodam.web.middleware import AuditScope, BodySizeLimit, RateLimitHeaders, WidgetCors
 
     app.add_middleware(AuditScope)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(WidgetCors)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

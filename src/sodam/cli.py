@@ -137,6 +137,9 @@ def serve(
             ws_max_size=256 * 1024,
             # Compression doubles the memory of every idle socket; chat frames are small.
             ws_per_message_deflate=False,
+            # The client address is resolved by sodam.core.ratelimit.client_ip, which
+            # believes X-Forwarded-For only from SODAM_TRUSTED_PROXIES.
+            proxy_headers=False,
         )
     finally:
         if owns_embedded:

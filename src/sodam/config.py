@@ -41,6 +41,30 @@ class Settings(BaseSettings):
     run_worker: bool = True
     worker_concurrency: int = 4
 
+    # Rate limits ("N/second|minute|hour|day" or "N/Ns"), GCRA buckets in PostgreSQL shared by
+    # every process. The widget/help-center/API ones can be overridden per workspace.
+    rate_limits_enabled: bool = True
+    rate_limit_widget_session_ip: str = "30/minute"  # new visitors (contacts) from one IP
+    rate_limit_widget_session_inbox: str = "600/minute"  # new visitors of one inbox, all IPs
+    rate_limit_widget_message_visitor: str = "60/minute"
+    rate_limit_widget_message_ip: str = "300/minute"
+    rate_limit_helpcenter_search_ip: str = "60/minute"
+    rate_limit_helpcenter_vote_ip: str = "30/minute"
+    rate_limit_api_token: str = "600/minute"  # noqa: S105 - a rate, not a secret
+    rate_limit_login_ip: str = "30/minute"  # console sign-in attempts from one IP, any outcome
+    # Console sign-in: after `delay_after` failures each attempt waits 2^n s (429 at once),
+    # after `lock_after` the account is locked for `login_lock_s` (every further failure
+    # re-locks). Failures are forgotten `login_failure_window_s` after the last one.
+    login_delay_after: int = Field(default=5, ge=1)
+    login_lock_after: int = Field(default=10, ge=1)
+    login_ip_delay_after: int = Field(default=20, ge=1)
+    login_ip_lock_after: int = Field(default=100, ge=1)
+    login_lock_s: int = Field(default=900, ge=1)
+    login_max_delay_s: int = Field(default=300, ge=1)
+    login_failure_window_s: int = Field(default=24 * 3600, ge=60)
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs).
+    trusted_proxies: str = ""
+
     def resolved_secret_key(self) -> str:
         """The configured secret, else one generated once and kept in the data dir."""
         if self.secret_key:

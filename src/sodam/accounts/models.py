@@ -13,8 +13,9 @@ from sqlalchemy import (
     ForeignKey,
     String,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sodam.db.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
@@ -25,6 +26,8 @@ class Workspace(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     default_locale: Mapped[str] = mapped_column(String(8), default="ko")
+    # Per-workspace rate-limit overrides: {"rule": {"limit": N, "period_s": S}} (core/ratelimit.py).
+    rate_limits: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
 
 
 class Role(str, enum.Enum):

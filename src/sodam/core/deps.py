@@ -44,4 +44,7 @@ class Principal:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "-"
+    """The caller's address (X-Forwarded-For only from SODAM_TRUSTED_PROXIES)."""
+    from sodam.core.ratelimit import client_ip as resolved
+
+    return resolved(request)

@@ -7,6 +7,7 @@ import json
 from sodam.audit import context as audit_context
 from sodam.channels import service as inboxes
 from sodam.core.errors import AppError, error_body
+from sodam.core.ratelimit import STATE_KEY
 from sodam.db.session import session_scope
 
 
@@ -82,6 +83,33 @@ class _TooLarge(Exception):
     pass
 
 
+class RateLimitHeaders:
+    """X-RateLimit-Limit / -Remaining / -Reset on API responses, from the request's last
+    rate-limit decision (sodam.core.ratelimit.enforce leaves it in the request state)."""
+
+    PREFIX = "/api/"
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(self.PREFIX):
+            return await self.app(scope, receive, send)
+
+        async def send_with_limits(message):
+            decision = (scope.get("state") or {}).get(STATE_KEY)
+            if message["type"] == "http.response.start" and decision is not None:
+                extra = [
+                    (name.lower().encode(), value.encode())
+                    for name, value in decision.headers().items()
+                    if name != "Retry-After"  # the 429 itself carries it
+                ]
+                message = {**message, "headers": list(message.get("headers", [])) + extra}
+            await send(message)
+
+        await self.app(scope, receive, send_with_limits)
+
+
 class WidgetCors:
     """CORS for /widget/v1/{inbox_token}/...: only the inbox's allowed origins may call it."""
 
@@ -135,4 +163,5 @@ def _cors_headers(origin: str | None) -> list:
         (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
         (b"access-control-allow-headers", b"content-type, x-sodam-visitor"),
         (b"access-control-max-age", b"600"),
+        (b"access-control-expose-headers", b"Retry-After"),
     ]

@@ -1,0 +1,152 @@
+"""rate limits: GCRA buckets shared by every process, login throttling, agent notices
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-26
+
+- `rate_limit_buckets` (UNLOGGED: no WAL, so a check costs no disk flush; a crash or a
+  fail-over empties it, which only forgets who was recently busy). One row per key
+  holding the GCRA "theoretical arrival time"; `tat` is not indexed so every update is
+  HOT. `sodam_rate_hit()` is the whole check in one statement: it reads the
+  workspace's override, upserts the bucket and answers allowed / remaining / retry.
+- `workspaces.rate_limits`: per-workspace overrides {"rule": {"limit", "period_s"}}.
+- `login_throttles` (logged: a lock must survive a restart): failures per account and
+  per IP, the next allowed attempt, the lock.
+- `agent_notices`: durable notices an agent sees in the console (e.g. "your account
+  was locked after failed sign-ins"); there is no outbound mail yet.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute(
+        """
+        CREATE UNLOGGED TABLE rate_limit_buckets (
+            key text PRIMARY KEY,
+            tat double precision NOT NULL,
+            allowed boolean NOT NULL
+        ) WITH (fillfactor = 70)
+        """
+    )
+    op.add_column(
+        "workspaces",
+        sa.Column("rate_limits", JSONB(), server_default=sa.text("'{}'::jsonb"), nullable=False),
+    )
+    # GCRA (generic cell rate algorithm): a bucket of `limit` requests per `period`
+    # refilled smoothly, kept as one timestamp. A request is allowed when, after it,
+    # the bucket would be at most `period` ahead of now. Refused requests change nothing.
+    op.execute(
+        """
+        CREATE FUNCTION sodam_rate_hit(
+            p_key text, p_rule text, p_workspace_id bigint, p_limit integer,
+            p_period_s double precision, p_cost integer DEFAULT 1, p_now double precision DEFAULT NULL
+        ) RETURNS TABLE (allowed boolean, rule_limit integer, period_s double precision,
+                         remaining integer, retry_after_s double precision, reset_s double precision)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            v_now double precision := coalesce(p_now, extract(epoch FROM clock_timestamp()));
+            v_limit integer := p_limit;
+            v_period double precision := p_period_s;
+            v_override jsonb;
+            v_step double precision;
+            v_tat double precision;
+            v_allowed boolean;
+        BEGIN
+            IF p_workspace_id IS NOT NULL THEN
+                SELECT w.rate_limits -> p_rule INTO v_override FROM workspaces w WHERE w.id = p_workspace_id;
+                IF jsonb_typeof(v_override) = 'object' THEN
+                    v_limit := coalesce((v_override ->> 'limit')::integer, v_limit);
+                    v_period := coalesce((v_override ->> 'period_s')::double precision, v_period);
+                END IF;
+            END IF;
+            v_limit := greatest(v_limit, 1);
+            v_period := greatest(v_period, 0.001);
+            v_step := v_period / v_limit;
+            INSERT INTO rate_limit_buckets AS b (key, tat, allowed)
+            VALUES (p_key, v_now + v_step * p_cost, p_cost <= v_limit)
+            ON CONFLICT (key) DO UPDATE SET
+                allowed = greatest(b.tat, v_now) + v_step * p_cost - v_now <= v_period + 1e-9,
+                tat = CASE WHEN greatest(b.tat, v_now) + v_step * p_cost - v_now <= v_period + 1e-9
+                           THEN greatest(b.tat, v_now) + v_step * p_cost ELSE b.tat END
+            RETURNING b.tat, b.allowed INTO v_tat, v_allowed;
+            RETURN QUERY SELECT
+                v_allowed,
+                v_limit,
+                v_period,
+                greatest(0, floor((v_period - (v_tat - v_now)) / v_step + 1e-9))::integer,
+                CASE WHEN v_allowed THEN 0::double precision
+                     ELSE greatest(0, v_tat + v_step * p_cost - v_period - v_now) END,
+                greatest(0, v_tat - v_now);
+        END
+        $$
+        """
+    )
+    # Several limits in one round trip, in order, stopping at the first refusal (so a
+    # refused request does not also spend the later, wider buckets).
+    op.execute(
+        """
+        CREATE FUNCTION sodam_rate_hit_all(
+            p_keys text[], p_rules text[], p_workspace_id bigint, p_limits integer[],
+            p_periods double precision[], p_now double precision DEFAULT NULL
+        ) RETURNS TABLE (allowed boolean, rule_limit integer, period_s double precision,
+                         remaining integer, retry_after_s double precision, reset_s double precision)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            i integer;
+            r record;
+        BEGIN
+            FOR i IN 1 .. coalesce(array_length(p_keys, 1), 0) LOOP
+                SELECT * INTO r FROM sodam_rate_hit(
+                    p_keys[i], p_rules[i], p_workspace_id, p_limits[i], p_periods[i], 1, p_now);
+                allowed := r.allowed; rule_limit := r.rule_limit; period_s := r.period_s;
+                remaining := r.remaining; retry_after_s := r.retry_after_s; reset_s := r.reset_s;
+                RETURN NEXT;
+                EXIT WHEN NOT r.allowed;
+            END LOOP;
+        END
+        $$
+        """
+    )
+    op.create_table(
+        "login_throttles",
+        sa.Column("key", sa.Text(), primary_key=True),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
+        sa.Column("locked_until", sa.DateTime(timezone=True)),
+    )
+    op.create_table(
+        "agent_notices",
+        sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
+        sa.Column("workspace_id", sa.BigInteger(), nullable=False),
+        sa.Column("agent_id", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("details", JSONB(), server_default=sa.text("'{}'::jsonb"), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True)),
+        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["agent_id"], ["agents.id"], ondelete="CASCADE"),
+    )
+    op.create_index("ix_agent_notices_workspace_id", "agent_notices", ["workspace_id"])
+    op.create_index(
+        "ix_agent_notices_unread", "agent_notices", ["agent_id"], postgresql_where=sa.text("read_at IS NULL")
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("agent_notices")
+    op.drop_table("login_throttles")
+    op.execute(
+        "DROP FUNCTION sodam_rate_hit_all(text[], text[], bigint, integer[], double precision[], double precision)"
+    )
+    op.execute("DROP FUNCTION sodam_rate_hit(text, text, bigint, integer, double precision, integer, double precision)")
+    op.drop_column("workspaces", "rate_limits")
+    op.execute("DROP TABLE rate_limit_buckets")
