@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from sodam.accounts import service
 from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal, require_role
-from sodam.accounts.schemas import AgentIn, AgentOut, AgentPatch, TeamIn, TeamOut, TeamPatch
+from sodam.accounts.schemas import (
+    AgentIn,
+    AgentOut,
+    AgentPatch,
+    RateLimitsOut,
+    RateLimitsPatch,
+    TeamIn,
+    TeamOut,
+    TeamPatch,
+)
 from sodam.core.pagination import MAX_ID, Page, PageQuery, decode_cursor, encode_cursor, page_of
+from sodam.core.ratelimit import settings_of
 
 router = APIRouter(prefix="/api/v1")
 
@@ -139,3 +149,30 @@ async def delete_team(team_id: Id, principal: WritePrincipal, session: ApiSessio
     require_role(principal, "admin", "supervisor")
     await service.delete_team(session, workspace_id=principal.workspace_id, team_id=team_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/workspace/rate-limits",
+    tags=["workspace"],
+    summary="The workspace's rate limits (admin)",
+    response_model=RateLimitsOut,
+)
+async def get_rate_limits(request: Request, principal: ReadPrincipal, session: ApiSession):
+    require_role(principal, "admin")
+    workspace = await service.get_workspace(session, workspace_id=principal.workspace_id)
+    return service.rate_limits_in_force(settings=settings_of(request), overrides=workspace.rate_limits)
+
+
+@router.patch(
+    "/workspace/rate-limits",
+    tags=["workspace"],
+    summary="Change some of the workspace's rate limits (admin); null restores the default",
+    response_model=RateLimitsOut,
+)
+async def update_rate_limits(
+    request: Request, body: RateLimitsPatch, principal: WritePrincipal, session: ApiSession
+):
+    require_role(principal, "admin")
+    changes = {rule: value.model_dump() if value else None for rule, value in body.rules.items()}
+    current = await service.set_rate_limits(session, workspace_id=principal.workspace_id, changes=changes)
+    return service.rate_limits_in_force(settings=settings_of(request), overrides=current)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +12,7 @@ from sodam.accounts import service
 from sodam.audit import context as audit_context
 from sodam.core.deps import Principal, get_session
 from sodam.core.errors import Forbidden, Unauthorized
+from sodam.core.ratelimit import enforce
 
 
 def bearer_from_header(authorization: str | None) -> str | None:
@@ -58,13 +59,15 @@ SCOPES = ("read", "write")
 def require_principal(scope: str = "read"):
     """A dependency: the caller's Principal from `Authorization: Bearer`, holding `scope`.
 
-    401 when the token is missing, unknown or revoked; 403 insufficient_scope when it
-    lacks the scope. `write` implies `read`.
+    401 when the token is missing, unknown or revoked; 429 when it is used faster than
+    its workspace's `api_token` limit; 403 insufficient_scope when it lacks the scope.
+    `write` implies `read`.
     """
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
 
     async def dependency(
+        request: Request,
         session: ApiSession,
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ) -> Principal:
@@ -75,6 +78,8 @@ def require_principal(scope: str = "read"):
             agent_id=principal.agent_id,
             token_id=principal.token_id,
         )
+        # Per token, in the token's workspace (429 + Retry-After; X-RateLimit-* on every answer).
+        await enforce(request, ("api_token", str(principal.token_id)), workspace_id=principal.workspace_id)
         granted = set(principal.scopes)
         if "write" in granted:
             granted.add("read")

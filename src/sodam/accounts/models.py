@@ -87,3 +87,14 @@ class ApiToken(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     scopes: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AgentNotice(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    """Something an agent must see on their next console visit (e.g. their account was
+    locked after failed sign-ins); kept until they dismiss it."""
+
+    __tablename__ = "agent_notices"
+    agent_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("agents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    details: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

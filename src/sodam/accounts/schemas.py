@@ -91,3 +91,38 @@ class TeamPatch(BaseModel):
     )
 
     _check = field_validator("name")(_no_nul)
+
+
+class RateLimitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(ge=1, le=1_000_000, description="Requests allowed per period (also the burst).")
+    period_s: int = Field(ge=1, le=86_400, description="The period in seconds.")
+
+
+class RateLimitOut(BaseModel):
+    limit: int
+    period_s: float
+    source: Literal["default", "workspace"]
+    default: RateLimitIn
+
+
+RuleName = Literal[
+    "widget_session_ip",
+    "widget_session_inbox",
+    "widget_message_visitor",
+    "widget_message_ip",
+    "helpcenter_search_ip",
+    "helpcenter_vote_ip",
+    "api_token",
+]
+
+
+class RateLimitsOut(BaseModel):
+    rules: dict[RuleName, RateLimitOut]
+
+
+class RateLimitsPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rules: dict[RuleName, RateLimitIn | None] = Field(
+        description="The rules to change; null puts a rule back to the server default (SODAM_RATE_LIMIT_*)."
+    )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sodam.accounts.models import Agent, ApiToken, Role, Team, TeamMember, Workspace
+from sodam.accounts.models import Agent, AgentNotice, ApiToken, Role, Team, TeamMember, Workspace
+from sodam.config import Settings
 from sodam.core.errors import Conflict, Invalid, NotFound
+from sodam.core.ratelimit import MAX_LIMIT, MAX_PERIOD_S, WORKSPACE_RULES, default_rate
 from sodam.core.security import hash_password, hash_token, new_api_token, verify_password
 
 MIN_PASSWORD_LENGTH = 8
@@ -97,9 +100,9 @@ async def list_agents(session: AsyncSession, *, workspace_id: int) -> list[Agent
 
 
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> Agent | None:
-    """The active agent with this e-mail and password, or None."""
+    """The active agent with this e-mail and password, or None (argon2 runs off the event loop)."""
     agent = await get_agent_by_email(session, email=email)
-    ok = verify_password(agent.password_hash if agent else None, password)
+    ok = await asyncio.to_thread(verify_password, agent.password_hash if agent else None, password)
     if not ok or agent is None or not agent.is_active:
         return None
     return agent
@@ -352,3 +355,90 @@ async def delete_team(session: AsyncSession, *, workspace_id: int, team_id: int)
     team = await get_team(session, workspace_id=workspace_id, team_id=team_id)
     await session.delete(team)
     await session.flush()
+
+
+async def add_notice(
+    session: AsyncSession, *, workspace_id: int, agent_id: int, kind: str, details: dict
+) -> AgentNotice:
+    """Leave a notice the agent sees on their next console visit."""
+    notice = AgentNotice(workspace_id=workspace_id, agent_id=agent_id, kind=kind, details=details)
+    session.add(notice)
+    await session.flush()
+    return notice
+
+
+async def unread_notices(session: AsyncSession, *, workspace_id: int, agent_id: int) -> list[AgentNotice]:
+    """An agent's notices not yet dismissed, newest first."""
+    result = await session.scalars(
+        select(AgentNotice)
+        .where(
+            AgentNotice.workspace_id == workspace_id,
+            AgentNotice.agent_id == agent_id,
+            AgentNotice.read_at.is_(None),
+        )
+        .order_by(AgentNotice.id.desc())
+        .limit(20)
+    )
+    return list(result)
+
+
+async def dismiss_notice(session: AsyncSession, *, workspace_id: int, agent_id: int, notice_id: int) -> None:
+    """Mark one of the agent's own notices as read."""
+    notice = await session.scalar(
+        select(AgentNotice).where(
+            AgentNotice.workspace_id == workspace_id,
+            AgentNotice.agent_id == agent_id,
+            AgentNotice.id == notice_id,
+        )
+    )
+    if notice is None:
+        raise NotFound("notice not found")
+    notice.read_at = datetime.now(UTC)
+
+
+def _checked_override(rule: str, value: dict) -> dict:
+    limit, period = value.get("limit"), value.get("period_s")
+    if (
+        not isinstance(limit, int)
+        or not isinstance(period, int | float)
+        or not 1 <= limit <= MAX_LIMIT
+        or not 1 <= period <= MAX_PERIOD_S
+    ):
+        raise Invalid(
+            f"{rule}: limit must be 1..{MAX_LIMIT} and period_s 1..{MAX_PERIOD_S}",
+            code="invalid_rate_limit",
+            details={"rule": rule},
+        )
+    return {"limit": int(limit), "period_s": int(period)}
+
+
+async def set_rate_limits(
+    session: AsyncSession, *, workspace_id: int, changes: dict[str, dict | None]
+) -> dict[str, dict]:
+    """Override some of the workspace's rate limits; None puts a rule back to the server default."""
+    workspace = await get_workspace(session, workspace_id=workspace_id)
+    current = dict(workspace.rate_limits or {})
+    for rule, value in changes.items():
+        if rule not in WORKSPACE_RULES:
+            raise Invalid(f"unknown rate limit {rule!r}", code="invalid_rate_limit", details={"rule": rule})
+        if value is None:
+            current.pop(rule, None)
+        else:
+            current[rule] = _checked_override(rule, value)
+    workspace.rate_limits = current  # a new dict: SQLAlchemy sees the change
+    await session.flush()
+    return current
+
+
+def rate_limits_in_force(*, settings: Settings, overrides: dict | None) -> dict:
+    """Every workspace-configurable limit: what applies, where it comes from, the default."""
+    out = {}
+    for rule in WORKSPACE_RULES:
+        default = default_rate(settings, rule)
+        default_out = {"limit": default.limit, "period_s": int(default.period_s)}
+        own = (overrides or {}).get(rule)
+        if own:
+            out[rule] = {**own, "source": "workspace", "default": default_out}
+        else:
+            out[rule] = {**default_out, "source": "default", "default": default_out}
+    return {"rules": out}

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Agent, Role
 from sodam.audit import context as audit_context
+from sodam.accounts.service import unread_notices
 from sodam.config import get_settings
 from sodam.core.deps import Principal, get_session
 from sodam.core.errors import AppError, Forbidden
@@ -174,6 +175,7 @@ class Console:
     agent: Agent
     csrf_token: str
     extra: dict[str, Any] = field(default_factory=dict)
+    notices: list[Any] = field(default_factory=list)  # unread AgentNotice rows (full pages only)
 
     @property
     def workspace_id(self) -> int:
@@ -207,6 +209,7 @@ class Console:
                 "csrf_token": self.csrf_token,
                 "is_admin": self.is_admin,
                 "js_strings": {key: self.t(key) for key in JS_STRINGS},
+                "notices": self.notices,
                 **(context or {}),
             },
             locale=self.locale,
@@ -226,7 +229,10 @@ async def console(
     if request.method not in SAFE_METHODS:
         await check_csrf(request, normalise(agent.locale))
     audit_context.set_actor(workspace_id=agent.workspace_id, actor_type="agent", agent_id=agent.id)
-    return Console(request=request, session=session, agent=agent, csrf_token=csrf_token_for(request))
+    ctx = Console(request=request, session=session, agent=agent, csrf_token=csrf_token_for(request))
+    if wants_html(request):  # full pages show the agent's unread notices (e.g. "account locked")
+        ctx.notices = await unread_notices(session, workspace_id=agent.workspace_id, agent_id=agent.id)
+    return ctx
 
 
 def _same_origin(websocket: WebSocket) -> bool:

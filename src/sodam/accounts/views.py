@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sodam.accounts import service
+from sodam.accounts import service, throttle
 from sodam.accounts.models import Role
 from sodam.accounts.sessions import (
     Console,
@@ -28,6 +31,7 @@ from sodam.core.deps import get_session
 from sodam.core.errors import AppError
 from sodam.core.i18n import gettext
 from sodam.core.params import IdPath
+from sodam.core.ratelimit import WORKSPACE_RULES, RateLimited, client_ip, enforce, settings_of
 from sodam.core.templating import render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -52,7 +56,14 @@ async def _login_required(request: Request, exc: LoginRequired) -> Response:
     return JSONResponse(exc.body(), status_code=401, headers={"HX-Redirect": login_url(request)})
 
 
-def _login_page(request: Request, *, email: str = "", error: str | None = None, status_code: int = 200):
+def _login_page(
+    request: Request,
+    *,
+    email: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+    retry_after: int | None = None,
+):
     locale = request_locale(request)
     token = csrf_token_for(request)
     response = render(
@@ -66,9 +77,20 @@ def _login_page(request: Request, *, email: str = "", error: str | None = None, 
         },
         locale=locale,
         status_code=status_code,
+        headers={"Retry-After": str(retry_after)} if retry_after else None,
     )
     set_csrf_cookie(response, token)
     return response
+
+
+def _refused_page(request: Request, email: str, *, locked: bool, retry_after: int):
+    """429: signing in must wait (growing delay) or this account / address is locked for now."""
+    locale = request_locale(request)
+    if locked:
+        error = gettext(locale, "console.login.locked", minutes=max(1, math.ceil(retry_after / 60)))
+    else:
+        error = gettext(locale, "console.login.throttled", seconds=retry_after)
+    return _login_page(request, email=email, error=error, status_code=429, retry_after=retry_after)
 
 
 @router.get("/login")
@@ -84,10 +106,25 @@ async def login(
     next: str = Form(default="/console"),
     session: AsyncSession = Depends(get_session, scope="function"),
 ):
-    """Check the password; on success set the session cookie and go to the console."""
+    """Check the password; on success set the session cookie and go to the console.
+
+    Throttled per account and per IP (accounts/throttle.py): 429 with Retry-After while an
+    attempt must wait or the account is locked, whatever the password."""
     await check_csrf(request, request_locale(request))
+    settings, ip = settings_of(request), client_ip(request)
+    try:
+        await enforce(request, ("login_ip", ip))
+    except RateLimited as exc:
+        return _refused_page(request, email, locked=False, retry_after=exc.decision.retry_after)
+    attempt = await throttle.begin_attempt(settings=settings, email=email, ip=ip)
+    if not attempt.allowed:
+        return _refused_page(request, email, locked=attempt.locked, retry_after=attempt.retry_after)
     agent = await service.authenticate(session, email=email, password=password)
     if agent is None:
+        if throttle.is_locked_after(settings, attempt):
+            if throttle.locks_now(settings, attempt):
+                await _notify_locked(session, email=email, ip=ip, failures=attempt.account_failures)
+            return _refused_page(request, email, locked=True, retry_after=settings.login_lock_s)
         # One message for unknown e-mail and wrong password: do not reveal who has an account.
         return _login_page(
             request,
@@ -95,9 +132,37 @@ async def login(
             error=gettext(request_locale(request), "console.login.failed"),
             status_code=400,
         )
+    await throttle.attempt_succeeded(settings=settings, email=email, ip=ip)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, agent)
     return response
+
+
+async def _notify_locked(session: AsyncSession, *, email: str, ip: str, failures: int) -> None:
+    """Tell the account's owner their sign-in was locked (a console notice: no outbound mail yet)."""
+    owner = await service.get_agent_by_email(session, email=email)
+    if owner is None or not owner.is_active:
+        return
+    await service.add_notice(
+        session,
+        workspace_id=owner.workspace_id,
+        agent_id=owner.id,
+        kind="account_locked",
+        details={"ip": ip, "failures": failures, "at": datetime.now(UTC).isoformat(timespec="seconds")},
+    )
+
+
+@router.post("/notices/{notice_id}/read")
+async def dismiss_notice(
+    notice_id: int, next: str = Form(default="/console"), ctx: Console = Depends(console)
+):
+    """Dismiss one of the agent's own notices."""
+    await service.dismiss_notice(
+        ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id, notice_id=notice_id
+    )
+    if ctx.is_htmx:
+        return Response(status_code=200, content="")
+    return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout")
@@ -137,9 +202,12 @@ async def _settings_page(
     new_token: str | None = None,
     team_error: str | None = None,
     team_notice: str | None = None,
+    limits_error: str | None = None,
+    limits_notice: str | None = None,
     status_code: int = 200,
 ):
     inbox_list = await inboxes.list_(ctx.session, workspace_id=ctx.workspace_id)
+    workspace = await service.get_workspace(ctx.session, workspace_id=ctx.workspace_id)
     tokens = await service.list_api_tokens(ctx.session, workspace_id=ctx.workspace_id)
     agent_list = await service.list_agents(ctx.session, workspace_id=ctx.workspace_id)
     agents = {a.id: a for a in agent_list}
@@ -162,6 +230,12 @@ async def _settings_page(
             "agents_by_id": agents,
             "new_token": new_token,
             "base_url": get_settings().base_url(),
+            "rate_limits": service.rate_limits_in_force(
+                settings=settings_of(ctx.request), overrides=workspace.rate_limits
+            )["rules"],
+            "rate_limit_labels": {rule: ctx.t(f"console.limits.rule.{rule}") for rule in WORKSPACE_RULES},
+            "limits_error": limits_error,
+            "limits_notice": limits_notice,
         },
         status_code=status_code,
     )
@@ -295,3 +369,21 @@ async def remove_team(team_id: IdPath, ctx: Console = Depends(console)):
         await service.delete_team(ctx.session, workspace_id=ctx.workspace_id, team_id=team_id)
 
     return await _team_action(ctx, delete, "console.team.team_deleted")
+
+
+@router.post("/settings/rate-limits")
+async def save_rate_limits(request: Request, ctx: Console = Depends(console)):
+    """Save the workspace's rate limits; an empty row goes back to the server default."""
+    ctx.require_admin()
+    form = await request.form()
+    changes: dict[str, dict | None] = {}
+    try:
+        for rule in WORKSPACE_RULES:
+            limit = str(form.get(f"{rule}.limit") or "").strip()
+            period = str(form.get(f"{rule}.period_s") or "").strip()
+            changes[rule] = {"limit": int(limit), "period_s": int(period)} if limit and period else None
+        async with ctx.session.begin_nested():
+            await service.set_rate_limits(ctx.session, workspace_id=ctx.workspace_id, changes=changes)
+    except (ValueError, AppError):
+        return await _settings_page(ctx, limits_error=ctx.t("console.limits.invalid"), status_code=422)
+    return await _settings_page(ctx, limits_notice=ctx.t("console.limits.saved"))

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from sodam.accounts import service as accounts
 from sodam.channels import service as inboxes
@@ -32,6 +33,7 @@ from sodam.core.deps import get_session
 from sodam.core.errors import AppError, Forbidden, Invalid, Unauthorized
 from sodam.core.i18n import gettext, negotiate, normalise
 from sodam.core.params import MAX_ID, MAX_SEQ, bounded_int
+from sodam.core.ratelimit import client_ip, enforce
 from sodam.core.security import Signer
 from sodam.db.session import session_scope
 from sodam.realtime import tickets
@@ -65,6 +67,7 @@ WIDGET_STRINGS = (
     "widget.queue_wait",
     "widget.resolved",
     "widget.privacy",
+    "widget.rate_limited",
 )
 
 # The tag the bot puts on the conversations it hands to a person: in a bot-enabled inbox only
@@ -169,6 +172,7 @@ async def widget_config(
 
 @router.post("/session")
 async def widget_session(
+    request: Request,
     body: WidgetSessionIn,
     inbox: Inbox = Depends(inbox_for),
     session: AsyncSession = Depends(get_session, scope="function"),
@@ -188,6 +192,13 @@ async def widget_session(
         "language": normalise(body.locale) if body.locale else None,
     }
     if contact_id is None:
+        # Each new visitor is a new contact: limited per IP and per inbox (429 + Retry-After).
+        await enforce(
+            request,
+            ("widget_session_ip", client_ip(request)),
+            ("widget_session_inbox", str(inbox.id)),
+            workspace_id=inbox.workspace_id,
+        )
         contact = await contacts.get_or_create_by_identity(
             session,
             workspace_id=inbox.workspace_id,
@@ -299,14 +310,26 @@ async def accept_visitor_message(
     )
 
 
+async def limit_visitor_message(conn: HTTPConnection, inbox: Inbox, contact_id: int) -> None:
+    """429 (RateLimited) when this visitor, or their IP, sends faster than the inbox's limits."""
+    await enforce(
+        conn,
+        ("widget_message_visitor", str(contact_id)),
+        ("widget_message_ip", client_ip(conn)),
+        workspace_id=inbox.workspace_id,
+    )
+
+
 @router.post("/messages", status_code=201)
 async def widget_send(
+    request: Request,
     body: WidgetMessageIn,
     inbox: Inbox = Depends(inbox_for),
     x_sodam_visitor: str | None = Header(default=None),
 ):
     """Send a message; a retry with the same client_id returns the stored message with 200."""
     contact_id = read_visitor_token(inbox, x_sodam_visitor)
+    await limit_visitor_message(request, inbox, contact_id)
     message, created = await accept_visitor_message(inbox, contact_id, body.content, body.client_id)
     return JSONResponse(message, status_code=201 if created else 200)
 
@@ -430,6 +453,8 @@ async def _handle_visitor_frame(
         )
         return
     try:
+        # Over the limit: an error frame (code rate_limited, details.retry_after); the socket stays.
+        await limit_visitor_message(websocket, inbox, contact_id)
         message, _created = await accept_visitor_message(inbox, contact_id, content, client_id)
     except AppError as exc:
         subscriber.offer({"type": "error", "client_id": client_id, **exc.body()})

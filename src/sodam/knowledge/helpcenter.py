@@ -25,6 +25,7 @@ from sodam.core.deps import get_session
 from sodam.core.errors import Forbidden, NotFound
 from sodam.core.i18n import LOCALES, gettext, negotiate, normalise
 from sodam.core.pagination import MAX_ID
+from sodam.core.ratelimit import RateLimited, client_ip, enforce
 from sodam.core.security import Signer
 from sodam.core.templating import render
 from sodam.knowledge import service
@@ -106,6 +107,24 @@ def _page(request: Request, name: str, context: dict, *, locale: str, status_cod
     return response
 
 
+async def _limited(request: Request, workspace: Workspace, locale: str, rule: str):
+    """None when this IP is within the workspace's limit, else a 429 page with Retry-After."""
+    try:
+        await enforce(request, (rule, client_ip(request)), workspace_id=workspace.id)
+    except RateLimited as exc:
+        wait = exc.decision.retry_after
+        response = _page(
+            request,
+            "helpcenter/limited.html",
+            {"workspace": workspace, "seconds": wait},
+            locale=locale,
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    return None
+
+
 @router.get("/{slug}")
 async def home(request: Request, slug: str, session: Session):
     """Categories with their articles, the most viewed articles and the most searched questions."""
@@ -143,6 +162,8 @@ async def search(
     """Search with the same matching the bot uses; every non-empty search is logged."""
     locale = page_locale(request)
     workspace = await _workspace(session, slug, locale)
+    if limited := await _limited(request, workspace, locale, "helpcenter_search_ip"):
+        return limited
     # A Korean question typed on the English page (or the reverse) searches the articles of its language.
     asked_in = detect(q, default=None) if q.strip() else None
     search_locale = asked_in if asked_in in LOCALES else locale
@@ -225,6 +246,8 @@ async def vote(
     """👍 / 👎 once per visitor (a second vote replaces the first)."""
     locale = page_locale(request)
     workspace = await _workspace(session, slug, locale)
+    if limited := await _limited(request, workspace, locale, "helpcenter_vote_ip"):
+        return limited
     visitor = request.cookies.get(VISITOR_COOKIE) or ""
     signed = _signer().loads(token, max_age=24 * 3600) if token else None
     if (

@@ -123,6 +123,80 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
         sa.Column("locked_until", sa.DateTime(timezone=True)),
     )
+    # One console sign-in attempt, counted before the password is checked (so parallel
+    # guesses cannot all slip in before the first failure is written): refused while any
+    # key is locked or waiting; otherwise every key's count goes up, and from `delay_after`
+    # on the next attempt must wait 2^(n - delay_after + 1) s, from `lock_after` on the key
+    # is locked. A success then gives the attempt back (sodam_login_succeeded).
+    op.execute(
+        """
+        CREATE FUNCTION sodam_login_attempt(
+            p_keys text[], p_delay_after integer[], p_lock_after integer[], p_lock_s double precision,
+            p_max_delay_s double precision, p_window_s double precision, p_now timestamptz
+        ) RETURNS TABLE (allowed boolean, locked boolean, retry_after_s double precision, failures integer[])
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            v_now timestamptz := coalesce(p_now, clock_timestamp());
+            v_wait double precision := 0;
+            v_locked boolean := false;
+            v_counts integer[] := '{}';
+            v_f integer;
+            r record;
+        BEGIN
+            INSERT INTO login_throttles (key, failures, last_failure_at)
+            SELECT k, 0, v_now FROM unnest(p_keys) AS k ON CONFLICT (key) DO NOTHING;
+            FOR r IN SELECT t.* FROM login_throttles t WHERE t.key = ANY (p_keys) ORDER BY t.key FOR UPDATE LOOP
+                IF r.locked_until > v_now THEN
+                    v_locked := true;
+                    v_wait := greatest(v_wait, extract(epoch FROM r.locked_until - v_now));
+                ELSIF r.next_attempt_at > v_now THEN
+                    v_wait := greatest(v_wait, extract(epoch FROM r.next_attempt_at - v_now));
+                END IF;
+            END LOOP;
+            IF v_wait > 0 THEN
+                RETURN QUERY SELECT false, v_locked, v_wait, NULL::integer[];
+                RETURN;
+            END IF;
+            FOR i IN 1 .. array_length(p_keys, 1) LOOP
+                UPDATE login_throttles t SET
+                    failures = CASE WHEN t.last_failure_at < v_now - make_interval(secs => p_window_s)
+                                    THEN 1 ELSE t.failures + 1 END,
+                    last_failure_at = v_now
+                WHERE t.key = p_keys[i]
+                RETURNING t.failures INTO v_f;
+                UPDATE login_throttles t SET
+                    next_attempt_at = CASE WHEN v_f >= p_delay_after[i] THEN v_now + make_interval(
+                        secs => least(p_max_delay_s, power(2, v_f - p_delay_after[i] + 1))) END,
+                    locked_until = CASE WHEN v_f >= p_lock_after[i]
+                                        THEN v_now + make_interval(secs => p_lock_s) END
+                WHERE t.key = p_keys[i];
+                v_counts := v_counts || v_f;
+            END LOOP;
+            RETURN QUERY SELECT true, false, 0::double precision, v_counts;
+        END
+        $$
+        """
+    )
+    # A success: the account starts afresh; the other keys (the IP) get this attempt back.
+    op.execute(
+        """
+        CREATE FUNCTION sodam_login_succeeded(
+            p_account_key text, p_other_keys text[], p_delay_after integer[], p_lock_after integer[]
+        ) RETURNS void
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM login_throttles WHERE key = p_account_key;
+            FOR i IN 1 .. coalesce(array_length(p_other_keys, 1), 0) LOOP
+                UPDATE login_throttles t SET
+                    failures = greatest(t.failures - 1, 0),
+                    next_attempt_at = CASE WHEN t.failures - 1 < p_delay_after[i] THEN NULL ELSE t.next_attempt_at END,
+                    locked_until = CASE WHEN t.failures - 1 < p_lock_after[i] THEN NULL ELSE t.locked_until END
+                WHERE t.key = p_other_keys[i];
+            END LOOP;
+        END
+        $$
+        """
+    )
     op.create_table(
         "agent_notices",
         sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
@@ -143,6 +217,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("agent_notices")
+    op.execute(
+        "DROP FUNCTION sodam_login_attempt(text[], integer[], integer[], double precision,"
+        " double precision, double precision, timestamptz)"
+    )
+    op.execute("DROP FUNCTION sodam_login_succeeded(text, text[], integer[], integer[])")
     op.drop_table("login_throttles")
     op.execute(
         "DROP FUNCTION sodam_rate_hit_all(text[], text[], bigint, integer[], double precision[], double precision)"

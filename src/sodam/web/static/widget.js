@@ -127,6 +127,7 @@
       const err = new Error((data.error && data.error.message) || `HTTP ${res.status}`);
       err.status = res.status;
       err.code = code;
+      err.details = (data.error && data.error.details) || {};
       throw err;
     }
     return data;
@@ -542,7 +543,8 @@
         acked(frame.client_id, frame.message);
         break;
       case 'error':
-        rejected(frame.client_id, frame.error || {});
+        if (frame.error && frame.error.code === 'rate_limited') throttled(frame.client_id, frame.error.details);
+        else rejected(frame.client_id, frame.error || {});
         break;
       case 'resync': // the server's bus reconnected: ask for what we may have missed
         httpFetchMissed();
@@ -594,7 +596,9 @@
       });
       acked(item.client_id, message);
     } catch (err) {
-      if (err.status && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 429) {
+      if (err.status === 429) {
+        throttled(item.client_id, err.details);
+      } else if (err.status && err.status >= 400 && err.status < 500 && err.status !== 401) {
         rejected(item.client_id, { code: err.code });
       } else {
         const p = S.pending.get(item.client_id);
@@ -652,6 +656,25 @@
   function acked(clientId, message) {
     dropFromOutbox(clientId);
     if (message) receive(message);
+  }
+
+  // Over the rate limit: not stored, so it stays in the outbox and goes again (same
+  // client_id) once the server's retry_after has passed.
+  function throttled(clientId, details) {
+    const p = clientId && S.pending.get(clientId);
+    if (!p) return;
+    clearTimeout(p.timer);
+    setStatus(p.li, 'failed');
+    const seconds = Math.max(1, Math.ceil(Number((details || {}).retry_after) || 1));
+    showError(ui.t.rate_limited.replace('{seconds}', String(seconds)));
+    setTimeout(() => {
+      const item = S.outbox.find((m) => m.client_id === clientId);
+      if (item) {
+        ui.error.hidden = true;
+        setStatus(p.li, 'sending');
+        transmit(item);
+      }
+    }, seconds * 1000);
   }
 
   function rejected(clientId, error) {
