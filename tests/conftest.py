@@ -21,6 +21,15 @@ from sodam.db.session import libpq_url
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_SECRET = "test-secret-key-not-for-production"
+PER_IP_LIMITS_FOR_THE_SUITE = {
+    "SODAM_RATE_LIMIT_WIDGET_SESSION_IP": "1000000/minute",
+    "SODAM_RATE_LIMIT_WIDGET_MESSAGE_IP": "1000000/minute",
+    "SODAM_RATE_LIMIT_HELPCENTER_SEARCH_IP": "1000000/minute",
+    "SODAM_RATE_LIMIT_HELPCENTER_VOTE_IP": "1000000/minute",
+    "SODAM_RATE_LIMIT_LOGIN_IP": "1000000/minute",
+    "SODAM_LOGIN_IP_DELAY_AFTER": "1000000",
+    "SODAM_LOGIN_IP_LOCK_AFTER": "1000000",
+}
 
 
 def free_port() -> int:
@@ -57,6 +66,11 @@ def database_url(tmp_path_factory) -> str:
     upgrade(url)
     os.environ["SODAM_DATABASE_URL"] = url
     os.environ["SODAM_SECRET_KEY"] = TEST_SECRET
+    # The whole suite is one client address doing the work of thousands of visitors and
+    # agents: the per-IP limits would throttle unrelated tests. tests/test_rate_limits.py and
+    # tests/test_login_throttle.py check those limits with their defaults, one address each.
+    for name, value in PER_IP_LIMITS_FOR_THE_SUITE.items():
+        os.environ.setdefault(name, value)
     from sodam.config import get_settings
 
     get_settings.cache_clear()

@@ -16,8 +16,16 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from starlette.requests import HTTPConnection
+
 from sodam.config import Settings
 from sodam.db.session import raw_pool
+
+
+def now_of(conn: HTTPConnection) -> datetime | None:
+    """The app's clock when one is set (`app.state.clock`, for tests); None: the database's."""
+    clock = getattr(conn.app.state, "clock", None)
+    return clock() if clock is not None else None
 
 
 def account_key(email: str) -> str:
@@ -90,3 +98,16 @@ def locks_now(settings: Settings, attempt: Attempt) -> bool:
 
 def is_locked_after(settings: Settings, attempt: Attempt) -> bool:
     return attempt.account_failures >= settings.login_lock_after
+
+
+async def purge(*, window_s: int) -> int:
+    """Forget counters that are no longer locked and whose last attempt is out of the window."""
+    pool = await raw_pool()
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "DELETE FROM login_throttles WHERE (locked_until IS NULL OR locked_until < now())"
+            " AND (last_failure_at < now() - make_interval(secs => %s)"
+            " OR (failures = 0 AND last_failure_at < now() - interval '1 hour'))",
+            (float(window_s),),
+        )
+        return cur.rowcount

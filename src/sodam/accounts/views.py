@@ -116,7 +116,9 @@ async def login(
         await enforce(request, ("login_ip", ip))
     except RateLimited as exc:
         return _refused_page(request, email, locked=False, retry_after=exc.decision.retry_after)
-    attempt = await throttle.begin_attempt(settings=settings, email=email, ip=ip)
+    attempt = await throttle.begin_attempt(
+        settings=settings, email=email, ip=ip, now=throttle.now_of(request)
+    )
     if not attempt.allowed:
         return _refused_page(request, email, locked=attempt.locked, retry_after=attempt.retry_after)
     agent = await service.authenticate(session, email=email, password=password)

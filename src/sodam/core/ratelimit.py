@@ -185,6 +185,16 @@ async def hit_all(
     return [Decision(*row) for row in rows]
 
 
+async def purge() -> int:
+    """Delete the buckets whose every token is back (they mean the same as no row)."""
+    pool = await raw_pool()
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "DELETE FROM rate_limit_buckets WHERE tat < extract(epoch FROM clock_timestamp())"
+        )
+        return cur.rowcount
+
+
 def settings_of(conn: HTTPConnection) -> Settings:
     return getattr(conn.app.state, "settings", None) or get_settings()
 
@@ -200,8 +210,11 @@ async def enforce(
     settings = settings_of(conn)
     if not settings.rate_limits_enabled:
         return None
+    clock = getattr(conn.app.state, "clock", None)  # tests may set one; else the database's clock
     decisions = await hit_all(
-        [(rule, subject, default_rate(settings, rule)) for rule, subject in checks], workspace_id=workspace_id
+        [(rule, subject, default_rate(settings, rule)) for rule, subject in checks],
+        workspace_id=workspace_id,
+        now=clock().timestamp() if clock is not None else None,
     )
     last = decisions[-1]
     tightest = last if not last.allowed else min(decisions, key=lambda d: d.remaining)
