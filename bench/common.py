@@ -45,6 +45,7 @@ WS_MAX_SIZE = 256 * 1024
 WS_COMPRESSION = os.environ.get("SODAM_BENCH_WS_COMPRESSION", "deflate") or None
 RAW_SECONDS = 3.0
 JOBS = os.environ.get("SODAM_BENCH_JOBS", "off")
+RATE_LIMITS = os.environ.get("SODAM_BENCH_RATE_LIMITS", "on")
 
 # --------------------------------------------------------------------------- setup
 
@@ -188,6 +189,15 @@ class Server:
             # runs them in `sodam worker`), so the figures are the message path's own.
             # SODAM_BENCH_JOBS=inprocess runs them in the server, as a single-node install does.
             "SODAM_RUN_WORKER": "true" if JOBS == "inprocess" else "false",
+            # One address sends for every visitor, each far faster than a person types: the
+            # limits stay on (every message pays for its visitor + IP check) but high enough
+            # never to refuse. SODAM_BENCH_RATE_LIMITS=off turns the checks off (A/B).
+            "SODAM_RATE_LIMITS_ENABLED": "false" if RATE_LIMITS == "off" else "true",
+            "SODAM_RATE_LIMIT_WIDGET_SESSION_IP": "1000000/minute",
+            "SODAM_RATE_LIMIT_WIDGET_SESSION_INBOX": "1000000/minute",
+            "SODAM_RATE_LIMIT_WIDGET_MESSAGE_VISITOR": "1000000/minute",
+            "SODAM_RATE_LIMIT_WIDGET_MESSAGE_IP": "1000000/minute",
+            "SODAM_RATE_LIMIT_API_TOKEN": "1000000/minute",
             **(env or {}),
         }
         self.log = open(log_path, "a")  # noqa: SIM115 - closed in stop()

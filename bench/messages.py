@@ -48,6 +48,7 @@ from rich.table import Table
 
 from bench.common import (
     JOBS,
+    RATE_LIMITS,
     RAW_SECONDS,
     SAMPLES,
     WS_COMPRESSION,
@@ -448,6 +449,7 @@ def main(
         "idle_sockets": idle_sockets,
         "workers": workers,
         "jobs": JOBS,
+        "rate_limits": RATE_LIMITS,
         "server_rss_mib": round(load["rss_after_idle"] / mib, 1),
         "server_rss_before_idle_mib": round(load["rss_before_idle"] / mib, 1),
         "per_idle_socket_kib": round(per_socket_kib, 1) if per_socket_kib is not None else None,
