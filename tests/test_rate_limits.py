@@ -18,7 +18,7 @@ from sodam.app import create_app
 from sodam.config import Settings
 from sodam.core.ratelimit import Rate, client_ip, hit, hit_all, parse_rate, purge
 from sodam.db.session import raw_pool, session_scope
-from tests.frames import next_frame
+from tests.frames import next_frame, widget_socket_url
 
 
 def test_parse_rate():
@@ -156,7 +156,7 @@ async def test_messages_per_visitor_over_http_and_the_socket(live_server, make_w
         visitor = (await new_session(client, ws)).json()["visitor_token"]
         assert [(await send(client, ws, visitor, f"질문 {i}")).status_code for i in range(5)] == [201] * 5
         assert_limited(await send(client, ws, visitor), rule="widget_message_visitor", limit=5)
-        url = f"{live_server.ws_url}/widget/v1/{ws.inbox_token}/ws?visitor={visitor}"
+        url = await widget_socket_url(live_server, ws.inbox_token, visitor)
         async with websockets.connect(url) as sock:
             assert (await next_frame(sock))["type"] == "hello"
             await sock.send(json.dumps({"type": "message", "client_id": "over-1", "content": "하나 더요"}))
@@ -190,7 +190,7 @@ async def test_a_busy_visitor_is_never_throttled_by_normal_use(live_server, make
     ws = await make_workspace()  # server defaults: 60 messages a minute per visitor
     async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as client:
         visitor = (await new_session(client, ws)).json()["visitor_token"]
-    url = f"{live_server.ws_url}/widget/v1/{ws.inbox_token}/ws?visitor={visitor}"
+    url = await widget_socket_url(live_server, ws.inbox_token, visitor)
     async with websockets.connect(url) as sock:
         assert (await next_frame(sock))["type"] == "hello"
         for i in range(20):
