@@ -17,8 +17,8 @@ from fastapi import Depends, Request, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Agent, Role
-from sodam.audit import context as audit_context
 from sodam.accounts.service import unread_notices
+from sodam.audit import context as audit_context
 from sodam.config import get_settings
 from sodam.core.deps import Principal, get_session
 from sodam.core.errors import AppError, Forbidden

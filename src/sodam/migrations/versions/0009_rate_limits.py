@@ -1,7 +1,7 @@
 """rate limits: GCRA buckets shared by every process, login throttling, agent notices
 
 Revision ID: 0009
-Revises: 0011
+Revises: 0010
 Create Date: 2026-11-26
 
 - `rate_limit_buckets` (UNLOGGED: no WAL, so a check costs no disk flush; a crash or a
@@ -21,7 +21,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0009"
-down_revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
