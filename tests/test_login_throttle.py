@@ -199,3 +199,20 @@ async def test_sign_in_requests_per_ip_are_rate_limited(make_workspace, clock):
 
 def _csrf(client: httpx.AsyncClient) -> str:
     return client.cookies.get("sodam_csrf") or ""
+
+
+async def test_purge_forgets_old_counters_but_keeps_locks(db):
+    from sodam.accounts import throttle
+    from sodam.db.session import raw_pool
+
+    settings = Settings(login_delay_after=1, login_lock_after=1, login_lock_s=7 * 24 * 3600)
+    old, locked = f"old-{secrets.token_hex(3)}@x.test", f"locked-{secrets.token_hex(3)}@x.test"
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    await throttle.begin_attempt(settings=Settings(), email=old, ip="192.0.2.1", now=two_days_ago)
+    await throttle.begin_attempt(settings=settings, email=locked, ip="192.0.2.2", now=two_days_ago)
+    await throttle.purge(window_s=24 * 3600)
+    pool = await raw_pool()
+    async with pool.connection() as conn:
+        keys = {r[0] for r in await (await conn.execute("SELECT key FROM login_throttles")).fetchall()}
+    assert throttle.account_key(old) not in keys
+    assert throttle.account_key(locked) in keys  # still locked for five more days
