@@ -22,7 +22,7 @@ import secrets
 import statistics
 import time
 
-from bench.messages import bench_database, console, server_version  # noqa: I001 - shared fixtures
+from bench.common import bench_database, console, server_version
 
 
 async def _run(checks: int, concurrency: int, same_key: bool, two_keys: bool) -> dict:
