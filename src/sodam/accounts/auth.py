@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service
+from sodam.accounts.permissions import Permission, allows
 from sodam.audit import context as audit_context
 from sodam.core.deps import Principal, get_session
 from sodam.core.errors import Forbidden, Unauthorized
@@ -56,12 +57,13 @@ _bearer = HTTPBearer(
 SCOPES = ("read", "write")
 
 
-def require_principal(scope: str = "read"):
+def require_principal(scope: str = "read", permission: Permission = Permission.work):
     """A dependency: the caller's Principal from `Authorization: Bearer`, holding `scope`.
 
     401 when the token is missing, unknown or revoked; 429 when it is used faster than
-    its workspace's `api_token` limit; 403 insufficient_scope when it lacks the scope.
-    `write` implies `read`.
+    its workspace's `api_token` limit; 403 insufficient_scope when it lacks the scope;
+    403 permission_required when the token's agent's role lacks the permission
+    (accounts/permissions.py). `write` implies `read`.
     """
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
@@ -89,9 +91,26 @@ def require_principal(scope: str = "read"):
                 code="insufficient_scope",
                 details={"required": scope, "granted": sorted(principal.scopes)},
             )
+        if not allows(principal.role, permission):
+            raise permission_denied(permission, principal.role)
         return principal
 
+    dependency.permission = permission  # read by the tests that check every route
+    dependency.scope = scope
     return dependency
+
+
+def api_access(permission: Permission, scope: str = "read"):
+    """The dependency of an API route that needs this permission (and token scope)."""
+    return require_principal(scope, permission)
+
+
+def permission_denied(permission: Permission, role: str) -> Forbidden:
+    return Forbidden(
+        f"your role ({role}) does not allow this ({permission.value})",
+        code="permission_required",
+        details={"permission": permission.value, "role": role},
+    )
 
 
 def require_role(principal: Principal, *roles: str) -> None:

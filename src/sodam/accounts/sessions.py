@@ -17,6 +17,7 @@ from fastapi import Depends, Request, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Agent, Role
+from sodam.accounts.permissions import Permission, allows
 from sodam.accounts.service import unread_notices
 from sodam.audit import context as audit_context
 from sodam.config import get_settings
@@ -200,6 +201,10 @@ class Console:
         if not self.is_admin:
             raise Forbidden(self.t("console.error.admin_only"), code="admin_only")
 
+    def can(self, permission: Permission) -> bool:
+        """Whether the signed-in agent's role holds this permission (templates show or hide by it)."""
+        return allows(self.agent.role, permission)
+
     def render(self, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200):
         response = render(
             self.request,
@@ -233,6 +238,25 @@ async def console(
     if wants_html(request):  # full pages show the agent's unread notices (e.g. "account locked")
         ctx.notices = await unread_notices(session, workspace_id=agent.workspace_id, agent_id=agent.id)
     return ctx
+
+
+console.permission = Permission.work  # any signed-in agent
+
+
+def console_access(permission: Permission):
+    """The dependency of a console route that needs this permission: the Console, or 403."""
+
+    async def dependency(ctx: Console = Depends(console)) -> Console:
+        if not ctx.can(permission):
+            raise Forbidden(
+                ctx.t("console.error.permission_required"),
+                code="permission_required",
+                details={"permission": permission.value, "role": ctx.agent.role.value},
+            )
+        return ctx
+
+    dependency.permission = permission  # read by the tests that check every route
+    return dependency
 
 
 def _same_origin(websocket: WebSocket) -> bool:
