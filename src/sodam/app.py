@@ -107,11 +107,13 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(views_demo.router)
     console_views.install(app)  # the agent console (/console) and its login
     from sodam.accounts import api as accounts_api
+    from sodam.accounts import api_security as accounts_security_api
     from sodam.channels import api as channels_api
     from sodam.contacts import api as contacts_api
     from sodam.conversations import api as conversations_api
 
     app.include_router(accounts_api.router)
+    app.include_router(accounts_security_api.router)
     app.include_router(channels_api.router)
     app.include_router(contacts_api.router)
     app.include_router(conversations_api.router)

@@ -23,11 +23,16 @@ from sodam.db.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
 
 class Workspace(IdMixin, TimestampMixin, Base):
     __tablename__ = "workspaces"
+    __audit__ = "workspace"
+    __audit_workspace_attr__ = "id"
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     default_locale: Mapped[str] = mapped_column(String(8), default="ko")
     # Per-workspace rate-limit overrides: {"rule": {"limit": N, "period_s": S}} (core/ratelimit.py).
     rate_limits: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
+    # Sign-in rules: {"require_2fa": bool, "password_min_length": int, "allowed_email_domains": [..]}
+    # (accounts/policy.py).
+    security: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
 
 
 class Role(str, enum.Enum):
@@ -40,6 +45,7 @@ class Agent(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __tablename__ = "agents"
     __audit__ = "agent"
     __audit_values__ = ("role", "is_active", "locale")
+    __audit_ignore__ = ("totp_last_step",)
     __table_args__ = (UniqueConstraint("email", name="uq_agents_email"),)
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200))
@@ -49,6 +55,16 @@ class Agent(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped on password change / logout-everywhere: invalidates old session cookies.
     session_version: Mapped[int] = mapped_column(default=1)
+    # Two-factor sign-in (accounts/twofactor.py): the TOTP secret is set at enrolment and
+    # counts only once confirmed (totp_enabled_at); the last accepted time step stops a
+    # code being used twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
 
 class Team(IdMixin, TimestampMixin, WorkspaceScoped, Base):
@@ -98,3 +114,29 @@ class AgentNotice(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     kind: Mapped[str] = mapped_column(String(40))
     details: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AgentSession(IdMixin, WorkspaceScoped, Base):
+    """One signed-in console (a browser): listed on the agent's account page, revocable."""
+
+    __tablename__ = "agent_sessions"
+    agent_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("agents.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    # Signed in with the second factor (or the agent had none then).
+    second_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AgentRecoveryCode(IdMixin, WorkspaceScoped, Base):
+    """A one-time code that stands in for the TOTP code when the phone is lost (hash only)."""
+
+    __tablename__ = "agent_recovery_codes"
+    agent_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("agents.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

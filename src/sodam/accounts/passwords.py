@@ -57,7 +57,7 @@ def refusal(
         return "common"
     if len(set(folded)) <= 2:
         return "repetitive"
-    local = email.split("@", 1)[0].lower()
+    local = _SEPARATORS.sub("", email.split("@", 1)[0].lower())
     personal = [p for p in (local, _SEPARATORS.sub("", name.lower())) if len(p) >= 4]
     if any(p in folded for p in personal):
         return "personal"

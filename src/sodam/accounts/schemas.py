@@ -126,3 +126,39 @@ class RateLimitsPatch(BaseModel):
     rules: dict[RuleName, RateLimitIn | None] = Field(
         description="The rules to change; null puts a rule back to the server default (SODAM_RATE_LIMIT_*)."
     )
+
+
+class SecurityPolicyOut(BaseModel):
+    """The workspace's sign-in rules."""
+
+    require_2fa: bool
+    password_min_length: int
+    allowed_email_domains: list[str]
+
+
+class SecurityPolicyPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    require_2fa: bool | None = None
+    password_min_length: int | None = Field(default=None, ge=8, le=64)
+    allowed_email_domains: list[Annotated[str, Field(max_length=253)]] | None = Field(
+        default=None, max_length=50
+    )
+
+
+class AgentSessionOut(BaseModel):
+    """A signed-in console (browser) of an agent."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+    second_factor: bool
+    current: bool = False
+
+
+class TwoFactorStatusOut(BaseModel):
+    agent_id: int
+    enabled: bool

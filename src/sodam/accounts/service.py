@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sodam.accounts import policy
 from sodam.accounts.models import Agent, AgentNotice, ApiToken, Role, Team, TeamMember, Workspace
 from sodam.config import Settings
 from sodam.core.errors import Conflict, Invalid, NotFound
 from sodam.core.ratelimit import MAX_LIMIT, MAX_PERIOD_S, WORKSPACE_RULES, default_rate
 from sodam.core.security import hash_password, hash_token, new_api_token, verify_password
 
-MIN_PASSWORD_LENGTH = 8
 TOKEN_TOUCH_INTERVAL = timedelta(seconds=60)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -59,15 +59,16 @@ async def create_agent(
     email = email.strip().lower()
     if not EMAIL_RE.match(email):
         raise Invalid("a valid e-mail address is required", code="invalid_email")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"the password needs at least {MIN_PASSWORD_LENGTH} characters", code="weak_password")
+    rules = await policy.get(session, workspace_id=workspace_id)
+    policy.check_email_domain(rules, email)
+    policy.check_password(rules, password, email=email, name=name)
     if await session.scalar(select(Agent.id).where(Agent.email == email)):
         raise Conflict(f"an agent with e-mail {email} already exists", code="agent_exists")
     agent = Agent(
         workspace_id=workspace_id,
         email=email,
         name=name.strip() or email,
-        password_hash=hash_password(password),
+        password_hash=await asyncio.to_thread(hash_password, password),
         role=role,
         locale=locale,
     )
@@ -294,11 +295,9 @@ async def update_agent(
     if role is not None:
         agent.role = role
     if password is not None:
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise Invalid(
-                f"the password needs at least {MIN_PASSWORD_LENGTH} characters", code="weak_password"
-            )
-        agent.password_hash = hash_password(password)
+        rules = await policy.get(session, workspace_id=workspace_id)
+        policy.check_password(rules, password, email=agent.email, name=agent.name)
+        agent.password_hash = await asyncio.to_thread(hash_password, password)
     if is_active is not None:
         agent.is_active = is_active
     if password is not None or deactivated:

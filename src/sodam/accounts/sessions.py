@@ -16,12 +16,13 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, Request, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sodam.accounts import signins
 from sodam.accounts.models import Agent, Role
 from sodam.accounts.permissions import Permission, allows
 from sodam.accounts.service import unread_notices
 from sodam.audit import context as audit_context
 from sodam.config import get_settings
-from sodam.core.deps import Principal, get_session
+from sodam.core.deps import Principal, client_ip, get_session
 from sodam.core.errors import AppError, Forbidden
 from sodam.core.i18n import gettext, negotiate, normalise
 from sodam.core.security import Signer, constant_time_equals
@@ -63,32 +64,60 @@ def _signer() -> Signer:
     return Signer(get_settings().resolved_secret_key(), salt="sodam.console-session")
 
 
-def issue_session(agent: Agent) -> str:
-    return _signer().dumps({"a": agent.id, "v": agent.session_version})
+def issue_session(agent: Agent, token: str) -> str:
+    """The cookie value: who (agent, session_version) and which session row (its token)."""
+    return _signer().dumps({"a": agent.id, "v": agent.session_version, "s": token})
 
 
-def read_session(raw: str | None) -> tuple[int, int] | None:
-    """(agent id, session_version) from a cookie value, or None when unsigned, stale or malformed."""
+def read_session(raw: str | None) -> tuple[int, int, str] | None:
+    """(agent id, session_version, session token) from a cookie value, or None when unsigned,
+    stale or malformed."""
     if not raw:
         return None
     payload = _signer().loads(raw, max_age=get_settings().session_max_age_s)
     if not isinstance(payload, dict):
         return None
-    agent_id, version = payload.get("a"), payload.get("v")
-    if not isinstance(agent_id, int) or not isinstance(version, int):
+    agent_id, version, token = payload.get("a"), payload.get("v"), payload.get("s")
+    if not isinstance(agent_id, int) or not isinstance(version, int) or not isinstance(token, str):
         return None
-    return agent_id, version
+    return agent_id, version, token
+
+
+async def identity_from_cookie(session: AsyncSession, raw: str | None):
+    """(agent, session row, workspace security settings) of a live console session, or None."""
+    parsed = read_session(raw)
+    if parsed is None:
+        return None
+    agent_id, version, token = parsed
+    return await signins.resolve(session, agent_id=agent_id, version=version, token=token)
 
 
 async def agent_from_cookie(session: AsyncSession, raw: str | None) -> Agent | None:
     """The active agent a session cookie stands for, or None."""
-    parsed = read_session(raw)
-    if parsed is None:
-        return None
-    agent = await session.get(Agent, parsed[0])
-    if agent is None or not agent.is_active or agent.session_version != parsed[1]:
-        return None
-    return agent
+    found = await identity_from_cookie(session, raw)
+    return found[0] if found else None
+
+
+async def sign_in(
+    session: AsyncSession, response, request: Request, agent: Agent, *, second_factor: bool
+) -> None:
+    """Start a console session for the agent and set its cookie on the response."""
+    token = await signins.start(
+        session,
+        agent=agent,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        second_factor=second_factor,
+    )
+    set_session_cookie(response, agent, token)
+
+
+async def sign_out(session: AsyncSession, request: Request, response) -> None:
+    """End this browser's session (the row, not only the cookie) and clear the cookie."""
+    parsed = read_session(request.cookies.get(SESSION_COOKIE))
+    if parsed is not None:
+        await signins.revoke_token(session, token=parsed[2])
+    clear_session_cookie(response)
 
 
 def principal_for(agent: Agent) -> Principal:
@@ -102,9 +131,12 @@ def _cookie_options() -> dict[str, Any]:
     return {"httponly": True, "samesite": "lax", "secure": settings.secure_cookies, "path": "/"}
 
 
-def set_session_cookie(response, agent: Agent) -> None:
+def set_session_cookie(response, agent: Agent, token: str) -> None:
     response.set_cookie(
-        SESSION_COOKIE, issue_session(agent), max_age=get_settings().session_max_age_s, **_cookie_options()
+        SESSION_COOKIE,
+        issue_session(agent, token),
+        max_age=get_settings().session_max_age_s,
+        **_cookie_options(),
     )
 
 
@@ -175,6 +207,8 @@ class Console:
     session: AsyncSession
     agent: Agent
     csrf_token: str
+    session_id: int | None = None
+    security: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     notices: list[Any] = field(default_factory=list)  # unread AgentNotice rows (full pages only)
 
@@ -227,17 +261,49 @@ class Console:
 async def console(
     request: Request, session: AsyncSession = Depends(get_session, scope="function")
 ) -> Console:
-    """The signed-in agent (401/redirect otherwise); unsafe methods must carry the CSRF token."""
-    agent = await agent_from_cookie(session, request.cookies.get(SESSION_COOKIE))
-    if agent is None:
+    """The signed-in agent (401/redirect otherwise); unsafe methods must carry the CSRF token.
+
+    Where the workspace requires two-factor sign-in, an agent without it may only reach
+    the pages that set it up (and sign out) until they have it."""
+    found = await identity_from_cookie(session, request.cookies.get(SESSION_COOKIE))
+    if found is None:
         raise LoginRequired(gettext(request_locale(request), "console.error.login_required"))
+    agent, live, security = found
     if request.method not in SAFE_METHODS:
         await check_csrf(request, normalise(agent.locale))
+    if security.get("require_2fa") and not agent.has_two_factor and request.url.path not in ENROLMENT_PATHS:
+        raise TwoFactorRequired(gettext(normalise(agent.locale), "console.account.two_factor_required"))
     audit_context.set_actor(workspace_id=agent.workspace_id, actor_type="agent", agent_id=agent.id)
-    ctx = Console(request=request, session=session, agent=agent, csrf_token=csrf_token_for(request))
+    ctx = Console(
+        request=request,
+        session=session,
+        agent=agent,
+        csrf_token=csrf_token_for(request),
+        session_id=live.id,
+        security=security,
+    )
     if wants_html(request):  # full pages show the agent's unread notices (e.g. "account locked")
         ctx.notices = await unread_notices(session, workspace_id=agent.workspace_id, agent_id=agent.id)
     return ctx
+
+
+# Reachable while a required second factor is not set up yet.
+ENROLMENT_PATHS = frozenset(
+    {
+        "/console/account",
+        "/console/account/two-factor/start",
+        "/console/account/two-factor/confirm",
+        "/console/logout",
+        "/console/preferences/locale",
+    }
+)
+
+
+class TwoFactorRequired(AppError):
+    """The workspace requires two-factor sign-in and this agent has not set it up."""
+
+    status_code = 403
+    code = "two_factor_enrolment_required"
 
 
 console.permission = Permission.work  # any signed-in agent
@@ -275,5 +341,10 @@ async def socket_principal(websocket: WebSocket) -> Principal | None:
     if not raw or not _same_origin(websocket):
         return None
     async with session_scope() as session:
-        agent = await agent_from_cookie(session, raw)
-        return principal_for(agent) if agent is not None else None
+        found = await identity_from_cookie(session, raw)
+    if found is None:
+        return None
+    agent, _live, security = found
+    if security.get("require_2fa") and not agent.has_two_factor:
+        return None  # nothing of the workspace before the required second factor is set up
+    return principal_for(agent)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sodam.accounts import service, throttle
+from sodam.accounts import service, signins, views_security
 from sodam.accounts.models import Role
 from sodam.accounts.sessions import (
     Console,
@@ -22,9 +22,11 @@ from sodam.accounts.sessions import (
     request_locale,
     safe_next,
     set_csrf_cookie,
-    set_session_cookie,
+    sign_in,
+    sign_out,
     wants_html,
 )
+from sodam.accounts.views_security import second_factor_challenge, throttle
 from sodam.channels import service as inboxes
 from sodam.config import get_settings
 from sodam.core.deps import get_session
@@ -47,6 +49,7 @@ def install(app: FastAPI) -> None:
     for module in (conversation_views, contact_views, channel_views):
         app.include_router(module.router)
     app.include_router(router)
+    views_security.install(app)  # the second sign-in step, the agent's account, sign-in rules
 
 
 async def _login_required(request: Request, exc: LoginRequired) -> Response:
@@ -134,9 +137,13 @@ async def login(
             error=gettext(request_locale(request), "console.login.failed"),
             status_code=400,
         )
+    if agent.has_two_factor:
+        # The account's failure count is reset only once the second factor is right too,
+        # so code guesses count toward the same lock as password guesses.
+        return second_factor_challenge(agent, safe_next(next))
     await throttle.attempt_succeeded(settings=settings, email=email, ip=ip)
     response = RedirectResponse(safe_next(next), status_code=303)
-    set_session_cookie(response, agent)
+    await sign_in(session, response, request, agent, second_factor=False)
     return response
 
 
@@ -172,14 +179,15 @@ async def logout(ctx: Console = Depends(console)):
     response = RedirectResponse("/console/login", status_code=303)
     if ctx.is_htmx:
         response = Response(status_code=204, headers={"HX-Redirect": "/console/login"})
-    clear_session_cookie(response)
+    await sign_out(ctx.session, ctx.request, response)
     return response
 
 
 @router.post("/logout-everywhere")
 async def logout_everywhere(ctx: Console = Depends(console)):
-    """Invalidate every session cookie of this agent (all browsers, all devices)."""
+    """End every session of this agent (all browsers, all devices)."""
     await service.bump_session_version(ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id)
+    await signins.revoke_all(ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id)
     response = RedirectResponse("/console/login", status_code=303)
     clear_session_cookie(response)
     return response

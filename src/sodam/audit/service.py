@@ -133,10 +133,10 @@ def _write_changes(session: Session, _flush_context) -> None:
         extra = getattr(obj, "__audit_details__", None)
         if callable(extra):
             details = {**(details or {}), **extra()}
+        # A workspace row is its own workspace (__audit_workspace_attr__ = "id").
+        workspace_id = getattr(obj, getattr(type(obj), "__audit_workspace_attr__", "workspace_id"))
         rows.append(
-            _row(
-                scope, obj.workspace_id, f"{target_type}.{verb}", target_type, getattr(obj, id_attr), details
-            )
+            _row(scope, workspace_id, f"{target_type}.{verb}", target_type, getattr(obj, id_attr), details)
         )
     session.connection().execute(insert(AuditEntry.__table__), rows)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi.templating import Jinja2Templates
@@ -17,6 +18,9 @@ _env = jinja2.Environment(
     extensions=["jinja2.ext.i18n"],
 )
 _env.install_gettext_translations(translations("ko"), newstyle=True)  # type: ignore[attr-defined]
+# Times on console pages are shown in Korea's time zone (as the audit log says it does).
+SHOWN_ZONE = ZoneInfo("Asia/Seoul")
+_env.filters["kst"] = lambda value: value.astimezone(SHOWN_ZONE).strftime("%Y-%m-%d %H:%M") if value else ""
 templates = Jinja2Templates(env=_env)
 
 
