@@ -15,6 +15,7 @@ import uuid
 import websockets
 
 from sodam.accounts import service as accounts
+from sodam.accounts import signins
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
 from tests.frames import bearer, next_frame
@@ -38,6 +39,7 @@ BODIES = {
     ("patch", "/api/v1/kb/articles/{article_id}"): {"title": "침입"},
     ("post", "/api/v1/kb/articles/{article_id}/alternate-questions"): {"text": "침입"},
     ("post", "/api/v1/contacts/{contact_id}/erase"): {},
+    ("post", "/api/v1/agents/{agent_id}/two-factor/reset"): {},
 }
 
 
@@ -57,6 +59,9 @@ async def two_workspaces(make_workspace):
         b_article = await knowledge.create_article(
             session, workspace_id=b.workspace_id, title="B의 문서", alternate_questions=["B의 질문"]
         )
+        b_agent = await accounts.get_agent(session, workspace_id=b.workspace_id, agent_id=b.agent_id)
+        await signins.start(session, agent=b_agent, ip="10.0.0.2", user_agent="B", second_factor=False)
+        (b_session,) = await signins.list_active(session, workspace_id=b.workspace_id, agent_id=b.agent_id)
     b_ids = {
         "contact_id": b_data.contact_id,
         "conversation_id": b_data.conversation_id,
@@ -66,6 +71,7 @@ async def two_workspaces(make_workspace):
         "category_id": b_category.id,
         "article_id": b_article.id,
         "question_id": b_article.alternate_questions[0].id,
+        "session_id": b_session.id,
     }
     return a, b, a_data, b_data, a_team.id, b_ids
 

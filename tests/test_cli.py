@@ -87,7 +87,7 @@ def test_cli_rejects_bad_input_with_message_and_exit_code(database_url):
         database_url=database_url,
     )
     assert weak.returncode == 2
-    assert "at least 8" in weak.stdout
+    assert "at least 10" in weak.stdout
     unknown = sodam("token", "create", "--email", "nobody@nowhere.test", database_url=database_url)
     assert unknown.returncode == 2
     assert "no agent" in unknown.stdout

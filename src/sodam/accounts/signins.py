@@ -98,7 +98,7 @@ async def revoke(session: AsyncSession, *, workspace_id: int, agent_id: int, ses
         .values(revoked_at=datetime.now(UTC))
     )
     if result.rowcount == 0:
-        raise NotFound("session not found", code="session_not_found")
+        raise NotFound("session not found")
 
 
 async def revoke_all(
