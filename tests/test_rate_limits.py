@@ -69,6 +69,7 @@ PER_IP_DEFAULTS = {
     for name in (
         "rate_limit_widget_session_ip",
         "rate_limit_widget_message_ip",
+        "rate_limit_widget_read_ip",
         "rate_limit_helpcenter_search_ip",
         "rate_limit_helpcenter_vote_ip",
     )
@@ -184,6 +185,26 @@ async def test_messages_per_address(make_workspace):
     async with app_client() as elsewhere:
         c = (await new_session(elsewhere, ws)).json()["visitor_token"]
         assert (await send(elsewhere, ws, c)).status_code == 201
+
+
+async def test_widget_reads_and_socket_tickets_per_address(make_workspace):
+    ws = await make_workspace()
+    await override(ws, widget_read_ip=(4, 60))
+    async with app_client() as client:
+        visitor = (await new_session(client, ws)).json()["visitor_token"]
+        headers = {"X-Sodam-Visitor": visitor}
+        base = f"/widget/v1/{ws.inbox_token}"
+        calls = [
+            client.get(f"{base}/config"),
+            client.get(f"{base}/messages", headers=headers),
+            client.get(f"{base}/queue", headers=headers),
+            client.post(f"{base}/socket-ticket", headers=headers),
+        ]
+        assert [(await call).status_code for call in calls] == [200] * 4
+        assert_limited(
+            await client.post(f"{base}/socket-ticket", headers=headers), rule="widget_read_ip", limit=4
+        )
+        assert_limited(await client.get(f"{base}/config"), rule="widget_read_ip", limit=4)
 
 
 async def test_a_busy_visitor_is_never_throttled_by_normal_use(live_server, make_workspace):

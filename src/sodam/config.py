@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     rate_limit_widget_session_inbox: str = "600/minute"  # new visitors of one inbox, all IPs
     rate_limit_widget_message_visitor: str = "60/minute"
     rate_limit_widget_message_ip: str = "300/minute"
+    # Widget config, history, queue position and socket tickets from one IP (a page load
+    # makes ~3; an office behind one NAT shares it).
+    rate_limit_widget_read_ip: str = "600/minute"
     rate_limit_helpcenter_search_ip: str = "60/minute"
     rate_limit_helpcenter_vote_ip: str = "30/minute"
     rate_limit_api_token: str = "600/minute"  # noqa: S105 - a rate, not a secret

@@ -111,6 +111,7 @@ RuleName = Literal[
     "widget_session_inbox",
     "widget_message_visitor",
     "widget_message_ip",
+    "widget_read_ip",
     "helpcenter_search_ip",
     "helpcenter_vote_ip",
     "api_token",

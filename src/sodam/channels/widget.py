@@ -118,6 +118,14 @@ async def inbox_for(
     return await inboxes.get_by_public_token(session, public_token=inbox_token)
 
 
+async def limit_reads(request: Request, inbox: Inbox = Depends(inbox_for)) -> None:
+    """Widget reads and socket tickets: per IP (429 + Retry-After), in the inbox's workspace."""
+    await enforce(request, ("widget_read_ip", client_ip(request)), workspace_id=inbox.workspace_id)
+
+
+ReadLimit = [Depends(limit_reads)]
+
+
 async def _cached_reply_seconds(session: AsyncSession, inbox_id: int) -> float | None:
     now = time.monotonic()
     hit = _reply_time_cache.get(inbox_id)
@@ -141,7 +149,7 @@ def reply_time_line(lang: str, seconds: float | None) -> str:
     return gettext(lang, "widget.reply_time")
 
 
-@router.get("/config")
+@router.get("/config", dependencies=ReadLimit)
 async def widget_config(
     request: Request,
     inbox: Inbox = Depends(inbox_for),
@@ -244,7 +252,7 @@ async def _history(
     return current, out
 
 
-@router.get("/messages")
+@router.get("/messages", dependencies=ReadLimit)
 async def widget_messages(
     inbox: Inbox = Depends(inbox_for),
     session: AsyncSession = Depends(get_session, scope="function"),
@@ -262,7 +270,7 @@ async def widget_messages(
     }
 
 
-@router.get("/queue")
+@router.get("/queue", dependencies=ReadLimit)
 async def widget_queue(
     inbox: Inbox = Depends(inbox_for),
     session: AsyncSession = Depends(get_session, scope="function"),
@@ -334,7 +342,7 @@ async def widget_send(
     return JSONResponse(message, status_code=201 if created else 200)
 
 
-@router.post("/socket-ticket")
+@router.post("/socket-ticket", dependencies=ReadLimit)
 async def widget_socket_ticket(
     inbox: Inbox = Depends(inbox_for),
     x_sodam_visitor: str | None = Header(default=None),
