@@ -18,7 +18,7 @@ from sodam.app import create_app
 from sodam.config import Settings
 from sodam.core.ratelimit import Rate, client_ip, hit, hit_all, parse_rate, purge
 from sodam.db.session import raw_pool, session_scope
-from tests.frames import next_frame, widget_socket_url
+from tests.frames import bearer, next_frame, refusal_code, widget_socket_url
 
 
 def test_parse_rate():
@@ -264,6 +264,9 @@ async def test_api_token_limit_with_headers(live_server, make_workspace):
         assert 10 <= wait <= 12 and refused.headers["X-RateLimit-Remaining"] == "0"
         fine = await api.get("/agents/me", headers={"Authorization": f"Bearer {other.api_token}"})
         assert fine.status_code == 200 and fine.headers["X-RateLimit-Limit"] == "600"
+    # The live socket opened with the same token counts against it too.
+    code = await refusal_code(f"{live_server.ws_url}/api/v1/realtime", **bearer(ws.api_token))
+    assert code == 4429
 
 
 async def test_a_limit_is_shared_by_two_server_processes(live_server, make_workspace):

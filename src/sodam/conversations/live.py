@@ -16,6 +16,7 @@ from sodam.accounts.sessions import socket_principal
 from sodam.conversations.realtime import workspace_topic
 from sodam.core.deps import Principal
 from sodam.core.errors import AppError, Unauthorized
+from sodam.core.ratelimit import RateLimited, enforce
 from sodam.db.session import session_scope
 from sodam.realtime import tickets
 from sodam.realtime.hub import Subscriber, drain_to_socket, hub
@@ -87,6 +88,15 @@ async def agent_socket(websocket: WebSocket) -> None:
     """
     principal = await authenticate_socket(websocket)
     await websocket.accept()
+    if principal is not None and principal.token_id is not None:
+        try:  # a socket opened with an API token counts against that token's limit
+            await enforce(
+                websocket, ("api_token", str(principal.token_id)), workspace_id=principal.workspace_id
+            )
+        except RateLimited as exc:
+            await websocket.send_text(json.dumps({"type": "error", **exc.body()}))
+            await websocket.close(code=4429, reason=exc.code)
+            return
     if principal is None:
         error = Unauthorized("sign in, or send an API token or a socket ticket", code="unauthorized")
         await websocket.send_text(json.dumps({"type": "error", **error.body()}))
