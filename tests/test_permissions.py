@@ -18,6 +18,7 @@ import httpx
 from fastapi.routing import APIWebSocketRoute, _IncludedRouter
 
 from sodam.accounts import service as accounts
+from sodam.accounts import signins
 from sodam.accounts.models import Role
 from sodam.accounts.permissions import ROLE_PERMISSIONS, Permission
 from sodam.app import create_app
@@ -32,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = {
     ("GET", "/console/login"): "the sign-in page",
     ("POST", "/console/login"): "signing in (CSRF-checked and throttled)",
+    ("GET", "/console/login/verify"): "the second sign-in step (a signed, short-lived challenge)",
+    ("POST", "/console/login/verify"): "the second sign-in step",
 }
 # Sockets authenticate inside the handshake (token, one-use ticket or session cookie);
 # the ticket itself comes from POST /api/v1/realtime/ticket, which declares `work`.
@@ -165,10 +168,24 @@ def test_the_documented_table_is_the_code_table():
 @dataclass
 class Caller:
     role: Role
-    agent_id: int
+    email: str
+    password: str
     api: httpx.AsyncClient
-    console: httpx.AsyncClient
-    csrf: str
+    console: httpx.AsyncClient | None = None
+
+
+async def _sign_in(live_server, caller: Caller) -> None:
+    """A console session of its own for the caller (the cookies in a fixed header, so a
+    response that clears them changes nothing)."""
+    if caller.console is not None:
+        await caller.console.aclose()
+    signed_in = await console_client(live_server, caller.email, caller.password)
+    session_cookie, csrf = signed_in.cookies.get("sodam_session"), signed_in.cookies.get("sodam_csrf")
+    await signed_in.aclose()
+    caller.console = httpx.AsyncClient(
+        base_url=live_server.url,
+        headers={"Cookie": f"sodam_session={session_cookie}; sodam_csrf={csrf}", "X-CSRF-Token": csrf},
+    )
 
 
 async def _caller(live_server, ws, role: Role) -> Caller:
@@ -180,22 +197,20 @@ async def _caller(live_server, ws, role: Role) -> Caller:
         _token, raw = await accounts.create_api_token(
             session, workspace_id=ws.workspace_id, agent_id=agent_id, name=f"{role.value} token"
         )
-    signed_in = await console_client(live_server, email, password)
-    session_cookie, csrf = signed_in.cookies.get("sodam_session"), signed_in.cookies.get("sodam_csrf")
-    await signed_in.aclose()
-    # The cookies go in a fixed header, so a response that clears them (logout) changes nothing.
-    console = httpx.AsyncClient(
-        base_url=live_server.url,
-        headers={"Cookie": f"sodam_session={session_cookie}; sodam_csrf={csrf}", "X-CSRF-Token": csrf},
-    )
     api = httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {raw}"})
-    return Caller(role, agent_id, api, console, csrf)
+    caller = Caller(role, email, password, api)
+    await _sign_in(live_server, caller)
+    return caller
 
 
-async def _fixtures(ws) -> tuple[dict[str, int], dict[tuple[str, str], dict[str, int]]]:
+async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, str], dict[str, int]]]:
     """Ids for path parameters: things that exist, and throwaway ones for the routes that
     delete, erase or revoke what they are given."""
     conversation_id, contact_id = await seed_conversation(ws)
+    await (await console_client(live_server, ws.agent_email, ws.agent_password)).aclose()
+    async with session_scope() as session:  # that second sign-in is the session to revoke
+        signed_in = await signins.list_active(session, workspace_id=ws.workspace_id, agent_id=ws.agent_id)
+        doomed_session = max(s.id for s in signed_in)
     async with session_scope() as session:
         wid = ws.workspace_id
         spare_agent = await accounts.create_agent(
@@ -246,6 +261,7 @@ async def _fixtures(ws) -> tuple[dict[str, int], dict[tuple[str, str], dict[str,
             "token_id": doomed_token.id,
             "notice_id": notice.id,
             "proposal_id": 1,  # none exist: an allowed caller gets 404
+            "session_id": doomed_session,
         }
         doomed = {
             ("DELETE", "/api/v1/teams/{team_id}"): {"team_id": doomed_team.id},
@@ -267,8 +283,8 @@ async def _fixtures(ws) -> tuple[dict[str, int], dict[tuple[str, str], dict[str,
 
 
 QUERIES = {"/api/v1/kb/search": {"q": "배송"}}
-# Called last for each role: it signs the agent out of every browser.
-LAST = {("POST", "/console/logout-everywhere")}
+# These end the session they are called with: each gets a fresh one, and signs in again after.
+SIGN_OUTS = {("POST", "/console/logout"), ("POST", "/console/logout-everywhere")}
 # Allowed callers may still be refused by the route itself: 400 and 422 for the empty
 # placeholder bodies, 404 for placeholder or already-deleted ids, 409 for conflicts.
 ALLOWED_STATUSES = {200, 201, 204, 303, 400, 404, 409, 422}
@@ -291,10 +307,9 @@ async def _call(caller: Caller, route: Declared, path: str) -> httpx.Response:
 async def test_every_route_answers_by_the_table_for_every_role(live_server, make_workspace):
     ws = await make_workspace()
     callers = [await _caller(live_server, ws, role) for role in (Role.agent, Role.supervisor, Role.admin)]
-    ids, doomed = await _fixtures(ws)
+    ids, doomed = await _fixtures(live_server, ws)
     routes, _ = declared_routes()
     checked = [r for r in routes if guarded(r.path) and (r.method, r.path) not in PUBLIC]
-    checked.sort(key=lambda r: (r.method, r.path) in LAST)
     wrong = []
     try:
         for route in checked:
@@ -302,6 +317,9 @@ async def test_every_route_answers_by_the_table_for_every_role(live_server, make
             for caller in callers:
                 allowed = bool(route.rule & ROLE_PERMISSIONS[caller.role])
                 r = await _call(caller, route, path)
+                if (route.method, route.path) in SIGN_OUTS:
+                    assert r.status_code in (204, 303), (route, r.status_code)
+                    await _sign_in(live_server, caller)
                 code = r.json().get("error", {}).get("code") if r.status_code == 403 else None
                 if allowed and r.status_code not in ALLOWED_STATUSES:
                     wrong.append(f"{caller.role.value} {route.method} {path}: {r.status_code} {r.text[:200]}")
@@ -327,3 +345,7 @@ async def test_every_route_answers_by_the_table_for_every_role(live_server, make
         assert [q.text for q in kept.alternate_questions] == ["택배 어디쯤인가요"]
         token_ids = {t.id: t for t in await accounts.list_api_tokens(session, workspace_id=ws.workspace_id)}
         assert token_ids[ids["token_id"]].revoked_at is not None
+        admin_sessions = await signins.list_active(
+            session, workspace_id=ws.workspace_id, agent_id=ws.agent_id
+        )
+        assert ids["session_id"] not in {s.id for s in admin_sessions}
