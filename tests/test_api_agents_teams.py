@@ -70,9 +70,11 @@ async def test_last_admin_stays_and_only_admins_manage_agents(live_server, make_
         assert_error(
             await api.post("/agents", json={"email": "x@y.zz", "name": "x", "password": "long-enough-pw"}),
             403,
-            "role_required",
+            "permission_required",
         )
-        assert_error(await api.patch(f"/agents/{ws.agent_id}", json={"name": "탈취"}), 403, "role_required")
+        assert_error(
+            await api.patch(f"/agents/{ws.agent_id}", json={"name": "탈취"}), 403, "permission_required"
+        )
     async with client(live_server, read_only) as api:
         assert (await api.patch(f"/agents/{ws.agent_id}", json={"name": "탈취"})).status_code == 403
     other = await make_workspace()
@@ -104,7 +106,7 @@ async def test_teams_rename_replace_members_and_delete(live_server, make_workspa
         assert (await api.get(f"/teams/{team['id']}")).json()["member_ids"] == [helper["id"]]  # unchanged
 
     async with client(live_server, agent_token) as api:
-        assert_error(await api.delete(f"/teams/{team['id']}"), 403, "role_required")
+        assert_error(await api.delete(f"/teams/{team['id']}"), 403, "permission_required")
     async with client(live_server, ws.api_token) as api:
         assert (await api.delete(f"/teams/{team['id']}")).status_code == 204
         assert_error(await api.get(f"/teams/{team['id']}"), 404)

@@ -241,9 +241,11 @@ async def test_inboxes_crud_admin_only(live_server, make_workspace):
     agent_token = await new_token(ws, ["read", "write"], role=Role.agent)
     async with client(live_server, agent_token) as api:
         assert (await api.get(f"/inboxes/{ws.inbox_id}")).status_code == 200
-        assert_error(await api.post("/inboxes", json={"name": "x"}), 403, "role_required")
-        assert_error(await api.patch(f"/inboxes/{ws.inbox_id}", json={"name": "x"}), 403, "role_required")
-        assert_error(await api.post("/teams", json={"name": "x"}), 403, "role_required")
+        assert_error(await api.post("/inboxes", json={"name": "x"}), 403, "permission_required")
+        assert_error(
+            await api.patch(f"/inboxes/{ws.inbox_id}", json={"name": "x"}), 403, "permission_required"
+        )
+        assert_error(await api.post("/teams", json={"name": "x"}), 403, "permission_required")
 
 
 async def test_agents_and_teams(live_server, make_workspace):

@@ -206,8 +206,8 @@ async def test_audit_api_is_for_admins_pages_filters_and_exports(live_server, ma
 
     for role in (Role.agent, Role.supervisor):
         async with client(live_server, await new_token(ws, ["read", "write"], role=role)) as api:
-            assert_error(await api.get("/audit"), 403, "role_required")
-            assert_error(await api.get("/audit/export"), 403, "role_required")
+            assert_error(await api.get("/audit"), 403, "permission_required")
+            assert_error(await api.get("/audit/export"), 403, "permission_required")
     async with client(live_server, None) as api:
         assert_error(await api.get("/audit"), 401)
 

@@ -381,7 +381,7 @@ async def test_contact_panel_edits_basic_fields(admin):
     assert f'data-contact-id="{contact_id}"' in contacts_page.text
 
 
-async def test_settings_are_for_admins_only(live_server, make_workspace):
+async def test_settings_need_a_settings_permission(live_server, make_workspace):
     ws = await make_workspace()
     _id, email, password = await add_agent(ws, role=Role.agent)
     client = await console_client(live_server, email, password)
@@ -389,7 +389,7 @@ async def test_settings_are_for_admins_only(live_server, make_workspace):
     assert 'id="nav-settings"' not in home.text
     for path in ("/console/settings", f"/console/settings/inboxes/{ws.inbox_id}"):
         r = await client.get(path)
-        assert r.status_code == 403 and r.json()["error"]["code"] == "admin_only"
+        assert r.status_code == 403 and r.json()["error"]["code"] == "permission_required"
     for path, data in (
         ("/console/settings/tokens", {"name": "몰래"}),
         (f"/console/settings/inboxes/{ws.inbox_id}", {"name": "x", "color": "#000000"}),

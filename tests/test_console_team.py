@@ -137,3 +137,50 @@ async def test_agents_cannot_manage_the_team(live_server, make_workspace):
         assert (await post(client, path, data)).status_code == 403, path
     await client.aclose()
     assert await _agent("x@x.xx") is None
+
+
+async def test_supervisors_manage_teams_but_not_agents(live_server, make_workspace):
+    """The same rule as the API (teams.manage): a supervisor sees and keeps the teams, sees
+    the agents read-only and none of the admin sections."""
+    ws = await make_workspace()
+    _id, email, password = await add_agent(ws, role=Role.supervisor)
+    client = await console_client(live_server, email, password)
+    home = await client.get("/console")
+    assert 'id="nav-settings"' in home.text
+    page = await client.get("/console/settings")
+    assert page.status_code == 200
+    assert 'id="team-section"' in page.text and 'id="team-create"' in page.text
+    assert ws.agent_email in page.text  # the agents, read-only
+    for hidden in (
+        'id="agent-create"',
+        'class="inline-form agent-role"',
+        'class="inline-form agent-active"',
+        'id="inbox-table"',
+        'id="tokens-section"',
+        'id="limits-section"',
+        'id="privacy-section"',
+    ):
+        assert hidden not in page.text, hidden
+
+    r = await post(client, "/console/settings/teams", {"name": "매니저의 팀"})
+    assert r.status_code == 200 and "매니저의 팀" in r.text
+    async with session_scope() as session:
+        (team,) = await accounts.list_teams(session, workspace_id=ws.workspace_id)
+    r = await post(client, f"/console/settings/teams/{team.id}", {"agent_ids": str(ws.agent_id)})
+    assert r.status_code == 200
+    async with session_scope() as session:
+        assert await accounts.team_member_ids(session, workspace_id=ws.workspace_id, team_id=team.id) == [
+            ws.agent_id
+        ]
+    for path, data in (
+        ("/console/settings/agents", {"name": "x", "email": "sup-x@x.xx", "password": "long-enough"}),
+        (f"/console/settings/agents/{ws.agent_id}", {"role": "agent"}),
+        ("/console/settings/tokens", {"name": "몰래"}),
+        ("/console/settings/rate-limits", {}),
+    ):
+        r = await post(client, path, data)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "permission_required", path
+    assert (await _agent("sup-x@x.xx")) is None
+    r = await post(client, f"/console/settings/teams/{team.id}/delete")
+    assert r.status_code == 200 and "data-team-id" not in r.text
+    await client.aclose()

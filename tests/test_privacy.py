@@ -157,7 +157,7 @@ async def test_export_holds_the_contacts_messages_and_nothing_of_another_workspa
     async with client(live_server, other.api_token) as api:
         assert_error(await api.get(f"/contacts/{contact_id}/export"), 404)
     async with client(live_server, await new_token(ws, ["read", "write"], role=Role.supervisor)) as api:
-        assert_error(await api.get(f"/contacts/{contact_id}/export"), 403, "role_required")
+        assert_error(await api.get(f"/contacts/{contact_id}/export"), 403, "permission_required")
     async with session_scope() as session:
         logged = list(
             await session.scalars(
@@ -182,7 +182,7 @@ async def test_erasure_redacts_messages_blanks_the_contact_and_keeps_the_audit_e
     )
     kept_id, kept_conv = await seed_customer(ws, email="keep@example.com", texts=["남아 있어야 할 메시지"])
     async with client(live_server, await new_token(ws, ["read", "write"], role=Role.agent)) as api:
-        assert_error(await api.post(f"/contacts/{contact_id}/erase"), 403, "role_required")
+        assert_error(await api.post(f"/contacts/{contact_id}/erase"), 403, "permission_required")
     async with client(live_server, await new_token(ws, ["read"])) as api:
         assert_error(await api.post(f"/contacts/{contact_id}/erase"), 403, "insufficient_scope")
     async with client(live_server, ws.api_token) as api:
@@ -409,7 +409,9 @@ async def test_privacy_settings_api(live_server, make_workspace):
         assert r.json() == {"retention_months": None, "retention_action": "delete", "contact_email": None}
     async with client(live_server, await new_token(ws, ["read", "write"], role=Role.supervisor)) as api:
         assert (await api.get("/privacy/settings")).status_code == 200
-        assert_error(await api.patch("/privacy/settings", json={"retention_months": 3}), 403, "role_required")
+        assert_error(
+            await api.patch("/privacy/settings", json={"retention_months": 3}), 403, "permission_required"
+        )
     async with session_scope() as session:
         changes = list(
             await session.scalars(

@@ -479,7 +479,7 @@ async def test_rest_review_queue(live_server, make_workspace):
 
         assert (await as_agent.get("/bot/proposals")).status_code == 403
         r = await as_agent.post(f"/bot/proposals/{linked['id']}/accept")
-        assert r.status_code == 403 and r.json()["error"]["code"] == "role_required"
+        assert r.status_code == 403 and r.json()["error"]["code"] == "permission_required"
 
         r = await client.post(f"/bot/proposals/{linked['id']}/accept")
         assert r.status_code == 200 and r.json()["status"] == "accepted" and r.json()["decided_at"]

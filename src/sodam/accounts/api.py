@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from sodam.accounts import service
-from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal, require_role
+from sodam.accounts.auth import ApiSession, ReadPrincipal, api_access
+from sodam.accounts.permissions import Permission
 from sodam.accounts.schemas import (
     AgentIn,
     AgentOut,
@@ -18,12 +19,17 @@ from sodam.accounts.schemas import (
     TeamOut,
     TeamPatch,
 )
+from sodam.core.deps import Principal
 from sodam.core.pagination import MAX_ID, Page, PageQuery, decode_cursor, encode_cursor, page_of
 from sodam.core.ratelimit import settings_of
 
 router = APIRouter(prefix="/api/v1")
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+AgentsManager = Annotated[Principal, Depends(api_access(Permission.agents_manage, "write"))]
+TeamsManager = Annotated[Principal, Depends(api_access(Permission.teams_manage, "write"))]
+LimitsReader = Annotated[Principal, Depends(api_access(Permission.security_manage, "read"))]
+LimitsManager = Annotated[Principal, Depends(api_access(Permission.security_manage, "write"))]
 
 
 @router.get("/agents", tags=["agents"], summary="List agents", response_model=Page[AgentOut])
@@ -49,13 +55,12 @@ async def get_agent(agent_id: Id, principal: ReadPrincipal, session: ApiSession)
 @router.post(
     "/agents",
     tags=["agents"],
-    summary="Add an agent (admin)",
+    summary="Add an agent (agents.manage)",
     status_code=201,
     response_model=AgentOut,
     responses={409: {"description": "An agent with this e-mail exists (`agent_exists`)."}},
 )
-async def create_agent(body: AgentIn, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, "admin")
+async def create_agent(body: AgentIn, principal: AgentsManager, session: ApiSession):
     return await service.create_agent(
         session,
         workspace_id=principal.workspace_id,
@@ -70,14 +75,13 @@ async def create_agent(body: AgentIn, principal: WritePrincipal, session: ApiSes
 @router.patch(
     "/agents/{agent_id}",
     tags=["agents"],
-    summary="Change an agent's name, role, language, password or deactivate it (admin)",
+    summary="Change an agent's name, role, language, password or deactivate it (agents.manage)",
     response_model=AgentOut,
     responses={
         409: {"description": "The last active admin cannot be demoted or deactivated (`last_admin`)."}
     },
 )
-async def update_agent(agent_id: Id, body: AgentPatch, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, "admin")
+async def update_agent(agent_id: Id, body: AgentPatch, principal: AgentsManager, session: ApiSession):
     return await service.update_agent(
         session, workspace_id=principal.workspace_id, agent_id=agent_id, **body.model_dump(exclude_unset=True)
     )
@@ -111,13 +115,12 @@ async def get_team(team_id: Id, principal: ReadPrincipal, session: ApiSession):
 @router.post(
     "/teams",
     tags=["teams"],
-    summary="Create a team (admin or supervisor)",
+    summary="Create a team (teams.manage)",
     status_code=201,
     response_model=TeamOut,
     responses={409: {"description": "A team with this name exists (`team_exists`)."}},
 )
-async def create_team(body: TeamIn, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, "admin", "supervisor")
+async def create_team(body: TeamIn, principal: TeamsManager, session: ApiSession):
     team = await service.create_team(
         session, workspace_id=principal.workspace_id, name=body.name, agent_ids=body.agent_ids
     )
@@ -127,12 +130,11 @@ async def create_team(body: TeamIn, principal: WritePrincipal, session: ApiSessi
 @router.patch(
     "/teams/{team_id}",
     tags=["teams"],
-    summary="Rename a team or replace its members (admin or supervisor)",
+    summary="Rename a team or replace its members (teams.manage)",
     response_model=TeamOut,
     responses={409: {"description": "A team with this name exists (`team_exists`)."}},
 )
-async def update_team(team_id: Id, body: TeamPatch, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, "admin", "supervisor")
+async def update_team(team_id: Id, body: TeamPatch, principal: TeamsManager, session: ApiSession):
     team = await service.update_team(
         session, workspace_id=principal.workspace_id, team_id=team_id, **body.model_dump(exclude_unset=True)
     )
@@ -142,11 +144,10 @@ async def update_team(team_id: Id, body: TeamPatch, principal: WritePrincipal, s
 @router.delete(
     "/teams/{team_id}",
     tags=["teams"],
-    summary="Delete a team (admin or supervisor); its conversations lose only the team",
+    summary="Delete a team (teams.manage); its conversations lose only the team",
     status_code=204,
 )
-async def delete_team(team_id: Id, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, "admin", "supervisor")
+async def delete_team(team_id: Id, principal: TeamsManager, session: ApiSession):
     await service.delete_team(session, workspace_id=principal.workspace_id, team_id=team_id)
     return Response(status_code=204)
 
@@ -154,11 +155,10 @@ async def delete_team(team_id: Id, principal: WritePrincipal, session: ApiSessio
 @router.get(
     "/workspace/rate-limits",
     tags=["workspace"],
-    summary="The workspace's rate limits (admin)",
+    summary="The workspace's rate limits (security.manage)",
     response_model=RateLimitsOut,
 )
-async def get_rate_limits(request: Request, principal: ReadPrincipal, session: ApiSession):
-    require_role(principal, "admin")
+async def get_rate_limits(request: Request, principal: LimitsReader, session: ApiSession):
     workspace = await service.get_workspace(session, workspace_id=principal.workspace_id)
     return service.rate_limits_in_force(settings=settings_of(request), overrides=workspace.rate_limits)
 
@@ -166,13 +166,12 @@ async def get_rate_limits(request: Request, principal: ReadPrincipal, session: A
 @router.patch(
     "/workspace/rate-limits",
     tags=["workspace"],
-    summary="Change some of the workspace's rate limits (admin); null restores the default",
+    summary="Change some of the workspace's rate limits (security.manage); null restores the default",
     response_model=RateLimitsOut,
 )
 async def update_rate_limits(
-    request: Request, body: RateLimitsPatch, principal: WritePrincipal, session: ApiSession
+    request: Request, body: RateLimitsPatch, principal: LimitsManager, session: ApiSession
 ):
-    require_role(principal, "admin")
     changes = {rule: value.model_dump() if value else None for rule, value in body.rules.items()}
     current = await service.set_rate_limits(session, workspace_id=principal.workspace_id, changes=changes)
     return service.rate_limits_in_force(settings=settings_of(request), overrides=current)

@@ -113,15 +113,6 @@ def permission_denied(permission: Permission, role: str) -> Forbidden:
     )
 
 
-def require_role(principal: Principal, *roles: str) -> None:
-    """403 unless the principal's agent has one of these roles."""
-    if principal.role not in roles:
-        raise Forbidden(
-            f"this needs the {' or '.join(roles)} role",
-            code="role_required",
-            details={"required": list(roles), "role": principal.role},
-        )
-
-
+# Every signed-in agent (Permission.work); routes needing more declare it with api_access.
 ReadPrincipal = Annotated[Principal, Depends(require_principal("read"))]
 WritePrincipal = Annotated[Principal, Depends(require_principal("write"))]

@@ -17,8 +17,8 @@ from fastapi import Depends, Request, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import signins
-from sodam.accounts.models import Agent, Role
-from sodam.accounts.permissions import Permission, allows
+from sodam.accounts.models import Agent
+from sodam.accounts.permissions import SETTINGS_PERMISSIONS, Permission, allows
 from sodam.accounts.service import unread_notices
 from sodam.audit import context as audit_context
 from sodam.config import get_settings
@@ -221,23 +221,16 @@ class Console:
         return normalise(self.agent.locale)
 
     @property
-    def is_admin(self) -> bool:
-        return self.agent.role == Role.admin
-
-    @property
     def is_htmx(self) -> bool:
         return bool(self.request.headers.get("hx-request"))
 
     def t(self, key: str, **params: object) -> str:
         return gettext(self.locale, key, **params)
 
-    def require_admin(self) -> None:
-        if not self.is_admin:
-            raise Forbidden(self.t("console.error.admin_only"), code="admin_only")
-
-    def can(self, permission: Permission) -> bool:
-        """Whether the signed-in agent's role holds this permission (templates show or hide by it)."""
-        return allows(self.agent.role, permission)
+    def can(self, permission: Permission | str) -> bool:
+        """Whether the signed-in agent's role holds this permission (templates show or hide by it:
+        `can("teams.manage")`)."""
+        return allows(self.agent.role, Permission(permission))
 
     def render(self, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200):
         response = render(
@@ -246,7 +239,8 @@ class Console:
             {
                 "agent": self.agent,
                 "csrf_token": self.csrf_token,
-                "is_admin": self.is_admin,
+                "can": self.can,
+                "can_open_settings": any(self.can(p) for p in SETTINGS_PERMISSIONS),
                 "js_strings": {key: self.t(key) for key in JS_STRINGS},
                 "notices": self.notices,
                 **(context or {}),
@@ -309,19 +303,27 @@ class TwoFactorRequired(AppError):
 console.permission = Permission.work  # any signed-in agent
 
 
-def console_access(permission: Permission):
-    """The dependency of a console route that needs this permission: the Console, or 403."""
+def console_access(*permissions: Permission):
+    """The dependency of a console route that needs this permission (or any one of several,
+    e.g. the settings page): the Console, or 403 permission_required."""
+    if not permissions:
+        raise ValueError("console_access needs a permission")
 
     async def dependency(ctx: Console = Depends(console)) -> Console:
-        if not ctx.can(permission):
+        if not any(ctx.can(p) for p in permissions):
+            wanted = [p.value for p in permissions]
             raise Forbidden(
                 ctx.t("console.error.permission_required"),
                 code="permission_required",
-                details={"permission": permission.value, "role": ctx.agent.role.value},
+                details={
+                    "permission": wanted[0] if len(wanted) == 1 else wanted,
+                    "role": ctx.agent.role.value,
+                },
             )
         return ctx
 
-    dependency.permission = permission  # read by the tests that check every route
+    # Read by the tests that check every route; a frozenset means "any one of these".
+    dependency.permission = permissions[0] if len(permissions) == 1 else frozenset(permissions)
     return dependency
 
 

@@ -1,4 +1,5 @@
-"""Console: login / logout and the admin settings page (inboxes, agents and teams, API tokens)."""
+"""Console: login / logout and the settings page (inboxes, agents and teams, API tokens, rate
+limits), whose sections each need their permission (accounts/permissions.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service, signins, views_security
 from sodam.accounts.models import Role
+from sodam.accounts.permissions import SETTINGS_PERMISSIONS, Permission
 from sodam.accounts.sessions import (
     Console,
     LoginRequired,
     check_csrf,
     clear_session_cookie,
     console,
+    console_access,
     csrf_token_for,
     login_url,
     request_locale,
@@ -37,6 +40,13 @@ from sodam.core.ratelimit import WORKSPACE_RULES, RateLimited, client_ip, enforc
 from sodam.core.templating import render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+
+# The settings page opens for any settings permission and shows the sections of those held.
+open_settings = console_access(*sorted(SETTINGS_PERMISSIONS))
+manage_tokens = console_access(Permission.tokens_manage)
+manage_agents = console_access(Permission.agents_manage)
+manage_teams = console_access(Permission.teams_manage)
+manage_security = console_access(Permission.security_manage)
 
 
 def install(app: FastAPI) -> None:
@@ -216,9 +226,12 @@ async def _settings_page(
     limits_notice: str | None = None,
     status_code: int = 200,
 ):
-    inbox_list = await inboxes.list_(ctx.session, workspace_id=ctx.workspace_id)
-    workspace = await service.get_workspace(ctx.session, workspace_id=ctx.workspace_id)
-    tokens = await service.list_api_tokens(ctx.session, workspace_id=ctx.workspace_id)
+    """Only the sections the agent may manage are loaded and shown."""
+    can_inboxes = ctx.can(Permission.inboxes_manage)
+    can_tokens = ctx.can(Permission.tokens_manage)
+    can_limits = ctx.can(Permission.security_manage)
+    inbox_list = await inboxes.list_(ctx.session, workspace_id=ctx.workspace_id) if can_inboxes else []
+    tokens = await service.list_api_tokens(ctx.session, workspace_id=ctx.workspace_id) if can_tokens else []
     agent_list = await service.list_agents(ctx.session, workspace_id=ctx.workspace_id)
     agents = {a.id: a for a in agent_list}
     teams = await service.list_teams(ctx.session, workspace_id=ctx.workspace_id)
@@ -240,9 +253,7 @@ async def _settings_page(
             "agents_by_id": agents,
             "new_token": new_token,
             "base_url": get_settings().base_url(),
-            "rate_limits": service.rate_limits_in_force(
-                settings=settings_of(ctx.request), overrides=workspace.rate_limits
-            )["rules"],
+            "rate_limits": await _rate_limits(ctx) if can_limits else {},
             "rate_limit_labels": {rule: ctx.t(f"console.limits.rule.{rule}") for rule in WORKSPACE_RULES},
             "limits_error": limits_error,
             "limits_notice": limits_notice,
@@ -251,16 +262,21 @@ async def _settings_page(
     )
 
 
+async def _rate_limits(ctx: Console) -> dict:
+    workspace = await service.get_workspace(ctx.session, workspace_id=ctx.workspace_id)
+    return service.rate_limits_in_force(settings=settings_of(ctx.request), overrides=workspace.rate_limits)[
+        "rules"
+    ]
+
+
 @router.get("/settings")
-async def settings_page(ctx: Console = Depends(console)):
-    ctx.require_admin()
+async def settings_page(ctx: Console = Depends(open_settings)):
     return await _settings_page(ctx)
 
 
 @router.post("/settings/tokens")
-async def create_token(name: str = Form(default=""), ctx: Console = Depends(console)):
-    """Create an API token acting as this admin; the raw token is shown once, in this response."""
-    ctx.require_admin()
+async def create_token(name: str = Form(default=""), ctx: Console = Depends(manage_tokens)):
+    """Create an API token acting as this agent; the raw token is shown once, in this response."""
     label = name.strip()[:200] or ctx.t("console.tokens.default_name")
     _token, raw = await service.create_api_token(
         ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id, name=label
@@ -270,8 +286,7 @@ async def create_token(name: str = Form(default=""), ctx: Console = Depends(cons
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-async def revoke_token(token_id: IdPath, ctx: Console = Depends(console)):
-    ctx.require_admin()
+async def revoke_token(token_id: IdPath, ctx: Console = Depends(manage_tokens)):
     await service.revoke_api_token(ctx.session, workspace_id=ctx.workspace_id, token_id=token_id)
     return await _settings_page(ctx)
 
@@ -307,9 +322,8 @@ async def add_agent(
     email: str = Form(default=""),
     password: str = Form(default=""),
     role: str = Form(default="agent"),
-    ctx: Console = Depends(console),
+    ctx: Console = Depends(manage_agents),
 ):
-    ctx.require_admin()
 
     async def create():
         await service.create_agent(
@@ -330,9 +344,8 @@ async def change_agent(
     agent_id: IdPath,
     role: str | None = Form(default=None),
     active: str | None = Form(default=None),
-    ctx: Console = Depends(console),
+    ctx: Console = Depends(manage_agents),
 ):
-    ctx.require_admin()
 
     async def change():
         await service.update_agent(
@@ -347,8 +360,7 @@ async def change_agent(
 
 
 @router.post("/settings/teams")
-async def add_team(name: str = Form(default=""), ctx: Console = Depends(console)):
-    ctx.require_admin()
+async def add_team(name: str = Form(default=""), ctx: Console = Depends(manage_teams)):
 
     async def create():
         await service.create_team(ctx.session, workspace_id=ctx.workspace_id, name=name)
@@ -357,9 +369,8 @@ async def add_team(name: str = Form(default=""), ctx: Console = Depends(console)
 
 
 @router.post("/settings/teams/{team_id}")
-async def change_team(team_id: IdPath, request: Request, ctx: Console = Depends(console)):
+async def change_team(team_id: IdPath, request: Request, ctx: Console = Depends(manage_teams)):
     """Save a team's members (the checked agents)."""
-    ctx.require_admin()
     form = await request.form()
     agent_ids = [int(v) for v in form.getlist("agent_ids") if str(v).isdigit()]
 
@@ -372,8 +383,7 @@ async def change_team(team_id: IdPath, request: Request, ctx: Console = Depends(
 
 
 @router.post("/settings/teams/{team_id}/delete")
-async def remove_team(team_id: IdPath, ctx: Console = Depends(console)):
-    ctx.require_admin()
+async def remove_team(team_id: IdPath, ctx: Console = Depends(manage_teams)):
 
     async def delete():
         await service.delete_team(ctx.session, workspace_id=ctx.workspace_id, team_id=team_id)
@@ -382,9 +392,8 @@ async def remove_team(team_id: IdPath, ctx: Console = Depends(console)):
 
 
 @router.post("/settings/rate-limits")
-async def save_rate_limits(request: Request, ctx: Console = Depends(console)):
+async def save_rate_limits(request: Request, ctx: Console = Depends(manage_security)):
     """Save the workspace's rate limits; an empty row goes back to the server default."""
-    ctx.require_admin()
     form = await request.form()
     changes: dict[str, dict | None] = {}
     try:

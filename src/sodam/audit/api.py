@@ -1,4 +1,4 @@
-"""REST API v1: the audit log (admins only), as pages or as one CSV / JSON-lines file."""
+"""REST API v1: the audit log (audit.read), as pages or as one CSV / JSON-lines file."""
 
 from __future__ import annotations
 
@@ -7,37 +7,39 @@ import io
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from sodam.accounts.auth import ApiSession, ReadPrincipal, require_role
+from sodam.accounts.auth import ApiSession, api_access
+from sodam.accounts.permissions import Permission
 from sodam.audit import service
 from sodam.audit.models import AuditEntry
 from sodam.audit.schemas import EXPORT_FIELDS, AuditEntryOut, AuditFilters, audit_filters
+from sodam.core.deps import Principal
 from sodam.core.pagination import Page, PageQuery, decode_cursor, encode_cursor, page_of
 from sodam.db.session import session_scope
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
-ADMIN_ONLY = {403: {"description": "The token's agent is not an admin (`role_required`)."}}
+AuditReader = Annotated[Principal, Depends(api_access(Permission.audit_read, "read"))]
+ADMIN_ONLY = {403: {"description": "The token's agent lacks audit.read (`permission_required`)."}}
 
 
 @router.get(
     "",
-    summary="The audit log, newest first (admin)",
+    summary="The audit log, newest first (audit.read)",
     response_model=Page[AuditEntryOut],
     responses=ADMIN_ONLY,
     description="Every read of a contact's personal data and every change made by an agent or an "
     "API token, with the actor, the time and the client's IP and user agent. Filters combine.",
 )
 async def list_entries(
-    principal: ReadPrincipal,
+    principal: AuditReader,
     session: ApiSession,
     page: PageQuery,
     filters: AuditFilters = Depends(audit_filters),
 ):
-    require_role(principal, "admin")
     before = decode_cursor(page.cursor, "audit", {"id": int})["id"] if page.cursor else None
     rows = await service.list_page(
         session,
@@ -86,17 +88,16 @@ def export_response(workspace_id: int, filters: AuditFilters, fmt: str) -> Strea
 
 @router.get(
     "/export",
-    summary="Export the audit log as CSV or JSON lines (admin)",
+    summary="Export the audit log as CSV or JSON lines (audit.read)",
     responses={**ADMIN_ONLY, 200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
     description="The same filters as the list; newest first; the export itself is logged (`audit.exported`).",
 )
 async def export(
-    principal: ReadPrincipal,
+    principal: AuditReader,
     session: ApiSession,
     filters: AuditFilters = Depends(audit_filters),
     format: Literal["csv", "jsonl"] = Query(default="csv"),
 ):
-    require_role(principal, "admin")
     await service.record(
         session,
         action="audit.exported",

@@ -1,4 +1,4 @@
-"""Console: the audit log under settings (admins), with filters, paging and export."""
+"""Console: the audit log under settings (audit.read), with filters, paging and export."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service as accounts
-from sodam.accounts.sessions import Console, console
+from sodam.accounts.permissions import Permission
+from sodam.accounts.sessions import Console, console_access
 from sodam.audit import service
 from sodam.audit.api import export_response
 from sodam.audit.schemas import TARGET_TYPES, AuditFilters
@@ -19,6 +20,7 @@ from sodam.core.pagination import MAX_ID
 router = APIRouter(prefix="/console/settings/audit", include_in_schema=False)
 
 PAGE_SIZE = 50
+read_audit = console_access(Permission.audit_read)
 # Dates in the filter and times in the table are Korean time: the console's default zone.
 SHOWN_ZONE = ZoneInfo("Asia/Seoul")
 Id = Annotated[int | None, Query(ge=1, le=MAX_ID)]
@@ -94,10 +96,9 @@ def _label(ctx: Console, key: str, fallback: str) -> str:
 async def audit_page(
     filters: Filters,
     before: Id = None,
-    ctx: Console = Depends(console),
+    ctx: Console = Depends(read_audit),
 ):
     """The newest entries matching the filters; "more" loads the next page in place."""
-    ctx.require_admin()
     audit_filters, form = filters
     rows = await service.list_page(
         ctx.session,
@@ -148,9 +149,10 @@ async def audit_page(
 
 
 @router.get("/export")
-async def export(filters: Filters, format: Literal["csv", "jsonl"] = "csv", ctx: Console = Depends(console)):
+async def export(
+    filters: Filters, format: Literal["csv", "jsonl"] = "csv", ctx: Console = Depends(read_audit)
+):
     """The filtered log as one file (the export itself is logged)."""
-    ctx.require_admin()
     audit_filters, _form = filters
     await service.record(
         ctx.session,

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
-from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal, require_role
+from sodam.accounts.auth import ApiSession, ReadPrincipal, api_access
+from sodam.accounts.permissions import Permission
 from sodam.bot import learning, service
 from sodam.bot.schemas import BotConversationOut, BotResolutionsOut, ProposalOut
 from sodam.conversations import service as conversations
+from sodam.core.deps import Principal
 from sodam.core.errors import NotFound
 from sodam.core.pagination import MAX_ID, Page, PageQuery, decode_cursor, encode_cursor, page_of
 
@@ -51,21 +53,21 @@ async def bot_resolutions(
 
 
 # -- learning proposals: the review queue of 매니저 (supervisors and admins) -------------
-REVIEWERS = ("admin", "supervisor")
+ProposalReader = Annotated[Principal, Depends(api_access(Permission.bot_review, "read"))]
+ProposalReviewer = Annotated[Principal, Depends(api_access(Permission.bot_review, "write"))]
 ProposalId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("/bot/proposals", response_model=Page[ProposalOut], summary="Learning proposals (newest first)")
 async def list_proposals(
-    principal: ReadPrincipal,
+    principal: ProposalReader,
     session: ApiSession,
     page: PageQuery,
     status: Annotated[
         str, Query(pattern="^(pending|accepted|rejected|all)$", description="Default: pending.")
     ] = "pending",
 ):
-    """What agents' answers to handed-off questions could teach the knowledge base (admin or supervisor)."""
-    require_role(principal, *REVIEWERS)
+    """What agents' answers to handed-off questions could teach the knowledge base (bot.review: admins and supervisors)."""
     before = decode_cursor(page.cursor, "bot_proposals", {"id": int})["id"] if page.cursor else None
     rows = await learning.list_proposals(
         session,
@@ -81,9 +83,8 @@ async def list_proposals(
 @router.post(
     "/bot/proposals/{proposal_id}/accept", response_model=ProposalOut, summary="Accept a learning proposal"
 )
-async def accept_proposal(proposal_id: ProposalId, principal: WritePrincipal, session: ApiSession):
+async def accept_proposal(proposal_id: ProposalId, principal: ProposalReviewer, session: ApiSession):
     """Apply it: the alternate question is added, or the draft article created (409 if already decided)."""
-    require_role(principal, *REVIEWERS)
     return await learning.decide(
         session,
         workspace_id=principal.workspace_id,
@@ -96,9 +97,8 @@ async def accept_proposal(proposal_id: ProposalId, principal: WritePrincipal, se
 @router.post(
     "/bot/proposals/{proposal_id}/reject", response_model=ProposalOut, summary="Reject a learning proposal"
 )
-async def reject_proposal(proposal_id: ProposalId, principal: WritePrincipal, session: ApiSession):
+async def reject_proposal(proposal_id: ProposalId, principal: ProposalReviewer, session: ApiSession):
     """Dismiss it without touching the knowledge base (409 if already decided)."""
-    require_role(principal, *REVIEWERS)
     return await learning.decide(
         session,
         workspace_id=principal.workspace_id,

@@ -13,24 +13,19 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from sodam.accounts import service as accounts
-from sodam.accounts.models import Role
-from sodam.accounts.sessions import Console, console
+from sodam.accounts.permissions import Permission
+from sodam.accounts.sessions import Console, console_access
 from sodam.bot import learning
-from sodam.core.errors import AppError, Conflict, Forbidden, NotFound
+from sodam.core.errors import AppError, Conflict, NotFound
 from sodam.core.pagination import MAX_ID
 from sodam.knowledge import service as knowledge
 
 router = APIRouter(prefix="/console/bot", include_in_schema=False)
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-REVIEWERS = (Role.admin, Role.supervisor)
 PAGE_SIZE = 100
-
-
-def require_reviewer(ctx: Console) -> None:
-    """The review queue changes the knowledge base: admins and supervisors (매니저) only."""
-    if ctx.agent.role not in REVIEWERS:
-        raise Forbidden(ctx.t("bot_console.error.reviewers_only"), code="reviewers_only")
+# The review queue changes the knowledge base: bot.review (admins and supervisors, 매니저).
+review_proposals = console_access(Permission.bot_review)
 
 
 async def _rows(ctx: Console, proposals) -> list[dict]:
@@ -52,11 +47,10 @@ async def _rows(ctx: Console, proposals) -> list[dict]:
 
 @router.get("/proposals")
 async def proposals_page(
-    ctx: Console = Depends(console),
+    ctx: Console = Depends(review_proposals),
     status: Annotated[str, Query(pattern="^(pending|accepted|rejected)$")] = "pending",
 ):
     """Pending proposals, newest first (or the decided ones, for the record)."""
-    require_reviewer(ctx)
     proposals = await learning.list_proposals(
         ctx.session, workspace_id=ctx.workspace_id, status=status, limit=PAGE_SIZE
     )
@@ -72,16 +66,13 @@ async def proposals_page(
 
 
 @router.get("/proposals/count")
-async def pending_badge(ctx: Console = Depends(console)):
-    """The rail's pending count (loaded by htmx; empty for agents and when nothing waits)."""
-    if ctx.agent.role not in REVIEWERS:
-        return HTMLResponse("")
+async def pending_badge(ctx: Console = Depends(review_proposals)):
+    """The rail's pending count (loaded by htmx for reviewers only; empty when nothing waits)."""
     count = await learning.pending_count(ctx.session, workspace_id=ctx.workspace_id)
     return HTMLResponse(f"{count}" if count else "")
 
 
 async def _decide(ctx: Console, proposal_id: int, *, accept: bool):
-    require_reviewer(ctx)
     try:
         proposal = await learning.decide(
             ctx.session,
@@ -111,11 +102,11 @@ async def _decide(ctx: Console, proposal_id: int, *, accept: bool):
 
 
 @router.post("/proposals/{proposal_id}/accept")
-async def accept(proposal_id: Id, ctx: Console = Depends(console)):
+async def accept(proposal_id: Id, ctx: Console = Depends(review_proposals)):
     """Apply the proposal to the knowledge base (a draft opens in the editor from the row)."""
     return await _decide(ctx, proposal_id, accept=True)
 
 
 @router.post("/proposals/{proposal_id}/reject")
-async def reject(proposal_id: Id, ctx: Console = Depends(console)):
+async def reject(proposal_id: Id, ctx: Console = Depends(review_proposals)):
     return await _decide(ctx, proposal_id, accept=False)

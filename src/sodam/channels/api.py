@@ -1,21 +1,26 @@
-"""REST API v1: inboxes (channel instances). Reading is for every agent; writing is for admins."""
+"""REST API v1: inboxes (channel instances). Reading is for every agent; writing needs inboxes.manage."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 
-from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal, require_role
+from sodam.accounts.auth import ApiSession, ReadPrincipal, api_access
+from sodam.accounts.permissions import Permission
 from sodam.channels import service
 from sodam.channels.schemas import InboxIn, InboxOut, InboxUpdate
+from sodam.core.deps import Principal
 from sodam.core.errors import Invalid
 from sodam.core.pagination import MAX_ID, Page, PageQuery, decode_cursor, encode_cursor, page_of
 
 router = APIRouter(prefix="/api/v1/inboxes", tags=["inboxes"])
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-ADMIN_ONLY = {403: {"description": "The token's agent is not an admin (`role_required`) or lacks write."}}
+InboxesManager = Annotated[Principal, Depends(api_access(Permission.inboxes_manage, "write"))]
+MANAGERS_ONLY = {
+    403: {"description": "The token's agent lacks inboxes.manage (`permission_required`) or write."}
+}
 
 
 def _no_nul(value: Any) -> None:
@@ -54,10 +59,13 @@ async def get_inbox(inbox_id: Id, principal: ReadPrincipal, session: ApiSession)
 
 
 @router.post(
-    "", summary="Create an inbox (admin)", status_code=201, response_model=InboxOut, responses=ADMIN_ONLY
+    "",
+    summary="Create an inbox (inboxes.manage)",
+    status_code=201,
+    response_model=InboxOut,
+    responses=MANAGERS_ONLY,
 )
-async def create_inbox(body: InboxIn, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, "admin")
+async def create_inbox(body: InboxIn, principal: InboxesManager, session: ApiSession):
     _check(body)
     return await service.create(
         session,
@@ -71,13 +79,12 @@ async def create_inbox(body: InboxIn, principal: WritePrincipal, session: ApiSes
 
 @router.patch(
     "/{inbox_id}",
-    summary="Update an inbox's name, allowed origins or widget settings (admin)",
+    summary="Update an inbox's name, allowed origins or widget settings (inboxes.manage)",
     response_model=InboxOut,
-    responses=ADMIN_ONLY,
+    responses=MANAGERS_ONLY,
     description="`allowed_origins` replaces the list; `settings` is merged key by key.",
 )
-async def update_inbox(inbox_id: Id, body: InboxUpdate, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, "admin")
+async def update_inbox(inbox_id: Id, body: InboxUpdate, principal: InboxesManager, session: ApiSession):
     _check(body)
     return await service.update(
         session,

@@ -7,7 +7,8 @@ import re
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import RedirectResponse
 
-from sodam.accounts.sessions import Console, console
+from sodam.accounts.permissions import Permission
+from sodam.accounts.sessions import Console, console_access
 from sodam.channels import service
 from sodam.config import get_settings
 from sodam.core.errors import Invalid
@@ -15,6 +16,7 @@ from sodam.core.params import IdPath
 
 router = APIRouter(prefix="/console/settings/inboxes", include_in_schema=False)
 
+manage_inboxes = console_access(Permission.inboxes_manage)
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -45,8 +47,7 @@ def _page(
 
 
 @router.post("")
-async def create_inbox(name: str = Form(default=""), ctx: Console = Depends(console)):
-    ctx.require_admin()
+async def create_inbox(name: str = Form(default=""), ctx: Console = Depends(manage_inboxes)):
     if not name.strip():
         raise Invalid(ctx.t("console.error.inbox_name"), code="invalid_name")
     inbox = await service.create(ctx.session, workspace_id=ctx.workspace_id, name=name.strip()[:200])
@@ -55,8 +56,7 @@ async def create_inbox(name: str = Form(default=""), ctx: Console = Depends(cons
 
 
 @router.get("/{inbox_id}")
-async def inbox_settings(inbox_id: IdPath, ctx: Console = Depends(console)):
-    ctx.require_admin()
+async def inbox_settings(inbox_id: IdPath, ctx: Console = Depends(manage_inboxes)):
     inbox = await service.get(ctx.session, workspace_id=ctx.workspace_id, inbox_id=inbox_id)
     return _page(ctx, inbox)
 
@@ -76,10 +76,9 @@ async def update_inbox(
     hours_weekends: str | None = Form(default=None),
     assume_resolved_minutes: int = Form(default=30, ge=1, le=7 * 24 * 60),
     sla_first_reply_minutes: int = Form(default=0, ge=0, le=7 * 24 * 60),
-    ctx: Console = Depends(console),
+    ctx: Console = Depends(manage_inboxes),
 ):
     """Save an inbox's widget settings; invalid input re-renders the form with the error."""
-    ctx.require_admin()
     inbox = await service.get(ctx.session, workspace_id=ctx.workspace_id, inbox_id=inbox_id)
     if not COLOR_RE.match(color.strip()):
         return _page(ctx, inbox, error=ctx.t("console.error.invalid_color"), origins_text=allowed_origins)

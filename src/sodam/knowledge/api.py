@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal, require_role
+from sodam.accounts.auth import ApiSession, ReadPrincipal, api_access
+from sodam.accounts.permissions import Permission
+from sodam.core.deps import Principal
 from sodam.core.pagination import MAX_ID, Page, PageQuery, decode_cursor, encode_cursor, page_of
 from sodam.knowledge import service
 from sodam.knowledge.schemas import (
@@ -25,7 +27,9 @@ from sodam.knowledge.schemas import (
 router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-EDITORS = ("admin", "supervisor")
+# Writing the knowledge base and reading its gaps: kb.edit (admins and supervisors).
+Editor = Annotated[Principal, Depends(api_access(Permission.kb_edit, "write"))]
+GapsReader = Annotated[Principal, Depends(api_access(Permission.kb_edit, "read"))]
 
 
 @router.get("/categories", summary="List categories in display order", response_model=list[CategoryOut])
@@ -35,13 +39,12 @@ async def list_categories(principal: ReadPrincipal, session: ApiSession):
 
 @router.post(
     "/categories",
-    summary="Create a category (admin or supervisor)",
+    summary="Create a category (kb.edit)",
     status_code=201,
     response_model=CategoryOut,
     responses={409: {"description": "The slug is taken (`category_exists`)."}},
 )
-async def create_category(body: CategoryIn, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, *EDITORS)
+async def create_category(body: CategoryIn, principal: Editor, session: ApiSession):
     return await service.create_category(
         session,
         workspace_id=principal.workspace_id,
@@ -57,10 +60,7 @@ async def get_category(category_id: Id, principal: ReadPrincipal, session: ApiSe
 
 
 @router.patch("/categories/{category_id}", summary="Rename or move a category", response_model=CategoryOut)
-async def update_category(
-    category_id: Id, body: CategoryUpdate, principal: WritePrincipal, session: ApiSession
-):
-    require_role(principal, *EDITORS)
+async def update_category(category_id: Id, body: CategoryUpdate, principal: Editor, session: ApiSession):
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if "names" in changes:
         changes["names"] = body.names.model_dump(exclude_none=True)
@@ -74,8 +74,7 @@ async def update_category(
     summary="Delete a category (its articles become uncategorised)",
     status_code=204,
 )
-async def delete_category(category_id: Id, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, *EDITORS)
+async def delete_category(category_id: Id, principal: Editor, session: ApiSession):
     await service.delete_category(session, workspace_id=principal.workspace_id, category_id=category_id)
     return Response(status_code=204)
 
@@ -105,11 +104,8 @@ async def list_articles(
     return {"data": rows, "next_cursor": cursor}
 
 
-@router.post(
-    "/articles", summary="Create an article (admin or supervisor)", status_code=201, response_model=ArticleOut
-)
-async def create_article(body: ArticleIn, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, *EDITORS)
+@router.post("/articles", summary="Create an article (kb.edit)", status_code=201, response_model=ArticleOut)
+async def create_article(body: ArticleIn, principal: Editor, session: ApiSession):
     return await service.create_article(
         session, workspace_id=principal.workspace_id, author_id=principal.agent_id, **body.model_dump()
     )
@@ -125,8 +121,7 @@ async def get_article(article_id: Id, principal: ReadPrincipal, session: ApiSess
     summary="Update an article (publish: status=published)",
     response_model=ArticleOut,
 )
-async def update_article(article_id: Id, body: ArticleUpdate, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, *EDITORS)
+async def update_article(article_id: Id, body: ArticleUpdate, principal: Editor, session: ApiSession):
     changes = body.model_dump(exclude_unset=True)
     for key in ("title", "body", "locale", "status", "alternate_questions"):
         if key in changes and changes[key] is None:
@@ -141,8 +136,7 @@ async def update_article(article_id: Id, body: ArticleUpdate, principal: WritePr
 
 
 @router.delete("/articles/{article_id}", summary="Delete an article", status_code=204)
-async def delete_article(article_id: Id, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, *EDITORS)
+async def delete_article(article_id: Id, principal: Editor, session: ApiSession):
     await service.delete_article(session, workspace_id=principal.workspace_id, article_id=article_id)
     return Response(status_code=204)
 
@@ -153,8 +147,7 @@ async def delete_article(article_id: Id, principal: WritePrincipal, session: Api
     status_code=201,
     response_model=QuestionOut,
 )
-async def add_question(article_id: Id, body: QuestionIn, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, *EDITORS)
+async def add_question(article_id: Id, body: QuestionIn, principal: Editor, session: ApiSession):
     return await service.add_alternate_question(
         session,
         workspace_id=principal.workspace_id,
@@ -169,8 +162,7 @@ async def add_question(article_id: Id, body: QuestionIn, principal: WritePrincip
     summary="Remove an alternate question",
     status_code=204,
 )
-async def remove_question(article_id: Id, question_id: Id, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, *EDITORS)
+async def remove_question(article_id: Id, question_id: Id, principal: Editor, session: ApiSession):
     await service.remove_alternate_question(
         session,
         workspace_id=principal.workspace_id,
@@ -213,14 +205,13 @@ async def search(
 
 @router.get(
     "/content-gaps",
-    summary="Frequent help-center searches with no results or mostly unhelpful ones (admin or supervisor)",
+    summary="Frequent help-center searches with no results or mostly unhelpful ones (kb.edit)",
     response_model=list[ContentGapOut],
 )
 async def content_gaps(
-    principal: ReadPrincipal,
+    principal: GapsReader,
     session: ApiSession,
     days: Annotated[int, Query(ge=1, le=365)] = 30,
 ):
-    require_role(principal, *EDITORS)
     gaps = await service.content_gaps(session, workspace_id=principal.workspace_id, days=days)
     return [g.__dict__ for g in gaps]

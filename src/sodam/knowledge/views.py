@@ -1,6 +1,6 @@
 """Console: the knowledge base editor (articles, alternate questions, categories) and the
 content-gaps report. Plain forms that post and redirect (work without JavaScript);
-the console's `console` dependency checks the session and the CSRF token."""
+the console's `console` dependency checks the session and the CSRF token; writing needs kb.edit."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Form, Path, Query
 from fastapi.responses import RedirectResponse
 
 from sodam.accounts import service as accounts
-from sodam.accounts.models import Role
-from sodam.accounts.sessions import Console, console
-from sodam.core.errors import AppError, Forbidden
+from sodam.accounts.permissions import Permission
+from sodam.accounts.sessions import Console, console, console_access
+from sodam.core.errors import AppError
 from sodam.core.pagination import MAX_ID
 from sodam.knowledge import service
 from sodam.knowledge.markdown import render as render_markdown
@@ -20,13 +20,8 @@ from sodam.knowledge.markdown import render as render_markdown
 router = APIRouter(prefix="/console/kb", include_in_schema=False)
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-EDITORS = (Role.admin, Role.supervisor)
-
-
-def require_editor(ctx: Console) -> None:
-    """Writing the knowledge base is for admins and supervisors (매니저)."""
-    if ctx.agent.role not in EDITORS:
-        raise Forbidden(ctx.t("kb.error.editors_only"), code="editors_only")
+# Writing the knowledge base (and its gaps report) is for kb.edit: admins and supervisors (매니저).
+edit_kb = console_access(Permission.kb_edit)
 
 
 def error_text(ctx: Console, exc: AppError) -> str:
@@ -46,7 +41,7 @@ def _category_id(raw: str) -> int | None:
 
 async def _base(ctx: Console) -> dict:
     workspace = await accounts.get_workspace(ctx.session, workspace_id=ctx.workspace_id)
-    return {"section": "kb", "can_edit": ctx.agent.role in EDITORS, "workspace_slug": workspace.slug}
+    return {"section": "kb", "can_edit": ctx.can(Permission.kb_edit), "workspace_slug": workspace.slug}
 
 
 @router.get("")
@@ -110,14 +105,13 @@ async def _editor(
 
 
 @router.get("/new")
-async def new_article(ctx: Console = Depends(console)):
-    require_editor(ctx)
+async def new_article(ctx: Console = Depends(edit_kb)):
     return await _editor(ctx)
 
 
 @router.post("/new")
 async def create_article(
-    ctx: Console = Depends(console),
+    ctx: Console = Depends(edit_kb),
     title: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
     locale: Annotated[str, Form()] = "ko",
@@ -125,7 +119,6 @@ async def create_article(
     questions: Annotated[str, Form()] = "",
 ):
     """Create a draft (publishing is a separate, deliberate step)."""
-    require_editor(ctx)
     form = {
         "title": title,
         "body": body,
@@ -158,14 +151,13 @@ async def edit_article(article_id: Id, ctx: Console = Depends(console)):
 @router.post("/articles/{article_id}")
 async def update_article(
     article_id: Id,
-    ctx: Console = Depends(console),
+    ctx: Console = Depends(edit_kb),
     title: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
     locale: Annotated[str, Form()] = "ko",
     category_id: Annotated[str, Form()] = "",
     questions: Annotated[str, Form()] = "",
 ):
-    require_editor(ctx)
     article = await service.get_article(ctx.session, workspace_id=ctx.workspace_id, article_id=article_id)
     form = {
         "title": title,
@@ -192,8 +184,7 @@ async def update_article(
 
 
 @router.post("/articles/{article_id}/publish")
-async def publish(article_id: Id, ctx: Console = Depends(console)):
-    require_editor(ctx)
+async def publish(article_id: Id, ctx: Console = Depends(edit_kb)):
     await service.set_status(
         ctx.session,
         workspace_id=ctx.workspace_id,
@@ -205,8 +196,7 @@ async def publish(article_id: Id, ctx: Console = Depends(console)):
 
 
 @router.post("/articles/{article_id}/unpublish")
-async def unpublish(article_id: Id, ctx: Console = Depends(console)):
-    require_editor(ctx)
+async def unpublish(article_id: Id, ctx: Console = Depends(edit_kb)):
     await service.set_status(
         ctx.session,
         workspace_id=ctx.workspace_id,
@@ -218,9 +208,8 @@ async def unpublish(article_id: Id, ctx: Console = Depends(console)):
 
 
 @router.post("/articles/{article_id}/questions")
-async def add_question(article_id: Id, ctx: Console = Depends(console), text: Annotated[str, Form()] = ""):
+async def add_question(article_id: Id, ctx: Console = Depends(edit_kb), text: Annotated[str, Form()] = ""):
     """Add one "also asked as" wording."""
-    require_editor(ctx)
     try:
         await service.add_alternate_question(
             ctx.session,
@@ -238,8 +227,7 @@ async def add_question(article_id: Id, ctx: Console = Depends(console), text: An
 
 
 @router.post("/articles/{article_id}/questions/{question_id}/delete")
-async def remove_question(article_id: Id, question_id: Id, ctx: Console = Depends(console)):
-    require_editor(ctx)
+async def remove_question(article_id: Id, question_id: Id, ctx: Console = Depends(edit_kb)):
     await service.remove_alternate_question(
         ctx.session,
         workspace_id=ctx.workspace_id,
@@ -251,8 +239,7 @@ async def remove_question(article_id: Id, question_id: Id, ctx: Console = Depend
 
 
 @router.post("/articles/{article_id}/delete")
-async def delete_article(article_id: Id, ctx: Console = Depends(console)):
-    require_editor(ctx)
+async def delete_article(article_id: Id, ctx: Console = Depends(edit_kb)):
     await service.delete_article(ctx.session, workspace_id=ctx.workspace_id, article_id=article_id)
     return RedirectResponse("/console/kb", status_code=303)
 
@@ -273,12 +260,11 @@ async def categories_page(ctx: Console = Depends(console)):
 
 @router.post("/categories")
 async def create_category(
-    ctx: Console = Depends(console),
+    ctx: Console = Depends(edit_kb),
     slug: Annotated[str, Form()] = "",
     name_ko: Annotated[str, Form()] = "",
     name_en: Annotated[str, Form()] = "",
 ):
-    require_editor(ctx)
     try:
         await service.create_category(
             ctx.session, workspace_id=ctx.workspace_id, slug=slug, names={"ko": name_ko, "en": name_en}
@@ -291,12 +277,11 @@ async def create_category(
 @router.post("/categories/{category_id}")
 async def update_category(
     category_id: Id,
-    ctx: Console = Depends(console),
+    ctx: Console = Depends(edit_kb),
     name_ko: Annotated[str, Form()] = "",
     name_en: Annotated[str, Form()] = "",
     position: Annotated[int, Form(ge=0, le=1_000_000)] = 0,
 ):
-    require_editor(ctx)
     try:
         await service.update_category(
             ctx.session,
@@ -313,16 +298,14 @@ async def update_category(
 
 
 @router.post("/categories/{category_id}/delete")
-async def delete_category(category_id: Id, ctx: Console = Depends(console)):
-    require_editor(ctx)
+async def delete_category(category_id: Id, ctx: Console = Depends(edit_kb)):
     await service.delete_category(ctx.session, workspace_id=ctx.workspace_id, category_id=category_id)
     return RedirectResponse("/console/kb/categories", status_code=303)
 
 
 @router.get("/gaps")
-async def gaps_page(ctx: Console = Depends(console), days: Annotated[int, Query(ge=1, le=365)] = 30):
+async def gaps_page(ctx: Console = Depends(edit_kb), days: Annotated[int, Query(ge=1, le=365)] = 30):
     """Content gaps for 매니저: frequent searches with no results or mostly 👎 results."""
-    require_editor(ctx)
     gaps = await service.content_gaps(ctx.session, workspace_id=ctx.workspace_id, days=days)
     top = await service.most_searched(ctx.session, workspace_id=ctx.workspace_id, days=days, limit=10)
     viewed = await service.most_viewed(ctx.session, workspace_id=ctx.workspace_id, limit=10)

@@ -1,13 +1,15 @@
-"""REST API v1: a contact's data exported or erased (admin), and the retention settings."""
+"""REST API v1: a contact's data exported or erased (privacy.manage), and the retention settings."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
-from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal, require_role
+from sodam.accounts.auth import ApiSession, ReadPrincipal, api_access
+from sodam.accounts.permissions import Permission
+from sodam.core.deps import Principal
 from sodam.core.pagination import MAX_ID
 from sodam.privacy import service
 from sodam.privacy.schemas import ErasureOut, PrivacySettingsOut, PrivacySettingsPatch
@@ -15,7 +17,11 @@ from sodam.privacy.schemas import ErasureOut, PrivacySettingsOut, PrivacySetting
 router = APIRouter(prefix="/api/v1")
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-ADMIN_ONLY = {403: {"description": "The token's agent is not an admin (`role_required`) or lacks the scope."}}
+PrivacyReader = Annotated[Principal, Depends(api_access(Permission.privacy_manage, "read"))]
+PrivacyManager = Annotated[Principal, Depends(api_access(Permission.privacy_manage, "write"))]
+ADMIN_ONLY = {
+    403: {"description": "The token's agent lacks privacy.manage (`permission_required`) or the scope."}
+}
 
 
 def download(document: dict, contact_id: int) -> JSONResponse:
@@ -28,7 +34,7 @@ def download(document: dict, contact_id: int) -> JSONResponse:
 @router.get(
     "/contacts/{contact_id}/export",
     tags=["contacts", "privacy"],
-    summary="Everything stored about a contact, as one JSON file (admin)",
+    summary="Everything stored about a contact, as one JSON file (privacy.manage)",
     responses=ADMIN_ONLY,
     description="The contact's fields and custom attributes, its channel identities, and every "
     "conversation with its messages (oldest first). Private notes are agents' internal "
@@ -36,11 +42,10 @@ def download(document: dict, contact_id: int) -> JSONResponse:
 )
 async def export_contact(
     contact_id: Id,
-    principal: ReadPrincipal,
+    principal: PrivacyReader,
     session: ApiSession,
     include_notes: bool = Query(default=False, description="Also include private notes."),
 ):
-    require_role(principal, "admin")
     document = await service.export_contact(
         session, workspace_id=principal.workspace_id, contact_id=contact_id, include_notes=include_notes
     )
@@ -50,7 +55,7 @@ async def export_contact(
 @router.post(
     "/contacts/{contact_id}/erase",
     tags=["contacts", "privacy"],
-    summary="Erase a contact's personal data on request (admin)",
+    summary="Erase a contact's personal data on request (privacy.manage)",
     response_model=ErasureOut,
     responses=ADMIN_ONLY,
     description="Every message of the contact's conversations is redacted in place (text replaced, "
@@ -58,8 +63,7 @@ async def export_contact(
     "and its channel identities removed. Conversations keep their shape for reports. The audit "
     "log keeps who erased whom and when (`contact.erased`). Running it again is harmless.",
 )
-async def erase_contact(contact_id: Id, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, "admin")
+async def erase_contact(contact_id: Id, principal: PrivacyManager, session: ApiSession):
     return await service.erase_contact(session, workspace_id=principal.workspace_id, contact_id=contact_id)
 
 
@@ -76,14 +80,13 @@ async def get_settings(principal: ReadPrincipal, session: ApiSession):
 @router.patch(
     "/privacy/settings",
     tags=["privacy"],
-    summary="Change retention or the privacy contact address (admin)",
+    summary="Change retention or the privacy contact address (privacy.manage)",
     response_model=PrivacySettingsOut,
     responses=ADMIN_ONLY,
     description="`retention_months: null` turns retention off. A daily job then deletes or "
     "anonymises resolved conversations with no activity for that many months.",
 )
-async def update_settings(body: PrivacySettingsPatch, principal: WritePrincipal, session: ApiSession):
-    require_role(principal, "admin")
+async def update_settings(body: PrivacySettingsPatch, principal: PrivacyManager, session: ApiSession):
     return await service.update_settings(
         session, workspace_id=principal.workspace_id, **body.model_dump(exclude_unset=True)
     )

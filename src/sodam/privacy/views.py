@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service as accounts
 from sodam.accounts.models import Role
-from sodam.accounts.sessions import Console, console
+from sodam.accounts.permissions import Permission
+from sodam.accounts.sessions import Console, console_access
 from sodam.core.deps import get_session
 from sodam.core.errors import Invalid
 from sodam.core.i18n import LOCALES, gettext, negotiate
@@ -27,13 +28,13 @@ public_router = APIRouter(prefix="/help", include_in_schema=False)
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+manage_privacy = console_access(Permission.privacy_manage)
 RETENTION_CHOICES = (1, 3, 6, 12, 24, 36, 60)
 
 
 @console_router.get("/contacts/{contact_id}/export")
-async def export_contact(contact_id: Id, include_notes: bool = False, ctx: Console = Depends(console)):
-    """The contact's data as one JSON file (admins)."""
-    ctx.require_admin()
+async def export_contact(contact_id: Id, include_notes: bool = False, ctx: Console = Depends(manage_privacy)):
+    """The contact's data as one JSON file (privacy.manage)."""
     document = await service.export_contact(
         ctx.session, workspace_id=ctx.workspace_id, contact_id=contact_id, include_notes=include_notes
     )
@@ -41,9 +42,8 @@ async def export_contact(contact_id: Id, include_notes: bool = False, ctx: Conso
 
 
 @console_router.post("/contacts/{contact_id}/erase")
-async def erase_contact(contact_id: Id, ctx: Console = Depends(console)):
-    """Erase the contact's personal data (admins); the page reloads to show the redacted view."""
-    ctx.require_admin()
+async def erase_contact(contact_id: Id, ctx: Console = Depends(manage_privacy)):
+    """Erase the contact's personal data (privacy.manage); the page reloads to show the redacted view."""
     await service.erase_contact(ctx.session, workspace_id=ctx.workspace_id, contact_id=contact_id)
     await ctx.session.commit()
     if ctx.is_htmx:
@@ -72,8 +72,7 @@ async def _settings_page(
 
 
 @console_router.get("/settings/privacy")
-async def privacy_settings(ctx: Console = Depends(console)):
-    ctx.require_admin()
+async def privacy_settings(ctx: Console = Depends(manage_privacy)):
     return await _settings_page(ctx)
 
 
@@ -82,10 +81,9 @@ async def save_privacy_settings(
     retention_months: Annotated[str, Form()] = "",
     retention_action: Annotated[str, Form()] = "anonymise",
     contact_email: Annotated[str, Form(max_length=320)] = "",
-    ctx: Console = Depends(console),
+    ctx: Console = Depends(manage_privacy),
 ):
     """Save retention (off or N months; delete or anonymise) and the requests address."""
-    ctx.require_admin()
     months = int(retention_months) if retention_months.isdigit() else None
     email = contact_email.strip()
     if (retention_months and months is None) or (months is not None and not 1 <= months <= 120):
