@@ -269,3 +269,18 @@ async def test_only_admins_change_the_sign_in_rules(live_server, make_workspace)
         "password_min_length": 12,
         "allowed_email_domains": ["example.co.kr"],
     }
+
+
+async def test_a_console_page_the_role_may_not_open_is_a_page_not_json(live_server, make_workspace):
+    ws = await make_workspace()
+    _id, email, password = await agent_with_token(ws)
+    client = await console_client(live_server, email, password)
+    try:
+        page = await client.get("/console/settings/security")
+        assert page.status_code == 403
+        assert page.headers["content-type"].startswith("text/html")
+        assert 'id="forbidden"' in page.text and "받은 문의함으로 돌아가기" in page.text
+        data = await client.get("/console/settings/security", headers={"Accept": "application/json"})
+        assert data.status_code == 403 and data.json()["error"]["code"] == "permission_required"
+    finally:
+        await client.aclose()

@@ -184,7 +184,11 @@ async def _sign_in(live_server, caller: Caller) -> None:
     await signed_in.aclose()
     caller.console = httpx.AsyncClient(
         base_url=live_server.url,
-        headers={"Cookie": f"sodam_session={session_cookie}; sodam_csrf={csrf}", "X-CSRF-Token": csrf},
+        headers={
+            "Cookie": f"sodam_session={session_cookie}; sodam_csrf={csrf}",
+            "X-CSRF-Token": csrf,
+            "Accept": "application/json",
+        },
     )
 
 

@@ -33,7 +33,7 @@ from sodam.accounts.views_security import second_factor_challenge, throttle
 from sodam.channels import service as inboxes
 from sodam.config import get_settings
 from sodam.core.deps import get_session
-from sodam.core.errors import AppError
+from sodam.core.errors import AppError, Forbidden
 from sodam.core.i18n import gettext
 from sodam.core.params import IdPath
 from sodam.core.ratelimit import WORKSPACE_RULES, RateLimited, client_ip, enforce, settings_of
@@ -56,10 +56,25 @@ def install(app: FastAPI) -> None:
     from sodam.conversations import views as conversation_views
 
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(Forbidden, _forbidden)
     for module in (conversation_views, contact_views, channel_views):
         app.include_router(module.router)
     app.include_router(router)
     views_security.install(app)  # the second sign-in step, the agent's account, sign-in rules
+
+
+async def _forbidden(request: Request, exc: Forbidden) -> Response:
+    """A console page the agent's role may not open: a page saying so (not raw JSON);
+    API and fetch callers keep the JSON error body."""
+    if request.url.path.startswith("/console") and wants_html(request):
+        return render(
+            request,
+            "console/forbidden.html",
+            {"message": exc.message},
+            locale=request_locale(request),
+            status_code=403,
+        )
+    return JSONResponse(exc.body(), status_code=exc.status_code)
 
 
 async def _login_required(request: Request, exc: LoginRequired) -> Response:
