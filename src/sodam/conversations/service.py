@@ -7,17 +7,22 @@ Services never commit: callers own the transaction.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
-from sodam.config import get_settings
+from sodam.conversations.message_path import POST_MESSAGES_SQL as POST_MESSAGES_SQL
+from sodam.conversations.message_path import PREVIEW_CHARS as PREVIEW_CHARS
+from sodam.conversations.message_path import create_message as create_message
+from sodam.conversations.message_path import forget_conversations as forget_conversations
+from sodam.conversations.message_path import message_out_row as message_out_row
+from sodam.conversations.message_path import post_visitor_message as post_visitor_message
+from sodam.conversations.message_path import take_recent_message as take_recent_message
+from sodam.conversations.message_path import validate_content as validate_content
+from sodam.conversations.message_path import visitor_message_committer as visitor_message_committer
 from sodam.conversations.models import (
     Conversation,
     ConversationEvent,
@@ -29,13 +34,9 @@ from sodam.conversations.models import (
     SenderType,
     Status,
 )
-from sodam.core.errors import Conflict, Invalid, NotFound, TooLarge
-from sodam.db.group_commit import GroupCommitter
-from sodam.db.session import raw_pool
-from sodam.jobs import reactions
+from sodam.core.errors import Invalid, NotFound
 from sodam.realtime import bus
 
-PREVIEW_CHARS = 140
 MAX_TAGS = 30
 REPLY_TIME_MIN_SAMPLES = 3
 
@@ -211,298 +212,6 @@ async def latest_for_contact(
     )
 
 
-def validate_content(content: str, *, max_chars: int) -> str:
-    if not isinstance(content, str):
-        raise Invalid("content must be a string", code="invalid_content")
-    if len(content) > max_chars:
-        raise TooLarge(
-            f"message is {len(content)} characters; the limit is {max_chars}",
-            code="message_too_long",
-            details={"length": len(content), "max_chars": max_chars},
-        )
-    if not content.strip():
-        raise Invalid("message is empty", code="empty_message")
-    if "\x00" in content:
-        raise Invalid("message contains the NUL character", code="invalid_content")
-    return content
-
-
-_POST_MESSAGE_ORM = text(
-    "SELECT sodam_post_message(:workspace_id, :inbox_id, :contact_id, :conversation_id,"
-    " CAST(:sender_type AS sender_type), :sender_id, CAST(:kind AS message_kind), :content, :client_id,"
-    " CAST(:payload AS jsonb), :language, CAST(:jobs AS jsonb), :preview_chars)"
-)
-
-
-def _post_params(
-    *,
-    workspace_id: int,
-    inbox_id: int,
-    contact_id: int | None,
-    conversation_id: int | None,
-    content: str,
-    sender_type: SenderType,
-    sender_id: int | None,
-    kind: MessageKind,
-    client_id: str | None,
-    payload: dict[str, Any] | None,
-    language: str | None,
-    max_chars: int,
-    hints: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    content = validate_content(content, max_chars=max_chars)
-    if client_id is not None and not (1 <= len(client_id) <= 64):
-        raise Invalid("client_id must be 1-64 characters", code="invalid_client_id")
-    jobs = reactions.jobs_for(
-        "message.created", {"sender_type": sender_type.value, "kind": kind.value, **(hints or {})}
-    )
-    return {
-        "workspace_id": workspace_id,
-        "inbox_id": inbox_id,
-        "contact_id": contact_id,
-        "conversation_id": conversation_id,
-        "sender_type": sender_type.value,
-        "sender_id": sender_id,
-        "kind": kind.value,
-        "content": content,
-        "client_id": client_id,
-        "payload": json.dumps(payload) if payload is not None else None,
-        "language": language,
-        "jobs": json.dumps(jobs),
-        "preview_chars": PREVIEW_CHARS,
-    }
-
-
-def _same_sender(
-    row: dict[str, Any], *, sender_type: SenderType, sender_id: int | None, conversation_id: int | None
-) -> bool:
-    """Whether a stored message was sent by this sender (and, when given, in this conversation)."""
-    return (
-        row["sender_type"] == sender_type.value
-        and row["sender_id"] == sender_id
-        and (conversation_id is None or row["conversation_id"] == conversation_id)
-    )
-
-
-def _client_id_conflict(client_id: str | None) -> Conflict:
-    # Nothing of the stored message goes back: it belongs to someone else.
-    return Conflict(
-        "this client_id was already used for another message",
-        code="client_id_conflict",
-        details={"client_id": client_id},
-    )
-
-
-def _message_from_row(row: dict[str, Any]) -> Message:
-    """A (detached) Message from the row sodam_post_message returned."""
-    return Message(
-        id=row["id"],
-        workspace_id=row["workspace_id"],
-        conversation_id=row["conversation_id"],
-        inbox_id=row["inbox_id"],
-        seq=row["seq"],
-        direction=Direction(row["direction"]),
-        kind=MessageKind(row["kind"]),
-        sender_type=SenderType(row["sender_type"]),
-        sender_id=row["sender_id"],
-        content=row["content"],
-        client_id=row["client_id"],
-        payload=row["payload"],
-        sentiment_score=row.get("sentiment_score"),
-        sentiment_label=row.get("sentiment_label"),
-        created_at=datetime.fromisoformat(row["created_at"]),
-    )
-
-
-def _apply_conversation_row(conversation: Conversation, row: dict[str, Any]) -> None:
-    """Bring the caller's Conversation object up to date without reading it again."""
-    for key in ("last_seq", "last_message_preview"):
-        set_committed_value(conversation, key, row[key])
-    set_committed_value(conversation, "status", Status(row["status"]))
-    for key in ("last_message_at", "updated_at"):
-        value = row[key]
-        set_committed_value(conversation, key, datetime.fromisoformat(value) if value else None)
-
-
-async def create_message(
-    session: AsyncSession,
-    *,
-    conversation: Conversation,
-    content: str,
-    sender_type: SenderType,
-    sender_id: int | None,
-    kind: MessageKind = MessageKind.text,
-    client_id: str | None = None,
-    max_chars: int = 10_000,
-    payload: dict[str, Any] | None = None,
-) -> tuple[Message, bool]:
-    """Store a message once; returns (message, created). A repeated client_id returns the stored one.
-
-    One call to sodam_post_message (see migration 0006): it locks the conversation
-    (seq order = commit order), stores the message, appends to the event log, defers
-    the registered reactions and queues the bus notification, all in the caller's
-    transaction.
-    """
-    params = _post_params(
-        workspace_id=conversation.workspace_id,
-        inbox_id=conversation.inbox_id,
-        contact_id=conversation.contact_id,
-        conversation_id=conversation.id,
-        content=content,
-        sender_type=sender_type,
-        sender_id=sender_id,
-        kind=kind,
-        client_id=client_id,
-        payload=payload,
-        language=None,
-        max_chars=max_chars,
-    )
-    result = await session.scalar(_POST_MESSAGE_ORM, params)
-    if not result["created"] and not _same_sender(
-        result["message"], sender_type=sender_type, sender_id=sender_id, conversation_id=conversation.id
-    ):
-        raise _client_id_conflict(client_id)
-    message = _message_from_row(result["message"])
-    if not result["created"]:
-        return message, False
-    _apply_conversation_row(conversation, result["conversation"])
-    _remember(message_out_row(result["message"]))
-    return message, True
-
-
-# Many sodam_post_message calls in one statement (so one transaction and one round
-# trip), called in the batch's order; row i is caller i's result.
-_BATCH_COLUMNS = (
-    ("workspace_id", "bigint"),
-    ("inbox_id", "bigint"),
-    ("contact_id", "bigint"),
-    ("conversation_id", "bigint"),
-    ("sender_type", "text"),
-    ("sender_id", "bigint"),
-    ("kind", "text"),
-    ("content", "text"),
-    ("client_id", "text"),
-    ("payload", "text"),
-    ("language", "text"),
-    ("jobs", "text"),
-    ("preview_chars", "integer"),
-)
-POST_MESSAGES_SQL = (
-    "SELECT sodam_post_message(b.workspace_id, b.inbox_id, b.contact_id, b.conversation_id,"
-    " b.sender_type::sender_type, b.sender_id, b.kind::message_kind, b.content, b.client_id,"
-    " b.payload::jsonb, b.language, b.jobs::jsonb, b.preview_chars)"
-    " FROM unnest("
-    + ", ".join(f"%({name})s::{kind}[]" for name, kind in _BATCH_COLUMNS)
-    + ") WITH ORDINALITY AS b("
-    + ", ".join(name for name, _ in _BATCH_COLUMNS)
-    + ", ord) ORDER BY b.ord"
-)
-
-
-def _post_messages_statement(batch: list[dict[str, Any]]) -> tuple[str, dict[str, list[Any]]]:
-    return POST_MESSAGES_SQL, {name: [params[name] for params in batch] for name, _ in _BATCH_COLUMNS}
-
-
-_visitor_messages: GroupCommitter | None = None
-
-
-def visitor_message_committer() -> GroupCommitter:
-    """Visitor messages from all sockets of this process share transactions under load,
-    sorted by (inbox, contact): the conversation each one locks."""
-    global _visitor_messages
-    if _visitor_messages is None:
-        settings = get_settings()
-        batch = settings.group_commit_max_batch
-        _visitor_messages = GroupCommitter(
-            raw_pool,
-            _post_messages_statement,
-            order_key=lambda p: (p["inbox_id"], p["contact_id"], p["client_id"] or ""),
-            prepare=_visitor_message_out,
-            max_batch=batch,
-            # Without batching, concurrency comes from parallel transactions instead.
-            max_in_flight=settings.group_commit_in_flight if batch > 1 else settings.db_pool_size,
-        )
-    return _visitor_messages
-
-
-async def post_visitor_message(
-    *,
-    workspace_id: int,
-    inbox_id: int,
-    contact_id: int,
-    content: str,
-    client_id: str,
-    language: str | None,
-    max_chars: int,
-    hints: dict[str, Any] | None = None,
-) -> tuple[dict[str, Any], bool]:
-    """The customer-message hot path: one statement in its own transaction (autocommit).
-
-    Finds or opens the contact's conversation, stores the message idempotently and
-    defers reactions exactly like create_message (the same SQL function), but
-    without an ORM session: it returns the message as its wire dict.
-    """
-    params = _post_params(
-        workspace_id=workspace_id,
-        inbox_id=inbox_id,
-        contact_id=contact_id,
-        conversation_id=None,
-        content=content,
-        sender_type=SenderType.contact,
-        sender_id=contact_id,
-        kind=MessageKind.text,
-        client_id=client_id,
-        payload=None,
-        language=language,
-        max_chars=max_chars,
-        hints=hints,
-    )
-    try:
-        message, created = await visitor_message_committer().run(params)
-    except psycopg.errors.ForeignKeyViolation as exc:  # the visitor's contact was deleted
-        raise NotFound("contact not found", code="contact_not_found") from exc
-    # Idempotency is per sender: a client_id someone else used is refused, never echoed back.
-    if not created and not (
-        message["sender_type"] == SenderType.contact.value and message["sender_id"] == contact_id
-    ):
-        raise _client_id_conflict(client_id)
-    return message, created
-
-
-def _visitor_message_out(row: tuple[Any, ...]) -> tuple[dict[str, Any], bool]:
-    result = row[0]
-    out = message_out_row(result["message"])
-    if result["created"]:
-        # Before COMMIT: the fan-out of this process then never reads it back.
-        _remember(out)
-    return out, bool(result["created"])
-
-
-def message_out_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The wire shape (MessageOut) of a messages row returned as JSON by the database."""
-    return {
-        "id": row["id"],
-        "conversation_id": row["conversation_id"],
-        "seq": row["seq"],
-        "direction": row["direction"],
-        "kind": row["kind"],
-        "sender_type": row["sender_type"],
-        "sender_id": row["sender_id"],
-        "sender_name": None,
-        "content": row["content"],
-        "client_id": row["client_id"],
-        "payload": row["payload"],
-        "sentiment_score": row.get("sentiment_score"),
-        "sentiment_label": row.get("sentiment_label"),
-        "created_at": _iso(row["created_at"]),
-    }
-
-
-def _iso(value: str) -> str:
-    # PostgreSQL's JSON timestamps ("...+00:00") in the same form pydantic writes ("...Z").
-    return value[:-6] + "Z" if value.endswith("+00:00") else value
-
-
 async def messages_after(
     session: AsyncSession,
     *,
@@ -528,29 +237,6 @@ async def messages_after(
 # that wrote a message does not read it back for its own sockets. Filled before COMMIT but
 # only read on the bus event, which PostgreSQL delivers after COMMIT (a rolled-back
 # message never gets one and simply ages out).
-_RECENT_MAX = 5_000
-_recent: dict[int, dict[str, Any]] = {}
-
-
-def _remember(out: dict[str, Any]) -> None:
-    _recent[out["id"]] = out
-    if len(_recent) > _RECENT_MAX:
-        del _recent[next(iter(_recent))]
-
-
-def forget_conversations(conversation_ids: set[int]) -> int:
-    """Drop cached messages of these conversations (erased or past retention); returns how many."""
-    stale = [mid for mid, out in list(_recent.items()) if out["conversation_id"] in conversation_ids]
-    for mid in stale:
-        _recent.pop(mid, None)
-    return len(stale)
-
-
-def take_recent_message(message_id: int) -> dict[str, Any] | None:
-    """The wire dict of a message this process just created (once), or None: then read it."""
-    return _recent.pop(message_id, None)
-
-
 async def typical_first_response_seconds(
     session: AsyncSession, *, inbox_id: int, min_samples: int = REPLY_TIME_MIN_SAMPLES
 ) -> float | None:
