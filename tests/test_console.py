@@ -388,7 +388,9 @@ async def test_settings_need_a_settings_permission(live_server, make_workspace):
     home = await client.get("/console")
     assert 'id="nav-settings"' not in home.text
     for path in ("/console/settings", f"/console/settings/inboxes/{ws.inbox_id}"):
-        r = await client.get(path)
+        page = await client.get(path)  # a browser gets a page saying so
+        assert page.status_code == 403 and 'id="forbidden"' in page.text
+        r = await client.get(path, headers={"Accept": "application/json"})
         assert r.status_code == 403 and r.json()["error"]["code"] == "permission_required"
     for path, data in (
         ("/console/settings/tokens", {"name": "몰래"}),
