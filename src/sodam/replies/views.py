@@ -127,6 +127,7 @@ async def _page(
             "error": error,
             "notice": notice,
             "placeholders": PLACEHOLDERS,
+            "scope_labels": {s.value: ctx.t(f"replies.scope.{s.value}") for s in ReplyScope},
             "limits": {"shortcut": SHORTCUT_MAX, "title": TITLE_MAX, "body": BODY_MAX},
         },
         status_code=status_code,
