@@ -38,24 +38,30 @@ class Candidate:
     usage_count: int
 
 
+def _fold(text: str) -> str:
+    # Lower case and one space: cheap enough to run on every reply per keystroke (the full
+    # normalize() is kept for the query and the stored terms).
+    return " ".join(text.lower().split())
+
+
 def score(candidate: Candidate, query: str, query_terms: Sequence[str]) -> int:
     """How well a reply matches (0: not at all)."""
-    shortcut = normalize(candidate.shortcut)
+    shortcut = _fold(candidate.shortcut)
     points = 0
     if shortcut == query:
         points = SHORTCUT_EXACT
     elif shortcut.startswith(query):
         points = SHORTCUT_PREFIX
-    elif query in normalize(candidate.title):
+    elif query in _fold(candidate.title):
         points = TITLE_TEXT
-    elif query in normalize(candidate.body):
+    elif query in _fold(candidate.body):
         points = BODY_TEXT
     matched = 0
     for term in query_terms:
         if term in candidate.terms:
             points += TERM_EXACT
             matched += 1
-        elif len(term) >= 1 and any(t.startswith(term) for t in candidate.terms):
+        elif any(t.startswith(term) for t in candidate.terms):
             points += TERM_PREFIX  # a word still being typed: "배" of 배송
             matched += 1
     if points < BODY_TEXT and query_terms and matched < len(query_terms):
