@@ -241,7 +241,9 @@ async def update_reply(
             status_code=exc.status_code,
             template="replies/edit.html",
         )
-    return await _page(ctx, notice=ctx.t("replies.saved", shortcut=data.shortcut))
+    response = await _page(ctx, notice=ctx.t("replies.saved", shortcut=data.shortcut))
+    response.headers["HX-Push-Url"] = "/console/settings/replies"  # back on the list, in the address bar too
+    return response
 
 
 @router.post("/settings/replies/{reply_id}/delete")

@@ -421,6 +421,8 @@
       foot.textContent = el.getAttribute("data-hint");
       el.appendChild(foot);
     }
+    // Scrolling the list with the mouse must not take the focus from the box (which closes it).
+    el.onmousedown = function (ev) { ev.preventDefault(); };
     el.hidden = false;
     box.setAttribute("aria-expanded", "true");
     markActive();
