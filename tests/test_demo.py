@@ -36,3 +36,20 @@ async def test_demo_seed_is_complete_and_idempotent(db):
             ).all()
         )
         assert locales.get("ko", 0) > 0 and locales.get("en", 0) > 0
+
+
+async def test_demo_has_canned_replies_in_both_languages(db):
+    from sodam.replies import service as replies
+
+    async with session_scope() as session:
+        info = await demo.seed(session)
+    async with session_scope() as session:
+        minji = await accounts.get_agent_by_email(session, email="minji@sodam.local")
+        viewer = await replies.viewer(
+            session, workspace_id=info.workspace_id, agent_id=minji.id, role="agent"
+        )
+        shown = await replies.list_(session, workspace_id=info.workspace_id, viewer=viewer)
+        assert {r.scope for r in shown} == {"personal", "team", "workspace"}
+        assert any(r.shortcut == "hello" for r in shown) and any(r.shortcut == "배송" for r in shown)
+        found = await replies.find(session, workspace_id=info.workspace_id, viewer=viewer, query="환불해")
+        assert found and found[0][1].shortcut == "환불"

@@ -25,6 +25,7 @@ from sodam.app import create_app
 from sodam.contacts import service as contacts
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
+from sodam.replies import service as replies
 from tests.test_console_helpers import add_agent, console_client, seed_conversation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,7 +254,16 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
         notice = await accounts.add_notice(
             session, workspace_id=wid, agent_id=ws.agent_id, kind="account_locked", details={}
         )
+        # The admin's own personal replies: the other roles are answered 404 (not theirs).
+        admin_viewer = await replies.viewer(session, workspace_id=wid, agent_id=ws.agent_id, role="admin")
+        reply = await replies.create(
+            session, workspace_id=wid, viewer=admin_viewer, shortcut="인사", title="인사", body="안녕하세요"
+        )
+        doomed_reply = await replies.create(
+            session, workspace_id=wid, viewer=admin_viewer, shortcut="삭제", title="없어질 답변", body="x"
+        )
         ids = {
+            "reply_id": reply.id,
             "agent_id": spare_agent.id,
             "team_id": team.id,
             "inbox_id": ws.inbox_id,
@@ -280,6 +290,8 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             ("POST", "/console/kb/articles/{article_id}/questions/{question_id}/delete"): {
                 "question_id": doomed_question.id
             },
+            ("DELETE", "/api/v1/canned-replies/{reply_id}"): {"reply_id": doomed_reply.id},
+            ("POST", "/console/settings/replies/{reply_id}/delete"): {"reply_id": doomed_reply.id},
             ("POST", "/api/v1/contacts/{contact_id}/erase"): {"contact_id": doomed_contact.id},
             ("POST", "/console/contacts/{contact_id}/erase"): {"contact_id": doomed_contact.id},
         }

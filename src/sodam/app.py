@@ -143,6 +143,11 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(audit_views.router)  # console audit log (/console/settings/audit)
     app.include_router(privacy_api.router)
     app.include_router(privacy_views.console_router)  # export / erase, privacy settings
+    from sodam.replies import api as replies_api
+    from sodam.replies import views as replies_views
+
+    app.include_router(replies_api.router)
+    app.include_router(replies_views.router)  # the reply box's `/` picker, /console/settings/replies
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

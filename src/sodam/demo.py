@@ -13,6 +13,7 @@ from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.conversations.models import MessageKind, SenderType, Status
 from sodam.knowledge import demo as knowledge_demo
+from sodam.replies import demo as replies_demo
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@sodam.local"
@@ -62,7 +63,7 @@ async def seed(session: AsyncSession, *, allowed_origins: list[str] | None = Non
         role=Role.supervisor,
         locale="en",
     )
-    await accounts.create_team(
+    billing = await accounts.create_team(
         session, workspace_id=ws.id, name="결제/환불 Billing", agent_ids=[minji.id, admin.id]
     )
     await accounts.create_team(session, workspace_id=ws.id, name="기술 지원 Tech", agent_ids=[alex.id])
@@ -139,4 +140,12 @@ async def seed(session: AsyncSession, *, allowed_origins: list[str] | None = Non
                 session, workspace_id=ws.id, conversation_id=conv.id, status=Status.pending, actor_id=alex.id
             )
     await knowledge_demo.seed(session, workspace_id=ws.id, author_id=admin.id)
+    await replies_demo.seed(
+        session,
+        workspace_id=ws.id,
+        admin_id=admin.id,
+        agent_id=minji.id,
+        agent_role="agent",
+        team_id=billing.id,
+    )
     return DemoInfo(True, ws.id, inbox.public_token)

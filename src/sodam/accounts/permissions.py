@@ -29,9 +29,19 @@ class Permission(str, enum.Enum):
     security_manage = "security.manage"
     audit_read = "audit.read"
     privacy_manage = "privacy.manage"
+    # Team and workspace-wide canned replies (자주 쓰는 답변); personal ones need only `work`.
+    replies_manage = "replies.manage"
 
 
-_SUPERVISOR = frozenset({Permission.work, Permission.kb_edit, Permission.bot_review, Permission.teams_manage})
+_SUPERVISOR = frozenset(
+    {
+        Permission.work,
+        Permission.kb_edit,
+        Permission.bot_review,
+        Permission.teams_manage,
+        Permission.replies_manage,
+    }
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.agent: frozenset({Permission.work}),

@@ -242,6 +242,16 @@ async def member_ids_by_team(
     return out
 
 
+async def team_ids_of_agent(session: AsyncSession, *, workspace_id: int, agent_id: int) -> list[int]:
+    """The ids of the teams an agent belongs to."""
+    result = await session.scalars(
+        select(TeamMember.team_id).where(
+            TeamMember.workspace_id == workspace_id, TeamMember.agent_id == agent_id
+        )
+    )
+    return list(result)
+
+
 async def bump_session_version(session: AsyncSession, *, workspace_id: int, agent_id: int) -> Agent:
     """Invalidate every console session of an agent (their cookies carry the old version)."""
     agent = await get_agent(session, workspace_id=workspace_id, agent_id=agent_id)

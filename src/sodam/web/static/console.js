@@ -356,6 +356,158 @@
     if (ev.target && ev.target.id === "reply-private") syncNoteMode();
   });
 
+  // ---- canned replies: "/" + letters in the reply box (replies/views.py) --------------------
+  // Capture phase, so Enter/Tab/Esc/arrows reach the picker before the send and blur handlers.
+  var picker = { open: false, items: [], active: 0, start: -1, seq: 0, timer: null };
+  function pickerEl() { return document.getElementById("reply-picker"); }
+  // The "/word" that ends at the caret, at the start of the box or after a space.
+  function slashQuery(box) {
+    if (box.selectionStart !== box.selectionEnd) return null;
+    var before = box.value.slice(0, box.selectionStart);
+    var m = /(^|\s)\/([^\s\/]{0,40})$/.exec(before);
+    return m ? { start: before.length - m[2].length - 1, query: m[2] } : null;
+  }
+  function closePicker() {
+    var el = pickerEl();
+    picker.open = false;
+    picker.items = [];
+    picker.seq++;
+    clearTimeout(picker.timer);
+    if (el) { el.hidden = true; el.textContent = ""; }
+    var box = document.getElementById("reply-box");
+    if (box) { box.removeAttribute("aria-activedescendant"); box.setAttribute("aria-expanded", "false"); }
+  }
+  function renderPicker() {
+    var el = pickerEl();
+    var box = document.getElementById("reply-box");
+    if (!el || !box) return;
+    el.textContent = "";
+    if (!picker.items.length) {
+      var empty = document.createElement("div");
+      empty.className = "pick-empty";
+      empty.textContent = el.getAttribute("data-empty");
+      var manage = document.createElement("a");
+      manage.href = "/console/settings/replies";
+      manage.textContent = el.getAttribute("data-manage");
+      empty.appendChild(manage);
+      el.appendChild(empty);
+    } else {
+      var list = document.createElement("ul");
+      list.setAttribute("role", "listbox");
+      list.setAttribute("aria-label", el.getAttribute("data-label"));
+      picker.items.forEach(function (item, i) {
+        var li = document.createElement("li");
+        li.id = "reply-pick-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("data-reply-id", String(Number(item.id)));
+        li.setAttribute("aria-selected", i === picker.active ? "true" : "false");
+        if (i === picker.active) li.className = "active";
+        var top = document.createElement("div");
+        top.className = "pick-top";
+        var sc = document.createElement("span"); sc.className = "pick-shortcut"; sc.textContent = "/" + item.shortcut;
+        var title = document.createElement("span"); title.className = "pick-title"; title.textContent = item.title;
+        var scope = document.createElement("span"); scope.className = "pick-scope"; scope.textContent = item.scope_label;
+        top.appendChild(sc); top.appendChild(title); top.appendChild(scope);
+        var preview = document.createElement("div"); preview.className = "pick-preview"; preview.textContent = item.preview;
+        li.appendChild(top); li.appendChild(preview);
+        // mousedown, not click: the box keeps its focus and caret.
+        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choosePick(i); });
+        li.addEventListener("mousemove", function () { if (picker.active !== i) { picker.active = i; markActive(); } });
+        list.appendChild(li);
+      });
+      el.appendChild(list);
+      var foot = document.createElement("div");
+      foot.className = "pick-foot";
+      foot.textContent = el.getAttribute("data-hint");
+      el.appendChild(foot);
+    }
+    // Scrolling the list with the mouse must not take the focus from the box (which closes it).
+    el.onmousedown = function (ev) { ev.preventDefault(); };
+    el.hidden = false;
+    box.setAttribute("aria-expanded", "true");
+    markActive();
+  }
+  function markActive() {
+    var el = pickerEl();
+    var box = document.getElementById("reply-box");
+    if (!el || !box) return;
+    el.querySelectorAll("li[role=option]").forEach(function (li, i) {
+      var on = i === picker.active;
+      li.classList.toggle("active", on);
+      li.setAttribute("aria-selected", on ? "true" : "false");
+      if (on) { li.scrollIntoView({ block: "nearest" }); box.setAttribute("aria-activedescendant", li.id); }
+    });
+  }
+  function fetchPicks(query) {
+    var seq = ++picker.seq;
+    fetch("/console/replies/suggest?q=" + encodeURIComponent(query), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data || seq !== picker.seq || !picker.open) return; // a later keystroke won
+        picker.items = data.data || [];
+        picker.active = 0;
+        renderPicker();
+      })
+      .catch(function () { /* the next keystroke asks again */ });
+  }
+  function updatePicker(box) {
+    var found = box.id === "reply-box" ? slashQuery(box) : null;
+    if (!found) { if (picker.open) closePicker(); return; }
+    picker.open = true;
+    picker.start = found.start;
+    clearTimeout(picker.timer);
+    picker.timer = setTimeout(function () { fetchPicks(found.query); }, 120);
+  }
+  function choosePick(i) {
+    var item = picker.items[i];
+    var box = document.getElementById("reply-box");
+    var id = openId();
+    if (!item || !box || !id) return;
+    var start = picker.start, end = box.selectionStart;
+    closePicker();
+    fetch("/console/replies/" + Number(item.id) + "/insert?conversation_id=" + id, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": csrf() }
+    })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r); })
+      .then(function (data) {
+        if (openId() !== id) return; // the agent moved to another conversation meanwhile
+        // Replace the "/query" if it is still there; otherwise insert at the caret.
+        if (box.value.charAt(start) !== "/" || end < start) { start = box.selectionStart; end = box.selectionEnd; }
+        box.value = box.value.slice(0, start) + data.text + box.value.slice(end);
+        var caret = start + data.text.length;
+        box.focus();
+        box.setSelectionRange(caret, caret);
+        replyError("");
+      })
+      .catch(function () {
+        var el = pickerEl();
+        replyError(el ? el.getAttribute("data-failed") : t("console.error.generic"));
+      });
+  }
+  document.addEventListener("keydown", function (ev) {
+    if (!picker.open || !ev.target || ev.target.id !== "reply-box" || ev.isComposing) return;
+    var n = picker.items.length;
+    var handled = true;
+    if (ev.key === "ArrowDown" && n) picker.active = (picker.active + 1) % n;
+    else if (ev.key === "ArrowUp" && n) picker.active = (picker.active - 1 + n) % n;
+    else if ((ev.key === "Enter" && !ev.shiftKey) || ev.key === "Tab") {
+      var shown = pickerEl() && !pickerEl().hidden;
+      if (n && shown) choosePick(picker.active);
+      else if (shown || ev.key === "Tab") { closePicker(); handled = false; } // nothing matched: send as typed
+      // Enter before the list arrived: wait for it rather than send "/배송".
+    } else if (ev.key === "Escape") closePicker();
+    else handled = false;
+    if (!handled) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    if (picker.open) markActive();
+  }, true);
+  document.addEventListener("input", function (ev) { if (ev.target && ev.target.id === "reply-box") updatePicker(ev.target); });
+  document.addEventListener("click", function (ev) { if (ev.target && ev.target.id === "reply-box") updatePicker(ev.target); });
+  document.addEventListener("focusout", function (ev) { if (ev.target && ev.target.id === "reply-box" && picker.open) closePicker(); });
+
   function localiseTimes(root) {
     (root || document).querySelectorAll("#messages time[datetime]").forEach(function (el) {
       var s = hhmm(el.getAttribute("datetime"));
@@ -363,6 +515,7 @@
     });
   }
   function onConversationShown() {
+    closePicker();
     var list = document.getElementById("messages");
     if (list) scrollDown(list);
     localiseTimes();
