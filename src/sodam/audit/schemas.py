@@ -25,6 +25,8 @@ TARGET_TYPES = (
     "kb_question",
     "bot_proposal",
     "privacy_settings",
+    "workspace",
+    "canned_reply",
     "retention",
     "audit",
 )
