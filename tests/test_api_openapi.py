@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 EXPECTED = {
@@ -38,3 +40,16 @@ def test_openapi_lists_the_rest_api(live_server):
     assert set(page["properties"]) == {"data", "next_cursor"}
     docs = httpx.get(live_server.url + "/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_docs_page_uses_vendored_assets_not_a_cdn(live_server):
+    page = httpx.get(f"{live_server.url}/docs")
+    assert page.status_code == 200
+    assert "cdn.jsdelivr.net" not in page.text and "fastapi.tiangolo.com" not in page.text
+    assets = re.findall(r'(?:href|src)="(/static/vendor/swagger-ui/[^"]+)"', page.text)
+    assert len(assets) == 3, assets  # the script, the styles, the favicon
+    for asset in assets:
+        assert httpx.get(f"{live_server.url}{asset}").status_code == 200, asset
+    spec = httpx.get(f"{live_server.url}/openapi.json").json()
+    assert "/docs" not in spec["paths"]
+    assert httpx.get(f"{live_server.url}/redoc").status_code == 404

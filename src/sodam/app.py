@@ -81,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Sodam (소담) REST API. Errors always have the body "
         '`{"error": {"code", "message", "details"}}`.',
         lifespan=lifespan,
+        # The stock pages load Swagger UI / ReDoc from a CDN; /docs is served below from
+        # vendored files so it works offline. ReDoc is not vendored, so there is no /redoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     _install_error_handlers(app)
@@ -88,7 +92,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_middleware(app, settings)
     _include_routers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    _install_api_docs(app)
     return app
+
+
+SWAGGER_UI_VERSION = "5.35.0"
+SWAGGER_UI_DIR = "/static/vendor/swagger-ui"
+
+
+def _install_api_docs(app: FastAPI) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — Swagger UI",
+            swagger_js_url=f"{SWAGGER_UI_DIR}/swagger-ui-bundle-{SWAGGER_UI_VERSION}.js",
+            swagger_css_url=f"{SWAGGER_UI_DIR}/swagger-ui-{SWAGGER_UI_VERSION}.css",
+            swagger_favicon_url=f"{SWAGGER_UI_DIR}/favicon-32x32.png",
+            # The online validator badge would call validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
 
 def _warm_up_language_models() -> None:
