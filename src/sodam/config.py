@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
+    def request_base_url(self, request) -> str:
+        """The address to hand out in links and snippets: SODAM_PUBLIC_URL when set, else the
+        address this request reached (the server may run on another port than SODAM_PORT)."""
+        return (self.public_url or str(request.base_url)).rstrip("/")
+
 
 @lru_cache
 def get_settings() -> Settings:

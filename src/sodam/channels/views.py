@@ -20,11 +20,8 @@ manage_inboxes = console_access(Permission.inboxes_manage)
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
-def embed_snippet(public_token: str) -> str:
-    return (
-        f'<script src="{get_settings().base_url()}/static/widget.js" '
-        f'data-sodam-inbox="{public_token}" async></script>'
-    )
+def embed_snippet(base_url: str, public_token: str) -> str:
+    return f'<script src="{base_url}/static/widget.js" data-sodam-inbox="{public_token}" async></script>'
 
 
 def _page(
@@ -35,7 +32,7 @@ def _page(
         {
             "section": "settings",
             "inbox": inbox,
-            "snippet": embed_snippet(inbox.public_token),
+            "snippet": embed_snippet(get_settings().request_base_url(ctx.request), inbox.public_token),
             "origins_text": origins_text
             if origins_text is not None
             else "\n".join(inbox.allowed_origins or []),

@@ -167,7 +167,7 @@ async def widget_config(
     workspace = await accounts.get_workspace(session, workspace_id=inbox.workspace_id)
     return {
         # What is stored and who sees it (PIPA): linked from the widget's footer.
-        "privacy_url": f"{get_settings().base_url()}/help/{workspace.slug}/privacy?locale={lang}",
+        "privacy_url": f"{get_settings().request_base_url(request)}/help/{workspace.slug}/privacy?locale={lang}",
         "inbox": {"name": inbox.name, "company_name": settings.get("company_name") or inbox.name},
         "color": settings.get("color", "#3b5bdb"),
         "position": settings.get("position", "right"),
