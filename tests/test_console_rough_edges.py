@@ -5,9 +5,10 @@ from __future__ import annotations
 import html
 import re
 
+import httpx
 import pytest
 
-from tests.test_console_helpers import console_client, csrf_of
+from tests.test_console_helpers import console_client, csrf_of, seed_conversation
 
 
 @pytest.fixture
@@ -57,3 +58,74 @@ async def test_install_instruction_shows_the_body_tag(admin):
         line = re.search(r'<p class="muted">([^<]*' + words + r"[^<]*)</p>", page.text)
         assert line, f"{locale}: instruction not found or cut by a raw tag"
         assert "&lt;/body&gt;" in line.group(1)
+
+
+def kst(value) -> str:
+    from zoneinfo import ZoneInfo
+
+    return value.astimezone(ZoneInfo("Asia/Seoul")).strftime("%Y-%m-%d %H:%M")
+
+
+async def test_times_are_shown_in_korea_time_everywhere(admin):
+    from sodam.accounts import service as accounts
+    from sodam.conversations import service as conversations
+    from sodam.db.session import session_scope
+    from sodam.knowledge import service as kb
+
+    ws, client = admin
+    conversation_id, _contact = await seed_conversation(ws)
+    async with session_scope() as session:
+        article = await kb.create_article(
+            session, workspace_id=ws.workspace_id, title="배송 안내", body="본문"
+        )
+        article_id, updated = article.id, article.updated_at
+        token = (await accounts.list_api_tokens(session, workspace_id=ws.workspace_id))[0]
+        message = (
+            await conversations.messages_after(
+                session, workspace_id=ws.workspace_id, conversation_id=conversation_id
+            )
+        )[0]
+    assert kst(updated) != updated.strftime("%Y-%m-%d %H:%M")  # the two zones always differ
+    kb_list = await client.get("/console/kb")
+    assert re.search(rf'data-article-id="{article_id}".*?<td>{kst(updated)}</td>', kb_list.text, re.S)
+    editor = await client.get(f"/console/kb/articles/{article_id}")
+    assert kst(updated) in editor.text
+    settings = await client.get("/console/settings")
+    assert re.search(rf'data-token-id="{token.id}".*?<td>{kst(token.created_at)}</td>', settings.text, re.S)
+    conversation = await client.get(f"/console/conversations/{conversation_id}")
+    shown = re.search(r"<time datetime=\"[^\"]+\">([^<]+)</time>", conversation.text).group(1)
+    assert shown == kst(message.created_at)[11:]
+    assert 'data-time-zone="Asia/Seoul"' in conversation.text  # what console.js formats live messages in
+
+
+async def test_empty_lists_are_a_sentence_not_a_numbered_item(admin):
+    ws, client = admin
+    gaps = await client.get("/console/kb/gaps")
+    assert gaps.status_code == 200
+    assert not re.search(r"<ol[^>]*>\s*<li[^>]*>[^<]*(아직 없습니다|Nothing)", gaps.text)
+    assert 'id="kb-most-searched-empty"' in gaps.text and 'id="kb-most-viewed-empty"' in gaps.text
+    async with httpx.AsyncClient(base_url=client.base_url) as public:
+        home = await public.get(f"/help/{ws.slug}", params={"lang": "ko"})
+    assert home.status_code == 200 and "아직 없습니다." in home.text
+    assert not re.search(r"<ol[^>]*>\s*<li[^>]*>\s*아직 없습니다", home.text)
+
+
+async def test_category_rows_have_one_cell_per_header(admin):
+    from sodam.db.session import session_scope
+    from sodam.knowledge import service as kb
+
+    ws, client = admin
+    async with session_scope() as session:
+        await kb.create_category(
+            session, workspace_id=ws.workspace_id, slug="shipping", names={"ko": "배송", "en": "Shipping"}
+        )
+    page = await client.get("/console/kb/categories")
+    table = re.search(r'<table[^>]*id="kb-categories".*?</table>', page.text, re.S).group(0)
+    headers = re.findall(r"<th[ >]", table)
+    row = re.search(r"<tr data-category-id=.*?</tr>", table, re.S).group(0)
+    cells = re.findall(r"<td[ >]", row)
+    assert "colspan" not in row
+    assert len(cells) == len(headers) == 5
+    # The inputs still post with the row's form.
+    form_id = re.search(r'<form method="post" action="/console/kb/categories/\d+" id="([^"]+)"', row).group(1)
+    assert len(re.findall(rf'form="{form_id}"', row)) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,9 +19,23 @@ _env = jinja2.Environment(
     extensions=["jinja2.ext.i18n"],
 )
 _env.install_gettext_translations(translations("ko"), newstyle=True)  # type: ignore[attr-defined]
-# Times on console pages are shown in Korea's time zone (as the audit log says it does).
-SHOWN_ZONE = ZoneInfo("Asia/Seoul")
-_env.filters["kst"] = lambda value: value.astimezone(SHOWN_ZONE).strftime("%Y-%m-%d %H:%M") if value else ""
+# Every time on a page is shown in one zone, Korea's (there is no per-agent or per-workspace
+# setting yet); console.js reads the same zone from <body data-time-zone> for live messages.
+SHOWN_ZONE_NAME = "Asia/Seoul"
+SHOWN_ZONE = ZoneInfo(SHOWN_ZONE_NAME)
+
+
+def shown_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time, or its ISO string, as the shown zone's wall-clock time."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(SHOWN_ZONE).strftime(fmt)
+
+
+_env.filters["kst"] = shown_time
+_env.globals["shown_time_zone"] = SHOWN_ZONE_NAME
 templates = Jinja2Templates(env=_env)
 
 

@@ -71,10 +71,16 @@
     if (m.sender_type === "contact") return "msg-incoming";
     return "msg-outgoing";
   }
+  // Times are shown in the console's zone (<body data-time-zone>), not the browser's, so a
+  // message reads the same time as the knowledge base and token lists.
+  var clock = new Intl.DateTimeFormat("en-GB", {
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    timeZone: document.body.getAttribute("data-time-zone") || undefined,
+  });
   function hhmm(iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) return "";
-    return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
+    return clock.format(d);
   }
   function nearBottom(list) { return list.scrollHeight - list.scrollTop - list.clientHeight < 120; }
   function scrollDown(list) { list.scrollTop = list.scrollHeight; }
