@@ -301,7 +301,7 @@ async def test_assign_status_and_tags_write_conversation_events(admin):
     assert mine[2][1] == {"from": "open", "to": "resolved"}
     page = await client.get(base)
     assert page.text.count('class="msg msg-system msg-event"') == 4
-    assert "상태를 &#39;해결됨&#39;(으)로 바꿨습니다" in page.text
+    assert "상태를 &#39;해결됨&#39;으로 바꿨습니다" in page.text
     timeline = (await client.get(f"{base}/timeline?after_seq=99&after_event=0")).json()
     assert len(timeline["events"]) == 4 and timeline["last_event_id"] == log[-1].id
 
@@ -447,7 +447,7 @@ async def test_inbox_settings_and_embed_snippet(admin, live_server):
         f"/console/settings/inboxes/{ws.inbox_id}",
         {"name": "x", "allowed_origins": "shop.example.com", "color": "#000000"},
     )
-    assert bad.status_code == 422 and "올바른 출처가 아닙니다" in bad.text
+    assert bad.status_code == 422 and "올바른 허용 도메인이 아닙니다" in bad.text
     from sodam.channels import service as inboxes
 
     async with session_scope() as session:
@@ -472,7 +472,7 @@ async def test_agent_locale_switches_the_console_to_english(admin):
     assert "받은 문의함" not in page.text
     await client.post("/console/preferences/locale", data={"locale": "ko", "csrf_token": csrf_of(client)})
     page = await client.get(f"/console/conversations/{conv_id}")
-    for word in ("받은 문의함", "내부 메모", "내게 배정", "해결", "미배정", "대기 중"):
+    for word in ("받은 문의함", "내부 메모", "내게 배정", "해결", "미배정", "고객 응답 대기"):
         assert word in page.text, word
 
 

@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from tests.test_console_helpers import console_client, csrf_of, seed_conversation
+from tests.test_console_helpers import console_client, csrf_of, post, seed_conversation
 
 
 @pytest.fixture
@@ -129,3 +129,33 @@ async def test_category_rows_have_one_cell_per_header(admin):
     # The inputs still post with the row's form.
     form_id = re.search(r'<form method="post" action="/console/kb/categories/\d+" id="([^"]+)"', row).group(1)
     assert len(re.findall(rf'form="{form_id}"', row)) == 3
+
+
+async def test_event_lines_read_naturally_in_korean_and_english(admin, live_server):
+    ws, client = admin
+    conversation_id, _contact = await seed_conversation(ws)
+    await post(client, f"/console/conversations/{conversation_id}/assign", {"assignee": "me"})
+    await post(client, f"/console/conversations/{conversation_id}/status", {"status": "pending"})
+    async with httpx.AsyncClient(
+        base_url=live_server.url, headers={"Authorization": f"Bearer {ws.api_token}"}
+    ) as api:
+        r = await api.patch(f"/api/v1/conversations/{conversation_id}", json={"priority": "high"})
+        assert r.status_code == 200, r.text
+
+    def event_lines(page: str) -> list[str]:
+        return re.findall(r'data-event-id="\d+"><div class="msg-body">([^<]+)</div>', page)
+
+    me = f"상담원 {ws.slug}"
+    ko = event_lines((await client.get(f"/console/conversations/{conversation_id}")).text)
+    assert ko == [
+        f"{me}님이 직접 맡았습니다",
+        f"{me}님이 상태를 &#39;고객 응답 대기&#39;로 바꿨습니다",
+        f"{me}님이 우선순위를 &#39;높음&#39;으로 바꿨습니다",
+    ], ko
+    await client.post("/console/preferences/locale", data={"locale": "en", "csrf_token": csrf_of(client)})
+    en = event_lines((await client.get(f"/console/conversations/{conversation_id}")).text)
+    assert en == [
+        f"{me} took this conversation",
+        f"{me} changed the status to Pending",
+        f"{me} set the priority to High",
+    ], en

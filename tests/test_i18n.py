@@ -58,3 +58,14 @@ def test_every_string_survives_formatting():
                 text % defaultdict(str)
             except (ValueError, TypeError) as exc:
                 raise AssertionError(f"{locale} {key}: {text!r}: {exc}") from exc
+
+
+def test_korean_uses_the_ux_words():
+    # /work/shared/UX.md's word list: the terms agents see must be these.
+    ko = catalog("ko")
+    assert ko["console.status.pending"] == "고객 응답 대기"
+    assert ko["console.inbox.origins"].startswith("허용 도메인")
+    assert ko["kb.gaps"] == "답을 찾지 못한 질문"
+    stale = {k: v for k, v in ko.items() if "출처" in v or "콘텐츠 공백" in v or v.startswith("대기 중")}
+    stale.pop("bot_console.status.pending", None)  # a bot proposal awaiting review, not a conversation
+    assert not stale, stale

@@ -82,7 +82,7 @@ async def test_editor_flow(live_server, make_workspace):
         listing = await client.get("/console/kb", params={"status": "published"})
         assert f'data-article-id="{article_id}"' in listing.text
         gaps = await client.get("/console/kb/gaps")
-        assert gaps.status_code == 200 and "콘텐츠 공백" in gaps.text
+        assert gaps.status_code == 200 and "답을 찾지 못한 질문" in gaps.text
     finally:
         await client.aclose()
 

@@ -20,6 +20,7 @@ from sodam.channels import service as inboxes
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
 from sodam.conversations import service
+from sodam.conversations.event_lines import event_line
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
 from sodam.conversations.schemas import message_out
 from sodam.core.errors import Invalid
@@ -139,42 +140,6 @@ def _contact_name(ctx: Console, contact, contact_id: int) -> str:
     if contact is not None and (contact.name or contact.email):
         return contact.name or contact.email
     return ctx.t("console.contact.anonymous", id=contact_id)
-
-
-def event_line(ctx: Console, event, agents: dict[int, str], teams: dict[int, str]) -> str | None:
-    """A system line for the conversation view, in the agent's language (None: not shown)."""
-    data = event.data or {}
-    if event.actor_type == "agent":
-        actor = agents.get(event.actor_id or 0, ctx.t("console.agent.unknown"))
-    elif event.actor_type == "contact":
-        actor = ctx.t("console.contact.label")
-    else:
-        actor = ctx.t("console.system")
-    if event.type == "conversation.assigned":
-        parts = []
-        if "assignee" in data:
-            to = data["assignee"].get("to")
-            parts.append(
-                ctx.t("console.event.assigned", actor=actor, agent=agents.get(to, "?"))
-                if to
-                else ctx.t("console.event.unassigned", actor=actor)
-            )
-        if "team" in data:
-            to = data["team"].get("to")
-            parts.append(
-                ctx.t("console.event.team", actor=actor, team=teams.get(to, "?"))
-                if to
-                else ctx.t("console.event.team_cleared", actor=actor)
-            )
-        return " · ".join(parts) or None
-    if event.type == "status.changed":
-        return ctx.t("console.event.status", actor=actor, status=ctx.t(f"console.status.{data.get('to')}"))
-    if event.type == "tags.changed":
-        tags = ", ".join(data.get("to") or []) or ctx.t("console.tags.none")
-        return ctx.t("console.event.tags", actor=actor, tags=tags)
-    if event.type == "priority.changed":
-        return ctx.t("console.event.priority", actor=actor, priority=data.get("to", ""))
-    return None
 
 
 async def _names(ctx: Console) -> tuple[list, dict[int, str], list, dict[int, str]]:

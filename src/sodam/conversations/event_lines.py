@@ -1,0 +1,46 @@
+"""The small centred lines a conversation shows for its events (assigned, status, tags, priority),
+in the agent's language."""
+
+from __future__ import annotations
+
+from sodam.accounts.sessions import Console
+from sodam.core.korean import ro
+
+
+def event_line(ctx: Console, event, agents: dict[int, str], teams: dict[int, str]) -> str | None:
+    """A system line for the conversation view, in the agent's language (None: not shown)."""
+    data = event.data or {}
+    if event.actor_type == "agent":
+        actor = agents.get(event.actor_id or 0, ctx.t("console.agent.unknown"))
+    elif event.actor_type == "contact":
+        actor = ctx.t("console.contact.label")
+    else:
+        actor = ctx.t("console.system")
+    if event.type == "conversation.assigned":
+        parts = []
+        if "assignee" in data:
+            to = data["assignee"].get("to")
+            if to and event.actor_type == "agent" and to == event.actor_id:
+                parts.append(ctx.t("console.event.took", actor=actor))
+            elif to:
+                parts.append(ctx.t("console.event.assigned", actor=actor, agent=agents.get(to, "?")))
+            else:
+                parts.append(ctx.t("console.event.unassigned", actor=actor))
+        if "team" in data:
+            to = data["team"].get("to")
+            parts.append(
+                ctx.t("console.event.team", actor=actor, team=teams.get(to, "?"))
+                if to
+                else ctx.t("console.event.team_cleared", actor=actor)
+            )
+        return " · ".join(parts) or None
+    if event.type == "status.changed":
+        status = ctx.t(f"console.status.{data.get('to')}")
+        return ctx.t("console.event.status", actor=actor, status=status, ro=ro(status))
+    if event.type == "tags.changed":
+        tags = ", ".join(data.get("to") or []) or ctx.t("console.tags.none")
+        return ctx.t("console.event.tags", actor=actor, tags=tags)
+    if event.type == "priority.changed":
+        priority = ctx.t(f"console.priority.{data.get('to')}")
+        return ctx.t("console.event.priority", actor=actor, priority=priority, ro=ro(priority))
+    return None
