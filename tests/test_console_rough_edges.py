@@ -159,3 +159,24 @@ async def test_event_lines_read_naturally_in_korean_and_english(admin, live_serv
         f"{me} changed the status to Pending",
         f"{me} set the priority to High",
     ], en
+
+
+async def test_every_page_links_a_favicon_that_exists(admin, live_server):
+    ws, client = admin
+    async with httpx.AsyncClient(base_url=live_server.url) as anonymous:
+        pages = {
+            "login": await anonymous.get("/console/login"),
+            "help center": await anonymous.get(f"/help/{ws.slug}"),
+            "widget demo": await anonymous.get("/widget/demo", params={"inbox": ws.inbox_token}),
+            "inbox": await client.get("/console"),
+            "knowledge base": await client.get("/console/kb"),
+            "settings": await client.get("/console/settings"),
+        }
+        for name, page in pages.items():
+            assert page.status_code == 200, name
+            link = re.search(r'<link rel="icon" href="([^"]+)"', page.text)
+            assert link, f"{name}: no favicon link"
+            icon = await anonymous.get(link.group(1))
+            assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml"), name
+        conventional = await anonymous.get("/favicon.ico", follow_redirects=True)
+        assert conventional.status_code == 200 and b"<svg" in conventional.content

@@ -41,7 +41,7 @@ PUBLIC = {
 # the ticket itself comes from POST /api/v1/realtime/ticket, which declares `work`.
 SOCKETS = {"/api/v1/realtime"}
 # Top-level surfaces that are public by design (customers, operators, the docs).
-PUBLIC_PREFIXES = ("/widget/", "/help/", "/static", "/healthz", "/docs", "/redoc", "/openapi.json")
+PUBLIC_PREFIXES = ("/widget/", "/help/", "/static", "/healthz", "/docs", "/openapi.json", "/favicon.ico")
 # A write route on a read token: issuing a socket ticket changes nothing.
 READ_SCOPED_WRITES = {("POST", "/api/v1/realtime/ticket")}
 

@@ -93,11 +93,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _include_routers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     _install_api_docs(app)
+    _install_favicon(app)
     return app
 
 
 SWAGGER_UI_VERSION = "5.35.0"
 SWAGGER_UI_DIR = "/static/vendor/swagger-ui"
+
+
+def _install_favicon(app: FastAPI) -> None:
+    from fastapi.responses import RedirectResponse
+
+    # Pages link /static/favicon.svg; this answers browsers (and pages like JSON) that ask the
+    # conventional address instead of logging a 404 each time.
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> RedirectResponse:
+        return RedirectResponse("/static/favicon.svg", status_code=308)
 
 
 def _install_api_docs(app: FastAPI) -> None:
