@@ -581,3 +581,45 @@
   onConversationShown();
   connect();
 })();
+
+/* ---- phone rail: below 720 px the rail opens from the top bar's menu button ---------------
+ * Kept apart from the block above: aria-expanded on the button, Esc or a tap outside closes,
+ * focus moves into the menu on open and back to the button on close. */
+(function () {
+  "use strict";
+  var body = document.body;
+  var button = document.getElementById("rail-toggle");
+  var rail = document.getElementById("console-rail");
+  var backdrop = document.getElementById("rail-backdrop");
+  if (!body || !button || !rail) return;
+
+  function isOpen() { return body.classList.contains("rail-open"); }
+  function setOpen(open, restoreFocus) {
+    body.classList.toggle("rail-open", open);
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    button.setAttribute("aria-label", button.getAttribute(open ? "data-label-close" : "data-label-open") || "");
+    if (backdrop) backdrop.hidden = !open;
+    if (open) {
+      var first = rail.querySelector("a, button, select");
+      if (first) first.focus();
+    } else if (restoreFocus) {
+      button.focus();
+    }
+  }
+  button.addEventListener("click", function () { setOpen(!isOpen(), true); });
+  if (backdrop) backdrop.addEventListener("click", function () { setOpen(false, true); });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape" && isOpen()) {
+      ev.preventDefault();
+      ev.stopPropagation();
+      setOpen(false, true);
+    }
+  }, true);
+  rail.addEventListener("click", function (ev) {
+    if (ev.target.closest && ev.target.closest("a")) setOpen(false, false);
+  });
+  // Back on a wide screen the rail is always shown: forget the phone state.
+  var wide = window.matchMedia("(min-width: 721px)");
+  var onWide = function () { if (wide.matches && isOpen()) setOpen(false, false); };
+  if (wide.addEventListener) wide.addEventListener("change", onWide);
+})();
