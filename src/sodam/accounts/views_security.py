@@ -29,7 +29,7 @@ from sodam.accounts.sessions import (
 from sodam.config import get_settings
 from sodam.core.deps import client_ip, get_session
 from sodam.core.errors import AppError
-from sodam.core.i18n import gettext
+from sodam.core.i18n import gettext, normalise
 from sodam.core.params import IdPath
 from sodam.core.ratelimit import settings_of
 from sodam.core.security import Signer
@@ -86,13 +86,15 @@ async def _pending_agent(session: AsyncSession, request: Request) -> tuple[Agent
     return agent, safe_next(payload.get("n"))
 
 
-def _verify_page(request: Request, *, error: str | None = None, status_code: int = 200, retry_after=None):
+def _verify_page(
+    request: Request, locale: str, *, error: str | None = None, status_code: int = 200, retry_after=None
+):
     token = csrf_token_for(request)
     response = render(
         request,
         "console/login_verify.html",
         {"csrf_token": token, "error": error},
-        locale=request_locale(request),
+        locale=locale,
         status_code=status_code,
         headers={"Retry-After": str(retry_after)} if retry_after else None,
     )
@@ -102,9 +104,11 @@ def _verify_page(request: Request, *, error: str | None = None, status_code: int
 
 @router.get("/login/verify")
 async def verify_form(request: Request, session: AsyncSession = Depends(get_session, scope="function")):
-    if await _pending_agent(session, request) is None:
+    pending = await _pending_agent(session, request)
+    if pending is None:
         return RedirectResponse("/console/login", status_code=303)
-    return _verify_page(request)
+    # The password told us who this is: their own language from here on.
+    return _verify_page(request, normalise(pending[0].locale))
 
 
 @router.post("/login/verify")
@@ -114,12 +118,12 @@ async def verify(
     session: AsyncSession = Depends(get_session, scope="function"),
 ):
     """The code from the app (or a recovery code); counted with the password attempts."""
-    locale = request_locale(request)
-    await check_csrf(request, locale)
+    await check_csrf(request, request_locale(request))
     pending = await _pending_agent(session, request)
     if pending is None:
         return RedirectResponse("/console/login", status_code=303)
     agent, next_path = pending
+    locale = normalise(agent.locale)
     settings, ip = settings_of(request), client_ip(request)
     attempt = await throttle.begin_attempt(
         settings=settings, email=agent.email, ip=ip, now=throttle.now_of(request)
@@ -127,10 +131,12 @@ async def verify(
     if not attempt.allowed:
         key = "console.login.locked" if attempt.locked else "console.login.throttled"
         error = gettext(locale, key, minutes=max(1, attempt.retry_after // 60), seconds=attempt.retry_after)
-        return _verify_page(request, error=error, status_code=429, retry_after=attempt.retry_after)
+        return _verify_page(request, locale, error=error, status_code=429, retry_after=attempt.retry_after)
     used = await twofactor.verify(session, agent=agent, code=code[:64])
     if used is None:
-        return _verify_page(request, error=gettext(locale, "console.account.code_wrong"), status_code=400)
+        return _verify_page(
+            request, locale, error=gettext(locale, "console.account.code_wrong"), status_code=400
+        )
     await throttle.attempt_succeeded(settings=settings, email=agent.email, ip=ip)
     response = RedirectResponse(next_path, status_code=303)
     response.delete_cookie(PENDING_COOKIE, path="/console/login")
