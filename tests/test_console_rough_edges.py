@@ -180,3 +180,21 @@ async def test_every_page_links_a_favicon_that_exists(admin, live_server):
             assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml"), name
         conventional = await anonymous.get("/favicon.ico", follow_redirects=True)
         assert conventional.status_code == 200 and b"<svg" in conventional.content
+
+
+async def test_my_open_count_is_the_same_on_every_page(live_server, make_workspace):
+    """ "진행 중인 내 대화" read 1 on the inbox and 0 on pages that did not compute it."""
+    from tests.test_console_helpers import console_client, seed_conversation
+
+    ws = await make_workspace()
+    await seed_conversation(ws, assignee_id=ws.agent_id)
+    client = await console_client(live_server, ws.agent_email, ws.agent_password)
+    try:
+        inbox = await client.get("/console")
+        assert '<b id="open-count">1</b>' in inbox.text
+        kb = await client.get("/console/kb")
+        assert 'hx-get="/console/open-count"' in kb.text  # filled in on load, not a stale 0
+        count = await client.get("/console/open-count")
+        assert count.status_code == 200 and count.text == "1"
+    finally:
+        await client.aclose()

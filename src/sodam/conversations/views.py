@@ -205,6 +205,13 @@ async def conversation_context(ctx: Console, conversation: Conversation) -> dict
     }
 
 
+@router.get("/open-count")
+async def open_count(ctx: Console = Depends(console)):
+    """The rail's "my open conversations" figure, for pages that do not compute it themselves."""
+    counts = await service.counts(ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id)
+    return Response(str(counts["mine"]), media_type="text/plain")
+
+
 async def _rail(ctx: Console) -> dict:
     counts = await service.counts(ctx.session, workspace_id=ctx.workspace_id, agent_id=ctx.agent.id)
     return {"open_count": counts["mine"]}
