@@ -159,7 +159,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Server:
+class ChildProcess:
+    """A child process (`self.proc`) writing to a log (`self.log`) that a benchmark stops or crashes."""
+
+    def kill(self) -> None:
+        """kill -9, as a crash: no shutdown code runs."""
+        self.proc.kill()
+        self.proc.wait(15)
+        self.log.close()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+class Server(ChildProcess):
     """`sodam` under uvicorn, as `sodam serve` runs it, on a free port."""
 
     def __init__(
@@ -272,20 +290,6 @@ class Server:
                 t = p.cpu_times()
                 total += t.user + t.system
         return total
-
-    def kill(self) -> None:
-        """kill -9, as a crash: no shutdown code runs."""
-        self.proc.kill()
-        self.proc.wait(15)
-        self.log.close()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
 
 async def new_visitor(client: httpx.AsyncClient, inbox_token: str) -> str:

@@ -34,7 +34,16 @@ from pathlib import Path
 import psycopg
 from rich.table import Table
 
-from bench.common import SAMPLES, Server, console, private_database, raise_nofile, run_loop, seed
+from bench.common import (
+    SAMPLES,
+    ChildProcess,
+    Server,
+    console,
+    private_database,
+    raise_nofile,
+    run_loop,
+    seed,
+)
 from bench.fault_clients import AgentClient, ApiReplier, BotClient, Endpoints, Ledger, WidgetClient
 
 FAULTS = ("serve_kill9", "worker_kill9", "db_restart")
@@ -44,7 +53,7 @@ DRAIN_STALL_S = 30.0
 # --------------------------------------------------------------------------- processes
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     """`sodam worker` as its own process."""
 
     def __init__(self, url: str, secret_key: str, log_path: Path, concurrency: int = 4):
@@ -61,19 +70,6 @@ class WorkerProcess:
     def start(self) -> None:
         self.log = open(self.log_path, "a")  # noqa: SIM115 - closed in kill()/stop()
         self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait(15)
-        self.log.close()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
 
 def restart_database(data_dir: Path, mode: str) -> float:

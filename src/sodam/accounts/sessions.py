@@ -92,12 +92,6 @@ async def identity_from_cookie(session: AsyncSession, raw: str | None):
     return await signins.resolve(session, agent_id=agent_id, version=version, token=token)
 
 
-async def agent_from_cookie(session: AsyncSession, raw: str | None) -> Agent | None:
-    """The active agent a session cookie stands for, or None."""
-    found = await identity_from_cookie(session, raw)
-    return found[0] if found else None
-
-
 async def sign_in(
     session: AsyncSession, response, request: Request, agent: Agent, *, second_factor: bool
 ) -> None:

@@ -228,14 +228,20 @@ async def _account_page(
     )
 
 
+def _refusal(ctx: Console, prefix: str, exc: AppError) -> str:
+    """The page's own words for a refused change (`<prefix>.<code>`), else the error's message."""
+    key = f"{prefix}.{exc.code}"
+    translated = ctx.t(key)
+    return exc.message if translated == key else translated
+
+
 async def _account_action(ctx: Console, action, notice_key: str | None = None):
     """Run one change; a refused one writes nothing and the page says why, in place."""
     try:
         async with ctx.session.begin_nested():
             result = await action()
     except AppError as exc:
-        key = f"console.account.error.{exc.code}"
-        message = ctx.t(key) if gettext(ctx.locale, key) != key else exc.message
+        message = _refusal(ctx, "console.account.error", exc)
         return await _account_page(ctx, error=message, status_code=exc.status_code)
     if isinstance(result, Response):
         return result
@@ -383,8 +389,7 @@ async def save_security_settings(
                 allowed_email_domains=allowed_email_domains.replace(",", "\n").splitlines(),
             )
     except AppError as exc:
-        key = f"console.security.error.{exc.code}"
-        message = ctx.t(key) if gettext(ctx.locale, key) != key else exc.message
+        message = _refusal(ctx, "console.security.error", exc)
         return await _security_page(ctx, error=message, status_code=exc.status_code)
     ctx.security = (await policy.get(ctx.session, workspace_id=ctx.workspace_id)).as_dict()
     return await _security_page(ctx, notice=ctx.t("console.security.saved"))

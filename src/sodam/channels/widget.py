@@ -37,7 +37,7 @@ from sodam.core.ratelimit import client_ip, enforce
 from sodam.core.security import Signer
 from sodam.db.session import session_scope
 from sodam.realtime import tickets
-from sodam.realtime.hub import Subscriber, drain_to_socket, hub
+from sodam.realtime.hub import Subscriber, drain_to_socket, hub, refuse_socket
 
 router = APIRouter(prefix="/widget/v1/{inbox_token}", tags=["widget"])
 
@@ -357,14 +357,6 @@ async def widget_socket_ticket(
 VISITOR_TICKET = "visitor"
 
 
-async def _refuse(websocket: WebSocket, code: int, error: AppError) -> None:
-    """Close with an application code (4xxx) and say why in a last frame: a socket refused
-    before accept() would only be an HTTP 403 the client cannot tell apart."""
-    await websocket.accept()
-    await websocket.send_text(json.dumps({"type": "error", **error.body()}))
-    await websocket.close(code=code, reason=error.code)
-
-
 @router.websocket("/ws")
 async def widget_socket(
     websocket: WebSocket,
@@ -382,20 +374,20 @@ async def widget_socket(
         since = bounded_int(after_seq, name="after_seq", default=0, low=0, high=MAX_SEQ)
         known = bounded_int(conversation_id, name="conversation_id", default=None, low=1, high=MAX_ID)
     except Invalid as exc:
-        await _refuse(websocket, 4400, exc)
+        await refuse_socket(websocket, 4400, exc)
         return
     try:
         async with session_scope() as session:
             inbox = await inboxes.get_by_public_token(session, public_token=inbox_token)
     except AppError as exc:
-        await _refuse(websocket, 4404, exc)
+        await refuse_socket(websocket, 4404, exc)
         return
     if not inboxes.origin_allowed(inbox, websocket.headers.get("origin")):
-        await _refuse(websocket, 4403, forbid_origin())
+        await refuse_socket(websocket, 4403, forbid_origin())
         return
     claims = await tickets.redeem(VISITOR_TICKET, ticket)
     if not claims or claims.get("i") != inbox.id or claims.get("w") != inbox.workspace_id:
-        await _refuse(
+        await refuse_socket(
             websocket,
             4401,
             Unauthorized("missing, used or expired socket ticket", code="invalid_socket_ticket"),

@@ -19,7 +19,7 @@ from sodam.core.errors import AppError, Unauthorized
 from sodam.core.ratelimit import RateLimited, enforce
 from sodam.db.session import session_scope
 from sodam.realtime import tickets
-from sodam.realtime.hub import Subscriber, drain_to_socket, hub
+from sodam.realtime.hub import Subscriber, drain_to_socket, hub, refuse_socket
 
 router = APIRouter(tags=["realtime"])
 
@@ -94,13 +94,11 @@ async def agent_socket(websocket: WebSocket) -> None:
                 websocket, ("api_token", str(principal.token_id)), workspace_id=principal.workspace_id
             )
         except RateLimited as exc:
-            await websocket.send_text(json.dumps({"type": "error", **exc.body()}))
-            await websocket.close(code=4429, reason=exc.code)
+            await refuse_socket(websocket, 4429, exc, accepted=True)
             return
     if principal is None:
         error = Unauthorized("sign in, or send an API token or a socket ticket", code="unauthorized")
-        await websocket.send_text(json.dumps({"type": "error", **error.body()}))
-        await websocket.close(code=4401, reason=error.code)
+        await refuse_socket(websocket, 4401, error, accepted=True)
         return
     subscriber = Subscriber(max_queue=5000)
     hub.subscribe(subscriber, [workspace_topic(principal.workspace_id)])

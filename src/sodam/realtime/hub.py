@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from sodam.core.errors import AppError
+
 log = logging.getLogger(__name__)
 
 # Turns one bus event into (topic, frame) pairs; the frames are sent as JSON.
@@ -169,3 +171,12 @@ async def drain_to_socket(websocket, subscriber: Subscriber) -> None:
         await websocket.close(code=4008 if subscriber.overflowed else 1000)
     except Exception:  # noqa: S110 - the socket is gone; the reader loop ends it
         pass
+
+
+async def refuse_socket(websocket, code: int, error: AppError, *, accepted: bool = False) -> None:
+    """Close with an application code (4xxx) after one error frame saying why: a socket
+    refused before accept() would only be an HTTP 403 the client cannot tell apart."""
+    if not accepted:
+        await websocket.accept()
+    await websocket.send_text(json.dumps({"type": "error", **error.body()}))
+    await websocket.close(code=code, reason=error.code)
