@@ -27,6 +27,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 console = Console()
+DEV_SET = Path(__file__).resolve().parent / "data" / "faq_dev"
 OPEN_HOURS = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # a Tuesday noon in Seoul: no lead capture detour
 
 
@@ -150,21 +151,42 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
+def split_by_kb(kb: dict, queries: list[dict]) -> list[tuple[dict, list[dict]]]:
+    """Queries that name their knowledge base ("kb": "shop") are asked against the articles
+    whose id starts with "shop-" only (a dev set may hold several companies)."""
+    names = sorted({q["kb"] for q in queries if q.get("kb")})
+    if not names:
+        return [(kb, queries)]
+    return [
+        (
+            {"articles": [a for a in kb["articles"] if str(a["id"]).startswith(name + "-")]},
+            [q for q in queries if q.get("kb") == name],
+        )
+        for name in names
+    ]
+
+
 async def run_faq(url: str, kb: dict, queries: list[dict]) -> dict:
     global _KB
     from sodam.bot.knowledge_source import KnowledgeBaseSource
     from sodam.db.session import dispose_engine, init_engine
+    from sodam.knowledge.embedding import embed_articles
 
     _KB = _TimedKnowledgeSource(KnowledgeBaseSource())
     init_engine(url, pool_size=4)
+    outcomes: list[tuple[dict, Outcome]] = []
     try:
-        (workspace_id, inbox_id), by_db_id = await _load_kb(kb)
-        outcomes: list[tuple[dict, Outcome]] = []
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("asking the bot", total=len(queries))
-            for q in queries:
-                outcomes.append((q, await _ask(workspace_id, inbox_id, q["text"], by_db_id)))
-                progress.advance(task)
+        for part_kb, part_queries in split_by_kb(kb, queries):
+            (workspace_id, inbox_id), by_db_id = await _load_kb(part_kb)
+            # What the embedding job does after articles change, before customers ask.
+            t0 = time.perf_counter()
+            units = await embed_articles(workspace_id)
+            console.print(f"embedded {units} article units in {time.perf_counter() - t0:.1f} s")
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("asking the bot", total=len(part_queries))
+                for q in part_queries:
+                    outcomes.append((q, await _ask(workspace_id, inbox_id, q["text"], by_db_id)))
+                    progress.advance(task)
     finally:
         await dispose_engine()
     in_scope = [(q, o) for q, o in outcomes if q["expected"] is not None]
@@ -194,6 +216,21 @@ async def run_faq(url: str, kb: dict, queries: list[dict]) -> dict:
             sum(q["expected"] is None for q, _ in handoffs) / max(1, len(handoffs)), 4
         ),
         "handoff_recall": round(sum(o.decision == "handoff" for _, o in off) / max(1, len(off)), 4),
+        # Per kind when the set labels them (the Korean dev set: answerable / off_topic / human).
+        "by_kind": {
+            kind: round(
+                sum(
+                    (o.decision == "answered" and o.first == q["expected"])
+                    if kind == "answerable"
+                    else o.decision == "handoff"
+                    for q, o in outcomes
+                    if q.get("kind") == kind
+                )
+                / max(1, sum(q.get("kind") == kind for q, _ in outcomes)),
+                4,
+            )
+            for kind in sorted({q["kind"] for q, _ in outcomes if q.get("kind")})
+        },
         "decisions": {
             d: sum(o.decision == d for _, o in outcomes) for d in ("answered", "choices", "handoff", "other")
         },
@@ -216,8 +253,11 @@ def faq_main(
         kb, queries = parakqc_sets(Path(parakqc) / "paraKQC_v1.txt", split=split)
         source = f"parakqc/{split}"
     else:
+        if not (kb_path or queries_path):  # the Korean dev set kept in the repo
+            kb_path = str(DEV_SET / "kb.json")
+            queries_path = str(DEV_SET / "queries.json")
         if not (kb_path and queries_path):
-            raise SystemExit("give --kb and --queries, or --parakqc DIR")
+            raise SystemExit("give --kb and --queries, or --parakqc DIR (neither: the Korean dev set)")
         kb = json.loads(Path(kb_path).read_text(encoding="utf-8"))
         queries = json.loads(Path(queries_path).read_text(encoding="utf-8"))
         source = f"{kb_path} + {queries_path}"

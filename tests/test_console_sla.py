@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from sodam.channels import service as inboxes
 from sodam.conversations import service as conversations
-from sodam.conversations.models import Message, MessageKind, SenderType
+from sodam.conversations.models import Conversation, Message, MessageKind, SenderType
 from sodam.db.session import session_scope
 from tests.test_console_helpers import console_client, post, seed_conversation
 
@@ -28,12 +28,16 @@ def badges(html: str) -> dict[int, str]:
 
 
 async def age(conversation_id: int, minutes: int) -> None:
-    """Pretend the conversation's messages were written `minutes` ago."""
+    """Pretend the conversation (and its messages) started `minutes` ago."""
+    then = datetime.now(UTC) - timedelta(minutes=minutes)
     async with session_scope() as session:
         await session.execute(
-            update(Message)
-            .where(Message.conversation_id == conversation_id)
-            .values(created_at=datetime.now(UTC) - timedelta(minutes=minutes))
+            update(Message).where(Message.conversation_id == conversation_id).values(created_at=then)
+        )
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(created_at=then, queued_at=then)
         )
 
 

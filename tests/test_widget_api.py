@@ -8,12 +8,14 @@ import asyncio
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
 
+from sodam.channels.hours import ALWAYS_OPEN
 from tests.frames import next_frame, widget_socket_url
 
 SHOP = "https://shop.example.com"
@@ -99,11 +101,11 @@ async def test_config_in_english_by_accept_language_or_locale_param(client, make
 
 
 async def test_reply_time_line_comes_from_real_first_response_times(client, make_workspace):
-    ws = await make_workspace()
+    ws = await make_workspace(business_hours=ALWAYS_OPEN)
     quiet = await client.get(f"/widget/v1/{ws.inbox_token}/config", params={"locale": "ko"})
     assert quiet.json()["strings"]["reply_time"] == "보통 몇 분 안에 답변드립니다"
 
-    measured = await make_workspace()
+    measured = await make_workspace(business_hours=ALWAYS_OPEN)
     for i in range(3):
         visitor = await new_visitor(client, measured.inbox_token)
         sent = await client.post(
@@ -358,7 +360,7 @@ async def test_queue_position_counts_only_earlier_conversations_waiting_for_a_pe
 
 
 async def test_queue_wait_is_the_measured_first_response_time(client, make_workspace):
-    ws = await make_workspace()
+    ws = await make_workspace(business_hours=ALWAYS_OPEN)
     for i in range(3):
         _token, sent = await visitor_says(client, ws.inbox_token, f"문의 {i}")
         await agent_reply(ws, sent["conversation_id"], "확인해 드리겠습니다.")
@@ -377,13 +379,13 @@ async def test_in_a_bot_inbox_only_handed_off_conversations_queue(client, make_w
     # Still with the bot: not in the human queue.
     assert (await queue_of(client, ws.inbox_token, token))["position"] is None
     async with session_scope() as session:
-        await conversations.add_tags(
-            session,
-            workspace_id=ws.workspace_id,
-            conversation_id=sent["conversation_id"],
-            tags=["bot-handoff"],
-            actor_type="bot",
+        conversation = await conversations.get(
+            session, workspace_id=ws.workspace_id, conversation_id=sent["conversation_id"]
         )
+        assert conversation.bot_handling and conversation.queued_at is None
+        # What the bot's handoff does (bot.service._complete_handoff): the human queue starts now.
+        conversation.bot_handling = False
+        conversation.queued_at = datetime.now(UTC)
     assert (await queue_of(client, ws.inbox_token, token))["position"] == 1
 
 

@@ -377,7 +377,7 @@ def bench_faq(
     split: str = typer.Option("test", help="paraKQC split: dev (tune) or test (report)."),
     limit: int = typer.Option(None, help="Ask a random sample of this many queries."),
 ) -> None:
-    """The live bot's answer / choices / handoff decisions on a FAQ set: top-1, top-3, handoff precision/recall."""
+    """The live bot's decisions on a FAQ set (default: the Korean dev set in bench/data/faq_dev)."""
     if split not in ("dev", "test"):
         fail("--split is dev or test", 2)
     _bench_module("faq").faq_main(kb_path=kb, queries_path=queries, parakqc=parakqc, split=split, limit=limit)

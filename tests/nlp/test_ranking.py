@@ -38,7 +38,7 @@ KB = [
 
 @pytest.fixture(scope="module")
 def index():
-    idx = LexicalIndex(embeddings=None)
+    idx = LexicalIndex()
     idx.add_many(KB)
     return idx
 
@@ -70,7 +70,7 @@ def test_confidence_separates_on_and_off_topic(index):
 
 
 def test_update_and_remove(index):
-    idx = LexicalIndex(embeddings=None)
+    idx = LexicalIndex()
     idx.add_many(KB)
     idx.add(Document("plans", "쿠폰은 어디서 쓰나요?", "결제 화면에서 쿠폰을 선택하세요."))
     assert idx.search("쿠폰 사용", 1)[0][0] == "plans"
@@ -84,7 +84,7 @@ def test_update_and_remove(index):
 
 def test_many_articles_stay_fast():
     """Incremental adds over the compaction threshold, then queries in a few ms."""
-    idx = LexicalIndex(embeddings=None)
+    idx = LexicalIndex()
     words = [
         "배송",
         "환불",
@@ -109,37 +109,39 @@ def test_many_articles_stay_fast():
     assert (time.perf_counter() - start) / 50 < 0.05
 
 
-class _FakeModel:
-    """Stands in for a sentence-transformers model: 'money' words share one direction."""
+def _vec(*xs):
+    import numpy as np
 
-    def encode(self, texts, normalize_embeddings=True, batch_size=64):
-        import numpy as np
-
-        out = []
-        for t in texts:
-            v = (
-                np.array([1.0, 0.1])
-                if any(w in t.lower() for w in ("refund", "money", "돈", "환불"))
-                else np.array([0.1, 1.0])
-            )
-            out.append(v / np.linalg.norm(v))
-        return np.array(out)
+    v = np.array(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
 
 
-def test_dense_embeddings_are_fused_by_reciprocal_rank():
-    from sodam.nlp.ranking import DenseEmbeddings
+def test_sentence_vectors_are_fused_with_the_lexical_ranking():
+    import numpy as np
 
-    idx = LexicalIndex(embeddings=DenseEmbeddings(_FakeModel()))
-    idx.add_many(KB)
-    hits = [d for d, _ in idx.search("money please", 5)]
-    assert hits and hits[0] in {"refund", "en-refund"}
+    from sodam.nlp.ranking import Document
+
+    money, other = _vec(1.0, 0.1), _vec(0.1, 1.0)
+    docs = [
+        Document(
+            d.id,
+            d.title,
+            d.body,
+            d.alternate_questions,
+            {"e5q": np.stack([money if "refund" in d.id else other])},
+        )
+        for d in KB
+    ]
+    idx = LexicalIndex()
+    idx.add_many(docs)
+    assert idx.has_vectors
+    result = idx.query("money please", 5, {"e5q": money})
+    assert result.hits[0].doc_id in {"refund", "en-refund"}
+    assert result.confidence.mode == "fused" and result.hits[0].dense == pytest.approx(1.0)
     idx.remove("en-refund")
-    assert "en-refund" not in [d for d, _ in idx.search("money please", 5)]
-
-
-def test_no_embeddings_without_the_env(monkeypatch):
-    monkeypatch.delenv("SODAM_EMBEDDING_MODEL", raising=False)
-    assert LexicalIndex()._dense is None
+    assert "en-refund" not in [h.doc_id for h in idx.query("money please", 5, {"e5q": money}).hits]
+    # Without a query vector the same index ranks lexically.
+    assert idx.query("money please", 5).confidence.mode == "lexical"
 
 
 # Questions on one topic that ask different things (paraKQC-like): the off-topic query
@@ -156,7 +158,7 @@ SAME_TOPIC = [
 
 @pytest.fixture(scope="module")
 def topical():
-    idx = LexicalIndex(embeddings=None)
+    idx = LexicalIndex()
     idx.add_many([*KB, *SAME_TOPIC])
     return idx
 

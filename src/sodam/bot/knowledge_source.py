@@ -33,11 +33,18 @@ class KnowledgeBaseSource:
             session, workspace_id=workspace_id, query=text, locale=language, limit=3
         )
         help_center = await self._help_center(session, workspace_id) if result.hits else ""
+        fused = result.confidence.mode == "fused"
         candidates = [
             Candidate(
-                hit.article_id, hit.title, f"{help_center}/articles/{hit.article_id}", _snippet(hit.snippet)
+                hit.article_id,
+                hit.title,
+                f"{help_center}/articles/{hit.article_id}",
+                _snippet(hit.snippet),
+                # Sure enough to answer with on its own (the next candidate after a "no").
+                clear=(i == 0 and result.decision == "answer")
+                or (fused and hit.score >= result.confidence.FUSED_ANSWER_AT),
             )
-            for hit in result.hits
+            for i, hit in enumerate(result.hits)
         ]
         return KbAnswer(
             decision=result.decision,

@@ -61,6 +61,8 @@ class BotConversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     outcome: Mapped[BotOutcome | None] = mapped_column(Enum(BotOutcome, name="bot_outcome"))
     outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answers: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Articles already answered for the current question ("didn't help" moves past them).
+    tried_article_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list, server_default="{}")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -32,6 +32,35 @@ _NO_EN = re.compile(r"^(no|nope|nah|not really|didn'?t help|did not help|not hel
 # A yes/no is short; a longer message is a new question even if it starts with "네".
 _MAX_ANSWER_CHARS = 30
 
+# Typed feedback about the bot's last answer, anywhere in a short message (compact text).
+_NOT_HELPFUL_KO = re.compile(
+    r"도움(이|은|도)?안(됐|되었|되네|돼|되)|도움(이|은)?(하나도|전혀)?안|도움(이|은)?되지않|도움안"
+    r"|안(됐|되었)어|해결(이|은)?안|해결(이|은)?되지않|별로(예요|에요|네요|요)?$|다른(거|것|걸|답)"
+    r"|그게아니|이게아니|그건아니|그거말고|이거말고|아닌데|틀렸|원하는(답|내용)이아니|이해가안"
+    r"|소용없|쓸모없|모르겠는데|^아니(요|오|에요|예요)?$|^아뇨$|^노노?$|^ㄴㄴ$"
+)
+_NOT_HELPFUL_EN = re.compile(
+    r"\b(didn'?t|did not|doesn'?t|does not|not) (help|work|answer)|\bnot helpful|\bunhelpful|\buseless"
+    r"|\bnot what i|\bsomething else|\bthat'?s not it|\bwrong (answer|article)|^(no|nope|nah)\b"
+)
+_HELPFUL_KO = re.compile(
+    r"^(감사|고맙|고마워|땡큐|ㄱㅅ|해결(됐|되었|했)|도움(이|은)?(됐|되었|돼|되네)|알겠습니다|알겠어요"
+    r"|확인(했|됐)|좋아요|좋네요|오케이|ㅇㅋ|완벽|덕분에)"
+)
+_HELPFUL_EN = re.compile(
+    r"^(thanks|thank you|thx|ty|cheers|solved|that (helped|worked|works)|it (helped|worked)|great|perfect"
+    r"|got it|awesome)\b"
+)
+_MAX_FEEDBACK_CHARS = 40
+
+# A follow-up that only makes sense with the previous question: "그럼 교환은요?", "배송비는요?",
+# "and exchanges?", "what about international?".
+_FOLLOW_UP_KO = re.compile(
+    r"^(그럼|그러면|그리고|그럼요|근데|아그럼|또|그건|그거)|(은요|는요|이요|도요|도돼요|도되나요)\??$"
+)
+_FOLLOW_UP_EN = re.compile(r"^(and|what about|how about|also|then)\b")
+_MAX_FOLLOW_UP_CHARS = 25
+
 
 def _compact(text: str) -> str:
     return normalize(text).replace(" ", "")
@@ -71,3 +100,32 @@ def yes_or_no(text: str) -> bool | None:
     if _YES_KO.match(compact) or _YES_EN.match(spaced):
         return True
     return None
+
+
+def feedback(text: str) -> bool | None:
+    """What a short reply says about the last answer: True (it helped), False (it did not),
+    None (neither: read it as a question). Wider than yes_or_no: "그건 도움이 안 됐어요",
+    "다른 거요", "별로예요", "that didn't help"."""
+    verdict = yes_or_no(text)
+    if verdict is not None:
+        return verdict
+    raw = (text or "").strip()
+    if len(raw) > _MAX_FEEDBACK_CHARS:
+        return None
+    spaced = normalize(raw)
+    compact = spaced.replace(" ", "")
+    if _NOT_HELPFUL_KO.search(compact) or _NOT_HELPFUL_EN.search(spaced):
+        return False
+    if _HELPFUL_KO.match(compact) or _HELPFUL_EN.match(spaced):
+        return True
+    return None
+
+
+def is_follow_up(text: str) -> bool:
+    """A short message that leans on the previous question ("그럼 교환은요?")."""
+    raw = (text or "").strip()
+    if not raw or len(raw) > _MAX_FOLLOW_UP_CHARS:
+        return False
+    spaced = normalize(raw)
+    compact = spaced.replace(" ", "")
+    return bool(_FOLLOW_UP_KO.search(compact) or _FOLLOW_UP_EN.match(spaced))

@@ -16,15 +16,16 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sodam.bot import hours, rules
+from sodam.bot import dialogue, rules
 from sodam.bot.models import BotConversation, BotOutcome, BotState
+from sodam.channels import hours
 from sodam.channels import service as inboxes
 from sodam.channels.models import Inbox
+from sodam.channels.promise import WaitPromise, wait_promise, when_text
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
 from sodam.core.i18n import gettext, normalise
-from sodam.nlp.language import detect
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9\-\s()]{6,18}[0-9]$")
@@ -39,6 +40,10 @@ class Candidate:
     title: str
     url: str
     snippet: str
+    clear: bool = False  # the search would answer with this article on its own
+
+
+MAX_ANSWERS_PER_QUESTION = 2
 
 
 @dataclass
@@ -149,6 +154,23 @@ class BotReplier:
         return message
 
 
+def _for_bot(settings: dict[str, Any], conversation: Conversation | None) -> bool:
+    return (
+        settings["enabled"]
+        and conversation is not None
+        and conversation.assignee_id is None
+        and conversation.bot_handling
+    )
+
+
+def _quiet(state: BotConversation | None, conversation: Conversation) -> bool:
+    if state is None:
+        return False
+    return state.state == BotState.handed_off or (
+        conversation.status == Status.resolved and bool(state.outcome)
+    )
+
+
 async def handle_customer_message(
     session: AsyncSession,
     *,
@@ -156,23 +178,41 @@ async def handle_customer_message(
     kb: KnowledgeSource,
     now: datetime | None = None,
 ) -> str:
-    """Decide and send the bot's reply to one customer message; returns what it did."""
+    """Decide and send the bot's reply to one customer message; returns what it did.
+
+    Reads, detects the language and searches first (dialogue.read_message), and only then
+    locks the conversation row to write: a visitor's next message never waits on a search.
+    """
     now = now or datetime.now(UTC)
     message = await session.get(Message, message_id)
     if message is None or message.sender_type != SenderType.contact:
         return "ignored"
-    conversation = await session.scalar(
-        select(Conversation).where(Conversation.id == message.conversation_id).with_for_update()
-    )
+    conversation = await session.get(Conversation, message.conversation_id)
     inbox = await inboxes.get(session, workspace_id=message.workspace_id, inbox_id=message.inbox_id)
     settings = bot_settings(inbox)
-    if not settings["enabled"] or conversation is None or conversation.assignee_id is not None:
+    if not _for_bot(settings, conversation):
         return "not_for_bot"
-    newer = await session.scalar(
-        select(func.max(Message.seq)).where(
-            Message.conversation_id == conversation.id, Message.sender_type == SenderType.contact
-        )
+    state = await get_state(session, workspace_id=conversation.workspace_id, conversation_id=conversation.id)
+    if _quiet(state, conversation):
+        return "quiet"
+    reading = await dialogue.read_message(
+        session,
+        kb,
+        workspace_id=conversation.workspace_id,
+        text=message.content,
+        conversation_language=conversation.language,
+        state=state,
     )
+
+    # Lock only to write, and check again what may have changed meanwhile.
+    conversation = await session.scalar(
+        select(Conversation)
+        .where(Conversation.id == message.conversation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if not _for_bot(settings, conversation):
+        return "not_for_bot"
     # Jobs can run twice (a retry, a second worker): under the conversation's row lock,
     # a bot reply after this message means it was already answered.
     answered_after = await session.scalar(
@@ -184,33 +224,43 @@ async def handle_customer_message(
     )
     if answered_after:
         return "already_handled"
-    language = normalise(detect(message.content, default=conversation.language or "ko"))
-    if language not in ("ko", "en"):
-        language = conversation.language or "ko"
-    state = await _state_for_update(session, conversation, language)
-    if state.state in (BotState.handed_off,) or conversation.status == Status.resolved and state.outcome:
+    state = await _state_for_update(session, conversation, reading.language)
+    if _quiet(state, conversation):
         return "quiet"
+    newer = await session.scalar(
+        select(func.max(Message.seq)).where(
+            Message.conversation_id == conversation.id, Message.sender_type == SenderType.contact
+        )
+    )
     if newer is not None and newer > message.seq:
         return "superseded"  # a later message will get the reply: answer the latest only
     if conversation.language is None:
-        conversation.language = language
-    state.language = language
-    bot = BotReplier(session, conversation, language)
-    text = message.content.strip()
+        conversation.language = reading.language
+    state.language = reading.language
+    bot = BotReplier(session, conversation, reading.language)
+    return await _decide(session, kb, bot, state, conversation, inbox, settings, reading, now)
 
+
+async def _decide(session, kb, bot, state, conversation, inbox, settings, reading, now) -> str:
+    text = reading.text
+    language = reading.language
     if state.state == BotState.collecting_lead:
         return await _collect_lead(session, bot, state, conversation, inbox, settings, text, now)
 
     if state.state == BotState.awaiting_feedback:
-        verdict = rules.yes_or_no(text)
-        if verdict is True:
+        if reading.feedback is True:
             state.state = BotState.resolved
             _set_outcome(state, BotOutcome.confirmed, now)
             await _feedback(session, kb, state, helpful=True)
             await bot.say(bot.t("bot.confirmed"))
             return "confirmed"
-        if verdict is False:
+        if reading.feedback is False:
             await _feedback(session, kb, state, helpful=False)
+            tried = [*(state.tried_article_ids or []), state.answered_article_id]
+            again = reading.searches.get((state.last_question or "").strip())
+            following = _next_clear(again, tried)
+            if following is not None:
+                return await _answer(bot, state, following, settings, now, same_question=True)
             return await _hand_off(session, bot, state, conversation, inbox, settings, "not_helpful", now)
 
     if state.state == BotState.offering_choices:
@@ -222,6 +272,8 @@ async def handle_customer_message(
 
     if rules.wants_human(text):
         state.intent = state.intent or "human_request"
+        if not state.last_question:
+            state.last_question = text[:2000]
         return await _hand_off(session, bot, state, conversation, inbox, settings, "asked_for_human", now)
 
     kind = rules.small_talk(text)
@@ -235,9 +287,23 @@ async def handle_customer_message(
             _set_outcome(state, BotOutcome.confirmed, now)
             await _feedback(session, kb, state, helpful=True)
         return "thanks"
+    if reading.feedback is False:
+        # "그건 도움이 안 됐어요" with no answer of ours before it: not a question to search.
+        return await _hand_off(session, bot, state, conversation, inbox, settings, "not_helpful", now)
 
-    state.last_question = text[:2000]
-    answer = await kb.search(session, conversation.workspace_id, text, language)
+    question, answer = text, reading.searches.get(text)
+    if reading.follow_up_query:
+        combined = reading.searches.get(reading.follow_up_query)
+        if (
+            combined is not None
+            and combined.decision == "answer"
+            and (answer is None or answer.decision != "answer")
+        ):
+            question, answer = reading.follow_up_query, combined
+    if answer is None:
+        answer = await kb.search(session, conversation.workspace_id, text, language)
+    state.last_question = question[:2000]
+    state.tried_article_ids = []
     if answer.intent:
         state.intent = answer.intent
     if answer.decision == "answer" and answer.candidates:
@@ -258,6 +324,16 @@ async def handle_customer_message(
         )
         return "choices"
     return await _hand_off(session, bot, state, conversation, inbox, settings, "low_confidence", now)
+
+
+def _next_clear(answer: KbAnswer | None, tried: list[int | None]) -> Candidate | None:
+    """The best candidate for the same question not tried yet, if the search is sure of it."""
+    if answer is None or len([t for t in tried if t]) >= MAX_ANSWERS_PER_QUESTION:
+        return None
+    for candidate in answer.candidates:
+        if candidate.article_id not in tried:
+            return candidate if candidate.clear else None
+    return None
 
 
 async def _picked_choice(session, kb, state: BotConversation, workspace_id: int, text: str, language: str):
@@ -299,16 +375,26 @@ def _set_outcome(state: BotConversation, outcome: BotOutcome, now: datetime) -> 
 
 
 async def _answer(
-    bot: BotReplier, state: BotConversation, candidate: Candidate, settings, now: datetime
+    bot: BotReplier,
+    state: BotConversation,
+    candidate: Candidate,
+    settings,
+    now: datetime,
+    *,
+    same_question: bool = False,
 ) -> str:
     from sodam.jobs.app import defer_in_tx
 
+    if same_question and state.answered_article_id:
+        state.tried_article_ids = [*(state.tried_article_ids or []), state.answered_article_id]
     state.state = BotState.awaiting_feedback
     state.answered_article_id = candidate.article_id
     state.offered_article_ids = []
     state.answers += 1
+    # The card under the message carries the article's title and link: name it once.
+    lead = bot.t("bot.answer_next") + "\n\n" if same_question else ""
     await bot.say(
-        bot.t("bot.answer", title=candidate.title) + "\n\n" + candidate.snippet,
+        lead + candidate.snippet,
         payload={"article": {"id": candidate.article_id, "title": candidate.title, "url": candidate.url}},
     )
     question = await bot.say(
@@ -409,20 +495,14 @@ async def _complete_handoff(session, bot: BotReplier, state, conversation, conta
     state.state = BotState.handed_off
     state.lead_pending = []
     _set_outcome_handoff(state, now)
-    name = (contact.name or "").strip()
-    topic = await _topic(session, state)
-    lines = []
-    greeting = bot.t("bot.handoff_name", name=name) if name else ""
-    lines.append(greeting + bot.t(f"bot.handoff_{state.handoff_reason or 'low_confidence'}"))
-    if topic:
-        lines.append(bot.t("bot.handoff_topic", topic=topic))
-    lines.append(bot.t("bot.handoff_context"))
-    opening = hours.next_opening(settings["business_hours"], now)
-    if hours.is_open(settings["business_hours"], now):
-        lines.append(bot.t("bot.eta_open", minutes=settings["reply_minutes"]))
-    elif opening is not None:
-        lines.append(bot.t("bot.eta_closed", when=_format_when(opening, now, bot.language)))
-    await bot.say(" ".join(lines), payload={"handoff": True})
+    # The human queue starts now: the first-reply clock, queue place and SLA count from here.
+    conversation.bot_handling = False
+    conversation.queued_at = datetime.now(UTC)
+    inbox = await inboxes.get(session, workspace_id=conversation.workspace_id, inbox_id=conversation.inbox_id)
+    promise = await wait_promise(session, inbox, now)
+    await bot.say(
+        _handoff_text(bot, state, (contact.name or "").strip(), promise, now), payload={"handoff": True}
+    )
     summary = {
         "reason": state.handoff_reason,
         "language": state.language,
@@ -470,19 +550,16 @@ def _set_outcome_handoff(state: BotConversation, now: datetime) -> None:
     state.outcome_at = now
 
 
-async def _topic(session: AsyncSession, state: BotConversation) -> str | None:
-    question = (state.last_question or "").strip()
-    if question:
-        return question if len(question) <= 40 else question[:38] + "…"
-    return None
-
-
-def _format_when(opening: datetime, now: datetime, language: str) -> str:
-    local_now = now.astimezone(opening.tzinfo)
-    days = (opening.date() - local_now.date()).days
-    hhmm = opening.strftime("%H:%M")
-    if language == "ko":
-        day = {0: "오늘", 1: "내일", 2: "모레"}.get(days, f"{opening.month}월 {opening.day}일")
-        return f"{day} {hhmm}"
-    day = {0: "today", 1: "tomorrow"}.get(days, opening.strftime("%b %d"))
-    return f"{day} at {hhmm}"
+def _handoff_text(bot: BotReplier, state: BotConversation, name: str, promise: WaitPromise, now) -> str:
+    """Two sentences at most: what happens (with the customer's name when known), and when."""
+    reason = state.handoff_reason or "low_confidence"
+    first = bot.t(f"bot.handoff_{reason}")
+    if name:
+        first = bot.t("bot.handoff_name", name=name) + first
+    if not promise.open_now and promise.opens_at is not None:
+        when = bot.t("bot.eta_closed", when=when_text(promise.opens_at, now, bot.language))
+    elif promise.minutes:
+        when = bot.t("bot.eta_open", minutes=promise.minutes)
+    else:
+        when = bot.t("bot.eta_soon")
+    return f"{first} {when}"

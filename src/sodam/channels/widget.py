@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import secrets
-import time
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket, WebSocketDisconnect
@@ -22,6 +21,7 @@ from starlette.requests import HTTPConnection
 from sodam.accounts import service as accounts
 from sodam.channels import service as inboxes
 from sodam.channels.models import Inbox
+from sodam.channels.promise import promise_line, wait_promise
 from sodam.channels.schemas import WidgetMessageIn, WidgetSessionIn
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
@@ -75,8 +75,6 @@ WIDGET_STRINGS = (
 BOT_HANDOFF_TAG = "bot-handoff"
 
 # The reply-time line is computed from real data, but not on every page view.
-REPLY_TIME_TTL_S = 600
-_reply_time_cache: dict[int, tuple[float, float | None]] = {}
 
 
 def visitor_signer() -> Signer:
@@ -126,29 +124,6 @@ async def limit_reads(request: Request, inbox: Inbox = Depends(inbox_for)) -> No
 ReadLimit = [Depends(limit_reads)]
 
 
-async def _cached_reply_seconds(session: AsyncSession, inbox_id: int) -> float | None:
-    now = time.monotonic()
-    hit = _reply_time_cache.get(inbox_id)
-    if hit and hit[0] > now:
-        return hit[1]
-    value = await conversations.typical_first_response_seconds(session, inbox_id=inbox_id)
-    _reply_time_cache[inbox_id] = (now + REPLY_TIME_TTL_S, value)
-    return value
-
-
-def reply_time_line(lang: str, seconds: float | None) -> str:
-    """ "보통 N분 안에 답변드립니다" from the measured figure, the generic line without one."""
-    if seconds is None:
-        return gettext(lang, "widget.reply_time")
-    minutes = max(1, math.ceil(seconds / 60))
-    if minutes <= 90:
-        return gettext(lang, "widget.reply_time_minutes", minutes=minutes)
-    hours = math.ceil(minutes / 60)
-    if hours <= 24:
-        return gettext(lang, "widget.reply_time_hours", hours=hours)
-    return gettext(lang, "widget.reply_time")
-
-
 @router.get("/config", dependencies=ReadLimit)
 async def widget_config(
     request: Request,
@@ -160,7 +135,9 @@ async def widget_config(
     lang = normalise(locale) if locale else negotiate(request.headers.get("accept-language"))
     settings = inbox.settings or {}
     strings = {key.split(".", 1)[1]: gettext(lang, key) for key in WIDGET_STRINGS}
-    strings["reply_time"] = reply_time_line(lang, await _cached_reply_seconds(session, inbox.id))
+    # One promise: the same figure as the bot's handoff message and the waiting bar.
+    now = datetime.now(UTC)
+    strings["reply_time"] = promise_line(await wait_promise(session, inbox, now), now, lang)
     greeting = settings.get(f"greeting_{lang}") or ""
     if greeting:
         strings["greeting"] = greeting
@@ -285,16 +262,15 @@ async def widget_queue(
     )
     if current is None:
         return {"conversation_id": None, "status": None, "position": None, "wait_seconds": None}
-    tagged = BOT_HANDOFF_TAG if (inbox.settings or {}).get("bot_enabled") else None
-    position = await conversations.queue_position(
-        session, inbox_id=inbox.id, conversation_id=current.id, tagged=tagged
-    )
-    wait = await _cached_reply_seconds(session, inbox.id) if position is not None else None
+    position = await conversations.queue_position(session, inbox_id=inbox.id, conversation_id=current.id)
+    promise = await wait_promise(session, inbox, datetime.now(UTC)) if position is not None else None
     return {
         "conversation_id": current.id,
         "status": current.status.value,
         "position": position,
-        "wait_seconds": math.ceil(wait) if wait is not None else None,
+        # The same promise as the header and the bot's handoff message.
+        "wait_seconds": promise.minutes * 60 if promise and promise.open_now and promise.minutes else None,
+        "opens_at": promise.opens_at.isoformat() if promise and promise.opens_at else None,
     }
 
 

@@ -54,6 +54,7 @@ FilterId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 class View(str, Enum):
     mine = "mine"
     unassigned = "unassigned"
+    bot = "bot"
     all = "all"
 
 
@@ -107,7 +108,10 @@ async def list_conversations(
     principal: ReadPrincipal,
     session: ApiSession,
     page: PageQuery,
-    view: View = Query(default=View.all, description="mine: assigned to the token's agent; unassigned; all."),
+    view: View = Query(
+        default=View.all,
+        description="mine: assigned to the token's agent; unassigned: human work nobody has taken; bot: the bot is handling it; all.",
+    ),
     status: Status | None = Query(default=None, description="Omit for every status."),
     inbox_id: FilterId = None,
     team_id: FilterId = None,

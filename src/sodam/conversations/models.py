@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Enum,
     Float,
@@ -82,6 +83,11 @@ class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     team_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("teams.id", ondelete="SET NULL"))
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(60)), default=list, server_default="{}")
     language: Mapped[str | None] = mapped_column(String(8))
+    # The bot is handling it: not unassigned work (no SLA clock, no queue place) until the
+    # handoff, an agent's reply or an assignment. Set by a trigger from the inbox at insert.
+    bot_handling: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # When it entered the human queue (handoff, or creation without the bot): clocks start here.
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Per-conversation sequence: taken under the row lock, so seq order is commit order
     # and a reconnecting client asks for "everything after seq N" without gaps.
     last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

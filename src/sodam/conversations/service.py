@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,8 +101,10 @@ async def list_(
     stmt = select(Conversation).where(Conversation.workspace_id == workspace_id)
     if view == "mine":
         stmt = stmt.where(Conversation.assignee_id == agent_id)
-    elif view == "unassigned":
-        stmt = stmt.where(Conversation.assignee_id.is_(None))
+    elif view == "unassigned":  # human work nobody has taken: not what the bot is handling
+        stmt = stmt.where(Conversation.assignee_id.is_(None), Conversation.bot_handling.is_(False))
+    elif view == "bot":
+        stmt = stmt.where(Conversation.bot_handling.is_(True))
     if status is not None:
         stmt = stmt.where(Conversation.status == status)
     if inbox_id is not None:
@@ -125,12 +127,13 @@ async def counts(session: AsyncSession, *, workspace_id: int, agent_id: int) -> 
         await session.execute(
             select(
                 func.count().filter(Conversation.assignee_id == agent_id),
-                func.count().filter(Conversation.assignee_id.is_(None)),
+                func.count().filter(Conversation.assignee_id.is_(None), Conversation.bot_handling.is_(False)),
                 func.count(),
+                func.count().filter(Conversation.bot_handling.is_(True)),
             ).where(Conversation.workspace_id == workspace_id, Conversation.status == Status.open)
         )
     ).one()
-    return {"mine": row[0], "unassigned": row[1], "all": row[2]}
+    return {"mine": row[0], "unassigned": row[1], "all": row[2], "bot": row[3]}
 
 
 async def create(
@@ -250,11 +253,17 @@ async def typical_first_response_seconds(
         .limit(200)
         .scalar_subquery()
     )
+    # The wait a person is responsible for starts when the conversation entered the human
+    # queue (the handoff in a bot inbox), not at the customer's first message to the bot.
     firsts = (
         select(
-            func.min(Message.created_at).filter(Message.sender_type == SenderType.contact).label("asked"),
+            func.greatest(
+                func.min(Message.created_at).filter(Message.sender_type == SenderType.contact),
+                func.min(Conversation.queued_at),
+            ).label("asked"),
             func.min(Message.created_at).filter(Message.sender_type == SenderType.agent).label("answered"),
         )
+        .join(Conversation, Conversation.id == Message.conversation_id)
         .where(Message.conversation_id.in_(recent))
         .group_by(Message.conversation_id)
         .subquery()
@@ -282,6 +291,7 @@ def _waiting_for_a_person(inbox_id: int, tagged: str | None):
         Conversation.inbox_id == inbox_id,
         Conversation.status == Status.open,
         Conversation.assignee_id.is_(None),
+        Conversation.bot_handling.is_(False),
         ~answered,
     ]
     if tagged is not None:
@@ -295,11 +305,22 @@ async def queue_position(
     """1-based place of a conversation among those waiting for a person in its inbox (oldest
     first), or None when it is not waiting (assigned, answered, resolved, …)."""
     waiting = _waiting_for_a_person(inbox_id, tagged)
-    mine = await session.scalar(select(Conversation.id).where(Conversation.id == conversation_id, *waiting))
+    mine = await session.scalar(
+        select(Conversation.queued_at).where(Conversation.id == conversation_id, *waiting)
+    )
     if mine is None:
         return None
+    # Fair: in the order people started waiting for a person (the handoff), not of arrival.
     ahead = await session.scalar(
-        select(func.count()).select_from(Conversation).where(Conversation.id < conversation_id, *waiting)
+        select(func.count())
+        .select_from(Conversation)
+        .where(
+            or_(
+                Conversation.queued_at < mine,
+                and_(Conversation.queued_at == mine, Conversation.id < conversation_id),
+            ),
+            *waiting,
+        )
     )
     return int(ahead or 0) + 1
 
@@ -323,6 +344,9 @@ async def assign(
     """Assign a conversation to an agent (or nobody) and optionally a team."""
     conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
     changes: dict[str, Any] = {}
+    if assignee_id is not None and conversation.bot_handling:  # a person takes it from the bot
+        conversation.bot_handling = False
+        conversation.queued_at = conversation.queued_at or _now()
     if conversation.assignee_id != assignee_id:
         changes["assignee"] = {"from": conversation.assignee_id, "to": assignee_id}
         conversation.assignee_id = assignee_id
@@ -562,8 +586,13 @@ async def awaiting_reply_since(
         .scalar_subquery()
     )
     rows = await session.execute(
-        select(Conversation.id, waiting_since).where(
-            Conversation.workspace_id == workspace_id, Conversation.id.in_(conversation_ids)
+        select(
+            Conversation.id,
+            case((waiting_since.is_(None), None), else_=func.greatest(waiting_since, Conversation.queued_at)),
+        ).where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.id.in_(conversation_ids),
+            Conversation.bot_handling.is_(False),
         )
     )
     return {conversation_id: since for conversation_id, since in rows if since is not None}

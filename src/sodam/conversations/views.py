@@ -28,7 +28,7 @@ from sodam.core.params import MAX_ID, MAX_SEQ, IdPath
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
-VIEWS = ("mine", "unassigned", "all")
+VIEWS = ("mine", "unassigned", "bot", "all")
 STATUSES = tuple(s.value for s in Status)
 PAGE_MESSAGES = 500
 

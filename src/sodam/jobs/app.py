@@ -31,6 +31,7 @@ TASK_MODULES: list[str] = [
     "sodam.conversations.tasks",
     "sodam.bot.tasks",
     "sodam.privacy.tasks",
+    "sodam.knowledge.tasks",
 ]
 
 job_app = procrastinate.App(connector=procrastinate.PsycopgConnector())

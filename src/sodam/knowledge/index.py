@@ -14,21 +14,21 @@ connection may have missed.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from sodam.db.session import current_url
+from sodam.knowledge import vectors
 from sodam.knowledge.markdown import plain_text
 from sodam.knowledge.models import ARTICLE_LOCALES, KbArticle
-from sodam.knowledge.vectors import PgVectorStore
-from sodam.nlp.ranking import Document, LexicalIndex, SearchResult, dense_from_env
+from sodam.nlp import encoders
+from sodam.nlp.ranking import Document, LexicalIndex, SearchResult
 from sodam.realtime import bus
 
 EVENT = "kb.changed"
@@ -45,6 +45,55 @@ class IndexedArticle:
     snippet: str
 
 
+@dataclass(frozen=True)
+class ArticleText:
+    """An article as the index needs it, copied out of the ORM object (so that analysis and
+    encoding can run in a thread), with its dense units and their stored vectors."""
+
+    id: int
+    locale: str
+    title: str
+    category_id: int | None
+    text: str
+    questions: tuple[str, ...]
+    units: vectors.ArticleUnits | None = None
+    found: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def missing_vectors(self) -> bool:
+        return self.units is not None and any(k not in self.found for k in self.units.keys)
+
+    def document(self) -> Document:
+        by_channel: dict[str, list[np.ndarray]] = {}
+        if self.units is not None:
+            for channel, key in zip(self.units.channels, self.units.keys, strict=True):
+                if key in self.found:
+                    by_channel.setdefault(channel, []).append(self.found[key])
+        vecs = {c: np.stack(v) for c, v in by_channel.items()} or None
+        return Document(str(self.id), self.title, self.text[:BODY_CHARS], self.questions, vectors=vecs)
+
+
+async def article_texts(
+    session: AsyncSession, workspace_id: int, articles: list[KbArticle]
+) -> list[ArticleText]:
+    """Plain copies of the articles with the vectors stored for their units (when an encoder is on)."""
+    model = encoders.available_channels()
+    out = []
+    for article in articles:
+        body = plain_text(article.body)
+        questions = tuple(q.text for q in article.alternate_questions)
+        units = vectors.units_of(article.title, body, questions) if model else None
+        out.append(
+            ArticleText(
+                article.id, article.locale, article.title, article.category_id, body, questions, units
+            )
+        )
+    if model:
+        found = await vectors.load(session, workspace_id, [k for a in out for k in a.units.keys])
+        out = [replace(a, found={k: found[k] for k in a.units.keys if k in found}) for a in out]
+    return out
+
+
 @dataclass
 class WorkspaceIndex:
     """The indexes of one workspace (one per locale) and what they were built from."""
@@ -54,48 +103,48 @@ class WorkspaceIndex:
     articles: dict[int, IndexedArticle] = field(default_factory=dict)
     signature: tuple[int, datetime | None] = (0, None)
     checked_at: float = 0.0
+    # articles indexed without (all) their vectors: the embedding job was asked for them
+    awaiting_vectors: set[int] = field(default_factory=set)
+    vectors_requested: set[int] = field(default_factory=set)
 
     def index(self, locale: str) -> LexicalIndex:
         if locale not in self.by_locale:
-            # Optional dense ranking (SODAM_EMBEDDING_MODEL): vectors kept in the database.
-            dense = False
-            if os.environ.get("SODAM_EMBEDDING_MODEL"):
-                dense = dense_from_env(store=PgVectorStore(self.workspace_id, current_url())) or False
-            self.by_locale[locale] = LexicalIndex(embeddings=dense)
+            self.by_locale[locale] = LexicalIndex()
         return self.by_locale[locale]
 
-    def put(self, article: KbArticle) -> None:
-        self.put_many([article])
-
-    def put_many(self, articles: list[KbArticle]) -> None:
-        """Index articles, one batch per locale (analysis and encoding are batched)."""
+    def put_many(self, articles: list[ArticleText]) -> None:
+        """Index articles, one batch per locale (CPU work: run it in a thread)."""
         by_locale: dict[str, list[Document]] = {}
         for article in articles:
             self.drop(article.id)
-            text = plain_text(article.body)
-            by_locale.setdefault(article.locale, []).append(
-                Document(
-                    str(article.id),
-                    article.title,
-                    text[:BODY_CHARS],
-                    tuple(q.text for q in article.alternate_questions),
-                )
-            )
+            by_locale.setdefault(article.locale, []).append(article.document())
+            text = article.text
             snippet = text if len(text) <= 160 else text[:159].rstrip() + "…"
             self.articles[article.id] = IndexedArticle(
                 article.id, article.locale, article.title, article.category_id, snippet
             )
+            if article.missing_vectors:
+                self.awaiting_vectors.add(article.id)
+            else:
+                self.awaiting_vectors.discard(article.id)
         for locale, docs in by_locale.items():
             self.index(locale).add_many(docs)
 
     def drop(self, article_id: int) -> None:
         known = self.articles.pop(article_id, None)
+        self.awaiting_vectors.discard(article_id)
         if known is not None:
             self.by_locale[known.locale].remove(str(article_id))
 
     def query(self, query: str, locale: str, limit: int) -> SearchResult | None:
+        """Rank the locale's articles for a query (CPU work, the query's encoding included:
+        run it in a thread)."""
         idx = self.by_locale.get(locale)
-        return idx.query(query, limit) if idx is not None and len(idx) else None
+        if idx is None or not len(idx):
+            return None
+        channels = idx.channels
+        query_vectors = encoders.query_vectors(query, channels) if channels else None
+        return idx.query(query, limit, query_vectors)
 
 
 class IndexRegistry:
@@ -155,23 +204,38 @@ class IndexRegistry:
                 self._indexes[workspace_id] = current
             dirty = self._dirty.pop(workspace_id, None)
             if dirty:
-                rows = await _load(session, workspace_id, ids=dirty)
-                found = {a.id: a for a in rows}
-                for article_id in dirty:
-                    article = found.get(article_id)
-                    if article is not None:
-                        current.put(article)
-                    else:
-                        current.drop(article_id)
+                rows = await article_texts(
+                    session, workspace_id, await load_published(session, workspace_id, ids=dirty)
+                )
+                gone = dirty - {a.id for a in rows}
+                for article_id in gone:
+                    current.drop(article_id)
+                await asyncio.to_thread(current.put_many, rows)
                 current.signature = await _signature(session, workspace_id)
                 current.checked_at = time.monotonic()
+            await _ask_for_missing_vectors(current)
             return current
 
 
 registry = IndexRegistry()
 
 
-async def _load(session: AsyncSession, workspace_id: int, *, ids: set[int] | None = None) -> list[KbArticle]:
+async def _ask_for_missing_vectors(current: WorkspaceIndex) -> None:
+    """Articles indexed without vectors (written before the encoder was on, or whose job has not
+    run yet): ask the embedding job once per process for them, in a transaction of its own."""
+    ask = sorted(current.awaiting_vectors - current.vectors_requested)
+    if not ask:
+        return
+    from sodam.db.session import session_scope
+
+    current.vectors_requested.update(ask)
+    async with session_scope() as own:
+        await request_vectors(own, current.workspace_id, ask)
+
+
+async def load_published(
+    session: AsyncSession, workspace_id: int, *, ids: set[int] | None = None
+) -> list[KbArticle]:
     stmt = (
         select(KbArticle)
         .where(KbArticle.workspace_id == workspace_id, KbArticle.status == "published")
@@ -195,23 +259,43 @@ async def _signature(session: AsyncSession, workspace_id: int) -> tuple[int, dat
 
 
 async def _build(session: AsyncSession, workspace_id: int) -> WorkspaceIndex:
+    """A new index, built aside (analysis in a thread) and only then swapped in by the caller."""
     signature = await _signature(session, workspace_id)
     built = WorkspaceIndex(workspace_id=workspace_id, signature=signature, checked_at=time.monotonic())
     for locale in ARTICLE_LOCALES:
         built.index(locale)
-    built.put_many(await _load(session, workspace_id))
+    texts = await article_texts(session, workspace_id, await load_published(session, workspace_id))
+    await asyncio.to_thread(built.put_many, texts)
     return built
 
 
-async def changed(session: AsyncSession, *, workspace_id: int, article_id: int | None) -> None:
-    """Call in the transaction that changed an article: every process refreshes it after commit."""
+async def changed(
+    session: AsyncSession, *, workspace_id: int, article_id: int | None, embed: bool = True
+) -> None:
+    """Call in the transaction that changed an article: every process refreshes it after commit,
+    and (`embed`) the embedding job computes the vectors of its new text in the background."""
     await bus.publish(session, {"t": EVENT, "ws": workspace_id, "article": article_id})
     sync = session.sync_session
     pending: set[tuple[int, int | None]] = sync.info.setdefault("kb_changed", set())
     if not pending:
         event.listen(sync, "after_commit", _mark_after_commit, once=True)
         event.listen(sync, "after_rollback", _clear_pending, once=True)
+    if embed and (workspace_id, article_id) not in pending and encoders.available_channels():
+        await request_vectors(session, workspace_id, None if article_id is None else [article_id])
     pending.add((workspace_id, article_id))
+
+
+async def request_vectors(session: AsyncSession, workspace_id: int, article_ids: list[int] | None) -> None:
+    """Queue the embedding job in the session's transaction (one at a time per workspace)."""
+    from sodam.jobs.app import defer_in_tx
+
+    await defer_in_tx(
+        session,
+        "knowledge.embed_articles",
+        {"workspace_id": workspace_id, "article_ids": article_ids},
+        queue="nlp",
+        lock=f"kb-embed-{workspace_id}",
+    )
 
 
 def _mark_after_commit(sync_session) -> None:

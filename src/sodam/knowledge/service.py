@@ -4,6 +4,7 @@ bot share. Services never commit: the caller owns the transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -397,14 +398,17 @@ async def search(
     if not text:
         return KbSearchResult(text, lang, [], Confidence(0.0, 0.0, 0.0, 0.0))
     idx = await index.registry.get(session, workspace_id)
-    result = idx.query(text, lang, max(limit, 3))
+    # Ranking and the query's encoding are CPU work: off the event loop.
+    result = await asyncio.to_thread(idx.query, text, lang, max(limit, 3))
     if result is None:
         return KbSearchResult(text, lang, [], Confidence(0.0, 0.0, 0.0, 0.0))
     hits = []
     for hit in result.hits:
         coverage = max(hit.question_coverage, hit.body_coverage)
         known = idx.articles.get(int(hit.doc_id))
-        if known is None or coverage < MIN_COVERAGE:
+        # Lexical ranking lists anything sharing a term: keep what covers enough of the query.
+        # The fused ranking already weighs meaning and terms together.
+        if known is None or (result.confidence.mode == "lexical" and coverage < MIN_COVERAGE):
             continue
         hits.append(
             KbHit(known.id, known.title, known.locale, known.category_id, known.snippet, hit.score, coverage)

@@ -1,88 +1,102 @@
-"""Article sentence vectors in PostgreSQL (pgvector when installed), so that the
-optional dense ranking encodes each text once per model, not in every process.
-
-The index calls the store from synchronous code (inside LexicalIndex), so it uses
-one small synchronous psycopg connection per process, serialised by a lock.
+"""Article sentence vectors in PostgreSQL (pgvector where the extension exists, real[]
+elsewhere), keyed by a hash of the model, the unit's kind and its text: a text is
+encoded once per model, by the embedding job, whichever process later needs it.
 """
 
 from __future__ import annotations
 
-import threading
-from functools import cache
+import hashlib
+from dataclasses import dataclass
 
 import numpy as np
-import psycopg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from sodam.db.session import libpq_url
-
-
-class PgVectorStore:
-    """nlp.ranking.VectorStore for one workspace."""
-
-    def __init__(self, workspace_id: int, url: str) -> None:
-        self.workspace_id = workspace_id
-        self._conn = _connection(libpq_url(url))
-
-    def get(self, keys: list[str]) -> dict[str, np.ndarray]:
-        if not keys:
-            return {}
-        with self._conn.lock:
-            rows = self._conn.execute(
-                "SELECT key, embedding::real[] FROM kb_embeddings WHERE workspace_id = %s AND key = ANY(%s)",
-                (self.workspace_id, keys),
-            )
-        return {key: np.asarray(values, dtype=np.float32) for key, values in rows}
-
-    def put(self, vectors: dict[str, np.ndarray]) -> None:
-        if not vectors:
-            return
-        cast = "::real[]::vector" if self._conn.is_pgvector() else "::real[]"
-        with self._conn.lock:
-            self._conn.executemany(
-                f"INSERT INTO kb_embeddings (workspace_id, key, embedding) VALUES (%s, %s, %s{cast})"  # noqa: S608
-                " ON CONFLICT DO NOTHING",
-                [(self.workspace_id, key, [float(x) for x in vec]) for key, vec in vectors.items()],
-            )
+from sodam.nlp import encoders
 
 
-class _Connection:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.lock = threading.Lock()
-        self._conn: psycopg.Connection | None = None
-        self._pgvector: bool | None = None
+@dataclass(frozen=True)
+class ArticleUnits:
+    """What one article contributes to the dense index: unit channels, texts and storage keys
+    (only the channels whose encoder is installed)."""
 
-    def _live(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.url, autocommit=True)
-        return self._conn
-
-    def execute(self, sql: str, params) -> list[tuple]:
-        try:
-            return self._live().execute(sql, params).fetchall()
-        except psycopg.OperationalError:
-            self._conn = None  # a dropped connection: one retry on a new one
-            return self._live().execute(sql, params).fetchall()
-
-    def executemany(self, sql: str, params) -> None:
-        try:
-            self._live().cursor().executemany(sql, params)
-        except psycopg.OperationalError:
-            self._conn = None
-            self._live().cursor().executemany(sql, params)
-
-    def is_pgvector(self) -> bool:
-        if self._pgvector is None:
-            with self.lock:
-                (kind,) = self.execute(
-                    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
-                    " WHERE attrelid = 'kb_embeddings'::regclass AND attname = 'embedding'",
-                    (),
-                )[0]
-            self._pgvector = kind == "vector"
-        return self._pgvector
+    channels: list[str]
+    texts: list[str]
+    keys: list[str]
 
 
-@cache
-def _connection(url: str) -> _Connection:
-    return _Connection(url)
+def unit_key(model: str, channel: str, unit: str) -> str:
+    return hashlib.sha256(f"{model}\0{channel}\0{unit}".encode()).hexdigest()
+
+
+def units_of(title: str, body: str, alternate_questions) -> ArticleUnits:
+    models = {c: encoders.channel_model(c) for c in encoders.CHANNELS}
+    pairs = [(c, t) for c, t in encoders.article_units(title, body, tuple(alternate_questions)) if models[c]]
+    return ArticleUnits(
+        [c for c, _ in pairs], [t for _, t in pairs], [unit_key(models[c], c, t) for c, t in pairs]
+    )
+
+
+async def load(session: AsyncSession, workspace_id: int, keys: list[str]) -> dict[str, np.ndarray]:
+    """Stored vectors for these keys (missing keys are simply absent)."""
+    out: dict[str, np.ndarray] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 5000):
+        rows = await session.execute(
+            text(
+                "SELECT key, embedding::real[] FROM kb_embeddings"
+                " WHERE workspace_id = :ws AND key = ANY(:keys)"
+            ),
+            {"ws": workspace_id, "keys": unique[start : start + 5000]},
+        )
+        for key, values in rows:
+            out[key] = np.asarray(values, dtype=np.float32)
+    return out
+
+
+async def existing(session: AsyncSession, workspace_id: int, keys: list[str]) -> set[str]:
+    rows = await session.scalars(
+        text("SELECT key FROM kb_embeddings WHERE workspace_id = :ws AND key = ANY(:keys)"),
+        {"ws": workspace_id, "keys": list(dict.fromkeys(keys))},
+    )
+    return set(rows)
+
+
+async def _is_pgvector(session: AsyncSession) -> bool:
+    kind = await session.scalar(
+        text(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = 'kb_embeddings'::regclass AND attname = 'embedding'"
+        )
+    )
+    return kind == "vector"
+
+
+async def save(session: AsyncSession, workspace_id: int, vectors: dict[str, np.ndarray]) -> None:
+    """Store vectors (an existing key is kept: same model and text give the same vector)."""
+    if not vectors:
+        return
+    value = "CAST(CAST(:vec AS real[]) AS vector)" if await _is_pgvector(session) else "CAST(:vec AS real[])"
+    await session.execute(
+        text(
+            f"INSERT INTO kb_embeddings (workspace_id, key, embedding) VALUES (:ws, :key, {value})"  # noqa: S608
+            " ON CONFLICT DO NOTHING"
+        ),
+        [{"ws": workspace_id, "key": k, "vec": [float(x) for x in v]} for k, v in vectors.items()],
+    )
+
+
+def encode_missing(wanted: dict[str, tuple[str, str]]) -> dict[str, np.ndarray]:
+    """Encode key -> (channel, text) in batches per channel (CPU work: call it in a thread)."""
+    out: dict[str, np.ndarray] = {}
+    for channel, (kind, passage) in encoders.CHANNELS.items():
+        encoder = encoders.get_encoder(kind)
+        items = [(k, t) for k, (c, t) in wanted.items() if c == channel]
+        if encoder is None or not items:
+            continue
+        for start in range(0, len(items), 256):
+            chunk = items[start : start + 256]
+            texts = [t for _, t in chunk]
+            vecs = encoder.passages(texts) if passage else encoder.queries(texts)
+            out.update({k: v for (k, _), v in zip(chunk, vecs, strict=True)})
+    return out

@@ -22,17 +22,16 @@ of the two, plus the margin to the next article, is what the bot thresholds.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
+from sodam.nlp.dense import DenseUnits, fuse
+from sodam.nlp.postings import Postings
 from sodam.nlp.text import char_ngrams, english_tokens, has_hangul, morphemes_batch, normalize, tokens
 
 __all__ = ["Confidence", "Document", "LexicalIndex", "SearchHit", "SearchResult", "analyze"]
@@ -70,6 +69,9 @@ class Document:
     title: str = ""
     body: str = ""
     alternate_questions: Sequence[str] = ()
+    # Sentence vectors of the document's units per dense channel (nlp.encoders.article_units),
+    # computed by a job ahead of time; None: lexical only until they exist.
+    vectors: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class SearchHit:
     # sqrt(query share found in the question × question share found in the query), best question
     # unit (title or alternate), idf-weighted over distinct terms: 1.0 = same terms both ways.
     match: float = 0.0
+    # best sentence-vector similarity of the query to one of the article's units (-1: none)
+    dense: float = -1.0
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,17 @@ class Confidence:
     matches better — an off-topic question shares few terms either way.
     margin: (top1 - top2) / top1 — near 0 means two articles are equally good.
     value: coverage + MARGIN_WEIGHT × min(margin, 1), what decision() thresholds.
+
+    With sentence vectors (mode "fused"): coverage is the top article's dense similarity,
+    value its fused score (nlp.dense.fuse) and margin the absolute lead of the fused score
+    over the second article's; thresholds are FUSED_*.
     """
 
     coverage: float
     margin: float
     ratio: float
     value: float
+    mode: str = "lexical"
 
     # Chosen on the paraKQC dev split (bench/faq.py, `sodam bench faq --split dev`).
     # At these, 91 % of the dev split's off-topic queries are handed off (the issue's target is
@@ -107,6 +116,10 @@ class Confidence:
     ANSWER_AT = 0.58
     CHOICES_AT = 0.58
     MIN_MARGIN = 0.05
+    # Chosen on the Korean dev set (bench/data/faq_dev), see docs/knowledge.md.
+    FUSED_ANSWER_AT = 0.755
+    FUSED_CHOICES_AT = 0.755
+    FUSED_MIN_MARGIN = 0.003
 
     def decision(
         self,
@@ -116,9 +129,13 @@ class Confidence:
         min_margin: float | None = None,
     ) -> str:
         """ "answer", "choices" or "handoff" on value and margin (defaults: the class constants)."""
-        answer_at = self.ANSWER_AT if answer_at is None else answer_at
-        choices_at = self.CHOICES_AT if choices_at is None else choices_at
-        min_margin = self.MIN_MARGIN if min_margin is None else min_margin
+        fused = self.mode == "fused"
+        if answer_at is None:
+            answer_at = self.FUSED_ANSWER_AT if fused else self.ANSWER_AT
+        if choices_at is None:
+            choices_at = self.FUSED_CHOICES_AT if fused else self.CHOICES_AT
+        if min_margin is None:
+            min_margin = self.FUSED_MIN_MARGIN if fused else self.MIN_MARGIN
         if self.value >= answer_at and self.margin >= min_margin:
             return "answer"
         if self.value >= choices_at:
@@ -136,145 +153,6 @@ class SearchResult:
 
 
 NO_CONFIDENCE = Confidence(0.0, 0.0, 0.0, 0.0)
-
-
-class _Field:
-    """One field's postings: raw term counts, BM25 computed at query time."""
-
-    def __init__(self) -> None:
-        self.unit_doc: list[int] = []  # unit -> doc slot
-        self.unit_terms: list[tuple[np.ndarray, np.ndarray] | None] = []  # term ids, counts
-        self.dl = np.zeros(0, dtype=np.float32)
-        self.alive = np.zeros(0, dtype=bool)
-        self.unit_doc_arr = np.zeros(0, dtype=np.int64)
-        self.df = np.zeros(0, dtype=np.int32)
-        self.n_alive = 0
-        self.total_len = 0.0
-        # compressed term-major postings of units [0, base_units)
-        self.base_units = 0
-        self.indptr = np.zeros(1, dtype=np.int64)
-        self.post_unit = np.zeros(0, dtype=np.int32)
-        self.post_tf = np.zeros(0, dtype=np.float32)
-        self.delta: dict[int, tuple[list[int], list[int]]] = {}  # term -> (units, counts)
-        self.dead = 0
-
-    def _grow(self, n_terms: int) -> None:
-        if n_terms > len(self.df):
-            extra = max(n_terms - len(self.df), len(self.df), 1024)  # geometric: amortised O(1) per term
-            self.df = np.concatenate([self.df, np.zeros(extra, np.int32)])
-
-    def add(self, doc: int, term_ids: list[int], n_terms: int) -> int:
-        counts = Counter(term_ids)
-        ids = np.fromiter(counts.keys(), dtype=np.int32, count=len(counts))
-        tfs = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-        unit = len(self.unit_doc)
-        self.unit_doc.append(doc)
-        self.unit_terms.append((ids, tfs))
-        if unit >= len(self.dl):
-            cap = max(64, 2 * len(self.dl))
-            self.dl = np.concatenate([self.dl, np.zeros(cap - len(self.dl), np.float32)])
-            self.alive = np.concatenate([self.alive, np.zeros(cap - len(self.alive), bool)])
-            self.unit_doc_arr = np.concatenate(
-                [self.unit_doc_arr, np.zeros(cap - len(self.unit_doc_arr), np.int64)]
-            )
-        self.unit_doc_arr[unit] = doc
-        self.dl[unit] = len(term_ids)
-        self.alive[unit] = True
-        self._grow(n_terms)
-        self.df[ids] += 1
-        self.n_alive += 1
-        self.total_len += len(term_ids)
-        for t, c in counts.items():
-            entry = self.delta.get(t)
-            if entry is None:
-                entry = self.delta[t] = ([], [])
-            entry[0].append(unit)
-            entry[1].append(c)
-        return unit
-
-    def remove(self, unit: int) -> None:
-        if not self.alive[unit]:
-            return
-        ids, _ = self.unit_terms[unit]
-        self.alive[unit] = False
-        self.df[ids] -= 1
-        self.n_alive -= 1
-        self.total_len -= float(self.dl[unit])
-        self.unit_terms[unit] = None
-        self.dead += 1
-
-    def maybe_compact(self) -> None:
-        delta_units = len(self.unit_doc) - self.base_units
-        if delta_units > min(1024, max(256, self.base_units // 8)) or self.dead > max(
-            256, len(self.unit_doc) // 4
-        ):
-            self.compact()
-
-    def compact(self) -> None:
-        """Fold the delta into the compressed postings (dead units are dropped from them)."""
-        parts_t, parts_u, parts_f = [], [], []
-        for u, entry in enumerate(self.unit_terms):
-            if entry is not None:
-                parts_t.append(entry[0])
-                parts_f.append(entry[1])
-                parts_u.append(np.full(len(entry[0]), u, dtype=np.int32))
-        n_terms = len(self.df)
-        if parts_t:
-            t = np.concatenate(parts_t)
-            order = np.argsort(t, kind="stable")
-            self.post_unit = np.concatenate(parts_u)[order]
-            self.post_tf = np.concatenate(parts_f)[order]
-            counts = np.bincount(t, minlength=n_terms)
-        else:
-            self.post_unit = np.zeros(0, np.int32)
-            self.post_tf = np.zeros(0, np.float32)
-            counts = np.zeros(n_terms, np.int64)
-        self.indptr = np.zeros(n_terms + 1, dtype=np.int64)
-        np.cumsum(counts, out=self.indptr[1:])
-        self.base_units = len(self.unit_doc)
-        self.delta = {}
-        self.dead = 0
-
-    def scores(self, qterms: list[tuple[int, float]], k1: float, b: float, max_idf: float):
-        """Per-unit BM25 scores for weighted query terms, and the query's ideal (all-matched) score."""
-        n_units = len(self.unit_doc)
-        if self.n_alive == 0:
-            return np.zeros(n_units, np.float32), sum(w for _, w in qterms) * max_idf
-        avgdl = self.total_len / self.n_alive
-        units, tfs, wts, lens = [], [], [], []
-        ideal = 0.0
-        n = self.n_alive
-        df_all = self.df
-        n_base_terms = len(self.indptr) - 1
-        for t, qw in qterms:
-            df = int(df_all[t]) if 0 <= t < len(df_all) else 0
-            if df <= 0:
-                ideal += qw * max_idf
-                continue
-            w = qw * math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-            ideal += w
-            if t < n_base_terms:
-                lo, hi = self.indptr[t], self.indptr[t + 1]
-                if hi > lo:
-                    units.append(self.post_unit[lo:hi])
-                    tfs.append(self.post_tf[lo:hi])
-                    wts.append(w)
-                    lens.append(hi - lo)
-            extra = self.delta.get(t)
-            if extra:
-                units.append(np.array(extra[0], dtype=np.int32))
-                tfs.append(np.array(extra[1], dtype=np.float32))
-                wts.append(w)
-                lens.append(len(extra[0]))
-        if not units:
-            return np.zeros(n_units, np.float32), ideal
-        u = np.concatenate(units)
-        tf = np.concatenate(tfs)
-        w = np.repeat(np.asarray(wts, dtype=np.float32), lens)
-        norm = k1 * (1.0 - b + b * self.dl[u] / avgdl)
-        contrib = w * tf * (k1 + 1.0) / (tf + norm)
-        contrib *= self.alive[u]
-        return np.bincount(u, weights=contrib, minlength=n_units).astype(np.float32), ideal
 
 
 @dataclass
@@ -303,7 +181,6 @@ class LexicalIndex:
         body_weight: float = 0.35,
         char_weight: float = 0.1,
         ngram_range: tuple[int, int] = (2, 3),
-        embeddings: object | None = None,
     ) -> None:
         self.k1, self.b = k1, b
         self.weights = {"title": title_weight, "alt": alt_weight, "body": body_weight}
@@ -311,12 +188,11 @@ class LexicalIndex:
         self.ngram_range = ngram_range
         self._vocab: dict[str, int] = {}
         self._is_word = np.zeros(1024, dtype=bool)  # per term id: word term (else character n-gram)
-        self._fields = {f: _Field() for f in self.FIELDS}
+        self._fields = {f: Postings() for f in self.FIELDS}
         self._docs: list[_DocEntry | None] = []
         self._slot: dict[str, int] = {}
         self._lock = threading.RLock()
-        # None: whatever the environment says (SODAM_EMBEDDING_MODEL); False: lexical only.
-        self._dense = dense_from_env() if embeddings is None else (embeddings or None)
+        self._dense: dict[str, DenseUnits] = {}
 
     # -- maintenance -------------------------------------------------------------
     def __len__(self) -> int:
@@ -359,7 +235,6 @@ class LexicalIndex:
         flat = [text for f in fields for items in f.values() for text in items]
         analysed = iter(analyze_batch(flat, *self.ngram_range))
         with self._lock:
-            dense_batch = []
             for doc, texts in zip(docs, fields, strict=True):
                 self._remove_units(doc.id)
                 slot = self._slot.get(doc.id)
@@ -375,11 +250,13 @@ class LexicalIndex:
                         if ids:
                             entry.units.setdefault(fname, []).append(f.add(slot, ids, len(self._vocab)))
                 self._docs[slot] = entry
-                dense_batch.append((slot, doc))
+                for channel, units in self._dense.items():
+                    if not doc.vectors or channel not in doc.vectors:
+                        units.remove(slot)
+                for channel, vecs in (doc.vectors or {}).items():
+                    self._dense.setdefault(channel, DenseUnits()).add(slot, vecs)
             for f in self._fields.values():
                 f.maybe_compact()
-            if self._dense is not None and dense_batch:
-                self._dense.add(dense_batch)
 
     update = add
 
@@ -390,8 +267,8 @@ class LexicalIndex:
             self._remove_units(doc_id)
             slot = self._slot.pop(doc_id)
             self._docs[slot] = None
-            if self._dense is not None:
-                self._dense.remove(slot)
+            for units in self._dense.values():
+                units.remove(slot)
             for f in self._fields.values():
                 f.maybe_compact()
             return True
@@ -419,18 +296,35 @@ class LexicalIndex:
             out.append((self._vocab.get(term, -1), w))
         return out
 
-    def search(self, query: str, k: int = 5) -> list[tuple[str, float]]:
-        return self.query(query, k).pairs()
+    def search(
+        self, query: str, k: int = 5, vectors: dict[str, np.ndarray] | None = None
+    ) -> list[tuple[str, float]]:
+        return self.query(query, k, vectors).pairs()
 
-    def query(self, query: str, k: int = 5) -> SearchResult:
-        """Top-k documents with per-hit coverage and the result's confidence."""
+    @property
+    def channels(self) -> list[str]:
+        """The dense channels some documents carry vectors on (query vectors are wanted for them)."""
+        return [c for c, units in self._dense.items() if len(units)]
+
+    @property
+    def has_vectors(self) -> bool:
+        return bool(self.channels)
+
+    def query(self, query: str, k: int = 5, vectors: dict[str, np.ndarray] | None = None) -> SearchResult:
+        """Top-k documents with per-hit coverage and the result's confidence.
+
+        With `vectors` (the query's sentence vector per channel, same models as the
+        documents'), the ranking and the confidence are the fused ones (nlp.dense.fuse);
+        without, lexical.
+        """
         with self._lock:
             n_slots = len(self._docs)
             if not self._slot or k <= 0:
                 return SearchResult([], NO_CONFIDENCE)
             terms = analyze(query, *self.ngram_range)
             qterms = self._query_terms(query, terms)
-            if not qterms:
+            dense = bool(vectors) and any(c in vectors for c in self.channels)
+            if not qterms and not dense:
                 return SearchResult([], NO_CONFIDENCE)
             per_field = {}
             for fname, f in self._fields.items():
@@ -445,26 +339,42 @@ class LexicalIndex:
                         doc_scores[f.unit_doc_arr[nz]] = unit_scores[nz]
                 per_field[fname] = (doc_scores, max(ideal, 1e-9))
             total = sum(self.weights[fn] * s for fn, (s, _) in per_field.items())
+            match = self._matcher(terms)
+            if dense:
+                return self._fused(total, per_field, match, vectors, k)
             order = _top(total, max(k, 2))
             order = [i for i in order if total[i] > 0]
-            if self._dense is not None:
-                order = self._dense.fuse(query, order, k=max(k, 2), alive=self._alive_slots())
-            hits = []
-            match = self._matcher(terms)
-            for i in order[:k]:
-                tq = per_field["title"][0][i] / per_field["title"][1]
-                aq = per_field["alt"][0][i] / per_field["alt"][1]
-                bq = per_field["body"][0][i] / per_field["body"][1]
-                hits.append(
-                    SearchHit(
-                        self._docs[i].id,
-                        float(total[i]),
-                        float(min(1.0, max(tq, aq))),
-                        float(min(1.0, bq)),
-                        match(i),
-                    )
-                )
+            hits = [self._hit(i, total, per_field, match(i)) for i in order[:k]]
             return SearchResult(hits, _confidence(hits))
+
+    def _hit(self, slot: int, total, per_field, match: float, dense: float = -1.0) -> SearchHit:
+        tq = per_field["title"][0][slot] / per_field["title"][1]
+        aq = per_field["alt"][0][slot] / per_field["alt"][1]
+        bq = per_field["body"][0][slot] / per_field["body"][1]
+        return SearchHit(
+            self._docs[slot].id,
+            float(total[slot]),
+            float(min(1.0, max(tq, aq))),
+            float(min(1.0, bq)),
+            match,
+            dense,
+        )
+
+    def _fused(self, total, per_field, match, vectors: dict[str, np.ndarray], k: int) -> SearchResult:
+        sims = {
+            channel: units.similarities(vectors[channel], len(self._docs))
+            for channel, units in self._dense.items()
+            if channel in vectors and len(units)
+        }
+        lexical = [i for i in _top(total, max(k, 10)) if total[i] > 0]
+        fused = fuse(sims, match, lexical, max(k, 2))
+        hits = []
+        for slot, score, dense, m in zip(fused.slots, fused.fused, fused.dense, fused.match, strict=True):
+            if self._docs[slot] is None:
+                continue
+            hit = self._hit(slot, total, per_field, m, dense)
+            hits.append(SearchHit(hit.doc_id, score, hit.question_coverage, hit.body_coverage, m, dense))
+        return SearchResult(hits[:k], _dense_confidence(hits))
 
     def _matcher(self, query_terms: Iterable[str]):
         """slot -> SearchHit.match for this query (idf from the title field: every article has one)."""
@@ -540,89 +450,12 @@ BODY_FACTOR = 0.7
 MARGIN_WEIGHT = 0.3
 
 
-# -- optional dense embeddings -------------------------------------------------------
-class VectorStore(Protocol):
-    """Where computed sentence vectors are kept between processes and restarts (the
-    knowledge domain keeps them in PostgreSQL), keyed by a hash of model and text."""
-
-    def get(self, keys: list[str]) -> dict[str, np.ndarray]: ...
-
-    def put(self, vectors: dict[str, np.ndarray]) -> None: ...
-
-
-class DenseEmbeddings:
-    """Sentence-embedding side index, fused with the lexical ranking by reciprocal rank.
-
-    Only built when SODAM_EMBEDDING_MODEL names a local sentence-transformers model
-    directory and sentence-transformers is installed (the `embeddings` extra). With a
-    `store`, a text is encoded once per model, not once per process start.
-    """
-
-    def __init__(self, model, store: VectorStore | None = None, model_name: str = "") -> None:
-        self.model = model
-        self.store = store
-        self.model_name = model_name
-        self.vectors: dict[int, np.ndarray] = {}
-        self.encoded = 0  # texts this instance had to encode (the rest came from the store)
-
-    @classmethod
-    def load(cls, path: str, store: VectorStore | None = None) -> DenseEmbeddings:
-        """Over the process-wide encoder of nlp.embeddings (one loaded model, shared)."""
-        from sodam.nlp.embeddings import get_encoder
-
-        encoder = get_encoder(path)
-        if encoder is None:
-            raise ImportError("the embeddings extra (sentence-transformers) is not installed")
-        return cls(encoder, store=store, model_name=path)
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        # `model.encode` returns unit-length vectors (nlp.embeddings.Encoder does).
-        return np.asarray(self.model.encode(texts), dtype=np.float32)
-
-    def key(self, text: str) -> str:
-        return hashlib.sha256(f"{self.model_name}\0{text}".encode()).hexdigest()
-
-    def add(self, batch: list[tuple[int, Document]]) -> None:
-        texts = [" ".join([d.title, *d.alternate_questions, d.body[:500]]) for _, d in batch]
-        keys = [self.key(t) for t in texts]
-        known = self.store.get(keys) if self.store is not None else {}
-        missing = [i for i, key in enumerate(keys) if key not in known]
-        if missing:
-            fresh = dict(
-                zip([keys[i] for i in missing], self._encode([texts[i] for i in missing]), strict=True)
-            )
-            self.encoded += len(missing)
-            if self.store is not None:
-                self.store.put(fresh)
-            known = {**known, **fresh}
-        for (slot, _), key in zip(batch, keys, strict=True):
-            self.vectors[slot] = known[key]
-
-    def remove(self, slot: int) -> None:
-        self.vectors.pop(slot, None)
-
-    def fuse(self, query: str, lexical: list[int], *, k: int, alive: np.ndarray, c: int = 60) -> list[int]:
-        if not self.vectors:
-            return lexical
-        slots = np.fromiter(self.vectors.keys(), dtype=np.int64)
-        mat = np.stack([self.vectors[s] for s in slots])
-        sims = mat @ self._encode([query])[0]
-        dense = [int(slots[i]) for i in _top(sims, min(len(sims), max(k, 10)))]
-        fused: dict[int, float] = {}
-        for rank, s in enumerate(lexical):
-            fused[s] = fused.get(s, 0.0) + 1.0 / (c + rank + 1)
-        for rank, s in enumerate(dense):
-            if alive[s]:
-                fused[s] = fused.get(s, 0.0) + 1.0 / (c + rank + 1)
-        return sorted(fused, key=lambda s: -fused[s])
-
-
-def dense_from_env(store: VectorStore | None = None) -> DenseEmbeddings | None:
-    """Dense embeddings when SODAM_EMBEDDING_MODEL is set and the extra is installed."""
-    path = os.environ.get("SODAM_EMBEDDING_MODEL")
-    if not path:
-        return None
-    try:
-        return DenseEmbeddings.load(path, store=store)
-    except ImportError:
-        return None  # the embeddings extra is not installed: lexical only
+def _dense_confidence(hits: list[SearchHit]) -> Confidence:
+    """Fused scores: value is the top fused score, margin its lead over the second (absolute)."""
+    if not hits:
+        return NO_CONFIDENCE
+    s1 = hits[0].score
+    s2 = hits[1].score if len(hits) > 1 else 0.0
+    return Confidence(
+        float(hits[0].dense), float(max(0.0, s1 - s2)), float(s2 / s1) if s1 > 0 else 0.0, float(s1), "fused"
+    )

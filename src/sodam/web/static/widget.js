@@ -813,7 +813,9 @@
       if (q.position) {
         text = ui.t.queue_position.replace('{position}', String(q.position));
         const minutes = q.wait_seconds ? Math.max(1, Math.ceil(q.wait_seconds / 60)) : 0;
+        // One promise: the same figure as the header and the bot's handoff message.
         if (minutes) text += ` · ${ui.t.queue_wait.replace('{minutes}', String(minutes))}`;
+        else if (q.opens_at) text += ` · ${ui.t.reply_time}`;
       }
       ui.waiting.textContent = text;
     } catch (e) {

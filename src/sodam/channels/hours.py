@@ -14,8 +14,13 @@ DEFAULT_HOURS: dict[str, Any] = {
 
 
 def _parse(hhmm: str) -> time:
+    if hhmm == "24:00":  # open until midnight
+        return time.max
     hours, minutes = hhmm.split(":")
     return time(int(hours), int(minutes))
+
+
+ALWAYS_OPEN: dict[str, Any] = {"timezone": "Asia/Seoul", "days": {d: ["00:00", "24:00"] for d in DAYS}}
 
 
 def is_open(config: dict[str, Any] | None, now: datetime) -> bool:

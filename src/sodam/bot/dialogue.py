@@ -1,0 +1,69 @@
+"""Reading a customer message in the light of the bot's last turn, before any lock is taken.
+
+Everything slow happens here, outside the conversation's row lock: language detection
+and every knowledge-base search the decision may need (the message itself; the previous
+question with a follow-up such as "그럼 교환은요?"; the previous question again when the
+customer says the answer did not help, to find the next candidate). The decision under
+the lock then only reads these results and writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.bot import rules
+from sodam.bot.models import BotConversation, BotState
+from sodam.core.i18n import normalise
+from sodam.nlp.language import detect
+
+
+@dataclass
+class Reading:
+    """What the message is, relative to the bot's last turn."""
+
+    language: str
+    text: str
+    feedback: bool | None = None  # after an answer: True helped, False did not, None neither
+    follow_up_query: str | None = None  # the previous question + this follow-up
+    searches: dict[str, object] = field(default_factory=dict)  # query -> KbAnswer
+
+
+def _language(text: str, fallback: str) -> str:
+    language = normalise(detect(text, default=fallback))
+    return language if language in ("ko", "en") else fallback
+
+
+async def read_message(
+    session: AsyncSession,
+    kb,
+    *,
+    workspace_id: int,
+    text: str,
+    conversation_language: str | None,
+    state: BotConversation | None,
+) -> Reading:
+    text = text.strip()
+    language = await asyncio.to_thread(_language, text, conversation_language or "ko")
+    reading = Reading(language=language, text=text)
+    previous = (state.last_question or "").strip() if state is not None else ""
+    after_answer = state is not None and state.state == BotState.awaiting_feedback
+    if after_answer:
+        reading.feedback = rules.feedback(text)
+    queries = []
+    if reading.feedback is False and previous:
+        queries.append(previous)  # the next candidate for the same question
+    elif reading.feedback is None and not rules.wants_human(text) and not rules.small_talk(text):
+        queries.append(text)
+        if (
+            previous
+            and state.state in (BotState.awaiting_feedback, BotState.resolved)
+            and rules.is_follow_up(text)
+        ):
+            reading.follow_up_query = f"{previous} {text}"
+            queries.append(reading.follow_up_query)
+    for query in queries:
+        reading.searches[query] = await kb.search(session, workspace_id, query, language)
+    return reading

@@ -1,0 +1,90 @@
+"""One promise: the wait a customer is told about, wherever it is shown.
+
+The widget header, the bot's handoff message and the waiting bar all say the same
+thing, computed here: outside business hours, the next opening time; inside, the
+inbox's median first-response time measured from history (from the handoff, see
+conversations.service.typical_first_response_seconds), or the inbox's configured
+typical reply time while there is too little history, or no figure at all.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.channels import hours
+from sodam.channels.models import Inbox
+from sodam.conversations import service as conversations
+
+REPLY_TIME_TTL_S = 600
+_reply_time_cache: dict[int, tuple[float, float | None]] = {}
+
+
+@dataclass(frozen=True)
+class WaitPromise:
+    open_now: bool
+    minutes: int | None  # while open: the expected wait, None when nobody can say
+    opens_at: datetime | None  # while closed: the next opening, in the inbox's time zone
+
+
+def business_hours(inbox: Inbox) -> dict:
+    """The inbox's hours (weekdays 09:00–18:00 in Seoul until it sets its own, as the bot assumes)."""
+    return (inbox.settings or {}).get("business_hours") or hours.DEFAULT_HOURS
+
+
+async def measured_reply_seconds(session: AsyncSession, inbox_id: int) -> float | None:
+    """The measured median (cached for a few minutes per process: it moves slowly)."""
+    now = time.monotonic()
+    hit = _reply_time_cache.get(inbox_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    value = await conversations.typical_first_response_seconds(session, inbox_id=inbox_id)
+    _reply_time_cache[inbox_id] = (now + REPLY_TIME_TTL_S, value)
+    return value
+
+
+def forget_measurements() -> None:
+    _reply_time_cache.clear()
+
+
+async def wait_promise(session: AsyncSession, inbox: Inbox, now: datetime) -> WaitPromise:
+    config = business_hours(inbox)
+    if not hours.is_open(config, now):
+        return WaitPromise(False, None, hours.next_opening(config, now))
+    seconds = await measured_reply_seconds(session, inbox.id)
+    if seconds is not None:
+        return WaitPromise(True, max(1, math.ceil(seconds / 60)), None)
+    configured = (inbox.settings or {}).get("typical_reply_minutes")
+    return WaitPromise(True, int(configured) if configured else None, None)
+
+
+def when_text(opening: datetime, now: datetime, language: str) -> str:
+    """ "오늘 09:00", "내일 09:00", "12월 3일 09:00" / "today at 09:00", …"""
+    local_now = now.astimezone(opening.tzinfo)
+    days = (opening.date() - local_now.date()).days
+    hhmm = opening.strftime("%H:%M")
+    if language == "ko":
+        day = {0: "오늘", 1: "내일", 2: "모레"}.get(days, f"{opening.month}월 {opening.day}일")
+        return f"{day} {hhmm}"
+    day = {0: "today", 1: "tomorrow"}.get(days, opening.strftime("%b %d"))
+    return f"{day} at {hhmm}"
+
+
+def promise_line(promise: WaitPromise, now: datetime, language: str) -> str:
+    """The sentence the widget header and the waiting bar show."""
+    from sodam.core.i18n import gettext
+
+    if not promise.open_now and promise.opens_at is not None:
+        return gettext(language, "widget.reply_time_closed", when=when_text(promise.opens_at, now, language))
+    if promise.minutes is None:
+        return gettext(language, "widget.reply_time")
+    if promise.minutes <= 90:
+        return gettext(language, "widget.reply_time_minutes", minutes=promise.minutes)
+    hours_ = math.ceil(promise.minutes / 60)
+    if hours_ <= 24:
+        return gettext(language, "widget.reply_time_hours", hours=hours_)
+    return gettext(language, "widget.reply_time")

