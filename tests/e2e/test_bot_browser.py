@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
+from sodam.channels.hours import ALWAYS_OPEN
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
 from tests.e2e.support import stored_messages
@@ -33,6 +34,7 @@ async def bot_workspace(host_site, make_workspace, **settings):
         company_name="소담 쇼핑",
         bot_enabled=True,
         lead_capture="off",
+        business_hours=ALWAYS_OPEN,  # the promised wait must not depend on the hour either
         **settings,
     )
     async with session_scope() as session:
@@ -104,7 +106,8 @@ async def test_not_helpful_hands_off_to_an_agent_who_sees_the_transcript(
     await expect(mine.nth(1)).to_have_attribute("data-status", "sent")
     handoff = page.locator("#sodam-messages .msg.bot").nth(2)
     await expect(handoff.locator(".msg-body")).to_contain_text("김소담님", timeout=BOT_TIMEOUT)
-    await expect(handoff.locator(".msg-body")).to_contain_text(QUESTION)  # the topic, not a stock line
+    # Two sentences: what happens, and when (the question travels in the agents' note).
+    await expect(handoff.locator(".msg-body")).to_contain_text("곧 답변드리겠습니다")
     waiting = page.locator("#sodam-waiting")
     # The only conversation waiting for a person in this inbox; no reply-time data yet, so no ETA.
     await expect(waiting).to_have_text("상담원 연결 중 · 대기 순번 1번")

@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.async_api import expect
 
+from sodam.channels.hours import ALWAYS_OPEN
 from tests.e2e.support import agent_reply, stored_messages
 
 pytestmark = pytest.mark.browser
@@ -124,7 +125,7 @@ async def test_prechat_form_answers_reach_the_contact(new_context, host_site, ma
 
 
 async def test_english_browser_gets_english_strings(new_context, host_site, make_workspace):
-    ws = await make_workspace(allowed_origins=[host_site.origin])
+    ws = await make_workspace(allowed_origins=[host_site.origin], business_hours=ALWAYS_OPEN)
     page = await open_widget(await new_context(locale="en-US"), host_site, ws)
     await expect(page.locator("#sodam-launcher")).to_have_attribute("aria-label", "Open chat")
     await expect(page.locator("#sodam-input")).to_have_attribute("placeholder", "Type your message…")
