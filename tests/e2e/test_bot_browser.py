@@ -125,7 +125,7 @@ async def test_not_helpful_hands_off_to_an_agent_who_sees_the_transcript(
     await rows.first.click()
     messages = agent.locator("#messages")
     await expect(messages.locator(".msg.msg-incoming .msg-body").first).to_have_text(QUESTION)
-    await expect(messages.locator(".msg.msg-bot .msg-body").first).to_contain_text("배송 기간 안내")
+    await expect(messages.locator(".msg.msg-bot .msg-article").first).to_have_text("배송 기간 안내")
     await expect(messages.locator(".msg.msg-bot .msg-body", has_text="도움이 되었나요?")).to_have_count(1)
     await expect(messages.locator(".msg.msg-note .msg-body")).to_contain_text("[봇 인계]")
     await expect(messages.locator(".msg.msg-note .msg-body")).to_contain_text(QUESTION)

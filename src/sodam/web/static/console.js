@@ -111,6 +111,18 @@
     text.textContent = m.content;
     el.appendChild(meta);
     el.appendChild(text);
+    // The article the bot answered with (the message itself does not repeat its title).
+    var article = m.payload && m.payload.article;
+    if (article && article.title) {
+      var link = document.createElement("a");
+      link.className = "msg-article";
+      link.textContent = String(article.title);
+      var href = String(article.url || "");
+      link.href = /^(https?:\/\/|\/)/.test(href) ? href : "#";
+      link.target = "_blank";
+      link.rel = "noopener";
+      el.appendChild(link);
+    }
     // Keep seq order even if a resync and a live frame cross.
     var after = null;
     list.querySelectorAll(".msg[data-seq]").forEach(function (node) {
