@@ -141,7 +141,15 @@ async def seed(url: str) -> Seed:
                 password="bench-" + secrets.token_hex(8),
                 role=Role.admin,
             )
-            inbox = await inboxes.create(session, workspace_id=ws.id, name="웹 채팅")
+            # With jobs run in the server, a bot inbox as most teams run one: every customer
+            # message gets its sentiment scored and the bot's decision (an empty knowledge
+            # base: it hands off at the first message).
+            inbox = await inboxes.create(
+                session,
+                workspace_id=ws.id,
+                name="웹 채팅",
+                settings={"bot_enabled": True, "lead_capture": "off"} if JOBS == "inprocess" else None,
+            )
             _token, raw = await accounts.create_api_token(
                 session, workspace_id=ws.id, agent_id=agent.id, name="bench"
             )

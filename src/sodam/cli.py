@@ -289,8 +289,16 @@ def bench_messages(
     rate: float = typer.Option(500.0, help="Target send rate (msg/s)."),
     idle_sockets: int = typer.Option(0, help="Extra idle widget sockets to hold open."),
     workers: int = typer.Option(1, help="Server processes."),
+    jobs: str = typer.Option(
+        "on",
+        help="on: the server's in-process worker runs the real reactions (sentiment, the bot) "
+        "during the run, as `sodam serve` does; off: the message path alone.",
+    ),
 ) -> None:
     """End-to-end message path: throughput, latency percentiles, lost messages."""
+    if jobs not in ("on", "off"):
+        fail("--jobs is on or off", 2)
+    os.environ["SODAM_BENCH_JOBS"] = "inprocess" if jobs == "on" else "off"
     root = Path(__file__).resolve().parents[2]
     sys.path.insert(0, str(root))
     try:

@@ -17,6 +17,10 @@ from sodam.bot import rules
         "I want to speak to an agent please",
         "agent",
         "Can I talk to a real person?",
+        "직원분 계세요?",
+        "챗봇 말고 진짜 사람이랑 상담하고 싶어요",
+        "교환 건으로 상담원분이랑 직접 얘기하고 싶은데요",
+        "자동응답 말고 사람이요",
     ],
 )
 def test_asks_for_a_person(text):
@@ -31,6 +35,8 @@ def test_asks_for_a_person(text):
         "사람 수에 따라 요금이 달라지나요?",
         "How long does shipping take?",
         "Can I change my agent password?",
+        "직원 할인 있나요",
+        "담당자 이메일 알려주세요",
     ],
 )
 def test_questions_are_not_requests_for_a_person(text):

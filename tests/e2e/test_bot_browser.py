@@ -221,3 +221,40 @@ async def test_bot_payloads_are_drawn_safely(host_site, new_context, make_worksp
     assert await page.locator("#sodam-messages img").count() == 0
     assert await page.evaluate("window.__xss") is None
     assert page.errors == []
+
+
+async def test_typed_feedback_is_a_reply_to_the_answer_and_only_then_is_it_human_work(
+    live_server, host_site, new_context, make_workspace
+):
+    """ "그건 도움이 안 됐어요" after an answer: not a new question. The conversation is in the
+    agents' queue (미배정) only after the handoff; before, it is under "봇 응대 중"."""
+    ws, article_id = await bot_workspace(host_site, make_workspace)
+    page = await open_widget(await new_context(), host_site, ws)
+    await ask_and_get_the_answer(page, ws, article_id)
+
+    agent = await (await new_context()).new_page()
+    await agent.goto(f"{live_server.url}/console/login")
+    await agent.locator("input[name=email]").fill(ws.agent_email)
+    await agent.locator("input[name=password]").fill(ws.agent_password)
+    await agent.locator("button[type=submit]").click()
+    await expect(agent).not_to_have_url(f"{live_server.url}/console/login")
+    await agent.goto(f"{live_server.url}/console?view=unassigned&status=open")
+    await expect(agent.locator("#conversation-list [data-conversation-id]")).to_have_count(0)
+    await agent.goto(f"{live_server.url}/console?view=bot&status=open")
+    await expect(agent.locator("#conversation-list [data-conversation-id]")).to_have_count(1)
+    await expect(agent.locator("#conversation-list .badge-bot")).to_have_count(1)
+    await expect(agent.locator("#conversation-list .sla")).to_have_count(0)
+
+    await send(page, "그건 도움이 안 됐어요")
+    bots = page.locator("#sodam-messages .msg.bot")
+    await expect(bots).to_have_count(3, timeout=BOT_TIMEOUT)  # one article only: a person next
+    await expect(bots.nth(2).locator(".msg-body")).to_contain_text("상담원이 이어서 도와드릴게요")
+    await expect(page.locator("#sodam-waiting")).to_contain_text("대기 순번 1번")
+
+    await agent.goto(f"{live_server.url}/console?view=unassigned&status=open")
+    rows = agent.locator("#conversation-list [data-conversation-id]")
+    await expect(rows).to_have_count(1)
+    await rows.first.click()
+    note = agent.locator("#messages .msg.msg-note .msg-body")
+    await expect(note).to_contain_text(QUESTION)  # the customer's question, not the feedback
+    await expect(note).not_to_contain_text("도움이 안 됐어요")

@@ -10,9 +10,11 @@ from sodam.nlp.text import normalize
 # Matched on normalised text with spaces removed, so "상담원 연결" == "상담원연결".
 _HUMAN_KO = re.compile(
     r"(상담원|상담사|상담직원|직원|사람|매니저|담당자|실제사람|진짜사람)"
-    r"(이랑|랑|하고|과|와|한테|에게|을|를|이|가|좀|분|님)*"
-    r"(연결|바꿔|통화|얘기|이야기|대화|말|불러|부탁|요청|원해|원합니다|필요)"
+    r"(이랑|랑|하고|과|와|한테|에게|을|를|이|가|좀|분|님)*(직접|바로|좀|지금)*"
+    r"(연결|바꿔|통화|얘기|이야기|대화|말|불러|부탁|요청|원해|원합니다|필요|채팅|상담하)"
     r"|^(상담원|상담사|사람|직원)(요|이요|좀)?$"
+    r"|(상담원|상담사|직원|매니저|담당자)(분|님)*(계세요|계신가요|계시나요|있나요|있어요|없나요)"
+    r"|(챗봇|봇|로봇|자동응답|기계|ai)(이|가|은|는)?(말고|아니고|싫어|싫고)"
 )
 _HUMAN_EN = re.compile(
     r"\b(talk|speak|chat|connect|transfer)\b.*\b(human|person|agent|someone|representative|rep|staff|people)\b"

@@ -142,7 +142,7 @@ class WorkspaceIndex:
         idx = self.by_locale.get(locale)
         if idx is None or not len(idx):
             return None
-        channels = idx.channels
+        channels = idx.channels if idx.has_vectors else []
         query_vectors = encoders.query_vectors(query, channels) if channels else None
         return idx.query(query, limit, query_vectors)
 

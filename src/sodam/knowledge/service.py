@@ -34,6 +34,7 @@ MAX_QUESTIONS = 50
 # A hit is shown only when this share of the query's weighted terms is found in it;
 # below that, character n-grams alone make almost anything "match".
 MIN_COVERAGE = 0.18
+MIN_FUSED = 0.72  # fused score under which an article is not listed (off-topic questions score ~0.70)
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 _SPACE = re.compile(r"\s+")
 
@@ -408,7 +409,11 @@ async def search(
         known = idx.articles.get(int(hit.doc_id))
         # Lexical ranking lists anything sharing a term: keep what covers enough of the query.
         # The fused ranking already weighs meaning and terms together.
-        if known is None or (result.confidence.mode == "lexical" and coverage < MIN_COVERAGE):
+        if known is None:
+            continue
+        if result.confidence.mode == "lexical" and coverage < MIN_COVERAGE:
+            continue
+        if result.confidence.mode == "fused" and hit.score < MIN_FUSED and coverage < MIN_COVERAGE:
             continue
         hits.append(
             KbHit(known.id, known.title, known.locale, known.category_id, known.snippet, hit.score, coverage)
