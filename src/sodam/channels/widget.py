@@ -50,6 +50,8 @@ WIDGET_STRINGS = (
     "widget.connected",
     "widget.sending",
     "widget.sent",
+    "widget.read",
+    "widget.typing",
     "widget.failed",
     "widget.prechat_intro",
     "widget.name",
