@@ -62,7 +62,14 @@
     handoffSeq: 0, // seq of the bot's latest handoff message in the current conversation
     agentSeq: 0, // seq of the latest agent message in the current conversation
     queueTimer: null,
+    readSeq: 0, // an agent has read the current conversation up to this seq ("읽음")
+    typingSentAt: 0, // when we last told the agents "입력 중…" (throttled)
+    typingStop: null,
+    typingHide: null,
   };
+  const TYPING_EVERY_MS = 2000; // at most one "typing" frame this often while keys are pressed
+  const TYPING_IDLE_MS = 3000; // no key for this long: "stopped"
+  const TYPING_TTL_MS = 6000; // no news from the agent for this long: hide the indicator
   const QUEUE_POLL_MS = 30000;
 
   function load() {
@@ -227,6 +234,7 @@
     .quick-replies button.chosen { opacity: 1; background: var(--c); color: var(--on-c); }
     .quick-replies button:focus-visible, .card a:focus-visible { outline: 3px solid #91a7ff; outline-offset: 2px; }
     .waiting { padding: 6px 12px; font-size: 12px; background: #e7f5ff; color: #1c3d5a; text-align: center; }
+    .typing { padding: 2px 16px 6px; font-size: 12px; color: #6b7280; font-style: italic; }
     .notice { padding: 6px 12px; font-size: 12px; background: #f1f3f5; color: #495057; text-align: center; }
     .system { align-self: center; max-width: 100%; }
     .system .msg-body { background: transparent; border: 0; color: #6b7280; font-size: 12px; padding: 2px 8px; }
@@ -267,6 +275,7 @@
     const status = el('div', { id: 'sodam-status', class: 'status', role: 'status', hidden: true, text: t.connecting });
     const waiting = el('div', { id: 'sodam-waiting', class: 'waiting', role: 'status', hidden: true });
     const notice = el('div', { id: 'sodam-resolved', class: 'notice', role: 'status', hidden: true, text: t.resolved });
+    const typing = el('div', { id: 'sodam-typing', class: 'typing', 'aria-live': 'polite', hidden: true, text: t.typing });
     const messages = el(
       'ol',
       { id: 'sodam-messages', class: 'messages', 'aria-live': 'polite' },
@@ -307,6 +316,7 @@
       status,
       waiting,
       el('div', { class: 'body' }, prechat, messages),
+      typing,
       notice,
       composer,
       // Only an https/http link the server built: never a javascript: URL.
@@ -336,9 +346,10 @@
       input.style.height = 'auto';
       input.style.height = `${Math.min(input.scrollHeight, 120)}px`;
       if (!error.hidden && charCount(input.value) <= config.max_chars) error.hidden = true;
+      typingInput(input.value);
     });
     document.body.append(host);
-    return { t, launcher, badge, panel, status, waiting, notice, messages, prechat, prechatError, composer, input, error };
+    return { t, launcher, badge, panel, status, waiting, notice, typing, messages, prechat, prechatError, composer, input, error };
   }
 
   // ---- open / close, session ---------------------------------------------
@@ -533,6 +544,7 @@
         if (frame.conversation_id) adoptConversation(frame.conversation_id);
         if (frame.conversation_id === S.conversationId) S.status = frame.status || S.status;
         (frame.messages || []).forEach(receive);
+        if (frame.conversation_id === S.conversationId) markRead(frame.read_seq || 0);
         updateBars();
         flushOutbox();
         break;
@@ -548,6 +560,12 @@
         break;
       case 'resync': // the server's bus reconnected: ask for what we may have missed
         httpFetchMissed();
+        break;
+      case 'typing': // an agent is typing (never a private note: the console does not say)
+        if (frame.conversation_id === S.conversationId) showTyping(frame.typing !== false);
+        break;
+      case 'read': // an agent has read the conversation up to frame.seq
+        if (frame.conversation_id === S.conversationId) markRead(frame.seq);
         break;
       case 'status': // resolved, reopened, assigned…
         if (frame.conversation_id === S.conversationId) {
@@ -647,7 +665,7 @@
       S.conversationId = id;
       S.lastSeq = 0;
       S.status = 'open';
-      S.handoffSeq = S.agentSeq = 0;
+      S.handoffSeq = S.agentSeq = S.readSeq = 0;
       persist();
       updateBars();
     }
@@ -718,7 +736,8 @@
     li.dataset.id = String(m.id);
     li.dataset.seq = String(m.seq);
     li.dataset.conversation = String(m.conversation_id);
-    if (m.sender_type === 'contact') setStatus(li, 'sent', m.created_at);
+    if (m.sender_type === 'contact') setStatus(li, m.conversation_id === S.conversationId && m.seq <= S.readSeq ? 'read' : 'sent', m.created_at);
+    if (m.sender_type === 'agent') showTyping(false); // the reply they were typing is here
     S.nodes.set(m.id, li);
     // Measured before the new bubble (and perhaps the waiting bar) takes room.
     const stick = m.sender_type === 'contact' || nearEnd();
@@ -876,8 +895,54 @@
   function setStatus(li, status, createdAt) {
     li.dataset.status = status;
     const meta = li.querySelector('.meta');
-    const label = { sending: ui.t.sending, sent: ui.t.sent, failed: ui.t.failed, rejected: ui.t.rejected }[status];
-    if (meta) meta.textContent = createdAt ? `${time(createdAt)} · ${label}` : label;
+    const label = { sending: ui.t.sending, sent: ui.t.sent, read: ui.t.read, failed: ui.t.failed, rejected: ui.t.rejected }[status];
+    if (meta) {
+      meta.textContent = createdAt ? `${time(createdAt)} · ${label}` : label;
+      if (createdAt) meta.dataset.at = createdAt;
+    }
+  }
+
+  // ---- typing and read state ---------------------------------------------------------
+  // "입력 중…" both ways over the socket only (nothing is stored): throttled while typing,
+  // one "stopped" after a pause or on send; the indicator hides itself if news stop coming.
+  function sendTyping(on) {
+    if (!S.ws || !S.ready || !S.conversationId) return;
+    S.ws.send(JSON.stringify({ type: 'typing', conversation_id: S.conversationId, typing: on }));
+  }
+  function typingInput(value) {
+    clearTimeout(S.typingStop);
+    if (!value.trim()) {
+      if (S.typingSentAt) { S.typingSentAt = 0; sendTyping(false); }
+      return;
+    }
+    if (Date.now() - S.typingSentAt > TYPING_EVERY_MS) {
+      S.typingSentAt = Date.now();
+      sendTyping(true);
+    }
+    S.typingStop = setTimeout(() => { S.typingSentAt = 0; sendTyping(false); }, TYPING_IDLE_MS);
+  }
+  function typingDone() {
+    clearTimeout(S.typingStop);
+    if (S.typingSentAt) { S.typingSentAt = 0; sendTyping(false); }
+  }
+  function showTyping(on) {
+    clearTimeout(S.typingHide);
+    const stick = nearEnd();
+    ui.typing.hidden = !on;
+    if (on) S.typingHide = setTimeout(() => { ui.typing.hidden = true; }, TYPING_TTL_MS);
+    scrollToEnd(stick);
+  }
+  // An agent read the conversation up to `seq`: the visitor's messages up to it show "읽음".
+  function markRead(seq) {
+    if (!(seq > S.readSeq)) return;
+    S.readSeq = seq;
+    for (const li of ui.messages.querySelectorAll('li.mine[data-seq]')) {
+      if (Number(li.dataset.conversation) === S.conversationId && Number(li.dataset.seq) <= seq && li.dataset.status === 'sent') {
+        const meta = li.querySelector('.meta');
+        const at = meta && meta.dataset.at;
+        setStatus(li, 'read', at);
+      }
+    }
   }
 
   function time(iso) {
@@ -912,6 +977,7 @@
     // Refuse over-long text here, before it ever leaves the page.
     if (charCount(content) > S.config.max_chars) return showError(tooLong());
     ui.error.hidden = true;
+    typingDone();
     ui.input.value = '';
     ui.input.style.height = '';
     sendText(content);
