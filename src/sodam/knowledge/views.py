@@ -257,8 +257,8 @@ async def add_question(
     if draft is None:
         return RedirectResponse(f"/console/kb/articles/{article_id}?saved=1#questions", status_code=303)
     await ctx.session.commit()
-    ctx.session.expire_all()  # read the article again, with the wording just added
     article = await service.get_article(ctx.session, workspace_id=ctx.workspace_id, article_id=article_id)
+    await ctx.session.refresh(article, attribute_names=["alternate_questions"])  # with the new one
     typed = _questions(draft["questions"])
     # The new wording joins the editor's list too, so saving the form later keeps it.
     draft["questions"] = "\n".join(typed + ([text.strip()] if text.strip() not in typed else []))
