@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import httpx
@@ -33,6 +34,10 @@ async def _no_frame(ws, predicate, wait_s=1.5) -> bool:
     return False
 
 
+def typing_frame(conversation_id: int, on: bool) -> str:
+    return json.dumps({"type": "typing", "conversation_id": conversation_id, "typing": on})
+
+
 def cookie(client: httpx.AsyncClient) -> dict:
     return {"Cookie": f"sodam_session={client.cookies.get('sodam_session')}"}
 
@@ -51,13 +56,21 @@ async def _visitor(server, ws) -> tuple[str, int]:
         return token, sent.json()["conversation_id"]
 
 
-async def _writes(table: str) -> int:
+async def _stored(conversation_id: int) -> tuple:
+    """What a write for this conversation would change: its rows and its timestamps."""
     async with session_scope() as session:
-        return int(
-            await session.scalar(
-                text("SELECT n_tup_ins + n_tup_upd FROM pg_stat_user_tables WHERE relname = :t"), {"t": table}
-            )
-            or 0
+        return tuple(
+            (
+                await session.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM messages WHERE conversation_id = :c),"
+                        " (SELECT count(*) FROM conversation_events WHERE conversation_id = :c),"
+                        " (SELECT count(*) FROM conversation_reads WHERE conversation_id = :c),"
+                        " updated_at, last_seq FROM conversations WHERE id = :c"
+                    ),
+                    {"c": conversation_id},
+                )
+            ).one()
         )
 
 
@@ -75,9 +88,9 @@ async def test_typing_both_ways_and_read_state(live_server, make_workspace):
         await recv_until(console_sock, lambda f: f["type"] == "hello")
         hello = await recv_until(visitor_sock, lambda f: f["type"] == "hello")
         assert hello["read_seq"] == 0  # no agent has looked yet
-        messages_before = await _writes("messages")
+        before = await _stored(conv)
         # Visitor → console.
-        await visitor_sock.send('{"type": "typing", "conversation_id": %d, "typing": true}' % conv)
+        await visitor_sock.send(typing_frame(conv, True))
         frame = await recv_until(console_sock, lambda f: f["type"] == "typing")
         assert frame == {
             "type": "typing",
@@ -86,21 +99,21 @@ async def test_typing_both_ways_and_read_state(live_server, make_workspace):
             "agent_id": None,
             "typing": True,
         }
-        await visitor_sock.send('{"type": "typing", "conversation_id": %d, "typing": false}' % conv)
+        await visitor_sock.send(typing_frame(conv, False))
         frame = await recv_until(console_sock, lambda f: f["type"] == "typing")
         assert frame["typing"] is False
         # Another visitor's conversation id is not theirs to type in.
-        await visitor_sock.send('{"type": "typing", "conversation_id": %d, "typing": true}' % (conv + 999))
+        await visitor_sock.send(typing_frame(conv + 999, True))
         assert await _no_frame(console_sock, lambda f: f["type"] == "typing")
         # Console → visitor (without the agent's identity).
-        await console_sock.send('{"type": "typing", "conversation_id": %d, "typing": true}' % conv)
+        await console_sock.send(typing_frame(conv, True))
         frame = await recv_until(visitor_sock, lambda f: f["type"] == "typing")
         assert frame == {"type": "typing", "conversation_id": conv, "typing": True}
         # Repeats inside a second are dropped (the browsers throttle too).
-        await console_sock.send('{"type": "typing", "conversation_id": %d, "typing": true}' % conv)
+        await console_sock.send(typing_frame(conv, True))
         assert await _no_frame(visitor_sock, lambda f: f["type"] == "typing", 0.8)
         await asyncio.sleep(0.5)
-        assert await _writes("messages") == messages_before  # typing wrote nothing
+        assert await _stored(conv) == before  # typing wrote nothing
         # The agent opens the conversation: one read marker, and the visitor hears "읽음".
         page = await agent.get(f"/console/conversations/{conv}")
         assert page.status_code == 200
