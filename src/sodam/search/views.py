@@ -115,7 +115,7 @@ async def search_page(
         if m.sender_type.value == "agent":
             sender = agents.get(m.sender_id or 0, "")
         elif m.sender_type.value == "contact":
-            sender = (person.name or person.email) if person else ""
+            sender = ""  # the contact's name heads the row already
         else:
             sender = ctx.t("console.bot") if m.sender_type.value == "bot" else ctx.t("console.system")
         rows.append(
