@@ -49,18 +49,30 @@ async def _try_lock(conn) -> bool:
     return bool((await cur.fetchone())[0])
 
 
-async def catch_up(*, limit: int = BATCH, max_seconds: float = 0.0) -> int:
+_NEWER_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM messages"
+    " WHERE id > (SELECT last_message_id FROM search_index_state WHERE id = 1))"
+)
+
+
+async def catch_up(*, limit: int = BATCH, max_seconds: float = 0.0, lookback: int = LOOKBACK_IDS) -> int:
     """Index messages not indexed yet (up to `limit` per batch, more batches while under
-    `max_seconds`); returns how many were indexed, 0 when another process is at it."""
+    `max_seconds`); returns how many were indexed, 0 when another process is at it.
+
+    With lookback=0 (what a search does first) only messages after the mark are looked
+    for, and when there are none that costs one index probe; the periodic run also looks
+    `lookback` ids behind the mark for messages that were committed late."""
     pool = await raw_pool()
     done = 0
     started = time.monotonic()
     async with pool.connection() as conn:
+        if not lookback and not (await (await conn.execute(_NEWER_SQL)).fetchone())[0]:
+            return 0
         if not await _try_lock(conn):
             return 0
         try:
             while True:
-                n = await _one_batch(conn, limit)
+                n = await _one_batch(conn, limit, lookback)
                 done += n
                 if n < limit or time.monotonic() - started >= max_seconds:
                     break
@@ -69,11 +81,11 @@ async def catch_up(*, limit: int = BATCH, max_seconds: float = 0.0) -> int:
     return done
 
 
-async def _one_batch(conn, limit: int) -> int:
+async def _one_batch(conn, limit: int, lookback: int) -> int:
     cur = await conn.execute("SELECT last_message_id FROM search_index_state WHERE id = 1")
     row = await cur.fetchone()
     mark = int(row[0]) if row else 0
-    cur = await conn.execute(_PENDING_SQL, {"low": max(0, mark - LOOKBACK_IDS), "limit": limit})
+    cur = await conn.execute(_PENDING_SQL, {"low": max(0, mark - lookback), "limit": limit})
     rows = await cur.fetchall()
     if not rows:
         return 0

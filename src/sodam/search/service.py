@@ -14,6 +14,7 @@ search one index scan), and messages are loaded through the conversations servic
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,7 @@ from sodam.conversations.models import Conversation, Status
 from sodam.core.errors import Invalid
 from sodam.search import indexer
 from sodam.search.models import MessageSearch
-from sodam.search.terms import highlight, query_terms, tsquery_literal
+from sodam.search.terms import highlight_many, query_terms, tsquery_literal
 
 MAX_QUERY_CHARS = 200
 FRESHEN_LIMIT = 500
@@ -81,14 +82,27 @@ async def search(
     after: tuple[datetime, int] | None = None,
     limit: int = 25,
     freshen: bool = True,
+    timings: dict[str, float] | None = None,
 ) -> tuple[list[Hit], list[str]]:
-    """(one page of hits, newest first; the query's terms)."""
+    """(one page of hits, newest first; the query's terms). `timings`, when given, gets each
+    phase's seconds (the benchmark prints them)."""
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        if timings is not None:
+            now = time.perf_counter()
+            timings[name] = timings.get(name, 0.0) + now - clock
+            clock = now
+
     query = clean_query(query)
     terms = await analyse(query)
+    lap("analyse")
     if not terms:
         return [], []
     if freshen:
-        await indexer.catch_up(limit=FRESHEN_LIMIT)
+        await indexer.catch_up(limit=FRESHEN_LIMIT, lookback=0)
+        lap("freshen")
     stmt = (
         select(MessageSearch.message_id, MessageSearch.created_at)
         .join(Conversation, Conversation.id == MessageSearch.conversation_id)
@@ -127,6 +141,7 @@ async def search(
         )
     stmt = stmt.order_by(MessageSearch.created_at.desc(), MessageSearch.message_id.desc()).limit(limit)
     rows = (await session.execute(stmt)).all()
+    lap("find")
     if not rows:
         return [], terms
     ids = [r[0] for r in rows]
@@ -147,7 +162,9 @@ async def search(
         )
     }
     ordered = [messages[i] for i in ids if i in messages and messages[i].conversation_id in convs]
-    marked = await asyncio.to_thread(lambda: [highlight(m.content, terms) for m in ordered])
+    lap("load")
+    marked = await asyncio.to_thread(highlight_many, [m.content for m in ordered], terms)
+    lap("highlight")
     hits = [
         Hit(message=m, conversation=convs[m.conversation_id], snippet=str(html), matches=n)
         for m, (html, n) in zip(ordered, marked, strict=True)

@@ -73,10 +73,10 @@ def tsquery_literal(terms: Sequence[str]) -> str:
     return " & ".join(_quote(t) for t in terms)
 
 
-def _spans(content: str, wanted: set[str]) -> list[tuple[int, int]]:
+def _spans(content: str, wanted: set[str], analysed=None) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     if has_hangul(content):
-        for tok in get_kiwi().tokenize(content):
+        for tok in analysed if analysed is not None else get_kiwi().tokenize(content):
             tag = tok.tag.split("-", 1)[0]
             if tag not in _CONTENT_TAGS:
                 continue
@@ -97,10 +97,21 @@ def _spans(content: str, wanted: set[str]) -> list[tuple[int, int]]:
     return merged
 
 
-def highlight(content: str, terms: Sequence[str], *, width: int = SNIPPET_CHARS) -> tuple[Markup, int]:
+def highlight_many(contents: Sequence[str], terms: Sequence[str]) -> list[tuple[Markup, int]]:
+    """highlight() for a page of hits, the Korean ones analysed as one Kiwi batch."""
+    korean = [i for i, c in enumerate(contents) if c and has_hangul(c)]
+    analysed: dict[int, list] = {}
+    if korean and terms:
+        analysed = dict(zip(korean, get_kiwi().tokenize([contents[i] for i in korean]), strict=True))
+    return [highlight(c, terms, analysed=analysed.get(i)) for i, c in enumerate(contents)]
+
+
+def highlight(
+    content: str, terms: Sequence[str], *, width: int = SNIPPET_CHARS, analysed=None
+) -> tuple[Markup, int]:
     """(escaped HTML of a snippet around the first match with <mark> on every match, matches)."""
     content = content or ""
-    spans = _spans(content, set(terms)) if terms else []
+    spans = _spans(content, set(terms), analysed) if terms else []
     start = 0
     if spans and len(content) > width:
         start = max(0, min(spans[0][0] - width // 3, len(content) - width))
