@@ -183,7 +183,7 @@ def _queries(rng: random.Random, korean: list[str], english: list[str], count: i
     return out
 
 
-async def _time_searches(url: str, ws_id: int, inbox_id: int, agent_ids, team_ids, queries, rng):
+async def _time_searches(url: str, ws_id: int, inbox_id: int, agent_ids, team_ids, queries, rng, explain=0):
     from sodam.conversations.models import Status
     from sodam.db.session import dispose_engine, init_engine, session_scope
     from sodam.search import service
@@ -214,7 +214,27 @@ async def _time_searches(url: str, ws_id: int, inbox_id: int, agent_ids, team_id
             if i >= 3:
                 timings.append(elapsed)
                 hits_per_query.append(len(hits))
-                phases.append({"query": query, "filters": {k: v for k, v in vars(f).items() if v}, **phase})
+                phases.append(
+                    {"query": query, "filters": {k: v for k, v in vars(f).items() if v}, "_f": f, **phase}
+                )
+        if explain:
+            by_find = sorted(phases, key=lambda p: -p.get("find", 0.0))[:explain]
+            for p in by_find:
+                async with session_scope() as session:
+                    terms = await service.analyse(p["query"])
+                    stmt = service.statement(
+                        workspace_id=ws_id, terms=terms, filters=p["_f"], after=None, limit=26
+                    )
+                    conn = await session.connection()
+                    compiled = stmt.compile(dialect=conn.dialect)
+                    plan = await conn.exec_driver_sql(
+                        "EXPLAIN (ANALYZE, BUFFERS) " + str(compiled), compiled.params
+                    )
+                    console.print(
+                        f"[bold]plan[/bold] {p['query']!r} {p['filters']} (find {p['find'] * 1000:.0f} ms)"
+                    )
+                    for (line,) in plan:
+                        console.print("   " + line, highlight=False)
     finally:
         await dispose_engine()
     slowest = sorted(range(len(timings)), key=lambda j: -timings[j])[:5]
@@ -235,7 +255,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def main(*, messages: int = 1_000_000, queries: int = 200, datasets: Path) -> dict:
+def main(*, messages: int = 1_000_000, queries: int = 200, datasets: Path, explain: int = 0) -> dict:
     from sodam.db.migrate import upgrade
 
     if messages < 10:
@@ -276,7 +296,9 @@ def main(*, messages: int = 1_000_000, queries: int = 200, datasets: Path) -> di
             index_bytes = conn.execute("SELECT pg_total_relation_size('message_search')").fetchone()[0]
             messages_bytes = conn.execute("SELECT pg_total_relation_size('messages')").fetchone()[0]
         qs = _queries(rng, korean, english, queries)
-        timings, hits = asyncio.run(_time_searches(url, ws_id, inbox_id, agent_ids, team_ids, qs, rng))
+        timings, hits = asyncio.run(
+            _time_searches(url, ws_id, inbox_id, agent_ids, team_ids, qs, rng, explain=explain)
+        )
         version = server_version(url)
     ko = [t for q, t in zip(qs, timings, strict=True) if any("\uac00" <= ch <= "\ud7a3" for ch in q)]
     en = [t for q, t in zip(qs, timings, strict=True) if not any("\uac00" <= ch <= "\ud7a3" for ch in q)]

@@ -73,36 +73,10 @@ async def analyse(query: str) -> list[str]:
     return await asyncio.to_thread(query_terms, query)
 
 
-async def search(
-    session: AsyncSession,
-    *,
-    workspace_id: int,
-    query: str,
-    filters: Filters,
-    after: tuple[datetime, int] | None = None,
-    limit: int = 25,
-    freshen: bool = True,
-    timings: dict[str, float] | None = None,
-) -> tuple[list[Hit], list[str]]:
-    """(one page of hits, newest first; the query's terms). `timings`, when given, gets each
-    phase's seconds (the benchmark prints them)."""
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        if timings is not None:
-            now = time.perf_counter()
-            timings[name] = timings.get(name, 0.0) + now - clock
-            clock = now
-
-    query = clean_query(query)
-    terms = await analyse(query)
-    lap("analyse")
-    if not terms:
-        return [], []
-    if freshen:
-        await indexer.catch_up(limit=FRESHEN_LIMIT, lookback=0)
-        lap("freshen")
+def statement(
+    *, workspace_id: int, terms: list[str], filters: Filters, after: tuple[datetime, int] | None, limit: int
+):
+    """The one SELECT of a search: (message id, time) of the hits, newest first."""
     stmt = (
         select(MessageSearch.message_id, MessageSearch.created_at)
         .join(Conversation, Conversation.id == MessageSearch.conversation_id)
@@ -140,6 +114,40 @@ async def search(
             )
         )
     stmt = stmt.order_by(MessageSearch.created_at.desc(), MessageSearch.message_id.desc()).limit(limit)
+    return stmt
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    query: str,
+    filters: Filters,
+    after: tuple[datetime, int] | None = None,
+    limit: int = 25,
+    freshen: bool = True,
+    timings: dict[str, float] | None = None,
+) -> tuple[list[Hit], list[str]]:
+    """(one page of hits, newest first; the query's terms). `timings`, when given, gets each
+    phase's seconds (the benchmark prints them)."""
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        if timings is not None:
+            now = time.perf_counter()
+            timings[name] = timings.get(name, 0.0) + now - clock
+            clock = now
+
+    query = clean_query(query)
+    terms = await analyse(query)
+    lap("analyse")
+    if not terms:
+        return [], []
+    if freshen:
+        await indexer.catch_up(limit=FRESHEN_LIMIT, lookback=0)
+        lap("freshen")
+    stmt = statement(workspace_id=workspace_id, terms=terms, filters=filters, after=after, limit=limit)
     rows = (await session.execute(stmt)).all()
     lap("find")
     if not rows:
