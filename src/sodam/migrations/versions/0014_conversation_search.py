@@ -1,7 +1,7 @@
 """conversation search (morpheme index), notification settings and @mentions in notes
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-02
 
 message_search holds, per message, its search terms (Korean content morphemes from
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
 revision = "0014"
-down_revision = "0013"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
