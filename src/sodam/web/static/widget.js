@@ -63,13 +63,7 @@
     agentSeq: 0, // seq of the latest agent message in the current conversation
     queueTimer: null,
     readSeq: 0, // an agent has read the current conversation up to this seq ("읽음")
-    typingSentAt: 0, // when we last told the agents "입력 중…" (throttled)
-    typingStop: null,
-    typingHide: null,
   };
-  const TYPING_EVERY_MS = 2000; // at most one "typing" frame this often while keys are pressed
-  const TYPING_IDLE_MS = 3000; // no key for this long: "stopped"
-  const TYPING_TTL_MS = 6000; // no news from the agent for this long: hide the indicator
   const QUEUE_POLL_MS = 30000;
 
   function load() {
@@ -234,7 +228,7 @@
     .quick-replies button.chosen { opacity: 1; background: var(--c); color: var(--on-c); }
     .quick-replies button:focus-visible, .card a:focus-visible { outline: 3px solid #91a7ff; outline-offset: 2px; }
     .waiting { padding: 6px 12px; font-size: 12px; background: #e7f5ff; color: #1c3d5a; text-align: center; }
-    .typing { padding: 2px 16px 6px; font-size: 12px; color: #6b7280; font-style: italic; }
+    .typing { padding: 2px 16px 6px; font-size: 12px; color: #6b7280; }
     .notice { padding: 6px 12px; font-size: 12px; background: #f1f3f5; color: #495057; text-align: center; }
     .system { align-self: center; max-width: 100%; }
     .system .msg-body { background: transparent; border: 0; color: #6b7280; font-size: 12px; padding: 2px 8px; }
@@ -561,11 +555,11 @@
       case 'resync': // the server's bus reconnected: ask for what we may have missed
         httpFetchMissed();
         break;
-      case 'typing': // an agent is typing (never a private note: the console does not say)
-        if (frame.conversation_id === S.conversationId) showTyping(frame.typing !== false);
-        break;
-      case 'read': // an agent has read the conversation up to frame.seq
-        if (frame.conversation_id === S.conversationId) markRead(frame.seq);
+      case 'typing': // an agent types a reply (never a note), or stopped
+      case 'read': // an agent has read up to frame.seq
+        if (frame.conversation_id !== S.conversationId) break;
+        if (frame.type === 'read') markRead(frame.seq);
+        else showTyping(frame.typing !== false);
         break;
       case 'status': // resolved, reopened, assigned…
         if (frame.conversation_id === S.conversationId) {
@@ -737,7 +731,7 @@
     li.dataset.seq = String(m.seq);
     li.dataset.conversation = String(m.conversation_id);
     if (m.sender_type === 'contact') setStatus(li, m.conversation_id === S.conversationId && m.seq <= S.readSeq ? 'read' : 'sent', m.created_at);
-    if (m.sender_type === 'agent') showTyping(false); // the reply they were typing is here
+    if (m.sender_type === 'agent') showTyping(false);
     S.nodes.set(m.id, li);
     // Measured before the new bubble (and perhaps the waiting bar) takes room.
     const stick = m.sender_type === 'contact' || nearEnd();
@@ -896,52 +890,39 @@
     li.dataset.status = status;
     const meta = li.querySelector('.meta');
     const label = { sending: ui.t.sending, sent: ui.t.sent, read: ui.t.read, failed: ui.t.failed, rejected: ui.t.rejected }[status];
-    if (meta) {
-      meta.textContent = createdAt ? `${time(createdAt)} · ${label}` : label;
-      if (createdAt) meta.dataset.at = createdAt;
-    }
+    if (meta) meta.textContent = createdAt ? `${time(createdAt)} · ${label}` : label;
+    if (createdAt) li.dataset.at = createdAt;
   }
 
-  // ---- typing and read state ---------------------------------------------------------
-  // "입력 중…" both ways over the socket only (nothing is stored): throttled while typing,
-  // one "stopped" after a pause or on send; the indicator hides itself if news stop coming.
+  // "입력 중…" both ways, socket only (never stored): at most one frame per 2 s while typing,
+  // "stopped" after 3 s without a key or on send; the indicator hides itself after 6 s.
+  let typedAt = 0, typingStop, typingHide;
   function sendTyping(on) {
-    if (!S.ws || !S.ready || !S.conversationId) return;
-    S.ws.send(JSON.stringify({ type: 'typing', conversation_id: S.conversationId, typing: on }));
+    if (S.ws && S.ready && S.conversationId) S.ws.send(JSON.stringify({ type: 'typing', conversation_id: S.conversationId, typing: on }));
   }
   function typingInput(value) {
-    clearTimeout(S.typingStop);
-    if (!value.trim()) {
-      if (S.typingSentAt) { S.typingSentAt = 0; sendTyping(false); }
-      return;
-    }
-    if (Date.now() - S.typingSentAt > TYPING_EVERY_MS) {
-      S.typingSentAt = Date.now();
-      sendTyping(true);
-    }
-    S.typingStop = setTimeout(() => { S.typingSentAt = 0; sendTyping(false); }, TYPING_IDLE_MS);
+    clearTimeout(typingStop);
+    if (!value.trim()) return typingDone();
+    if (Date.now() - typedAt > 2000) { typedAt = Date.now(); sendTyping(true); }
+    typingStop = setTimeout(typingDone, 3000);
   }
   function typingDone() {
-    clearTimeout(S.typingStop);
-    if (S.typingSentAt) { S.typingSentAt = 0; sendTyping(false); }
+    clearTimeout(typingStop);
+    if (typedAt) { typedAt = 0; sendTyping(false); }
   }
   function showTyping(on) {
-    clearTimeout(S.typingHide);
+    clearTimeout(typingHide);
     const stick = nearEnd();
     ui.typing.hidden = !on;
-    if (on) S.typingHide = setTimeout(() => { ui.typing.hidden = true; }, TYPING_TTL_MS);
+    if (on) typingHide = setTimeout(() => { ui.typing.hidden = true; }, 6000);
     scrollToEnd(stick);
   }
-  // An agent read the conversation up to `seq`: the visitor's messages up to it show "읽음".
+  // An agent has read up to `seq`: the visitor's messages up to it say "읽음".
   function markRead(seq) {
     if (!(seq > S.readSeq)) return;
     S.readSeq = seq;
-    for (const li of ui.messages.querySelectorAll('li.mine[data-seq]')) {
-      if (Number(li.dataset.conversation) === S.conversationId && Number(li.dataset.seq) <= seq && li.dataset.status === 'sent') {
-        const meta = li.querySelector('.meta');
-        const at = meta && meta.dataset.at;
-        setStatus(li, 'read', at);
-      }
+    for (const li of ui.messages.querySelectorAll('li.mine[data-status="sent"]')) {
+      if (+li.dataset.conversation === S.conversationId && +li.dataset.seq <= seq) setStatus(li, 'read', li.dataset.at);
     }
   }
 
