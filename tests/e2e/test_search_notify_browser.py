@@ -187,3 +187,38 @@ async def test_typing_both_ways_and_read_receipt(live_server, host_site, make_wo
     await widget.wait_for_timeout(1500)
     await expect(typing).to_be_hidden()
     assert widget.errors == []
+
+
+async def test_settings_page_and_kb_phrasing_keeps_the_body(live_server, make_workspace, new_context):
+    from sodam.knowledge import service as knowledge
+
+    ws = await make_workspace()
+    async with session_scope() as session:
+        article = await knowledge.create_article(
+            session, workspace_id=ws.workspace_id, title="배송 조회", body="옛 본문"
+        )
+    page = await (await new_context()).new_page()
+    await sign_in(page, live_server, ws)
+    # The knowledge-base editor: a phrasing added after typing a new body keeps that body.
+    await page.goto(f"{live_server.url}/console/kb/articles/{article.id}")
+    await page.locator("#kb-body").fill("새 본문입니다. 아직 저장하지 않았어요.")
+    await page.locator("#kb-question-text").fill("택배 어디쯤이에요")
+    await page.locator("#kb-question-text").press("Enter")
+    await expect(page.locator("#kb-notice")).to_be_visible()
+    await expect(page.locator("#kb-body")).to_have_value("새 본문입니다. 아직 저장하지 않았어요.")
+    await expect(page.locator(".kb-questions li")).to_contain_text(["택배 어디쯤이에요"])
+    await page.locator("#kb-save").click()
+    await expect(page.locator("#kb-saved")).to_be_visible()
+    await expect(page.locator("#kb-body")).to_have_value("새 본문입니다. 아직 저장하지 않았어요.")
+    await expect(page.locator("#kb-questions")).to_have_value("택배 어디쯤이에요")
+    # The notification settings, ko and en.
+    await page.goto(f"{live_server.url}/console/notifications")
+    await page.locator("#notify-reply").uncheck()
+    await page.locator("#notify-save").click()
+    await expect(page.locator("#notify-saved")).to_be_visible()
+    await expect(page.locator("#notify-reply")).not_to_be_checked()
+    await shoot(page, "notify-settings-ko")
+    await set_locale(ws, "en")
+    await page.reload()
+    await expect(page.locator("h1")).to_have_text("Notifications")
+    await shoot(page, "notify-settings-en")
