@@ -185,6 +185,13 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(replies_api.router)
     app.include_router(replies_views.router)  # the reply box's `/` picker, /console/settings/replies
+    from sodam.notifications import views as notifications_views
+    from sodam.search import api as search_api
+    from sodam.search import views as search_views
+
+    app.include_router(search_api.router)
+    app.include_router(search_views.router)  # /console/search
+    app.include_router(notifications_views.router)  # /console/notifications
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

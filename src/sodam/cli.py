@@ -405,5 +405,18 @@ def bench_bot_latency(
     )
 
 
+@bench_app.command("search")
+def bench_search(
+    messages: int = typer.Option(1_000_000, help="Messages to load (in messages/10 conversations)."),
+    queries: int = typer.Option(200, help="Searches to time (half Korean, half English, most filtered)."),
+    explain: int = typer.Option(0, help="Print the query plans of this many of the slowest searches."),
+    data_dir: str = typer.Option(
+        str(DEFAULT_DATASETS), help="Folder holding nsmc/, parakqc/, banking77/ and clinc150/."
+    ),
+) -> None:
+    """Conversation search over a large workspace: search p50/p99 and the index's size."""
+    _bench_module("search").main(messages=messages, queries=queries, datasets=Path(data_dir), explain=explain)
+
+
 if __name__ == "__main__":
     app()

@@ -98,7 +98,9 @@ async def _decide(ctx: Console, proposal_id: int, *, accept: bool):
     if not ctx.is_htmx:
         return RedirectResponse("/console/bot/proposals", status_code=303)
     (row,) = await _rows(ctx, [proposal])
-    return ctx.render("bot/_proposal.html", {"row": row})
+    # The row, and the pending counts (the "대기 중 (N)" tab, the rail's badge) out of band.
+    pending = await learning.pending_count(ctx.session, workspace_id=ctx.workspace_id)
+    return ctx.render("bot/_proposal.html", {"row": row, "oob_pending_count": pending})
 
 
 @router.post("/proposals/{proposal_id}/accept")

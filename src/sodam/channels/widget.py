@@ -26,6 +26,7 @@ from sodam.channels.schemas import WidgetMessageIn, WidgetSessionIn
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
+from sodam.conversations import typing as typing_indicator
 from sodam.conversations.models import SenderType
 from sodam.conversations.realtime import agent_name, visitor_topic
 from sodam.conversations.schemas import message_out
@@ -50,6 +51,8 @@ WIDGET_STRINGS = (
     "widget.connected",
     "widget.sending",
     "widget.sent",
+    "widget.read",
+    "widget.typing",
     "widget.failed",
     "widget.prechat_intro",
     "widget.name",
@@ -244,6 +247,8 @@ async def widget_messages(
         "conversation_id": current.id if current else None,
         "status": current.status.value if current else None,
         "messages": messages,
+        # How far an agent has read: the widget marks the visitor's messages up to it "읽음".
+        "read_seq": await conversations.agent_read_seq(session, conversation_id=current.id) if current else 0,
     }
 
 
@@ -378,12 +383,16 @@ async def widget_socket(
     try:
         async with session_scope() as session:
             current, backlog = await _history(session, inbox, contact_id, known, since)
+            read_seq = (
+                await conversations.agent_read_seq(session, conversation_id=current.id) if current else 0
+            )
         subscriber.offer(
             {
                 "type": "hello",
                 "conversation_id": current.id if current else None,
                 "status": current.status.value if current else None,
                 "messages": backlog,
+                "read_seq": read_seq,
             }
         )
         while True:
@@ -411,6 +420,17 @@ async def _handle_visitor_frame(
         return
     if frame.get("type") == "ping":
         subscriber.offer({"type": "pong"})
+        return
+    if frame.get("type") == "typing":  # ephemeral: no database write, no answer
+        typed = typing_indicator.parse(frame)
+        if typed is not None:
+            await typing_indicator.visitor_typing(
+                workspace_id=inbox.workspace_id,
+                inbox_id=inbox.id,
+                contact_id=contact_id,
+                conversation_id=typed[0],
+                on=typed[1],
+            )
         return
     if frame.get("type") != "message":
         subscriber.offer(

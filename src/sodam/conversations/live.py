@@ -13,6 +13,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from sodam.accounts.auth import ReadPrincipal, bearer_from_header, principal_from_token
 from sodam.accounts.sessions import socket_principal
+from sodam.conversations import typing
 from sodam.conversations.realtime import workspace_topic
 from sodam.core.deps import Principal
 from sodam.core.errors import AppError, Unauthorized
@@ -108,8 +109,17 @@ async def agent_socket(websocket: WebSocket) -> None:
     )
     try:
         while True:
-            if is_ping(await websocket.receive_text()):
+            raw = await websocket.receive_text()
+            if is_ping(raw):
                 subscriber.offer({"type": "pong"})
+            elif (typed := typing.parse(raw)) is not None and principal.agent_id is not None:
+                # "입력 중…" for the customer: a notification, never a database write.
+                await typing.agent_typing(
+                    workspace_id=principal.workspace_id,
+                    agent_id=principal.agent_id,
+                    conversation_id=typed[0],
+                    on=typed[1],
+                )
     except WebSocketDisconnect:
         pass
     finally:

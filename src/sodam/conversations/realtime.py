@@ -45,9 +45,50 @@ def _local_message_frame(event: dict[str, Any]) -> dict[str, Any] | None:
     return {"type": "message", "conversation_id": out["conversation_id"], "message": out}
 
 
+def _light_frames(event: dict[str, Any], ws_topic: str, conv_topic: str) -> list[tuple[str, dict[str, Any]]]:
+    """Frames that need no database read: typing (ephemeral, never stored), read state for
+    the visitor, @mentions for the agents."""
+    conv = event["conv"]
+    if event["t"] == "typing":
+        typing = bool(event.get("on"))
+        who = "agent" if event.get("who") == "agent" else "contact"
+        frames = [
+            (
+                ws_topic,
+                {
+                    "type": "typing",
+                    "conversation_id": conv,
+                    "sender_type": who,
+                    "agent_id": event.get("agent"),
+                    "typing": typing,
+                },
+            )
+        ]
+        if who == "agent":  # the customer sees "입력 중…", not who
+            frames.append((conv_topic, {"type": "typing", "conversation_id": conv, "typing": typing}))
+        return frames
+    if event["t"] == "read":
+        return [(conv_topic, {"type": "read", "conversation_id": conv, "seq": int(event.get("seq") or 0)})]
+    if event["t"] == "mention":
+        frame = {
+            "type": "mention",
+            "conversation_id": conv,
+            "message_id": event.get("id"),
+            "agent_ids": list(event.get("agents") or []),
+            "by": event.get("by"),
+        }
+        return [(ws_topic, frame)]
+    return []
+
+
+LIGHT_EVENTS = frozenset({"typing", "read", "mention"})
+
+
 async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple[str, dict[str, Any]]]:
     ws_topic = workspace_topic(event["ws"])
     conv_topic = visitor_topic(event["inbox"], event["contact"])
+    if event["t"] in LIGHT_EVENTS:
+        return _light_frames(event, ws_topic, conv_topic)
     wanted_ws = ws_topic in topics
     wanted_conv = conv_topic in topics and not event.get("private")
     # Taken even when nobody here listens, so the process-local cache never fills up.
@@ -91,6 +132,9 @@ async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple
                 return []
             payload = ConversationOut.model_validate(conversation).model_dump(mode="json")
             frame = {"type": "conversation", "event": event["t"], "conversation": payload}
+            if event.get("assigned"):  # an assignment: who made it (None: routing, the bot)
+                frame["assigned"] = True
+                frame["actor_id"] = event.get("by")
             if wanted_ws:
                 frames.append((ws_topic, frame))
             if conv_topic in topics:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.conversations.message_path import POST_MESSAGES_SQL as POST_MESSAGES_SQL
@@ -26,7 +25,6 @@ from sodam.conversations.message_path import visitor_message_committer as visito
 from sodam.conversations.models import (
     Conversation,
     ConversationEvent,
-    ConversationRead,
     Direction,
     Message,
     MessageKind,
@@ -34,6 +32,9 @@ from sodam.conversations.models import (
     SenderType,
     Status,
 )
+from sodam.conversations.reads import agent_read_seq as agent_read_seq
+from sodam.conversations.reads import mark_read as mark_read
+from sodam.conversations.reads import unread_ids as unread_ids
 from sodam.core.errors import Invalid, NotFound
 from sodam.realtime import bus
 
@@ -63,6 +64,10 @@ async def log_event(
         actor_type=actor_type,
         actor_id=actor_id,
         data=data or {},
+        # The moment of the change, as messages are stamped (sodam_post_message uses
+        # clock_timestamp()); now() would be the transaction's start, so an assignment made
+        # in a transaction that began before a message could sort above that message.
+        created_at=func.clock_timestamp(),
     )
     session.add(event)
     await session.flush()
@@ -363,7 +368,10 @@ async def assign(
             actor_id=actor_id,
             data=changes,
         )
-        await _touch_and_publish(session, conversation)
+        # Who assigned it travels with the frame: consoles announce an assignment to the
+        # new assignee, never to the agent who made it (notifications).
+        extra = {"assigned": True, "by": actor_id} if "assignee" in changes else None
+        await _touch_and_publish(session, conversation, extra)
     return conversation
 
 
@@ -493,13 +501,17 @@ async def events(
     return list(await session.scalars(stmt))
 
 
-async def _touch_and_publish(session: AsyncSession, conversation: Conversation) -> None:
+async def _touch_and_publish(
+    session: AsyncSession, conversation: Conversation, extra: dict[str, Any] | None = None
+) -> None:
     conversation.updated_at = _now()
     await session.flush()
-    await _publish_conversation(session, conversation, "conversation.updated")
+    await _publish_conversation(session, conversation, "conversation.updated", extra)
 
 
-async def _publish_conversation(session: AsyncSession, conversation: Conversation, event_type: str) -> None:
+async def _publish_conversation(
+    session: AsyncSession, conversation: Conversation, event_type: str, extra: dict[str, Any] | None = None
+) -> None:
     await bus.publish(
         session,
         {
@@ -508,54 +520,9 @@ async def _publish_conversation(session: AsyncSession, conversation: Conversatio
             "conv": conversation.id,
             "contact": conversation.contact_id,
             "inbox": conversation.inbox_id,
+            **(extra or {}),
         },
     )
-
-
-async def mark_read(
-    session: AsyncSession, *, workspace_id: int, conversation_id: int, agent_id: int, seq: int
-) -> None:
-    """Record that an agent has read a conversation up to `seq` (never backwards)."""
-    stmt = pg_insert(ConversationRead).values(
-        workspace_id=workspace_id, conversation_id=conversation_id, agent_id=agent_id, last_read_seq=seq
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[ConversationRead.conversation_id, ConversationRead.agent_id],
-            set_={
-                "last_read_seq": func.greatest(ConversationRead.last_read_seq, stmt.excluded.last_read_seq),
-                "updated_at": func.now(),
-            },
-            where=ConversationRead.workspace_id == workspace_id,
-        )
-    )
-
-
-async def unread_ids(
-    session: AsyncSession, *, workspace_id: int, agent_id: int, conversation_ids: list[int]
-) -> set[int]:
-    """Which of these conversations have a customer message the agent has not read."""
-    if not conversation_ids:
-        return set()
-    read = (
-        select(ConversationRead.last_read_seq)
-        .where(
-            ConversationRead.conversation_id == Message.conversation_id,
-            ConversationRead.agent_id == agent_id,
-        )
-        .scalar_subquery()
-    )
-    rows = await session.scalars(
-        select(Message.conversation_id)
-        .where(
-            Message.workspace_id == workspace_id,
-            Message.conversation_id.in_(conversation_ids),
-            Message.direction == Direction.incoming,
-        )
-        .group_by(Message.conversation_id)
-        .having(func.max(Message.seq) > func.coalesce(read, 0))
-    )
-    return set(rows)
 
 
 async def awaiting_reply_since(

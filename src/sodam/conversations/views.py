@@ -160,8 +160,11 @@ def _message_item(ctx: Console, m: Message, agents: dict[int, str], contact_name
     return {**message_out(m, sender), "css": message_class(m)}
 
 
-async def conversation_context(ctx: Console, conversation: Conversation) -> dict:
-    """Everything the centre and right panes show for one conversation."""
+async def conversation_context(
+    ctx: Console, conversation: Conversation, focus: Message | None = None
+) -> dict:
+    """Everything the centre and right panes show for one conversation (from `focus` on
+    when that message, e.g. a search hit, is older than the last page)."""
     contact = await contacts.get(
         ctx.session, workspace_id=ctx.workspace_id, contact_id=conversation.contact_id
     )
@@ -172,7 +175,9 @@ async def conversation_context(ctx: Console, conversation: Conversation) -> dict
         ctx.session,
         workspace_id=ctx.workspace_id,
         conversation_id=conversation.id,
-        after_seq=max(0, conversation.last_seq - PAGE_MESSAGES),
+        after_seq=min(
+            max(0, conversation.last_seq - PAGE_MESSAGES), max(0, focus.seq - 20) if focus else MAX_SEQ
+        ),
         include_private=True,
         limit=PAGE_MESSAGES,
     )
@@ -202,6 +207,9 @@ async def conversation_context(ctx: Console, conversation: Conversation) -> dict
         "statuses": STATUSES,
         "past_conversations": [c for c in past if c.id != conversation.id],
         "max_chars": get_settings().max_message_chars,
+        "focus_message_id": focus.id if focus else None,
+        # What console.js asks the rest after (less than last_seq when opened at an old message).
+        "shown_last_seq": messages[-1].seq if messages else conversation.last_seq,
     }
 
 
@@ -251,12 +259,16 @@ async def conversation_page(
     conversation_id: IdPath,
     view: str | None = Query(default=None),
     status: str | None = Query(default=None),
+    message: int | None = Query(default=None, ge=1, le=MAX_ID),
     ctx: Console = Depends(console),
 ):
-    """One conversation; htmx navigation gets only the centre and right panes."""
+    """One conversation; htmx navigation gets only the centre and right panes. With
+    `message` (a search hit) it opens at that message."""
     conversation = await service.get(
         ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
     )
+    found = await service.get_messages_by_ids(ctx.session, ids=[message]) if message else []
+    focus = next((m for m in found if m.conversation_id == conversation.id), None)
     await service.mark_read(
         ctx.session,
         workspace_id=ctx.workspace_id,
@@ -264,7 +276,7 @@ async def conversation_page(
         agent_id=ctx.agent.id,
         seq=conversation.last_seq,
     )
-    context = await conversation_context(ctx, conversation)
+    context = await conversation_context(ctx, conversation, focus)
     # The messages and the contact panel are personal data: both reads are logged.
     await audit.record(
         ctx.session, action="conversation.read", target_type="conversation", target_id=conversation.id

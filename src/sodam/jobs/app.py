@@ -32,6 +32,8 @@ TASK_MODULES: list[str] = [
     "sodam.bot.tasks",
     "sodam.privacy.tasks",
     "sodam.knowledge.tasks",
+    "sodam.search.tasks",
+    "sodam.notifications.tasks",
 ]
 
 job_app = procrastinate.App(connector=procrastinate.PsycopgConnector())

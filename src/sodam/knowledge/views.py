@@ -75,7 +75,13 @@ async def articles_page(
 
 
 async def _editor(
-    ctx: Console, article=None, *, form: dict | None = None, error: str | None = None, status_code=200
+    ctx: Console,
+    article=None,
+    *,
+    form: dict | None = None,
+    error: str | None = None,
+    notice: str | None = None,
+    status_code=200,
 ):
     categories = await service.list_categories(ctx.session, workspace_id=ctx.workspace_id)
     return ctx.render(
@@ -98,6 +104,7 @@ async def _editor(
             ),
             "preview_html": render_markdown(article.body) if article else "",
             "error": error,
+            "notice": notice,
             "saved": ctx.request.query_params.get("saved"),
         },
         status_code=status_code,
@@ -157,8 +164,12 @@ async def update_article(
     locale: Annotated[str, Form()] = "ko",
     category_id: Annotated[str, Form()] = "",
     questions: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
 ):
     article = await service.get_article(ctx.session, workspace_id=ctx.workspace_id, article_id=article_id)
+    if text.strip() and text.strip() not in _questions(questions):
+        # A wording typed in the "add" box and saved with the form (Enter without JavaScript).
+        questions = f"{questions.rstrip()}\n{text.strip()}"
     form = {
         "title": title,
         "body": body,
@@ -208,8 +219,28 @@ async def unpublish(article_id: Id, ctx: Console = Depends(edit_kb)):
 
 
 @router.post("/articles/{article_id}/questions")
-async def add_question(article_id: Id, ctx: Console = Depends(edit_kb), text: Annotated[str, Form()] = ""):
-    """Add one "also asked as" wording."""
+async def add_question(
+    article_id: Id,
+    ctx: Console = Depends(edit_kb),
+    text: Annotated[str, Form()] = "",
+    title: Annotated[str | None, Form()] = None,
+    body: Annotated[str | None, Form()] = None,
+    locale: Annotated[str, Form()] = "ko",
+    category_id: Annotated[str, Form()] = "",
+    questions: Annotated[str, Form()] = "",
+):
+    """Add one "also asked as" wording. The button belongs to the editor's form, so what
+    was typed in the editor arrives too and is shown again unsaved (never thrown away);
+    without it (an older page) the article is shown as stored."""
+    draft = None
+    if title is not None or body is not None:
+        draft = {
+            "title": title or "",
+            "body": (body or "").replace("\r\n", "\n"),
+            "locale": locale,
+            "category_id": _category_id(category_id),
+            "questions": questions,
+        }
     try:
         await service.add_alternate_question(
             ctx.session,
@@ -222,8 +253,24 @@ async def add_question(article_id: Id, ctx: Console = Depends(edit_kb), text: An
         if exc.status_code == 404:
             raise
         article = await service.get_article(ctx.session, workspace_id=ctx.workspace_id, article_id=article_id)
-        return await _editor(ctx, article, error=error_text(ctx, exc), status_code=400)
-    return RedirectResponse(f"/console/kb/articles/{article_id}?saved=1#questions", status_code=303)
+        return await _editor(ctx, article, form=draft, error=error_text(ctx, exc), status_code=400)
+    if draft is None:
+        return RedirectResponse(f"/console/kb/articles/{article_id}?saved=1#questions", status_code=303)
+    await ctx.session.commit()
+    article = await service.get_article(ctx.session, workspace_id=ctx.workspace_id, article_id=article_id)
+    await ctx.session.refresh(article, attribute_names=["alternate_questions"])  # with the new one
+    typed = _questions(draft["questions"])
+    # The new wording joins the editor's list too, so saving the form later keeps it.
+    draft["questions"] = "\n".join(typed + ([text.strip()] if text.strip() not in typed else []))
+    unchanged = (draft["title"], draft["body"], draft["locale"], draft["category_id"]) == (
+        article.title,
+        article.body,
+        article.locale,
+        article.category_id,
+    ) and set(_questions(draft["questions"])) == {q.text for q in article.alternate_questions}
+    if unchanged:
+        return RedirectResponse(f"/console/kb/articles/{article_id}?saved=1#questions", status_code=303)
+    return await _editor(ctx, article, form=draft, notice=ctx.t("kb.question.added_unsaved"))
 
 
 @router.post("/articles/{article_id}/questions/{question_id}/delete")

@@ -14,8 +14,10 @@ from sodam.conversations import models as _conversations  # noqa: F401
 from sodam.db.base import Base
 from sodam.db.session import sqlalchemy_url
 from sodam.knowledge import models as _knowledge  # noqa: F401
+from sodam.notifications import models as _notifications  # noqa: F401
 from sodam.privacy import models as _privacy  # noqa: F401
 from sodam.replies import models as _replies  # noqa: F401
+from sodam.search import models as _search  # noqa: F401
 
 target_metadata = Base.metadata
 

@@ -34,6 +34,16 @@ async def publish(session: AsyncSession, event: dict[str, Any]) -> None:
     )
 
 
+async def publish_now(event: dict[str, Any]) -> None:
+    """Send an ephemeral event at once, outside any transaction (typing indicators): nothing
+    is written, and a lost one is simply not shown."""
+    from sodam.db.session import raw_pool
+
+    pool = await raw_pool()
+    async with pool.connection() as conn:
+        await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps(event, separators=(",", ":"))))
+
+
 class PostgresListener:
     """One LISTEN connection per process; reconnects on its own and says so to the handler."""
 

@@ -292,6 +292,8 @@
     };
     function onFrame(frame) {
       if (!frame || typeof frame !== "object") return;
+      // Notifications, typing and read state listen here (console-notify.js).
+      document.dispatchEvent(new CustomEvent("sodam:frame", { detail: frame }));
       if (frame.type === "message") {
         if (Number(frame.conversation_id) === openId()) {
           var m = frame.message;
@@ -317,6 +319,10 @@
       setTimeout(connect, delay);
     };
   }
+  // Other scripts send small frames (typing) over the same socket; dropped while it is down.
+  document.addEventListener("sodam:send", function (ev) {
+    if (socket && socket.readyState === 1 && ev.detail) socket.send(JSON.stringify(ev.detail));
+  });
   // Keep the connection warm through proxies that drop idle sockets.
   setInterval(function () { if (socket && socket.readyState === 1) socket.send("ping"); }, 25000);
 

@@ -62,6 +62,7 @@
     handoffSeq: 0, // seq of the bot's latest handoff message in the current conversation
     agentSeq: 0, // seq of the latest agent message in the current conversation
     queueTimer: null,
+    readSeq: 0, // an agent has read the current conversation up to this seq ("읽음")
   };
   const QUEUE_POLL_MS = 30000;
 
@@ -227,6 +228,7 @@
     .quick-replies button.chosen { opacity: 1; background: var(--c); color: var(--on-c); }
     .quick-replies button:focus-visible, .card a:focus-visible { outline: 3px solid #91a7ff; outline-offset: 2px; }
     .waiting { padding: 6px 12px; font-size: 12px; background: #e7f5ff; color: #1c3d5a; text-align: center; }
+    .typing { padding: 2px 16px 6px; font-size: 12px; color: #6b7280; }
     .notice { padding: 6px 12px; font-size: 12px; background: #f1f3f5; color: #495057; text-align: center; }
     .system { align-self: center; max-width: 100%; }
     .system .msg-body { background: transparent; border: 0; color: #6b7280; font-size: 12px; padding: 2px 8px; }
@@ -267,6 +269,7 @@
     const status = el('div', { id: 'sodam-status', class: 'status', role: 'status', hidden: true, text: t.connecting });
     const waiting = el('div', { id: 'sodam-waiting', class: 'waiting', role: 'status', hidden: true });
     const notice = el('div', { id: 'sodam-resolved', class: 'notice', role: 'status', hidden: true, text: t.resolved });
+    const typing = el('div', { id: 'sodam-typing', class: 'typing', 'aria-live': 'polite', hidden: true, text: t.typing });
     const messages = el(
       'ol',
       { id: 'sodam-messages', class: 'messages', 'aria-live': 'polite' },
@@ -307,6 +310,7 @@
       status,
       waiting,
       el('div', { class: 'body' }, prechat, messages),
+      typing,
       notice,
       composer,
       // Only an https/http link the server built: never a javascript: URL.
@@ -336,9 +340,10 @@
       input.style.height = 'auto';
       input.style.height = `${Math.min(input.scrollHeight, 120)}px`;
       if (!error.hidden && charCount(input.value) <= config.max_chars) error.hidden = true;
+      typingInput(input.value);
     });
     document.body.append(host);
-    return { t, launcher, badge, panel, status, waiting, notice, messages, prechat, prechatError, composer, input, error };
+    return { t, launcher, badge, panel, status, waiting, notice, typing, messages, prechat, prechatError, composer, input, error };
   }
 
   // ---- open / close, session ---------------------------------------------
@@ -533,6 +538,7 @@
         if (frame.conversation_id) adoptConversation(frame.conversation_id);
         if (frame.conversation_id === S.conversationId) S.status = frame.status || S.status;
         (frame.messages || []).forEach(receive);
+        if (frame.conversation_id === S.conversationId) markRead(frame.read_seq || 0);
         updateBars();
         flushOutbox();
         break;
@@ -548,6 +554,12 @@
         break;
       case 'resync': // the server's bus reconnected: ask for what we may have missed
         httpFetchMissed();
+        break;
+      case 'typing': // an agent types a reply (never a note), or stopped
+      case 'read': // an agent has read up to frame.seq
+        if (frame.conversation_id !== S.conversationId) break;
+        if (frame.type === 'read') markRead(frame.seq);
+        else showTyping(frame.typing !== false);
         break;
       case 'status': // resolved, reopened, assigned…
         if (frame.conversation_id === S.conversationId) {
@@ -647,7 +659,7 @@
       S.conversationId = id;
       S.lastSeq = 0;
       S.status = 'open';
-      S.handoffSeq = S.agentSeq = 0;
+      S.handoffSeq = S.agentSeq = S.readSeq = 0;
       persist();
       updateBars();
     }
@@ -718,7 +730,8 @@
     li.dataset.id = String(m.id);
     li.dataset.seq = String(m.seq);
     li.dataset.conversation = String(m.conversation_id);
-    if (m.sender_type === 'contact') setStatus(li, 'sent', m.created_at);
+    if (m.sender_type === 'contact') setStatus(li, m.conversation_id === S.conversationId && m.seq <= S.readSeq ? 'read' : 'sent', m.created_at);
+    if (m.sender_type === 'agent') showTyping(false);
     S.nodes.set(m.id, li);
     // Measured before the new bubble (and perhaps the waiting bar) takes room.
     const stick = m.sender_type === 'contact' || nearEnd();
@@ -876,8 +889,41 @@
   function setStatus(li, status, createdAt) {
     li.dataset.status = status;
     const meta = li.querySelector('.meta');
-    const label = { sending: ui.t.sending, sent: ui.t.sent, failed: ui.t.failed, rejected: ui.t.rejected }[status];
+    const label = { sending: ui.t.sending, sent: ui.t.sent, read: ui.t.read, failed: ui.t.failed, rejected: ui.t.rejected }[status];
     if (meta) meta.textContent = createdAt ? `${time(createdAt)} · ${label}` : label;
+    if (createdAt) li.dataset.at = createdAt;
+  }
+
+  // "입력 중…" both ways, socket only (never stored): at most one frame per 2 s while typing,
+  // "stopped" after 3 s without a key or on send; the indicator hides itself after 6 s.
+  let typedAt = 0, typingStop, typingHide;
+  function sendTyping(on) {
+    if (S.ws && S.ready && S.conversationId) S.ws.send(JSON.stringify({ type: 'typing', conversation_id: S.conversationId, typing: on }));
+  }
+  function typingInput(value) {
+    clearTimeout(typingStop);
+    if (!value.trim()) return typingDone();
+    if (Date.now() - typedAt > 2000) { typedAt = Date.now(); sendTyping(true); }
+    typingStop = setTimeout(typingDone, 3000);
+  }
+  function typingDone() {
+    clearTimeout(typingStop);
+    if (typedAt) { typedAt = 0; sendTyping(false); }
+  }
+  function showTyping(on) {
+    clearTimeout(typingHide);
+    const stick = nearEnd();
+    ui.typing.hidden = !on;
+    if (on) typingHide = setTimeout(() => { ui.typing.hidden = true; }, 6000);
+    scrollToEnd(stick);
+  }
+  // An agent has read up to `seq`: the visitor's messages up to it say "읽음".
+  function markRead(seq) {
+    if (!(seq > S.readSeq)) return;
+    S.readSeq = seq;
+    for (const li of ui.messages.querySelectorAll('li.mine[data-status="sent"]')) {
+      if (+li.dataset.conversation === S.conversationId && +li.dataset.seq <= seq) setStatus(li, 'read', li.dataset.at);
+    }
   }
 
   function time(iso) {
@@ -912,6 +958,7 @@
     // Refuse over-long text here, before it ever leaves the page.
     if (charCount(content) > S.config.max_chars) return showError(tooLong());
     ui.error.hidden = true;
+    typingDone();
     ui.input.value = '';
     ui.input.style.height = '';
     sendText(content);

@@ -1,0 +1,1 @@
+"""Agent notifications: per-agent settings, @mentions in private notes (docs/notifications.md)."""

@@ -1,0 +1,1 @@
+"""Search of conversations: messages and private notes, Korean by morphemes (docs/search.md)."""
