@@ -140,6 +140,9 @@ def _include_routers(app: FastAPI) -> None:
     from sodam.conversations import live
 
     app.include_router(widget.router)
+    from sodam.channels import widget_files
+
+    app.include_router(widget_files.router)
     app.include_router(live.router)
     app.include_router(views_demo.router)
     console_views.install(app)  # the agent console (/console) and its login
@@ -184,6 +187,11 @@ def _include_routers(app: FastAPI) -> None:
     from sodam.replies import views as replies_views
 
     app.include_router(replies_api.router)
+    from sodam.attachments import api as attachments_api
+    from sodam.attachments import views as attachments_views
+
+    app.include_router(attachments_api.router)
+    app.include_router(attachments_views.router)  # reply-box uploads, /console/attachments/{id}
     app.include_router(replies_views.router)  # the reply box's `/` picker, /console/settings/replies
 
     @app.get("/healthz", tags=["ops"])
@@ -281,4 +289,6 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(AuditScope)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(WidgetCors)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_request_bytes, upload_max_bytes=settings.max_upload_bytes
+    )

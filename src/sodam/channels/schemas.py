@@ -46,5 +46,7 @@ class WidgetSessionIn(BaseModel):
 
 class WidgetMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    content: str
+    content: str = ""
     client_id: str = Field(min_length=1, max_length=64)
+    # Ids from POST /attachments: the files travel with the message (same client_id rules).
+    attachments: list[str] = Field(default_factory=list, max_length=10)

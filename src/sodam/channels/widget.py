@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from sodam.accounts import service as accounts
+from sodam.attachments import service as attachments
 from sodam.channels import service as inboxes
 from sodam.channels.models import Inbox
 from sodam.channels.promise import promise_line, wait_promise
@@ -26,7 +27,8 @@ from sodam.channels.schemas import WidgetMessageIn, WidgetSessionIn
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
-from sodam.conversations.models import SenderType
+from sodam.conversations import with_attachments
+from sodam.conversations.models import MessageKind, SenderType
 from sodam.conversations.realtime import agent_name, visitor_topic
 from sodam.conversations.schemas import message_out
 from sodam.core.deps import get_session
@@ -68,6 +70,14 @@ WIDGET_STRINGS = (
     "widget.resolved",
     "widget.privacy",
     "widget.rate_limited",
+    "widget.attach",
+    "widget.attach_too_large",
+    "widget.attach_type",
+    "widget.attach_blocked",
+    "widget.attach_failed",
+    "widget.uploading",
+    "widget.download",
+    "widget.drop_here",
 )
 
 # The tag the bot puts on the conversations it hands to a person: in a bot-enabled inbox only
@@ -142,7 +152,10 @@ async def widget_config(
     if greeting:
         strings["greeting"] = greeting
     workspace = await accounts.get_workspace(session, workspace_id=inbox.workspace_id)
+    rules = await attachments.policy(session, workspace_id=inbox.workspace_id)
     return {
+        # The widget checks size and type before uploading (the server checks again).
+        "attachments": {"max_bytes": rules.max_bytes, "allowed": list(rules.allowed)},
         # What is stored and who sees it (PIPA): linked from the widget's footer.
         "privacy_url": f"{get_settings().request_base_url(request)}/help/{workspace.slug}/privacy?locale={lang}",
         "inbox": {"name": inbox.name, "company_name": settings.get("company_name") or inbox.name},
@@ -275,13 +288,33 @@ async def widget_queue(
 
 
 async def accept_visitor_message(
-    inbox: Inbox, contact_id: int, content: str, client_id: str
+    inbox: Inbox, contact_id: int, content: str, client_id: str, attachment_ids: list[str] | None = None
 ) -> tuple[dict, bool]:
     """Store a visitor's message (idempotent by client_id) and return (message, created).
 
     One database statement in its own transaction (conversations.post_visitor_message);
-    the caller acknowledges only after it returns, i.e. after COMMIT.
+    the caller acknowledges only after it returns, i.e. after COMMIT. With attachments, one
+    ordinary transaction that also links the files to the message (with_attachments.post).
     """
+    if attachment_ids:
+        async with session_scope() as session:
+            _message, out, created = await with_attachments.post(
+                session,
+                workspace_id=inbox.workspace_id,
+                inbox_id=inbox.id,
+                contact_id=contact_id,
+                conversation=None,
+                content=content,
+                sender_type=SenderType.contact,
+                sender_id=contact_id,
+                kind=MessageKind.text,
+                client_id=client_id,
+                attachment_ids=attachment_ids,
+                max_chars=get_settings().max_message_chars,
+                hints={"bot_enabled": bool((inbox.settings or {}).get("bot_enabled"))},
+            )
+            await session.commit()
+        return out, created
     return await conversations.post_visitor_message(
         workspace_id=inbox.workspace_id,
         inbox_id=inbox.id,
@@ -314,7 +347,9 @@ async def widget_send(
     """Send a message; a retry with the same client_id returns the stored message with 200."""
     contact_id = read_visitor_token(inbox, x_sodam_visitor)
     await limit_visitor_message(request, inbox, contact_id)
-    message, created = await accept_visitor_message(inbox, contact_id, body.content, body.client_id)
+    message, created = await accept_visitor_message(
+        inbox, contact_id, body.content, body.client_id, body.attachments
+    )
     return JSONResponse(message, status_code=201 if created else 200)
 
 
@@ -418,8 +453,14 @@ async def _handle_visitor_frame(
         )
         return
     client_id = frame.get("client_id")
-    content = frame.get("content")
-    if not isinstance(client_id, str) or not isinstance(content, str):
+    content = frame.get("content", "")
+    files = frame.get("attachments") or []
+    if (
+        not isinstance(client_id, str)
+        or not isinstance(content, str)
+        or not isinstance(files, list)
+        or not all(isinstance(f, str) for f in files)
+    ):
         subscriber.offer(
             {
                 "type": "error",
@@ -431,7 +472,7 @@ async def _handle_visitor_frame(
     try:
         # Over the limit: an error frame (code rate_limited, details.retry_after); the socket stays.
         await limit_visitor_message(websocket, inbox, contact_id)
-        message, _created = await accept_visitor_message(inbox, contact_id, content, client_id)
+        message, _created = await accept_visitor_message(inbox, contact_id, content, client_id, files[:10])
     except AppError as exc:
         subscriber.offer({"type": "error", "client_id": client_id, **exc.body()})
         return

@@ -23,6 +23,7 @@ from sodam.conversations import service
 from sodam.conversations.event_lines import event_line
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
 from sodam.conversations.schemas import message_out
+from sodam.conversations.with_attachments import agent_message
 from sodam.core.errors import Invalid
 from sodam.core.params import MAX_ID, MAX_SEQ, IdPath
 
@@ -355,23 +356,23 @@ async def reply(
     content: str = Form(default=""),
     private: str | None = Form(default=None),
     client_id: str | None = Form(default=None),
+    attachments: str = Form(default="", max_length=1000),
     ctx: Console = Depends(console),
 ):
-    """Send a reply, or a private note when `private` is ticked."""
+    """Send a reply, or a private note when `private` is ticked; `attachments`: uploaded ids."""
     conversation = await service.get(
         ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
     )
     is_note = private not in (None, "", "0", "false", "off")
     try:
-        message, _created = await service.create_message(
+        message, _created = await agent_message(
             ctx.session,
             conversation=conversation,
             content=content,
-            sender_type=SenderType.agent,
-            sender_id=ctx.agent.id,
-            kind=MessageKind.note if is_note else MessageKind.text,
+            agent_id=ctx.agent.id,
+            private=is_note,
             client_id=client_id or None,
-            max_chars=get_settings().max_message_chars,
+            attachment_ids=[a for a in attachments.split(",") if a.strip()][:10],
         )
     except Invalid as exc:
         exc.message = ctx.t("console.error.empty") if exc.code == "empty_message" else exc.message

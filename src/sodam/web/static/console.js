@@ -111,6 +111,8 @@
     text.textContent = m.content;
     el.appendChild(meta);
     el.appendChild(text);
+    // Extras (files, …) draw themselves into the bubble: console-files.js.
+    document.dispatchEvent(new CustomEvent("sodam:message-shown", { detail: { el: el, message: m } }));
     // Keep seq order even if a resync and a live frame cross.
     var after = null;
     list.querySelectorAll(".msg[data-seq]").forEach(function (node) {
@@ -326,7 +328,8 @@
   var sending = false;
   function sendReply(form) {
     var box = document.getElementById("reply-box");
-    if (!box || sending || !box.value.trim()) return;
+    var files = form.elements.attachments ? form.elements.attachments.value : "";
+    if (!box || sending || (!box.value.trim() && !files)) return;
     var data = new URLSearchParams(new FormData(form));
     var clientId = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
     data.set("client_id", clientId);
@@ -343,6 +346,7 @@
           if (r.status === 401) { window.location.href = "/console/login"; return; }
           if (!r.ok) { replyError(errorText(text)); return; }
           box.value = "";
+          document.dispatchEvent(new CustomEvent("sodam:reply-sent"));
           appendMessage(JSON.parse(text));
         });
       })
