@@ -170,7 +170,14 @@
     file.className = "att-file";
     file.href = url + "?download=true";
     file.setAttribute("download", a.name);
-    var icon = document.createElement("span"); icon.className = "att-icon"; icon.setAttribute("aria-hidden", "true"); icon.textContent = "📄";
+    var ns = "http://www.w3.org/2000/svg";
+    var icon = document.createElementNS(ns, "svg");
+    icon.setAttribute("class", "att-icon"); icon.setAttribute("viewBox", "0 0 24 24");
+    icon.setAttribute("width", "18"); icon.setAttribute("height", "18"); icon.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M14 2H6c-1.1 0-2 .9-2 2v16c0 1.1.9 2 2 2h12c1.1 0 2-.9 2-2V8l-6-6zm-1 7V3.5L18.5 9H13z");
+    icon.appendChild(path);
     var name = document.createElement("span"); name.className = "att-name"; name.textContent = a.name;
     var sz = document.createElement("span"); sz.className = "att-size"; sz.textContent = size(Number(a.size) || 0);
     file.appendChild(icon); file.appendChild(name); file.appendChild(sz);

@@ -180,7 +180,9 @@
     var row = document.querySelector('#conversation-list [data-conversation-id="' + Number(m.conversation_id) + '"]');
     if (!row) return;
     var preview = row.querySelector(".row-preview");
-    if (preview) preview.textContent = String(m.content).slice(0, 140);
+    var files = (m.payload && m.payload.attachments) || [];
+    var shown = String(m.content).trim() ? String(m.content) : files.map(function (a) { return a.name; }).join(", ");
+    if (preview) preview.textContent = shown.slice(0, 140);
     var wait = row.querySelector(".row-wait");
     if (wait) wait.textContent = t("console.time.now");
     row.setAttribute("data-since", m.created_at);

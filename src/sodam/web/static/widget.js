@@ -161,6 +161,8 @@
     svg.append(path);
     return svg;
   }
+  const clipIcon = () => icon('M16.5 6v11.5c0 2.21-1.79 4-4 4s-4-1.79-4-4V5c0-1.38 1.12-2.5 2.5-2.5s2.5 1.12 2.5 2.5v10.5c0 .55-.45 1-1 1s-1-.45-1-1V6H10v9.5c0 1.38 1.12 2.5 2.5 2.5s2.5-1.12 2.5-2.5V5c0-2.21-1.79-4-4-4S7 2.79 7 5v12.5c0 3.04 2.46 5.5 5.5 5.5s5.5-2.46 5.5-5.5V6h-1.5z', '20');
+  const docIcon = () => icon('M14 2H6c-1.1 0-2 .9-2 2v16c0 1.1.9 2 2 2h12c1.1 0 2-.9 2-2V8l-6-6zm-1 7V3.5L18.5 9H13z', '18', 'doc-icon');
   const chatIcon = () =>
     icon('M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.6 3.4 6.1L4.6 21l4.1-2.3c1 .2 2.1.3 3.3.3 5.5 0 10-3.6 10-8s-4.5-8-10-8z', '28');
   // A small robot head: bot bubbles are told apart from people at a glance.
@@ -239,6 +241,21 @@
       cursor: pointer; font-weight: 600; }
     .composer { border-top: 1px solid #e3e5e8; padding: 8px; background: #fff; }
     .row { display: flex; gap: 8px; align-items: flex-end; }
+    .msg-body:empty { display: none; }
+    .files { display: flex; flex-direction: column; align-items: flex-start; gap: 4px; margin-top: 2px; }
+    .doc-icon { color: #6b7280; flex: none; }
+    .mine .files { align-items: flex-end; }
+    .file-image { display: block; max-width: 220px; max-height: 220px; min-width: 40px; min-height: 40px; border-radius: 12px;
+      border: 1px solid #e3e5e8; background: #f1f3f5; padding: 0; cursor: pointer; overflow: hidden; }
+    .file-image img { display: block; max-width: 220px; max-height: 220px; }
+    .file-card { display: flex; align-items: center; gap: 8px; max-width: 240px; padding: 8px 12px; border-radius: 12px;
+      background: #fff; border: 1px solid #e3e5e8; font: inherit; font-size: 13px; cursor: pointer; text-align: left; color: #1f2328; }
+    .file-card .file-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; min-width: 0; font-weight: 600; }
+    .file-card .file-size { color: #6b7280; white-space: nowrap; }
+    .attach { border: 0; background: transparent; color: #6b7280; padding: 8px 4px; cursor: pointer; border-radius: 8px; line-height: 0; }
+    .attach:hover { color: var(--c); }
+    .attach:focus-visible { outline: 3px solid #91a7ff; outline-offset: 2px; }
+    .panel.dropping { outline: 3px dashed var(--c); outline-offset: -6px; }
     textarea { flex: 1; resize: none; max-height: 120px; min-height: 40px; }
     .error { margin: 6px 2px 0; color: #c92a2a; font-size: 12px; }
     .footer { padding: 2px 10px 6px; font-size: 11px; text-align: center; background: #fff; }
@@ -284,10 +301,23 @@
     );
     const input = el('textarea', { id: 'sodam-input', rows: '1', placeholder: t.placeholder, 'aria-label': t.placeholder });
     const error = el('p', { id: 'sodam-error', class: 'error', role: 'alert', hidden: true });
+    // Files: the 📎 button, drag and drop onto the panel, or paste into the text box.
+    const fileInput = el('input', { id: 'sodam-file', type: 'file', multiple: true, hidden: true });
+    fileInput.addEventListener('change', () => {
+      sendFiles(fileInput.files);
+      fileInput.value = '';
+    });
     const composer = el(
       'form',
       { id: 'sodam-composer', class: 'composer', onsubmit: onSubmit },
-      el('div', { class: 'row' }, input, el('button', { id: 'sodam-send', class: 'send', type: 'submit', text: t.send })),
+      el(
+        'div',
+        { class: 'row' },
+        el('button', { id: 'sodam-attach', class: 'attach', type: 'button', 'aria-label': t.attach, title: t.attach, onclick: () => fileInput.click() }, clipIcon()),
+        input,
+        el('button', { id: 'sodam-send', class: 'send', type: 'submit', text: t.send })
+      ),
+      fileInput,
       error
     );
     const panel = el(
@@ -336,6 +366,28 @@
       input.style.height = 'auto';
       input.style.height = `${Math.min(input.scrollHeight, 120)}px`;
       if (!error.hidden && charCount(input.value) <= config.max_chars) error.hidden = true;
+    });
+    input.addEventListener('paste', (e) => {
+      const files = e.clipboardData && e.clipboardData.files;
+      if (files && files.length) {
+        e.preventDefault();
+        sendFiles(files);
+      }
+    });
+    const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
+    panel.addEventListener('dragover', (e) => {
+      if (!hasFiles(e) || composer.hidden) return;
+      e.preventDefault();
+      panel.classList.add('dropping');
+    });
+    panel.addEventListener('dragleave', (e) => {
+      if (!panel.contains(e.relatedTarget)) panel.classList.remove('dropping');
+    });
+    panel.addEventListener('drop', (e) => {
+      panel.classList.remove('dropping');
+      if (!hasFiles(e) || composer.hidden) return;
+      e.preventDefault();
+      sendFiles(e.dataTransfer.files);
     });
     document.body.append(host);
     return { t, launcher, badge, panel, status, waiting, notice, messages, prechat, prechatError, composer, input, error };
@@ -567,7 +619,9 @@
 
   function transmit(item) {
     if (S.ws && S.ready) {
-      S.ws.send(JSON.stringify({ type: 'message', client_id: item.client_id, content: item.content }));
+      const frame = { type: 'message', client_id: item.client_id, content: item.content };
+      if (item.attachments && item.attachments.length) frame.attachments = item.attachments.map((a) => a.id);
+      S.ws.send(JSON.stringify(frame));
       watchAck(item.client_id);
     } else if (S.visitor && S.failedSockets > 0) {
       queueHttpSend(item);
@@ -591,7 +645,11 @@
     try {
       const message = await api('/messages', {
         method: 'POST',
-        body: { client_id: item.client_id, content: item.content },
+        body: {
+          client_id: item.client_id,
+          content: item.content,
+          ...(item.attachments && item.attachments.length ? { attachments: item.attachments.map((a) => a.id) } : {}),
+        },
         visitor: S.visitor,
       });
       acked(item.client_id, message);
@@ -857,6 +915,7 @@
       { class: `msg ${kind}` },
       sender,
       el('div', { class: 'msg-body', text: m.content }), // textContent, always
+      filesBox(m.payload && m.payload.attachments),
       articleCard(payload.article),
       quickReplies(payload.quick_replies),
       kind === 'system' ? null : el('span', { class: 'meta', text: time(m.created_at) })
@@ -865,7 +924,7 @@
   }
 
   function pendingBubble(item) {
-    const li = bubble({ sender_type: 'contact', content: item.content });
+    const li = bubble({ sender_type: 'contact', content: item.content, payload: { attachments: item.attachments || [] } });
     S.pending.set(item.client_id, { li, timer: null });
     li.dataset.clientId = item.client_id;
     setStatus(li, 'sending');
@@ -928,6 +987,150 @@
       return;
     }
     transmit(item);
+  }
+
+  // ---- files -------------------------------------------------------------------------
+  // Uploaded first (POST /attachments, visitor token in a header), then sent as a message
+  // that names them: the outbox, client_id and resend rules are those of text. Files are
+  // read back with the token in a header and shown from blob: URLs, so no credential is ever
+  // put in a URL.
+  const BLOCKED = /\.(exe|msi|bat|cmd|com|scr|dll|ps1|vbs|js|jar|apk|sh|app|dmg|html?|svg)$/i;
+  const blobs = new Map(); // attachment id -> Promise<blob: URL>
+
+  function fileSize(n) {
+    n = Number(n) || 0;
+    if (n >= 1048576) return `${(n / 1048576).toFixed(1)} MB`;
+    if (n >= 1024) return `${Math.round(n / 1024)} KB`;
+    return `${n} B`;
+  }
+
+  function tooBig(maxBytes) {
+    return ui.t.attach_too_large.replace('{mb}', String(Math.max(1, Math.round(maxBytes / 1048576))));
+  }
+
+  function uploadError(err) {
+    if (err.code === 'attachment_too_large' || err.status === 413) return tooBig((err.details || {}).max_bytes || (S.config.attachments || {}).max_bytes || 0);
+    if (err.code === 'attachment_type_blocked') return ui.t.attach_blocked;
+    if (err.code === 'attachment_type_not_allowed' || err.status === 415) return ui.t.attach_type;
+    if (err.status === 429) return ui.t.rate_limited.replace('{seconds}', String(Math.ceil(Number((err.details || {}).retry_after) || 1)));
+    return ui.t.attach_failed;
+  }
+
+  async function uploadOne(file, retried) {
+    const data = new FormData();
+    data.append('file', file, file.name || 'file');
+    const res = await fetch(`${apiBase}/attachments`, {
+      method: 'POST',
+      headers: { 'X-Sodam-Visitor': S.visitor },
+      body: data,
+      credentials: 'omit',
+    });
+    const body = await res.json().catch(() => ({}));
+    const error = body.error || {};
+    if (res.status === 401 && error.code === 'visitor_token_expired' && !retried) {
+      S.ready = false;
+      await startSession({});
+      return uploadOne(file, true);
+    }
+    if (!res.ok) {
+      const err = new Error(error.message || `HTTP ${res.status}`);
+      err.status = res.status;
+      err.code = error.code;
+      err.details = error.details || {};
+      throw err;
+    }
+    return body;
+  }
+
+  async function sendFiles(fileList) {
+    const files = Array.from(fileList || []).slice(0, 10);
+    if (!files.length || !ui) return;
+    const limits = S.config.attachments || {};
+    for (const f of files) {
+      if (BLOCKED.test(f.name || '')) return showError(ui.t.attach_blocked);
+      if (limits.max_bytes && f.size > limits.max_bytes) return showError(tooBig(limits.max_bytes));
+    }
+    ui.error.hidden = true;
+    const note = el('li', { class: 'msg mine uploading', 'data-status': 'sending' },
+      el('div', { class: 'msg-body', text: files.map((f) => f.name).join(', ') }),
+      el('span', { class: 'meta', text: ui.t.uploading }));
+    ui.messages.append(note);
+    scrollToEnd(true);
+    try {
+      if (!S.visitor) await startSession({});
+      const uploaded = [];
+      for (const f of files) uploaded.push(await uploadOne(f));
+      note.remove();
+      const item = { client_id: uuid(), content: '', attachments: uploaded, at: Date.now() };
+      S.outbox.push(item);
+      persist();
+      pendingBubble(item);
+      transmit(item);
+    } catch (err) {
+      note.remove();
+      showError(uploadError(err));
+    }
+  }
+
+  function fetchBlob(a, download) {
+    const key = `${a.id}${download ? ':d' : ''}`;
+    if (!blobs.has(key)) {
+      const q = download ? '?download=true' : '';
+      const p = fetch(`${apiBase}/attachments/${encodeURIComponent(a.id)}${q}`, {
+        headers: { 'X-Sodam-Visitor': S.visitor || '' },
+        credentials: 'omit',
+      }).then(async (res) => {
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        const bytes = await res.arrayBuffer();
+        // A download is always plain bytes: never something the host page could render.
+        const type = download ? 'application/octet-stream' : res.headers.get('content-type') || '';
+        if (!download && !/^image\/(png|jpeg|gif|webp)$/.test(type)) throw new Error('not an image');
+        return URL.createObjectURL(new Blob([bytes], { type }));
+      });
+      p.catch(() => blobs.delete(key));
+      blobs.set(key, p);
+    }
+    return blobs.get(key);
+  }
+
+  function download(a) {
+    fetchBlob(a, true)
+      .then((url) => {
+        const link = el('a', { href: url, download: a.name || 'file', hidden: true });
+        ui.panel.append(link);
+        link.click();
+        link.remove();
+      })
+      .catch(() => showError(ui.t.attach_failed));
+  }
+
+  function filesBox(list) {
+    if (!Array.isArray(list) || !list.length) return null;
+    const box = el('div', { class: 'files' });
+    for (const a of list) {
+      if (!a || typeof a.id !== 'string') continue;
+      const name = String(a.name || 'file');
+      if (a.kind === 'image') {
+        const img = el('img', { alt: name });
+        const button = el('button', { type: 'button', class: 'file-image', title: `${ui.t.download}: ${name}`, 'aria-label': `${ui.t.download}: ${name}`, onclick: () => download(a) }, img);
+        fetchBlob(a, false)
+          .then((url) => {
+            img.src = url;
+          })
+          .catch(() => {
+            img.alt = name;
+          });
+        box.append(button);
+      } else {
+        box.append(
+          el('button', { type: 'button', class: 'file-card', title: ui.t.download, onclick: () => download(a) },
+            docIcon(),
+            el('span', { class: 'file-name', text: name }),
+            el('span', { class: 'file-size', text: fileSize(a.size) }))
+        );
+      }
+    }
+    return box.childElementCount ? box : null;
   }
 
   // ---- start ---------------------------------------------------------------------
