@@ -140,7 +140,11 @@ def _include_routers(app: FastAPI) -> None:
     from sodam.conversations import live
 
     app.include_router(widget.router)
-    from sodam.channels import widget_files
+    from sodam.channels import views_identity, widget_files, widget_visits
+
+    app.include_router(widget_visits.router)
+
+    app.include_router(views_identity.router)
 
     app.include_router(widget_files.router)
     app.include_router(live.router)

@@ -20,6 +20,7 @@ from starlette.requests import HTTPConnection
 
 from sodam.accounts import service as accounts
 from sodam.attachments import service as attachments
+from sodam.channels import identity
 from sodam.channels import service as inboxes
 from sodam.channels.models import Inbox
 from sodam.channels.promise import promise_line, wait_promise
@@ -189,6 +190,12 @@ async def widget_session(
         "email": body.email,
         "language": normalise(body.locale) if body.locale else None,
     }
+    verified = False
+    if body.member is not None:  # Sodam("boot", {memberId, …, hash}): see channels/identity.py
+        contact_id, claims, verified = await identity.session_contact(
+            session, inbox=inbox, member=body.member, resumed_contact_id=contact_id
+        )
+        fields = {**claims, **{k: v for k, v in fields.items() if v}}
     if contact_id is None:
         # Each new visitor is a new contact: limited per IP and per inbox (429 + Retry-After).
         await enforce(
@@ -218,6 +225,7 @@ async def widget_session(
     return {
         "visitor_token": issue_visitor_token(inbox, contact_id),
         "contact_id": contact_id,
+        "verified": verified,
         "conversation_id": conversation.id if conversation else None,
     }
 

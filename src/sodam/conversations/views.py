@@ -19,6 +19,7 @@ from sodam.audit import service as audit
 from sodam.channels import service as inboxes
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
+from sodam.contacts import visits
 from sodam.conversations import service
 from sodam.conversations.event_lines import event_line
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
@@ -202,6 +203,7 @@ async def conversation_context(ctx: Console, conversation: Conversation) -> dict
         "teams_by_id": teams,
         "statuses": STATUSES,
         "past_conversations": [c for c in past if c.id != conversation.id],
+        "visit": await visits.latest_visit(ctx.session, workspace_id=ctx.workspace_id, contact_id=contact.id),
         "max_chars": get_settings().max_message_chars,
     }
 

@@ -62,6 +62,9 @@
     handoffSeq: 0, // seq of the bot's latest handoff message in the current conversation
     agentSeq: 0, // seq of the latest agent message in the current conversation
     queueTimer: null,
+    member: null, // Sodam("boot", {memberId, …, hash}) from the host page (never stored)
+    visitId: null, // this tab's visit (sessionStorage): the pages it reports
+    lastPage: null,
   };
   const QUEUE_POLL_MS = 30000;
 
@@ -447,9 +450,16 @@
     if (S.sessionPromise) return S.sessionPromise;
     const body = { locale: navigator.language || undefined, ...fields };
     if (S.visitor) body.visitor_token = S.visitor;
+    if (S.member) body.member = S.member;
     S.sessionPromise = api('/session', { method: 'POST', body })
       .then((data) => {
         if (data.contact_id !== S.contactId) S.lastSeq = 0; // a new visitor: nothing of theirs seen yet
+        if (S.contactId != null && data.contact_id !== S.contactId && ui) {
+          // Another person now (a member signed in or out): their history, not the last one's.
+          for (const node of Array.from(ui.messages.querySelectorAll('.msg[data-id]'))) node.remove();
+          S.nodes.clear();
+          S.conversationId = null;
+        }
         S.contactId = data.contact_id;
         S.visitor = data.visitor_token;
         if (data.conversation_id !== S.conversationId) {
@@ -458,6 +468,7 @@
         }
         persist();
         connect();
+        reportPage(true);
       })
       .finally(() => {
         S.sessionPromise = null;
@@ -1132,6 +1143,107 @@
     }
     return box.childElementCount ? box : null;
   }
+
+  // ---- the host page's API: Sodam("boot" | "shutdown" | "open" | "close", …) --------
+  // The page may call it before this script has loaded, through the queue stub
+  //   window.Sodam = window.Sodam || function () { (Sodam.q = Sodam.q || []).push(arguments); };
+  function memberFrom(p) {
+    if (!p || typeof p !== 'object') return null;
+    const id = p.memberId != null ? String(p.memberId) : '';
+    if (!id) return null;
+    const str = (v) => (v == null ? undefined : String(v));
+    return {
+      member_id: id.slice(0, 200),
+      name: str(p.name),
+      email: str(p.email),
+      phone: str(p.phone),
+      attributes: p.attributes && typeof p.attributes === 'object' ? p.attributes : undefined,
+      hash: str(p.hash),
+    };
+  }
+
+  function command(name, params) {
+    if (name === 'boot') {
+      const member = memberFrom(params);
+      const changed = JSON.stringify(member) !== JSON.stringify(S.member);
+      S.member = member;
+      // Booted after the widget started (a single-page app logging in): who we are changed.
+      if (changed && S.config && (S.visitor || S.ws)) {
+        dropSocket();
+        S.ready = false;
+        startSession({}).catch(() => scheduleReconnect());
+      }
+    } else if (name === 'shutdown') {
+      // The member signed out: forget this browser's visitor (a new one starts next time).
+      S.member = null;
+      S.visitor = null;
+      S.conversationId = null;
+      S.outbox = [];
+      persist();
+      if (S.ws) dropSocket();
+      if (ui) {
+        for (const node of Array.from(ui.messages.querySelectorAll('.msg:not(.greeting)'))) node.remove();
+        S.nodes.clear();
+        S.lastSeq = 0;
+      }
+    } else if (name === 'open') {
+      if (ui) setOpen(true);
+      else S.open = true;
+    } else if (name === 'close') {
+      if (ui) setOpen(false);
+      else S.open = false;
+    }
+  }
+  const queued = (window.Sodam && Array.isArray(window.Sodam.q) && window.Sodam.q) || [];
+  window.Sodam = function (name, params) {
+    command(String(name), params);
+  };
+  for (const args of queued) command(String(args[0]), args[1]);
+
+  // ---- where the visitor is: the page, its title, where they came from ---------------
+  // Reported only for a visitor who has opened the chat (page views are not contacts), on
+  // each page and on single-page-app navigations (history.pushState/replaceState, back).
+  function visitId() {
+    if (S.visitId) return S.visitId;
+    try {
+      S.visitId = sessionStorage.getItem(`${STORE_KEY}:visit`) || uuid();
+      sessionStorage.setItem(`${STORE_KEY}:visit`, S.visitId);
+    } catch (e) {
+      S.visitId = S.visitId || uuid();
+    }
+    return S.visitId;
+  }
+
+  let pageTimer = null;
+  function reportPage(now) {
+    clearTimeout(pageTimer);
+    pageTimer = setTimeout(() => {
+      if (!S.visitor) return;
+      const url = location.href;
+      const key = `${url}\n${document.title}`;
+      if (key === S.lastPage) return;
+      S.lastPage = key;
+      const referrer = document.referrer || '';
+      api('/pages', {
+        method: 'POST',
+        body: { visit_id: visitId(), url: url.slice(0, 2000), title: (document.title || '').slice(0, 300), referrer: referrer.slice(0, 2000) },
+        visitor: S.visitor,
+      }).catch(() => {
+        S.lastPage = null; // try again on the next navigation
+      });
+    }, now ? 0 : 400);
+  }
+  for (const method of ['pushState', 'replaceState']) {
+    const original = history[method];
+    if (typeof original !== 'function') continue;
+    history[method] = function () {
+      const result = original.apply(this, arguments);
+      reportPage(false);
+      return result;
+    };
+  }
+  window.addEventListener('popstate', () => reportPage(false));
+  window.addEventListener('hashchange', () => reportPage(false));
 
   // ---- start ---------------------------------------------------------------------
   async function start() {
