@@ -21,7 +21,7 @@ from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal
 from sodam.audit import service as audit
 from sodam.channels import service as inboxes
 from sodam.contacts import service as contacts
-from sodam.conversations import service
+from sodam.conversations import service, triage
 from sodam.conversations.models import SenderType, Status
 from sodam.conversations.realtime import agent_name
 from sodam.conversations.schemas import (
@@ -214,7 +214,15 @@ async def update_conversation(
             set_team="team_id" in sent,
             actor_id=actor,
         )
-    if body.status is not None:
+    if body.snoozed_until is not None:
+        if body.status not in (None, Status.snoozed):
+            raise Invalid(
+                "snoozed_until goes with status snoozed", code="validation_error", details={"field": "snoozed_until"}
+            )
+        conversation = await triage.snooze(
+            session, workspace_id=ws, conversation_id=conversation.id, until=body.snoozed_until, actor_id=actor
+        )
+    elif body.status is not None:
         conversation = await service.set_status(
             session, workspace_id=ws, conversation_id=conversation.id, status=body.status, actor_id=actor
         )
