@@ -196,7 +196,10 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(attachments_api.router)
     app.include_router(attachments_views.router)  # reply-box uploads, /console/attachments/{id}
+    from sodam.accounts import views_profile
     from sodam.conversations import views_triage
+
+    app.include_router(views_profile.router)  # the agent's public name and avatar
 
     app.include_router(views_triage.router)  # priority and snooze (보류) in the console
     app.include_router(replies_views.router)  # the reply box's `/` picker, /console/settings/replies

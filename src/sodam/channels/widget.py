@@ -30,7 +30,7 @@ from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.conversations import with_attachments
 from sodam.conversations.models import MessageKind, SenderType
-from sodam.conversations.realtime import agent_name, visitor_topic
+from sodam.conversations.realtime import agent_avatar, agent_name, visitor_topic
 from sodam.conversations.schemas import message_out
 from sodam.core.deps import get_session
 from sodam.core.errors import AppError, Forbidden, Invalid, Unauthorized
@@ -246,7 +246,10 @@ async def _history(
     out = []
     for m in messages:
         name = await agent_name(session, m.sender_id) if m.sender_type == SenderType.agent else None
-        out.append(message_out(m, name))
+        item = message_out(m, name)
+        if m.sender_type == SenderType.agent:
+            item["sender_avatar"] = agent_avatar(m.sender_id)
+        out.append(item)
     return current, out
 
 

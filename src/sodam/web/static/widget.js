@@ -245,6 +245,11 @@
     .composer { border-top: 1px solid #e3e5e8; padding: 8px; background: #fff; }
     .row { display: flex; gap: 8px; align-items: flex-end; }
     .msg-body:empty { display: none; }
+    .sender { display: inline-flex; align-items: center; gap: 6px; }
+    .avatar { width: 22px; height: 22px; border-radius: 50%; object-fit: cover; flex: none; }
+    .avatar-initial { display: inline-flex; align-items: center; justify-content: center; background: var(--c); color: var(--on-c);
+      font-size: 12px; font-weight: 700; }
+    .avatar-initial::before { content: attr(data-initial); }
     .files { display: flex; flex-direction: column; align-items: flex-start; gap: 4px; margin-top: 2px; }
     .doc-icon { color: #6b7280; flex: none; }
     .mine .files { align-items: flex-end; }
@@ -916,7 +921,7 @@
       m.sender_type === 'contact' ? 'mine' : m.sender_type === 'bot' || m.kind === 'bot' ? 'bot' : m.sender_type === 'system' || m.kind === 'system' ? 'system' : 'agent';
     const sender =
       kind === 'agent'
-        ? el('span', { class: 'sender', text: m.sender_name })
+        ? el('span', { class: 'sender' }, avatar(m), el('span', { class: 'sender-name', text: m.sender_name }))
         : kind === 'bot'
           ? el('span', { class: 'sender' }, botIcon(), m.sender_name || ui.t.bot)
           : null;
@@ -932,6 +937,15 @@
       kind === 'system' ? null : el('span', { class: 'meta', text: time(m.created_at) })
     );
     return li;
+  }
+
+  // The agent's public picture (served without credentials: customers see it anyway), else
+  // the first letter of the public name.
+  function avatar(m) {
+    const id = typeof m.sender_avatar === 'string' && /^[A-Za-z0-9_-]{1,40}$/.test(m.sender_avatar) ? m.sender_avatar : null;
+    if (id) return el('img', { class: 'avatar', alt: '', src: `${apiBase}/avatars/${id}` });
+    // The letter comes from CSS (attr()): not part of the sender's text.
+    return el('span', { class: 'avatar avatar-initial', 'aria-hidden': 'true', 'data-initial': Array.from(String(m.sender_name || '·'))[0] });
   }
 
   function pendingBubble(item) {
