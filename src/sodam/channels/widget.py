@@ -404,7 +404,8 @@ async def widget_socket(
     except AppError as exc:
         await refuse_socket(websocket, 4404, exc)
         return
-    if not inboxes.origin_allowed(inbox, websocket.headers.get("origin")):
+    own = inboxes.own_origin("https" if websocket.url.scheme == "wss" else "http", websocket.headers)
+    if not inboxes.origin_allowed(inbox, websocket.headers.get("origin"), own_origin=own):
         await refuse_socket(websocket, 4403, forbid_origin())
         return
     claims = await tickets.redeem(VISITOR_TICKET, ticket)

@@ -137,7 +137,9 @@ class WidgetCors:
                 inbox = await inboxes.get_by_public_token(session, public_token=token)
         except AppError as exc:
             return await _send_json(send, exc.status_code, exc.body(), _cors_headers(origin))
-        allowed = inboxes.origin_allowed(inbox, origin)
+        scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+        own = inboxes.own_origin(scheme, {"host": headers.get(b"host", b"").decode("latin-1")})
+        allowed = inboxes.origin_allowed(inbox, origin, own_origin=own)
         if origin is not None and not allowed:
             return await _send_json(
                 send,
