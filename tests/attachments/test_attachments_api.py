@@ -167,3 +167,29 @@ async def test_too_large_and_dangerous_files_are_refused_clearly(client, make_wo
     assert two_mb.status_code == 413 and two_mb.json()["error"]["details"]["max_bytes"] == 1024 * 1024
     bad = await client.put("/api/v1/workspace/attachment-policy", headers=api, json={"max_bytes": 5000, "allowed": ["exe"]})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_family"
+
+
+async def test_the_policy_is_set_in_the_console_by_those_who_manage_security(live_server, make_workspace):
+    from sodam.accounts.models import Role
+    from tests.test_console_helpers import add_agent
+
+    ws = await make_workspace()
+    admin = await console_client(live_server, ws.agent_email, ws.agent_password)
+    try:
+        page = await admin.get("/console/settings/attachments")
+        assert page.status_code == 200 and 'value="20"' in page.text
+        r = await admin.post(
+            "/console/settings/attachments",
+            data={"max_mb": "5", "allowed": ["images", "documents"], "csrf_token": csrf_of(admin)},
+        )
+        assert r.status_code == 200 and 'id="attachment-saved"' in r.text and 'value="5"' in r.text
+        assert 'value="media" checked' not in r.text and 'value="images" checked' in r.text
+    finally:
+        await admin.aclose()
+    _id, email, password = await add_agent(ws, role=Role.supervisor)
+    supervisor = await console_client(live_server, email, password)
+    try:
+        r = await supervisor.get("/console/settings/attachments", headers={"Accept": "application/json"})
+        assert r.status_code == 403
+    finally:
+        await supervisor.aclose()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import JSONResponse
 
-from sodam.accounts.sessions import Console, console
-from sodam.attachments import service
+from sodam.accounts.permissions import Permission
+from sodam.accounts.sessions import Console, console, console_access
+from sodam.attachments import service, sniff
 from sodam.attachments.responses import file_response, read_upload
+from sodam.config import get_settings
 from sodam.conversations import service as conversations
 from sodam.core.errors import AppError
 from sodam.core.params import IdPath
@@ -63,3 +65,43 @@ async def download(attachment_id: str, download: bool = Query(default=False), ct
     """A file of this workspace (images inline for <img>, everything else as a download)."""
     attachment = await service.get(ctx.session, workspace_id=ctx.workspace_id, public_id=attachment_id[:40])
     return await file_response(attachment, download=download)
+
+
+manage_security = console_access(Permission.security_manage)
+
+
+async def _settings(ctx: Console, *, error: str | None = None, saved: bool = False, status_code: int = 200):
+    return ctx.render(
+        "attachments/settings.html",
+        {
+            "section": "settings",
+            "policy": await service.policy(ctx.session, workspace_id=ctx.workspace_id),
+            "families": sniff.FAMILIES,
+            "ceiling_mb": max(1, get_settings().max_upload_bytes // (1024 * 1024)),
+            "error": error,
+            "saved": saved,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/settings/attachments")
+async def settings_page(ctx: Console = Depends(manage_security)):
+    """The workspace's attachment limit and allowed kinds of files."""
+    return await _settings(ctx)
+
+
+@router.post("/settings/attachments")
+async def save_settings(
+    max_mb: int = Form(default=20, ge=1, le=1024 * 1024),
+    allowed: list[str] = Form(default=[]),
+    ctx: Console = Depends(manage_security),
+):
+    try:
+        await service.set_policy(
+            ctx.session, workspace_id=ctx.workspace_id, max_bytes=max_mb * 1024 * 1024, allowed=allowed
+        )
+    except AppError as exc:
+        return await _settings(ctx, error=exc.message, status_code=exc.status_code)
+    await ctx.session.commit()
+    return await _settings(ctx, saved=True)
