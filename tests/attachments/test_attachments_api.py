@@ -27,7 +27,9 @@ async def visitor(client, token: str) -> str:
     return r.json()["visitor_token"]
 
 
-async def upload(client, token: str, vt: str, name: str, data: bytes, content_type="application/octet-stream"):
+async def upload(
+    client, token: str, vt: str, name: str, data: bytes, content_type="application/octet-stream"
+):
     return await client.post(
         f"/widget/v1/{token}/attachments",
         headers={"X-Sodam-Visitor": vt},
@@ -46,19 +48,27 @@ async def test_a_visitor_sends_an_image_and_both_sides_read_it(client, live_serv
 
     client_id = str(uuid.uuid4())
     body = {"client_id": client_id, "content": "", "attachments": [up["id"]]}
-    sent = await client.post(f"/widget/v1/{ws.inbox_token}/messages", json=body, headers={"X-Sodam-Visitor": vt})
+    sent = await client.post(
+        f"/widget/v1/{ws.inbox_token}/messages", json=body, headers={"X-Sodam-Visitor": vt}
+    )
     assert sent.status_code == 201, sent.text
     message = sent.json()
     assert message["payload"]["attachments"] == [up]
     # A retry after a lost answer: the same message, never a second one.
-    again = await client.post(f"/widget/v1/{ws.inbox_token}/messages", json=body, headers={"X-Sodam-Visitor": vt})
+    again = await client.post(
+        f"/widget/v1/{ws.inbox_token}/messages", json=body, headers={"X-Sodam-Visitor": vt}
+    )
     assert again.status_code == 200 and again.json()["id"] == message["id"]
     # The same file in a new message is refused: it already belongs to one.
     other = {"client_id": str(uuid.uuid4()), "content": "또", "attachments": [up["id"]]}
-    reused = await client.post(f"/widget/v1/{ws.inbox_token}/messages", json=other, headers={"X-Sodam-Visitor": vt})
+    reused = await client.post(
+        f"/widget/v1/{ws.inbox_token}/messages", json=other, headers={"X-Sodam-Visitor": vt}
+    )
     assert reused.status_code == 409 and reused.json()["error"]["code"] == "attachment_already_sent"
 
-    got = await client.get(f"/widget/v1/{ws.inbox_token}/attachments/{up['id']}", headers={"X-Sodam-Visitor": vt})
+    got = await client.get(
+        f"/widget/v1/{ws.inbox_token}/attachments/{up['id']}", headers={"X-Sodam-Visitor": vt}
+    )
     assert got.status_code == 200 and got.content == png()
     assert got.headers["content-type"] == "image/png"
     assert got.headers["x-content-type-options"] == "nosniff"
@@ -68,7 +78,9 @@ async def test_a_visitor_sends_an_image_and_both_sides_read_it(client, live_serv
     # No credential: 401; another visitor: not found.
     assert (await client.get(f"/widget/v1/{ws.inbox_token}/attachments/{up['id']}")).status_code == 401
     stranger = await visitor(client, ws.inbox_token)
-    r = await client.get(f"/widget/v1/{ws.inbox_token}/attachments/{up['id']}", headers={"X-Sodam-Visitor": stranger})
+    r = await client.get(
+        f"/widget/v1/{ws.inbox_token}/attachments/{up['id']}", headers={"X-Sodam-Visitor": stranger}
+    )
     assert r.status_code == 404
 
     # The agent's side: the console (session cookie) and the API (token).
@@ -87,7 +99,9 @@ async def test_a_visitor_sends_an_image_and_both_sides_read_it(client, live_serv
         assert pdf.status_code == 201, pdf.text
         pdf_id = pdf.json()["id"]
         # Not sent yet: the visitor cannot read it.
-        r = await client.get(f"/widget/v1/{ws.inbox_token}/attachments/{pdf_id}", headers={"X-Sodam-Visitor": vt})
+        r = await client.get(
+            f"/widget/v1/{ws.inbox_token}/attachments/{pdf_id}", headers={"X-Sodam-Visitor": vt}
+        )
         assert r.status_code == 404
         reply = await agent.post(
             f"/console/conversations/{message['conversation_id']}/messages",
@@ -138,7 +152,9 @@ async def test_a_private_note_file_never_reaches_the_visitor(client, make_worksp
 async def test_too_large_and_dangerous_files_are_refused_clearly(client, make_workspace):
     ws = await make_workspace()
     vt = await visitor(client, ws.inbox_token)
-    big = await upload(client, ws.inbox_token, vt, "video.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * (30 * 1024 * 1024))
+    big = await upload(
+        client, ws.inbox_token, vt, "video.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * (30 * 1024 * 1024)
+    )
     assert big.status_code == 413
     assert big.json()["error"]["code"] == "attachment_too_large"
     assert big.json()["error"]["details"]["max_bytes"] == 20 * 1024 * 1024
@@ -147,7 +163,9 @@ async def test_too_large_and_dangerous_files_are_refused_clearly(client, make_wo
     # Renaming does not help: the bytes say what it is.
     disguised = await upload(client, ws.inbox_token, vt, "photo.png", EXE)
     assert disguised.status_code == 415 and disguised.json()["error"]["code"] == "attachment_type_blocked"
-    page = await upload(client, ws.inbox_token, vt, "invoice.txt", b"<!DOCTYPE html><script>alert(1)</script>")
+    page = await upload(
+        client, ws.inbox_token, vt, "invoice.txt", b"<!DOCTYPE html><script>alert(1)</script>"
+    )
     assert page.json()["error"]["code"] == "attachment_type_blocked"
     unknown = await upload(client, ws.inbox_token, vt, "data.dat", bytes(range(256)) * 4)
     assert unknown.status_code == 415 and unknown.json()["error"]["code"] == "attachment_type_not_allowed"
@@ -155,7 +173,9 @@ async def test_too_large_and_dangerous_files_are_refused_clearly(client, make_wo
     # The workspace narrows its policy: documents only, 1 MB.
     api = {"Authorization": f"Bearer {ws.api_token}"}
     r = await client.put(
-        "/api/v1/workspace/attachment-policy", headers=api, json={"max_bytes": 1024 * 1024, "allowed": ["documents"]}
+        "/api/v1/workspace/attachment-policy",
+        headers=api,
+        json={"max_bytes": 1024 * 1024, "allowed": ["documents"]},
     )
     assert r.status_code == 200 and r.json()["allowed"] == ["documents"]
     config = (await client.get(f"/widget/v1/{ws.inbox_token}/config")).json()
@@ -165,7 +185,9 @@ async def test_too_large_and_dangerous_files_are_refused_clearly(client, make_wo
     assert (await upload(client, ws.inbox_token, vt, "a.pdf", PDF)).status_code == 201
     two_mb = await upload(client, ws.inbox_token, vt, "b.pdf", PDF + b"\x00" * (2 * 1024 * 1024))
     assert two_mb.status_code == 413 and two_mb.json()["error"]["details"]["max_bytes"] == 1024 * 1024
-    bad = await client.put("/api/v1/workspace/attachment-policy", headers=api, json={"max_bytes": 5000, "allowed": ["exe"]})
+    bad = await client.put(
+        "/api/v1/workspace/attachment-policy", headers=api, json={"max_bytes": 5000, "allowed": ["exe"]}
+    )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_family"
 
 
@@ -193,3 +215,32 @@ async def test_the_policy_is_set_in_the_console_by_those_who_manage_security(liv
         assert r.status_code == 403
     finally:
         await supervisor.aclose()
+
+
+async def test_erasing_a_contact_deletes_their_files_and_pages(client, make_workspace):
+    ws = await make_workspace()
+    vt = await visitor(client, ws.inbox_token)
+    up = (await upload(client, ws.inbox_token, vt, "신분증.png", png())).json()
+    unsent = (await upload(client, ws.inbox_token, vt, "다른 사진.png", png(3, 3))).json()
+    sent = await client.post(
+        f"/widget/v1/{ws.inbox_token}/messages",
+        json={"client_id": str(uuid.uuid4()), "attachments": [up["id"]]},
+        headers={"X-Sodam-Visitor": vt},
+    )
+    await client.post(
+        f"/widget/v1/{ws.inbox_token}/pages",
+        json={"visit_id": "v1", "url": "https://shop.example.com/me", "title": "내 정보"},
+        headers={"X-Sodam-Visitor": vt},
+    )
+    contact_id = sent.json()["sender_id"]
+    api = {"Authorization": f"Bearer {ws.api_token}"}
+    assert (await client.get(f"/api/v1/attachments/{up['id']}", headers=api)).status_code == 200
+    erased = await client.post(f"/api/v1/contacts/{contact_id}/erase", headers=api)
+    assert erased.status_code == 200, erased.text
+    for file_id in (up["id"], unsent["id"]):
+        assert (await client.get(f"/api/v1/attachments/{file_id}", headers=api)).status_code == 404
+    from sodam.contacts import visits
+    from sodam.db.session import session_scope
+
+    async with session_scope() as session:
+        assert await visits.latest_visit(session, workspace_id=ws.workspace_id, contact_id=contact_id) is None

@@ -27,7 +27,9 @@ async def loaded(img) -> bool:
     return await img.evaluate("i => i.complete && i.naturalWidth > 0")
 
 
-async def test_an_image_goes_from_the_widget_to_the_console_and_back(live_server, new_context, host_site, make_workspace):
+async def test_an_image_goes_from_the_widget_to_the_console_and_back(
+    live_server, new_context, host_site, make_workspace
+):
     ws = await make_workspace(allowed_origins=[host_site.origin], company_name="소담 쇼핑")
     SCREENS.mkdir(parents=True, exist_ok=True)
     widget = await (await new_context(viewport={"width": 390, "height": 760})).new_page()
@@ -51,9 +53,13 @@ async def test_an_image_goes_from_the_widget_to_the_console_and_back(live_server
     incoming = console.locator("#messages .msg-incoming .att-image img")
     await expect(incoming).to_have_count(1)
     await expect(incoming).to_have_attribute("alt", "파손 사진.png")
-    await console.wait_for_function("() => { const i = document.querySelector('#messages .msg-incoming .att-image img'); return i && i.complete && i.naturalWidth === 40; }")
+    await console.wait_for_function(
+        "() => { const i = document.querySelector('#messages .msg-incoming .att-image img'); return i && i.complete && i.naturalWidth === 40; }"
+    )
     # The preview of the list says a file came.
-    await expect(console.locator("#conversation-list .conv-row .row-preview").first).to_contain_text("파손 사진.png")
+    await expect(console.locator("#conversation-list .conv-row .row-preview").first).to_contain_text(
+        "파손 사진.png"
+    )
 
     # Back: the agent attaches an image and a PDF (button), sends with Enter and no text.
     await console.locator("#reply-file-input").set_input_files(
@@ -113,7 +119,9 @@ async def test_too_large_and_executable_files_are_refused_with_a_clear_message(
     await widget_en.locator("#sodam-file").set_input_files(
         files=[{"name": "tool.exe", "mimeType": "application/octet-stream", "buffer": EXE}]
     )
-    await expect(widget_en.locator("#sodam-error")).to_have_text("Programs and scripts cannot be sent, for security.")
+    await expect(widget_en.locator("#sodam-error")).to_have_text(
+        "Programs and scripts cannot be sent, for security."
+    )
     console = await (await new_context()).new_page()
     await sign_in(console, live_server, ws)
     await console.locator("#conversation-list .conv-row").first.click()

@@ -28,7 +28,8 @@ async def test_thumbs_down_offers_an_agent_and_opens_the_chat(live_server, make_
     admin = await console_client(live_server, ws.agent_email, ws.agent_password)
     try:
         r = await admin.post(
-            f"/console/settings/inboxes/{ws.inbox_id}/helpcenter", data={"enabled": "1", "csrf_token": csrf_of(admin)}
+            f"/console/settings/inboxes/{ws.inbox_id}/helpcenter",
+            data={"enabled": "1", "csrf_token": csrf_of(admin)},
         )
         assert r.status_code == 200 and 'id="helpcenter-widget" checked' in r.text
     finally:

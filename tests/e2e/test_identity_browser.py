@@ -102,12 +102,17 @@ async def test_one_member_two_browsers_one_history_and_a_forged_hash_alone(
         await session.commit()
     good = hmac.new(secret.encode(), b"member-7", hashlib.sha256).hexdigest()
 
-    phone = await open_chat(await new_context(viewport={"width": 390, "height": 760}), f"{member_site_origin}/?member=member-7&hash={good}")
+    phone = await open_chat(
+        await new_context(viewport={"width": 390, "height": 760}),
+        f"{member_site_origin}/?member=member-7&hash={good}",
+    )
     await send(phone, "휴대폰에서 문의드립니다")
     await expect(phone.locator("#sodam-messages .msg.mine[data-status=sent]")).to_have_count(1)
 
     laptop = await open_chat(await new_context(), f"{member_site_origin}/?member=member-7&hash={good}")
-    await expect(laptop.locator("#sodam-messages .msg.mine .msg-body")).to_have_text(["휴대폰에서 문의드립니다"])
+    await expect(laptop.locator("#sodam-messages .msg.mine .msg-body")).to_have_text(
+        ["휴대폰에서 문의드립니다"]
+    )
     await send(laptop, "노트북에서 이어서 씁니다")
     # Both browsers show the whole conversation, live.
     await expect(phone.locator("#sodam-messages .msg.mine .msg-body")).to_have_text(

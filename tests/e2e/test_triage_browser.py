@@ -15,10 +15,14 @@ pytestmark = pytest.mark.browser
 SCREENS = Path(__file__).resolve().parents[2] / ".pytest_cache" / "screens"
 
 
-async def test_priority_by_keyboard_and_snooze_until_the_customer_writes(live_server, new_context, make_workspace):
+async def test_priority_by_keyboard_and_snooze_until_the_customer_writes(
+    live_server, new_context, make_workspace
+):
     ws = await make_workspace()
     async with httpx.AsyncClient(base_url=live_server.url) as client:
-        token = (await client.post(f"/widget/v1/{ws.inbox_token}/session", json={"locale": "ko"})).json()["visitor_token"]
+        token = (await client.post(f"/widget/v1/{ws.inbox_token}/session", json={"locale": "ko"})).json()[
+            "visitor_token"
+        ]
 
         async def say(text):
             r = await client.post(

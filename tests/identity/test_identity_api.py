@@ -45,7 +45,9 @@ def signed(secret: str, member_id: str) -> str:
 
 
 async def boot(client, ws, member: dict, **body) -> dict:
-    r = await client.post(f"/widget/v1/{ws.inbox_token}/session", json={"locale": "ko", "member": member, **body})
+    r = await client.post(
+        f"/widget/v1/{ws.inbox_token}/session", json={"locale": "ko", "member": member, **body}
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -63,7 +65,12 @@ async def say(client, ws, token: str, text: str) -> dict:
 async def test_a_verified_member_is_one_contact_on_two_devices(client, make_workspace):
     ws = await make_workspace()
     secret = await secret_of(ws)
-    member = {"member_id": "user-42", "name": "김민지", "email": "minji@example.com", "attributes": {"plan": "pro"}}
+    member = {
+        "member_id": "user-42",
+        "name": "김민지",
+        "email": "minji@example.com",
+        "attributes": {"plan": "pro"},
+    }
     phone = await boot(client, ws, {**member, "hash": signed(secret, "user-42")})
     assert phone["verified"] is True
     first = await say(client, ws, phone["visitor_token"], "휴대폰에서 보낸 문의입니다")
@@ -71,18 +78,25 @@ async def test_a_verified_member_is_one_contact_on_two_devices(client, make_work
     laptop = await boot(client, ws, {**member, "hash": signed(secret, "user-42").upper()})
     assert laptop["contact_id"] == phone["contact_id"]
     assert laptop["conversation_id"] == first["conversation_id"]
-    history = await client.get(f"/widget/v1/{ws.inbox_token}/messages", headers={"X-Sodam-Visitor": laptop["visitor_token"]})
+    history = await client.get(
+        f"/widget/v1/{ws.inbox_token}/messages", headers={"X-Sodam-Visitor": laptop["visitor_token"]}
+    )
     assert [m["content"] for m in history.json()["messages"]] == ["휴대폰에서 보낸 문의입니다"]
 
     # A forged hash with the same member id: a new, anonymous contact, nothing shared.
     forged = await boot(client, ws, {**member, "hash": signed("not-the-secret", "user-42")})
     assert forged["verified"] is False and forged["contact_id"] != phone["contact_id"]
     assert forged["conversation_id"] is None
-    none = await client.get(f"/widget/v1/{ws.inbox_token}/messages", headers={"X-Sodam-Visitor": forged["visitor_token"]})
+    none = await client.get(
+        f"/widget/v1/{ws.inbox_token}/messages", headers={"X-Sodam-Visitor": forged["visitor_token"]}
+    )
     assert none.json()["messages"] == []
     # No hash at all, even holding the member's visitor token: never the member's contact.
     stolen = await boot(client, ws, member, visitor_token=phone["visitor_token"])
-    assert stolen["verified"] is False and stolen["contact_id"] not in (phone["contact_id"], forged["contact_id"])
+    assert stolen["verified"] is False and stolen["contact_id"] not in (
+        phone["contact_id"],
+        forged["contact_id"],
+    )
     # A hash for another member id does not verify this one.
     other = await boot(client, ws, {**member, "member_id": "user-43", "hash": signed(secret, "user-42")})
     assert other["verified"] is False and other["contact_id"] != phone["contact_id"]
@@ -123,7 +137,12 @@ async def test_pages_of_the_visit_show_in_the_side_panel(client, live_server, ma
     ]:
         r = await client.post(
             f"/widget/v1/{ws.inbox_token}/pages",
-            json={"visit_id": visit, "url": url, "title": title, "referrer": "https://search.naver.com/search?q=이어폰"},
+            json={
+                "visit_id": visit,
+                "url": url,
+                "title": title,
+                "referrer": "https://search.naver.com/search?q=이어폰",
+            },
             headers=headers,
         )
         assert r.status_code == 204, r.text
@@ -133,7 +152,11 @@ async def test_pages_of_the_visit_show_in_the_side_panel(client, live_server, ma
         headers=headers,
     )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_url"
-    assert (await client.post(f"/widget/v1/{ws.inbox_token}/pages", json={"visit_id": visit, "url": "https://a.b/"})).status_code == 401
+    assert (
+        await client.post(
+            f"/widget/v1/{ws.inbox_token}/pages", json={"visit_id": visit, "url": "https://a.b/"}
+        )
+    ).status_code == 401
     message = await say(client, ws, token, "이어폰 재고 있나요?")
     agent = await console_client(live_server, ws.agent_email, ws.agent_password)
     try:
@@ -164,6 +187,10 @@ async def test_pages_of_the_visit_show_in_the_side_panel(client, live_server, ma
     async with session_scope() as session:
         from sodam.contacts import visits
 
-        latest = await visits.latest_visit(session, workspace_id=ws.workspace_id, contact_id=message["sender_id"])
-    assert latest.current.browser == "Whale 3" and latest.current.os == "Windows 10" and len(latest.pages) == 1
+        latest = await visits.latest_visit(
+            session, workspace_id=ws.workspace_id, contact_id=message["sender_id"]
+        )
+    assert (
+        latest.current.browser == "Whale 3" and latest.current.os == "Windows 10" and len(latest.pages) == 1
+    )
     assert latest.referrer is None

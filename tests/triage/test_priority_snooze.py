@@ -64,11 +64,18 @@ async def test_priority_in_the_console_and_the_list(client, live_server, make_wo
             assert r.status_code == 200 and f'data-priority="{expected}"' in r.text
         r = await post(agent, f"/console/conversations/{cid}/priority", {"priority": "urgent"})
         assert 'data-priority="urgent"' in r.text
-        bad = await post(agent, f"/console/conversations/{cid}/priority", {"priority": "highest"}, headers={"Accept": "application/json"})
+        bad = await post(
+            agent,
+            f"/console/conversations/{cid}/priority",
+            {"priority": "highest"},
+            headers={"Accept": "application/json"},
+        )
         assert bad.status_code == 422 and bad.json()["error"]["message"] == "알 수 없는 우선순위입니다."
         listing = await agent.get("/console/conversations?view=all&status=open")
         assert 'class="badge priority-badge priority-urgent"' in listing.text and "긴급" in listing.text
-        timeline = (await agent.get(f"/console/conversations/{cid}/timeline", headers={"Accept": "application/json"})).json()
+        timeline = (
+            await agent.get(f"/console/conversations/{cid}/timeline", headers={"Accept": "application/json"})
+        ).json()
         assert any("'긴급'으로" in e["text"] for e in timeline["events"])
     finally:
         await agent.aclose()
@@ -87,7 +94,9 @@ async def test_snooze_reopens_when_the_customer_writes_and_at_its_time(client, l
         r = await post(agent, f"/console/conversations/{cid}/snooze", {"preset": "tomorrow"})
         assert r.status_code == 200, r.text
         assert "status-badge" in r.text, r.text[:3000]
-        assert 'id="snoozed-until"' in r.text and "09:00까지" in r.text, r.text[r.text.index("status-badge") - 200 :][:1500]
+        assert 'id="snoozed-until"' in r.text and "09:00까지" in r.text, r.text[
+            r.text.index("status-badge") - 200 :
+        ][:1500]
         listing = await agent.get("/console/conversations?view=all&status=snoozed")
         assert f'data-conversation-id="{cid}"' in listing.text and "09:00까지" in listing.text
         past = await post(
@@ -106,7 +115,9 @@ async def test_snooze_reopens_when_the_customer_writes_and_at_its_time(client, l
 
     # Snoozed for two seconds through the API: the job opens it then.
     until = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
-    r = await client.patch(f"/api/v1/conversations/{cid}", headers=api, json={"status": "snoozed", "snoozed_until": until})
+    r = await client.patch(
+        f"/api/v1/conversations/{cid}", headers=api, json={"status": "snoozed", "snoozed_until": until}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "snoozed" and r.json()["snoozed_until"] is not None
     for _ in range(60):

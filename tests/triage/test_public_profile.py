@@ -33,7 +33,9 @@ async def test_display_name_and_avatar_reach_the_widget(client, live_server, mak
     try:
         page = await agent.get("/console/account")
         assert 'id="profile-initial"' in page.text
-        r = await agent.post("/console/account/profile", data={"display_name": "  민지  ", "csrf_token": csrf_of(agent)})
+        r = await agent.post(
+            "/console/account/profile", data={"display_name": "  민지  ", "csrf_token": csrf_of(agent)}
+        )
         assert r.status_code == 200 and 'id="profile-shown-name">민지<' in r.text
         bad = await agent.post(
             "/console/account/avatar",
@@ -55,7 +57,9 @@ async def test_display_name_and_avatar_reach_the_widget(client, live_server, mak
         assert reply.status_code == 201
     finally:
         await agent.aclose()
-    history = (await client.get(f"/widget/v1/{ws.inbox_token}/messages", headers={"X-Sodam-Visitor": vt})).json()
+    history = (
+        await client.get(f"/widget/v1/{ws.inbox_token}/messages", headers={"X-Sodam-Visitor": vt})
+    ).json()
     last = history["messages"][-1]
     assert last["sender_name"] == "민지" and last["sender_avatar"]
     image = await client.get(f"/widget/v1/{ws.inbox_token}/avatars/{last['sender_avatar']}")
@@ -63,6 +67,8 @@ async def test_display_name_and_avatar_reach_the_widget(client, live_server, mak
     assert image.headers["x-content-type-options"] == "nosniff"
     # A message attachment is not an avatar: not served on the public path.
     up = await client.post(
-        f"/widget/v1/{ws.inbox_token}/attachments", headers={"X-Sodam-Visitor": vt}, files={"file": ("a.png", png())}
+        f"/widget/v1/{ws.inbox_token}/attachments",
+        headers={"X-Sodam-Visitor": vt},
+        files={"file": ("a.png", png())},
     )
     assert (await client.get(f"/widget/v1/{ws.inbox_token}/avatars/{up.json()['id']}")).status_code == 404

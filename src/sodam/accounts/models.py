@@ -34,9 +34,7 @@ class Workspace(IdMixin, TimestampMixin, Base):
     # (accounts/policy.py).
     security: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
     # Attachments: {"max_bytes": N, "allowed": ["images", "documents", ...]} (attachments/policy.py).
-    attachment_policy: Mapped[dict] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
+    attachment_policy: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
 
 
 class Role(str, enum.Enum):

@@ -93,7 +93,9 @@ async def download(
     return await file_response(attachment, download=download)
 
 
-@router.get("/workspace/attachment-policy", summary="Size limit and allowed file families", response_model=PolicyOut)
+@router.get(
+    "/workspace/attachment-policy", summary="Size limit and allowed file families", response_model=PolicyOut
+)
 async def get_policy(principal: ReadPrincipal, session: ApiSession):
     return (await service.policy(session, workspace_id=principal.workspace_id)).wire()
 

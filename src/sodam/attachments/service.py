@@ -7,11 +7,12 @@ Services never commit: callers own the transaction.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Workspace
@@ -20,6 +21,8 @@ from sodam.attachments.models import Attachment
 from sodam.attachments.storage import current_store, store_named
 from sodam.config import get_settings
 from sodam.core.errors import AppError, Invalid, NotFound, TooLarge
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_PER_MESSAGE = 10
@@ -49,9 +52,7 @@ def policy_from(raw: dict | None, *, ceiling: int) -> Policy:
     allowed = raw.get("allowed")
     if not isinstance(allowed, list):
         allowed = list(sniff.FAMILIES)
-    return Policy(
-        max_bytes=min(max_bytes, ceiling), allowed=tuple(f for f in sniff.FAMILIES if f in allowed)
-    )
+    return Policy(max_bytes=min(max_bytes, ceiling), allowed=tuple(f for f in sniff.FAMILIES if f in allowed))
 
 
 async def policy(session: AsyncSession, *, workspace_id: int) -> Policy:
@@ -77,7 +78,10 @@ async def set_policy(
     workspace = await session.get(Workspace, workspace_id)
     if workspace is None:
         raise NotFound("workspace not found")
-    workspace.attachment_policy = {"max_bytes": max_bytes, "allowed": [f for f in sniff.FAMILIES if f in allowed]}
+    workspace.attachment_policy = {
+        "max_bytes": max_bytes,
+        "allowed": [f for f in sniff.FAMILIES if f in allowed],
+    }
     await session.flush()
     return policy_from(workspace.attachment_policy, ceiling=ceiling)
 
@@ -92,7 +96,11 @@ def too_large(size: int | None, rules: Policy) -> TooLarge:
 
 def check_declared_length(content_length: str | None, rules: Policy) -> None:
     """Refuse at once (before reading the body) an upload announced as too large."""
-    if content_length and content_length.isdigit() and int(content_length) > rules.max_bytes + MULTIPART_SLACK:
+    if (
+        content_length
+        and content_length.isdigit()
+        and int(content_length) > rules.max_bytes + MULTIPART_SLACK
+    ):
         raise too_large(int(content_length), rules)
 
 
@@ -247,3 +255,35 @@ def link(attachments: list[Attachment], *, message_id: int, conversation_id: int
     for a in attachments:
         a.message_id = message_id
         a.conversation_id = conversation_id
+
+
+async def erase(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    conversation_ids: list[int] | None = None,
+    contact_id: int | None = None,
+) -> int:
+    """Delete the files of these conversations and/or this contact (erasure, retention):
+    the rows in the caller's transaction, the bytes at once (best effort: a file already
+    gone is fine). Returns how many."""
+    conditions = []
+    if conversation_ids:
+        conditions.append(Attachment.conversation_id.in_(conversation_ids))
+    if contact_id is not None:
+        conditions.append(Attachment.contact_id == contact_id)
+    if not conditions:
+        return 0
+    rows = (
+        await session.execute(
+            delete(Attachment)
+            .where(Attachment.workspace_id == workspace_id, Attachment.purpose == "message", or_(*conditions))
+            .returning(Attachment.store, Attachment.storage_key)
+        )
+    ).all()
+    for store, key in rows:
+        try:
+            await store_named(store).delete(key)
+        except Exception:  # noqa: BLE001 - the row is gone; a stray file is not worth failing erasure
+            log.warning("could not delete the stored file %s (%s)", key, store, exc_info=True)
+    return len(rows)

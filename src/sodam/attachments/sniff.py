@@ -35,7 +35,9 @@ OOXML = {
     "docx": FileType(
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "documents", ("docx",)
     ),
-    "xlsx": FileType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "documents", ("xlsx",)),
+    "xlsx": FileType(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "documents", ("xlsx",)
+    ),
     "pptx": FileType(
         "application/vnd.openxmlformats-officedocument.presentationml.presentation", "documents", ("pptx",)
     ),
@@ -79,7 +81,13 @@ def _looks_executable(head: bytes) -> str | None:
         return "application/x-msdownload"
     if head.startswith(b"\x7fELF"):
         return "application/x-executable"
-    if head[:4] in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe"):
+    if head[:4] in (
+        b"\xfe\xed\xfa\xce",
+        b"\xfe\xed\xfa\xcf",
+        b"\xcf\xfa\xed\xfe",
+        b"\xce\xfa\xed\xfe",
+        b"\xca\xfe\xba\xbe",
+    ):
         return "application/x-mach-binary"
     if head.startswith(b"#!"):
         return "text/x-script"
@@ -167,7 +175,7 @@ def safe_filename(name: str | None, fallback_ext: str = "") -> str:
 def content_disposition(filename: str, *, inline: bool) -> str:
     """RFC 6266 with RFC 5987's filename* (UTF-8), plus an ASCII fallback for old clients."""
     ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
-    ascii_name = re.sub(r'[^A-Za-z0-9._ ()-]', "_", ascii_name).strip() or "file"
+    ascii_name = re.sub(r"[^A-Za-z0-9._ ()-]", "_", ascii_name).strip() or "file"
     ext = extension(filename)
     if ext and not ascii_name.lower().endswith("." + ext):
         ascii_name = f"{ascii_name}.{ext}" if extension(ascii_name) != ext else ascii_name

@@ -61,7 +61,9 @@ async def upload(conversation_id: IdPath, ctx: Console = Depends(console)):
 
 
 @router.get("/attachments/{attachment_id}")
-async def download(attachment_id: str, download: bool = Query(default=False), ctx: Console = Depends(console)):
+async def download(
+    attachment_id: str, download: bool = Query(default=False), ctx: Console = Depends(console)
+):
     """A file of this workspace (images inline for <img>, everything else as a download)."""
     attachment = await service.get(ctx.session, workspace_id=ctx.workspace_id, public_id=attachment_id[:40])
     return await file_response(attachment, download=download)

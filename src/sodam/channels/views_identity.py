@@ -38,7 +38,10 @@ async def change_helpcenter_widget(
         for other in await service.list_(ctx.session, workspace_id=ctx.workspace_id):
             if other.id != inbox.id and (other.settings or {}).get("helpcenter_widget"):
                 await service.update(
-                    ctx.session, workspace_id=ctx.workspace_id, inbox_id=other.id, settings={"helpcenter_widget": False}
+                    ctx.session,
+                    workspace_id=ctx.workspace_id,
+                    inbox_id=other.id,
+                    settings={"helpcenter_widget": False},
                 )
     inbox = await service.update(
         ctx.session, workspace_id=ctx.workspace_id, inbox_id=inbox.id, settings={"helpcenter_widget": on}

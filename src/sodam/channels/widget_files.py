@@ -54,9 +54,15 @@ async def widget_upload(
     return JSONResponse(attachment.wire(), status_code=201)
 
 
-async def visible_to_visitor(session: AsyncSession, attachment: Attachment, inbox: Inbox, contact_id: int) -> bool:
+async def visible_to_visitor(
+    session: AsyncSession, attachment: Attachment, inbox: Inbox, contact_id: int
+) -> bool:
     """The visitor's own uploads, and files of public messages in their conversations."""
-    if attachment.purpose != "message" or attachment.inbox_id != inbox.id or attachment.contact_id != contact_id:
+    if (
+        attachment.purpose != "message"
+        or attachment.inbox_id != inbox.id
+        or attachment.contact_id != contact_id
+    ):
         return False
     if attachment.uploader_type == "contact" and attachment.uploader_id == contact_id:
         return True
@@ -76,9 +82,7 @@ async def widget_download(
 ):
     """A file of the visitor's conversation (X-Sodam-Visitor header); 404 for anything else."""
     contact_id = read_visitor_token(inbox, x_sodam_visitor)
-    attachment = await attachments.get(
-        session, workspace_id=inbox.workspace_id, public_id=attachment_id[:40]
-    )
+    attachment = await attachments.get(session, workspace_id=inbox.workspace_id, public_id=attachment_id[:40])
     if not await visible_to_visitor(session, attachment, inbox, contact_id):
         raise NotFound("attachment not found", code="attachment_not_found")
     return await file_response(attachment, download=download)
@@ -93,7 +97,9 @@ async def widget_avatar(
     """An agent's public avatar (what customers see beside the agent's replies)."""
     attachment = await attachments.get(session, workspace_id=inbox.workspace_id, public_id=avatar_id[:40])
     in_use = await session.scalar(
-        select(Agent.id).where(Agent.workspace_id == inbox.workspace_id, Agent.avatar_id == attachment.public_id)
+        select(Agent.id).where(
+            Agent.workspace_id == inbox.workspace_id, Agent.avatar_id == attachment.public_id
+        )
     )
     if attachment.purpose != "avatar" or in_use is None:
         raise NotFound("avatar not found", code="attachment_not_found")

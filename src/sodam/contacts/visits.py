@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.contacts.models import VisitorPage
@@ -95,3 +95,13 @@ async def latest_visit(session: AsyncSession, *, workspace_id: int, contact_id: 
         return None
     visit = [p for p in rows if p.visit_id == rows[0].visit_id]
     return Visit(current=visit[0], pages=visit[:PAGES_SHOWN], referrer=visit[-1].referrer)
+
+
+async def forget(session: AsyncSession, *, workspace_id: int, contact_id: int) -> int:
+    """Delete the pages a contact visited (erasure on request)."""
+    result = await session.execute(
+        delete(VisitorPage).where(
+            VisitorPage.workspace_id == workspace_id, VisitorPage.contact_id == contact_id
+        )
+    )
+    return result.rowcount or 0

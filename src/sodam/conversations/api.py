@@ -217,10 +217,16 @@ async def update_conversation(
     if body.snoozed_until is not None:
         if body.status not in (None, Status.snoozed):
             raise Invalid(
-                "snoozed_until goes with status snoozed", code="validation_error", details={"field": "snoozed_until"}
+                "snoozed_until goes with status snoozed",
+                code="validation_error",
+                details={"field": "snoozed_until"},
             )
         conversation = await triage.snooze(
-            session, workspace_id=ws, conversation_id=conversation.id, until=body.snoozed_until, actor_id=actor
+            session,
+            workspace_id=ws,
+            conversation_id=conversation.id,
+            until=body.snoozed_until,
+            actor_id=actor,
         )
     elif body.status is not None:
         conversation = await service.set_status(

@@ -51,7 +51,8 @@ class ConversationOut(BaseModel):
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     content: str = Field(
-        default="", description="Plain text; HTML is shown as text, never rendered. May be empty with attachments."
+        default="",
+        description="Plain text; HTML is shown as text, never rendered. May be empty with attachments.",
     )
     client_id: str | None = Field(
         default=None,

@@ -60,7 +60,9 @@ async def wake_snoozed(**args) -> bool:
 
 
 @job_app.periodic(cron="* * * * *", periodic_id="conversations-snooze-sweep")
-@job_app.task(name="conversations.wake_due_snoozes", queue="default", queueing_lock="conversations.wake_due_snoozes")
+@job_app.task(
+    name="conversations.wake_due_snoozes", queue="default", queueing_lock="conversations.wake_due_snoozes"
+)
 async def wake_due_snoozes(timestamp: int) -> int:
     """Every minute: open the snoozed conversations whose time has passed (a lost job, a restore)."""
     from sodam.conversations import triage

@@ -23,7 +23,9 @@ async def change_priority(
     conversation_id: IdPath, priority: str = Form(default="next"), ctx: Console = Depends(console)
 ):
     """priority: none | low | medium | high | urgent, or `next` (the `p` key: one step up, then round)."""
-    conversation = await service.get(ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id)
+    conversation = await service.get(
+        ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
+    )
     if priority == "next":
         wanted = triage.next_priority(conversation.priority)
     elif priority in {p.value for p in Priority}:
