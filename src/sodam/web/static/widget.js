@@ -165,7 +165,6 @@
     return svg;
   }
   const clipIcon = () => icon('M16.5 6v11.5c0 2.21-1.79 4-4 4s-4-1.79-4-4V5c0-1.38 1.12-2.5 2.5-2.5s2.5 1.12 2.5 2.5v10.5c0 .55-.45 1-1 1s-1-.45-1-1V6H10v9.5c0 1.38 1.12 2.5 2.5 2.5s2.5-1.12 2.5-2.5V5c0-2.21-1.79-4-4-4S7 2.79 7 5v12.5c0 3.04 2.46 5.5 5.5 5.5s5.5-2.46 5.5-5.5V6h-1.5z', '20');
-  const docIcon = () => icon('M14 2H6c-1.1 0-2 .9-2 2v16c0 1.1.9 2 2 2h12c1.1 0 2-.9 2-2V8l-6-6zm-1 7V3.5L18.5 9H13z', '18', 'doc-icon');
   const chatIcon = () =>
     icon('M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.6 3.4 6.1L4.6 21l4.1-2.3c1 .2 2.1.3 3.3.3 5.5 0 10-3.6 10-8s-4.5-8-10-8z', '28');
   // A small robot head: bot bubbles are told apart from people at a glance.
@@ -1015,147 +1014,44 @@
   }
 
   // ---- files -------------------------------------------------------------------------
-  // Uploaded first (POST /attachments, visitor token in a header), then sent as a message
-  // that names them: the outbox, client_id and resend rules are those of text. Files are
-  // read back with the token in a header and shown from blob: URLs, so no credential is ever
-  // put in a URL.
-  const BLOCKED = /\.(exe|msi|bat|cmd|com|scr|dll|ps1|vbs|js|jar|apk|sh|app|dmg|html?|svg)$/i;
-  const blobs = new Map(); // attachment id -> Promise<blob: URL>
-
-  function fileSize(n) {
-    n = Number(n) || 0;
-    if (n >= 1048576) return `${(n / 1048576).toFixed(1)} MB`;
-    if (n >= 1024) return `${Math.round(n / 1024)} KB`;
-    return `${n} B`;
-  }
-
-  function tooBig(maxBytes) {
-    return ui.t.attach_too_large.replace('{mb}', String(Math.max(1, Math.round(maxBytes / 1048576))));
-  }
-
-  function uploadError(err) {
-    if (err.code === 'attachment_too_large' || err.status === 413) return tooBig((err.details || {}).max_bytes || (S.config.attachments || {}).max_bytes || 0);
-    if (err.code === 'attachment_type_blocked') return ui.t.attach_blocked;
-    if (err.code === 'attachment_type_not_allowed' || err.status === 415) return ui.t.attach_type;
-    if (err.status === 429) return ui.t.rate_limited.replace('{seconds}', String(Math.ceil(Number((err.details || {}).retry_after) || 1)));
-    return ui.t.attach_failed;
-  }
-
-  async function uploadOne(file, retried) {
-    const data = new FormData();
-    data.append('file', file, file.name || 'file');
-    const res = await fetch(`${apiBase}/attachments`, {
-      method: 'POST',
-      headers: { 'X-Sodam-Visitor': S.visitor },
-      body: data,
-      credentials: 'omit',
-    });
-    const body = await res.json().catch(() => ({}));
-    const error = body.error || {};
-    if (res.status === 401 && error.code === 'visitor_token_expired' && !retried) {
-      S.ready = false;
-      await startSession({});
-      return uploadOne(file, true);
-    }
-    if (!res.ok) {
-      const err = new Error(error.message || `HTTP ${res.status}`);
-      err.status = res.status;
-      err.code = error.code;
-      err.details = error.details || {};
-      throw err;
-    }
-    return body;
-  }
-
-  async function sendFiles(fileList) {
-    const files = Array.from(fileList || []).slice(0, 10);
-    if (!files.length || !ui) return;
-    const limits = S.config.attachments || {};
-    for (const f of files) {
-      if (BLOCKED.test(f.name || '')) return showError(ui.t.attach_blocked);
-      if (limits.max_bytes && f.size > limits.max_bytes) return showError(tooBig(limits.max_bytes));
-    }
-    ui.error.hidden = true;
-    const note = el('li', { class: 'msg mine uploading', 'data-status': 'sending' },
-      el('div', { class: 'msg-body', text: files.map((f) => f.name).join(', ') }),
-      el('span', { class: 'meta', text: ui.t.uploading }));
-    ui.messages.append(note);
-    scrollToEnd(true);
-    try {
-      if (!S.visitor) await startSession({});
-      const uploaded = [];
-      for (const f of files) uploaded.push(await uploadOne(f));
-      note.remove();
-      const item = { client_id: uuid(), content: '', attachments: uploaded, at: Date.now() };
-      S.outbox.push(item);
-      persist();
-      pendingBubble(item);
-      transmit(item);
-    } catch (err) {
-      note.remove();
-      showError(uploadError(err));
-    }
-  }
-
-  function fetchBlob(a, download) {
-    const key = `${a.id}${download ? ':d' : ''}`;
-    if (!blobs.has(key)) {
-      const q = download ? '?download=true' : '';
-      const p = fetch(`${apiBase}/attachments/${encodeURIComponent(a.id)}${q}`, {
-        headers: { 'X-Sodam-Visitor': S.visitor || '' },
-        credentials: 'omit',
-      }).then(async (res) => {
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        const bytes = await res.arrayBuffer();
-        // A download is always plain bytes: never something the host page could render.
-        const type = download ? 'application/octet-stream' : res.headers.get('content-type') || '';
-        if (!download && !/^image\/(png|jpeg|gif|webp)$/.test(type)) throw new Error('not an image');
-        return URL.createObjectURL(new Blob([bytes], { type }));
+  // The file code (upload, previews, downloads) lives in widget-files.js, loaded the first
+  // time a file is sent or shown, so pages where nobody sends a file never fetch it.
+  let filesModule = null;
+  function loadFiles() {
+    if (!filesModule) {
+      filesModule = new Promise((resolve, reject) => {
+        const w = (window.__sodamFiles = window.__sodamFiles || { waiting: [] });
+        const ctx = { S, ui, el, icon, apiBase, uuid, persist, pendingBubble, transmit, startSession, showError, scrollToEnd };
+        if (w.factory) return resolve(w.factory(ctx));
+        w.waiting.push((factory) => resolve(factory(ctx)));
+        const tag = document.createElement('script');
+        tag.src = `${base}/static/widget-files.js`;
+        tag.async = true;
+        tag.onerror = () => {
+          filesModule = null;
+          reject(new Error('widget-files.js did not load'));
+        };
+        document.head.append(tag);
       });
-      p.catch(() => blobs.delete(key));
-      blobs.set(key, p);
     }
-    return blobs.get(key);
+    return filesModule;
   }
 
-  function download(a) {
-    fetchBlob(a, true)
-      .then((url) => {
-        const link = el('a', { href: url, download: a.name || 'file', hidden: true });
-        ui.panel.append(link);
-        link.click();
-        link.remove();
-      })
+  function sendFiles(fileList) {
+    const files = Array.from(fileList || []);
+    if (!files.length || !ui) return;
+    loadFiles()
+      .then((m) => m.sendFiles(files))
       .catch(() => showError(ui.t.attach_failed));
   }
 
   function filesBox(list) {
     if (!Array.isArray(list) || !list.length) return null;
     const box = el('div', { class: 'files' });
-    for (const a of list) {
-      if (!a || typeof a.id !== 'string') continue;
-      const name = String(a.name || 'file');
-      if (a.kind === 'image') {
-        const img = el('img', { alt: name });
-        const button = el('button', { type: 'button', class: 'file-image', title: `${ui.t.download}: ${name}`, 'aria-label': `${ui.t.download}: ${name}`, onclick: () => download(a) }, img);
-        fetchBlob(a, false)
-          .then((url) => {
-            img.src = url;
-          })
-          .catch(() => {
-            img.alt = name;
-          });
-        box.append(button);
-      } else {
-        box.append(
-          el('button', { type: 'button', class: 'file-card', title: ui.t.download, onclick: () => download(a) },
-            docIcon(),
-            el('span', { class: 'file-name', text: name }),
-            el('span', { class: 'file-size', text: fileSize(a.size) }))
-        );
-      }
-    }
-    return box.childElementCount ? box : null;
+    loadFiles()
+      .then((m) => m.fill(box, list))
+      .catch(() => {});
+    return box;
   }
 
   // ---- the host page's API: Sodam("boot" | "shutdown" | "open" | "close", …) --------
