@@ -1,7 +1,7 @@
 """attachments, visitor pages, identity verification, snooze time, agents' public face
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-02
 
 - attachments: one row per uploaded file (sniffed type, sanitised name, size, sha256,
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
