@@ -1080,6 +1080,9 @@
       // Booted after the widget started (a single-page app logging in): who we are changed.
       if (changed && S.config && (S.visitor || S.ws)) {
         dropSocket();
+        // No reconnect with the old token: the new session connects as the right person.
+        clearTimeout(S.retryTimer);
+        S.retryTimer = null;
         S.ready = false;
         startSession({}).catch(() => scheduleReconnect());
       }
