@@ -22,10 +22,12 @@ from sodam.accounts import signins
 from sodam.accounts.models import Role
 from sodam.accounts.permissions import ROLE_PERMISSIONS, Permission
 from sodam.app import create_app
+from sodam.attachments import service as attachments
 from sodam.contacts import service as contacts
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
 from sodam.replies import service as replies
+from tests.attachments.files import png
 from tests.test_console_helpers import add_agent, console_client, seed_conversation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -262,7 +264,19 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
         doomed_reply = await replies.create(
             session, workspace_id=wid, viewer=admin_viewer, shortcut="삭제", title="없어질 답변", body="x"
         )
+        rules = await attachments.policy(session, workspace_id=wid)
+        attachment = await attachments.create(
+            session,
+            workspace_id=wid,
+            rules=rules,
+            filename="영수증.png",
+            data=png(),
+            uploader_type="agent",
+            uploader_id=ws.agent_id,
+            conversation_id=conversation_id,
+        )
         ids = {
+            "attachment_id": attachment.public_id,
             "reply_id": reply.id,
             "agent_id": spare_agent.id,
             "team_id": team.id,
@@ -306,7 +320,7 @@ SIGN_OUTS = {("POST", "/console/logout"), ("POST", "/console/logout-everywhere")
 ALLOWED_STATUSES = {200, 201, 204, 303, 400, 404, 409, 422}
 
 
-def fill(template: str, values: dict[str, int]) -> str:
+def fill(template: str, values: dict[str, int | str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), template)
 
 

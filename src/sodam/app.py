@@ -140,6 +140,13 @@ def _include_routers(app: FastAPI) -> None:
     from sodam.conversations import live
 
     app.include_router(widget.router)
+    from sodam.channels import views_identity, widget_files, widget_visits
+
+    app.include_router(widget_visits.router)
+
+    app.include_router(views_identity.router)
+
+    app.include_router(widget_files.router)
     app.include_router(live.router)
     app.include_router(views_demo.router)
     console_views.install(app)  # the agent console (/console) and its login
@@ -184,6 +191,17 @@ def _include_routers(app: FastAPI) -> None:
     from sodam.replies import views as replies_views
 
     app.include_router(replies_api.router)
+    from sodam.attachments import api as attachments_api
+    from sodam.attachments import views as attachments_views
+
+    app.include_router(attachments_api.router)
+    app.include_router(attachments_views.router)  # reply-box uploads, /console/attachments/{id}
+    from sodam.accounts import views_profile
+    from sodam.conversations import views_triage
+
+    app.include_router(views_profile.router)  # the agent's public name and avatar
+
+    app.include_router(views_triage.router)  # priority and snooze (보류) in the console
     app.include_router(replies_views.router)  # the reply box's `/` picker, /console/settings/replies
     from sodam.notifications import views as notifications_views
     from sodam.search import api as search_api
@@ -288,4 +306,6 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(AuditScope)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(WidgetCors)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_request_bytes, upload_max_bytes=settings.max_upload_bytes
+    )

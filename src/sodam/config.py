@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,14 @@ class Settings(BaseSettings):
     login_lock_s: int = Field(default=900, ge=1)
     login_max_delay_s: int = Field(default=300, ge=1)
     login_failure_window_s: int = Field(default=24 * 3600, ge=60)
+    # Attachments: where the bytes go (folder under data_dir | postgres | s3), the S3-compatible
+    # bucket when s3, and the hard ceiling of an upload request (a workspace sets its own,
+    # lower, limit; default 20 MB).
+    attachment_store: Literal["folder", "postgres", "s3"] = "folder"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs).
     trusted_proxies: str = ""
 

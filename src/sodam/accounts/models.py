@@ -33,6 +33,8 @@ class Workspace(IdMixin, TimestampMixin, Base):
     # Sign-in rules: {"require_2fa": bool, "password_min_length": int, "allowed_email_domains": [..]}
     # (accounts/policy.py).
     security: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
+    # Attachments: {"max_bytes": N, "allowed": ["images", "documents", ...]} (attachments/policy.py).
+    attachment_policy: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
 
 
 class Role(str, enum.Enum):
@@ -61,6 +63,14 @@ class Agent(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # What customers see in the widget: a public name (else `name`) and an avatar image
+    # (an attachment's public id, else an initial-letter avatar).
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    avatar_id: Mapped[str | None] = mapped_column(String(40))
+
+    @property
+    def public_name(self) -> str:
+        return self.display_name or self.name
 
     @property
     def has_two_factor(self) -> bool:

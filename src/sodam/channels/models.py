@@ -30,3 +30,6 @@ class Inbox(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     allowed_origins: Mapped[list[str]] = mapped_column(ARRAY(String(300)), default=list)
     # color, position, greeting_ko/en, prechat_form (bool), company_name
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # Identity verification (Sodam("boot", {memberId, hash})): hash = hex HMAC-SHA256 of the
+    # member id with this secret. Kept out of `settings`, which the API returns to agents.
+    identity_secret: Mapped[str | None] = mapped_column(String(80))

@@ -36,9 +36,22 @@ class InboxUpdate(BaseModel):
     settings: dict[str, Any] | None = None
 
 
+class WidgetMember(BaseModel):
+    """Sodam("boot", {...}) from the host site: who the logged-in member is (docs/widget.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    member_id: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    attributes: dict[str, Any] | None = None
+    hash: str | None = Field(default=None, max_length=128)
+
+
 class WidgetSessionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     visitor_token: str | None = None
+    member: WidgetMember | None = None
     name: str | None = Field(default=None, max_length=200)
     email: EmailStr | None = None
     locale: str | None = Field(default=None, max_length=16)
@@ -46,5 +59,7 @@ class WidgetSessionIn(BaseModel):
 
 class WidgetMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    content: str
+    content: str = ""
     client_id: str = Field(min_length=1, max_length=64)
+    # Ids from POST /attachments: the files travel with the message (same client_id rules).
+    attachments: list[str] = Field(default_factory=list, max_length=10)

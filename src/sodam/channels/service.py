@@ -100,16 +100,19 @@ async def update(
     return inbox
 
 
-def origin_allowed(inbox: Inbox, origin: str | None) -> bool:
+def origin_allowed(inbox: Inbox, origin: str | None, *, own_origin: str | None = None) -> bool:
     """Is a browser origin allowed to embed this inbox's widget?
 
     An inbox with no allowed origins accepts any (handy while setting up; the
-    settings page says so).
+    settings page says so). Sodam's own pages (`own_origin`: the help center carrying
+    the widget) are always allowed when the inbox is set to appear there.
     """
     if not inbox.allowed_origins:
         return True
     if not origin:
         return False
+    if own_origin and origin == own_origin and (inbox.settings or {}).get("helpcenter_widget"):
+        return True
     try:
         return normalise_origin(origin) in inbox.allowed_origins
     except Invalid:
@@ -124,3 +127,19 @@ async def list_page(
     if after_id is not None:
         stmt = stmt.where(Inbox.id > after_id)
     return list(await session.scalars(stmt.order_by(Inbox.id).limit(limit)))
+
+
+def own_origin(scheme: str, headers) -> str | None:
+    """The origin this request was addressed to (Sodam's own pages), from its Host header."""
+    host = headers.get("host") if hasattr(headers, "get") else None
+    if isinstance(host, bytes):
+        host = host.decode("latin-1")
+    return f"{scheme}://{host}" if host else None
+
+
+async def helpcenter_inbox_token(session: AsyncSession, *, workspace_id: int) -> str | None:
+    """The public token of the inbox whose widget the help center carries, if one is set."""
+    for inbox in await list_(session, workspace_id=workspace_id):
+        if (inbox.settings or {}).get("helpcenter_widget"):
+            return inbox.public_token
+    return None

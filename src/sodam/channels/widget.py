@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from sodam.accounts import service as accounts
+from sodam.attachments import service as attachments
+from sodam.channels import identity
 from sodam.channels import service as inboxes
 from sodam.channels.models import Inbox
 from sodam.channels.promise import promise_line, wait_promise
@@ -27,8 +29,9 @@ from sodam.config import get_settings
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.conversations import typing as typing_indicator
-from sodam.conversations.models import SenderType
-from sodam.conversations.realtime import agent_name, visitor_topic
+from sodam.conversations import with_attachments
+from sodam.conversations.models import MessageKind, SenderType
+from sodam.conversations.realtime import agent_avatar, agent_name, visitor_topic
 from sodam.conversations.schemas import message_out
 from sodam.core.deps import get_session
 from sodam.core.errors import AppError, Forbidden, Invalid, Unauthorized
@@ -71,6 +74,14 @@ WIDGET_STRINGS = (
     "widget.resolved",
     "widget.privacy",
     "widget.rate_limited",
+    "widget.attach",
+    "widget.attach_too_large",
+    "widget.attach_type",
+    "widget.attach_blocked",
+    "widget.attach_failed",
+    "widget.uploading",
+    "widget.download",
+    "widget.drop_here",
 )
 
 # The tag the bot puts on the conversations it hands to a person: in a bot-enabled inbox only
@@ -145,7 +156,10 @@ async def widget_config(
     if greeting:
         strings["greeting"] = greeting
     workspace = await accounts.get_workspace(session, workspace_id=inbox.workspace_id)
+    rules = await attachments.policy(session, workspace_id=inbox.workspace_id)
     return {
+        # The widget checks size and type before uploading (the server checks again).
+        "attachments": {"max_bytes": rules.max_bytes, "allowed": list(rules.allowed)},
         # What is stored and who sees it (PIPA): linked from the widget's footer.
         "privacy_url": f"{get_settings().request_base_url(request)}/help/{workspace.slug}/privacy?locale={lang}",
         "inbox": {"name": inbox.name, "company_name": settings.get("company_name") or inbox.name},
@@ -179,6 +193,12 @@ async def widget_session(
         "email": body.email,
         "language": normalise(body.locale) if body.locale else None,
     }
+    verified = False
+    if body.member is not None:  # Sodam("boot", {memberId, …, hash}): see channels/identity.py
+        contact_id, claims, verified = await identity.session_contact(
+            session, inbox=inbox, member=body.member, resumed_contact_id=contact_id
+        )
+        fields = {**claims, **{k: v for k, v in fields.items() if v}}
     if contact_id is None:
         # Each new visitor is a new contact: limited per IP and per inbox (429 + Retry-After).
         await enforce(
@@ -208,6 +228,7 @@ async def widget_session(
     return {
         "visitor_token": issue_visitor_token(inbox, contact_id),
         "contact_id": contact_id,
+        "verified": verified,
         "conversation_id": conversation.id if conversation else None,
     }
 
@@ -228,7 +249,10 @@ async def _history(
     out = []
     for m in messages:
         name = await agent_name(session, m.sender_id) if m.sender_type == SenderType.agent else None
-        out.append(message_out(m, name))
+        item = message_out(m, name)
+        if m.sender_type == SenderType.agent:
+            item["sender_avatar"] = agent_avatar(m.sender_id)
+        out.append(item)
     return current, out
 
 
@@ -280,13 +304,33 @@ async def widget_queue(
 
 
 async def accept_visitor_message(
-    inbox: Inbox, contact_id: int, content: str, client_id: str
+    inbox: Inbox, contact_id: int, content: str, client_id: str, attachment_ids: list[str] | None = None
 ) -> tuple[dict, bool]:
     """Store a visitor's message (idempotent by client_id) and return (message, created).
 
     One database statement in its own transaction (conversations.post_visitor_message);
-    the caller acknowledges only after it returns, i.e. after COMMIT.
+    the caller acknowledges only after it returns, i.e. after COMMIT. With attachments, one
+    ordinary transaction that also links the files to the message (with_attachments.post).
     """
+    if attachment_ids:
+        async with session_scope() as session:
+            _message, out, created = await with_attachments.post(
+                session,
+                workspace_id=inbox.workspace_id,
+                inbox_id=inbox.id,
+                contact_id=contact_id,
+                conversation=None,
+                content=content,
+                sender_type=SenderType.contact,
+                sender_id=contact_id,
+                kind=MessageKind.text,
+                client_id=client_id,
+                attachment_ids=attachment_ids,
+                max_chars=get_settings().max_message_chars,
+                hints={"bot_enabled": bool((inbox.settings or {}).get("bot_enabled"))},
+            )
+            await session.commit()
+        return out, created
     return await conversations.post_visitor_message(
         workspace_id=inbox.workspace_id,
         inbox_id=inbox.id,
@@ -319,7 +363,9 @@ async def widget_send(
     """Send a message; a retry with the same client_id returns the stored message with 200."""
     contact_id = read_visitor_token(inbox, x_sodam_visitor)
     await limit_visitor_message(request, inbox, contact_id)
-    message, created = await accept_visitor_message(inbox, contact_id, body.content, body.client_id)
+    message, created = await accept_visitor_message(
+        inbox, contact_id, body.content, body.client_id, body.attachments
+    )
     return JSONResponse(message, status_code=201 if created else 200)
 
 
@@ -363,7 +409,8 @@ async def widget_socket(
     except AppError as exc:
         await refuse_socket(websocket, 4404, exc)
         return
-    if not inboxes.origin_allowed(inbox, websocket.headers.get("origin")):
+    own = inboxes.own_origin("https" if websocket.url.scheme == "wss" else "http", websocket.headers)
+    if not inboxes.origin_allowed(inbox, websocket.headers.get("origin"), own_origin=own):
         await refuse_socket(websocket, 4403, forbid_origin())
         return
     claims = await tickets.redeem(VISITOR_TICKET, ticket)
@@ -438,8 +485,14 @@ async def _handle_visitor_frame(
         )
         return
     client_id = frame.get("client_id")
-    content = frame.get("content")
-    if not isinstance(client_id, str) or not isinstance(content, str):
+    content = frame.get("content", "")
+    files = frame.get("attachments") or []
+    if (
+        not isinstance(client_id, str)
+        or not isinstance(content, str)
+        or not isinstance(files, list)
+        or not all(isinstance(f, str) for f in files)
+    ):
         subscriber.offer(
             {
                 "type": "error",
@@ -451,7 +504,7 @@ async def _handle_visitor_frame(
     try:
         # Over the limit: an error frame (code rate_limited, details.retry_after); the socket stays.
         await limit_visitor_message(websocket, inbox, contact_id)
-        message, _created = await accept_visitor_message(inbox, contact_id, content, client_id)
+        message, _created = await accept_visitor_message(inbox, contact_id, content, client_id, files[:10])
     except AppError as exc:
         subscriber.offer({"type": "error", "client_id": client_id, **exc.body()})
         return

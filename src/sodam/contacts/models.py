@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,3 +37,19 @@ class ContactIdentity(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     contact_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("contacts.id", ondelete="CASCADE"))
     channel_type: Mapped[str] = mapped_column(String(30))
     external_id: Mapped[str] = mapped_column(String(320))
+
+
+class VisitorPage(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    """A page a widget visitor opened (reported by the widget, browser parsed on the server)."""
+
+    __tablename__ = "visitor_pages"
+    __table_args__ = (Index("ix_visitor_pages_contact", "contact_id", "id"),)
+    inbox_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("inboxes.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("contacts.id", ondelete="CASCADE"))
+    visit_id: Mapped[str] = mapped_column(String(40))
+    url: Mapped[str] = mapped_column(String(2000))
+    title: Mapped[str | None] = mapped_column(String(300))
+    referrer: Mapped[str | None] = mapped_column(String(2000))
+    browser: Mapped[str | None] = mapped_column(String(80))
+    os: Mapped[str | None] = mapped_column(String(80))
+    device: Mapped[str | None] = mapped_column(String(20))

@@ -20,10 +20,9 @@ from sodam.accounts import service as accounts
 from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal
 from sodam.audit import service as audit
 from sodam.channels import service as inboxes
-from sodam.config import get_settings
 from sodam.contacts import service as contacts
-from sodam.conversations import service
-from sodam.conversations.models import MessageKind, SenderType, Status
+from sodam.conversations import service, triage
+from sodam.conversations.models import SenderType, Status
 from sodam.conversations.realtime import agent_name
 from sodam.conversations.schemas import (
     ConversationOut,
@@ -32,6 +31,7 @@ from sodam.conversations.schemas import (
     MessageOut,
     message_out,
 )
+from sodam.conversations.with_attachments import agent_message
 from sodam.core.deps import Principal
 from sodam.core.errors import Invalid, NotFound
 from sodam.core.pagination import (
@@ -214,7 +214,21 @@ async def update_conversation(
             set_team="team_id" in sent,
             actor_id=actor,
         )
-    if body.status is not None:
+    if body.snoozed_until is not None:
+        if body.status not in (None, Status.snoozed):
+            raise Invalid(
+                "snoozed_until goes with status snoozed",
+                code="validation_error",
+                details={"field": "snoozed_until"},
+            )
+        conversation = await triage.snooze(
+            session,
+            workspace_id=ws,
+            conversation_id=conversation.id,
+            until=body.snoozed_until,
+            actor_id=actor,
+        )
+    elif body.status is not None:
         conversation = await service.set_status(
             session, workspace_id=ws, conversation_id=conversation.id, status=body.status, actor_id=actor
         )
@@ -316,15 +330,14 @@ async def send_message(
     conversation = await service.get(
         session, workspace_id=principal.workspace_id, conversation_id=conversation_id
     )
-    message, created = await service.create_message(
+    message, created = await agent_message(
         session,
         conversation=conversation,
         content=body.content,
-        sender_type=SenderType.agent,
-        sender_id=principal.agent_id,
-        kind=MessageKind.note if body.private else MessageKind.text,
+        agent_id=principal.agent_id,
+        private=body.private,
         client_id=body.client_id,
-        max_chars=get_settings().max_message_chars,
+        attachment_ids=body.attachments,
     )
     if not created:
         response.status_code = 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sodam.accounts.sessions import Console
 from sodam.core.korean import ro
+from sodam.core.templating import shown_time
 
 
 def event_line(ctx: Console, event, agents: dict[int, str], teams: dict[int, str]) -> str | None:
@@ -35,8 +36,13 @@ def event_line(ctx: Console, event, agents: dict[int, str], teams: dict[int, str
             )
         return " · ".join(parts) or None
     if event.type == "status.changed":
+        if data.get("reason") == "snooze_ended":
+            return ctx.t("snooze.event.ended")
         status = ctx.t(f"console.status.{data.get('to')}")
-        return ctx.t("console.event.status", actor=actor, status=status, ro=ro(status))
+        line = ctx.t("console.event.status", actor=actor, status=status, ro=ro(status))
+        if data.get("until"):
+            line += " · " + ctx.t("snooze.until_line", time=shown_time(data["until"], "%m/%d %H:%M"))
+        return line
     if event.type == "tags.changed":
         tags = ", ".join(data.get("to") or []) or ctx.t("console.tags.none")
         return ctx.t("console.event.tags", actor=actor, tags=tags)

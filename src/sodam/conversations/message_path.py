@@ -28,7 +28,8 @@ from sodam.jobs import reactions
 PREVIEW_CHARS = 140
 
 
-def validate_content(content: str, *, max_chars: int) -> str:
+def validate_content(content: str, *, max_chars: int, allow_empty: bool = False) -> str:
+    """The text as stored; `allow_empty` when the message carries attachments (a photo alone)."""
     if not isinstance(content, str):
         raise Invalid("content must be a string", code="invalid_content")
     if len(content) > max_chars:
@@ -37,7 +38,7 @@ def validate_content(content: str, *, max_chars: int) -> str:
             code="message_too_long",
             details={"length": len(content), "max_chars": max_chars},
         )
-    if not content.strip():
+    if not content.strip() and not allow_empty:
         raise Invalid("message is empty", code="empty_message")
     if "\x00" in content:
         raise Invalid("message contains the NUL character", code="invalid_content")
@@ -67,7 +68,9 @@ def _post_params(
     max_chars: int,
     hints: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    content = validate_content(content, max_chars=max_chars)
+    content = validate_content(
+        content, max_chars=max_chars, allow_empty=bool(payload and payload.get("attachments"))
+    )
     if client_id is not None and not (1 <= len(client_id) <= 64):
         raise Invalid("client_id must be 1-64 characters", code="invalid_client_id")
     jobs = reactions.jobs_for(

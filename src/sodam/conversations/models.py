@@ -95,6 +95,8 @@ class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     last_message_preview: Mapped[str | None] = mapped_column(String(200))
     # Set when the messages were redacted (erasure on request, or retention's anonymise).
     redacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Snoozed (보류) until this time: a job opens it again then (or the customer writes first).
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

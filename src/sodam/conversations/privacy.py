@@ -15,6 +15,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sodam.attachments import service as attachments
 from sodam.conversations import service
 from sodam.conversations.models import Conversation, ConversationEvent, Message, MessageKind, Status
 from sodam.realtime import bus
@@ -118,6 +119,8 @@ async def redact(
         .values(data=func.jsonb_build_object("redacted", True))
     )
     await session.execute(text("SET LOCAL sodam.redaction = 'off'"))
+    # Files are personal data too: gone with the text.
+    await attachments.erase(session, workspace_id=workspace_id, conversation_ids=conversation_ids)
     await _announce(session, workspace_id, conversation_ids)
     return result.rowcount or 0
 
@@ -128,6 +131,7 @@ async def delete_conversations(
     """Delete conversations (messages, events, reads and bot state go with them)."""
     if not conversation_ids:
         return 0
+    await attachments.erase(session, workspace_id=workspace_id, conversation_ids=conversation_ids)
     result = await session.execute(
         sql_delete(Conversation).where(
             Conversation.workspace_id == workspace_id, Conversation.id.in_(conversation_ids)

@@ -3,6 +3,7 @@ a widget gets its own conversation's public messages."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -13,6 +14,11 @@ from sodam.conversations.schemas import ConversationOut, message_out
 from sodam.db.session import session_scope
 
 _agent_names: dict[int, str] = {}
+# What customers see of an agent: the public name (display name, else name) and avatar id,
+# read again after AGENT_FACE_TTL_S so a change on 내 계정 reaches every process soon.
+_agent_avatars: dict[int, str | None] = {}
+_agent_seen_at: dict[int, float] = {}
+AGENT_FACE_TTL_S = 60.0
 
 
 def workspace_topic(workspace_id: int) -> str:
@@ -24,13 +30,25 @@ def visitor_topic(inbox_id: int, contact_id: int) -> str:
     return f"visitor:{inbox_id}:{contact_id}"
 
 
+def _fresh(agent_id: int) -> bool:
+    return agent_id in _agent_names and time.monotonic() - _agent_seen_at.get(agent_id, 0) < AGENT_FACE_TTL_S
+
+
 async def agent_name(session, agent_id: int | None) -> str | None:
+    """The agent's public name (what customers see)."""
     if agent_id is None:
         return None
-    if agent_id not in _agent_names:
-        agent = await session.get(Agent, agent_id)
-        _agent_names[agent_id] = agent.name if agent else ""
+    if not _fresh(agent_id):
+        agent = await session.get(Agent, agent_id, populate_existing=True)
+        _agent_names[agent_id] = agent.public_name if agent else ""
+        _agent_avatars[agent_id] = agent.avatar_id if agent else None
+        _agent_seen_at[agent_id] = time.monotonic()
     return _agent_names[agent_id] or None
+
+
+def agent_avatar(agent_id: int | None) -> str | None:
+    """The avatar id agent_name() last read for this agent."""
+    return _agent_avatars.get(agent_id) if agent_id is not None else None
 
 
 def _local_message_frame(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -39,9 +57,13 @@ def _local_message_frame(event: dict[str, Any]) -> dict[str, Any] | None:
     if out is None:
         return None
     if out["sender_type"] == "agent":
-        if out["sender_id"] not in _agent_names:
+        if not _fresh(out["sender_id"]):
             return None  # the name needs a read: take the ordinary path
-        out = {**out, "sender_name": _agent_names[out["sender_id"]] or None}
+        out = {
+            **out,
+            "sender_name": _agent_names[out["sender_id"]] or None,
+            "sender_avatar": _agent_avatars.get(out["sender_id"]),
+        }
     return {"type": "message", "conversation_id": out["conversation_id"], "message": out}
 
 
@@ -117,11 +139,10 @@ async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple
             name = (
                 await agent_name(session, message.sender_id) if message.sender_type.value == "agent" else None
             )
-            frame = {
-                "type": "message",
-                "conversation_id": message.conversation_id,
-                "message": message_out(message, name),
-            }
+            out = message_out(message, name)
+            if message.sender_type.value == "agent":
+                out["sender_avatar"] = agent_avatar(message.sender_id)
+            frame = {"type": "message", "conversation_id": message.conversation_id, "message": out}
             if wanted_ws:
                 frames.append((ws_topic, frame))
             if wanted_conv:

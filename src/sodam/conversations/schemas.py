@@ -19,6 +19,8 @@ class MessageOut(BaseModel):
     sender_type: str
     sender_id: int | None
     sender_name: str | None = None
+    # An agent's public avatar (attachment id) as customers see it; None: initial-letter avatar.
+    sender_avatar: str | None = None
     content: str
     client_id: str | None
     payload: dict | None = None
@@ -41,19 +43,28 @@ class ConversationOut(BaseModel):
     last_seq: int
     last_message_at: datetime | None
     last_message_preview: str | None
+    snoozed_until: datetime | None = None
     created_at: datetime
     updated_at: datetime
 
 
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    content: str = Field(description="Plain text; HTML is shown as text, never rendered.")
+    content: str = Field(
+        default="",
+        description="Plain text; HTML is shown as text, never rendered. May be empty with attachments.",
+    )
     client_id: str | None = Field(
         default=None,
         max_length=64,
         description="Idempotency key: a retry with the same id returns the stored message.",
     )
     private: bool = Field(default=False, description="Agent only: a private note the customer never sees.")
+    attachments: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Ids from POST /conversations/{id}/attachments: the files go with this message.",
+    )
 
 
 class ConversationUpdate(BaseModel):
@@ -63,6 +74,9 @@ class ConversationUpdate(BaseModel):
     assignee_id: int | None = None
     team_id: int | None = None
     tags: list[str] | None = None
+    snoozed_until: datetime | None = Field(
+        default=None, description="With status `snoozed`: when it opens again (or when the customer writes)."
+    )
 
 
 def message_out(message, sender_name: str | None = None) -> dict:

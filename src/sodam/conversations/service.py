@@ -391,6 +391,7 @@ async def set_status(
             data={"from": conversation.status.value, "to": status.value},
         )
         conversation.status = status
+        conversation.snoozed_until = None  # a plain status change ends any snooze time
         await _touch_and_publish(session, conversation)
     return conversation
 

@@ -46,3 +46,30 @@ react(
         queue="nlp",
     ),
 )
+
+
+@job_app.task(name="conversations.wake_snoozed", queue="default", retry=3)
+async def wake_snoozed(**args) -> bool:
+    """Open a snoozed conversation at its time (scheduled when it was snoozed)."""
+    from sodam.conversations import triage
+
+    async with session_scope() as session:
+        woke = await triage.wake(session, conversation_id=int(args["conversation_id"]))
+        await session.commit()
+        return woke
+
+
+@job_app.periodic(cron="* * * * *", periodic_id="conversations-snooze-sweep")
+@job_app.task(
+    name="conversations.wake_due_snoozes", queue="default", queueing_lock="conversations.wake_due_snoozes"
+)
+async def wake_due_snoozes(timestamp: int) -> int:
+    """Every minute: open the snoozed conversations whose time has passed (a lost job, a restore)."""
+    from sodam.conversations import triage
+
+    woke = 0
+    async with session_scope() as session:
+        for conversation_id in await triage.due(session):
+            woke += int(await triage.wake(session, conversation_id=conversation_id))
+        await session.commit()
+    return woke

@@ -19,10 +19,12 @@ from sodam.audit import service as audit
 from sodam.channels import service as inboxes
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
+from sodam.contacts import visits
 from sodam.conversations import service
 from sodam.conversations.event_lines import event_line
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
 from sodam.conversations.schemas import message_out
+from sodam.conversations.with_attachments import agent_message
 from sodam.core.errors import Invalid
 from sodam.core.params import MAX_ID, MAX_SEQ, IdPath
 
@@ -206,6 +208,7 @@ async def conversation_context(
         "teams_by_id": teams,
         "statuses": STATUSES,
         "past_conversations": [c for c in past if c.id != conversation.id],
+        "visit": await visits.latest_visit(ctx.session, workspace_id=ctx.workspace_id, contact_id=contact.id),
         "max_chars": get_settings().max_message_chars,
         "focus_message_id": focus.id if focus else None,
         # What console.js asks the rest after (less than last_seq when opened at an old message).
@@ -367,23 +370,23 @@ async def reply(
     content: str = Form(default=""),
     private: str | None = Form(default=None),
     client_id: str | None = Form(default=None),
+    attachments: str = Form(default="", max_length=1000),
     ctx: Console = Depends(console),
 ):
-    """Send a reply, or a private note when `private` is ticked."""
+    """Send a reply, or a private note when `private` is ticked; `attachments`: uploaded ids."""
     conversation = await service.get(
         ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
     )
     is_note = private not in (None, "", "0", "false", "off")
     try:
-        message, _created = await service.create_message(
+        message, _created = await agent_message(
             ctx.session,
             conversation=conversation,
             content=content,
-            sender_type=SenderType.agent,
-            sender_id=ctx.agent.id,
-            kind=MessageKind.note if is_note else MessageKind.text,
+            agent_id=ctx.agent.id,
+            private=is_note,
             client_id=client_id or None,
-            max_chars=get_settings().max_message_chars,
+            attachment_ids=[a for a in attachments.split(",") if a.strip()][:10],
         )
     except Invalid as exc:
         exc.message = ctx.t("console.error.empty") if exc.code == "empty_message" else exc.message

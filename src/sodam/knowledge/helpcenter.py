@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service as accounts
 from sodam.accounts.models import Workspace
+from sodam.channels import service as inboxes
 from sodam.config import get_settings
 from sodam.core.deps import get_session
 from sodam.core.errors import Forbidden, NotFound
@@ -28,6 +29,7 @@ from sodam.core.pagination import MAX_ID
 from sodam.core.ratelimit import RateLimited, client_ip, enforce
 from sodam.core.security import Signer
 from sodam.core.templating import render
+from sodam.db.session import session_scope
 from sodam.knowledge import service
 from sodam.knowledge.markdown import render as render_markdown
 from sodam.nlp.language import detect
@@ -83,9 +85,12 @@ def missing_page(request: Request, exc: Exception | None = None):
     return render(request, "helpcenter/missing.html", {"workspace": None}, locale=locale, status_code=404)
 
 
-def _page(request: Request, name: str, context: dict, *, locale: str, status_code: int = 200):
+async def _page(request: Request, name: str, context: dict, *, locale: str, status_code: int = 200):
     visitor, new = visitor_id(request)
     ws: Workspace = context["workspace"]
+    async with session_scope() as session:
+        # The chat widget, when an inbox is set to appear on the help center.
+        chat_inbox = await inboxes.helpcenter_inbox_token(session, workspace_id=ws.id)
     response = render(
         request,
         name,
@@ -94,6 +99,7 @@ def _page(request: Request, name: str, context: dict, *, locale: str, status_cod
             "lang_query": urlencode({"lang": locale}),
             "other_locale": "en" if locale == "ko" else "ko",
             "visitor": visitor,
+            "chat_inbox": chat_inbox,
             **context,
         },
         locale=locale,
@@ -113,7 +119,7 @@ async def _limited(request: Request, workspace: Workspace, locale: str, rule: st
         await enforce(request, (rule, client_ip(request)), workspace_id=workspace.id)
     except RateLimited as exc:
         wait = exc.decision.retry_after
-        response = _page(
+        response = await _page(
             request,
             "helpcenter/limited.html",
             {"workspace": workspace, "seconds": wait},
@@ -137,7 +143,7 @@ async def home(request: Request, slug: str, session: Session):
     by_category: dict[int | None, list] = {}
     for article in sorted(articles, key=lambda a: a.title):
         by_category.setdefault(article.category_id, []).append(article)
-    return _page(
+    return await _page(
         request,
         "helpcenter/home.html",
         {
@@ -170,7 +176,7 @@ async def search(
     result = await service.search(session, workspace_id=workspace.id, query=q, locale=search_locale, limit=10)
     logged = await service.record_search(session, workspace_id=workspace.id, result=result)
     categories = {c.id: c for c in await service.list_categories(session, workspace_id=workspace.id)}
-    return _page(
+    return await _page(
         request,
         "helpcenter/search.html",
         {
@@ -218,7 +224,7 @@ async def article_page(request: Request, slug: str, article_id: Id, session: Ses
             session, workspace_id=workspace.id, category_id=article.category_id
         )
     visitor, _new = visitor_id(request)
-    return _page(
+    return await _page(
         request,
         "helpcenter/article.html",
         {

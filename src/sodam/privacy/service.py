@@ -10,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service as accounts
+from sodam.attachments import service as attachments
 from sodam.audit import service as audit
 from sodam.bot import privacy as bot_privacy
 from sodam.channels import service as inboxes
 from sodam.contacts import service as contacts
+from sodam.contacts import visits
 from sodam.conversations import privacy as conversations
 from sodam.core.errors import Invalid
 from sodam.core.i18n import gettext
@@ -126,6 +128,9 @@ async def erase_contact(session: AsyncSession, *, workspace_id: int, contact_id:
     await bot_privacy.forget_conversations(
         session, workspace_id=workspace_id, conversation_ids=ids, placeholder=placeholder
     )
+    # Unsent uploads and the pages visited are theirs too.
+    await attachments.erase(session, workspace_id=workspace_id, contact_id=contact_id)
+    await visits.forget(session, workspace_id=workspace_id, contact_id=contact_id)
     _contact, identities = await contacts.anonymise(session, workspace_id=workspace_id, contact_id=contact_id)
     result = {
         "contact_id": contact_id,

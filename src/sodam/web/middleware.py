@@ -44,23 +44,31 @@ class AuditScope:
 
 
 class BodySizeLimit:
-    """413 for bodies over the limit, whether announced by Content-Length or streamed."""
+    """413 for bodies over the limit, whether announced by Content-Length or streamed.
 
-    def __init__(self, app, max_bytes: int):
+    File uploads (POST to a path ending in /attachments or /avatar) have their own, higher
+    ceiling; the route then holds them to the workspace's limit with its own clear error."""
+
+    UPLOAD_SUFFIXES = ("/attachments", "/avatar")
+
+    def __init__(self, app, max_bytes: int, upload_max_bytes: int | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
+        upload = scope["method"] == "POST" and scope["path"].rstrip("/").endswith(self.UPLOAD_SUFFIXES)
+        max_bytes = self.upload_max_bytes if upload else self.max_bytes
         too_large = error_body(
             "request_too_large",
-            f"the request body is over {self.max_bytes} bytes",
-            {"max_bytes": self.max_bytes},
+            f"the request body is over {max_bytes} bytes",
+            {"max_bytes": max_bytes},
         )
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+        if length is not None and length.isdigit() and int(length) > max_bytes:
             return await _send_json(send, 413, too_large)
         received = 0
 
@@ -69,7 +77,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise _TooLarge
             return message
 
@@ -129,7 +137,9 @@ class WidgetCors:
                 inbox = await inboxes.get_by_public_token(session, public_token=token)
         except AppError as exc:
             return await _send_json(send, exc.status_code, exc.body(), _cors_headers(origin))
-        allowed = inboxes.origin_allowed(inbox, origin)
+        scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+        own = inboxes.own_origin(scheme, {"host": headers.get(b"host", b"").decode("latin-1")})
+        allowed = inboxes.origin_allowed(inbox, origin, own_origin=own)
         if origin is not None and not allowed:
             return await _send_json(
                 send,

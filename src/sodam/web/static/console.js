@@ -123,6 +123,8 @@
       link.rel = "noopener";
       el.appendChild(link);
     }
+    // Extras (files, …) draw themselves into the bubble: console-files.js.
+    document.dispatchEvent(new CustomEvent("sodam:message-shown", { detail: { el: el, message: m } }));
     // Keep seq order even if a resync and a live frame cross.
     var after = null;
     list.querySelectorAll(".msg[data-seq]").forEach(function (node) {
@@ -190,7 +192,9 @@
     var row = document.querySelector('#conversation-list [data-conversation-id="' + Number(m.conversation_id) + '"]');
     if (!row) return;
     var preview = row.querySelector(".row-preview");
-    if (preview) preview.textContent = String(m.content).slice(0, 140);
+    var files = (m.payload && m.payload.attachments) || [];
+    var shown = String(m.content).trim() ? String(m.content) : files.map(function (a) { return a.name; }).join(", ");
+    if (preview) preview.textContent = shown.slice(0, 140);
     var wait = row.querySelector(".row-wait");
     if (wait) wait.textContent = t("console.time.now");
     row.setAttribute("data-since", m.created_at);
@@ -344,7 +348,8 @@
   var sending = false;
   function sendReply(form) {
     var box = document.getElementById("reply-box");
-    if (!box || sending || !box.value.trim()) return;
+    var files = form.elements.attachments ? form.elements.attachments.value : "";
+    if (!box || sending || (!box.value.trim() && !files)) return;
     var data = new URLSearchParams(new FormData(form));
     var clientId = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
     data.set("client_id", clientId);
@@ -361,6 +366,7 @@
           if (r.status === 401) { window.location.href = "/console/login"; return; }
           if (!r.ok) { replyError(errorText(text)); return; }
           box.value = "";
+          document.dispatchEvent(new CustomEvent("sodam:reply-sent"));
           appendMessage(JSON.parse(text));
         });
       })

@@ -63,6 +63,9 @@
     agentSeq: 0, // seq of the latest agent message in the current conversation
     queueTimer: null,
     readSeq: 0, // an agent has read the current conversation up to this seq ("읽음")
+    member: null, // Sodam("boot", {memberId, …, hash}) from the host page (never stored)
+    visitId: null, // this tab's visit (sessionStorage): the pages it reports
+    lastPage: null,
   };
   const QUEUE_POLL_MS = 30000;
 
@@ -162,6 +165,7 @@
     svg.append(path);
     return svg;
   }
+  const clipIcon = () => icon('M16.5 6v11.5c0 2.21-1.79 4-4 4s-4-1.79-4-4V5c0-1.38 1.12-2.5 2.5-2.5s2.5 1.12 2.5 2.5v10.5c0 .55-.45 1-1 1s-1-.45-1-1V6H10v9.5c0 1.38 1.12 2.5 2.5 2.5s2.5-1.12 2.5-2.5V5c0-2.21-1.79-4-4-4S7 2.79 7 5v12.5c0 3.04 2.46 5.5 5.5 5.5s5.5-2.46 5.5-5.5V6h-1.5z', '20');
   const chatIcon = () =>
     icon('M12 3C6.5 3 2 6.6 2 11c0 2.4 1.3 4.6 3.4 6.1L4.6 21l4.1-2.3c1 .2 2.1.3 3.3.3 5.5 0 10-3.6 10-8s-4.5-8-10-8z', '28');
   // A small robot head: bot bubbles are told apart from people at a glance.
@@ -241,6 +245,26 @@
       cursor: pointer; font-weight: 600; }
     .composer { border-top: 1px solid #e3e5e8; padding: 8px; background: #fff; }
     .row { display: flex; gap: 8px; align-items: flex-end; }
+    .msg-body:empty { display: none; }
+    .sender { display: inline-flex; align-items: center; gap: 6px; }
+    .avatar { width: 22px; height: 22px; border-radius: 50%; object-fit: cover; flex: none; }
+    .avatar-initial { display: inline-flex; align-items: center; justify-content: center; background: var(--c); color: var(--on-c);
+      font-size: 12px; font-weight: 700; }
+    .avatar-initial::before { content: attr(data-initial); }
+    .files { display: flex; flex-direction: column; align-items: flex-start; gap: 4px; margin-top: 2px; }
+    .doc-icon { color: #6b7280; flex: none; }
+    .mine .files { align-items: flex-end; }
+    .file-image { display: block; max-width: 220px; max-height: 220px; min-width: 40px; min-height: 40px; border-radius: 12px;
+      border: 1px solid #e3e5e8; background: #f1f3f5; padding: 0; cursor: pointer; overflow: hidden; }
+    .file-image img { display: block; max-width: 220px; max-height: 220px; }
+    .file-card { display: flex; align-items: center; gap: 8px; max-width: 240px; padding: 8px 12px; border-radius: 12px;
+      background: #fff; border: 1px solid #e3e5e8; font: inherit; font-size: 13px; cursor: pointer; text-align: left; color: #1f2328; }
+    .file-card .file-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; min-width: 0; font-weight: 600; }
+    .file-card .file-size { color: #6b7280; white-space: nowrap; }
+    .attach { border: 0; background: transparent; color: #6b7280; padding: 8px 4px; cursor: pointer; border-radius: 8px; line-height: 0; }
+    .attach:hover { color: var(--c); }
+    .attach:focus-visible { outline: 3px solid #91a7ff; outline-offset: 2px; }
+    .panel.dropping { outline: 3px dashed var(--c); outline-offset: -6px; }
     textarea { flex: 1; resize: none; max-height: 120px; min-height: 40px; }
     .error { margin: 6px 2px 0; color: #c92a2a; font-size: 12px; }
     .footer { padding: 2px 10px 6px; font-size: 11px; text-align: center; background: #fff; }
@@ -287,10 +311,23 @@
     );
     const input = el('textarea', { id: 'sodam-input', rows: '1', placeholder: t.placeholder, 'aria-label': t.placeholder });
     const error = el('p', { id: 'sodam-error', class: 'error', role: 'alert', hidden: true });
+    // Files: the 📎 button, drag and drop onto the panel, or paste into the text box.
+    const fileInput = el('input', { id: 'sodam-file', type: 'file', multiple: true, hidden: true });
+    fileInput.addEventListener('change', () => {
+      sendFiles(fileInput.files);
+      fileInput.value = '';
+    });
     const composer = el(
       'form',
       { id: 'sodam-composer', class: 'composer', onsubmit: onSubmit },
-      el('div', { class: 'row' }, input, el('button', { id: 'sodam-send', class: 'send', type: 'submit', text: t.send })),
+      el(
+        'div',
+        { class: 'row' },
+        el('button', { id: 'sodam-attach', class: 'attach', type: 'button', 'aria-label': t.attach, title: t.attach, onclick: () => fileInput.click() }, clipIcon()),
+        input,
+        el('button', { id: 'sodam-send', class: 'send', type: 'submit', text: t.send })
+      ),
+      fileInput,
       error
     );
     const panel = el(
@@ -341,6 +378,28 @@
       input.style.height = `${Math.min(input.scrollHeight, 120)}px`;
       if (!error.hidden && charCount(input.value) <= config.max_chars) error.hidden = true;
       typingInput(input.value);
+    });
+    input.addEventListener('paste', (e) => {
+      const files = e.clipboardData && e.clipboardData.files;
+      if (files && files.length) {
+        e.preventDefault();
+        sendFiles(files);
+      }
+    });
+    const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
+    panel.addEventListener('dragover', (e) => {
+      if (!hasFiles(e) || composer.hidden) return;
+      e.preventDefault();
+      panel.classList.add('dropping');
+    });
+    panel.addEventListener('dragleave', (e) => {
+      if (!panel.contains(e.relatedTarget)) panel.classList.remove('dropping');
+    });
+    panel.addEventListener('drop', (e) => {
+      panel.classList.remove('dropping');
+      if (!hasFiles(e) || composer.hidden) return;
+      e.preventDefault();
+      sendFiles(e.dataTransfer.files);
     });
     document.body.append(host);
     return { t, launcher, badge, panel, status, waiting, notice, typing, messages, prechat, prechatError, composer, input, error };
@@ -400,9 +459,16 @@
     if (S.sessionPromise) return S.sessionPromise;
     const body = { locale: navigator.language || undefined, ...fields };
     if (S.visitor) body.visitor_token = S.visitor;
+    if (S.member) body.member = S.member;
     S.sessionPromise = api('/session', { method: 'POST', body })
       .then((data) => {
         if (data.contact_id !== S.contactId) S.lastSeq = 0; // a new visitor: nothing of theirs seen yet
+        if (S.contactId != null && data.contact_id !== S.contactId && ui) {
+          // Another person now (a member signed in or out): their history, not the last one's.
+          for (const node of Array.from(ui.messages.querySelectorAll('.msg[data-id]'))) node.remove();
+          S.nodes.clear();
+          S.conversationId = null;
+        }
         S.contactId = data.contact_id;
         S.visitor = data.visitor_token;
         if (data.conversation_id !== S.conversationId) {
@@ -411,6 +477,7 @@
         }
         persist();
         connect();
+        reportPage(true);
       })
       .finally(() => {
         S.sessionPromise = null;
@@ -579,7 +646,9 @@
 
   function transmit(item) {
     if (S.ws && S.ready) {
-      S.ws.send(JSON.stringify({ type: 'message', client_id: item.client_id, content: item.content }));
+      const frame = { type: 'message', client_id: item.client_id, content: item.content };
+      if (item.attachments && item.attachments.length) frame.attachments = item.attachments.map((a) => a.id);
+      S.ws.send(JSON.stringify(frame));
       watchAck(item.client_id);
     } else if (S.visitor && S.failedSockets > 0) {
       queueHttpSend(item);
@@ -603,7 +672,11 @@
     try {
       const message = await api('/messages', {
         method: 'POST',
-        body: { client_id: item.client_id, content: item.content },
+        body: {
+          client_id: item.client_id,
+          content: item.content,
+          ...(item.attachments && item.attachments.length ? { attachments: item.attachments.map((a) => a.id) } : {}),
+        },
         visitor: S.visitor,
       });
       acked(item.client_id, message);
@@ -860,7 +933,7 @@
       m.sender_type === 'contact' ? 'mine' : m.sender_type === 'bot' || m.kind === 'bot' ? 'bot' : m.sender_type === 'system' || m.kind === 'system' ? 'system' : 'agent';
     const sender =
       kind === 'agent'
-        ? el('span', { class: 'sender', text: m.sender_name })
+        ? el('span', { class: 'sender' }, avatar(m), el('span', { class: 'sender-name', text: m.sender_name }))
         : kind === 'bot'
           ? el('span', { class: 'sender' }, botIcon(), m.sender_name || ui.t.bot)
           : null;
@@ -870,6 +943,7 @@
       { class: `msg ${kind}` },
       sender,
       el('div', { class: 'msg-body', text: m.content }), // textContent, always
+      filesBox(m.payload && m.payload.attachments),
       articleCard(payload.article),
       quickReplies(payload.quick_replies),
       kind === 'system' ? null : el('span', { class: 'meta', text: time(m.created_at) })
@@ -877,8 +951,17 @@
     return li;
   }
 
+  // The agent's public picture (served without credentials: customers see it anyway), else
+  // the first letter of the public name.
+  function avatar(m) {
+    const id = typeof m.sender_avatar === 'string' && /^[A-Za-z0-9_-]{1,40}$/.test(m.sender_avatar) ? m.sender_avatar : null;
+    if (id) return el('img', { class: 'avatar', alt: '', src: `${apiBase}/avatars/${id}` });
+    // The letter comes from CSS (attr()): not part of the sender's text.
+    return el('span', { class: 'avatar avatar-initial', 'aria-hidden': 'true', 'data-initial': Array.from(String(m.sender_name || '·'))[0] });
+  }
+
   function pendingBubble(item) {
-    const li = bubble({ sender_type: 'contact', content: item.content });
+    const li = bubble({ sender_type: 'contact', content: item.content, payload: { attachments: item.attachments || [] } });
     S.pending.set(item.client_id, { li, timer: null });
     li.dataset.clientId = item.client_id;
     setStatus(li, 'sending');
@@ -976,6 +1059,151 @@
     }
     transmit(item);
   }
+
+  // ---- files -------------------------------------------------------------------------
+  // The file code (upload, previews, downloads) lives in widget-files.js, loaded the first
+  // time a file is sent or shown, so pages where nobody sends a file never fetch it.
+  let filesModule = null;
+  function loadFiles() {
+    if (!filesModule) {
+      filesModule = new Promise((resolve, reject) => {
+        const w = (window.__sodamFiles = window.__sodamFiles || { waiting: [] });
+        const ctx = { S, ui, el, icon, apiBase, uuid, persist, pendingBubble, transmit, startSession, showError, scrollToEnd };
+        if (w.factory) return resolve(w.factory(ctx));
+        w.waiting.push((factory) => resolve(factory(ctx)));
+        const tag = document.createElement('script');
+        tag.src = `${base}/static/widget-files.js`;
+        tag.async = true;
+        tag.onerror = () => {
+          filesModule = null;
+          reject(new Error('widget-files.js did not load'));
+        };
+        document.head.append(tag);
+      });
+    }
+    return filesModule;
+  }
+
+  function sendFiles(fileList) {
+    const files = Array.from(fileList || []);
+    if (!files.length || !ui) return;
+    loadFiles()
+      .then((m) => m.sendFiles(files))
+      .catch(() => showError(ui.t.attach_failed));
+  }
+
+  function filesBox(list) {
+    if (!Array.isArray(list) || !list.length) return null;
+    const box = el('div', { class: 'files' });
+    loadFiles()
+      .then((m) => m.fill(box, list))
+      .catch(() => {});
+    return box;
+  }
+
+  // ---- the host page's API: Sodam("boot" | "shutdown" | "open" | "close", …) --------
+  // The page may call it before this script has loaded, through the queue stub
+  //   window.Sodam = window.Sodam || function () { (Sodam.q = Sodam.q || []).push(arguments); };
+  function memberFrom(p) {
+    if (!p || typeof p !== 'object') return null;
+    const id = p.memberId != null ? String(p.memberId) : '';
+    if (!id) return null;
+    const str = (v) => (v == null ? undefined : String(v));
+    return {
+      member_id: id.slice(0, 200),
+      name: str(p.name),
+      email: str(p.email),
+      phone: str(p.phone),
+      attributes: p.attributes && typeof p.attributes === 'object' ? p.attributes : undefined,
+      hash: str(p.hash),
+    };
+  }
+
+  function command(name, params) {
+    if (name === 'boot') {
+      const member = memberFrom(params);
+      const changed = JSON.stringify(member) !== JSON.stringify(S.member);
+      S.member = member;
+      // Booted after the widget started (a single-page app logging in): who we are changed.
+      if (changed && S.config && (S.visitor || S.ws)) {
+        dropSocket();
+        // No reconnect with the old token: the new session connects as the right person.
+        clearTimeout(S.retryTimer);
+        S.retryTimer = null;
+        S.ready = false;
+        startSession({}).catch(() => scheduleReconnect());
+      }
+    } else if (name === 'shutdown') {
+      // The member signed out: forget this browser's visitor (a new one starts next time).
+      S.member = null;
+      S.visitor = null;
+      S.conversationId = null;
+      S.outbox = [];
+      persist();
+      if (S.ws) dropSocket();
+      if (ui) {
+        for (const node of Array.from(ui.messages.querySelectorAll('.msg:not(.greeting)'))) node.remove();
+        S.nodes.clear();
+        S.lastSeq = 0;
+      }
+    } else if (name === 'open') {
+      if (ui) setOpen(true);
+      else S.open = true;
+    } else if (name === 'close') {
+      if (ui) setOpen(false);
+      else S.open = false;
+    }
+  }
+  const queued = (window.Sodam && Array.isArray(window.Sodam.q) && window.Sodam.q) || [];
+  window.Sodam = function (name, params) {
+    command(String(name), params);
+  };
+  for (const args of queued) command(String(args[0]), args[1]);
+
+  // ---- where the visitor is: the page, its title, where they came from ---------------
+  // Reported only for a visitor who has opened the chat (page views are not contacts), on
+  // each page and on single-page-app navigations (history.pushState/replaceState, back).
+  function visitId() {
+    if (S.visitId) return S.visitId;
+    try {
+      S.visitId = sessionStorage.getItem(`${STORE_KEY}:visit`) || uuid();
+      sessionStorage.setItem(`${STORE_KEY}:visit`, S.visitId);
+    } catch (e) {
+      S.visitId = S.visitId || uuid();
+    }
+    return S.visitId;
+  }
+
+  let pageTimer = null;
+  function reportPage(now) {
+    clearTimeout(pageTimer);
+    pageTimer = setTimeout(() => {
+      if (!S.visitor) return;
+      const url = location.href;
+      const key = `${url}\n${document.title}`;
+      if (key === S.lastPage) return;
+      S.lastPage = key;
+      const referrer = document.referrer || '';
+      api('/pages', {
+        method: 'POST',
+        body: { visit_id: visitId(), url: url.slice(0, 2000), title: (document.title || '').slice(0, 300), referrer: referrer.slice(0, 2000) },
+        visitor: S.visitor,
+      }).catch(() => {
+        S.lastPage = null; // try again on the next navigation
+      });
+    }, now ? 0 : 400);
+  }
+  for (const method of ['pushState', 'replaceState']) {
+    const original = history[method];
+    if (typeof original !== 'function') continue;
+    history[method] = function () {
+      const result = original.apply(this, arguments);
+      reportPage(false);
+      return result;
+    };
+  }
+  window.addEventListener('popstate', () => reportPage(false));
+  window.addEventListener('hashchange', () => reportPage(false));
 
   // ---- start ---------------------------------------------------------------------
   async function start() {

@@ -1,0 +1,48 @@
+/* Sodam console: `p` steps the open conversation's priority up (none → low → … → urgent → none);
+ * the snooze menu closes on Esc or a click elsewhere. */
+(function () {
+  "use strict";
+  var body = document.body;
+  if (!body || !body.classList.contains("console")) return;
+  function typingIn(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+  // A key pressed while htmx is still swapping the header in would click a button htmx has
+  // not wired up yet: wait for the swap to settle first.
+  function stepPriority(tries) {
+    var busy = document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling");
+    if (busy && tries < 40) { setTimeout(function () { stepPriority(tries + 1); }, 50); return; }
+    var button = document.getElementById("priority-next");
+    if (button) button.click();
+  }
+  document.addEventListener("keydown", function (ev) {
+    if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey || ev.isComposing) return;
+    var help = document.getElementById("shortcuts");
+    if (typingIn(ev.target) || (help && help.open)) return;
+    if (ev.key === "p") {
+      if (!document.getElementById("priority-next")) return;
+      ev.preventDefault();
+      stepPriority(0);
+    } else if (ev.key === "Escape") {
+      var menu = document.getElementById("snooze-menu");
+      if (menu && menu.open) { menu.open = false; ev.preventDefault(); }
+    }
+  });
+  document.addEventListener("click", function (ev) {
+    var menu = document.getElementById("snooze-menu");
+    if (menu && menu.open && !menu.contains(ev.target)) menu.open = false;
+  });
+  // A customer's message reopens a snoozed (or resolved) conversation on the server: show it.
+  document.addEventListener("sodam:message-shown", function (ev) {
+    var m = ev.detail.message;
+    var actions = document.getElementById("status-actions");
+    var conv = document.getElementById("conversation");
+    if (!m || m.sender_type !== "contact" || !actions || !conv || !window.htmx) return;
+    var status = actions.getAttribute("data-status");
+    if (status !== "snoozed" && status !== "resolved") return;
+    window.htmx.ajax("GET", "/console/conversations/" + Number(conv.getAttribute("data-conversation-id")) + "/actions",
+      { target: "#conversation-actions", swap: "innerHTML" });
+  });
+})();
