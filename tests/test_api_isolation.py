@@ -29,6 +29,8 @@ BODIES = {
     ("patch", "/api/v1/contacts/{contact_id}"): {"name": "침입자", "custom_attributes": {"x": 1}},
     ("patch", "/api/v1/conversations/{conversation_id}"): {"status": "resolved", "tags": ["x"]},
     ("post", "/api/v1/conversations/{conversation_id}/messages"): {"content": "침입", "client_id": "iso-1"},
+    # multipart upload: the conversation is looked up before the body is read
+    ("post", "/api/v1/conversations/{conversation_id}/attachments"): {},
     ("post", "/api/v1/inboxes"): {"name": "x"},
     ("patch", "/api/v1/inboxes/{inbox_id}"): {"name": "침입자", "allowed_origins": ["https://evil.example"]},
     ("post", "/api/v1/teams"): {"name": "x"},

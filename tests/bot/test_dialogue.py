@@ -3,12 +3,14 @@ the human queue holds only conversations a person has to take."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 
 from sodam.bot.models import BotOutcome, BotState
 from sodam.conversations import service as conversations
-from sodam.conversations.models import Conversation, MessageKind
+from sodam.conversations.models import Conversation, MessageKind, SenderType
 from sodam.db.session import session_scope
 
 
@@ -101,3 +103,94 @@ async def test_the_bot_s_conversations_are_not_unassigned_work_until_the_handoff
     assert counts["unassigned"] == 1 and counts["bot"] == 0
     assert clock[c.conversation_id] >= conv.queued_at  # the first-reply clock starts at the handoff
     assert place == 1 and list(events) == [c.conversation_id]
+
+
+class _SlowKnowledge:
+    """The bot's knowledge source with a search that waits until released (a slow index)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.searching = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def search(self, session, workspace_id, text, language):
+        self.searching.set()
+        await self.release.wait()
+        return await self.inner.search(session, workspace_id, text, language)
+
+    async def candidate(self, *args):
+        return await self.inner.candidate(*args)
+
+    async def feedback(self, *args):
+        return await self.inner.feedback(*args)
+
+
+async def test_a_visitor_message_commits_while_a_slow_bot_search_runs(chat):
+    from sodam.bot import service
+    from sodam.conversations.message_path import post_visitor_message
+
+    c = await chat()
+    async with session_scope() as session:
+        conv = await session.get(Conversation, c.conversation_id)
+        first, _ = await conversations.create_message(
+            session,
+            conversation=conv,
+            content="환불 어떻게 하나요?",
+            sender_type=SenderType.contact,
+            sender_id=c.contact_id,
+        )
+    slow = _SlowKnowledge(c.kb)
+
+    async def bot_turn():
+        async with session_scope() as session:
+            return await service.handle_customer_message(session, message_id=first.id, kb=slow)
+
+    turn = asyncio.create_task(bot_turn())
+    await asyncio.wait_for(slow.searching.wait(), 10)
+    # The search is running: the customer's next message must not wait for it.
+    message, created = await asyncio.wait_for(
+        post_visitor_message(
+            workspace_id=c.ws.workspace_id,
+            inbox_id=c.ws.inbox_id,
+            contact_id=c.contact_id,
+            content="아 그리고 배송도 궁금해요",
+            client_id="slow-search-1",
+            language=None,
+            max_chars=4000,
+        ),
+        timeout=3,
+    )
+    assert created and message["conversation_id"] == c.conversation_id
+    slow.release.set()
+    # The older message is superseded by the newer one: the bot answers only the latest.
+    assert await asyncio.wait_for(turn, 20) == "superseded"
+
+
+async def test_lead_capture_keeps_the_conversation_language(chat):
+    from tests.bot.test_bot_flow import CLOSED
+
+    c = await chat()
+    assert await c.say("상담원 연결해 주세요", now=CLOSED) == "collecting_lead"
+    assert await c.say("Kim Haneul", now=CLOSED) == "lead_next"  # a latin name: still Korean
+    assert await c.say("haneul@example.kr", now=CLOSED) == "lead_next"
+    last = (await c.bot_messages())[-1]
+    assert "전화번호" in last.content  # asked in Korean, not "phone number"
+    assert (await c.state()).language == "ko"
+
+
+def test_the_bot_s_tags_read_as_the_bot_s():
+    from types import SimpleNamespace
+
+    from sodam.conversations.event_lines import event_line
+    from sodam.core.i18n import gettext
+
+    event = SimpleNamespace(
+        type="tags.changed", actor_type="bot", actor_id=None, data={"to": ["bot-handoff"]}
+    )
+    for lang, expected in (
+        ("ko", "봇이 태그를 바꿨습니다: bot-handoff"),
+        ("en", "The bot set the tags: bot-handoff"),
+    ):
+        ctx = SimpleNamespace(t=lambda key, _l=lang, **kw: gettext(_l, key, **kw))
+        line = event_line(ctx, event, {}, {})
+        assert line == expected and "알 수 없는" not in line

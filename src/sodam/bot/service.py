@@ -234,6 +234,10 @@ async def handle_customer_message(
     )
     if newer is not None and newer > message.seq:
         return "superseded"  # a later message will get the reply: answer the latest only
+    if state.state == BotState.collecting_lead and state.language:
+        # A name, an e-mail or a phone number says nothing about the language: the questions
+        # stay in the language the conversation had.
+        reading.language = state.language
     if conversation.language is None:
         conversation.language = reading.language
     state.language = reading.language
@@ -538,7 +542,11 @@ async def _complete_handoff(session, bot: BotReplier, state, conversation, conta
         payload={"handoff": summary},
     )
     await conversations.add_tags(
-        session, workspace_id=conversation.workspace_id, conversation_id=conversation.id, tags=["bot-handoff"]
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        tags=["bot-handoff"],
+        actor_type="bot",  # shown as the bot's ("봇이 태그를 바꿨습니다"), not an unknown agent's
     )
     return "handed_off"
 

@@ -15,6 +15,11 @@ def event_line(ctx: Console, event, agents: dict[int, str], teams: dict[int, str
         actor = agents.get(event.actor_id or 0, ctx.t("console.agent.unknown"))
     elif event.actor_type == "contact":
         actor = ctx.t("console.contact.label")
+    elif event.actor_type == "bot":
+        if event.type == "tags.changed":  # the bot's own wording: "봇이 …", never "알 수 없는 상담원"
+            tags = ", ".join(data.get("to") or []) or ctx.t("console.tags.none")
+            return ctx.t("console.event.bot_tags", tags=tags)
+        actor = ctx.t("console.bot")
     else:
         actor = ctx.t("console.system")
     if event.type == "conversation.assigned":

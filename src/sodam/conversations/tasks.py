@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from functools import lru_cache
 
+from procrastinate import RetryStrategy
 from sqlalchemy import update
 
 from sodam.config import get_settings
@@ -61,7 +62,10 @@ async def wake_snoozed(**args) -> bool:
 
 @job_app.periodic(cron="* * * * *", periodic_id="conversations-snooze-sweep")
 @job_app.task(
-    name="conversations.wake_due_snoozes", queue="default", queueing_lock="conversations.wake_due_snoozes"
+    name="conversations.wake_due_snoozes",
+    queue="default",
+    queueing_lock="conversations.wake_due_snoozes",
+    retry=RetryStrategy(max_attempts=5, wait=2),  # idempotent: retried if the database restarts
 )
 async def wake_due_snoozes(timestamp: int) -> int:
     """Every minute: open the snoozed conversations whose time has passed (a lost job, a restore)."""

@@ -1,0 +1,71 @@
+"""One promise: the widget header, the bot's handoff message and the waiting bar give the same
+wait (open: the measured or configured figure; closed: the next opening)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from sodam.channels.hours import ALWAYS_OPEN, DAYS
+from sodam.conversations.models import Message, SenderType
+from sodam.db.session import session_scope
+from tests.test_widget_api import queue_of, visitor_says
+
+
+@pytest.fixture
+async def client(live_server):
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as c:
+        yield c
+
+
+async def _handoff(client, ws, lang: str) -> tuple[str, dict]:
+    """Ask for a person in the widget; the server's worker runs the bot, which hands off."""
+    text = "상담원 연결해 주세요" if lang == "ko" else "I want to talk to a human"
+    token, sent = await visitor_says(client, ws.inbox_token, text)
+    said = None
+    for _ in range(200):
+        async with session_scope() as session:
+            said = await session.scalar(
+                select(Message.content).where(
+                    Message.conversation_id == sent["conversation_id"],
+                    Message.sender_type == SenderType.bot,
+                    Message.kind == "bot",
+                    Message.payload["handoff"].astext == "true",
+                )
+            )
+        if said:
+            break
+        await asyncio.sleep(0.1)
+    assert said, "the bot did not hand off"
+    return said, await queue_of(client, ws.inbox_token, token)
+
+
+async def test_open_header_handoff_and_bar_give_the_same_minutes(client, make_workspace):
+    ws = await make_workspace(
+        bot_enabled=True, lead_capture="off", business_hours=ALWAYS_OPEN, typical_reply_minutes=7
+    )
+    header = (await client.get(f"/widget/v1/{ws.inbox_token}/config", params={"locale": "ko"})).json()
+    said, queue = await _handoff(client, ws, "ko")
+    assert header["strings"]["reply_time"] == "보통 7분 안에 답변드립니다"
+    assert "보통 7분 안에 답변드립니다" in said
+    assert queue["position"] == 1 and queue["wait_seconds"] == 7 * 60
+
+
+async def test_closed_header_handoff_and_bar_give_the_same_opening(client, make_workspace):
+    today = DAYS[datetime.now(UTC).astimezone().weekday()]
+    # Open only on another day of the week: closed now, whatever the hour the suite runs at.
+    other = next(d for d in DAYS if d != today and d != DAYS[(DAYS.index(today) + 1) % 7])
+    hours = {"timezone": "Asia/Seoul", "days": {other: ["09:00", "18:00"]}}
+    ws = await make_workspace(
+        bot_enabled=True, lead_capture="off", business_hours=hours, typical_reply_minutes=7
+    )
+    header = (await client.get(f"/widget/v1/{ws.inbox_token}/config", params={"locale": "en"})).json()
+    said, queue = await _handoff(client, ws, "en")
+    when = header["strings"]["reply_time"].split("will reply ", 1)[1]
+    assert header["strings"]["reply_time"].startswith("We're closed now")
+    assert when in said and "minutes" not in said
+    assert queue["position"] == 1 and queue["wait_seconds"] is None and queue["opens_at"]
