@@ -398,7 +398,7 @@ async def _answer(
     # The card under the message carries the article's title and link: name it once.
     lead = bot.t("bot.answer_next") + "\n\n" if same_question else ""
     await bot.say(
-        lead + candidate.snippet,
+        lead + (candidate.snippet or candidate.title),  # an article with no body: its title
         payload={"article": {"id": candidate.article_id, "title": candidate.title, "url": candidate.url}},
     )
     question = await bot.say(
