@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from sodam.bot.models import BotOutcome, BotState
 from sodam.conversations import service as conversations
-from sodam.conversations.models import Conversation, MessageKind, SenderType
+from sodam.conversations.models import Conversation, Message, MessageKind, SenderType
 from sodam.db.session import session_scope
 
 
@@ -194,3 +194,45 @@ def test_the_bot_s_tags_read_as_the_bot_s():
         ctx = SimpleNamespace(t=lambda key, _l=lang, **kw: gettext(_l, key, **kw))
         line = event_line(ctx, event, {}, {})
         assert line == expected and "알 수 없는" not in line
+
+
+async def test_an_article_without_a_body_is_answered_with_its_title(make_workspace):
+    from sodam.bot import service
+    from sodam.bot.knowledge_source import KnowledgeBaseSource
+    from sodam.contacts import service as contacts
+    from sodam.knowledge import service as knowledge
+    from tests.bot.test_bot_flow import OPEN
+
+    ws = await make_workspace(bot_enabled=True, lead_capture="off")
+    async with session_scope() as session:
+        await knowledge.create_article(
+            session,
+            workspace_id=ws.workspace_id,
+            title="영수증 재발급",
+            locale="ko",
+            status="published",
+            alternate_questions=["영수증 다시 받고 싶어요"],
+        )
+        contact = await contacts.create(session, workspace_id=ws.workspace_id)
+        conv = await conversations.create(
+            session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id, contact_id=contact.id
+        )
+        message, _ = await conversations.create_message(
+            session,
+            conversation=conv,
+            content="영수증 다시 받고 싶어요",
+            sender_type=SenderType.contact,
+            sender_id=contact.id,
+        )
+    async with session_scope() as session:
+        outcome = await service.handle_customer_message(
+            session, message_id=message.id, kb=KnowledgeBaseSource(), now=OPEN
+        )
+    assert outcome == "answered"
+    async with session_scope() as session:
+        answer = await session.scalar(
+            select(Message)
+            .where(Message.conversation_id == conv.id, Message.sender_type == SenderType.bot)
+            .order_by(Message.seq)
+        )
+    assert answer.content == "영수증 재발급" and answer.payload["article"]["title"] == "영수증 재발급"
