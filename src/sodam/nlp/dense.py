@@ -118,20 +118,30 @@ def fuse(
     candidates = set(lexical_order)
     for sims in channel_sims.values():
         has_vector = np.flatnonzero(sims > -1.0)
-        if len(has_vector):
-            top = has_vector[np.argsort(-sims[has_vector], kind="stable")[: max(k, 10)]]
-            candidates.update(int(s) for s in top)
-    scored = []
+        n = max(k, 10)
+        if len(has_vector) > n:
+            has_vector = has_vector[np.argpartition(-sims[has_vector], n)[:n]]
+        candidates.update(int(s) for s in has_vector)
+    # The dense part first; the lexical match (the costly part) only for candidates that can
+    # still reach the top k with it (it adds at most LEXICAL_WEIGHT).
+    partial = []
     for slot in candidates:
-        fused = 0.0
+        dense_part = 0.0
+        best = -1.0
         for channel, sims in channel_sims.items():
             if slot < len(sims):
-                fused += CHANNEL_WEIGHTS.get(channel, 0.0) * max(float(sims[slot]), 0.0)
+                dense_part += CHANNEL_WEIGHTS.get(channel, 0.0) * max(float(sims[slot]), 0.0)
+                best = max(best, float(sims[slot]))
+        partial.append((dense_part, best, slot))
+    partial.sort(key=lambda x: (-x[0], x[2]))
+    scored = []
+    for dense_part, best, slot in partial:
+        if len(scored) >= k:
+            kth = sorted(f for f, *_ in scored)[-k]
+            if dense_part + LEXICAL_WEIGHT < kth:
+                break
         match = lexical_match(slot)
-        fused += LEXICAL_WEIGHT * match
-        first = next(iter(channel_sims.values()))
-        dense = float(max(sims[slot] for sims in channel_sims.values())) if len(first) > slot else -1.0
-        scored.append((fused, dense, match, slot))
+        scored.append((dense_part + LEXICAL_WEIGHT * match, best, match, slot))
     scored.sort(key=lambda x: (-x[0], x[3]))
     scored = scored[:k]
     return FusedScores(
