@@ -35,6 +35,11 @@ async def seed(session: AsyncSession, *, allowed_origins: list[str] | None = Non
     if existing is not None:
         inbox_list = await inboxes.list_(session, workspace_id=existing.id)
         return DemoInfo(False, existing.id, inbox_list[0].public_token if inbox_list else "")
+    # The reactions (the bot's reply, sentiment) register when their task modules load: load
+    # them first, so the demo customers' messages get them as a real customer's would.
+    from sodam.jobs.app import load_task_modules
+
+    load_task_modules()
     ws = await accounts.create_workspace(session, name="소담 데모 (Sodam Demo)", slug=DEMO_SLUG)
     admin = await accounts.create_agent(
         session,
