@@ -57,7 +57,24 @@ _NEWER_SQL = (
 )
 
 
-async def catch_up(*, limit: int = BATCH, max_seconds: float = 0.0, lookback: int = LOOKBACK_IDS) -> int:
+async def _wait_for_lock(conn, timeout_ms: int) -> bool:
+    """Wait (at most timeout_ms) for the indexer running elsewhere to finish its batch."""
+    try:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL lock_timeout = '{int(timeout_ms)}ms'")
+            await conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (LOCK_KEY,))
+        return True
+    except Exception:  # lock_timeout: the other indexer is slow; search with what is indexed
+        return False
+
+
+async def catch_up(
+    *,
+    limit: int = BATCH,
+    max_seconds: float = 0.0,
+    lookback: int = LOOKBACK_IDS,
+    wait_ms: int = 0,
+) -> int:
     """Index messages not indexed yet (up to `limit` per batch, more batches while under
     `max_seconds`); returns how many were indexed, 0 when another process is at it.
 
@@ -70,7 +87,9 @@ async def catch_up(*, limit: int = BATCH, max_seconds: float = 0.0, lookback: in
     async with pool.connection() as conn:
         if not lookback and not (await (await conn.execute(_NEWER_SQL)).fetchone())[0]:
             return 0
-        if not await _try_lock(conn):
+        # A search (wait_ms > 0) waits for an indexer running elsewhere rather than skip: that
+        # one may have read the batch before the searcher's newest message committed.
+        if not await _try_lock(conn) and not (wait_ms and await _wait_for_lock(conn, wait_ms)):
             return 0
         try:
             while True:

@@ -145,7 +145,7 @@ async def search(
     if not terms:
         return [], []
     if freshen:
-        await indexer.catch_up(limit=FRESHEN_LIMIT, lookback=0)
+        await indexer.catch_up(limit=FRESHEN_LIMIT, lookback=0, wait_ms=2000)
         lap("freshen")
     stmt = statement(workspace_id=workspace_id, terms=terms, filters=filters, after=after, limit=limit)
     rows = (await session.execute(stmt)).all()
