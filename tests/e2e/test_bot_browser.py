@@ -59,6 +59,17 @@ async def bot_workspace(host_site, make_workspace, **settings):
         return ws, shipping.id
 
 
+async def signed_in_agent(new_context, live_server, ws):
+    """A console page of the workspace's agent, signed in."""
+    agent = await (await new_context()).new_page()
+    await agent.goto(f"{live_server.url}/console/login")
+    await agent.locator("input[name=email]").fill(ws.agent_email)
+    await agent.locator("input[name=password]").fill(ws.agent_password)
+    await agent.locator("button[type=submit]").click()
+    await expect(agent).not_to_have_url(f"{live_server.url}/console/login")
+    return agent
+
+
 async def ask_and_get_the_answer(page, ws, article_id: int):
     """The question goes out; the bot's answer (article card) and "도움이 되었나요?" come back."""
     await send(page, QUESTION)
@@ -113,12 +124,7 @@ async def test_not_helpful_hands_off_to_an_agent_who_sees_the_transcript(
     await expect(waiting).to_have_text("상담원 연결 중 · 대기 순번 1번")
 
     # The agent opens it in the console: the question, the bot's answer and the handoff note.
-    agent = await (await new_context()).new_page()
-    await agent.goto(f"{live_server.url}/console/login")
-    await agent.locator("input[name=email]").fill(ws.agent_email)
-    await agent.locator("input[name=password]").fill(ws.agent_password)
-    await agent.locator("button[type=submit]").click()
-    await expect(agent).not_to_have_url(f"{live_server.url}/console/login")
+    agent = await signed_in_agent(new_context, live_server, ws)
     await agent.goto(f"{live_server.url}/console?view=all&status=open")
     rows = agent.locator("#conversation-list [data-conversation-id]")
     await expect(rows).to_have_count(1)
@@ -232,12 +238,7 @@ async def test_typed_feedback_is_a_reply_to_the_answer_and_only_then_is_it_human
     page = await open_widget(await new_context(), host_site, ws)
     await ask_and_get_the_answer(page, ws, article_id)
 
-    agent = await (await new_context()).new_page()
-    await agent.goto(f"{live_server.url}/console/login")
-    await agent.locator("input[name=email]").fill(ws.agent_email)
-    await agent.locator("input[name=password]").fill(ws.agent_password)
-    await agent.locator("button[type=submit]").click()
-    await expect(agent).not_to_have_url(f"{live_server.url}/console/login")
+    agent = await signed_in_agent(new_context, live_server, ws)
     await agent.goto(f"{live_server.url}/console?view=unassigned&status=open")
     await expect(agent.locator("#conversation-list [data-conversation-id]")).to_have_count(0)
     await agent.goto(f"{live_server.url}/console?view=bot&status=open")

@@ -31,7 +31,6 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9\-\s()]{6,18}[0-9]$")
 SKIP_WORDS = {"건너뛰기", "skip", "없음", "패스", "pass"}
 DEFAULT_ASSUME_AFTER_S = 30 * 60
-DEFAULT_REPLY_MINUTES = 5
 
 
 @dataclass
@@ -79,7 +78,6 @@ def bot_settings(inbox: Inbox) -> dict[str, Any]:
         "lead_capture": settings.get("lead_capture", "outside_hours"),  # off | always | outside_hours
         "business_hours": settings.get("business_hours") or hours.DEFAULT_HOURS,
         "assume_after_s": int(settings.get("bot_assume_resolved_after_s", DEFAULT_ASSUME_AFTER_S)),
-        "reply_minutes": int(settings.get("typical_reply_minutes", DEFAULT_REPLY_MINUTES)),
     }
 
 
@@ -461,7 +459,7 @@ async def _hand_off(
         state.lead_pending = missing
         await bot.say(bot.t("bot.lead_intro") + " " + bot.t(f"bot.ask_{missing[0]}"))
         return "collecting_lead"
-    return await _complete_handoff(session, bot, state, conversation, contact, settings, now)
+    return await _complete_handoff(session, bot, state, conversation, inbox, contact, now)
 
 
 async def _collect_lead(
@@ -472,7 +470,7 @@ async def _collect_lead(
     )
     pending = list(state.lead_pending or [])
     if not pending:
-        return await _complete_handoff(session, bot, state, conversation, contact, settings, now)
+        return await _complete_handoff(session, bot, state, conversation, inbox, contact, now)
     current = pending[0]
     value = text.strip()
     skipped = value.lower() in SKIP_WORDS
@@ -492,17 +490,16 @@ async def _collect_lead(
     if pending:
         await bot.say(bot.t(f"bot.ask_{pending[0]}"))
         return "lead_next"
-    return await _complete_handoff(session, bot, state, conversation, contact, settings, now)
+    return await _complete_handoff(session, bot, state, conversation, inbox, contact, now)
 
 
-async def _complete_handoff(session, bot: BotReplier, state, conversation, contact, settings, now) -> str:
+async def _complete_handoff(session, bot: BotReplier, state, conversation, inbox, contact, now) -> str:
     state.state = BotState.handed_off
     state.lead_pending = []
     _set_outcome_handoff(state, now)
     # The human queue starts now: the first-reply clock, queue place and SLA count from here.
     conversation.bot_handling = False
     conversation.queued_at = datetime.now(UTC)
-    inbox = await inboxes.get(session, workspace_id=conversation.workspace_id, inbox_id=conversation.inbox_id)
     promise = await wait_promise(session, inbox, now)
     await bot.say(
         _handoff_text(bot, state, (contact.name or "").strip(), promise, now), payload={"handoff": True}

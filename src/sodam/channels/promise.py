@@ -47,10 +47,6 @@ async def measured_reply_seconds(session: AsyncSession, inbox_id: int) -> float 
     return value
 
 
-def forget_measurements() -> None:
-    _reply_time_cache.clear()
-
-
 async def wait_promise(session: AsyncSession, inbox: Inbox, now: datetime) -> WaitPromise:
     config = business_hours(inbox)
     if not hours.is_open(config, now):

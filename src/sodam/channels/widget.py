@@ -86,7 +86,6 @@ WIDGET_STRINGS = (
 
 # The tag the bot puts on the conversations it hands to a person: in a bot-enabled inbox only
 # those wait in the human queue (the others are still talking to the bot).
-BOT_HANDOFF_TAG = "bot-handoff"
 
 # The reply-time line is computed from real data, but not on every page view.
 

@@ -284,9 +284,9 @@ async def typical_first_response_seconds(
     return float(median) if median is not None and samples >= min_samples else None
 
 
-def _waiting_for_a_person(inbox_id: int, tagged: str | None):
-    """Open, unassigned conversations of an inbox that no agent has answered yet (and, when
-    `tagged` is given, only those carrying that tag, e.g. the ones a bot handed over)."""
+def _waiting_for_a_person(inbox_id: int):
+    """Open, unassigned conversations of an inbox that no agent has answered yet and that the
+    bot no longer handles."""
     answered = (
         select(Message.id)
         .where(Message.conversation_id == Conversation.id, Message.sender_type == SenderType.agent)
@@ -299,17 +299,13 @@ def _waiting_for_a_person(inbox_id: int, tagged: str | None):
         Conversation.bot_handling.is_(False),
         ~answered,
     ]
-    if tagged is not None:
-        where.append(Conversation.tags.any(tagged))
     return where
 
 
-async def queue_position(
-    session: AsyncSession, *, inbox_id: int, conversation_id: int, tagged: str | None = None
-) -> int | None:
+async def queue_position(session: AsyncSession, *, inbox_id: int, conversation_id: int) -> int | None:
     """1-based place of a conversation among those waiting for a person in its inbox (oldest
     first), or None when it is not waiting (assigned, answered, resolved, …)."""
-    waiting = _waiting_for_a_person(inbox_id, tagged)
+    waiting = _waiting_for_a_person(inbox_id)
     mine = await session.scalar(
         select(Conversation.queued_at).where(Conversation.id == conversation_id, *waiting)
     )

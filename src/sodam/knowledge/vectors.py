@@ -54,14 +54,6 @@ async def load(session: AsyncSession, workspace_id: int, keys: list[str]) -> dic
     return out
 
 
-async def existing(session: AsyncSession, workspace_id: int, keys: list[str]) -> set[str]:
-    rows = await session.scalars(
-        text("SELECT key FROM kb_embeddings WHERE workspace_id = :ws AND key = ANY(:keys)"),
-        {"ws": workspace_id, "keys": list(dict.fromkeys(keys))},
-    )
-    return set(rows)
-
-
 async def _is_pgvector(session: AsyncSession) -> bool:
     kind = await session.scalar(
         text(

@@ -359,13 +359,15 @@ class LexicalIndex:
             hits = [self._hit(i, total, per_field, match(i)) for i in order[:k]]
             return SearchResult(hits, _confidence(hits))
 
-    def _hit(self, slot: int, total, per_field, match: float, dense: float = -1.0) -> SearchHit:
+    def _hit(
+        self, slot: int, total, per_field, match: float, dense: float = -1.0, score: float | None = None
+    ) -> SearchHit:
         tq = per_field["title"][0][slot] / per_field["title"][1]
         aq = per_field["alt"][0][slot] / per_field["alt"][1]
         bq = per_field["body"][0][slot] / per_field["body"][1]
         return SearchHit(
             self._docs[slot].id,
-            float(total[slot]),
+            float(total[slot]) if score is None else score,
             float(min(1.0, max(tq, aq))),
             float(min(1.0, bq)),
             match,
@@ -382,10 +384,8 @@ class LexicalIndex:
         fused = fuse(sims, match, lexical, max(k, 2))
         hits = []
         for slot, score, dense, m in zip(fused.slots, fused.fused, fused.dense, fused.match, strict=True):
-            if self._docs[slot] is None:
-                continue
-            hit = self._hit(slot, total, per_field, m, dense)
-            hits.append(SearchHit(hit.doc_id, score, hit.question_coverage, hit.body_coverage, m, dense))
+            if self._docs[slot] is not None:
+                hits.append(self._hit(slot, total, per_field, m, dense, score=score))
         return SearchResult(hits[:k], _dense_confidence(hits))
 
     def _matcher(self, query_terms: Iterable[str]):
