@@ -82,6 +82,8 @@ class Team(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __audit__ = "team"
     __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_teams_workspace_name"),)
     name: Mapped[str] = mapped_column(String(200))
+    # How routing picks inside the team: least_busy (then longest idle) or round_robin.
+    routing_method: Mapped[str] = mapped_column(String(20), default="least_busy", server_default="least_busy")
 
 
 class TeamMember(WorkspaceScoped, Base):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +23,11 @@ from sodam.conversations import service as conversations
 
 REPLY_TIME_TTL_S = 600
 _reply_time_cache: dict[int, tuple[float, float | None]] = {}
+
+# Routing registers how long the person at a queue position will wait (from the agents
+# staffed and recent handle times); without it, the inbox's typical reply time stands.
+QueueEstimator = Callable[[AsyncSession, Inbox, int], Awaitable[float | None]]
+queue_estimators: list[QueueEstimator] = []
 
 
 @dataclass(frozen=True)
@@ -47,10 +53,18 @@ async def measured_reply_seconds(session: AsyncSession, inbox_id: int) -> float 
     return value
 
 
-async def wait_promise(session: AsyncSession, inbox: Inbox, now: datetime) -> WaitPromise:
+async def wait_promise(
+    session: AsyncSession, inbox: Inbox, now: datetime, position: int | None = None
+) -> WaitPromise:
+    """What to promise; with a queue position, the wait estimated for that place in the queue."""
     config = business_hours(inbox)
     if not hours.is_open(config, now):
         return WaitPromise(False, None, hours.next_opening(config, now))
+    if position is not None:
+        for estimator in queue_estimators:
+            estimate = await estimator(session, inbox, position)
+            if estimate is not None:
+                return WaitPromise(True, max(1, math.ceil(estimate / 60)), None)
     seconds = await measured_reply_seconds(session, inbox.id)
     if seconds is not None:
         return WaitPromise(True, max(1, math.ceil(seconds / 60)), None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
@@ -22,6 +23,7 @@ from sodam.db.session import session_scope
 from sodam.realtime import tickets
 from sodam.realtime.hub import Subscriber, drain_to_socket, hub, refuse_socket
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["realtime"])
 
 # Other authenticators (the console's session cookie) register here; each returns a
@@ -51,6 +53,22 @@ async def _ticket_auth(websocket: WebSocket) -> Principal | None:
     if claims is None:
         raise Unauthorized("missing, used or expired socket ticket", code="invalid_socket_ticket")
     return Principal(**{**claims, "scopes": tuple(claims["scopes"])})
+
+
+# Domains that follow agents' consoles (routing's presence) register here: called with
+# ("open" | "close" | "activity", workspace_id, agent_id) for console sockets (not API tokens).
+ConsoleHook = Callable[[str, int, int], Awaitable[None]]
+console_hooks: list[ConsoleHook] = []
+
+
+async def _tell_console_hooks(event: str, principal: Principal) -> None:
+    if principal.agent_id is None or principal.token_id is not None:
+        return
+    for hook in console_hooks:
+        try:
+            await hook(event, principal.workspace_id, principal.agent_id)
+        except Exception:  # presence is best effort: the socket must not die of it
+            log.warning("console hook failed", exc_info=True)
 
 
 socket_authenticators.append(_token_auth)
@@ -107,11 +125,14 @@ async def agent_socket(websocket: WebSocket) -> None:
     subscriber.offer(
         {"type": "hello", "workspace_id": principal.workspace_id, "agent_id": principal.agent_id}
     )
+    await _tell_console_hooks("open", principal)
     try:
         while True:
             raw = await websocket.receive_text()
             if is_ping(raw):
                 subscriber.offer({"type": "pong"})
+            elif is_activity(raw):
+                await _tell_console_hooks("activity", principal)
             elif (typed := typing.parse(raw)) is not None and principal.agent_id is not None:
                 # "입력 중…" for the customer: a notification, never a database write.
                 await typing.agent_typing(
@@ -126,6 +147,20 @@ async def agent_socket(websocket: WebSocket) -> None:
         hub.unsubscribe(subscriber)
         subscriber.close()
         writer.cancel()
+        await _tell_console_hooks("close", principal)
+
+
+def is_activity(raw: str) -> bool:
+    """The console says its agent is using it (sent at most once a minute)."""
+    return raw.startswith("{") and '"activity"' in raw and _frame_type(raw) == "activity"
+
+
+def _frame_type(raw: str) -> str | None:
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        return None
+    return frame.get("type") if isinstance(frame, dict) else None
 
 
 def is_ping(raw: str) -> bool:

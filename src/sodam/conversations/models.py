@@ -64,7 +64,16 @@ class SenderType(str, enum.Enum):
 class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __tablename__ = "conversations"
     __audit__ = "conversation"
-    __audit_ignore__ = ("last_seq", "last_message_at", "last_message_preview", "redacted_at")
+    __audit_ignore__ = (
+        "last_seq",
+        "last_message_at",
+        "last_message_preview",
+        "redacted_at",
+        "queue_rank",
+        "route",
+        "assigned_at",
+        "skipped_agent_ids",
+    )
     __audit_values__ = ("status", "priority", "assignee_id", "team_id")
     __table_args__ = (
         Index("ix_conversations_ws_status_last", "workspace_id", "status", "last_message_at"),
@@ -97,6 +106,13 @@ class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     redacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Snoozed (보류) until this time: a job opens it again then (or the customer writes first).
     snoozed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Routing (routing/): the queue is ordered by rank (SLA at risk, VIP, priority), then FIFO
+    # by queued_at; `route` keeps what routing required and why; agents who let it wait or went
+    # offline are not offered it again.
+    queue_rank: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    route: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    skipped_agent_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list, server_default="{}")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -89,6 +89,8 @@ def _light_frames(event: dict[str, Any], ws_topic: str, conv_topic: str) -> list
         if who == "agent":  # the customer sees "입력 중…", not who
             frames.append((conv_topic, {"type": "typing", "conversation_id": conv, "typing": typing}))
         return frames
+    if event["t"] == "frame":  # built by the publisher for the workspace's agents (routing)
+        return [(ws_topic, dict(event.get("frame") or {}))]
     if event["t"] == "read":
         return [(conv_topic, {"type": "read", "conversation_id": conv, "seq": int(event.get("seq") or 0)})]
     if event["t"] == "mention":
@@ -103,7 +105,7 @@ def _light_frames(event: dict[str, Any], ws_topic: str, conv_topic: str) -> list
     return []
 
 
-LIGHT_EVENTS = frozenset({"typing", "read", "mention"})
+LIGHT_EVENTS = frozenset({"typing", "read", "mention", "frame"})
 
 
 async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple[str, dict[str, Any]]]:

@@ -7,7 +7,7 @@ Services never commit: callers own the transaction.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, text
@@ -32,6 +32,8 @@ from sodam.conversations.models import (
     SenderType,
     Status,
 )
+from sodam.conversations.queue import queue_position as queue_position
+from sodam.conversations.queue import typical_first_response_seconds as typical_first_response_seconds
 from sodam.conversations.reads import agent_read_seq as agent_read_seq
 from sodam.conversations.reads import mark_read as mark_read
 from sodam.conversations.reads import unread_ids as unread_ids
@@ -39,7 +41,6 @@ from sodam.core.errors import Invalid, NotFound
 from sodam.realtime import bus
 
 MAX_TAGS = 30
-REPLY_TIME_MIN_SAMPLES = 3
 
 
 def _now() -> datetime:
@@ -241,134 +242,10 @@ async def messages_after(
     return list(result)
 
 
-# Messages created by this process, by id, until the fan-out has pushed them: the process
-# that wrote a message does not read it back for its own sockets. Filled before COMMIT but
-# only read on the bus event, which PostgreSQL delivers after COMMIT (a rolled-back
-# message never gets one and simply ages out).
-async def typical_first_response_seconds(
-    session: AsyncSession, *, inbox_id: int, min_samples: int = REPLY_TIME_MIN_SAMPLES
-) -> float | None:
-    """Median first-response time (first agent reply after the first customer message) of the
-    inbox's recent conversations (last 30 days, at most 200); None while there are too few to say."""
-    cutoff = _now() - timedelta(days=30)
-    recent = (
-        select(Conversation.id)
-        .where(Conversation.inbox_id == inbox_id, Conversation.created_at > cutoff)
-        .order_by(Conversation.id.desc())
-        .limit(200)
-        .scalar_subquery()
-    )
-    # The wait a person is responsible for starts when the conversation entered the human
-    # queue (the handoff in a bot inbox), not at the customer's first message to the bot.
-    firsts = (
-        select(
-            func.greatest(
-                func.min(Message.created_at).filter(Message.sender_type == SenderType.contact),
-                func.min(Conversation.queued_at),
-            ).label("asked"),
-            func.min(Message.created_at).filter(Message.sender_type == SenderType.agent).label("answered"),
-        )
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Message.conversation_id.in_(recent))
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
-    waited = func.extract("epoch", firsts.c.answered - firsts.c.asked)
-    median, samples = (
-        await session.execute(
-            select(func.percentile_cont(0.5).within_group(waited), func.count()).where(
-                firsts.c.answered > firsts.c.asked
-            )
-        )
-    ).one()
-    return float(median) if median is not None and samples >= min_samples else None
-
-
-def _waiting_for_a_person(inbox_id: int):
-    """Open, unassigned conversations of an inbox that no agent has answered yet and that the
-    bot no longer handles."""
-    answered = (
-        select(Message.id)
-        .where(Message.conversation_id == Conversation.id, Message.sender_type == SenderType.agent)
-        .exists()
-    )
-    where = [
-        Conversation.inbox_id == inbox_id,
-        Conversation.status == Status.open,
-        Conversation.assignee_id.is_(None),
-        Conversation.bot_handling.is_(False),
-        ~answered,
-    ]
-    return where
-
-
-async def queue_position(session: AsyncSession, *, inbox_id: int, conversation_id: int) -> int | None:
-    """1-based place of a conversation among those waiting for a person in its inbox (oldest
-    first), or None when it is not waiting (assigned, answered, resolved, …)."""
-    waiting = _waiting_for_a_person(inbox_id)
-    mine = await session.scalar(
-        select(Conversation.queued_at).where(Conversation.id == conversation_id, *waiting)
-    )
-    if mine is None:
-        return None
-    # Fair: in the order people started waiting for a person (the handoff), not of arrival.
-    ahead = await session.scalar(
-        select(func.count())
-        .select_from(Conversation)
-        .where(
-            or_(
-                Conversation.queued_at < mine,
-                and_(Conversation.queued_at == mine, Conversation.id < conversation_id),
-            ),
-            *waiting,
-        )
-    )
-    return int(ahead or 0) + 1
-
-
 async def get_messages_by_ids(session: AsyncSession, *, ids: list[int]) -> list[Message]:
     """Messages by id (for the realtime fan-out, which already knows the workspace)."""
     result = await session.scalars(select(Message).where(Message.id.in_(ids)))
     return list(result)
-
-
-async def assign(
-    session: AsyncSession,
-    *,
-    workspace_id: int,
-    conversation_id: int,
-    assignee_id: int | None,
-    team_id: int | None = None,
-    actor_id: int | None,
-    set_team: bool = False,
-) -> Conversation:
-    """Assign a conversation to an agent (or nobody) and optionally a team."""
-    conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
-    changes: dict[str, Any] = {}
-    if assignee_id is not None and conversation.bot_handling:  # a person takes it from the bot
-        conversation.bot_handling = False
-        conversation.queued_at = conversation.queued_at or _now()
-    if conversation.assignee_id != assignee_id:
-        changes["assignee"] = {"from": conversation.assignee_id, "to": assignee_id}
-        conversation.assignee_id = assignee_id
-    if set_team and conversation.team_id != team_id:
-        changes["team"] = {"from": conversation.team_id, "to": team_id}
-        conversation.team_id = team_id
-    if changes:
-        await log_event(
-            session,
-            workspace_id=workspace_id,
-            conversation_id=conversation_id,
-            type="conversation.assigned",
-            actor_type="agent",
-            actor_id=actor_id,
-            data=changes,
-        )
-        # Who assigned it travels with the frame: consoles announce an assignment to the
-        # new assignee, never to the agent who made it (notifications).
-        extra = {"assigned": True, "by": actor_id} if "assignee" in changes else None
-        await _touch_and_publish(session, conversation, extra)
-    return conversation
 
 
 async def set_status(
@@ -560,3 +437,19 @@ async def awaiting_reply_since(
         )
     )
     return {conversation_id: since for conversation_id, since in rows if since is not None}
+
+
+# Assignment lives in assignment.py (it builds on this module); callers keep saying
+# `conversations.assign(...)`.
+async def assign(session: AsyncSession, **kwargs: Any) -> Conversation:
+    """Assign a conversation to an agent (or nobody) and optionally a team."""
+    from sodam.conversations.assignment import assign as _assign
+
+    return await _assign(session, **kwargs)
+
+
+async def claim_by_reply(session: AsyncSession, *, conversation: Conversation, agent_id: int) -> bool:
+    """An agent's reply to an unassigned conversation makes it theirs."""
+    from sodam.conversations.assignment import claim_by_reply as _claim
+
+    return await _claim(session, conversation=conversation, agent_id=agent_id)

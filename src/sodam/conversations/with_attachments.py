@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.attachments import service as attachments
 from sodam.config import get_settings
+from sodam.conversations.assignment import claim_by_reply
 from sodam.conversations.message_path import (
     _POST_MESSAGE_ORM,
     _apply_conversation_row,
@@ -137,7 +138,7 @@ async def agent_message(
     kind = MessageKind.note if private else MessageKind.text
     max_chars = get_settings().max_message_chars
     if not attachment_ids:
-        return await create_message(
+        message, created = await create_message(
             session,
             conversation=conversation,
             content=content,
@@ -147,6 +148,7 @@ async def agent_message(
             client_id=client_id,
             max_chars=max_chars,
         )
+        return await _claimed(session, conversation, message, created, agent_id)
     message, _out, created = await post(
         session,
         workspace_id=conversation.workspace_id,
@@ -161,4 +163,13 @@ async def agent_message(
         attachment_ids=attachment_ids,
         max_chars=max_chars,
     )
+    return await _claimed(session, conversation, message, created, agent_id)
+
+
+async def _claimed(
+    session: AsyncSession, conversation: Conversation, message: Message, created: bool, agent_id: int
+) -> tuple[Message, bool]:
+    """Replying to an unassigned conversation claims it (a private note does not)."""
+    if created and message.kind == MessageKind.text and conversation.assignee_id is None:
+        await claim_by_reply(session, conversation=conversation, agent_id=agent_id)
     return message, created

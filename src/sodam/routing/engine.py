@@ -1,0 +1,345 @@
+"""The routing engine: match waiting conversations to available agents.
+
+One dispatch routes a workspace's whole queue, in queue order (rank, then FIFO). It runs as
+a job (`routing.dispatch`, deferred by a database trigger whenever someone starts waiting
+or a place frees up, and by the sweep), under a per-workspace advisory lock, so any number
+of processes may route at once: loads are read and assignments written inside the lock,
+and an assignment only lands on a row that is still unassigned — no agent over capacity,
+no conversation assigned twice.
+
+Choosing (pure, `choose`): among online agents with spare capacity for the channel, out
+of wrap-up, not skipped for this conversation, with the required skills (and in the team,
+when one is set) → least busy, then longest idle; a round-robin team takes the longest
+idle. Nobody fits: the conversation waits. After the inbox's overflow wait the
+requirement widens — language only, then any team; after twice that, anyone.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.accounts.models import Agent, Team, TeamMember
+from sodam.channels import hours
+from sodam.channels.models import Inbox
+from sodam.conversations import service as conversations
+from sodam.conversations.models import Conversation, Status
+from sodam.conversations.queue import queue_order_rank, rank_of
+from sodam.jobs.app import defer_in_tx
+from sodam.routing import requirements
+from sodam.routing.models import AgentSkill, AgentState, Availability, RoutingRule
+
+DEFAULT_CAPACITY = 3
+DEFAULT_OVERFLOW_S = 300
+DEFAULT_NO_ANSWER_S = 300
+ROUTING_LOCK_CLASS = 7301  # pg_advisory_xact_lock(class, workspace): one router per workspace
+BATCH = 200
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def capacity_for(capacity: dict[str, Any] | None, channel: str) -> int:
+    capacity = capacity or {}
+    return int(capacity.get(channel, capacity.get("default", DEFAULT_CAPACITY)))
+
+
+@dataclass
+class AgentSlot:
+    agent_id: int
+    capacity: dict[str, Any]
+    skills: dict[str, int] = field(default_factory=dict)
+    teams: set[int] = field(default_factory=set)
+    load: dict[str, int] = field(default_factory=dict)  # open conversations per channel
+    last_assigned_at: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.load.values())
+
+    def has_room(self, channel: str) -> bool:
+        return self.load.get(channel, 0) < capacity_for(self.capacity, channel)
+
+    def has_skills(self, skills: dict[str, int]) -> bool:
+        return all(self.skills.get(skill, 0) >= level for skill, level in skills.items())
+
+
+@dataclass(frozen=True)
+class Stage:
+    skills: dict[str, int]
+    team_id: int | None
+    name: str
+
+
+def stages(need: dict[str, Any], waited_s: float, overflow_s: float) -> list[Stage]:
+    """The requirement, then (after the overflow wait) wider ones, tried in order."""
+    skills = dict(need.get("skills") or {})
+    team_id = need.get("team_id")
+    out = [Stage(skills, team_id, "exact")]
+    if waited_s >= overflow_s:
+        language = {k: v for k, v in skills.items() if k.startswith("lang:")}
+        out.append(Stage(language, team_id, "overflow"))
+        if team_id is not None:
+            out.append(Stage(language, None, "team_fallback"))
+    if waited_s >= 2 * overflow_s:
+        out.append(Stage({}, None, "anyone"))
+    unique: list[Stage] = []
+    for stage in out:
+        if all((s.skills, s.team_id) != (stage.skills, stage.team_id) for s in unique):
+            unique.append(stage)
+    return unique
+
+
+def choose(
+    agents: list[AgentSlot],
+    *,
+    channel: str,
+    need: dict[str, Any],
+    skipped: set[int],
+    waited_s: float,
+    overflow_s: float,
+    team_methods: dict[int, str],
+) -> tuple[AgentSlot | None, Stage | None]:
+    """The agent for one conversation, and the stage of the requirement that matched."""
+    for stage in stages(need, waited_s, overflow_s):
+        fit = [
+            a
+            for a in agents
+            if a.agent_id not in skipped
+            and a.has_room(channel)
+            and a.has_skills(stage.skills)
+            and (stage.team_id is None or stage.team_id in a.teams)
+        ]
+        if not fit:
+            continue
+        if stage.team_id is not None and team_methods.get(stage.team_id) == "round_robin":
+            return min(fit, key=lambda a: (a.last_assigned_at or _EPOCH, a.agent_id)), stage
+        return min(fit, key=lambda a: (a.total, a.last_assigned_at or _EPOCH, a.agent_id)), stage
+    return None, None
+
+
+async def available_agents(session: AsyncSession, *, workspace_id: int, now: datetime) -> list[AgentSlot]:
+    """Online, active agents out of wrap-up, with their skills, teams and open load."""
+    rows = (
+        await session.execute(
+            select(AgentState.agent_id, AgentState.capacity, AgentState.last_assigned_at)
+            .join(Agent, Agent.id == AgentState.agent_id)
+            .where(
+                AgentState.workspace_id == workspace_id,
+                AgentState.availability == Availability.online,
+                Agent.is_active.is_(True),
+                (AgentState.wrap_up_until.is_(None)) | (AgentState.wrap_up_until <= now),
+            )
+        )
+    ).all()
+    slots = {
+        r.agent_id: AgentSlot(r.agent_id, r.capacity or {}, last_assigned_at=r.last_assigned_at) for r in rows
+    }
+    if not slots:
+        return []
+    ids = list(slots)
+    for agent_id, skill, level in await session.execute(
+        select(AgentSkill.agent_id, AgentSkill.skill, AgentSkill.level).where(
+            AgentSkill.workspace_id == workspace_id, AgentSkill.agent_id.in_(ids)
+        )
+    ):
+        slots[agent_id].skills[skill] = level
+    for agent_id, team_id in await session.execute(
+        select(TeamMember.agent_id, TeamMember.team_id).where(
+            TeamMember.workspace_id == workspace_id, TeamMember.agent_id.in_(ids)
+        )
+    ):
+        slots[agent_id].teams.add(team_id)
+    for agent_id, channel, count in await session.execute(
+        select(Conversation.assignee_id, Inbox.channel_type, func.count())
+        .join(Inbox, Inbox.id == Conversation.inbox_id)
+        .where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.status == Status.open,
+            Conversation.assignee_id.in_(ids),
+        )
+        .group_by(Conversation.assignee_id, Inbox.channel_type)
+    ):
+        slots[agent_id].load[channel.value] = int(count)
+    return list(slots.values())
+
+
+def _inbox_routes(inbox: Inbox, now: datetime) -> bool:
+    """Auto-assignment is on (the default) and, where the inbox set its hours, it is open:
+    outside hours routing waits for the opening."""
+    settings = inbox.settings or {}
+    if not settings.get("auto_assign", True):
+        return False
+    configured = settings.get("business_hours")
+    return configured is None or hours.is_open(configured, now)
+
+
+async def _describe_new(session: AsyncSession, *, workspace_id: int) -> None:
+    """Work out what newly waiting conversations need (before taking the routing lock: it
+    reads messages and analyses text)."""
+    fresh = list(
+        await session.scalars(
+            select(Conversation)
+            .where(
+                Conversation.workspace_id == workspace_id,
+                Conversation.status == Status.open,
+                Conversation.assignee_id.is_(None),
+                Conversation.bot_handling.is_(False),
+                Conversation.queued_at.is_not(None),
+                Conversation.route.is_(None),
+            )
+            .order_by(Conversation.queued_at)
+            .limit(BATCH)
+        )
+    )
+    if not fresh:
+        return
+    rules = list(await session.scalars(select(RoutingRule).where(RoutingRule.workspace_id == workspace_id)))
+    inboxes = {
+        i.id: i for i in await session.scalars(select(Inbox).where(Inbox.workspace_id == workspace_id))
+    }
+    for conversation in fresh:
+        need = await requirements.for_conversation(
+            session, conversation, inboxes[conversation.inbox_id], rules
+        )
+        conversation.route = need.as_route()
+        if need.vip:
+            conversation.queue_rank = max(conversation.queue_rank or 0, requirements.VIP_RANK)
+    await session.flush()
+
+
+@dataclass
+class Decision:
+    conversation_id: int
+    agent_id: int
+    stage: str
+    decided_ms: float
+
+
+async def dispatch(
+    session: AsyncSession, *, workspace_id: int, now: datetime | None = None
+) -> list[Decision]:
+    """Route the workspace's queue; returns the assignments made (the caller commits)."""
+    now = now or datetime.now(UTC)
+    await _describe_new(session, workspace_id=workspace_id)
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:cls, :ws)"), {"cls": ROUTING_LOCK_CLASS, "ws": workspace_id}
+    )
+    agents = await available_agents(session, workspace_id=workspace_id, now=now)
+    if not agents:
+        return []
+    inboxes = {
+        i.id: i for i in await session.scalars(select(Inbox).where(Inbox.workspace_id == workspace_id))
+    }
+    open_inboxes = [i for i, inbox in inboxes.items() if _inbox_routes(inbox, now)]
+    if not open_inboxes:
+        return []
+    team_methods = dict(
+        (
+            await session.execute(
+                select(Team.id, Team.routing_method).where(Team.workspace_id == workspace_id)
+            )
+        ).all()
+    )
+    decisions: list[Decision] = []
+    after: tuple[int, datetime, int] | None = None
+    while True:
+        stmt = (
+            select(Conversation)
+            .where(
+                Conversation.workspace_id == workspace_id,
+                Conversation.inbox_id.in_(open_inboxes),
+                Conversation.status == Status.open,
+                Conversation.assignee_id.is_(None),
+                Conversation.bot_handling.is_(False),
+                Conversation.queued_at.is_not(None),
+            )
+            .order_by(queue_order_rank.desc(), Conversation.queued_at, Conversation.id)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        if after is not None:
+            rank, queued_at, last_id = after
+            stmt = stmt.where(
+                (queue_order_rank < rank)
+                | ((queue_order_rank == rank) & (Conversation.queued_at > queued_at))
+                | (
+                    (queue_order_rank == rank)
+                    & (Conversation.queued_at == queued_at)
+                    & (Conversation.id > last_id)
+                )
+            )
+        batch = list(await session.scalars(stmt))
+        if not batch:
+            break
+        for conversation in batch:
+            started = time.perf_counter()
+            inbox = inboxes[conversation.inbox_id]
+            settings = inbox.settings or {}
+            agent, stage = choose(
+                agents,
+                channel=inbox.channel_type.value,
+                need=conversation.route or {},
+                skipped=set(conversation.skipped_agent_ids or ()),
+                waited_s=(now - conversation.queued_at).total_seconds(),
+                overflow_s=float(settings.get("overflow_seconds", DEFAULT_OVERFLOW_S)),
+                team_methods=team_methods,
+            )
+            if agent is None or stage is None:
+                continue
+            await _assign(session, conversation, agent, stage, inbox, now)
+            decisions.append(
+                Decision(conversation.id, agent.agent_id, stage.name, (time.perf_counter() - started) * 1000)
+            )
+            if not any(a.has_room(c) for a in agents for c in ("web_widget", "email", "api")):
+                return decisions
+        last = batch[-1]
+        after = (rank_of(last), last.queued_at, last.id)
+        if len(batch) < BATCH:
+            break
+    return decisions
+
+
+async def _assign(
+    session: AsyncSession,
+    conversation: Conversation,
+    agent: AgentSlot,
+    stage: Stage,
+    inbox: Inbox,
+    now: datetime,
+) -> None:
+    channel = inbox.channel_type.value
+    team_id = stage.team_id if stage.team_id is not None else conversation.team_id
+    await conversations.assign(
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        conversation=conversation,
+        assignee_id=agent.agent_id,
+        team_id=team_id,
+        set_team=team_id != conversation.team_id,
+        actor_id=None,
+        actor_type="system",
+        reason={"stage": stage.name, "skills": sorted(stage.skills), "team_id": stage.team_id},
+    )
+    agent.load[channel] = agent.load.get(channel, 0) + 1
+    agent.last_assigned_at = now
+    await session.execute(
+        update(AgentState).where(AgentState.agent_id == agent.agent_id).values(last_assigned_at=now)
+    )
+    no_answer_s = int((inbox.settings or {}).get("no_answer_seconds", DEFAULT_NO_ANSWER_S))
+    if no_answer_s > 0:
+        await defer_in_tx(
+            session,
+            "routing.check_answer",
+            {
+                "conversation_id": conversation.id,
+                "agent_id": agent.agent_id,
+                "assigned_at": conversation.assigned_at.isoformat() if conversation.assigned_at else None,
+            },
+            queue="routing",
+            scheduled_at=now + timedelta(seconds=no_answer_s),
+        )

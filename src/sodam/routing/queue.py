@@ -1,0 +1,222 @@
+"""The queue as people see it: estimated waits, promised waits at risk, the live view.
+
+Estimated wait — a throughput model, not Erlang C. Erlang C gives the mean wait of a
+random arrival in an M/M/c queue; a waiting customer's position is known, and given it,
+the wait in M/M/c is the time until that many places free up: k places at a rate of
+(busy places ÷ handle time). So the estimate for position k is
+    k × handle_time ÷ places,
+where places = the capacity (for the channel) of the agents online now and handle_time
+is the inbox's median time from assignment to resolution over the last 7 days. With free
+places and nobody ahead, routing assigns at once (an estimate of ~0). With nobody online
+there is no honest figure: the widget says so (or names the opening time).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.accounts.models import Agent, TeamMember
+from sodam.channels.models import Inbox
+from sodam.conversations.models import Conversation, ConversationEvent, Status
+from sodam.routing.engine import capacity_for
+from sodam.routing.models import AgentState, Availability
+from sodam.routing.requirements import AT_RISK_RANK
+
+HANDLE_TIME_TTL_S = 300
+HANDLE_TIME_MIN_SAMPLES = 5
+_handle_times: dict[int, tuple[float, float | None]] = {}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _waiting(workspace_id: int | None = None) -> list:
+    where = [
+        Conversation.status == Status.open,
+        Conversation.assignee_id.is_(None),
+        Conversation.bot_handling.is_(False),
+        Conversation.queued_at.is_not(None),
+    ]
+    if workspace_id is not None:
+        where.append(Conversation.workspace_id == workspace_id)
+    return where
+
+
+async def handle_seconds(session: AsyncSession, *, inbox_id: int) -> float | None:
+    """Median assignment→resolution time of the inbox's last 7 days (cached 5 min)."""
+    now = time.monotonic()
+    hit = _handle_times.get(inbox_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    resolved = (
+        select(ConversationEvent.conversation_id, func.max(ConversationEvent.created_at).label("at"))
+        .where(
+            ConversationEvent.type == "status.changed",
+            ConversationEvent.data["to"].astext == "resolved",
+            ConversationEvent.created_at > _now() - timedelta(days=7),
+        )
+        .group_by(ConversationEvent.conversation_id)
+        .subquery()
+    )
+    took = func.extract("epoch", resolved.c.at - Conversation.assigned_at)
+    median, samples = (
+        await session.execute(
+            select(func.percentile_cont(0.5).within_group(took), func.count())
+            .select_from(resolved)
+            .join(Conversation, Conversation.id == resolved.c.conversation_id)
+            .where(Conversation.inbox_id == inbox_id, Conversation.assigned_at.is_not(None), took > 0)
+        )
+    ).one()
+    value = float(median) if median is not None and samples >= HANDLE_TIME_MIN_SAMPLES else None
+    _handle_times[inbox_id] = (now + HANDLE_TIME_TTL_S, value)
+    return value
+
+
+async def staffed_places(session: AsyncSession, *, workspace_id: int, channel: str) -> int:
+    """Capacity for the channel of the agents online now (wrap-up counts: it ends soon)."""
+    rows = await session.scalars(
+        select(AgentState.capacity)
+        .join(Agent, Agent.id == AgentState.agent_id)
+        .where(
+            AgentState.workspace_id == workspace_id,
+            AgentState.availability == Availability.online,
+            Agent.is_active.is_(True),
+        )
+    )
+    return sum(capacity_for(c, channel) for c in rows)
+
+
+def estimate_seconds(position: int, handle_s: float | None, places: int) -> float | None:
+    """k × handle time ÷ places (see the module's note); None when nobody can say."""
+    if position <= 0 or handle_s is None or places <= 0:
+        return None
+    return position * handle_s / places
+
+
+async def estimated_wait(session: AsyncSession, *, inbox: Inbox, position: int) -> float | None:
+    handle_s = await handle_seconds(session, inbox_id=inbox.id)
+    places = await staffed_places(session, workspace_id=inbox.workspace_id, channel=inbox.channel_type.value)
+    return estimate_seconds(position, handle_s, places)
+
+
+async def mark_at_risk(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Raise the rank of conversations that waited past the internal target — half the wait
+    promised to the customer (the inbox's typical reply time) — so they go first."""
+    now = now or _now()
+    count = 0
+    inboxes = await session.execute(
+        select(Inbox.id, Inbox.settings).where(Inbox.settings["typical_reply_minutes"].astext.is_not(None))
+    )
+    for inbox_id, settings in inboxes:
+        try:
+            promised_s = float(settings.get("typical_reply_minutes")) * 60
+        except (TypeError, ValueError):
+            continue
+        if promised_s <= 0:
+            continue
+        result = await session.execute(
+            update(Conversation)
+            .where(
+                *_waiting(),
+                Conversation.inbox_id == inbox_id,
+                Conversation.queue_rank < AT_RISK_RANK,
+                Conversation.queued_at < now - timedelta(seconds=promised_s / 2),
+            )
+            .values(queue_rank=Conversation.queue_rank + AT_RISK_RANK)
+            .execution_options(synchronize_session=False)
+        )
+        count += result.rowcount or 0
+    return count
+
+
+async def kick_waiting_workspaces(session: AsyncSession) -> int:
+    """Defer a dispatch for every workspace with someone waiting and someone online."""
+    online = (
+        select(AgentState.agent_id)
+        .where(
+            AgentState.workspace_id == Conversation.workspace_id,
+            AgentState.availability == Availability.online,
+        )
+        .exists()
+    )
+    workspaces = list(
+        await session.scalars(select(Conversation.workspace_id).where(*_waiting(), online).distinct())
+    )
+    for workspace_id in workspaces:
+        await session.execute(text("SELECT sodam_routing_defer(:ws, NULL, true)"), {"ws": workspace_id})
+    return len(workspaces)
+
+
+@dataclass
+class QueueView:
+    waiting: int
+    longest_wait_s: float | None
+    agents: dict[str, int]  # availability -> count
+    teams: list[dict[str, Any]]
+
+
+async def live_view(session: AsyncSession, *, workspace_id: int, teams: list[tuple[int, str]]) -> QueueView:
+    """The supervisor's queue: waiting count, longest wait, agents by availability, per team."""
+    now = _now()
+    overall = (
+        await session.execute(
+            select(func.count(), func.min(Conversation.queued_at)).where(*_waiting(workspace_id))
+        )
+    ).one()
+    per_team = dict(
+        (team_id, (count, oldest))
+        for team_id, count, oldest in await session.execute(
+            select(Conversation.team_id, func.count(), func.min(Conversation.queued_at))
+            .where(*_waiting(workspace_id))
+            .group_by(Conversation.team_id)
+        )
+    )
+    states = await session.execute(
+        select(AgentState.availability, TeamMember.team_id, func.count())
+        .join(Agent, Agent.id == AgentState.agent_id)
+        .outerjoin(TeamMember, and_(TeamMember.agent_id == AgentState.agent_id))
+        .where(AgentState.workspace_id == workspace_id, Agent.is_active.is_(True))
+        .group_by(AgentState.availability, TeamMember.team_id)
+    )
+    by_team: dict[int | None, dict[str, int]] = {}
+    for availability, team_id, count in states:
+        by_team.setdefault(team_id, {}).setdefault(availability.value, 0)
+        by_team[team_id][availability.value] += count
+    agents_total = dict(
+        (a.value, int(c))
+        for a, c in await session.execute(
+            select(AgentState.availability, func.count())
+            .join(Agent, Agent.id == AgentState.agent_id)
+            .where(AgentState.workspace_id == workspace_id, Agent.is_active.is_(True))
+            .group_by(AgentState.availability)
+        )
+    )
+
+    def wait_of(oldest: datetime | None) -> float | None:
+        return max(0.0, (now - oldest).total_seconds()) if oldest else None
+
+    team_rows = []
+    for team_id, name in teams:
+        count, oldest = per_team.get(team_id, (0, None))
+        team_rows.append(
+            {
+                "team_id": team_id,
+                "name": name,
+                "waiting": int(count),
+                "longest_wait_s": wait_of(oldest),
+                "agents": by_team.get(team_id, {}),
+            }
+        )
+    return QueueView(int(overall[0]), wait_of(overall[1]), agents_total, team_rows)
+
+
+def minutes(seconds: float | None) -> int | None:
+    return None if seconds is None else max(1, math.ceil(seconds / 60))

@@ -1,0 +1,88 @@
+"""Routing's jobs: dispatch (deferred by a trigger when someone starts waiting or a place
+frees up), the no-answer and presence timers, and a sweep every 10 s that catches what no
+event announced (overflow waits passing, business hours opening, a dead process's consoles,
+idle agents, promised waits at risk)."""
+
+from __future__ import annotations
+
+from procrastinate import RetryStrategy
+
+from sodam.channels import promise
+from sodam.conversations import live
+from sodam.db.session import session_scope
+from sodam.jobs.app import job_app
+
+# Idempotent work: retried if the database restarts under it.
+RETRY = RetryStrategy(max_attempts=5, wait=2)
+
+
+@job_app.task(name="routing.dispatch", queue="routing", retry=RETRY)
+async def dispatch(workspace_id: int) -> int:
+    """Route one workspace's queue."""
+    from sodam.routing import engine
+
+    async with session_scope() as session:
+        decisions = await engine.dispatch(session, workspace_id=int(workspace_id))
+        await session.commit()
+    return len(decisions)
+
+
+@job_app.task(name="routing.check_answer", queue="routing", retry=RETRY)
+async def check_answer(conversation_id: int, agent_id: int, assigned_at: str | None = None) -> bool:
+    """The assigned agent has not answered in time: route the conversation to someone else."""
+    from sodam.routing import service
+
+    async with session_scope() as session:
+        moved = await service.check_answer(
+            session, conversation_id=int(conversation_id), agent_id=int(agent_id), assigned_at=assigned_at
+        )
+        await session.commit()
+    return moved
+
+
+@job_app.task(name="routing.check_presence", queue="routing", retry=RETRY)
+async def check_presence(workspace_id: int, agent_id: int) -> bool:
+    """The agent's last console closed a moment ago: offline unless one came back."""
+    from sodam.routing import presence
+
+    async with session_scope() as session:
+        went = await presence.check_presence(session, workspace_id=int(workspace_id), agent_id=int(agent_id))
+        await session.commit()
+    return went
+
+
+@job_app.periodic(cron="* * * * * */10", periodic_id="routing-sweep")
+@job_app.task(name="routing.sweep", queue="routing", queueing_lock="routing.sweep", retry=RETRY)
+async def sweep(timestamp: int) -> dict:
+    """Presence, promised waits at risk, and a dispatch for every workspace with a queue."""
+    from sodam.routing import presence, queue
+
+    async with session_scope() as session:
+        out = await presence.sweep(session)
+        out["at_risk"] = await queue.mark_at_risk(session)
+        out["kicked"] = await queue.kick_waiting_workspaces(session)
+        await session.commit()
+    return out
+
+
+async def _console_hook(event: str, workspace_id: int, agent_id: int) -> None:
+    from sodam.routing import presence
+
+    if event == "open":
+        await presence.console_opened(workspace_id=workspace_id, agent_id=agent_id)
+    elif event == "close":
+        await presence.console_closed(workspace_id=workspace_id, agent_id=agent_id)
+    elif event == "activity":
+        await presence.console_activity(workspace_id=workspace_id, agent_id=agent_id)
+
+
+async def _estimate(session, inbox, position: int) -> float | None:
+    from sodam.routing import queue
+
+    return await queue.estimated_wait(session, inbox=inbox, position=position)
+
+
+if _console_hook not in live.console_hooks:
+    live.console_hooks.append(_console_hook)
+if _estimate not in promise.queue_estimators:
+    promise.queue_estimators.append(_estimate)

@@ -1,0 +1,260 @@
+"""Routing against the database: who gets each waiting conversation, and when it goes back.
+
+A background worker (of a test server started earlier in the session) may route the same
+workspace at the same time; both take the workspace's routing lock, so the tests assert the
+resulting assignments, not which process made them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select, update
+
+from sodam.conversations import service as conversations
+from sodam.conversations.models import Conversation, ConversationEvent, SenderType, Status
+from sodam.conversations.with_attachments import agent_message
+from sodam.db.session import session_scope
+from sodam.routing import service
+from sodam.routing.models import AgentState, Availability
+
+
+async def test_least_busy_agent_gets_the_conversation_and_capacity_holds(floor):
+    f = await floor()
+    a = await f.agent("가은", capacity={"default": 2})
+    b = await f.agent("나래", capacity={"default": 1})
+    ids = [await f.customer("안녕하세요 문의드려요") for _ in range(5)]
+    await f.dispatch()
+    owners = [await f.assignee(i) for i in ids]
+    assert owners.count(a) == 2 and owners.count(b) == 1 and owners.count(None) == 2
+    # FIFO: the first three in line were served, the last two wait.
+    assert owners[3] is None and owners[4] is None
+    events = []
+    async with session_scope() as session:
+        events = list(
+            await session.scalars(
+                select(ConversationEvent).where(
+                    ConversationEvent.conversation_id == ids[0],
+                    ConversationEvent.type == "conversation.assigned",
+                )
+            )
+        )
+    assert events and events[-1].actor_type == "system" and events[-1].data["routing"]["stage"] == "exact"
+
+
+async def test_resolving_frees_a_place_and_wrap_up_holds_new_work(floor):
+    f = await floor(wrap_up_seconds=120)
+    a = await f.agent("다온", capacity={"default": 1})
+    first, second = await f.customer("첫 문의"), await f.customer("두 번째 문의")
+    await f.dispatch()
+    assert await f.assignee(first) == a and await f.assignee(second) is None
+    async with session_scope() as session:
+        await conversations.set_status(
+            session, workspace_id=f.ws.workspace_id, conversation_id=first, status=Status.resolved, actor_id=a
+        )
+        await session.commit()
+    await f.dispatch()
+    assert await f.assignee(second) is None  # in wrap-up for two minutes
+    async with session_scope() as session:
+        state = await session.get(AgentState, a)
+        assert state.wrap_up_until is not None
+        await session.execute(update(AgentState).where(AgentState.agent_id == a).values(wrap_up_until=None))
+        await session.commit()
+    await f.dispatch()
+    assert await f.assignee(second) == a
+
+
+async def test_language_skill_routes_and_overflow_widens(floor):
+    f = await floor(overflow_seconds=60)
+    ko = await f.agent("라희", skills={"lang:ko": 5})
+    en = await f.agent("Mark", skills={"lang:en": 4})
+    english = await f.customer("Hi, my order has not arrived yet", language="en")
+    korean = await f.customer("주문한 상품이 아직 안 왔어요", language="ko")
+    await f.dispatch()
+    assert await f.assignee(english) == en and await f.assignee(korean) == ko
+    # Nobody speaks Japanese: the skill is dropped, not required, so the customer is served.
+    japanese = await f.customer("注文がまだ届きません", language="ja")
+    await f.dispatch()
+    assert await f.assignee(japanese) in (ko, en)
+    assert "lang:ja" in (await f.conversation(japanese)).route["dropped"]
+
+
+async def test_skill_requirement_waits_then_overflows(floor):
+    f = await floor(overflow_seconds=60)
+    await f.agent("마루", skills={"lang:ko": 3})
+    await f.agent("바다", skills={"lang:ko": 3, "billing": 4}, online=False)
+    async with session_scope() as session:
+        await service.create_rule(
+            session,
+            workspace_id=f.ws.workspace_id,
+            kind="keyword",
+            pattern="결제",
+            skill="billing",
+            team_id=None,
+        )
+        await session.commit()
+    fresh = await f.customer("카드 결제가 안 돼요", language="ko")
+    await f.dispatch()
+    assert await f.assignee(fresh) is None  # the billing agent is offline: it waits
+    route = (await f.conversation(fresh)).route
+    assert route["skills"] == {"lang:ko": 1, "billing": 1} and route["sources"]["billing"] == "keyword:결제"
+    waited = await f.customer("결제했는데 주문이 안 보여요", language="ko", waited_s=61)
+    await f.dispatch()
+    assert await f.assignee(waited) == f.agents["마루"]  # overflow: language only
+
+
+async def test_page_rule_sends_to_a_team(floor, make_workspace):
+    from sodam.accounts import service as accounts
+    from sodam.contacts.models import VisitorPage
+
+    f = await floor()
+    sales = await f.agent("사랑", skills={"lang:ko": 3})
+    await f.agent("아라", skills={"lang:ko": 3})
+    async with session_scope() as session:
+        team = await accounts.create_team(
+            session, workspace_id=f.ws.workspace_id, name="영업", agent_ids=[sales]
+        )
+        await service.create_rule(
+            session,
+            workspace_id=f.ws.workspace_id,
+            kind="page",
+            pattern="/pricing*",
+            skill=None,
+            team_id=team.id,
+        )
+        await session.commit()
+    conv_id = await f.customer()
+    async with session_scope() as session:
+        conv = await session.get(Conversation, conv_id)
+        session.add(
+            VisitorPage(
+                workspace_id=f.ws.workspace_id,
+                inbox_id=conv.inbox_id,
+                contact_id=conv.contact_id,
+                visit_id="v1",
+                url="https://shop.example/pricing/enterprise",
+            )
+        )
+        await conversations.create_message(
+            session,
+            conversation=conv,
+            content="가격 문의요",
+            sender_type=SenderType.contact,
+            sender_id=conv.contact_id,
+        )
+        await session.commit()
+    await f.dispatch()
+    conv = await f.conversation(conv_id)
+    assert conv.assignee_id == sales and conv.team_id == team.id
+
+
+async def test_vip_goes_first_and_needs_the_vip_skill(floor):
+    f = await floor()
+    normal = await f.customer("일반 문의", waited_s=100)
+    vip = await f.customer("VIP 문의", attributes={"tier": "vip"})
+    vip_agent = await f.agent("자경", capacity={"default": 1}, skills={"vip": 5})
+    await f.dispatch()
+    assert await f.assignee(vip) == vip_agent and await f.assignee(normal) is None
+    assert (await f.conversation(vip)).queue_rank >= 10
+
+
+async def test_offline_agent_hands_back_unanswered_conversations(floor):
+    f = await floor()
+    a = await f.agent("차민", capacity={"default": 2})
+    answered, unanswered = await f.customer("하나"), await f.customer("둘")
+    await f.dispatch()
+    assert await f.assignee(answered) == a and await f.assignee(unanswered) == a
+    async with session_scope() as session:
+        conv = await session.get(Conversation, answered)
+        await agent_message(
+            session,
+            conversation=conv,
+            content="확인해 드릴게요",
+            agent_id=a,
+            private=False,
+            client_id=None,
+            attachment_ids=None,
+        )
+        await service.set_availability(
+            session,
+            workspace_id=f.ws.workspace_id,
+            agent_id=a,
+            availability=Availability.offline,
+            chosen=True,
+            reason="test",
+        )
+        await session.commit()
+    assert await f.assignee(answered) == a
+    back = await f.conversation(unanswered)
+    assert back.assignee_id is None and a in back.skipped_agent_ids
+    b = await f.agent("카이")
+    await f.dispatch()
+    assert await f.assignee(unanswered) == b
+
+
+async def test_no_answer_in_time_reroutes_to_someone_else(floor):
+    f = await floor(no_answer_seconds=1)
+    a = await f.agent("타라", capacity={"default": 1})
+    conv_id = await f.customer("빨리 답 주세요")
+    await f.dispatch()
+    conv = await f.conversation(conv_id)
+    assert conv.assignee_id == a
+    async with session_scope() as session:
+        moved = await service.check_answer(
+            session, conversation_id=conv_id, agent_id=a, assigned_at=conv.assigned_at.isoformat()
+        )
+        await session.commit()
+    assert moved
+    b = await f.agent("파도")
+    await f.dispatch()
+    assert await f.assignee(conv_id) == b
+    # The timer of an older assignment does nothing.
+    async with session_scope() as session:
+        assert not await service.check_answer(
+            session, conversation_id=conv_id, agent_id=b, assigned_at="2000-01-01"
+        )
+
+
+async def test_replying_claims_an_unassigned_conversation_once(floor):
+    f = await floor(auto_assign=False)
+    a = await f.agent("하늘")
+    b = await f.agent("구름")
+    conv_id = await f.customer("아무나 답해 주세요")
+    await f.dispatch()
+    assert await f.assignee(conv_id) is None  # auto-assignment is off in this inbox
+
+    async def reply(agent_id, text):
+        async with session_scope() as session:
+            conv = await session.get(Conversation, conv_id)
+            await agent_message(
+                session,
+                conversation=conv,
+                content=text,
+                agent_id=agent_id,
+                private=False,
+                client_id=None,
+                attachment_ids=None,
+            )
+            await session.commit()
+
+    await asyncio.gather(reply(a, "제가 도와드릴게요"), reply(b, "제가 볼게요"))
+    owner = await f.assignee(conv_id)
+    assert owner in (a, b)
+    async with session_scope() as session:
+        claims = list(
+            await session.scalars(
+                select(ConversationEvent).where(
+                    ConversationEvent.conversation_id == conv_id,
+                    ConversationEvent.type == "conversation.assigned",
+                )
+            )
+        )
+    assert len(claims) == 1 and claims[0].data["claimed"] is True
+
+
+async def test_business_hours_hold_routing_until_opening(floor):
+    closed = {"timezone": "Asia/Seoul", "days": {}}
+    f = await floor(business_hours=closed)
+    await f.agent("누리")
+    conv_id = await f.customer("지금 상담 되나요?")
+    await f.dispatch()
+    assert await f.assignee(conv_id) is None
