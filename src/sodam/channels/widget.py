@@ -291,7 +291,9 @@ async def widget_queue(
     if current is None:
         return {"conversation_id": None, "status": None, "position": None, "wait_seconds": None}
     position = await conversations.queue_position(session, inbox_id=inbox.id, conversation_id=current.id)
-    promise = await wait_promise(session, inbox, datetime.now(UTC), position) if position is not None else None
+    promise = (
+        await wait_promise(session, inbox, datetime.now(UTC), position) if position is not None else None
+    )
     return {
         "conversation_id": current.id,
         "status": current.status.value,
