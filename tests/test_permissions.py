@@ -290,6 +290,7 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "notice_id": notice.id,
             "proposal_id": 1,  # none exist: an allowed caller gets 404
             "session_id": doomed_session,
+            "rule_id": 1,  # routing rules: none exist, an allowed caller gets 404
         }
         doomed = {
             ("DELETE", "/api/v1/teams/{team_id}"): {"team_id": doomed_team.id},

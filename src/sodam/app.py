@@ -161,6 +161,11 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(channels_api.router)
     app.include_router(contacts_api.router)
     app.include_router(conversations_api.router)
+    from sodam.routing import api as routing_api
+    from sodam.routing import views as routing_views
+
+    app.include_router(routing_api.router)
+    app.include_router(routing_views.router)
     from sodam.knowledge import api as knowledge_api
     from sodam.knowledge import helpcenter
     from sodam.knowledge import index as knowledge_index

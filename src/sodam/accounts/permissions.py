@@ -31,6 +31,8 @@ class Permission(str, enum.Enum):
     privacy_manage = "privacy.manage"
     # Team and workspace-wide canned replies (자주 쓰는 답변); personal ones need only `work`.
     replies_manage = "replies.manage"
+    # Agents' capacity and skills, routing rules, team routing methods, the live queue.
+    routing_manage = "routing.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -40,6 +42,7 @@ _SUPERVISOR = frozenset(
         Permission.bot_review,
         Permission.teams_manage,
         Permission.replies_manage,
+        Permission.routing_manage,
     }
 )
 
