@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, ConversationEvent, SenderType, Status
@@ -258,3 +258,55 @@ async def test_business_hours_hold_routing_until_opening(floor):
     conv_id = await f.customer("지금 상담 되나요?")
     await f.dispatch()
     assert await f.assignee(conv_id) is None
+
+
+async def test_first_auto_reply_is_personal_and_names_the_queue_place(floor):
+    from sodam.conversations.models import Message
+
+    f = await floor()
+    busy = await f.agent("단비", capacity={"default": 1})
+    ahead = await f.customer("먼저 온 문의")
+    await f.dispatch()
+    assert await f.assignee(ahead) == busy
+    async with session_scope() as session:
+        from sodam.contacts import service as contacts
+
+        conv = await session.get(Conversation, await f.customer())
+        await contacts.update(
+            session, workspace_id=f.ws.workspace_id, contact_id=conv.contact_id, name="김하나"
+        )
+        await conversations.create_message(
+            session,
+            conversation=conv,
+            content="배송 문의드려요",
+            sender_type=SenderType.contact,
+            sender_id=conv.contact_id,
+        )
+        await session.commit()
+        waiting = conv.id
+    await f.dispatch()
+    async with session_scope() as session:
+        replies = list(
+            await session.scalars(
+                select(Message).where(
+                    Message.conversation_id == waiting, Message.sender_type == SenderType.bot
+                )
+            )
+        )
+        first = list(
+            await session.scalars(
+                select(Message).where(Message.conversation_id == ahead, Message.sender_type == SenderType.bot)
+            )
+        )
+    assert len(replies) == 1 and replies[0].payload == {"auto_reply": True}
+    assert replies[0].content.startswith("김하나님, 문의 남겨 주셔서 감사합니다.")
+    assert "대기 순번은 1번" in replies[0].content
+    assert len(first) == 1 and "단비 상담원이" in first[0].content
+    await f.dispatch()  # a second pass does not repeat it
+    async with session_scope() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.conversation_id == waiting, Message.sender_type == SenderType.bot)
+        )
+    assert count == 1

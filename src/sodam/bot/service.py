@@ -500,9 +500,12 @@ async def _complete_handoff(session, bot: BotReplier, state, conversation, inbox
     # The human queue starts now: the first-reply clock, queue place and SLA count from here.
     conversation.bot_handling = False
     conversation.queued_at = datetime.now(UTC)
-    promise = await wait_promise(session, inbox, now)
+    await session.flush()
+    position = await conversations.queue_position(session, inbox_id=inbox.id, conversation_id=conversation.id)
+    promise = await wait_promise(session, inbox, now, position)
     await bot.say(
-        _handoff_text(bot, state, (contact.name or "").strip(), promise, now), payload={"handoff": True}
+        _handoff_text(bot, state, (contact.name or "").strip(), promise, now, position),
+        payload={"handoff": True},
     )
     summary = {
         "reason": state.handoff_reason,
@@ -555,14 +558,19 @@ def _set_outcome_handoff(state: BotConversation, now: datetime) -> None:
     state.outcome_at = now
 
 
-def _handoff_text(bot: BotReplier, state: BotConversation, name: str, promise: WaitPromise, now) -> str:
-    """Two sentences at most: what happens (with the customer's name when known), and when."""
+def _handoff_text(
+    bot: BotReplier, state: BotConversation, name: str, promise: WaitPromise, now, position: int | None = None
+) -> str:
+    """Two sentences at most: what happens (with the customer's name when known), and when —
+    the place in the queue and its expected wait when routing can estimate it."""
     reason = state.handoff_reason or "low_confidence"
     first = bot.t(f"bot.handoff_{reason}")
     if name:
         first = bot.t("bot.handoff_name", name=name) + first
     if not promise.open_now and promise.opens_at is not None:
         when = bot.t("bot.eta_closed", when=when_text(promise.opens_at, now, bot.language))
+    elif promise.minutes and position and position > 1:
+        when = bot.t("bot.eta_queue", position=position, minutes=promise.minutes)
     elif promise.minutes:
         when = bot.t("bot.eta_open", minutes=promise.minutes)
     else:

@@ -31,20 +31,14 @@ from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, Status
 from sodam.conversations.queue import queue_order_rank, rank_of
 from sodam.jobs.app import defer_in_tx
-from sodam.routing import requirements
-from sodam.routing.models import AgentSkill, AgentState, Availability, RoutingRule
+from sodam.routing import autoreply, requirements
+from sodam.routing.models import AgentSkill, AgentState, Availability, RoutingRule, capacity_for
 
-DEFAULT_CAPACITY = 3
 DEFAULT_OVERFLOW_S = 300
 DEFAULT_NO_ANSWER_S = 300
 ROUTING_LOCK_CLASS = 7301  # pg_advisory_xact_lock(class, workspace): one router per workspace
 BATCH = 200
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def capacity_for(capacity: dict[str, Any] | None, channel: str) -> int:
-    capacity = capacity or {}
-    return int(capacity.get(channel, capacity.get("default", DEFAULT_CAPACITY)))
 
 
 @dataclass
@@ -177,7 +171,7 @@ def _inbox_routes(inbox: Inbox, now: datetime) -> bool:
     return configured is None or hours.is_open(configured, now)
 
 
-async def _describe_new(session: AsyncSession, *, workspace_id: int) -> None:
+async def _describe_new(session: AsyncSession, *, workspace_id: int) -> list[Conversation]:
     """Work out what newly waiting conversations need (before taking the routing lock: it
     reads messages and analyses text)."""
     fresh = list(
@@ -196,7 +190,7 @@ async def _describe_new(session: AsyncSession, *, workspace_id: int) -> None:
         )
     )
     if not fresh:
-        return
+        return []
     rules = list(await session.scalars(select(RoutingRule).where(RoutingRule.workspace_id == workspace_id)))
     inboxes = {
         i.id: i for i in await session.scalars(select(Inbox).where(Inbox.workspace_id == workspace_id))
@@ -209,6 +203,7 @@ async def _describe_new(session: AsyncSession, *, workspace_id: int) -> None:
         if need.vip:
             conversation.queue_rank = max(conversation.queue_rank or 0, requirements.VIP_RANK)
     await session.flush()
+    return fresh
 
 
 @dataclass
@@ -222,12 +217,34 @@ class Decision:
 async def dispatch(
     session: AsyncSession, *, workspace_id: int, now: datetime | None = None
 ) -> list[Decision]:
-    """Route the workspace's queue; returns the assignments made (the caller commits)."""
+    """Route the workspace's queue; returns the assignments made (the caller commits).
+    Conversations seen for the first time get their first auto-reply (after routing, so it
+    can name the agent or the queue position)."""
     now = now or datetime.now(UTC)
-    await _describe_new(session, workspace_id=workspace_id)
+    fresh = await _describe_new(session, workspace_id=workspace_id)
     await session.execute(
         text("SELECT pg_advisory_xact_lock(:cls, :ws)"), {"cls": ROUTING_LOCK_CLASS, "ws": workspace_id}
     )
+    decisions = await _route(session, workspace_id=workspace_id, now=now)
+    if fresh:
+        assigned = {d.conversation_id: d.agent_id for d in decisions}
+        inboxes = {
+            i.id: i for i in await session.scalars(select(Inbox).where(Inbox.workspace_id == workspace_id))
+        }
+        for conversation in fresh:
+            inbox = inboxes[conversation.inbox_id]
+            if autoreply.wants_auto_reply(inbox):
+                await autoreply.send_first_reply(
+                    session,
+                    conversation=conversation,
+                    inbox=inbox,
+                    agent_id=assigned.get(conversation.id),
+                    now=now,
+                )
+    return decisions
+
+
+async def _route(session: AsyncSession, *, workspace_id: int, now: datetime) -> list[Decision]:
     agents = await available_agents(session, workspace_id=workspace_id, now=now)
     if not agents:
         return []

@@ -51,6 +51,15 @@ class AgentState(WorkspaceScoped, Base):
     capacity: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
 
 
+DEFAULT_CAPACITY = 3
+
+
+def capacity_for(capacity: dict[str, Any] | None, channel: str) -> int:
+    """An agent's concurrent-conversation limit for a channel (else their default, else 3)."""
+    capacity = capacity or {}
+    return int(capacity.get(channel, capacity.get("default", DEFAULT_CAPACITY)))
+
+
 class AgentPresence(WorkspaceScoped, Base):
     """Console sockets of one agent in one serving process (heartbeat in seen_at)."""
 

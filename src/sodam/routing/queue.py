@@ -25,8 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sodam.accounts.models import Agent, TeamMember
 from sodam.channels.models import Inbox
 from sodam.conversations.models import Conversation, ConversationEvent, Status
-from sodam.routing.engine import capacity_for
-from sodam.routing.models import AgentState, Availability
+from sodam.routing.models import AgentState, Availability, capacity_for
 from sodam.routing.requirements import AT_RISK_RANK
 
 HANDLE_TIME_TTL_S = 300
@@ -80,31 +79,59 @@ async def handle_seconds(session: AsyncSession, *, inbox_id: int) -> float | Non
     return value
 
 
-async def staffed_places(session: AsyncSession, *, workspace_id: int, channel: str) -> int:
-    """Capacity for the channel of the agents online now (wrap-up counts: it ends soon)."""
-    rows = await session.scalars(
-        select(AgentState.capacity)
-        .join(Agent, Agent.id == AgentState.agent_id)
-        .where(
-            AgentState.workspace_id == workspace_id,
-            AgentState.availability == Availability.online,
-            Agent.is_active.is_(True),
+async def staffed_places(session: AsyncSession, *, workspace_id: int, channel: str) -> tuple[int, int]:
+    """(places, taken): the capacity for the channel of the agents online now (wrap-up counts:
+    it ends soon), and how many of those places their open conversations fill."""
+    rows = list(
+        await session.execute(
+            select(AgentState.agent_id, AgentState.capacity)
+            .join(Agent, Agent.id == AgentState.agent_id)
+            .where(
+                AgentState.workspace_id == workspace_id,
+                AgentState.availability == Availability.online,
+                Agent.is_active.is_(True),
+            )
         )
     )
-    return sum(capacity_for(c, channel) for c in rows)
+    if not rows:
+        return 0, 0
+    caps = {agent_id: capacity_for(c, channel) for agent_id, c in rows}
+    loads = dict(
+        (
+            await session.execute(
+                select(Conversation.assignee_id, func.count())
+                .join(Inbox, Inbox.id == Conversation.inbox_id)
+                .where(
+                    Conversation.workspace_id == workspace_id,
+                    Conversation.status == Status.open,
+                    Conversation.assignee_id.in_(list(caps)),
+                    Inbox.channel_type == channel,
+                )
+                .group_by(Conversation.assignee_id)
+            )
+        ).all()
+    )
+    taken = sum(min(int(loads.get(a, 0)), cap) for a, cap in caps.items())
+    return sum(caps.values()), taken
 
 
-def estimate_seconds(position: int, handle_s: float | None, places: int) -> float | None:
-    """k × handle time ÷ places (see the module's note); None when nobody can say."""
-    if position <= 0 or handle_s is None or places <= 0:
+def estimate_seconds(position: int, handle_s: float | None, places: int, free: int = 0) -> float | None:
+    """(k − free places) × handle time ÷ places (see the module's note); None when nobody can say."""
+    if position <= 0 or places <= 0:
         return None
-    return position * handle_s / places
+    if position <= free:
+        return 0.0  # routing assigns it now
+    if handle_s is None:
+        return None
+    return (position - free) * handle_s / places
 
 
 async def estimated_wait(session: AsyncSession, *, inbox: Inbox, position: int) -> float | None:
     handle_s = await handle_seconds(session, inbox_id=inbox.id)
-    places = await staffed_places(session, workspace_id=inbox.workspace_id, channel=inbox.channel_type.value)
-    return estimate_seconds(position, handle_s, places)
+    places, taken = await staffed_places(
+        session, workspace_id=inbox.workspace_id, channel=inbox.channel_type.value
+    )
+    return estimate_seconds(position, handle_s, places, max(0, places - taken))
 
 
 async def mark_at_risk(session: AsyncSession, *, now: datetime | None = None) -> int:

@@ -1,0 +1,86 @@
+"""The first auto-reply of a conversation that waits for a person (inboxes without the bot;
+the bot says the same at its handoff): personal, never generic — the customer's name, who
+will answer or their place in the queue and the expected wait, or when the team opens — in
+the customer's language. Under-promise, over-deliver: the wait said is the estimate rounded
+up; routing works to a tighter internal target (half the inbox's promised reply time)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.accounts.models import Agent
+from sodam.channels import hours
+from sodam.channels.models import Inbox
+from sodam.channels.promise import when_text
+from sodam.contacts.models import Contact
+from sodam.conversations import service as conversations
+from sodam.conversations.models import Conversation, MessageKind, SenderType
+from sodam.core.i18n import gettext, normalise
+from sodam.routing import queue
+
+
+def language_of(conversation: Conversation, contact: Contact | None) -> str:
+    route_lang = next(
+        (
+            s.split(":", 1)[1]
+            for s in ((conversation.route or {}).get("skills") or {})
+            if s.startswith("lang:")
+        ),
+        None,
+    )
+    return normalise(conversation.language or (contact.language if contact else None) or route_lang or "ko")
+
+
+def wants_auto_reply(inbox: Inbox) -> bool:
+    settings = inbox.settings or {}
+    return not settings.get("bot_enabled") and settings.get("auto_reply", True)
+
+
+async def text_for(
+    session: AsyncSession, *, conversation: Conversation, inbox: Inbox, agent_id: int | None, now: datetime
+) -> str:
+    contact = await session.get(Contact, conversation.contact_id)
+    lang = language_of(conversation, contact)
+    first_name = ((contact.name or "").strip().split(" ")[0] if contact else "") or ""
+    opening = (
+        gettext(lang, "routing.auto.thanks_name", name=first_name)
+        if first_name
+        else gettext(lang, "routing.auto.thanks")
+    )
+    configured = (inbox.settings or {}).get("business_hours")
+    if configured and not hours.is_open(configured, now):
+        opens = hours.next_opening(configured, now)
+        if opens is not None:
+            return f"{opening} " + gettext(lang, "routing.auto.closed", when=when_text(opens, now, lang))
+    if agent_id is not None:
+        agent = await session.scalar(select(Agent).where(Agent.id == agent_id))
+        return f"{opening} " + gettext(
+            lang, "routing.auto.assigned", agent=agent.public_name if agent else ""
+        )
+    position = await conversations.queue_position(session, inbox_id=inbox.id, conversation_id=conversation.id)
+    if position is None:
+        return f"{opening} " + gettext(lang, "routing.auto.soon")
+    wait = await queue.estimated_wait(session, inbox=inbox, position=position)
+    if wait is None:
+        return f"{opening} " + gettext(lang, "routing.auto.position", position=position)
+    return f"{opening} " + gettext(
+        lang, "routing.auto.position_wait", position=position, minutes=queue.minutes(wait)
+    )
+
+
+async def send_first_reply(
+    session: AsyncSession, *, conversation: Conversation, inbox: Inbox, agent_id: int | None, now: datetime
+) -> None:
+    content = await text_for(session, conversation=conversation, inbox=inbox, agent_id=agent_id, now=now)
+    await conversations.create_message(
+        session,
+        conversation=conversation,
+        content=content,
+        sender_type=SenderType.bot,
+        sender_id=None,
+        kind=MessageKind.bot,
+        payload={"auto_reply": True},
+    )
