@@ -89,6 +89,8 @@ def _light_frames(event: dict[str, Any], ws_topic: str, conv_topic: str) -> list
         if who == "agent":  # the customer sees "입력 중…", not who
             frames.append((conv_topic, {"type": "typing", "conversation_id": conv, "typing": typing}))
         return frames
+    if event["t"] == "queue":  # the queue moved: the waiting customer asks for their place again
+        return [(conv_topic, {"type": "queue", "conversation_id": conv})]
     if event["t"] == "frame":  # built by the publisher for the workspace's agents (routing)
         return [(ws_topic, dict(event.get("frame") or {}))]
     if event["t"] == "read":
@@ -105,7 +107,7 @@ def _light_frames(event: dict[str, Any], ws_topic: str, conv_topic: str) -> list
     return []
 
 
-LIGHT_EVENTS = frozenset({"typing", "read", "mention", "frame"})
+LIGHT_EVENTS = frozenset({"typing", "read", "mention", "frame", "queue"})
 
 
 async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple[str, dict[str, Any]]]:

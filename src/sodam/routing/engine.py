@@ -31,6 +31,7 @@ from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, Status
 from sodam.conversations.queue import queue_order_rank, rank_of
 from sodam.jobs.app import defer_in_tx
+from sodam.realtime import bus
 from sodam.routing import autoreply, requirements
 from sodam.routing.models import AgentSkill, AgentState, Availability, RoutingRule, capacity_for
 
@@ -38,6 +39,7 @@ DEFAULT_OVERFLOW_S = 300
 DEFAULT_NO_ANSWER_S = 300
 ROUTING_LOCK_CLASS = 7301  # pg_advisory_xact_lock(class, workspace): one router per workspace
 BATCH = 200
+TELL_FIRST_WAITING = 100
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -226,6 +228,8 @@ async def dispatch(
         text("SELECT pg_advisory_xact_lock(:cls, :ws)"), {"cls": ROUTING_LOCK_CLASS, "ws": workspace_id}
     )
     decisions = await _route(session, workspace_id=workspace_id, now=now)
+    if decisions:
+        await _tell_the_queue(session, workspace_id=workspace_id)
     if fresh:
         assigned = {d.conversation_id: d.agent_id for d in decisions}
         inboxes = {
@@ -242,6 +246,33 @@ async def dispatch(
                     now=now,
                 )
     return decisions
+
+
+async def _tell_the_queue(session: AsyncSession, *, workspace_id: int) -> None:
+    """The queue moved: the first waiting customers re-read their place (the rest poll)."""
+    rows = await session.execute(
+        select(Conversation.id, Conversation.inbox_id, Conversation.contact_id)
+        .where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.status == Status.open,
+            Conversation.assignee_id.is_(None),
+            Conversation.bot_handling.is_(False),
+            Conversation.queued_at.is_not(None),
+        )
+        .order_by(queue_order_rank.desc(), Conversation.queued_at, Conversation.id)
+        .limit(TELL_FIRST_WAITING)
+    )
+    for conversation_id, inbox_id, contact_id in rows:
+        await bus.publish(
+            session,
+            {
+                "t": "queue",
+                "ws": workspace_id,
+                "conv": conversation_id,
+                "inbox": inbox_id,
+                "contact": contact_id,
+            },
+        )
 
 
 async def _route(session: AsyncSession, *, workspace_id: int, now: datetime) -> list[Decision]:

@@ -67,7 +67,7 @@
     visitId: null, // this tab's visit (sessionStorage): the pages it reports
     lastPage: null,
   };
-  const QUEUE_POLL_MS = 30000;
+  const QUEUE_POLL_MS = 20000;
 
   function load() {
     try {
@@ -628,6 +628,9 @@
         if (frame.type === 'read') markRead(frame.seq);
         else showTyping(frame.typing !== false);
         break;
+      case 'queue': // the queue moved: our place may have changed
+        if (frame.conversation_id === S.conversationId && ui && !ui.waiting.hidden) fetchQueue();
+        break;
       case 'status': // resolved, reopened, assigned…
         if (frame.conversation_id === S.conversationId) {
           S.status = frame.status;
@@ -814,7 +817,8 @@
       for (let n = li.previousElementSibling; n; n = n.previousElementSibling) disableReplies(n);
     }
     if (m.conversation_id === S.conversationId) {
-      if (m.payload && m.payload.handoff === true) S.handoffSeq = Math.max(S.handoffSeq, m.seq);
+      // The bot's handoff, or the first auto-reply of an inbox without the bot: waiting for a person.
+      if (m.payload && (m.payload.handoff === true || m.payload.auto_reply === true)) S.handoffSeq = Math.max(S.handoffSeq, m.seq);
       if (m.sender_type === 'agent') S.agentSeq = Math.max(S.agentSeq, m.seq);
       updateBars();
     }
