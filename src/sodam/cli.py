@@ -418,5 +418,20 @@ def bench_search(
     _bench_module("search").main(messages=messages, queries=queries, datasets=Path(data_dir), explain=explain)
 
 
+@bench_app.command("routing")
+def bench_routing(
+    agents: int = typer.Option(500, help="Online agents (mixed skills, capacity 1-5)."),
+    queued: int = typer.Option(10_000, help="Conversations waiting at the start."),
+    routers: int = typer.Option(2, help="Routing processes running at once."),
+    seconds: float = typer.Option(20.0, help="How long the routers and the resolver run."),
+    resolve_rate: float = typer.Option(200.0, help="Assigned conversations resolved per second meanwhile."),
+) -> None:
+    """Routing decisions under load (p99, over capacity, assigned twice) and a simulated day
+    comparing every wait estimate shown with the wait that followed."""
+    _bench_module("routing").main(
+        agents=agents, queued=queued, routers=routers, seconds=seconds, resolve_rate=resolve_rate
+    )
+
+
 if __name__ == "__main__":
     app()

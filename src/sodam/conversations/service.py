@@ -453,3 +453,10 @@ async def claim_by_reply(session: AsyncSession, *, conversation: Conversation, a
     from sodam.conversations.assignment import claim_by_reply as _claim
 
     return await _claim(session, conversation=conversation, agent_id=agent_id)
+
+
+async def assign_many(session: AsyncSession, **kwargs: Any) -> list[int]:
+    """Routing's assignments in bulk (see assignment.assign_many)."""
+    from sodam.conversations.assignment import assign_many as _assign_many
+
+    return await _assign_many(session, **kwargs)

@@ -40,6 +40,7 @@ DEFAULT_NO_ANSWER_S = 300
 ROUTING_LOCK_CLASS = 7301  # pg_advisory_xact_lock(class, workspace): one router per workspace
 BATCH = 200
 TELL_FIRST_WAITING = 100
+CHANNELS = ("web_widget", "email", "api")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -307,8 +308,7 @@ async def _route(session: AsyncSession, *, workspace_id: int, now: datetime) -> 
             )
             .order_by(queue_order_rank.desc(), Conversation.queued_at, Conversation.id)
             .limit(BATCH)
-            .with_for_update(skip_locked=True)
-        )
+        )  # no row locks: assign_many takes a row only if it is still unassigned
         if after is not None:
             rank, queued_at, last_id = after
             stmt = stmt.where(
@@ -323,27 +323,9 @@ async def _route(session: AsyncSession, *, workspace_id: int, now: datetime) -> 
         batch = list(await session.scalars(stmt))
         if not batch:
             break
-        for conversation in batch:
-            started = time.perf_counter()
-            inbox = inboxes[conversation.inbox_id]
-            settings = inbox.settings or {}
-            agent, stage = choose(
-                agents,
-                channel=inbox.channel_type.value,
-                need=conversation.route or {},
-                skipped=set(conversation.skipped_agent_ids or ()),
-                waited_s=(now - conversation.queued_at).total_seconds(),
-                overflow_s=float(settings.get("overflow_seconds", DEFAULT_OVERFLOW_S)),
-                team_methods=team_methods,
-            )
-            if agent is None or stage is None:
-                continue
-            await _assign(session, conversation, agent, stage, inbox, now)
-            decisions.append(
-                Decision(conversation.id, agent.agent_id, stage.name, (time.perf_counter() - started) * 1000)
-            )
-            if not any(a.has_room(c) for a in agents for c in ("web_widget", "email", "api")):
-                return decisions
+        decisions += await _route_batch(session, workspace_id, batch, agents, inboxes, team_methods, now)
+        if not any(a.has_room(c) for a in agents for c in CHANNELS):
+            break
         last = batch[-1]
         after = (rank_of(last), last.queued_at, last.id)
         if len(batch) < BATCH:
@@ -351,42 +333,105 @@ async def _route(session: AsyncSession, *, workspace_id: int, now: datetime) -> 
     return decisions
 
 
-async def _assign(
+async def _route_batch(
     session: AsyncSession,
-    conversation: Conversation,
-    agent: AgentSlot,
-    stage: Stage,
-    inbox: Inbox,
+    workspace_id: int,
+    batch: list[Conversation],
+    agents: list[AgentSlot],
+    inboxes: dict[int, Inbox],
+    team_methods: dict[int, str],
     now: datetime,
+) -> list[Decision]:
+    """Choose for every conversation of the batch in memory, then write the assignments in
+    one go. A decision's time is its choice plus its share of the batch's write."""
+    picks: list[tuple[Conversation, AgentSlot, Stage, float]] = []
+    # Only agents with room are worth looking at (most are full when a queue has formed).
+    with_room = {c: [a for a in agents if a.has_room(c)] for c in CHANNELS}
+    for conversation in batch:
+        started = time.perf_counter()
+        inbox = inboxes[conversation.inbox_id]
+        channel = inbox.channel_type.value
+        if not with_room[channel]:
+            continue
+        agent, stage = choose(
+            with_room[channel],
+            channel=channel,
+            need=conversation.route or {},
+            skipped=set(conversation.skipped_agent_ids or ()),
+            waited_s=(now - conversation.queued_at).total_seconds(),
+            overflow_s=float((inbox.settings or {}).get("overflow_seconds", DEFAULT_OVERFLOW_S)),
+            team_methods=team_methods,
+        )
+        if agent is None or stage is None:
+            continue
+        agent.load[channel] = agent.load.get(channel, 0) + 1
+        agent.last_assigned_at = now
+        if not agent.has_room(channel):
+            with_room[channel].remove(agent)
+        picks.append((conversation, agent, stage, (time.perf_counter() - started) * 1000))
+    if not picks:
+        return []
+    started = time.perf_counter()
+    taken = set(
+        await conversations.assign_many(
+            session,
+            workspace_id=workspace_id,
+            picks=[
+                (
+                    c.id,
+                    a.agent_id,
+                    stage.team_id if stage.team_id != c.team_id else None,
+                    {
+                        **(
+                            {"team": {"from": c.team_id, "to": stage.team_id}}
+                            if stage.team_id not in (None, c.team_id)
+                            else {}
+                        ),
+                        "routing": {
+                            "stage": stage.name,
+                            "skills": sorted(stage.skills),
+                            "team_id": stage.team_id,
+                        },
+                    },
+                )
+                for c, a, stage, _ in picks
+            ],
+        )
+    )
+    for conversation, agent, _stage, _ in picks:
+        if conversation.id not in taken:  # someone took it meanwhile: the place is still free
+            channel = inboxes[conversation.inbox_id].channel_type.value
+            agent.load[channel] -= 1
+    chosen = [p for p in picks if p[0].id in taken]
+    if chosen:
+        await session.execute(
+            update(AgentState)
+            .where(AgentState.agent_id.in_({a.agent_id for _, a, _, _ in chosen}))
+            .values(last_assigned_at=now)
+        )
+        await _no_answer_timers(session, [(c, a, inboxes[c.inbox_id]) for c, a, _, _ in chosen], now)
+    share = (time.perf_counter() - started) * 1000 / len(picks)
+    return [Decision(c.id, a.agent_id, stage.name, ms + share) for c, a, stage, ms in chosen]
+
+
+async def _no_answer_timers(
+    session: AsyncSession, chosen: list[tuple[Conversation, AgentSlot, Inbox]], now: datetime
 ) -> None:
-    channel = inbox.channel_type.value
-    team_id = stage.team_id if stage.team_id is not None else conversation.team_id
-    await conversations.assign(
-        session,
-        workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
-        conversation=conversation,
-        assignee_id=agent.agent_id,
-        team_id=team_id,
-        set_team=team_id != conversation.team_id,
-        actor_id=None,
-        actor_type="system",
-        reason={"stage": stage.name, "skills": sorted(stage.skills), "team_id": stage.team_id},
-    )
-    agent.load[channel] = agent.load.get(channel, 0) + 1
-    agent.last_assigned_at = now
-    await session.execute(
-        update(AgentState).where(AgentState.agent_id == agent.agent_id).values(last_assigned_at=now)
-    )
-    no_answer_s = int((inbox.settings or {}).get("no_answer_seconds", DEFAULT_NO_ANSWER_S))
-    if no_answer_s > 0:
+    """A job per routed conversation, at the inbox's no-answer time: not answered by then → re-route."""
+    for conversation, agent, inbox in chosen:
+        no_answer_s = int((inbox.settings or {}).get("no_answer_seconds", DEFAULT_NO_ANSWER_S))
+        if no_answer_s <= 0:
+            continue
+        assigned_at = await session.scalar(
+            select(Conversation.assigned_at).where(Conversation.id == conversation.id)
+        )
         await defer_in_tx(
             session,
             "routing.check_answer",
             {
                 "conversation_id": conversation.id,
                 "agent_id": agent.agent_id,
-                "assigned_at": conversation.assigned_at.isoformat() if conversation.assigned_at else None,
+                "assigned_at": assigned_at.isoformat() if assigned_at else None,
             },
             queue="routing",
             scheduled_at=now + timedelta(seconds=no_answer_s),
