@@ -202,13 +202,20 @@ def part_one(agents: int, queued: int, routers: int, seconds: float, resolve_rat
         workspace_id, capacities = _seed(db.url, agents, queued, seed)
         ctx = mp.get_context("spawn")
         out: mp.Queue = ctx.Queue()
+        ready, go = ctx.Semaphore(0), ctx.Event()
         procs = [
-            ctx.Process(target=_router, args=(db.url, workspace_id, seconds, out)) for _ in range(routers)
+            ctx.Process(target=_router, args=(db.url, workspace_id, seconds, out, ready, go))
+            for _ in range(routers)
         ]
-        procs.append(ctx.Process(target=_resolver, args=(db.url, workspace_id, seconds, resolve_rate, out)))
+        procs.append(
+            ctx.Process(target=_resolver, args=(db.url, workspace_id, seconds, resolve_rate, out, ready, go))
+        )
         console.print(f"{routers} routers + 1 resolver for {seconds:.0f} s …")
         for p in procs:
             p.start()
+        for _ in procs:  # every process imported and connected: start together
+            ready.acquire()
+        go.set()
         results = [out.get() for _ in procs]
         for p in procs:
             p.join()

@@ -212,7 +212,9 @@ async def make_workspace(db):
                 workspace_id=ws.id,
                 name="웹 채팅",
                 allowed_origins=allowed_origins or [],
-                settings=inbox_settings or None,
+                # Routing's auto-assignment and first auto-reply are on in the product; a test
+                # inbox is quiet unless the test asks (tests/routing, the routing browser test).
+                settings={"auto_assign": False, "auto_reply": False, **inbox_settings},
             )
             _token, raw = await accounts.create_api_token(
                 session, workspace_id=ws.id, agent_id=agent.id, name="tests"

@@ -65,7 +65,9 @@ async def _assigned_to_agent(ws) -> list[int]:
 async def test_the_queue_place_falls_as_an_agent_frees_up_then_the_reply_arrives(
     live_server, new_context, host_site, make_workspace
 ):
-    ws = await make_workspace(allowed_origins=[host_site.origin], company_name="소담 쇼핑")
+    ws = await make_workspace(
+        allowed_origins=[host_site.origin], company_name="소담 쇼핑", auto_assign=True, auto_reply=True
+    )
     api = httpx.AsyncClient(
         base_url=live_server.url, headers={"Authorization": f"Bearer {ws.api_token}"}, timeout=10
     )

@@ -112,7 +112,7 @@ class Floor:
 @pytest.fixture
 async def floor(make_workspace):
     async def make(**inbox_settings) -> Floor:
-        ws = await make_workspace(**inbox_settings)
+        ws = await make_workspace(**{"auto_assign": True, "auto_reply": True, **inbox_settings})
         # The workspace's own admin stays offline unless a test brings them online.
         return Floor(ws)
 
