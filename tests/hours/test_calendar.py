@@ -34,7 +34,9 @@ def test_old_single_span_form_is_still_read():
 def test_lunch_break_is_closed_and_counts_nothing():
     assert not hours.is_open(KR_HOURS, kst(2026, 12, 7, 12, 30))
     assert hours.next_opening(KR_HOURS, kst(2026, 12, 7, 12, 30)) == kst(2026, 12, 7, 13, 0)
-    assert hours.business_seconds_between(KR_HOURS, kst(2026, 12, 7, 11, 0), kst(2026, 12, 7, 14, 0)) == 2 * 3600
+    assert (
+        hours.business_seconds_between(KR_HOURS, kst(2026, 12, 7, 11, 0), kst(2026, 12, 7, 14, 0)) == 2 * 3600
+    )
 
 
 def test_seollal_2027_with_its_substitute_day_is_closed():
@@ -81,7 +83,9 @@ def test_dst_days_count_the_wall_clock():
     spring = datetime(2027, 3, 14, tzinfo=ZoneInfo("America/New_York"))  # 02:00 → 03:00
     fall = datetime(2027, 11, 7, tzinfo=ZoneInfo("America/New_York"))  # 02:00 → 01:00
     day = timedelta(days=1)
-    assert hours.business_seconds_between(ny, spring, (spring + day).replace(tzinfo=spring.tzinfo)) == 23 * 3600
+    assert (
+        hours.business_seconds_between(ny, spring, (spring + day).replace(tzinfo=spring.tzinfo)) == 23 * 3600
+    )
     assert hours.business_seconds_between(ny, fall, (fall + day).replace(tzinfo=fall.tzinfo)) == 25 * 3600
     night = {"timezone": "America/New_York", "days": {"sun": [["01:30", "03:00"]]}}
     # In the repeated hour 01:00–01:59 happens twice; only 01:30–01:59 of each counts (1 h),

@@ -82,6 +82,8 @@ class Team(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __audit__ = "team"
     __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_teams_workspace_name"),)
     name: Mapped[str] = mapped_column(String(200))
+    # The team's own business hours (sodam.hours); None: the inbox's hours apply.
+    business_hours: Mapped[dict | None] = mapped_column(JSONB)
 
 
 class TeamMember(WorkspaceScoped, Base):

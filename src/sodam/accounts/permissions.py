@@ -31,6 +31,10 @@ class Permission(str, enum.Enum):
     privacy_manage = "privacy.manage"
     # Team and workspace-wide canned replies (자주 쓰는 답변); personal ones need only `work`.
     replies_manage = "replies.manage"
+    # Business hours (운영 시간) of inboxes and teams: spans, time zone, holidays.
+    hours_manage = "hours.manage"
+    # SLA policies (targets by priority and tier).
+    sla_manage = "sla.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -40,6 +44,8 @@ _SUPERVISOR = frozenset(
         Permission.bot_review,
         Permission.teams_manage,
         Permission.replies_manage,
+        Permission.hours_manage,
+        Permission.sla_manage,
     }
 )
 
@@ -57,6 +63,8 @@ SETTINGS_PERMISSIONS = frozenset(
         Permission.inboxes_manage,
         Permission.tokens_manage,
         Permission.security_manage,
+        Permission.hours_manage,
+        Permission.sla_manage,
     }
 )
 

@@ -64,7 +64,18 @@ class SenderType(str, enum.Enum):
 class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     __tablename__ = "conversations"
     __audit__ = "conversation"
-    __audit_ignore__ = ("last_seq", "last_message_at", "last_message_preview", "redacted_at")
+    __audit_ignore__ = (
+        "last_seq",
+        "last_message_at",
+        "last_message_preview",
+        "redacted_at",
+        "first_response_due_at",
+        "next_response_due_at",
+        "resolution_due_at",
+        "sla_policy_id",
+        "sla_clocks",
+        "sla_awaiting_customer",
+    )
     __audit_values__ = ("status", "priority", "assignee_id", "team_id")
     __table_args__ = (
         Index("ix_conversations_ws_status_last", "workspace_id", "status", "last_message_at"),
@@ -97,6 +108,17 @@ class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     redacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Snoozed (보류) until this time: a job opens it again then (or the customer writes first).
     snoozed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # SLA due times (sla domain, recomputed by a job): the console colours and sorts by
+    # them, routing orders its queue by them. sla_clocks: each running clock's start, due,
+    # amber time and whether it was breached.
+    first_response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A foreign key to sla_policies in the database (ON DELETE SET NULL); not declared here,
+    # so this domain's models need not load the sla domain.
+    sla_policy_id: Mapped[int | None] = mapped_column(BigInteger)
+    sla_clocks: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    sla_awaiting_customer: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

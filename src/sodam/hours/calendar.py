@@ -91,6 +91,14 @@ def _tz(config: dict[str, Any]) -> ZoneInfo:
     return ZoneInfo(config.get("timezone") or DEFAULT_TIMEZONE)
 
 
+def holiday_country(config: dict[str, Any]) -> str | None:
+    """The country whose public holidays close the hours. A config saved before holidays
+    existed (no key) in Korea's time zone keeps Korea's: a Korean team is closed on 설날."""
+    if "holiday_country" in config:
+        return config["holiday_country"] or None
+    return "KR" if (config.get("timezone") or DEFAULT_TIMEZONE) == DEFAULT_TIMEZONE else None
+
+
 def spans_on(config: dict[str, Any] | None, day: date) -> list[Span]:
     """The open spans of one local date (holidays and custom days applied)."""
     config = config or DEFAULT_HOURS
@@ -100,7 +108,7 @@ def spans_on(config: dict[str, Any] | None, day: date) -> list[Span]:
         return _spans(extra[key])
     if key in (config.get("days_off") or {}):
         return []
-    country = config.get("holiday_country")
+    country = holiday_country(config)
     if country and day in _public_holidays(country, day.year):
         return []
     return _spans((config.get("days") or {}).get(DAYS[day.weekday()]))
@@ -111,7 +119,9 @@ def is_open(config: dict[str, Any] | None, now: datetime) -> bool:
     config = config or DEFAULT_HOURS
     local = now.astimezone(_tz(config))
     clock = local.time().replace(tzinfo=None, fold=0)
-    return any(start <= clock and (end is None or clock < end) for start, end in spans_on(config, local.date()))
+    return any(
+        start <= clock and (end is None or clock < end) for start, end in spans_on(config, local.date())
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -156,7 +166,9 @@ def intervals_on(config: dict[str, Any] | None, day: date) -> list[tuple[datetim
     for seg_start, seg_end, offset in _segments(zone, day):
         for begin, end in spans:
             local_start = datetime.combine(day, begin, tzinfo=UTC)
-            local_end = datetime.combine(day + timedelta(days=1) if end is None else day, end or time(0), tzinfo=UTC)
+            local_end = datetime.combine(
+                day + timedelta(days=1) if end is None else day, end or time(0), tzinfo=UTC
+            )
             a = max(seg_start, local_start - offset)
             b = min(seg_end, local_end - offset)
             if a < b:
