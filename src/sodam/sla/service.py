@@ -103,7 +103,7 @@ async def get(session: AsyncSession, *, workspace_id: int, policy_id: int) -> Sl
         select(SlaPolicy).where(SlaPolicy.workspace_id == workspace_id, SlaPolicy.id == policy_id)
     )
     if policy is None:
-        raise NotFound("SLA policy not found", code="sla_policy_not_found")
+        raise NotFound("SLA policy not found")
     return policy
 
 

@@ -1,0 +1,134 @@
+"""SLA due times: by priority × customer tier, in business hours (설날 2027 included) and
+in calendar hours; the clocks follow replies, resolve and reopen; the triggers defer the
+recompute job without computing anything on the message path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from sodam.conversations import service as conversations
+from sodam.conversations.models import Priority, SenderType, Status
+from sodam.db.session import session_scope
+from tests.sla.helpers import kst, load, queued_conversation, recompute, with_policy
+
+FRIDAY_EVENING = kst(2027, 2, 5, 17, 0)  # the last working hour before 설날 (6–9 Feb 2027)
+
+
+async def test_targets_by_priority_and_tier_in_business_hours(db, make_workspace):
+    ws = await make_workspace()
+    await with_policy(ws)
+    vip = await queued_conversation(ws, at=FRIDAY_EVENING, tier="vip", name="VIP 고객")
+    urgent = await queued_conversation(ws, at=FRIDAY_EVENING, priority=Priority.urgent, name="급한 고객")
+    plain = await queued_conversation(ws, at=FRIDAY_EVENING, name="보통 고객")
+    vip_urgent = await queued_conversation(ws, at=FRIDAY_EVENING, tier="VIP", priority=Priority.urgent)
+
+    assert (await load(vip)).first_response_due_at == kst(2027, 2, 5, 17, 15)  # the tier row wins
+    assert (await load(vip_urgent)).first_response_due_at == kst(2027, 2, 5, 17, 15)
+    assert (await load(urgent)).first_response_due_at == kst(2027, 2, 5, 17, 30)
+    c = await load(plain)
+    # 4 business hours: 17:00–18:00 on Friday, then 설날 and its substitute day are closed,
+    # then Wednesday 09:00–12:00.
+    assert c.first_response_due_at == kst(2027, 2, 10, 12, 0)
+    # 40 business hours: Fri 1 h, Wed–Fri 24 h, Mon 15 Feb 8 h, then Tue 09–12 and 13–17.
+    assert c.resolution_due_at == kst(2027, 2, 16, 17, 0)
+    assert c.next_response_due_at is None  # nobody has answered yet
+    assert c.sla_policy_id is not None
+    clock = c.sla_clocks["first_response"]
+    # Amber at three quarters of the target in business time: 3 h → Wed 11:00.
+    assert clock["warn"] == kst(2027, 2, 10, 11, 0).astimezone(UTC).isoformat()
+
+
+async def test_targets_in_calendar_hours(db, make_workspace):
+    ws = await make_workspace()
+    await with_policy(ws, business_hours=False)
+    plain = await queued_conversation(ws, at=FRIDAY_EVENING)
+    vip = await queued_conversation(ws, at=FRIDAY_EVENING, tier="vip")
+    assert (await load(plain)).first_response_due_at == kst(2027, 2, 5, 21, 0)
+    assert (await load(plain)).resolution_due_at == kst(2027, 2, 7, 9, 0)
+    assert (await load(vip)).first_response_due_at == kst(2027, 2, 5, 17, 15)
+
+
+async def test_clocks_follow_replies_resolve_and_reopen(db, make_workspace):
+    ws = await make_workspace()
+    await with_policy(ws, business_hours=False)
+    start = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+    cid = await queued_conversation(ws, at=start)
+    assert (await load(cid)).first_response_due_at == start + timedelta(hours=4)
+
+    async with session_scope() as session:
+        conv = await conversations.get(session, workspace_id=ws.workspace_id, conversation_id=cid)
+        await conversations.create_message(
+            session, conversation=conv, content="확인해 드릴게요", sender_type=SenderType.agent, sender_id=ws.agent_id
+        )
+        # The agent's reply defers the recompute (a trigger; nothing computed in the message path).
+        queued = await session.scalar(
+            text(
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'sla.recompute'"
+                " AND (args->>'conversation_id')::bigint = :id"
+            ),
+            {"id": cid},
+        )
+        assert queued >= 1
+        await session.commit()
+    await recompute(cid)
+    c = await load(cid)
+    assert c.first_response_due_at is None and c.next_response_due_at is None
+    assert c.sla_awaiting_customer and c.resolution_due_at == start + timedelta(hours=40)
+
+    async with session_scope() as session:
+        conv = await conversations.get(session, workspace_id=ws.workspace_id, conversation_id=cid)
+        message, _ = await conversations.create_message(
+            session, conversation=conv, content="추가 질문이요", sender_type=SenderType.contact, sender_id=conv.contact_id
+        )
+        await session.commit()
+    await recompute(cid)
+    c = await load(cid)
+    assert c.next_response_due_at == message.created_at + timedelta(hours=2)
+    assert not c.sla_awaiting_customer
+
+    async with session_scope() as session:
+        await conversations.set_status(
+            session, workspace_id=ws.workspace_id, conversation_id=cid, status=Status.resolved, actor_id=None
+        )
+        await session.commit()
+    await recompute(cid)
+    c = await load(cid)
+    assert (c.first_response_due_at, c.next_response_due_at, c.resolution_due_at) == (None, None, None)
+
+    async with session_scope() as session:
+        await conversations.set_status(
+            session, workspace_id=ws.workspace_id, conversation_id=cid, status=Status.open, actor_id=None
+        )
+        await session.commit()
+    await recompute(cid)
+    c = await load(cid)
+    reopened = datetime_of(c.sla_clocks["resolution"]["start"])
+    assert reopened > start + timedelta(minutes=59)  # the resolution clock starts again at the reopen
+    assert c.resolution_due_at == reopened + timedelta(hours=40)
+
+
+async def test_priority_change_recomputes(db, make_workspace):
+    ws = await make_workspace()
+    await with_policy(ws, business_hours=False)
+    start = kst(2027, 3, 2, 10, 0)
+    cid = await queued_conversation(ws, at=start)
+    async with session_scope() as session:
+        await conversations.set_priority(
+            session, workspace_id=ws.workspace_id, conversation_id=cid, priority=Priority.urgent, actor_id=None
+        )
+        await session.commit()
+    await recompute(cid)
+    assert (await load(cid)).first_response_due_at == start + timedelta(minutes=30)
+
+
+async def test_no_policy_no_due_times(db, make_workspace):
+    ws = await make_workspace()
+    cid = await queued_conversation(ws, at=kst(2027, 3, 2, 10, 0))
+    c = await load(cid)
+    assert c.first_response_due_at is None and c.sla_policy_id is None and c.sla_clocks == {}
+
+
+def datetime_of(value: str) -> datetime:
+    return datetime.fromisoformat(value)
