@@ -22,7 +22,8 @@ from sodam.sla import service as sla
 from tests.frames import bearer, next_frame
 from tests.test_api_helpers import assert_error, client, seed_conversation, walk
 
-CORE_PREFIXES = tuple(f"/api/v1/{r}/" for r in ("contacts", "conversations", "inboxes", "agents", "teams", "sla-policies")
+CORE_PREFIXES = tuple(
+    f"/api/v1/{r}/" for r in ("contacts", "conversations", "inboxes", "agents", "teams", "sla-policies")
 )
 
 # A valid body for every write endpoint, so a 404 is about the id and not the body.

@@ -23,9 +23,27 @@ KR_HOURS = {
     "holiday_country": "KR",
 }
 TARGETS = [
-    {"tier": "vip", "priority": "*", "first_response_s": 900, "next_response_s": 1800, "resolution_s": 8 * 3600},
-    {"tier": "*", "priority": "urgent", "first_response_s": 1800, "next_response_s": 3600, "resolution_s": 8 * 3600},
-    {"tier": "*", "priority": "*", "first_response_s": 4 * 3600, "next_response_s": 2 * 3600, "resolution_s": 40 * 3600},
+    {
+        "tier": "vip",
+        "priority": "*",
+        "first_response_s": 900,
+        "next_response_s": 1800,
+        "resolution_s": 8 * 3600,
+    },
+    {
+        "tier": "*",
+        "priority": "urgent",
+        "first_response_s": 1800,
+        "next_response_s": 3600,
+        "resolution_s": 8 * 3600,
+    },
+    {
+        "tier": "*",
+        "priority": "*",
+        "first_response_s": 4 * 3600,
+        "next_response_s": 2 * 3600,
+        "resolution_s": 40 * 3600,
+    },
 ]
 
 
@@ -68,10 +86,15 @@ async def queued_conversation(
             session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id, contact_id=contact.id
         )
         await conversations.create_message(
-            session, conversation=conv, content="문의드립니다", sender_type=SenderType.contact, sender_id=contact.id
+            session,
+            conversation=conv,
+            content="문의드립니다",
+            sender_type=SenderType.contact,
+            sender_id=contact.id,
         )
         await session.execute(
-            text("UPDATE messages SET created_at = :at WHERE conversation_id = :id"), {"at": at, "id": conv.id}
+            text("UPDATE messages SET created_at = :at WHERE conversation_id = :id"),
+            {"at": at, "id": conv.id},
         )
         await session.execute(
             update(Conversation)

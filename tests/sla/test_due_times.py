@@ -60,7 +60,11 @@ async def test_clocks_follow_replies_resolve_and_reopen(db, make_workspace):
     async with session_scope() as session:
         conv = await conversations.get(session, workspace_id=ws.workspace_id, conversation_id=cid)
         await conversations.create_message(
-            session, conversation=conv, content="확인해 드릴게요", sender_type=SenderType.agent, sender_id=ws.agent_id
+            session,
+            conversation=conv,
+            content="확인해 드릴게요",
+            sender_type=SenderType.agent,
+            sender_id=ws.agent_id,
         )
         # The agent's reply defers the recompute (a trigger; nothing computed in the message path).
         queued = await session.scalar(
@@ -80,7 +84,11 @@ async def test_clocks_follow_replies_resolve_and_reopen(db, make_workspace):
     async with session_scope() as session:
         conv = await conversations.get(session, workspace_id=ws.workspace_id, conversation_id=cid)
         message, _ = await conversations.create_message(
-            session, conversation=conv, content="추가 질문이요", sender_type=SenderType.contact, sender_id=conv.contact_id
+            session,
+            conversation=conv,
+            content="추가 질문이요",
+            sender_type=SenderType.contact,
+            sender_id=conv.contact_id,
         )
         await session.commit()
     await recompute(cid)
@@ -116,7 +124,11 @@ async def test_priority_change_recomputes(db, make_workspace):
     cid = await queued_conversation(ws, at=start)
     async with session_scope() as session:
         await conversations.set_priority(
-            session, workspace_id=ws.workspace_id, conversation_id=cid, priority=Priority.urgent, actor_id=None
+            session,
+            workspace_id=ws.workspace_id,
+            conversation_id=cid,
+            priority=Priority.urgent,
+            actor_id=None,
         )
         await session.commit()
     await recompute(cid)

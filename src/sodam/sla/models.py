@@ -26,6 +26,4 @@ class SlaPolicy(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     business_hours: Mapped[bool] = mapped_column(Boolean, default=True)
     inbox_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list)
     targets: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -5,6 +5,7 @@ Services never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -122,7 +123,7 @@ async def _check_inboxes(session: AsyncSession, *, workspace_id: int, inbox_ids:
     known = {i.id for i in await inboxes.list_(session, workspace_id=workspace_id)}
     unknown = [i for i in inbox_ids if i not in known]
     if unknown:
-        raise Invalid("unknown inbox", code="unknown_inbox", details={"inbox_ids": unknown})
+        raise NotFound("inbox not found", details={"field": "inbox_ids", "inbox_ids": unknown})
     return sorted(set(inbox_ids))
 
 
@@ -177,6 +178,7 @@ async def update_(
         )
     if changes.get("targets") is not None:
         policy.targets = clean_targets(changes["targets"])
+    policy.updated_at = datetime.now(UTC)
     await _flush_named(session, policy.name)
     return policy
 

@@ -129,6 +129,7 @@ async def _save(ctx: Console, request: Request, policy_id: int | None):
     if errors:
         return await _edit_page(ctx, policy, rows=typed, values=values, errors=errors)
     try:
+        service.clean_targets(targets)  # duplicates refused before anything changes
         if policy is None:
             policy = await service.create(
                 ctx.session, workspace_id=ctx.workspace_id, targets=targets, **values
@@ -144,11 +145,9 @@ async def _save(ctx: Console, request: Request, policy_id: int | None):
         key = {
             "sla_policy_name_taken": "sla.error.name_taken",
             "duplicate_target": "sla.error.duplicate",
-            "unknown_inbox": "sla.error.inbox",
+            "not_found": "sla.error.inbox",
         }.get(exc.code, "sla.error.invalid")
-        await ctx.session.rollback()
-        if policy_id:
-            policy = await service.get(ctx.session, workspace_id=ctx.workspace_id, policy_id=policy_id)
+        # Nothing is committed: the request's transaction ends without it.
         return await _edit_page(ctx, policy, rows=typed, values=values, errors=[ctx.t(key)])
     await ctx.session.commit()
     return RedirectResponse(f"/console/settings/sla/{policy.id}?saved=1", status_code=303)
