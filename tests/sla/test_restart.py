@@ -28,8 +28,8 @@ async def _breach_jobs(cid: int) -> list[tuple[str, datetime]]:
         return [(status, at) for status, at in rows]
 
 
-async def _wait(predicate, timeout: float):
-    deadline = time.monotonic() + timeout
+async def _wait(predicate, within_s: float):
+    deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         found = await predicate()
         if found:
