@@ -87,7 +87,7 @@ def check_config(raw: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
     days_off: dict[str, str] = {}
     for day, label in (raw.get("days_off") or {}).items():
         if _date(day, "days_off", problems):
-            days_off[day] = str(label or "")[:100]
+            days_off[day] = "".join(ch for ch in str(label or "") if ch >= " " and ch != "\x7f")[:100]
     extra: dict[str, list[list[str]]] = {}
     for day, spans in (raw.get("extra_days") or {}).items():
         if _date(day, "extra_days", problems):

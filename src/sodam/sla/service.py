@@ -5,6 +5,7 @@ Services never commit: the caller owns the transaction.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from sodam.conversations.models import Priority
 from sodam.core.errors import Conflict, Invalid, NotFound
 from sodam.sla.models import SlaPolicy
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 KINDS = ("first_response", "next_response", "resolution")
 PRIORITIES = tuple(p.value for p in Priority)
 DEFAULT_TIER = "standard"
@@ -59,7 +61,7 @@ def clean_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: set[tuple[str, str]] = set()
     out = []
     for row in rows:
-        tier = str(row.get("tier") or "*").strip().lower()[:40] or "*"
+        tier = _CONTROL.sub("", str(row.get("tier") or "*")).strip().lower()[:40] or "*"
         priority = str(row.get("priority") or "*").strip().lower()
         if priority not in PRIORITIES and priority != "*":
             raise Invalid(f"unknown priority {priority!r}", code="invalid_priority")

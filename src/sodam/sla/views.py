@@ -119,7 +119,7 @@ async def _save(ctx: Console, request: Request, policy_id: int | None):
     )
     targets, typed, errors = _targets_from_form(ctx, form)
     values = {
-        "name": str(form.get("name") or "").strip(),
+        "name": "".join(ch for ch in str(form.get("name") or "") if ch >= " " and ch != "\x7f").strip(),
         "is_default": form.get("is_default") in ("1", "on"),
         "business_hours": form.get("measure") != "calendar",
         "inbox_ids": [int(v) for v in form.getlist("inbox_ids") if str(v).isdigit()],
