@@ -157,8 +157,9 @@ async def create(
         inbox_ids=await _check_inboxes(session, workspace_id=workspace_id, inbox_ids=inbox_ids or []),
         targets=clean_targets(targets or []),
     )
+    await _flush_named(session, policy)
     session.add(policy)
-    await _flush_named(session, name)
+    await session.flush()
     return policy
 
 
@@ -169,19 +170,20 @@ async def update_(
     policy = await get(session, workspace_id=workspace_id, policy_id=policy_id)
     if changes.get("is_default"):
         await _only_default(session, workspace_id=workspace_id, keep_id=policy.id)
+    inbox_ids = None
+    if changes.get("inbox_ids") is not None:  # read before any change is pending (no autoflush)
+        inbox_ids = await _check_inboxes(session, workspace_id=workspace_id, inbox_ids=changes["inbox_ids"])
     if changes.get("name") is not None:
         policy.name = changes["name"].strip()[:200]
     for key in ("is_default", "business_hours"):
         if changes.get(key) is not None:
             setattr(policy, key, bool(changes[key]))
-    if changes.get("inbox_ids") is not None:
-        policy.inbox_ids = await _check_inboxes(
-            session, workspace_id=workspace_id, inbox_ids=changes["inbox_ids"]
-        )
+    if inbox_ids is not None:
+        policy.inbox_ids = inbox_ids
     if changes.get("targets") is not None:
         policy.targets = clean_targets(changes["targets"])
     policy.updated_at = datetime.now(UTC)
-    await _flush_named(session, policy.name)
+    await _flush_named(session, policy)
     return policy
 
 
@@ -192,13 +194,26 @@ async def delete(session: AsyncSession, *, workspace_id: int, policy_id: int) ->
     await session.flush()
 
 
-async def _flush_named(session: AsyncSession, name: str) -> None:
+async def _flush_named(session: AsyncSession, policy: SlaPolicy) -> None:
+    """Flush, refusing a name another policy of the workspace has (checked first, without
+    flushing the pending change; the unique index is the net under a race)."""
+    with session.no_autoflush:
+        clash = await session.scalar(
+            select(SlaPolicy.id).where(
+                SlaPolicy.workspace_id == policy.workspace_id,
+                SlaPolicy.name == policy.name,
+                SlaPolicy.id != policy.id if policy.id is not None else True,
+            )
+        )
+    if clash:
+        raise Conflict(
+            "a policy with this name exists", code="sla_policy_name_taken", details={"name": policy.name}
+        )
     try:
-        async with session.begin_nested():
-            await session.flush()
+        await session.flush()
     except IntegrityError as exc:
         raise Conflict(
-            "a policy with this name exists", code="sla_policy_name_taken", details={"name": name}
+            "a policy with this name exists", code="sla_policy_name_taken", details={"name": policy.name}
         ) from exc
 
 
