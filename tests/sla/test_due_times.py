@@ -144,3 +144,44 @@ async def test_no_policy_no_due_times(db, make_workspace):
 
 def datetime_of(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+async def _recompute_jobs(cid: int) -> int:
+    async with session_scope() as session:
+        return await session.scalar(
+            text(
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'sla.recompute'"
+                " AND (args->>'conversation_id')::bigint = :id"
+            ),
+            {"id": cid},
+        )
+
+
+async def test_triggers_defer_the_recompute_only_where_a_policy_exists(db, make_workspace):
+    from sodam.contacts import service as contacts
+    from sodam.conversations.models import Conversation
+
+    plain = await make_workspace()
+    with_bot = await make_workspace(bot_enabled=True)
+    await with_policy(with_bot, business_hours=False)
+    async with session_scope() as session:
+        made = {}
+        for ws in (plain, with_bot):
+            contact = await contacts.create(session, workspace_id=ws.workspace_id, name="고객", email=None)
+            conv = await conversations.create(
+                session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id, contact_id=contact.id
+            )
+            made[ws.workspace_id] = conv.id
+        await session.commit()
+    assert await _recompute_jobs(made[plain.workspace_id]) == 0  # no policy: nothing deferred
+    bot_conv = made[with_bot.workspace_id]
+    assert await _recompute_jobs(bot_conv) == 0  # the bot has it: no queue entry yet
+    assert await recompute(bot_conv) == {}
+    # The bot's handoff puts it in the human queue (bot/service.py sets queued_at).
+    async with session_scope() as session:
+        conv = await session.get(Conversation, bot_conv)
+        conv.bot_handling = False
+        conv.queued_at = datetime.now(UTC)
+        await session.commit()
+    assert await _recompute_jobs(bot_conv) >= 1
+    assert set(await recompute(bot_conv)) == {"first_response", "resolution"}
