@@ -78,3 +78,26 @@ async def test_hours_editor_and_sla_pages_in_the_browser(live_server, make_works
         )
         await shoot(page, f"sla-list-{locale}")
     _copy_out()
+
+
+async def test_a_breach_is_announced_live_to_the_manager(live_server, make_workspace, new_context):
+    from sodam.db.session import session_scope
+    from sodam.sla import clocks
+
+    ws = await make_workspace()
+    await set_locale(ws, "ko")
+    await with_policy(ws, business_hours=False)
+    context = await new_context()
+    page = await context.new_page()
+    await sign_in(page, live_server, ws)
+    await expect(page.locator("#live-status")).to_have_attribute("data-state", "connected")
+    # The admin of a workspace without teams is one of the 매니저 told of a breach.
+    cid = await queued_conversation(ws, at=datetime.now(UTC) - timedelta(hours=5), name="늦은 고객")
+    async with session_scope() as session:
+        await clocks.breach(session, conversation_id=cid, kind="first_response")  # or the worker's job
+        await session.commit()
+    await expect(page.locator("body")).to_have_attribute("data-last-notification", f"sla:{cid}")
+    await page.reload()
+    notice = page.locator('.security-notice[data-kind="sla_breached"]')
+    await expect(notice).to_contain_text("첫 응답 목표 시간을 넘겼습니다")
+    await expect(notice.locator("a")).to_have_attribute("href", f"/console/conversations/{cid}")

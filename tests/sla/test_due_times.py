@@ -185,3 +185,26 @@ async def test_triggers_defer_the_recompute_only_where_a_policy_exists(db, make_
         await session.commit()
     assert await _recompute_jobs(bot_conv) >= 1
     assert set(await recompute(bot_conv)) == {"first_response", "resolution"}
+
+
+async def test_a_tier_change_recomputes(db, make_workspace):
+    from sodam.contacts.models import Contact
+
+    ws = await make_workspace()
+    await with_policy(ws, business_hours=False)
+    start = (datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
+    cid = await queued_conversation(ws, at=start)
+    assert (await load(cid)).first_response_due_at == start + timedelta(hours=4)
+    before = await _recompute_jobs(cid)
+    async with session_scope() as session:
+        contact = await session.get(Contact, (await load(cid)).contact_id)
+        contact.custom_attributes = {"tier": "vip", "plan": "gold"}
+        await session.commit()
+    assert await _recompute_jobs(cid) == before + 1  # deferred by the contacts trigger
+    await recompute(cid)
+    assert (await load(cid)).first_response_due_at == start + timedelta(minutes=15)
+    async with session_scope() as session:
+        contact = await session.get(Contact, (await load(cid)).contact_id)
+        contact.custom_attributes = {"tier": "vip", "plan": "silver"}  # the tier stays: nothing
+        await session.commit()
+    assert await _recompute_jobs(cid) == before + 1

@@ -15,8 +15,8 @@ Create Date: 2026-12-02
   next-response clock starts at the customer's next message.
 - Triggers defer the job `sla.recompute` (lock per conversation) when a conversation enters
   the human queue, changes priority or status, when an agent replies while a response
-  clock runs, and at the first customer message after an agent's reply — one primary-key
-  look-up on the message path, nothing computed there.
+  clock runs, at the first customer message after an agent's reply — one primary-key
+  look-up on the message path, nothing computed there — and when a contact's tier changes.
 """
 
 import sqlalchemy as sa
@@ -111,11 +111,28 @@ def upgrade() -> None:
         CREATE TRIGGER messages_sla AFTER INSERT ON messages
             FOR EACH ROW WHEN (NEW.kind = 'text' AND NEW.sender_type IN ('agent', 'contact'))
             EXECUTE FUNCTION sodam_sla_message();
+
+        CREATE FUNCTION sodam_sla_contact_tier() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            conv bigint;
+        BEGIN
+            FOR conv IN SELECT id FROM conversations
+                         WHERE contact_id = NEW.id AND status <> 'resolved' AND sla_policy_id IS NOT NULL
+            LOOP
+                {DEFER.format(id="conv")};
+            END LOOP;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER contacts_sla_tier AFTER UPDATE OF custom_attributes ON contacts
+            FOR EACH ROW WHEN (OLD.custom_attributes->>'tier' IS DISTINCT FROM NEW.custom_attributes->>'tier')
+            EXECUTE FUNCTION sodam_sla_contact_tier();
         """
     )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS contacts_sla_tier ON contacts")
+    op.execute("DROP FUNCTION IF EXISTS sodam_sla_contact_tier()")
     op.execute("DROP TRIGGER IF EXISTS messages_sla ON messages")
     op.execute("DROP FUNCTION IF EXISTS sodam_sla_message()")
     op.execute("DROP TRIGGER IF EXISTS conversations_sla ON conversations")
