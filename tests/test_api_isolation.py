@@ -18,10 +18,13 @@ from sodam.accounts import service as accounts
 from sodam.accounts import signins
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
+from sodam.sla import service as sla
 from tests.frames import bearer, next_frame
 from tests.test_api_helpers import assert_error, client, seed_conversation, walk
 
-CORE_PREFIXES = tuple(f"/api/v1/{r}/" for r in ("contacts", "conversations", "inboxes", "agents", "teams"))
+CORE_PREFIXES = tuple(
+    f"/api/v1/{r}/" for r in ("contacts", "conversations", "inboxes", "agents", "teams", "sla-policies")
+)
 
 # A valid body for every write endpoint, so a 404 is about the id and not the body.
 BODIES = {
@@ -42,6 +45,7 @@ BODIES = {
     ("post", "/api/v1/kb/articles/{article_id}/alternate-questions"): {"text": "침입"},
     ("post", "/api/v1/contacts/{contact_id}/erase"): {},
     ("post", "/api/v1/agents/{agent_id}/two-factor/reset"): {},
+    ("patch", "/api/v1/sla-policies/{policy_id}"): {"name": "침입자", "targets": []},
 }
 
 
@@ -64,7 +68,9 @@ async def two_workspaces(make_workspace):
         b_agent = await accounts.get_agent(session, workspace_id=b.workspace_id, agent_id=b.agent_id)
         await signins.start(session, agent=b_agent, ip="10.0.0.2", user_agent="B", second_factor=False)
         (b_session,) = await signins.list_active(session, workspace_id=b.workspace_id, agent_id=b.agent_id)
+        b_policy = await sla.seed_default(session, workspace_id=b.workspace_id)
     b_ids = {
+        "policy_id": b_policy.id,
         "contact_id": b_data.contact_id,
         "conversation_id": b_data.conversation_id,
         "inbox_id": b.inbox_id,
@@ -89,6 +95,8 @@ async def snapshot(server, token: str, ids: dict) -> dict:
             f"/conversations/{ids['conversation_id']}/events",
             f"/inboxes/{ids['inbox_id']}",
             f"/teams/{ids['team_id']}",
+            f"/sla-policies/{ids['policy_id']}",
+            "/sla-policies",
             "/contacts",
             "/teams",
         ]:
@@ -160,6 +168,7 @@ async def test_lists_and_search_hold_only_own_rows(live_server, make_workspace):
         assert [i["id"] for i in await walk(api, "/inboxes", 100)] == [a.inbox_id]
         assert [x["id"] for x in await walk(api, "/agents", 100)] == [a.agent_id]
         assert [t["id"] for t in await walk(api, "/teams", 100)] == [a_team]
+        assert (await api.get("/sla-policies")).json()["data"] == []  # B has one; A none
     async with client(live_server, b.api_token) as api:
         assert [c["id"] for c in await walk(api, "/contacts", 100)] == [b_data.contact_id]
         assert [t["id"] for t in await walk(api, "/teams", 100)] == [b_ids["team_id"]]

@@ -27,6 +27,7 @@ from sodam.contacts import service as contacts
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
 from sodam.replies import service as replies
+from sodam.sla import service as sla
 from tests.attachments.files import png
 from tests.test_console_helpers import add_agent, console_client, seed_conversation
 
@@ -140,7 +141,11 @@ def test_api_writes_need_the_write_scope():
 
 def test_supervisors_manage_teams_in_the_api_and_the_console_alike():
     routes, _ = declared_routes()
-    team_writes = {(r.method, r.path): r.rule for r in routes if "/teams" in r.path and r.method != "GET"}
+    team_writes = {
+        (r.method, r.path): r.rule
+        for r in routes
+        if "/teams" in r.path and "/hours/" not in r.path and r.method != "GET"  # hours: hours.manage
+    }
     assert len(team_writes) == 6  # 3 API, 3 console
     assert set(team_writes.values()) == {frozenset({Permission.teams_manage})}
 
@@ -264,6 +269,8 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
         doomed_reply = await replies.create(
             session, workspace_id=wid, viewer=admin_viewer, shortcut="삭제", title="없어질 답변", body="x"
         )
+        policy = await sla.seed_default(session, workspace_id=wid)
+        doomed_policy = await sla.create(session, workspace_id=wid, name="없어질 정책")
         rules = await attachments.policy(session, workspace_id=wid)
         attachment = await attachments.create(
             session,
@@ -276,6 +283,7 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             conversation_id=conversation_id,
         )
         ids = {
+            "policy_id": policy.id,
             "attachment_id": attachment.public_id,
             "reply_id": reply.id,
             "agent_id": spare_agent.id,
@@ -306,6 +314,8 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
                 "question_id": doomed_question.id
             },
             ("DELETE", "/api/v1/canned-replies/{reply_id}"): {"reply_id": doomed_reply.id},
+            ("DELETE", "/api/v1/sla-policies/{policy_id}"): {"policy_id": doomed_policy.id},
+            ("POST", "/console/settings/sla/{policy_id}/delete"): {"policy_id": doomed_policy.id},
             ("POST", "/console/settings/replies/{reply_id}/delete"): {"reply_id": doomed_reply.id},
             ("POST", "/api/v1/contacts/{contact_id}/erase"): {"contact_id": doomed_contact.id},
             ("POST", "/console/contacts/{contact_id}/erase"): {"contact_id": doomed_contact.id},

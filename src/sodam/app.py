@@ -215,6 +215,13 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(search_api.router)
     app.include_router(search_views.router)  # /console/search
     app.include_router(notifications_views.router)  # /console/notifications
+    from sodam.hours import views as hours_views
+    from sodam.sla import api as sla_api
+    from sodam.sla import views as sla_views
+
+    app.include_router(hours_views.router)  # /console/settings/hours: inboxes' and teams' hours
+    app.include_router(sla_api.router)
+    app.include_router(sla_views.router)  # /console/settings/sla
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

@@ -14,6 +14,7 @@ from sodam.conversations import service as conversations
 from sodam.conversations.models import MessageKind, SenderType, Status
 from sodam.knowledge import demo as knowledge_demo
 from sodam.replies import demo as replies_demo
+from sodam.sla import service as sla
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@sodam.local"
@@ -87,6 +88,8 @@ async def seed(session: AsyncSession, *, allowed_origins: list[str] | None = Non
             "sla_first_reply_s": 15 * 60,
         },
     )
+    # One SLA policy in business hours (VIP customers and urgent conversations first).
+    await sla.seed_default(session, workspace_id=ws.id)
     samples = [
         (
             "박서연",
@@ -117,6 +120,8 @@ async def seed(session: AsyncSession, *, allowed_origins: list[str] | None = Non
             language=lang,
             company=company,
         )
+        if i == 0:  # a VIP customer: the SLA policy's tighter targets apply
+            contact.custom_attributes = {**(contact.custom_attributes or {}), "tier": "vip"}
         conv = await conversations.create(
             session, workspace_id=ws.id, inbox_id=inbox.id, contact_id=contact.id, language=lang
         )

@@ -198,6 +198,7 @@ async def test_settings_are_per_agent_and_default_on(live_server, make_workspace
         "assigned": True,
         "reply": False,
         "mention": True,
+        "sla": False,  # unticked: SLA breach notices (매니저) off
     }
     # Without the CSRF token nothing changes.
     r = await client.post("/console/notifications", data={"sound": "1"})

@@ -84,6 +84,8 @@ class Team(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     name: Mapped[str] = mapped_column(String(200))
     # How routing picks inside the team: least_busy (then longest idle) or round_robin.
     routing_method: Mapped[str] = mapped_column(String(20), default="least_busy", server_default="least_busy")
+    # The team's own business hours (sodam.hours); None: the inbox's hours apply.
+    business_hours: Mapped[dict | None] = mapped_column(JSONB)
 
 
 class TeamMember(WorkspaceScoped, Base):

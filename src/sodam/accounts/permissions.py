@@ -33,6 +33,10 @@ class Permission(str, enum.Enum):
     replies_manage = "replies.manage"
     # Agents' capacity and skills, routing rules, team routing methods, the live queue.
     routing_manage = "routing.manage"
+    # Business hours (운영 시간) of inboxes and teams: spans, time zone, holidays.
+    hours_manage = "hours.manage"
+    # SLA policies (targets by priority and tier).
+    sla_manage = "sla.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -43,6 +47,8 @@ _SUPERVISOR = frozenset(
         Permission.teams_manage,
         Permission.replies_manage,
         Permission.routing_manage,
+        Permission.hours_manage,
+        Permission.sla_manage,
     }
 )
 
@@ -60,6 +66,8 @@ SETTINGS_PERMISSIONS = frozenset(
         Permission.inboxes_manage,
         Permission.tokens_manage,
         Permission.security_manage,
+        Permission.hours_manage,
+        Permission.sla_manage,
     }
 )
 

@@ -27,6 +27,7 @@ TARGET_TYPES = (
     "privacy_settings",
     "workspace",
     "canned_reply",
+    "sla_policy",
     "retention",
     "audit",
 )

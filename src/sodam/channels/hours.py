@@ -1,50 +1,16 @@
-"""Business hours per inbox: are we open now, and when does a person reply next."""
+"""Business hours per inbox: are we open now, and when does a person reply next.
+
+The arithmetic lives in `sodam.hours.calendar` (several spans a day, public holidays,
+custom days off and working days, exact across time-zone changes); these names stay here
+because the widget, the bot and routing call them as `channels.hours.*`.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_HOURS: dict[str, Any] = {
-    "timezone": "Asia/Seoul",
-    "days": {d: ["09:00", "18:00"] for d in DAYS[:5]},
-}
-
-
-def _parse(hhmm: str) -> time:
-    if hhmm == "24:00":  # open until midnight
-        return time.max
-    hours, minutes = hhmm.split(":")
-    return time(int(hours), int(minutes))
-
-
-ALWAYS_OPEN: dict[str, Any] = {"timezone": "Asia/Seoul", "days": {d: ["00:00", "24:00"] for d in DAYS}}
-
-
-def is_open(config: dict[str, Any] | None, now: datetime) -> bool:
-    config = config or DEFAULT_HOURS
-    local = now.astimezone(ZoneInfo(config.get("timezone", "Asia/Seoul")))
-    span = (config.get("days") or {}).get(DAYS[local.weekday()])
-    if not span:
-        return False
-    return _parse(span[0]) <= local.time() < _parse(span[1])
-
-
-def next_opening(config: dict[str, Any] | None, now: datetime) -> datetime | None:
-    """The next time the team is open (now if open), in the inbox's time zone."""
-    config = config or DEFAULT_HOURS
-    tz = ZoneInfo(config.get("timezone", "Asia/Seoul"))
-    local = now.astimezone(tz)
-    if is_open(config, now):
-        return local
-    for offset in range(0, 8):
-        day = (local + timedelta(days=offset)).date()
-        span = (config.get("days") or {}).get(DAYS[day.weekday()])
-        if not span:
-            continue
-        opening = datetime.combine(day, _parse(span[0]), tzinfo=tz)
-        if opening > local:
-            return opening
-    return None
+from sodam.hours.calendar import ALWAYS_OPEN as ALWAYS_OPEN
+from sodam.hours.calendar import DAYS as DAYS
+from sodam.hours.calendar import DEFAULT_HOURS as DEFAULT_HOURS
+from sodam.hours.calendar import add_business_seconds as add_business_seconds
+from sodam.hours.calendar import business_seconds_between as business_seconds_between
+from sodam.hours.calendar import is_open as is_open
+from sodam.hours.calendar import next_opening as next_opening

@@ -67,9 +67,9 @@ async def update_inbox(
     prechat_form: str | None = Form(default=None),
     bot_enabled: str | None = Form(default=None),
     lead_capture: str = Form(default="outside_hours"),
-    hours_timezone: str = Form(default="Asia/Seoul"),
-    hours_open: str = Form(default="09:00"),
-    hours_close: str = Form(default="18:00"),
+    hours_timezone: str | None = Form(default=None),
+    hours_open: str | None = Form(default=None),
+    hours_close: str | None = Form(default=None),
     hours_weekends: str | None = Form(default=None),
     assume_resolved_minutes: int = Form(default=30, ge=1, le=7 * 24 * 60),
     sla_first_reply_minutes: int = Form(default=0, ge=0, le=7 * 24 * 60),
@@ -87,7 +87,13 @@ async def update_inbox(
             error = ctx.t("console.error.invalid_origin", origin=origin)
             return _page(ctx, inbox, error=error, origins_text=allowed_origins)
     bot_settings = _bot_settings(
-        lead_capture, hours_timezone, hours_open, hours_close, hours_weekends, assume_resolved_minutes
+        lead_capture,
+        hours_timezone,
+        hours_open,
+        hours_close,
+        hours_weekends,
+        assume_resolved_minutes,
+        current=(inbox.settings or {}).get("business_hours"),
     )
     if bot_settings is None:
         return _page(ctx, inbox, error=ctx.t("bot.settings.invalid_hours"), origins_text=allowed_origins)
@@ -114,12 +120,22 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 WEEKEND = ("sat", "sun")
 
 
-def _bot_settings(lead_capture, timezone, opens, closes, weekends, assume_minutes) -> dict | None:
-    """The bot's inbox settings from the form, or None when the hours make no sense."""
+def _bot_settings(
+    lead_capture, timezone, opens, closes, weekends, assume_minutes, *, current: dict | None = None
+) -> dict | None:
+    """The bot's inbox settings from the form, or None when the hours make no sense.
+
+    The hours themselves are edited on their own page (/console/settings/hours); a form that
+    still sends the old single-span fields sets every weekday (and the weekend) to that span,
+    keeping the holidays and custom days already set."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     if lead_capture not in ("off", "outside_hours", "always"):
         return None
+    out = {"lead_capture": lead_capture, "bot_assume_resolved_after_s": int(assume_minutes) * 60}
+    if opens is None and closes is None and timezone is None:
+        return out
+    opens, closes, timezone = opens or "09:00", closes or "18:00", timezone or "Asia/Seoul"
     if not (TIME_RE.match(opens) and TIME_RE.match(closes)) or opens >= closes:
         return None
     try:
@@ -127,8 +143,9 @@ def _bot_settings(lead_capture, timezone, opens, closes, weekends, assume_minute
     except (ZoneInfoNotFoundError, ValueError):
         return None
     days = WEEKDAYS + (WEEKEND if weekends else ())
-    return {
-        "lead_capture": lead_capture,
-        "business_hours": {"timezone": timezone, "days": {d: [opens, closes] for d in days}},
-        "bot_assume_resolved_after_s": int(assume_minutes) * 60,
+    out["business_hours"] = {
+        **(current or {}),
+        "timezone": timezone,
+        "days": {d: [opens, closes] for d in days},
     }
+    return out

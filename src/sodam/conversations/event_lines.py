@@ -53,5 +53,9 @@ def event_line(ctx: Console, event, agents: dict[int, str], teams: dict[int, str
         return ctx.t("console.event.tags", actor=actor, tags=tags)
     if event.type == "priority.changed":
         priority = ctx.t(f"console.priority.{data.get('to')}")
+        if event.actor_type == "system":  # raised by an SLA breach
+            return ctx.t("sla.event.priority_raised", priority=priority, ro=ro(priority))
         return ctx.t("console.event.priority", actor=actor, priority=priority, ro=ro(priority))
+    if event.type == "sla.breached":
+        return ctx.t("sla.event.breached", kind=ctx.t(f"sla.kind.{data.get('kind', 'first_response')}"))
     return None

@@ -73,6 +73,12 @@ class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         "route",
         "assigned_at",
         "skipped_agent_ids",
+        "first_response_due_at",
+        "next_response_due_at",
+        "resolution_due_at",
+        "sla_policy_id",
+        "sla_clocks",
+        "sla_awaiting_customer",
     )
     __audit_values__ = ("status", "priority", "assignee_id", "team_id")
     __table_args__ = (
@@ -113,6 +119,17 @@ class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     route: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     skipped_agent_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list, server_default="{}")
+    # SLA due times (sla domain, recomputed by a job): the console colours and sorts by
+    # them, routing orders its queue by them. sla_clocks: each running clock's start, due,
+    # amber time and whether it was breached.
+    first_response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A foreign key to sla_policies in the database (ON DELETE SET NULL); not declared here,
+    # so this domain's models need not load the sla domain.
+    sla_policy_id: Mapped[int | None] = mapped_column(BigInteger)
+    sla_clocks: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    sla_awaiting_customer: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

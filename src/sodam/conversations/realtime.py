@@ -104,10 +104,18 @@ def _light_frames(event: dict[str, Any], ws_topic: str, conv_topic: str) -> list
             "by": event.get("by"),
         }
         return [(ws_topic, frame)]
+    if event["t"] == "sla_breach":
+        frame = {
+            "type": "sla_breach",
+            "conversation_id": conv,
+            "kind": event.get("kind"),
+            "agent_ids": list(event.get("agents") or []),
+        }
+        return [(ws_topic, frame)]
     return []
 
 
-LIGHT_EVENTS = frozenset({"typing", "read", "mention", "frame", "queue"})
+LIGHT_EVENTS = frozenset({"typing", "read", "mention", "frame", "queue", "sla_breach"})
 
 
 async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple[str, dict[str, Any]]]:

@@ -44,6 +44,11 @@ class ConversationOut(BaseModel):
     last_message_at: datetime | None
     last_message_preview: str | None
     snoozed_until: datetime | None = None
+    queued_at: datetime | None = None
+    sla_policy_id: int | None = None
+    first_response_due_at: datetime | None = None
+    next_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

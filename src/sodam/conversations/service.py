@@ -99,10 +99,12 @@ async def list_(
     contact_id: int | None = None,
     before: tuple[datetime, int] | None = None,
     limit: int = 50,
+    order: str = "recent",
 ) -> list[Conversation]:
-    """Conversations, most recent activity first; view is mine / unassigned / all.
+    """Conversations, most recent activity first (order "due": the nearest SLA due time
+    first, those without one last); view is mine / unassigned / all.
 
-    `before` is the (last_message_at, id) of the last row of the previous page.
+    `before` is the (last_message_at, id) of the last row of the previous page (order "recent").
     """
     stmt = select(Conversation).where(Conversation.workspace_id == workspace_id)
     if view == "mine":
@@ -119,12 +121,21 @@ async def list_(
         stmt = stmt.where(Conversation.team_id == team_id)
     if contact_id is not None:
         stmt = stmt.where(Conversation.contact_id == contact_id)
+    if order == "due":
+        due = sla_due(Conversation)
+        result = await session.scalars(stmt.order_by(due.asc().nulls_last(), Conversation.id).limit(limit))
+        return list(result)
     sort_key = func.coalesce(Conversation.last_message_at, Conversation.created_at)
     if before is not None:
         at, last_id = before
         stmt = stmt.where(or_(sort_key < at, and_(sort_key == at, Conversation.id < last_id)))
     result = await session.scalars(stmt.order_by(sort_key.desc(), Conversation.id.desc()).limit(limit))
     return list(result)
+
+
+def sla_due(table):
+    """The nearest of a conversation's SLA due times (NULL when none runs)."""
+    return func.least(table.first_response_due_at, table.next_response_due_at, table.resolution_due_at)
 
 
 async def counts(session: AsyncSession, *, workspace_id: int, agent_id: int) -> dict[str, int]:
@@ -276,8 +287,9 @@ async def set_priority(
     conversation_id: int,
     priority: Priority,
     actor_id: int | None,
+    actor_type: str = "agent",
 ) -> Conversation:
-    """Change a conversation's priority."""
+    """Change a conversation's priority (actor_type "system" for an SLA breach's raise)."""
     conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
     if conversation.priority != priority:
         await log_event(
@@ -285,7 +297,7 @@ async def set_priority(
             workspace_id=workspace_id,
             conversation_id=conversation_id,
             type="priority.changed",
-            actor_type="agent",
+            actor_type=actor_type,
             actor_id=actor_id,
             data={"from": conversation.priority.value, "to": priority.value},
         )

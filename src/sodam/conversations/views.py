@@ -63,21 +63,40 @@ def waiting(ctx: Console, since: datetime | None, now: datetime | None = None) -
 
 
 SLA_WARN_AT = 0.75  # amber from three quarters of the target on
+SORTS = ("recent", "due")
+
+
+def _stored_sla(c: Conversation, now: datetime) -> dict[str, str] | None:
+    """The nearest running clock of the conversation's SLA policy (sla domain, stored on the
+    conversation): its due time, when it turns amber, its kind and the state now."""
+    clocks = [
+        (datetime.fromisoformat(v["due"]), k, v) for k, v in (c.sla_clocks or {}).items() if v.get("due")
+    ]
+    if not clocks:
+        return None
+    due, kind, clock = min(clocks, key=lambda item: item[0])
+    warn = datetime.fromisoformat(clock["warn"])
+    state = "breached" if now >= due else "warn" if now >= warn else "ok"
+    return {"due": due.isoformat(), "warn": warn.isoformat(), "state": state, "kind": kind}
 
 
 async def _sla(ctx: Console, rows: list[Conversation], now: datetime) -> dict[int, dict[str, str]]:
-    """First-reply SLA per open conversation whose inbox has a target: due time, the time
-    it turns amber, and the state now (ok / warn / breached). console.js re-colours
-    the badges as time passes."""
+    """SLA per open conversation: the stored due times of its SLA policy; without a policy,
+    the first-reply target of its inbox (due time, the time it turns amber, and the state now:
+    ok / warn / breached). console.js re-colours the badges as time passes."""
+    out = {}
+    for c in rows:
+        stored = _stored_sla(c, now)
+        if stored:
+            out[c.id] = stored
     targets = {
         inbox.id: int((inbox.settings or {}).get("sla_first_reply_s") or 0)
         for inbox in await inboxes.list_(ctx.session, workspace_id=ctx.workspace_id)
     }
-    wanted = [c for c in rows if targets.get(c.inbox_id)]
+    wanted = [c for c in rows if targets.get(c.inbox_id) and c.id not in out and c.sla_policy_id is None]
     waiting_since = await service.awaiting_reply_since(
         ctx.session, workspace_id=ctx.workspace_id, conversation_ids=[c.id for c in wanted]
     )
-    out = {}
     for c in wanted:
         since = waiting_since.get(c.id)
         if since is None:
@@ -85,7 +104,12 @@ async def _sla(ctx: Console, rows: list[Conversation], now: datetime) -> dict[in
         target = timedelta(seconds=targets[c.inbox_id])
         due, warn = since + target, since + target * SLA_WARN_AT
         state = "breached" if now >= due else "warn" if now >= warn else "ok"
-        out[c.id] = {"due": due.isoformat(), "warn": warn.isoformat(), "state": state}
+        out[c.id] = {
+            "due": due.isoformat(),
+            "warn": warn.isoformat(),
+            "state": state,
+            "kind": "first_response",
+        }
     return out
 
 
@@ -93,8 +117,12 @@ def _filters(view: str | None, status: str | None) -> tuple[str, str]:
     return (view if view in VIEWS else "all", status if status in STATUSES else "open")
 
 
-async def list_context(ctx: Console, *, view: str, status: str, selected_id: int | None = None) -> dict:
-    """Rows for the conversation list pane, with contact names and waiting times."""
+async def list_context(
+    ctx: Console, *, view: str, status: str, selected_id: int | None = None, sort: str | None = None
+) -> dict:
+    """Rows for the conversation list pane, with contact names and waiting times; sort
+    "due" puts the nearest SLA due time first (기한 임박순)."""
+    sort = sort if sort in SORTS else "recent"
     rows = await service.list_(
         ctx.session,
         workspace_id=ctx.workspace_id,
@@ -102,6 +130,7 @@ async def list_context(ctx: Console, *, view: str, status: str, selected_id: int
         view=view,
         status=Status(status),
         limit=100,
+        order=sort,
     )
     people = await contacts.get_many(
         ctx.session, workspace_id=ctx.workspace_id, ids=[c.contact_id for c in rows]
@@ -135,6 +164,8 @@ async def list_context(ctx: Console, *, view: str, status: str, selected_id: int
         "selected_id": selected_id,
         "views": VIEWS,
         "statuses": STATUSES,
+        "sort": sort,
+        "sorts": SORTS,
     }
 
 
@@ -232,13 +263,18 @@ async def _rail(ctx: Console) -> dict:
 async def inbox_page(
     view: str | None = Query(default=None),
     status: str | None = Query(default=None),
+    sort: str | None = Query(default=None, max_length=10),
     ctx: Console = Depends(console),
 ):
     """The console's home: the conversation list with an empty centre."""
     view, status = _filters(view, status)
     return ctx.render(
         "console/inbox.html",
-        {"section": "inbox", **await _rail(ctx), "list": await list_context(ctx, view=view, status=status)},
+        {
+            "section": "inbox",
+            **await _rail(ctx),
+            "list": await list_context(ctx, view=view, status=status, sort=sort),
+        },
     )
 
 
@@ -247,13 +283,17 @@ async def list_fragment(
     view: str | None = Query(default=None),
     status: str | None = Query(default=None),
     selected: int | None = Query(default=None, ge=1, le=MAX_ID),
+    sort: str | None = Query(default=None, max_length=10),
     ctx: Console = Depends(console),
 ):
     """The list pane alone (filters, live refresh)."""
     view, status = _filters(view, status)
     return ctx.render(
         "console/_list.html",
-        {"list": await list_context(ctx, view=view, status=status, selected_id=selected), "oob_count": True},
+        {
+            "list": await list_context(ctx, view=view, status=status, selected_id=selected, sort=sort),
+            "oob_count": True,
+        },
     )
 
 
@@ -263,6 +303,7 @@ async def conversation_page(
     view: str | None = Query(default=None),
     status: str | None = Query(default=None),
     message: int | None = Query(default=None, ge=1, le=MAX_ID),
+    sort: str | None = Query(default=None, max_length=10),
     ctx: Console = Depends(console),
 ):
     """One conversation; htmx navigation gets only the centre and right panes. With
@@ -300,7 +341,7 @@ async def conversation_page(
             "section": "inbox",
             **await _rail(ctx),
             **context,
-            "list": await list_context(ctx, view=view, status=status, selected_id=conversation.id),
+            "list": await list_context(ctx, view=view, status=status, selected_id=conversation.id, sort=sort),
         },
     )
 

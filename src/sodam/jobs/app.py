@@ -35,6 +35,7 @@ TASK_MODULES: list[str] = [
     "sodam.search.tasks",
     "sodam.notifications.tasks",
     "sodam.routing.tasks",
+    "sodam.sla.tasks",
 ]
 
 job_app = procrastinate.App(connector=procrastinate.PsycopgConnector())

@@ -3,7 +3,8 @@
 What is announced (each can be switched off per agent, and sound / desktop separately):
 - `assigned`: a conversation was assigned to me by someone else (or by routing / the bot);
 - `reply`: the customer wrote in a conversation assigned to me;
-- `mention`: someone named me ("@이름") in a private note.
+- `mention`: someone named me ("@이름") in a private note;
+- `sla`: (매니저 and admins) a conversation of my team missed an SLA target.
 Nothing is announced for the agent's own actions. The console gets the events over the
 agent socket (frames of the conversations domain, plus `mention` frames from here) and
 decides with the settings; see docs/notifications.md.
@@ -19,13 +20,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service as accounts
+from sodam.accounts.models import Role
 from sodam.conversations import service as conversations
-from sodam.conversations.models import Status
+from sodam.conversations.models import Conversation, Status
 from sodam.notifications.models import NoteMention, NotificationSettings
 from sodam.realtime import bus
 
-KINDS = ("assigned", "reply", "mention")
-DEFAULTS: dict[str, bool] = {"sound": True, "desktop": True, "assigned": True, "reply": True, "mention": True}
+KINDS = ("assigned", "reply", "mention", "sla")
+DEFAULTS: dict[str, bool] = {
+    "sound": True,
+    "desktop": True,
+    "assigned": True,
+    "reply": True,
+    "mention": True,
+    "sla": True,
+}
 _ASCII_WORD = re.compile(r"[A-Za-z0-9_]")
 
 
@@ -160,3 +169,50 @@ async def console_state(session: AsyncSession, *, workspace_id: int, agent_id: i
         "mine": mine,
         "unread": sorted(unread),
     }
+
+
+async def sla_recipients(session: AsyncSession, *, workspace_id: int, team_id: int | None) -> list[int]:
+    """Who hears of a breach: the 매니저 (supervisors and admins) of the conversation's team;
+    with no team, or none in it, every 매니저 of the workspace."""
+    agents = [
+        a
+        for a in await accounts.list_agents(session, workspace_id=workspace_id)
+        if a.is_active and a.role in (Role.supervisor, Role.admin)
+    ]
+    if team_id is not None:
+        members = set(await accounts.team_member_ids(session, workspace_id=workspace_id, team_id=team_id))
+        in_team = [a.id for a in agents if a.id in members]
+        if in_team:
+            return in_team
+    return [a.id for a in agents]
+
+
+async def notify_sla_breach(session: AsyncSession, *, conversation: Conversation, kind: str) -> list[int]:
+    """Tell the team's 매니저 a conversation missed its `kind` target: a notice they see on
+    their next page and, live, a frame their open consoles announce (after commit)."""
+    recipients = await sla_recipients(
+        session, workspace_id=conversation.workspace_id, team_id=conversation.team_id
+    )
+    for agent_id in recipients:
+        await accounts.add_notice(
+            session,
+            workspace_id=conversation.workspace_id,
+            agent_id=agent_id,
+            kind="sla_breached",
+            details={"conversation_id": conversation.id, "kind": kind},
+        )
+    if recipients:
+        await bus.publish(
+            session,
+            {
+                "t": "sla_breach",
+                "ws": conversation.workspace_id,
+                "conv": conversation.id,
+                "contact": conversation.contact_id,
+                "inbox": conversation.inbox_id,
+                "private": True,
+                "kind": kind,
+                "agents": recipients,
+            },
+        )
+    return recipients

@@ -305,6 +305,10 @@ async def _route(session: AsyncSession, *, workspace_id: int, now: datetime) -> 
                 Conversation.assignee_id.is_(None),
                 Conversation.bot_handling.is_(False),
                 Conversation.queued_at.is_not(None),
+                # Described (requirements worked out): one that started waiting after this
+                # dispatch's description step waits for the next dispatch, which its arrival
+                # deferred — never routed without its requirements.
+                Conversation.route.is_not(None),
             )
             .order_by(queue_order_rank.desc(), Conversation.queued_at, Conversation.id)
             .limit(BATCH)

@@ -24,11 +24,20 @@ Field = Annotated[str, Form(max_length=400)]
 CAPACITY_CHANNELS = ("default", "web_widget", "email", "api")
 
 
+def labels(ctx: Console) -> dict[str, dict[str, str]]:
+    """The words for states, channels and rule kinds in the agent's language."""
+    return {
+        "state": {a.value: ctx.t(f"routing.state.{a.value}") for a in Availability},
+        "channel": {c: ctx.t(f"routing.channel.{c}") for c in CAPACITY_CHANNELS},
+        "kind": {k.value: ctx.t(f"routing.kind.{k.value}") for k in RuleKind},
+    }
+
+
 async def _availability_fragment(ctx: Console, *, error: str | None = None):
     me = (await agents_out(ctx.session, workspace_id=ctx.workspace_id, agent_ids=[ctx.agent.id]))[0]
     return ctx.render(
         "routing/_availability.html",
-        {"me": me, "states": [a.value for a in Availability], "error": error},
+        {"me": me, "states": [a.value for a in Availability], "error": error, "labels": labels(ctx)},
     )
 
 
@@ -84,6 +93,7 @@ async def _settings_page(
             "team_names": {t.id: t.name for t in teams},
             "channels": CAPACITY_CHANNELS,
             "kinds": [k.value for k in RuleKind],
+            "labels": labels(ctx),
             "error": error,
             "notice": notice,
         },
@@ -180,6 +190,7 @@ async def _queue_context(ctx: Console) -> dict:
         "agents": await agents_out(ctx.session, workspace_id=ctx.workspace_id),
         "minutes": queue.minutes,
         "states": [a.value for a in Availability],
+        "labels": labels(ctx),
     }
 
 

@@ -13,7 +13,7 @@
     return s;
   }
   var me = Number(body.getAttribute("data-agent-id"));
-  var settings = { sound: true, desktop: true, assigned: true, reply: true, mention: true };
+  var settings = { sound: true, desktop: true, assigned: true, reply: true, mention: true, sla: true };
   var mine = new Set();     // my unresolved conversations: a customer reply there is announced
   var unread = new Set();   // conversations with news I have not looked at (the tab title)
   var ready = false;
@@ -159,6 +159,9 @@
     } else if (f.type === "mention") {
       var ids = (f.agent_ids || []).map(Number);
       if (ids.indexOf(me) >= 0 && f.by !== me) announce("mention", Number(f.conversation_id), say("mention"), "");
+    } else if (f.type === "sla_breach") {
+      var to = (f.agent_ids || []).map(Number);
+      if (to.indexOf(me) >= 0) announce("sla", Number(f.conversation_id), say("sla"), "");
     }
   });
 
