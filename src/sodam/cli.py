@@ -13,6 +13,7 @@ from rich.console import Console
 
 from sodam.config import get_settings
 from sodam.knowledge.cli import kb_app
+from sodam.mail.cli import mail_app
 from sodam.nlp.cli import nlp_app
 
 app = typer.Typer(help="Sodam (소담): Korean-first customer engagement.", no_args_is_help=True)
@@ -24,6 +25,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(kb_app, name="kb")
 app.add_typer(nlp_app, name="nlp")
+app.add_typer(mail_app, name="mail")
 console = Console()
 
 

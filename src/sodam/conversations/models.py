@@ -97,6 +97,8 @@ class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     redacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Snoozed (보류) until this time: a job opens it again then (or the customer writes first).
     snoozed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The e-mail subject (e-mail conversations): shown as the conversation's title.
+    subject: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

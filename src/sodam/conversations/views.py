@@ -65,14 +65,13 @@ def waiting(ctx: Console, since: datetime | None, now: datetime | None = None) -
 SLA_WARN_AT = 0.75  # amber from three quarters of the target on
 
 
-async def _sla(ctx: Console, rows: list[Conversation], now: datetime) -> dict[int, dict[str, str]]:
+async def _sla(
+    ctx: Console, rows: list[Conversation], now: datetime, inbox_list: list
+) -> dict[int, dict[str, str]]:
     """First-reply SLA per open conversation whose inbox has a target: due time, the time
     it turns amber, and the state now (ok / warn / breached). console.js re-colours
     the badges as time passes."""
-    targets = {
-        inbox.id: int((inbox.settings or {}).get("sla_first_reply_s") or 0)
-        for inbox in await inboxes.list_(ctx.session, workspace_id=ctx.workspace_id)
-    }
+    targets = {inbox.id: int((inbox.settings or {}).get("sla_first_reply_s") or 0) for inbox in inbox_list}
     wanted = [c for c in rows if targets.get(c.inbox_id)]
     waiting_since = await service.awaiting_reply_since(
         ctx.session, workspace_id=ctx.workspace_id, conversation_ids=[c.id for c in wanted]
@@ -113,7 +112,9 @@ async def list_context(ctx: Console, *, view: str, status: str, selected_id: int
         agent_id=ctx.agent.id,
         conversation_ids=[c.id for c in rows],
     )
-    sla = await _sla(ctx, [c for c in rows if c.status == Status.open], now)
+    inbox_list = await inboxes.list_(ctx.session, workspace_id=ctx.workspace_id)
+    channels = {inbox.id: inbox.channel_type.value for inbox in inbox_list}
+    sla = await _sla(ctx, [c for c in rows if c.status == Status.open], now, inbox_list)
     items = [
         {
             "conversation": c,
@@ -123,6 +124,7 @@ async def list_context(ctx: Console, *, view: str, status: str, selected_id: int
             "waiting": waiting(ctx, c.last_message_at or c.created_at, now),
             "since": (c.last_message_at or c.created_at).isoformat(),
             "mine": c.assignee_id == ctx.agent.id,
+            "channel": channels.get(c.inbox_id),
         }
         for c in rows
     ]
