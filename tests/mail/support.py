@@ -103,8 +103,8 @@ class Sink:
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
-    async def wait_for(self, count: int = 1, timeout: float = 30) -> list[tuple[list[str], EmailMessage]]:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, count: int = 1, within: float = 30) -> list[tuple[list[str], EmailMessage]]:
+        deadline = time.monotonic() + within
         while len(self.received) < count:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the relay received {len(self.received)} mail(s), expected {count}")
@@ -115,9 +115,9 @@ class Sink:
         self.controller.stop()
 
 
-async def eventually(check, timeout: float = 30, interval: float = 0.2):
+async def eventually(check, within: float = 30, interval: float = 0.2):
     """Poll an async check until it returns something truthy."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         found = await check()
         if found:

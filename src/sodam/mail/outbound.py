@@ -129,6 +129,15 @@ async def _customer_mail(
     return latest, person
 
 
+def _body(message: Message) -> str:
+    """The answer's text; a bot answer names its article with the link (there are no cards)."""
+    article = (message.payload or {}).get("article") or {}
+    url = str(article.get("url") or "")
+    if article.get("title") and url.startswith(("http://", "https://")):
+        return f"{message.content.rstrip()}\n\n{article['title']}: {url}"
+    return message.content
+
+
 async def prepare(session: AsyncSession, *, message_id: int, attempt: int) -> Outgoing | str:
     """The mail to send for an answer, its Message-ID recorded; or why nothing is sent."""
     message = await session.get(Message, message_id)
@@ -140,8 +149,8 @@ async def prepare(session: AsyncSession, *, message_id: int, attempt: int) -> Ou
     if (payload.get("mail") or {}).get("delivery", {}).get("status") == "sent":
         return "already_sent"
     automatic = message.sender_type == SenderType.bot
-    if automatic and payload.get("quick_replies") and not message.content.strip():
-        return "buttons_only"
+    if automatic and payload.get("quick_replies"):
+        return "buttons"  # a question with buttons ("도움이 되었나요?") means nothing in a mail
     conversation = await session.get(Conversation, message.conversation_id)
     inbox = await session.get(Inbox, message.inbox_id)
     config = await service.get_config(session, workspace_id=message.workspace_id, inbox_id=message.inbox_id)
@@ -193,7 +202,7 @@ async def prepare(session: AsyncSession, *, message_id: int, attempt: int) -> Ou
         to_address=recipient,
         to_name=contact.name,
         subject=reply_subject(conversation.subject, language),
-        body=message.content,
+        body=_body(message),
         signature=config.signature_en if language == "en" else config.signature_ko,
         mail_id=mail_id,
         in_reply_to=in_reply_to,
