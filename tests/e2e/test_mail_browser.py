@@ -100,11 +100,9 @@ async def test_an_agent_answers_an_email_from_the_console(mail_server, new_conte
     assert mail["In-Reply-To"] == question["Message-ID"] and question["Message-ID"] in mail["References"]
     assert "내일 도착 예정입니다" in mail.get_body(preferencelist=("plain",)).get_content()
 
-    async def shown_sent():
-        await page.reload()
-        return await page.locator('#messages .mail-delivery[data-delivery="sent"]').count() == 1
-
-    await eventually(shown_sent, within=20, interval=0.5)
+    # The reply's state turns from "sending" to "sent" without a reload.
+    await expect(page.locator('#messages .mail-delivery[data-delivery="sent"]')).to_have_count(1)
+    await expect(page.locator("#messages .mail-delivery")).to_contain_text("메일 보냄")
 
 
 HOSTILE = (

@@ -118,6 +118,8 @@ async def test_other_workspaces_mail_pages_are_not_found(live_server, make_works
         f"/console/conversations/{b_message.conversation_id}/original", params={"message": b_message.id}
     )
     assert r.status_code == 404 and "B의 비밀" not in r.text
+    r = await console.get(f"/console/conversations/{b_message.conversation_id}/deliveries")
+    assert r.status_code == 404
     # A's own conversation id with B's message id: still nothing of B
     a_inbox, a_address = await email_inbox(a)
     a_message = await _mail_conversation(a, a_address)

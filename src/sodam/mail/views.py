@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from sodam.accounts.permissions import Permission
 from sodam.accounts.sessions import Console, console, console_access
 from sodam.channels import service as inboxes
 from sodam.conversations import service as conversations
+from sodam.conversations.models import Message, SenderType
 from sodam.core.errors import AppError, NotFound
 from sodam.core.params import MAX_ID, IdPath
 from sodam.mail import service
@@ -133,3 +136,28 @@ async def original(
     )
     response.headers["Content-Security-Policy"] = ORIGINAL_CSP
     return response
+
+
+@router.get("/console/conversations/{conversation_id}/deliveries")
+async def deliveries(conversation_id: IdPath, ctx: Console = Depends(console)) -> JSONResponse:
+    """The delivery state of the answers of an e-mail conversation (console-mail.js asks while
+    one is still being sent)."""
+    conversation = await conversations.get(
+        ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
+    )
+    rows = await ctx.session.execute(
+        select(Message.id, Message.payload["mail"]["delivery"])
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.workspace_id == ctx.workspace_id,
+            Message.sender_type.in_((SenderType.agent, SenderType.bot)),
+        )
+        .order_by(Message.seq.desc())
+        .limit(200)
+    )
+    out = {
+        str(mid): {k: d.get(k) for k in ("status", "attempts", "error")}
+        for mid, d in rows
+        if isinstance(d, dict)
+    }
+    return JSONResponse({"conversation_id": conversation.id, "deliveries": out})

@@ -42,6 +42,44 @@
       state.setAttribute("data-delivery", "sending");
       state.textContent = "✉ " + (strings.sending || "");
       el.appendChild(state);
+      watch();
     }
   });
+
+  // Answers still being sent: ask for their state every few seconds until none is left.
+  var timer = null;
+  function pending() {
+    return document.querySelectorAll('#messages .mail-delivery[data-delivery="sending"], #messages .mail-delivery[data-delivery="retrying"]');
+  }
+  function watch() {
+    if (timer === null && pending().length) timer = setTimeout(poll, 3000);
+  }
+  function poll() {
+    timer = null;
+    var c = document.getElementById("conversation");
+    if (!c || c.getAttribute("data-channel") !== "email" || !pending().length) return;
+    var strings = {};
+    try { strings = JSON.parse(c.getAttribute("data-mail-strings") || "{}"); } catch (e) { /* defaults */ }
+    var id = Number(c.getAttribute("data-conversation-id"));
+    fetch("/console/conversations/" + id + "/deliveries", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        pending().forEach(function (node) {
+          var msg = node.closest(".msg");
+          var d = msg && data.deliveries[msg.getAttribute("data-message-id")];
+          if (!d || !d.status || d.status === node.getAttribute("data-delivery")) return;
+          node.setAttribute("data-delivery", d.status);
+          node.className = "mail-delivery mail-" + d.status;
+          var label = String(strings[d.status] || d.status)
+            .replace("{attempts}", String(d.attempts || 1)).replace("{error}", String(d.error || "-"));
+          node.textContent = "✉ " + label;
+          if (d.error) node.title = String(d.error);
+        });
+      })
+      .catch(function () { /* the next poll tries again */ })
+      .then(watch);
+  }
+  document.addEventListener("DOMContentLoaded", watch);
+  document.body && document.body.addEventListener("htmx:afterSettle", watch);
 })();
