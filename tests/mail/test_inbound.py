@@ -243,3 +243,71 @@ async def test_a_verified_widget_member_and_their_mail_are_one_contact(smtp_port
     await send(smtp_port, customer_mail(to=address, sender="Jun <jun@customer.example>", subject="주문 취소"))
     latest = (await _messages(inbox_id))[-1]
     assert (await _conversation(latest.conversation_id)).contact_id == chatter.id
+
+
+async def _our_reply(ws, conversation_id: int) -> tuple[int, str]:
+    """An agent's reply with its outgoing Message-ID recorded (as the delivery job does)."""
+    from sodam.conversations import service as conversations
+    from sodam.conversations.models import SenderType
+    from sodam.mail import outbound
+
+    async with session_scope() as session:
+        conversation = await conversations.get(
+            session, workspace_id=ws.workspace_id, conversation_id=conversation_id
+        )
+        reply, _ = await conversations.create_message(
+            session,
+            conversation=conversation,
+            content="답변드립니다",
+            sender_type=SenderType.agent,
+            sender_id=ws.agent_id,
+        )
+    async with session_scope() as session:
+        out = await outbound.prepare(session, message_id=reply.id, attempt=1)
+    return reply.id, out.mail["Message-ID"].strip("<>")
+
+
+async def test_a_bounce_of_our_reply_marks_it_failed(smtp_port, make_workspace):
+    ws = await make_workspace()
+    inbox_id, address = await email_inbox(ws, relay_port=free_port())
+    await send(smtp_port, customer_mail(to=address))
+    (question,) = await _messages(inbox_id)
+    reply_id, ours = await _our_reply(ws, question.conversation_id)
+    raw = (
+        f"From: MAILER-DAEMON@mx.customer.example\nTo: {address}\nSubject: Delivery Status Notification (Failure)\n"
+        f"Message-ID: <dsn-{reply_id}@mx.customer.example>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b2"\n\n'
+        "--b2\nContent-Type: text/plain\n\nDelivery failed.\n"
+        "--b2\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.customer.example\n\n"
+        "Final-Recipient: rfc822; gildong@customer.example\nAction: failed\nStatus: 5.2.2\n"
+        "Diagnostic-Code: smtp; 552 5.2.2 mailbox full\n"
+        f"--b2\nContent-Type: text/rfc822-headers\n\nMessage-ID: <{ours}>\nSubject: Re: 배송 문의\n--b2--\n"
+    ).encode()
+
+    def go():
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=20) as client:
+            client.sendmail("", [address], raw)
+
+    import asyncio
+
+    await asyncio.to_thread(go)
+    messages = await _messages(inbox_id)
+    bounce = messages[-1]
+    assert bounce.payload["mail"]["robot"] == "bounce" and bounce.conversation_id == question.conversation_id
+    async with session_scope() as session:
+        reply = await session.get(Message, reply_id)
+    delivery = reply.payload["mail"]["delivery"]
+    assert delivery["status"] == "failed" and delivery["error"] == "bounced: smtp; 552 5.2.2 mailbox full"
+
+
+async def test_our_own_mail_coming_back_is_marked_and_not_answered(smtp_port, make_workspace):
+    ws = await make_workspace()
+    inbox_id, address = await email_inbox(ws, relay_port=free_port(), bot=True)
+    await send(smtp_port, customer_mail(to=address))
+    (question,) = await _messages(inbox_id)
+    _reply_id, ours = await _our_reply(ws, question.conversation_id)
+    # A forwarding loop hands our own reply back to us.
+    await send(smtp_port, customer_mail(to=address, subject="Re: 배송 문의", message_id=f"<{ours}>"))
+    looped = [m for m in await _messages(inbox_id) if m.sender_type.value == "contact"][-1]
+    assert looped.payload["mail"]["robot"] == "ours" and looped.conversation_id == question.conversation_id
+    assert await _jobs("bot.on_customer_message", looped.id) == 0

@@ -113,6 +113,7 @@ async def _mark_bounced(session: AsyncSession, *, inbox: Inbox, mail: ParsedMail
                 message_id=known.message_id,
                 delivery={
                     "status": "failed",
+                    "bounced": True,
                     "error": f"bounced: {mail.bounce_reason or 'delivery failed'}"[:300],
                     "at": datetime.now(UTC).isoformat(),
                 },

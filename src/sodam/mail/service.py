@@ -173,6 +173,8 @@ async def set_delivery(
             "UPDATE messages SET payload = COALESCE(payload, '{}'::jsonb) || jsonb_build_object('mail',"
             " COALESCE(payload->'mail', '{}'::jsonb) || jsonb_build_object('delivery', CAST(:d AS jsonb)))"
             " WHERE id = :m AND workspace_id = :w"
+            # A bounce is the last word: a late retry's outcome never overwrites it.
+            " AND (CAST(:bounce AS boolean) OR payload->'mail'->'delivery'->>'bounced' IS NULL)"
         ),
-        {"d": json.dumps(delivery), "m": message_id, "w": workspace_id},
+        {"d": json.dumps(delivery), "m": message_id, "w": workspace_id, "bounce": bool(delivery.get("bounced"))},
     )
