@@ -17,15 +17,10 @@ from tests.test_api_helpers import assert_error, client
 
 @pytest.fixture(scope="module")
 def mail_server(server_factory):
-    """A server that listens for SMTP and retries sends quickly (3 tries, 0.2 s, 0.4 s)."""
+    """A server that listens for SMTP (every test server retries sends quickly: 3 tries, 0.2 s,
+    0.4 s; tests/conftest.py)."""
     port = free_port()
-    server = server_factory(
-        extra_env={
-            "SODAM_SMTP_LISTEN_PORT": str(port),
-            "SODAM_MAIL_RETRY_BASE_S": "0.2",
-            "SODAM_MAIL_SEND_ATTEMPTS": "3",
-        }
-    )
+    server = server_factory(extra_env={"SODAM_SMTP_LISTEN_PORT": str(port)})
     server.smtp_port = port
     return server
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sodam.db.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
@@ -13,7 +15,14 @@ class MailInbox(TimestampMixin, WorkspaceScoped, Base):
 
     __tablename__ = "mail_inboxes"
     __audit__ = "mail_inbox"
-    __audit_ignore__ = ("smtp_password",)
+    __audit_ignore__ = (
+        "smtp_password",
+        "imap_password",
+        "imap_uidvalidity",
+        "imap_last_uid",
+        "imap_checked_at",
+        "imap_error",
+    )
     __audit_target_id__ = "inbox_id"
     inbox_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True
@@ -29,6 +38,17 @@ class MailInbox(TimestampMixin, WorkspaceScoped, Base):
     reply_to: Mapped[str | None] = mapped_column(String(320))
     signature_ko: Mapped[str] = mapped_column(Text, default="", server_default="")
     signature_en: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Optional: a mailbox polled over IMAP (when mail cannot be pointed at the SMTP listener).
+    imap_host: Mapped[str | None] = mapped_column(String(255))
+    imap_port: Mapped[int] = mapped_column(Integer, default=993, server_default="993")
+    imap_security: Mapped[str] = mapped_column(String(10), default="tls", server_default="tls")
+    imap_username: Mapped[str | None] = mapped_column(String(320))
+    imap_password: Mapped[str | None] = mapped_column(String(500))
+    imap_folder: Mapped[str] = mapped_column(String(200), default="INBOX", server_default="INBOX")
+    imap_uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    imap_last_uid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    imap_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    imap_error: Mapped[str | None] = mapped_column(String(300))
 
 
 class MailMessageId(IdMixin, TimestampMixin, WorkspaceScoped, Base):

@@ -25,6 +25,12 @@ CONFIG_FIELDS = (
     "reply_to",
     "signature_ko",
     "signature_en",
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_username",
+    "imap_password",
+    "imap_folder",
 )
 
 
@@ -83,7 +89,21 @@ async def set_config(session: AsyncSession, *, workspace_id: int, inbox_id: int,
         raise Invalid("smtp_security is starttls, tls or none", code="invalid_smtp_security")
     if "smtp_port" in values and not 1 <= int(values["smtp_port"]) <= 65535:
         raise Invalid("smtp_port is 1-65535", code="invalid_smtp_port")
-    for key in ("smtp_host", "smtp_username", "smtp_password", "reply_to"):
+    if "imap_security" in values and values["imap_security"] not in SECURITY:
+        raise Invalid("imap_security is tls, starttls or none", code="invalid_imap_security")
+    if "imap_port" in values and not 1 <= int(values["imap_port"]) <= 65535:
+        raise Invalid("imap_port is 1-65535", code="invalid_smtp_port")
+    if "imap_folder" in values and not str(values["imap_folder"]).strip():
+        values["imap_folder"] = "INBOX"
+    for key in (
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "reply_to",
+        "imap_host",
+        "imap_username",
+        "imap_password",
+    ):
         if key in values and not str(values[key]).strip():
             values[key] = None
     if config is None:
@@ -94,6 +114,10 @@ async def set_config(session: AsyncSession, *, workspace_id: int, inbox_id: int,
             setattr(config, key, value)
         if fields.get("smtp_password") == "":
             config.smtp_password = None
+        if fields.get("imap_password") == "":
+            config.imap_password = None
+        if {"imap_host", "imap_username", "imap_folder"} & values.keys():
+            config.imap_error = None  # a new mailbox: its error (if any) comes from the next poll
     await session.flush()
     return config
 
@@ -176,5 +200,15 @@ async def set_delivery(
             # A bounce is the last word: a late retry's outcome never overwrites it.
             " AND (CAST(:bounce AS boolean) OR payload->'mail'->'delivery'->>'bounced' IS NULL)"
         ),
-        {"d": json.dumps(delivery), "m": message_id, "w": workspace_id, "bounce": bool(delivery.get("bounced"))},
+        {
+            "d": json.dumps(delivery),
+            "m": message_id,
+            "w": workspace_id,
+            "bounce": bool(delivery.get("bounced")),
+        },
     )
+
+
+async def polled_inboxes(session: AsyncSession) -> list[int]:
+    """The inboxes with an IMAP mailbox to poll (every workspace: a job polls them all)."""
+    return list(await session.scalars(select(MailInbox.inbox_id).where(MailInbox.imap_host.is_not(None))))

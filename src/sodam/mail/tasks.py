@@ -7,7 +7,7 @@ import logging
 from sodam.db.session import session_scope
 from sodam.jobs.app import job_app
 from sodam.jobs.reactions import Reaction, react
-from sodam.mail import outbound
+from sodam.mail import imap, outbound, service
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +44,15 @@ react(
         queue="mail",
     ),
 )
+
+
+@job_app.periodic(cron="* * * * *", periodic_id="mail-imap-poll")
+@job_app.task(name="mail.poll_imap", queue="mail", queueing_lock="mail.poll_imap")
+async def poll_imap(timestamp: int) -> int:
+    """Every minute: read the new mail of every inbox with an IMAP mailbox (one at a time)."""
+    async with session_scope() as session:
+        inbox_ids = await service.polled_inboxes(session)
+    stored = 0
+    for inbox_id in inbox_ids:
+        stored += await imap.poll_inbox(inbox_id)
+    return stored

@@ -68,6 +68,12 @@ async def save_mail_settings(
     signature_ko: str = Form(default="", max_length=2000),
     signature_en: str = Form(default="", max_length=2000),
     bot_enabled: str | None = Form(default=None),
+    imap_host: str = Form(default="", max_length=255),
+    imap_port: str = Form(default="993", max_length=10),
+    imap_security: str = Form(default="tls", max_length=10),
+    imap_username: str = Form(default="", max_length=320),
+    imap_password: str = Form(default="", max_length=500),
+    imap_folder: str = Form(default="INBOX", max_length=200),
     ctx: Console = Depends(manage_inboxes),
 ):
     """Save an e-mail inbox's settings; invalid input re-renders the form with the error."""
@@ -81,6 +87,11 @@ async def save_mail_settings(
         "reply_to": reply_to,
         "signature_ko": signature_ko,
         "signature_en": signature_en,
+        "imap_host": imap_host,
+        "imap_port": imap_port,
+        "imap_security": imap_security,
+        "imap_username": imap_username,
+        "imap_folder": imap_folder,
     }
     config = await service.get_config(ctx.session, workspace_id=ctx.workspace_id, inbox_id=inbox_id)
     try:
@@ -100,6 +111,12 @@ async def save_mail_settings(
                 reply_to=reply_to.strip(),
                 signature_ko=signature_ko.replace("\r\n", "\n"),
                 signature_en=signature_en.replace("\r\n", "\n"),
+                imap_host=imap_host.strip(),
+                imap_port=int(imap_port.strip() or "993"),
+                imap_security=imap_security,
+                imap_username=imap_username.strip(),
+                imap_password=imap_password or None,
+                imap_folder=imap_folder.strip() or "INBOX",
             )
     except ValueError:
         return _page(ctx, inbox, config, error=ctx.t("mail.error.port"), form=form)

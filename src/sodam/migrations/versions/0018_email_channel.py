@@ -6,7 +6,8 @@ Create Date: 2026-12-02
 
 - mail_inboxes: one row per e-mail inbox: its address (unique: RCPT TO routes by it), the
   outbound SMTP relay (host, port, security, user; the password here, never in the inbox's
-  `settings` that the API returns), Reply-To and the ko/en signatures.
+  `settings` that the API returns), Reply-To, the ko/en signatures, and an optional IMAP
+  mailbox to poll (with the last UID read).
 - mail_message_ids: every Message-ID of a conversation, the customer's and ours (threading:
   In-Reply-To / References find the conversation; a bounce finds our message).
 - conversations.subject: the e-mail subject, shown as the conversation's title.
@@ -39,6 +40,17 @@ def upgrade() -> None:
         sa.Column("reply_to", sa.String(320), nullable=True),
         sa.Column("signature_ko", sa.Text(), nullable=False, server_default=""),
         sa.Column("signature_en", sa.Text(), nullable=False, server_default=""),
+        # Optional IMAP polling of a mailbox Sodam cannot receive for directly.
+        sa.Column("imap_host", sa.String(255), nullable=True),
+        sa.Column("imap_port", sa.Integer(), nullable=False, server_default="993"),
+        sa.Column("imap_security", sa.String(10), nullable=False, server_default="tls"),
+        sa.Column("imap_username", sa.String(320), nullable=True),
+        sa.Column("imap_password", sa.String(500), nullable=True),
+        sa.Column("imap_folder", sa.String(200), nullable=False, server_default="INBOX"),
+        sa.Column("imap_uidvalidity", sa.BigInteger(), nullable=True),
+        sa.Column("imap_last_uid", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("imap_checked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("imap_error", sa.String(300), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
     )
     op.create_index("uq_mail_inboxes_address", "mail_inboxes", ["address"], unique=True)
