@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     smtp_listen_host: str = "127.0.0.1"
     smtp_listen_port: int = Field(default=2525, ge=0, le=65535)
     smtp_max_message_bytes: int = Field(default=30 * 1024 * 1024, ge=1024)
+    # PEM certificate chain and key: the listener then offers STARTTLS (what sending servers expect).
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
     mail_send_attempts: int = Field(default=5, ge=1, le=20)
     mail_retry_base_s: float = Field(default=60.0, ge=0)
     mail_send_timeout_s: float = Field(default=30.0, gt=0)

@@ -311,3 +311,63 @@ async def test_our_own_mail_coming_back_is_marked_and_not_answered(smtp_port, ma
     looped = [m for m in await _messages(inbox_id) if m.sender_type.value == "contact"][-1]
     assert looped.payload["mail"]["robot"] == "ours" and looped.conversation_id == question.conversation_id
     assert await _jobs("bot.on_customer_message", looped.id) == 0
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1 (openssl), and the key."""
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+async def test_the_listener_offers_starttls_with_a_certificate(db, make_workspace, certificate):
+    import asyncio
+    import ssl
+
+    from sodam.mail.listener import tls_context
+
+    cert, key = certificate
+    port = free_port()
+    server = await start_server("127.0.0.1", port, tls=tls_context(cert, key))
+    ws = await make_workspace()
+    inbox_id, address = await email_inbox(ws)
+
+    def go():
+        with smtplib.SMTP("127.0.0.1", port, timeout=20) as client:
+            client.ehlo()
+            assert client.has_extn("starttls")
+            client.starttls(context=ssl.create_default_context(cafile=cert))  # verified against it
+            client.ehlo()
+            client.send_message(customer_mail(to=address, subject="암호화된 메일"))
+
+    try:
+        await asyncio.to_thread(go)
+    finally:
+        server.close()
+        await server.wait_closed()
+    (message,) = await _messages(inbox_id)
+    assert (await _conversation(message.conversation_id)).subject == "암호화된 메일"

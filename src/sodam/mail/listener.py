@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -70,19 +71,36 @@ async def deliver(raw: bytes, *, recipients: list[str], envelope_from: str | Non
     return stored
 
 
-async def start_server(host: str, port: int) -> asyncio.Server:
-    """Listen for SMTP on host:port (the port shared with other processes)."""
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """The STARTTLS context of the listener, when a certificate is configured."""
+    if not cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key or None)
+    return context
+
+
+async def start_server(host: str, port: int, *, tls: ssl.SSLContext | None = None) -> asyncio.Server:
+    """Listen for SMTP on host:port (the port shared with other processes); STARTTLS with `tls`
+    or the configured certificate."""
     settings = get_settings()
     handler = InboxHandler()
     loop = asyncio.get_running_loop()
+    # Once, off the loop: aiosmtpd would otherwise ask DNS for it on every connection.
+    hostname = await asyncio.to_thread(socket.getfqdn)
+    context = tls or tls_context(
+        str(settings.smtp_tls_cert) if settings.smtp_tls_cert else None,
+        str(settings.smtp_tls_key) if settings.smtp_tls_key else None,
+    )
     return await loop.create_server(
         lambda: SMTP(
             handler,
             data_size_limit=settings.smtp_max_message_bytes,
             enable_SMTPUTF8=True,
-            hostname=socket.getfqdn() if host in ("0.0.0.0", "::") else None,
+            hostname=hostname,
             ident="Sodam ESMTP",
             timeout=120,
+            tls_context=context,
         ),
         host=host,
         port=port,
