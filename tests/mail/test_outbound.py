@@ -206,3 +206,40 @@ async def test_mail_settings_by_api_and_isolation(mail_server, make_workspace):
     async with client(mail_server, b.api_token) as api:
         r = await api.get(f"/inboxes/{b_inbox}/mail")
         assert r.json()["smtp_host"] is None and r.json()["has_password"] is True
+
+
+async def test_a_reply_with_a_file_carries_it_and_a_private_note_is_never_mailed(
+    mail_server, make_workspace, sink
+):
+    from tests.attachments.files import PDF
+
+    ws = await make_workspace()
+    inbox_id, address = await email_inbox(ws, relay_port=sink.port)
+    await _listening(mail_server)
+    await send(mail_server.smtp_port, customer_mail(to=address, subject="견적 요청"))
+    (received,) = await _first_mail(inbox_id)
+    async with client(mail_server, ws.api_token) as api:
+        note = await api.post(
+            f"/conversations/{received.conversation_id}/messages",
+            json={"content": "내부 메모: 단가 확인 필요", "private": True, "client_id": "note-1"},
+        )
+        assert note.status_code == 201, note.text
+        up = await api.post(
+            f"/conversations/{received.conversation_id}/attachments", files={"file": ("견적서.pdf", PDF)}
+        )
+        assert up.status_code == 201, up.text
+        r = await api.post(
+            f"/conversations/{received.conversation_id}/messages",
+            json={
+                "content": "견적서를 보내드립니다.",
+                "attachments": [up.json()["id"]],
+                "client_id": "reply-1",
+            },
+        )
+        assert r.status_code == 201, r.text
+    ((_rcpts, mail),) = await sink.wait_for(1)
+    files = list(mail.iter_attachments())
+    assert [(f.get_filename(), f.get_content_type()) for f in files] == [("견적서.pdf", "application/pdf")]
+    assert files[0].get_content() == PDF
+    assert "견적서를 보내드립니다" in mail.get_body(preferencelist=("plain",)).get_content()
+    assert len(sink.received) == 1 and "내부 메모" not in mail.as_string()
