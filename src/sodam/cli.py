@@ -317,6 +317,20 @@ def bench_messages(
     )
 
 
+@bench_app.command("mail")
+def bench_mail(
+    mails: int = typer.Option(2000, help="Distinct mails to send (plus 10 % redeliveries)."),
+    clients: int = typer.Option(8, help="SMTP connections sending at once."),
+) -> None:
+    """Mail in through the SMTP listener: mails/s, DATA → 250 latency, nothing lost or doubled."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    try:
+        from bench import mail as bench_mod
+    except ImportError:
+        fail("the benchmarks live in the source checkout's bench/ folder")
+    bench_mod.main(mails=mails, clients=clients)
+
+
 @bench_app.command("faults")
 def bench_faults(
     duration: float = typer.Option(60.0, help="Seconds of steady load; the faults are spread over it."),
