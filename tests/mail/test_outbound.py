@@ -67,6 +67,10 @@ async def test_an_agent_reply_goes_out_threaded_and_the_answer_threads_back(
     await send(mail_server.smtp_port, question)
     (received,) = await _first_mail(inbox_id)
     async with client(mail_server, ws.api_token) as api:
+        conversation = (await api.get(f"/conversations/{received.conversation_id}")).json()
+        assert conversation["subject"] == "배송 문의"
+        shown = (await api.get(f"/conversations/{received.conversation_id}/messages")).json()["data"][0]
+        assert shown["payload"]["mail"]["from"] == "gildong@customer.example"
         r = await api.post(
             f"/conversations/{received.conversation_id}/messages",
             json={"content": "확인해 보니 내일 도착 예정입니다.\n감사합니다.", "client_id": "reply-1"},

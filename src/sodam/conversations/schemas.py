@@ -44,6 +44,8 @@ class ConversationOut(BaseModel):
     last_message_at: datetime | None
     last_message_preview: str | None
     snoozed_until: datetime | None = None
+    # The e-mail subject of an e-mail conversation (None for other channels).
+    subject: str | None = None
     created_at: datetime
     updated_at: datetime
 
