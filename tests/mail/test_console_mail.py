@@ -49,6 +49,38 @@ async def test_the_conversation_shows_subject_fold_and_a_safe_original(live_serv
     assert 'id="conversation-subject"' in page.text and "주문 취소 요청" in page.text
     assert "이전 내용 보기" in page.text and "주문해 주셔서 감사합니다" in page.text  # folded, not lost
     assert f"/console/conversations/{m.conversation_id}/original?message={m.id}" in page.text
+    # An answer that could not be sent says so, with the reason.
+    from sodam.conversations import service as conversations
+    from sodam.conversations.models import SenderType
+    from sodam.mail import service as mail
+
+    async with session_scope() as session:
+        conversation = await conversations.get(
+            session, workspace_id=ws.workspace_id, conversation_id=m.conversation_id
+        )
+        answer, _ = await conversations.create_message(
+            session,
+            conversation=conversation,
+            content="취소해 드렸습니다",
+            sender_type=SenderType.agent,
+            sender_id=ws.agent_id,
+        )
+        await mail.set_delivery(
+            session,
+            workspace_id=ws.workspace_id,
+            message_id=answer.id,
+            delivery={
+                "status": "failed",
+                "attempts": 5,
+                "error": "SMTPConnectError: relay down",
+                "bounced": True,
+            },
+        )
+    page = await console.get(f"/console/conversations/{m.conversation_id}")
+    assert (
+        'data-delivery="failed"' in page.text
+        and "메일을 보내지 못했습니다: SMTPConnectError: relay down" in page.text
+    )
     listing = await console.get("/console")
     assert "row-subject" in listing.text and "주문 취소 요청" in listing.text
     original = await console.get(
