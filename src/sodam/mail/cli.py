@@ -26,6 +26,9 @@ def listen(
     settings = get_settings()
     host = host or settings.smtp_listen_host
     port = port or settings.smtp_listen_port
+    if not port:
+        console.print("[red]error:[/red] SODAM_SMTP_LISTEN_PORT is 0 (off): give --port")
+        raise typer.Exit(2)
     url = database_url()
     upgrade(url)
     # The reactions (bot, sentiment, …) a stored mail defers are registered by these modules.
