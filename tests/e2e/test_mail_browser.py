@@ -89,6 +89,7 @@ async def test_an_agent_answers_an_email_from_the_console(mail_server, new_conte
     await expect(quote.locator("pre")).to_be_hidden()  # folded
     await quote.locator("summary").click()
     await expect(quote.locator("pre")).to_contain_text("> 주문 감사합니다")
+    await expect(page.locator("#mail-reply-hint")).to_contain_text("gildong@customer.example")
     await page.locator("#reply-box").fill("내일 도착 예정입니다. 감사합니다.")
     await page.locator("#reply-box").press("Enter")
     await expect(page.locator("#messages .msg-outgoing .msg-body")).to_have_text(
