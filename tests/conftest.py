@@ -72,6 +72,11 @@ def database_url(tmp_path_factory) -> str:
     # tests/test_login_throttle.py check those limits with their defaults, one address each.
     for name, value in PER_IP_LIMITS_FOR_THE_SUITE.items():
         os.environ.setdefault(name, value)
+    # No SMTP listener unless a test starts one on a free loopback port (tests/mail).
+    os.environ.setdefault("SODAM_SMTP_LISTEN_PORT", "0")
+    # Every server's worker may send a mail answer: the same quick retries in all of them.
+    os.environ.setdefault("SODAM_MAIL_RETRY_BASE_S", "0.2")
+    os.environ.setdefault("SODAM_MAIL_SEND_ATTEMPTS", "3")
     from sodam.config import get_settings
 
     get_settings.cache_clear()

@@ -36,6 +36,7 @@ BODIES = {
     ("post", "/api/v1/conversations/{conversation_id}/attachments"): {},
     ("post", "/api/v1/inboxes"): {"name": "x"},
     ("patch", "/api/v1/inboxes/{inbox_id}"): {"name": "침입자", "allowed_origins": ["https://evil.example"]},
+    ("put", "/api/v1/inboxes/{inbox_id}/mail"): {"smtp_host": "evil.example"},
     ("post", "/api/v1/teams"): {"name": "x"},
     ("post", "/api/v1/agents"): {"email": "x@iso.example", "name": "x", "password": "long-enough-pw"},
     ("patch", "/api/v1/agents/{agent_id}"): {"name": "침입자", "is_active": False},

@@ -27,6 +27,7 @@ from sodam.core.ratelimit import RULES, default_rate
 from sodam.db.embedded import resolve_database_url
 from sodam.db.session import dispose_engine, get_engine, init_engine
 from sodam.jobs.app import JobRunner
+from sodam.mail.listener import MailListener
 from sodam.realtime.bus import PostgresListener
 from sodam.realtime.hub import hub
 
@@ -64,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.listener = listener
         jobs = JobRunner(url, run_worker=settings.run_worker, concurrency=settings.worker_concurrency)
         await jobs.start()
+        # The SMTP listener, once some inbox has an e-mail address (SODAM_SMTP_LISTEN_PORT=0: never).
+        mail_listener = MailListener(settings.smtp_listen_host, settings.smtp_listen_port)
+        await mail_listener.start()
         # Kiwi loads its model lazily (seconds of CPU): do it now, off the event loop,
         # rather than inside the first customer's search or sentiment job.
         warmup = asyncio.create_task(asyncio.to_thread(_warm_up_language_models))
@@ -71,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             warmup.cancel()
+            await mail_listener.stop()
             await jobs.stop()
             await listener.stop()
             await dispose_engine()
@@ -208,6 +213,8 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(views_triage.router)  # priority and snooze (보류) in the console
     app.include_router(replies_views.router)  # the reply box's `/` picker, /console/settings/replies
+    from sodam.mail import api as mail_api
+    from sodam.mail import views as mail_views
     from sodam.notifications import views as notifications_views
     from sodam.search import api as search_api
     from sodam.search import views as search_views
@@ -222,6 +229,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(hours_views.router)  # /console/settings/hours: inboxes' and teams' hours
     app.include_router(sla_api.router)
     app.include_router(sla_views.router)  # /console/settings/sla
+    app.include_router(mail_api.router)  # /api/v1/inboxes/{id}/mail
+    app.include_router(mail_views.router)  # e-mail inbox settings, a mail's original
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

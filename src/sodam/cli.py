@@ -13,6 +13,7 @@ from rich.console import Console
 
 from sodam.config import get_settings
 from sodam.knowledge.cli import kb_app
+from sodam.mail.cli import mail_app
 from sodam.nlp.cli import nlp_app
 
 app = typer.Typer(help="Sodam (소담): Korean-first customer engagement.", no_args_is_help=True)
@@ -24,6 +25,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(kb_app, name="kb")
 app.add_typer(nlp_app, name="nlp")
+app.add_typer(mail_app, name="mail")
 console = Console()
 
 
@@ -313,6 +315,20 @@ def bench_messages(
         idle_sockets=idle_sockets,
         workers=workers,
     )
+
+
+@bench_app.command("mail")
+def bench_mail(
+    mails: int = typer.Option(2000, help="Distinct mails to send (plus 10 % redeliveries)."),
+    clients: int = typer.Option(8, help="SMTP connections sending at once."),
+) -> None:
+    """Mail in through the SMTP listener: mails/s, DATA → 250 latency, nothing lost or doubled."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    try:
+        from bench import mail as bench_mod
+    except ImportError:
+        fail("the benchmarks live in the source checkout's bench/ folder")
+    bench_mod.main(mails=mails, clients=clients)
 
 
 @bench_app.command("faults")

@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    # E-mail channel: the built-in SMTP listener (started by `sodam serve` once an e-mail inbox
+    # exists, or by `sodam mail listen`; port 0 = off), and the outbound relay's retries
+    # (attempt n waits base * 2^(n-1) seconds).
+    smtp_listen_host: str = "127.0.0.1"
+    smtp_listen_port: int = Field(default=2525, ge=0, le=65535)
+    smtp_max_message_bytes: int = Field(default=30 * 1024 * 1024, ge=1024)
+    # PEM certificate chain and key: the listener then offers STARTTLS (what sending servers expect).
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
+    mail_send_attempts: int = Field(default=5, ge=1, le=20)
+    mail_retry_base_s: float = Field(default=60.0, ge=0)
+    mail_send_timeout_s: float = Field(default=30.0, gt=0)
     # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs).
     trusted_proxies: str = ""
 

@@ -185,6 +185,8 @@ async def handle_customer_message(
     message = await session.get(Message, message_id)
     if message is None or message.sender_type != SenderType.contact:
         return "ignored"
+    if (message.payload or {}).get("no_reply"):
+        return "no_reply"  # sent by a machine (an auto-reply, a bounce, a list): never answered
     conversation = await session.get(Conversation, message.conversation_id)
     inbox = await inboxes.get(session, workspace_id=message.workspace_id, inbox_id=message.inbox_id)
     settings = bot_settings(inbox)

@@ -77,6 +77,21 @@ async def is_member_contact(session: AsyncSession, *, workspace_id: int, contact
 async def member_contact(session: AsyncSession, *, inbox: Inbox, member_id: str, fields: dict[str, Any]):
     """The verified member's one contact in this workspace (created at the first boot);
     the site's word about name, e-mail, phone and attributes is trusted and kept."""
+    email = (fields.get("email") or "").strip().lower()
+    known = await contacts.by_identity(
+        session, workspace_id=inbox.workspace_id, channel_type=MEMBER_CHANNEL, external_id=member_id
+    )
+    if known is None and email:
+        # The member wrote by e-mail before chatting: the same person, one contact.
+        owner = await contacts.verified_email_owner(session, workspace_id=inbox.workspace_id, address=email)
+        if owner is not None:
+            await contacts.add_identity(
+                session,
+                workspace_id=inbox.workspace_id,
+                contact_id=owner,
+                channel_type=MEMBER_CHANNEL,
+                external_id=member_id,
+            )
     contact = await contacts.get_or_create_by_identity(
         session,
         workspace_id=inbox.workspace_id,
@@ -84,6 +99,15 @@ async def member_contact(session: AsyncSession, *, inbox: Inbox, member_id: str,
         external_id=member_id,
         **{k: v for k, v in fields.items() if v and k != "custom_attributes"},
     )
+    if email and "@" in email:
+        # Mail from this verified address later lands on this contact.
+        await contacts.add_identity(
+            session,
+            workspace_id=inbox.workspace_id,
+            contact_id=contact.id,
+            channel_type=contacts.EMAIL_CHANNEL,
+            external_id=email[:320],
+        )
     updates = {k: v for k, v in fields.items() if v and k != "custom_attributes"}
     updates["custom_attributes"] = {**(fields.get("custom_attributes") or {}), "member_id": member_id}
     if updates:

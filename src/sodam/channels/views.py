@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from sodam.accounts.permissions import Permission
 from sodam.accounts.sessions import Console, console_access
 from sodam.channels import service
+from sodam.channels.models import ChannelType
 from sodam.config import get_settings
 from sodam.core.errors import Invalid
 from sodam.core.params import IdPath
@@ -44,12 +45,21 @@ def _page(
 
 
 @router.post("")
-async def create_inbox(name: str = Form(default=""), ctx: Console = Depends(manage_inboxes)):
+async def create_inbox(
+    name: str = Form(default=""),
+    channel_type: str = Form(default="web_widget"),
+    ctx: Console = Depends(manage_inboxes),
+):
+    """A new widget or e-mail inbox; an e-mail inbox goes on to its address and relay."""
     if not name.strip():
         raise Invalid(ctx.t("console.error.inbox_name"), code="invalid_name")
-    inbox = await service.create(ctx.session, workspace_id=ctx.workspace_id, name=name.strip()[:200])
+    channel = ChannelType.email if channel_type == "email" else ChannelType.web_widget
+    inbox = await service.create(
+        ctx.session, workspace_id=ctx.workspace_id, name=name.strip()[:200], channel_type=channel
+    )
     await ctx.session.commit()
-    return RedirectResponse(f"/console/settings/inboxes/{inbox.id}", status_code=303)
+    then = "/mail" if channel == ChannelType.email else ""
+    return RedirectResponse(f"/console/settings/inboxes/{inbox.id}{then}", status_code=303)
 
 
 @router.get("/{inbox_id}")

@@ -93,6 +93,30 @@ def _post_params(
     }
 
 
+_channel_types: dict[int, str] = {}
+
+
+async def answer_hints(
+    session: AsyncSession, inbox_id: int, sender_type: SenderType, kind: MessageKind
+) -> dict[str, Any]:
+    """{"channel_type": ...} for a public answer (agent or bot), so a channel that delivers
+    answers elsewhere (e-mail) reacts to its own only. An inbox's channel never changes: it is
+    read once per process."""
+    if sender_type not in (SenderType.agent, SenderType.bot) or kind not in (
+        MessageKind.text,
+        MessageKind.bot,
+    ):
+        return {}
+    if inbox_id not in _channel_types:
+        found = await session.scalar(
+            text("SELECT channel_type::text FROM inboxes WHERE id = :i"), {"i": inbox_id}
+        )
+        if found is None:
+            return {}
+        _channel_types[inbox_id] = found
+    return {"channel_type": _channel_types[inbox_id]}
+
+
 def _same_sender(
     row: dict[str, Any], *, sender_type: SenderType, sender_id: int | None, conversation_id: int | None
 ) -> bool:
@@ -155,6 +179,7 @@ async def create_message(
     client_id: str | None = None,
     max_chars: int = 10_000,
     payload: dict[str, Any] | None = None,
+    hints: dict[str, Any] | None = None,
 ) -> tuple[Message, bool]:
     """Store a message once; returns (message, created). A repeated client_id returns the stored one.
 
@@ -176,6 +201,7 @@ async def create_message(
         payload=payload,
         language=None,
         max_chars=max_chars,
+        hints={**(await answer_hints(session, conversation.inbox_id, sender_type, kind)), **(hints or {})},
     )
     result = await session.scalar(_POST_MESSAGE_ORM, params)
     if not result["created"] and not _same_sender(

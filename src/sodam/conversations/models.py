@@ -130,6 +130,8 @@ class Conversation(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     sla_policy_id: Mapped[int | None] = mapped_column(BigInteger)
     sla_clocks: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     sla_awaiting_customer: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # The e-mail subject (e-mail conversations): shown as the conversation's title.
+    subject: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -49,6 +49,8 @@ class ConversationOut(BaseModel):
     first_response_due_at: datetime | None = None
     next_response_due_at: datetime | None = None
     resolution_due_at: datetime | None = None
+    # The e-mail subject of an e-mail conversation (None for other channels).
+    subject: str | None = None
     created_at: datetime
     updated_at: datetime
 

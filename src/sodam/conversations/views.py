@@ -80,7 +80,9 @@ def _stored_sla(c: Conversation, now: datetime) -> dict[str, str] | None:
     return {"due": due.isoformat(), "warn": warn.isoformat(), "state": state, "kind": kind}
 
 
-async def _sla(ctx: Console, rows: list[Conversation], now: datetime) -> dict[int, dict[str, str]]:
+async def _sla(
+    ctx: Console, rows: list[Conversation], now: datetime, inbox_list: list
+) -> dict[int, dict[str, str]]:
     """SLA per open conversation: the stored due times of its SLA policy; without a policy,
     the first-reply target of its inbox (due time, the time it turns amber, and the state now:
     ok / warn / breached). console.js re-colours the badges as time passes."""
@@ -89,10 +91,7 @@ async def _sla(ctx: Console, rows: list[Conversation], now: datetime) -> dict[in
         stored = _stored_sla(c, now)
         if stored:
             out[c.id] = stored
-    targets = {
-        inbox.id: int((inbox.settings or {}).get("sla_first_reply_s") or 0)
-        for inbox in await inboxes.list_(ctx.session, workspace_id=ctx.workspace_id)
-    }
+    targets = {inbox.id: int((inbox.settings or {}).get("sla_first_reply_s") or 0) for inbox in inbox_list}
     wanted = [c for c in rows if targets.get(c.inbox_id) and c.id not in out and c.sla_policy_id is None]
     waiting_since = await service.awaiting_reply_since(
         ctx.session, workspace_id=ctx.workspace_id, conversation_ids=[c.id for c in wanted]
@@ -142,7 +141,9 @@ async def list_context(
         agent_id=ctx.agent.id,
         conversation_ids=[c.id for c in rows],
     )
-    sla = await _sla(ctx, [c for c in rows if c.status == Status.open], now)
+    inbox_list = await inboxes.list_(ctx.session, workspace_id=ctx.workspace_id)
+    channels = {inbox.id: inbox.channel_type.value for inbox in inbox_list}
+    sla = await _sla(ctx, [c for c in rows if c.status == Status.open], now, inbox_list)
     items = [
         {
             "conversation": c,
@@ -152,6 +153,7 @@ async def list_context(
             "waiting": waiting(ctx, c.last_message_at or c.created_at, now),
             "since": (c.last_message_at or c.created_at).isoformat(),
             "mine": c.assignee_id == ctx.agent.id,
+            "channel": channels.get(c.inbox_id),
         }
         for c in rows
     ]

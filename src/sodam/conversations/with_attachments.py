@@ -25,6 +25,7 @@ from sodam.conversations.message_path import (
     _post_params,
     _remember,
     _same_sender,
+    answer_hints,
     create_message,
     message_out_row,
 )
@@ -72,6 +73,7 @@ async def post(
     )
     payload = {**(extra_payload or {}), "attachments": [a.wire() for a in rows]}
     only_files = not content.strip()
+    hints = {**(await answer_hints(session, inbox_id, sender_type, kind)), **(hints or {})}
     params = _post_params(
         workspace_id=workspace_id,
         inbox_id=inbox_id,

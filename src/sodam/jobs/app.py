@@ -36,6 +36,7 @@ TASK_MODULES: list[str] = [
     "sodam.notifications.tasks",
     "sodam.routing.tasks",
     "sodam.sla.tasks",
+    "sodam.mail.tasks",
 ]
 
 job_app = procrastinate.App(connector=procrastinate.PsycopgConnector())

@@ -15,6 +15,7 @@ from sodam.conversations import models as _conversations  # noqa: F401
 from sodam.db.base import Base
 from sodam.db.session import sqlalchemy_url
 from sodam.knowledge import models as _knowledge  # noqa: F401
+from sodam.mail import models as _mail  # noqa: F401
 from sodam.notifications import models as _notifications  # noqa: F401
 from sodam.privacy import models as _privacy  # noqa: F401
 from sodam.replies import models as _replies  # noqa: F401

@@ -17,7 +17,7 @@ from sodam.channels.models import Inbox
 from sodam.channels.promise import when_text
 from sodam.contacts.models import Contact
 from sodam.conversations import service as conversations
-from sodam.conversations.models import Conversation, MessageKind, SenderType
+from sodam.conversations.models import Conversation, Message, MessageKind, SenderType
 from sodam.core.i18n import gettext, normalise
 from sodam.routing import queue
 
@@ -74,6 +74,14 @@ async def text_for(
 async def send_first_reply(
     session: AsyncSession, *, conversation: Conversation, inbox: Inbox, agent_id: int | None, now: datetime
 ) -> None:
+    last_payload = await session.scalar(
+        select(Message.payload)
+        .where(Message.conversation_id == conversation.id, Message.sender_type == SenderType.contact)
+        .order_by(Message.seq.desc())
+        .limit(1)
+    )
+    if (last_payload or {}).get("no_reply"):
+        return  # an auto-reply, a bounce, a list mail: never answered (mail/)
     content = await text_for(session, conversation=conversation, inbox=inbox, agent_id=agent_id, now=now)
     await conversations.create_message(
         session,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import String, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Agent, Team, TeamMember
@@ -119,10 +119,26 @@ def choose(
 
 
 async def available_agents(session: AsyncSession, *, workspace_id: int, now: datetime) -> list[AgentSlot]:
-    """Online, active agents out of wrap-up, with their skills, teams and open load."""
+    """Online, active agents out of wrap-up, with their open load, skills and teams.
+
+    State and load come from one statement (one snapshot): read apart, a resolve committing
+    in between would show the place freed but not the wrap-up it started."""
+    load = (
+        select(func.coalesce(func.jsonb_object_agg(text("ct"), text("n")), text("'{}'::jsonb")))
+        .select_from(
+            select(Inbox.channel_type.cast(String).label("ct"), func.count().label("n"))
+            .select_from(Conversation)
+            .join(Inbox, Inbox.id == Conversation.inbox_id)
+            .where(Conversation.assignee_id == AgentState.agent_id, Conversation.status == Status.open)
+            .group_by(Inbox.channel_type)
+            .correlate(AgentState)
+            .subquery()
+        )
+        .scalar_subquery()
+    )
     rows = (
         await session.execute(
-            select(AgentState.agent_id, AgentState.capacity, AgentState.last_assigned_at)
+            select(AgentState.agent_id, AgentState.capacity, AgentState.last_assigned_at, load.label("load"))
             .join(Agent, Agent.id == AgentState.agent_id)
             .where(
                 AgentState.workspace_id == workspace_id,
@@ -133,7 +149,13 @@ async def available_agents(session: AsyncSession, *, workspace_id: int, now: dat
         )
     ).all()
     slots = {
-        r.agent_id: AgentSlot(r.agent_id, r.capacity or {}, last_assigned_at=r.last_assigned_at) for r in rows
+        r.agent_id: AgentSlot(
+            r.agent_id,
+            r.capacity or {},
+            load={k: int(v) for k, v in (r.load or {}).items()},
+            last_assigned_at=r.last_assigned_at,
+        )
+        for r in rows
     }
     if not slots:
         return []
@@ -150,17 +172,6 @@ async def available_agents(session: AsyncSession, *, workspace_id: int, now: dat
         )
     ):
         slots[agent_id].teams.add(team_id)
-    for agent_id, channel, count in await session.execute(
-        select(Conversation.assignee_id, Inbox.channel_type, func.count())
-        .join(Inbox, Inbox.id == Conversation.inbox_id)
-        .where(
-            Conversation.workspace_id == workspace_id,
-            Conversation.status == Status.open,
-            Conversation.assignee_id.in_(ids),
-        )
-        .group_by(Conversation.assignee_id, Inbox.channel_type)
-    ):
-        slots[agent_id].load[channel.value] = int(count)
     return list(slots.values())
 
 
@@ -175,8 +186,7 @@ def _inbox_routes(inbox: Inbox, now: datetime) -> bool:
 
 
 async def _describe_new(session: AsyncSession, *, workspace_id: int) -> list[Conversation]:
-    """Work out what newly waiting conversations need (before taking the routing lock: it
-    reads messages and analyses text)."""
+    """Work out what newly waiting conversations need (their text is analysed in a thread)."""
     fresh = list(
         await session.scalars(
             select(Conversation)
@@ -224,10 +234,12 @@ async def dispatch(
     Conversations seen for the first time get their first auto-reply (after routing, so it
     can name the agent or the queue position)."""
     now = now or datetime.now(UTC)
-    fresh = await _describe_new(session, workspace_id=workspace_id)
+    # Describing writes the conversations' requirements: under the lock too, or two routers
+    # describing the same rows would each wait for the other's rows and lock (a deadlock).
     await session.execute(
         text("SELECT pg_advisory_xact_lock(:cls, :ws)"), {"cls": ROUTING_LOCK_CLASS, "ws": workspace_id}
     )
+    fresh = await _describe_new(session, workspace_id=workspace_id)
     decisions = await _route(session, workspace_id=workspace_id, now=now)
     if decisions:
         await _tell_the_queue(session, workspace_id=workspace_id)
