@@ -74,6 +74,21 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    # Outgoing webhooks: a delivery is tried up to `webhook_max_attempts` times, waiting
+    # base * factor^(n-1) seconds (capped, with +-25 % jitter) between tries: 60 s x 3^n over 8
+    # tries is about 18 hours; then it is dead-lettered. A subscription failing
+    # `webhook_pause_after` times in a row is paused and its workspace's admins told.
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_retry_base_s: float = Field(default=60.0, gt=0)
+    webhook_retry_factor: float = Field(default=3.0, ge=1)
+    webhook_retry_max_s: float = Field(default=12 * 3600.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_concurrency: int = Field(default=32, ge=1, le=2048)
+    webhook_poll_s: float = Field(default=1.0, gt=0)
+    webhook_pause_after: int = Field(default=100, ge=1)
+    # Callback URLs may not point at loopback, private, link-local or reserved addresses
+    # (SSRF) unless inside one of these comma-separated networks (e.g. "127.0.0.1/32").
+    webhook_allow_networks: str = ""
     # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs).
     trusted_proxies: str = ""
 

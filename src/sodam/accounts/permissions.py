@@ -31,6 +31,8 @@ class Permission(str, enum.Enum):
     privacy_manage = "privacy.manage"
     # Team and workspace-wide canned replies (자주 쓰는 답변); personal ones need only `work`.
     replies_manage = "replies.manage"
+    # Outgoing webhooks: subscriptions, API inboxes' callback URLs, deliveries, redelivery.
+    webhooks_manage = "webhooks.manage"
 
 
 _SUPERVISOR = frozenset(

@@ -27,6 +27,7 @@ TARGET_TYPES = (
     "privacy_settings",
     "workspace",
     "canned_reply",
+    "webhook_subscription",
     "retention",
     "audit",
 )

@@ -93,6 +93,23 @@ def _post_params(
     }
 
 
+_channel_types: dict[int, str] = {}
+
+
+async def channel_type_of(session: AsyncSession, inbox_id: int) -> str:
+    """The inbox's channel type (the `channel_type` hint reactions filter on); an inbox never
+    changes its channel, so each process reads it once."""
+    found = _channel_types.get(inbox_id)
+    if found is None:
+        found = await session.scalar(
+            text("SELECT channel_type::text FROM inboxes WHERE id = :id"), {"id": inbox_id}
+        )
+        if found is None:
+            return ""
+        _channel_types[inbox_id] = found
+    return found
+
+
 def _same_sender(
     row: dict[str, Any], *, sender_type: SenderType, sender_id: int | None, conversation_id: int | None
 ) -> bool:
@@ -155,6 +172,7 @@ async def create_message(
     client_id: str | None = None,
     max_chars: int = 10_000,
     payload: dict[str, Any] | None = None,
+    hints: dict[str, Any] | None = None,
 ) -> tuple[Message, bool]:
     """Store a message once; returns (message, created). A repeated client_id returns the stored one.
 
@@ -176,6 +194,7 @@ async def create_message(
         payload=payload,
         language=None,
         max_chars=max_chars,
+        hints=hints,
     )
     result = await session.scalar(_POST_MESSAGE_ORM, params)
     if not result["created"] and not _same_sender(

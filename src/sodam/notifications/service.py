@@ -160,3 +160,19 @@ async def console_state(session: AsyncSession, *, workspace_id: int, agent_id: i
         "mine": mine,
         "unread": sorted(unread),
     }
+
+
+async def notify_admins(
+    session: AsyncSession, *, workspace_id: int, kind: str, details: dict[str, Any]
+) -> int:
+    """Leave a console notice for every active admin of the workspace; returns how many."""
+    admins = [
+        a
+        for a in await accounts.list_agents(session, workspace_id=workspace_id)
+        if a.is_active and a.role.value == "admin"
+    ]
+    for admin in admins:
+        await accounts.add_notice(
+            session, workspace_id=workspace_id, agent_id=admin.id, kind=kind, details=details
+        )
+    return len(admins)
