@@ -23,15 +23,24 @@ async def ctx(live_server, make_workspace):
 async def test_open_a_conversation_and_post_messages_idempotently(ctx):
     ws, client, inbox_id = ctx
     key = str(uuid.uuid4())
-    body = {"source_id": "kakao-77", "name": "김민지", "email": "minji@example.com", "content": "환불 문의드려요"}
-    first = await client.post(f"/api/v1/inboxes/{inbox_id}/conversations", json=body, headers={"Idempotency-Key": key})
+    body = {
+        "source_id": "kakao-77",
+        "name": "김민지",
+        "email": "minji@example.com",
+        "content": "환불 문의드려요",
+    }
+    first = await client.post(
+        f"/api/v1/inboxes/{inbox_id}/conversations", json=body, headers={"Idempotency-Key": key}
+    )
     assert first.status_code == 201, first.text
     made = first.json()
     assert made["conversation"]["inbox_id"] == inbox_id
     assert made["message"]["content"] == "환불 문의드려요" and made["message"]["sender_type"] == "contact"
 
     # A retry after a lost answer: the same conversation and message, 200, nothing new.
-    again = await client.post(f"/api/v1/inboxes/{inbox_id}/conversations", json=body, headers={"Idempotency-Key": key})
+    again = await client.post(
+        f"/api/v1/inboxes/{inbox_id}/conversations", json=body, headers={"Idempotency-Key": key}
+    )
     assert again.status_code == 200, again.text
     assert again.json()["conversation"]["id"] == made["conversation"]["id"]
     assert again.json()["message"]["id"] == made["message"]["id"]
@@ -70,7 +79,8 @@ async def test_open_a_conversation_and_post_messages_idempotently(ctx):
 
     # The same source_id later is the same customer (one identity per channel), in a new conversation.
     later = await client.post(
-        f"/api/v1/inboxes/{inbox_id}/conversations", json={"source_id": "kakao-77", "content": "또 문의드려요"}
+        f"/api/v1/inboxes/{inbox_id}/conversations",
+        json={"source_id": "kakao-77", "content": "또 문의드려요"},
     )
     assert later.status_code == 201
     assert later.json()["contact_id"] == made["contact_id"]
@@ -86,7 +96,8 @@ async def test_files_go_with_a_customer_message(ctx):
     )
     cid = r.json()["conversation"]["id"]
     up = await client.post(
-        f"/api/v1/inboxes/{inbox_id}/conversations/{cid}/attachments", files={"file": ("파손.png", png(), "image/png")}
+        f"/api/v1/inboxes/{inbox_id}/conversations/{cid}/attachments",
+        files={"file": ("파손.png", png(), "image/png")},
     )
     assert up.status_code == 201, up.text
     sent = await client.post(
@@ -101,15 +112,21 @@ async def test_files_go_with_a_customer_message(ctx):
 async def test_bad_requests_are_refused_clearly(ctx):
     ws, client, inbox_id = ctx
     # A widget inbox is not an API inbox.
-    r = await client.post(f"/api/v1/inboxes/{ws.inbox_id}/conversations", json={"source_id": "x", "content": "hi"})
+    r = await client.post(
+        f"/api/v1/inboxes/{ws.inbox_id}/conversations", json={"source_id": "x", "content": "hi"}
+    )
     assert r.status_code == 409 and r.json()["error"]["code"] == "not_an_api_inbox"
-    r = await client.post(f"/api/v1/inboxes/{inbox_id}/conversations", json={"source_id": "x", "content": "  "})
+    r = await client.post(
+        f"/api/v1/inboxes/{inbox_id}/conversations", json={"source_id": "x", "content": "  "}
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "empty_message"
     r = await client.post(f"/api/v1/inboxes/{inbox_id}/conversations", json={"content": "no source"})
     assert r.status_code == 422
     # A conversation of another inbox is not found through this one.
     other_inbox = await api_inbox(client, "Instagram")
-    made = await client.post(f"/api/v1/inboxes/{other_inbox}/conversations", json={"source_id": "y", "content": "hi"})
+    made = await client.post(
+        f"/api/v1/inboxes/{other_inbox}/conversations", json={"source_id": "y", "content": "hi"}
+    )
     cid = made.json()["conversation"]["id"]
     r = await client.post(f"/api/v1/inboxes/{inbox_id}/conversations/{cid}/messages", json={"content": "x"})
     assert r.status_code == 404
@@ -117,18 +134,25 @@ async def test_bad_requests_are_refused_clearly(ctx):
 
 async def test_another_workspace_sees_nothing(live_server, make_workspace, ctx):
     _ws, client, inbox_id = ctx
-    made = await client.post(f"/api/v1/inboxes/{inbox_id}/conversations", json={"source_id": "z", "content": "hi"})
+    made = await client.post(
+        f"/api/v1/inboxes/{inbox_id}/conversations", json={"source_id": "z", "content": "hi"}
+    )
     cid = made.json()["conversation"]["id"]
     stranger = await make_workspace()
     async with api(live_server, stranger.api_token) as other:
-        r = await other.post(f"/api/v1/inboxes/{inbox_id}/conversations", json={"source_id": "z", "content": "hi"})
+        r = await other.post(
+            f"/api/v1/inboxes/{inbox_id}/conversations", json={"source_id": "z", "content": "hi"}
+        )
         assert r.status_code == 404
-        r = await other.post(f"/api/v1/inboxes/{inbox_id}/conversations/{cid}/messages", json={"content": "x"})
+        r = await other.post(
+            f"/api/v1/inboxes/{inbox_id}/conversations/{cid}/messages", json={"content": "x"}
+        )
         assert r.status_code == 404
         own = await api_inbox(other)
         r = await other.post(f"/api/v1/inboxes/{own}/conversations/{cid}/messages", json={"content": "x"})
         assert r.status_code == 404
         r = await other.post(
-            f"/api/v1/inboxes/{inbox_id}/conversations/{cid}/attachments", files={"file": ("a.png", png(), "image/png")}
+            f"/api/v1/inboxes/{inbox_id}/conversations/{cid}/attachments",
+            files={"file": ("a.png", png(), "image/png")},
         )
         assert r.status_code == 404

@@ -8,7 +8,9 @@ import httpx
 
 
 def api(live_server, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return httpx.AsyncClient(
+        base_url=live_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
 
 
 async def api_inbox(client: httpx.AsyncClient, name: str = "SMS") -> int:
@@ -17,7 +19,9 @@ async def api_inbox(client: httpx.AsyncClient, name: str = "SMS") -> int:
     return r.json()["id"]
 
 
-async def open_conversation(client, inbox_id: int, source_id: str = "010-1234-5678", content: str = "배송이 언제 오나요?", **extra):
+async def open_conversation(
+    client, inbox_id: int, source_id: str = "010-1234-5678", content: str = "배송이 언제 오나요?", **extra
+):
     r = await client.post(
         f"/api/v1/inboxes/{inbox_id}/conversations",
         json={"source_id": source_id, "content": content, "name": "김민지", **extra},

@@ -66,7 +66,7 @@ class Receiver:
                     + reply
                 )
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
@@ -74,8 +74,8 @@ class Receiver:
     def of_type(self, event_type: str) -> list[Received]:
         return [r for r in self.requests if r.json.get("type") == event_type]
 
-    async def wait_for(self, predicate, timeout: float = 20.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def wait_for(self, predicate, within_s: float = 20.0) -> None:
+        deadline = asyncio.get_running_loop().time() + within_s
         while not predicate():
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"timed out; received {[r.json.get('type') for r in self.requests]}")
