@@ -107,6 +107,7 @@ async def fan_out(session: AsyncSession, *, limit: int = FAN_OUT_BATCH) -> int:
         ]
         if ids:
             people.update(await contacts.get_many(session, workspace_id=ws, ids=ids))
+    rows: list[dict[str, Any]] = []
     for event in taken:
         targets = wanted.get((event.workspace_id, event.type))
         if not targets:
@@ -114,8 +115,7 @@ async def fan_out(session: AsyncSession, *, limit: int = FAN_OUT_BATCH) -> int:
         data = _event_data(event, convs, messages, people)
         if data is None:  # gone since (erased, deleted): nothing to tell
             continue
-        await service.enqueue(
-            session,
+        rows += service.delivery_rows(
             workspace_id=event.workspace_id,
             subscription_ids=targets,
             event_key=event.event_key,
@@ -123,6 +123,7 @@ async def fan_out(session: AsyncSession, *, limit: int = FAN_OUT_BATCH) -> int:
             data=data,
             occurred_at=event.occurred_at,
         )
+    await service.insert_deliveries(session, rows)  # one statement (arrays: no parameter limit)
     return len(taken)
 
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.channels.models import ChannelType, Inbox
@@ -183,6 +182,61 @@ async def delete(session: AsyncSession, *, workspace_id: int, subscription_id: i
     await session.flush()
 
 
+def delivery_rows(
+    *,
+    workspace_id: int,
+    subscription_ids: list[int],
+    event_key: str,
+    type: str,
+    data: dict[str, Any],
+    occurred_at: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The deliveries of one event, one per subscription (all with the same body and id)."""
+    event_id = f"evt_{event_key}"
+    body = envelope(
+        event_id=event_id, type=type, created_at=occurred_at or _now(), workspace_id=workspace_id, data=data
+    )
+    tries = get_settings().webhook_max_attempts
+    return [
+        {
+            "workspace_id": workspace_id,
+            "subscription_id": sid,
+            "event_id": event_id,
+            "event_type": type,
+            "body": body,
+            "max_attempts": tries,
+        }
+        for sid in subscription_ids
+    ]
+
+
+_INSERT_DELIVERIES = text(
+    "INSERT INTO webhook_deliveries (workspace_id, subscription_id, event_id, event_type, body, max_attempts)"
+    " SELECT * FROM unnest(CAST(:ws AS bigint[]), CAST(:sub AS bigint[]), CAST(:eid AS text[]),"
+    " CAST(:etype AS text[]), CAST(:body AS text[]), CAST(:tries AS int[]))"
+    " ON CONFLICT ON CONSTRAINT uq_webhook_deliveries_subscription_event DO NOTHING RETURNING id"
+)
+
+
+async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Store deliveries in one statement; one already there for its (subscription, event) is
+    left alone (a re-run adds nothing). Returns how many are new."""
+    if not rows:
+        return 0
+    result = await session.execute(
+        _INSERT_DELIVERIES,
+        {
+            "ws": [r["workspace_id"] for r in rows],
+            "sub": [r["subscription_id"] for r in rows],
+            "eid": [r["event_id"] for r in rows],
+            "etype": [r["event_type"] for r in rows],
+            "body": [r["body"] for r in rows],
+            "tries": [r["max_attempts"] for r in rows],
+        },
+    )
+    return len(result.all())
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -194,30 +248,15 @@ async def enqueue(
     occurred_at: datetime | None = None,
 ) -> int:
     """One delivery per subscription for this event (again for the same key: nothing); returns how many."""
-    if not subscription_ids:
-        return 0
-    event_id = f"evt_{event_key}"
-    body = envelope(
-        event_id=event_id, type=type, created_at=occurred_at or _now(), workspace_id=workspace_id, data=data
+    rows = delivery_rows(
+        workspace_id=workspace_id,
+        subscription_ids=subscription_ids,
+        event_key=event_key,
+        type=type,
+        data=data,
+        occurred_at=occurred_at,
     )
-    rows = [
-        {
-            "workspace_id": workspace_id,
-            "subscription_id": sid,
-            "event_id": event_id,
-            "event_type": type,
-            "body": body,
-            "max_attempts": get_settings().webhook_max_attempts,
-        }
-        for sid in subscription_ids
-    ]
-    stmt = (
-        pg_insert(Delivery)
-        .values(rows)
-        .on_conflict_do_nothing(constraint="uq_webhook_deliveries_subscription_event")
-    )
-    result = await session.execute(stmt.returning(Delivery.id))
-    return len(result.all())
+    return await insert_deliveries(session, rows)
 
 
 async def publish(
