@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(default=32, ge=1, le=2048)
     webhook_poll_s: float = Field(default=1.0, gt=0)
     webhook_pause_after: int = Field(default=100, ge=1)
+    # Delivered and dead deliveries (with their tries) are purged after this many days.
+    webhook_keep_days: int = Field(default=30, ge=1)
     # Callback URLs may not point at loopback, private, link-local or reserved addresses
     # (SSRF) unless inside one of these comma-separated networks (e.g. "127.0.0.1/32").
     webhook_allow_networks: str = ""

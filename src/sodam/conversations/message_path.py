@@ -181,6 +181,8 @@ async def create_message(
     the registered reactions and queues the bus notification, all in the caller's
     transaction.
     """
+    if not hints or "channel_type" not in hints:  # reactions may filter on the channel (one read per inbox)
+        hints = {**(hints or {}), "channel_type": await channel_type_of(session, conversation.inbox_id)}
     params = _post_params(
         workspace_id=conversation.workspace_id,
         inbox_id=conversation.inbox_id,

@@ -152,7 +152,7 @@ def _event_data(event: OutboxEvent, convs, messages, people) -> dict[str, Any] |
 
 
 async def enqueue_callback(session: AsyncSession, *, workspace_id: int, message_id: int) -> int:
-    """An agent's public reply in an API inbox: one delivery to the inbox's callback URL."""
+    """An agent's public reply (or the bot's answer) in an API inbox: one delivery to its callback URL."""
     (message,) = await conversations.get_messages_by_ids(session, ids=[message_id]) or (None,)
     if message is None or message.workspace_id != workspace_id or message.kind.value == "note":
         return 0

@@ -1,5 +1,6 @@
-"""Jobs of the webhooks domain: an agent's reply in an API inbox becomes a delivery to the
-inbox's callback URL; a subscription paused for failing is announced to the admins."""
+"""Jobs of the webhooks domain: an agent's reply (or the bot's answer) in an API inbox becomes
+a delivery to the inbox's callback URL; a subscription paused for failing is announced to the
+admins; old deliveries are purged."""
 
 from __future__ import annotations
 
@@ -29,8 +30,11 @@ react(
     "message.created",
     Reaction(
         "webhooks.inbox_callback",
-        # Public agent replies in API inboxes (the agent reply path adds the channel_type hint).
-        when=lambda p: p["sender_type"] == "agent" and p["kind"] == "text" and p.get("channel_type") == "api",
+        # Public agent replies and bot answers in API inbox conversations (create_message and the
+        # agent reply path add the channel_type hint); never private notes.
+        when=lambda p: (
+            p.get("channel_type") == "api" and p["kind"] != "note" and p["sender_type"] in ("agent", "bot")
+        ),
     ),
 )
 
@@ -54,3 +58,21 @@ async def subscription_paused(workspace_id: int, subscription_id: int, failures:
         )
         await session.commit()
         return told
+
+
+@job_app.periodic(cron="17 3 * * *", periodic_id="webhooks-purge")
+@job_app.task(name="webhooks.purge", queue="default", queueing_lock="webhooks.purge", retry=2)
+async def purge(timestamp: int) -> int:
+    """Every night: drop deliveries (and their tries) finished more than webhook_keep_days ago."""
+    from sodam.config import get_settings
+
+    async with session_scope() as session:
+        result = await session.execute(
+            text(
+                "DELETE FROM webhook_deliveries WHERE status <> 'pending'"
+                " AND coalesce(delivered_at, next_attempt_at) < now() - make_interval(days => :d)"
+            ),
+            {"d": get_settings().webhook_keep_days},
+        )
+        await session.commit()
+        return result.rowcount or 0

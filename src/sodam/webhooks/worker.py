@@ -54,8 +54,10 @@ RETURNING d.id, d.workspace_id, d.subscription_id, d.event_id, d.event_type, d.b
 INSERT_ATTEMPTS_SQL = """
 INSERT INTO webhook_attempts (workspace_id, delivery_id, attempt, status_code, latency_ms, error,
                               response_snippet, created_at)
-SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::int[], %s::int[], %s::float8[], %s::text[],
-                     %s::text[], %s::timestamptz[])
+SELECT v.* FROM unnest(%s::bigint[], %s::bigint[], %s::int[], %s::int[], %s::float8[], %s::text[],
+                       %s::text[], %s::timestamptz[]) AS v(ws, delivery, attempt, code, ms, error, snippet, at)
+ -- A delivery deleted meanwhile (its subscription was) keeps no tries.
+ WHERE EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = v.delivery)
 """
 
 # Only the claim that is still current may finish a delivery (a lease that ran out and was
@@ -306,16 +308,28 @@ class DeliveryWorker:
             self._flushed.set()
 
     async def _flush_forever(self) -> None:
+        failures = 0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._flushed.wait(), FLUSH_EVERY_S)
             self._flushed.clear()
             try:
                 await self.flush()
+                failures = 0
             except asyncio.CancelledError:
                 raise
-            except Exception:  # kept in memory; the next flush tries again (the lease covers it)
-                log.warning("could not record webhook results; trying again", exc_info=True)
+            except Exception:  # kept in memory; the next flush tries again
+                failures += 1
+                if failures >= 5:
+                    # Give these results up: their leases run out and the deliveries are sent
+                    # again with the same id (at least once, never lost).
+                    log.warning(
+                        "dropping %d webhook results after %d failed writes", len(self._results), failures
+                    )
+                    self._results = []
+                    failures = 0
+                else:
+                    log.warning("could not record webhook results; trying again", exc_info=True)
                 await asyncio.sleep(0.5)
 
     async def flush(self) -> int:
