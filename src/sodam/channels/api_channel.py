@@ -45,13 +45,16 @@ RESPONSES = {
 class InboundBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
     content: str = Field(default="", max_length=100_000, description="The customer's text.")
+    client_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="The idempotency key, when not in the header."
+    )
+
+
+class MessageIn(InboundBase):
     attachments: list[str] = Field(
         default_factory=list,
         max_length=10,
         description="Ids from POST /inboxes/{id}/conversations/{cid}/attachments.",
-    )
-    client_id: str | None = Field(
-        default=None, min_length=1, max_length=64, description="The idempotency key, when not in the header."
     )
 
 
@@ -72,7 +75,7 @@ class InboundOut(BaseModel):
     contact_id: int
 
 
-def _key(header: str | None, body: InboundBase) -> str | None:
+def _key(header: str | None, body: InboundBase) -> str | None:  # the header wins
     return header or body.client_id
 
 
@@ -110,7 +113,6 @@ async def open_conversation(
         name=body.name,
         email=body.email,
         phone=body.phone,
-        attachments=body.attachments,
         key=key,
         digest=api_inbound.request_hash("conversations", body.model_dump(exclude={"client_id"})),
     )
@@ -127,7 +129,7 @@ async def open_conversation(
 async def post_message(
     inbox_id: Id,
     conversation_id: Id,
-    body: InboundBase,
+    body: MessageIn,
     principal: Poster,
     session: ApiSession,
     response: Response,

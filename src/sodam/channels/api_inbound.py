@@ -158,7 +158,6 @@ async def open_conversation(
     name: str | None = None,
     email: str | None = None,
     phone: str | None = None,
-    attachments: list[str] | None = None,
     key: str | None = None,
     digest: str = "",
 ) -> Posted:
@@ -189,13 +188,9 @@ async def open_conversation(
         actor_type="contact",
         actor_id=contact.id,
     )
+    # Files come with later messages: they are uploaded into an existing conversation.
     message = await _post(
-        session,
-        inbox=inbox,
-        conversation=conversation,
-        content=content,
-        attachments=attachments or [],
-        client_id=key,
+        session, inbox=inbox, conversation=conversation, content=content, attachments=[], client_id=key
     )
     posted = Posted(conversation, message, contact.id, created=True)
     await _remember(session, inbox_id=inbox.id, key=key, posted=posted)
