@@ -329,3 +329,35 @@ def test_envelope_is_stable_json():
         "data": {"a": "한글"},
     }
     assert "한글" in body
+
+
+async def test_the_bots_answer_in_an_api_inbox_reaches_the_callback(live_server, make_workspace, receiver):
+    from sodam.knowledge import service as knowledge
+
+    ws = await make_workspace()
+    async with session_scope() as session:
+        await knowledge.create_article(
+            session,
+            workspace_id=ws.workspace_id,
+            title="환불 신청 방법",
+            body="마이페이지 > 주문 내역에서 환불 신청 버튼을 눌러 주세요. 영업일 3일 안에 처리됩니다.",
+            locale="ko",
+            status="published",
+            alternate_questions=["환불해주세요", "환불 어떻게 하나요?"],
+        )
+    async with api(live_server, ws.api_token) as client:
+        r = await client.post(
+            "/api/v1/inboxes", json={"name": "SMS 봇", "channel_type": "api", "settings": {"bot_enabled": True}}
+        )
+        inbox_id = r.json()["id"]
+        await subscribe(client, receiver.url, inbox_id=inbox_id)
+        made = await open_conversation(client, inbox_id, source_id="bot-1", content="환불 어떻게 하나요?")
+        # The message path ran the bot as for the widget; its answer goes out to the platform.
+        await receiver.wait_for(lambda: receiver.requests, within_s=40)
+        event = receiver.requests[0].json
+        assert event["data"]["message"]["sender_type"] == "bot"
+        assert event["data"]["conversation"]["id"] == made["conversation"]["id"]
+        assert event["data"]["contact"]["source_id"] == "bot-1"
+        stored = (await client.get(f"/api/v1/conversations/{made['conversation']['id']}/messages")).json()["data"]
+        bot_public = [m for m in stored if m["sender_type"] == "bot" and m["kind"] != "note"]
+        assert event["data"]["message"]["content"] in [m["content"] for m in bot_public]
