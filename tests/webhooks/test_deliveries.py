@@ -4,8 +4,11 @@ worker: signed, retried with the same id, dead-lettered, redelivered, paused."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -36,6 +39,23 @@ def docs_verifier():
     namespace: dict = {}
     exec(compile(code, str(DOCS), "exec"), namespace)  # noqa: S102 - our own documentation
     return namespace["verify_sodam_signature"]
+
+
+def node_verifies(secret: str, body: bytes, header: str) -> bool:
+    """Run the Node.js snippet of docs/webhooks.md on these bytes."""
+    code = re.search(r"```js\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S).group(1)
+    script = code + (
+        "\nconst [secret, bodyB64, header] = process.argv.slice(1);"
+        "\nprocess.stdout.write(String(verifySodamSignature(secret, Buffer.from(bodyB64, 'base64'), header)));"
+    )
+    out = subprocess.run(  # noqa: S603 - node with our own documentation's code
+        ["node", "-e", script, secret, base64.b64encode(body).decode(), header],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return out.stdout == "true"
 
 
 async def test_an_agent_reply_reaches_the_callback_url_signed(live_server, make_workspace, receiver):
@@ -77,6 +97,9 @@ async def test_an_agent_reply_reaches_the_callback_url_signed(live_server, make_
         assert not verify(sub["secret"], got.body.replace("내일".encode(), "모레".encode()), header)
         stale = signing.header(sub["secret"], got.body, int(time.time()) - 600)
         assert not verify(sub["secret"], got.body, stale)
+        if shutil.which("node"):  # the Node.js snippet too, on the raw bytes
+            assert node_verifies(sub["secret"], got.body, header)
+            assert not node_verifies(sub["secret"], got.body + b" ", header)
 
         # Only the public reply: neither the customer's message nor the private note went out.
         await asyncio.sleep(1.0)
@@ -286,14 +309,23 @@ async def test_another_workspace_sees_no_webhooks(live_server, make_workspace, r
         assert (await other.get("/api/v1/webhooks")).json() == []
         r = await other.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/", "inbox_id": inbox_id})
         assert r.status_code == 404
+    # Nothing of it changed: still there, same secret (a rotation would have shown a new one).
+    async with api(live_server, ws.api_token) as client:
+        assert (await client.get(f"/api/v1/webhooks/{sub['id']}")).json()["status"] == "active"
     stranger_console = await console_client(live_server, stranger.agent_email, stranger.agent_password)
     page = await stranger_console.get("/console/settings/webhooks")
     assert receiver.url not in page.text
     csrf = stranger_console.cookies.get("sodam_csrf")
-    r = await stranger_console.post(
-        f"/console/settings/webhooks/deliveries/{delivery['id']}/redeliver", data={"csrf_token": csrf}
-    )
-    assert r.status_code == 404
+    for path in [
+        f"/console/settings/webhooks/deliveries/{delivery['id']}/redeliver",
+        f"/console/settings/webhooks/{sub['id']}/status",
+        f"/console/settings/webhooks/{sub['id']}/rotate",
+        f"/console/settings/webhooks/{sub['id']}/delete",
+    ]:
+        r = await stranger_console.post(path, data={"csrf_token": csrf})
+        assert r.status_code == 404, path
+    async with api(live_server, ws.api_token) as client:
+        assert (await client.get(f"/api/v1/webhooks/{sub['id']}")).json()["status"] == "active"
     await stranger_console.aclose()
 
 
@@ -347,7 +379,8 @@ async def test_the_bots_answer_in_an_api_inbox_reaches_the_callback(live_server,
         )
     async with api(live_server, ws.api_token) as client:
         r = await client.post(
-            "/api/v1/inboxes", json={"name": "SMS 봇", "channel_type": "api", "settings": {"bot_enabled": True}}
+            "/api/v1/inboxes",
+            json={"name": "SMS 봇", "channel_type": "api", "settings": {"bot_enabled": True}},
         )
         inbox_id = r.json()["id"]
         await subscribe(client, receiver.url, inbox_id=inbox_id)
@@ -358,6 +391,8 @@ async def test_the_bots_answer_in_an_api_inbox_reaches_the_callback(live_server,
         assert event["data"]["message"]["sender_type"] == "bot"
         assert event["data"]["conversation"]["id"] == made["conversation"]["id"]
         assert event["data"]["contact"]["source_id"] == "bot-1"
-        stored = (await client.get(f"/api/v1/conversations/{made['conversation']['id']}/messages")).json()["data"]
+        stored = (await client.get(f"/api/v1/conversations/{made['conversation']['id']}/messages")).json()[
+            "data"
+        ]
         bot_public = [m for m in stored if m["sender_type"] == "bot" and m["kind"] != "note"]
         assert event["data"]["message"]["content"] in [m["content"] for m in bot_public]
