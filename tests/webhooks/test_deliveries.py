@@ -396,3 +396,18 @@ async def test_the_bots_answer_in_an_api_inbox_reaches_the_callback(live_server,
         ]
         bot_public = [m for m in stored if m["sender_type"] == "bot" and m["kind"] != "note"]
         assert event["data"]["message"]["content"] in [m["content"] for m in bot_public]
+
+
+async def test_hostile_urls_are_422_not_500():
+    from sodam.core.errors import Invalid
+    from sodam.webhooks import ssrf
+
+    for url in [
+        "http://exa\x00mple.com/",
+        "http://\udcff.example/",
+        "http://" + "a" * 300 + ".com/",
+        "http://[::1",
+        "http://:80/",
+    ]:
+        with pytest.raises(Invalid):
+            await ssrf.check_url(url, allow="")

@@ -40,12 +40,16 @@ def address_allowed(address: Address, allow: str) -> bool:
 
 def check_shape(url: str) -> tuple[str, int]:
     """http(s), a host, no credentials in the URL; returns (host, port). 422 otherwise."""
-    if not isinstance(url, str) or len(url) > 2000 or any(c.isspace() for c in url):
+    if not isinstance(url, str) or len(url) > 2000 or any(c.isspace() or c == "\x00" for c in url):
         raise Invalid("the URL is not valid", code="invalid_url")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # "Invalid IPv6 URL" and the like
+        raise Invalid("the URL is not valid", code="invalid_url") from exc
     if parts.scheme not in ("http", "https"):
         raise Invalid("only http and https URLs can receive webhooks", code="invalid_url_scheme")
-    if not parts.hostname:
+    if not hostname:
         raise Invalid("the URL has no host", code="invalid_url")
     if parts.username or parts.password:
         raise Invalid("put no credentials in the URL: deliveries are signed", code="url_credentials")
@@ -53,7 +57,7 @@ def check_shape(url: str) -> tuple[str, int]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise Invalid("the URL's port is not valid", code="invalid_url") from exc
-    return parts.hostname, port
+    return hostname, port
 
 
 async def resolve(host: str, port: int) -> list[Address]:
@@ -65,7 +69,7 @@ async def resolve(host: str, port: int) -> list[Address]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
+    except (OSError, ValueError):  # unknown name; a name no resolver accepts (IDNA, NUL)
         return []
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
