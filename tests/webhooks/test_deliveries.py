@@ -411,3 +411,46 @@ async def test_hostile_urls_are_422_not_500():
     ]:
         with pytest.raises(Invalid):
             await ssrf.check_url(url, allow="")
+
+
+async def test_finished_deliveries_are_purged_after_the_keep_days(make_workspace):
+    from sqlalchemy import text
+
+    from sodam.webhooks import service
+    from sodam.webhooks.tasks import purge
+
+    ws = await make_workspace()
+    async with session_scope() as session:
+        sub, _secret = await service.create(
+            session, workspace_id=ws.workspace_id, url="http://127.0.0.1:9/x", events=["contact.created"]
+        )
+        for key, status, age_days in [
+            ("old", "delivered", 40),
+            ("new", "delivered", 1),
+            ("waiting", "pending", 40),
+        ]:
+            await service.enqueue(
+                session,
+                workspace_id=ws.workspace_id,
+                subscription_ids=[sub.id],
+                event_key=key,
+                type="contact.created",
+                data={},
+            )
+            await session.execute(
+                text(
+                    "UPDATE webhook_deliveries SET status = :s, next_attempt_at = now() + interval '1 day',"
+                    " delivered_at = now() - make_interval(days => :d) WHERE event_id = :e AND subscription_id = :sub"
+                ),
+                {"s": status, "d": age_days, "e": f"evt_{key}", "sub": sub.id},
+            )
+        await session.commit()
+    await purge(timestamp=0)
+    async with session_scope() as session:
+        left = (
+            await session.scalars(
+                text("SELECT event_id FROM webhook_deliveries WHERE subscription_id = :s ORDER BY event_id"),
+                {"s": sub.id},
+            )
+        ).all()
+    assert left == ["evt_new", "evt_waiting"]  # a pending delivery is never purged
