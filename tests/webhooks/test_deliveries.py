@@ -454,3 +454,45 @@ async def test_finished_deliveries_are_purged_after_the_keep_days(make_workspace
             )
         ).all()
     assert left == ["evt_new", "evt_waiting"]  # a pending delivery is never purged
+
+
+async def test_a_delivery_left_by_a_dead_worker_is_sent_when_its_lease_ends(
+    live_server, make_workspace, receiver
+):
+    from sqlalchemy import text
+
+    from sodam.webhooks import service
+
+    ws = await make_workspace()
+    async with api(live_server, ws.api_token) as client:
+        sub = await subscribe(client, receiver.url, events=["contact.created"])
+        # What a worker killed mid-send leaves: the try counted, the lease (next_attempt_at) running.
+        async with session_scope() as session:
+            await service.enqueue(
+                session,
+                workspace_id=ws.workspace_id,
+                subscription_ids=[sub["id"]],
+                event_key="orphan1",
+                type="contact.created",
+                data={"contact": {"id": 1}},
+            )
+            await session.execute(
+                text(
+                    "UPDATE webhook_deliveries SET attempts = 1, next_attempt_at = now() + interval '1 second'"
+                    " WHERE subscription_id = :s"
+                ),
+                {"s": sub["id"]},
+            )
+            await session.commit()
+        await asyncio.sleep(0.5)
+        assert receiver.requests == []  # leased: nobody takes it yet
+        await receiver.wait_for(lambda: receiver.processed)
+        assert list(receiver.processed) == ["evt_orphan1"]
+        (delivery,) = (await client.get(f"/api/v1/webhooks/{sub['id']}/deliveries")).json()["data"]
+        for _ in range(50):
+            detail = (await client.get(f"/api/v1/webhooks/deliveries/{delivery['id']}")).json()
+            if detail["status"] == "delivered":
+                break
+            await asyncio.sleep(0.1)
+        assert detail["status"] == "delivered" and detail["attempts"] == 2
+        assert [t["attempt"] for t in detail["tries"]] == [2]
