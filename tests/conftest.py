@@ -30,6 +30,15 @@ PER_IP_LIMITS_FOR_THE_SUITE = {
     "SODAM_RATE_LIMIT_LOGIN_IP": "1000000/minute",
     "SODAM_LOGIN_IP_DELAY_AFTER": "1000000",
     "SODAM_LOGIN_IP_LOCK_AFTER": "1000000",
+    # Webhooks: the tests' receivers listen on 127.0.0.1 (refused by default, SSRF); retries
+    # come within a second and a subscription pauses after 6 failures in a row (100 by default).
+    "SODAM_WEBHOOK_ALLOW_NETWORKS": "127.0.0.1/32",
+    "SODAM_WEBHOOK_RETRY_BASE_S": "0.2",
+    "SODAM_WEBHOOK_RETRY_FACTOR": "1.5",
+    "SODAM_WEBHOOK_MAX_ATTEMPTS": "4",
+    "SODAM_WEBHOOK_PAUSE_AFTER": "6",
+    "SODAM_WEBHOOK_POLL_S": "0.2",
+    "SODAM_WEBHOOK_TIMEOUT_S": "3",
 }
 
 

@@ -35,6 +35,10 @@ BODIES = {
     # multipart upload: the conversation is looked up before the body is read
     ("post", "/api/v1/conversations/{conversation_id}/attachments"): {},
     ("post", "/api/v1/inboxes"): {"name": "x"},
+    # The API channel: the inbox is looked up in the caller's workspace first.
+    ("post", "/api/v1/inboxes/{inbox_id}/conversations"): {"source_id": "iso", "content": "침입"},
+    ("post", "/api/v1/inboxes/{inbox_id}/conversations/{conversation_id}/messages"): {"content": "침입"},
+    ("post", "/api/v1/inboxes/{inbox_id}/conversations/{conversation_id}/attachments"): {},
     ("patch", "/api/v1/inboxes/{inbox_id}"): {"name": "침입자", "allowed_origins": ["https://evil.example"]},
     ("put", "/api/v1/inboxes/{inbox_id}/mail"): {"smtp_host": "evil.example"},
     ("post", "/api/v1/teams"): {"name": "x"},

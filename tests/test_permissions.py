@@ -28,6 +28,7 @@ from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
 from sodam.replies import service as replies
 from sodam.sla import service as sla
+from sodam.webhooks import service as webhooks
 from tests.attachments.files import png
 from tests.test_console_helpers import add_agent, console_client, seed_conversation
 
@@ -282,8 +283,17 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             uploader_id=ws.agent_id,
             conversation_id=conversation_id,
         )
+        # Never contacted (nothing subscribes to what these tests do): ids for the routes.
+        subscription, _secret = await webhooks.create(
+            session, workspace_id=wid, url="http://127.0.0.1:9/hooks", events=["contact.created"]
+        )
+        doomed_subscription, _secret = await webhooks.create(
+            session, workspace_id=wid, url="http://127.0.0.1:9/doomed", events=["contact.created"]
+        )
         ids = {
             "policy_id": policy.id,
+            "subscription_id": subscription.id,
+            "delivery_id": 1,  # none of this workspace's: an allowed caller gets 404
             "attachment_id": attachment.public_id,
             "reply_id": reply.id,
             "agent_id": spare_agent.id,
@@ -319,6 +329,10 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             ("POST", "/console/settings/replies/{reply_id}/delete"): {"reply_id": doomed_reply.id},
             ("POST", "/api/v1/contacts/{contact_id}/erase"): {"contact_id": doomed_contact.id},
             ("POST", "/console/contacts/{contact_id}/erase"): {"contact_id": doomed_contact.id},
+            ("DELETE", "/api/v1/webhooks/{subscription_id}"): {"subscription_id": doomed_subscription.id},
+            ("POST", "/console/settings/webhooks/{subscription_id}/delete"): {
+                "subscription_id": doomed_subscription.id
+            },
         }
     return ids, doomed
 

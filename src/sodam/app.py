@@ -231,6 +231,13 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(sla_views.router)  # /console/settings/sla
     app.include_router(mail_api.router)  # /api/v1/inboxes/{id}/mail
     app.include_router(mail_views.router)  # e-mail inbox settings, a mail's original
+    from sodam.channels import api_channel
+    from sodam.webhooks import api as webhooks_api
+    from sodam.webhooks import views as webhooks_views
+
+    app.include_router(api_channel.router)  # POST /api/v1/inboxes/{id}/conversations (API inboxes)
+    app.include_router(webhooks_api.router)
+    app.include_router(webhooks_views.router)  # /console/settings/webhooks
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

@@ -86,6 +86,23 @@ class Settings(BaseSettings):
     mail_send_attempts: int = Field(default=5, ge=1, le=20)
     mail_retry_base_s: float = Field(default=60.0, ge=0)
     mail_send_timeout_s: float = Field(default=30.0, gt=0)
+    # Outgoing webhooks: a delivery is tried up to `webhook_max_attempts` times, waiting
+    # base * factor^(n-1) seconds (capped, with +-25 % jitter) between tries: 60 s x 3^n over 8
+    # tries is about 18 hours; then it is dead-lettered. A subscription failing
+    # `webhook_pause_after` times in a row is paused and its workspace's admins told.
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_retry_base_s: float = Field(default=60.0, gt=0)
+    webhook_retry_factor: float = Field(default=3.0, ge=1)
+    webhook_retry_max_s: float = Field(default=12 * 3600.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_concurrency: int = Field(default=32, ge=1, le=2048)
+    webhook_poll_s: float = Field(default=1.0, gt=0)
+    webhook_pause_after: int = Field(default=100, ge=1)
+    # Delivered and dead deliveries (with their tries) are purged after this many days.
+    webhook_keep_days: int = Field(default=30, ge=1)
+    # Callback URLs may not point at loopback, private, link-local or reserved addresses
+    # (SSRF) unless inside one of these comma-separated networks (e.g. "127.0.0.1/32").
+    webhook_allow_networks: str = ""
     # Reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs).
     trusted_proxies: str = ""
 

@@ -37,6 +37,8 @@ class Permission(str, enum.Enum):
     hours_manage = "hours.manage"
     # SLA policies (targets by priority and tier).
     sla_manage = "sla.manage"
+    # Outgoing webhooks: subscriptions, API inboxes' callback URLs, deliveries, redelivery.
+    webhooks_manage = "webhooks.manage"
 
 
 _SUPERVISOR = frozenset(

@@ -28,6 +28,7 @@ TARGET_TYPES = (
     "workspace",
     "canned_reply",
     "sla_policy",
+    "webhook_subscription",
     "retention",
     "audit",
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import Enum, String
+from sqlalchemy import BigInteger, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,3 +33,16 @@ class Inbox(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     # Identity verification (Sodam("boot", {memberId, hash})): hash = hex HMAC-SHA256 of the
     # member id with this secret. Kept out of `settings`, which the API returns to agents.
     identity_secret: Mapped[str | None] = mapped_column(String(80))
+
+
+class ApiIdempotencyKey(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    """An API-channel request's Idempotency-Key (unique per inbox): the hash of the request it
+    came with and what that request created, so a retry gets the same resource back."""
+
+    __tablename__ = "api_idempotency_keys"
+    __table_args__ = (UniqueConstraint("inbox_id", "key", name="uq_api_idempotency_keys_inbox_key"),)
+    inbox_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("inboxes.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)

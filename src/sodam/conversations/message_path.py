@@ -96,25 +96,27 @@ def _post_params(
 _channel_types: dict[int, str] = {}
 
 
+async def channel_type_of(session: AsyncSession, inbox_id: int) -> str:
+    """The inbox's channel type (the `channel_type` hint reactions filter on); an inbox never
+    changes its channel, so each process reads it once."""
+    found = _channel_types.get(inbox_id)
+    if found is None:
+        found = await session.scalar(
+            text("SELECT channel_type::text FROM inboxes WHERE id = :id"), {"id": inbox_id}
+        )
+        if found is None:
+            return ""
+        _channel_types[inbox_id] = found
+    return found
+
+
 async def answer_hints(
     session: AsyncSession, inbox_id: int, sender_type: SenderType, kind: MessageKind
 ) -> dict[str, Any]:
-    """{"channel_type": ...} for a public answer (agent or bot), so a channel that delivers
-    answers elsewhere (e-mail) reacts to its own only. An inbox's channel never changes: it is
-    read once per process."""
-    if sender_type not in (SenderType.agent, SenderType.bot) or kind not in (
-        MessageKind.text,
-        MessageKind.bot,
-    ):
-        return {}
-    if inbox_id not in _channel_types:
-        found = await session.scalar(
-            text("SELECT channel_type::text FROM inboxes WHERE id = :i"), {"i": inbox_id}
-        )
-        if found is None:
-            return {}
-        _channel_types[inbox_id] = found
-    return {"channel_type": _channel_types[inbox_id]}
+    """{"channel_type": ...}: the reactions of a channel that delivers answers elsewhere (e-mail,
+    the API channel's callback) filter on it, and on the sender and kind themselves."""
+    found = await channel_type_of(session, inbox_id)
+    return {"channel_type": found} if found else {}
 
 
 def _same_sender(
@@ -188,6 +190,8 @@ async def create_message(
     the registered reactions and queues the bus notification, all in the caller's
     transaction.
     """
+    if not hints or "channel_type" not in hints:  # reactions may filter on the channel (one read per inbox)
+        hints = {**(hints or {}), "channel_type": await channel_type_of(session, conversation.inbox_id)}
     params = _post_params(
         workspace_id=conversation.workspace_id,
         inbox_id=conversation.inbox_id,
@@ -201,7 +205,7 @@ async def create_message(
         payload=payload,
         language=None,
         max_chars=max_chars,
-        hints={**(await answer_hints(session, conversation.inbox_id, sender_type, kind)), **(hints or {})},
+        hints=hints,
     )
     result = await session.scalar(_POST_MESSAGE_ORM, params)
     if not result["created"] and not _same_sender(

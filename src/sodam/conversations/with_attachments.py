@@ -26,6 +26,7 @@ from sodam.conversations.message_path import (
     _remember,
     _same_sender,
     answer_hints,
+    channel_type_of,
     create_message,
     message_out_row,
 )
@@ -139,6 +140,8 @@ async def agent_message(
     """An agent's reply or note, with files when given (console and API share this)."""
     kind = MessageKind.note if private else MessageKind.text
     max_chars = get_settings().max_message_chars
+    # Channels deliver public replies by reactions that filter on the inbox's channel type.
+    hints = {"channel_type": await channel_type_of(session, conversation.inbox_id)}
     if not attachment_ids:
         message, created = await create_message(
             session,
@@ -149,6 +152,7 @@ async def agent_message(
             kind=kind,
             client_id=client_id,
             max_chars=max_chars,
+            hints=hints,
         )
         return await _claimed(session, conversation, message, created, agent_id)
     message, _out, created = await post(
@@ -164,6 +168,7 @@ async def agent_message(
         client_id=client_id,
         attachment_ids=attachment_ids,
         max_chars=max_chars,
+        hints=hints,
     )
     return await _claimed(session, conversation, message, created, agent_id)
 

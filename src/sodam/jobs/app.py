@@ -37,7 +37,11 @@ TASK_MODULES: list[str] = [
     "sodam.routing.tasks",
     "sodam.sla.tasks",
     "sodam.mail.tasks",
+    "sodam.webhooks.tasks",
 ]
+# Long-running loops every job-running process starts beside the job worker ("module:function",
+# an async function that runs until cancelled): work that is polled rather than deferred.
+WORKER_LOOPS: list[str] = ["sodam.webhooks.worker:run_forever"]
 
 job_app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
@@ -113,6 +117,20 @@ async def retry_stalled_jobs(
         return len(await cur.fetchall())
 
 
+async def _run_loop(spec: str) -> None:
+    """Run one of WORKER_LOOPS, starting it again after a failure."""
+    module, _, name = spec.partition(":")
+    function = getattr(importlib.import_module(module), name)
+    while True:
+        try:
+            await function()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("%s stopped; starting it again in %.0f s", spec, RESTART_PAUSE_S, exc_info=True)
+        await asyncio.sleep(RESTART_PAUSE_S)
+
+
 class JobRunner:
     """Opens the job app on its own small pool and (optionally) runs a worker in-process.
 
@@ -146,6 +164,7 @@ class JobRunner:
         """Run jobs until cancelled; cancelling lets the running jobs finish first."""
         current: list[procrastinate.worker.Worker | None] = [None]
         recoverer = asyncio.create_task(self._recover_forever(current), name="sodam-stalled-jobs")
+        loops = [asyncio.create_task(_run_loop(spec), name=spec) for spec in WORKER_LOOPS]
         try:
             while True:
                 worker = current[0] = procrastinate.worker.Worker(
@@ -171,6 +190,9 @@ class JobRunner:
                 await asyncio.sleep(RESTART_PAUSE_S)
         finally:
             recoverer.cancel()
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
 
     async def _recover_forever(self, current: list) -> None:
         suspects: set[int] = set()

@@ -216,3 +216,19 @@ async def notify_sla_breach(session: AsyncSession, *, conversation: Conversation
             },
         )
     return recipients
+
+
+async def notify_admins(
+    session: AsyncSession, *, workspace_id: int, kind: str, details: dict[str, Any]
+) -> int:
+    """Leave a console notice for every active admin of the workspace; returns how many."""
+    admins = [
+        a
+        for a in await accounts.list_agents(session, workspace_id=workspace_id)
+        if a.is_active and a.role.value == "admin"
+    ]
+    for admin in admins:
+        await accounts.add_notice(
+            session, workspace_id=workspace_id, agent_id=admin.id, kind=kind, details=details
+        )
+    return len(admins)
