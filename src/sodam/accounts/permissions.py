@@ -31,6 +31,10 @@ class Permission(str, enum.Enum):
     privacy_manage = "privacy.manage"
     # Team and workspace-wide canned replies (자주 쓰는 답변); personal ones need only `work`.
     replies_manage = "replies.manage"
+    # Customer surveys (CSAT / NPS / CES / custom): create, change, send, read answers and summaries.
+    surveys_manage = "surveys.manage"
+    # Anonymous employee feedback: create internal surveys and read their aggregates.
+    feedback_manage = "feedback.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -40,6 +44,7 @@ _SUPERVISOR = frozenset(
         Permission.bot_review,
         Permission.teams_manage,
         Permission.replies_manage,
+        Permission.surveys_manage,
     }
 )
 

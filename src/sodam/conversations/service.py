@@ -36,6 +36,7 @@ from sodam.conversations.reads import agent_read_seq as agent_read_seq
 from sodam.conversations.reads import mark_read as mark_read
 from sodam.conversations.reads import unread_ids as unread_ids
 from sodam.core.errors import Invalid, NotFound
+from sodam.jobs import reactions
 from sodam.realtime import bus
 
 MAX_TAGS = 30
@@ -389,6 +390,17 @@ async def set_status(
         conversation.status = status
         conversation.snoozed_until = None  # a plain status change ends any snooze time
         await _touch_and_publish(session, conversation)
+        if status == Status.resolved:  # surveys after resolution (and later automations) react
+            await reactions.emit(
+                session,
+                "conversation.resolved",
+                {
+                    "workspace_id": workspace_id,
+                    "conversation_id": conversation_id,
+                    "inbox_id": conversation.inbox_id,
+                    "contact_id": conversation.contact_id,
+                },
+            )
     return conversation
 
 

@@ -34,6 +34,7 @@ TASK_MODULES: list[str] = [
     "sodam.knowledge.tasks",
     "sodam.search.tasks",
     "sodam.notifications.tasks",
+    "sodam.surveys.tasks",
 ]
 
 job_app = procrastinate.App(connector=procrastinate.PsycopgConnector())
