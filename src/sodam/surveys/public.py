@@ -161,9 +161,13 @@ async def widget_survey(
     """The survey's questions in the recipient's language, the labels the card needs, and the
     visitor's answer if any (410 survey_expired once the link's time is over)."""
     recipient, survey = await _widget_recipient(session, inbox, token, x_sodam_visitor)
-    service.check_open(recipient, survey)
-    answer = await service.answer_of(session, recipient_id=recipient.id)
     lang = recipient.language
+    try:
+        service.check_open(recipient, survey)
+    except service.Expired as err:  # the card shows the message as it is
+        err.message = gettext(lang, "surveys.card.expired")
+        raise
+    answer = await service.answer_of(session, recipient_id=recipient.id)
     return {
         "kind": survey.kind,
         "language": lang,
@@ -196,5 +200,11 @@ async def widget_answer(
 ) -> dict:
     """Answer from the widget's card; a second answer changes the first."""
     recipient, survey = await _widget_recipient(session, inbox, token, x_sodam_visitor)
-    answer, created = await service.submit(session, recipient=recipient, survey=survey, answers=body.answers)
+    try:
+        answer, created = await service.submit(
+            session, recipient=recipient, survey=survey, answers=body.answers
+        )
+    except service.Expired as err:
+        err.message = gettext(recipient.language, "surveys.card.expired")
+        raise
     return {"id": answer.id, "created": created, "score": answer.score}
