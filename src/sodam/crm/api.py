@@ -46,9 +46,9 @@ async def contact_timeline(
 ) -> dict:
     after = None
     if page.cursor:
-        at = decode_cursor(page.cursor, "timeline", {"at": str, "k": str, "id": int})
+        at = decode_cursor(page.cursor, "timeline", {"at": str, "e": str, "id": int})
         try:
-            after = (datetime.fromisoformat(at["at"]), at["k"], at["id"])
+            after = (datetime.fromisoformat(at["at"]), at["e"], at["id"])
         except ValueError:
             raise Invalid("bad cursor", code="invalid_cursor") from None
     rows = await timeline.page(
@@ -64,7 +64,7 @@ async def contact_timeline(
         rows = rows[: page.limit]
         last = rows[-1]
         cursor = encode_cursor(
-            "timeline", {"at": last["at"].isoformat(), "k": last["kind"], "id": last["id"]}
+            "timeline", {"at": last["at"].isoformat(), "e": last["kind"], "id": last["id"]}
         )
     await audit.record(session, action="contact.read", target_type="contact", target_id=contact_id)
     return {"data": rows, "next_cursor": cursor}

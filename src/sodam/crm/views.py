@@ -34,8 +34,8 @@ async def timeline_fragment(
     """One page of the contact's timeline, with a "more" button for the next."""
     after = None
     if cursor:
-        at = decode_cursor(cursor, "timeline", {"at": str, "k": str, "id": int})
-        after = (datetime.fromisoformat(at["at"]), at["k"], at["id"])
+        at = decode_cursor(cursor, "timeline", {"at": str, "e": str, "id": int})
+        after = (datetime.fromisoformat(at["at"]), at["e"], at["id"])
     rows = await timeline.page(
         ctx.session, workspace_id=ctx.workspace_id, contact_id=contact_id, after=after, limit=PAGE + 1
     )
@@ -44,7 +44,7 @@ async def timeline_fragment(
         rows = rows[:PAGE]
         last = rows[-1]
         next_cursor = encode_cursor(
-            "timeline", {"at": last["at"].isoformat(), "k": last["kind"], "id": last["id"]}
+            "timeline", {"at": last["at"].isoformat(), "e": last["kind"], "id": last["id"]}
         )
     return ctx.render(
         "crm/_timeline.html",
