@@ -1,10 +1,12 @@
 """In Chromium: a resolved widget conversation shows the CSAT question as a card; the customer
 taps one star and writes a comment; the team's 매니저, signed in to the console, sees the
 escalation appear live and opens the urgent conversation with the screen pop. Screenshots
-(ko/en, 1280 and 390 px) of every new screen go to /tmp/shots-surveys/."""
+(ko/en, 1280 and 390 px) of every new screen go to .pytest_cache/screens/ (or SODAM_SHOTS_DIR)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 from pathlib import Path
 
@@ -21,12 +23,15 @@ from tests.test_console_helpers import add_agent
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/tmp/shots-surveys")
+# SODAM_SHOTS_DIR=/tmp/shots-surveys to look at them elsewhere.
+SHOTS = Path(
+    os.environ.get("SODAM_SHOTS_DIR") or Path(__file__).resolve().parents[2] / ".pytest_cache" / "screens"
+)
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
 async def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(SHOTS.mkdir, parents=True, exist_ok=True)
     for label, size in SIZES.items():
         await page.set_viewport_size(size)
         await page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
