@@ -342,6 +342,7 @@ async def assign(
     team_id: int | None = None,
     actor_id: int | None,
     set_team: bool = False,
+    actor_type: str = "agent",
 ) -> Conversation:
     """Assign a conversation to an agent (or nobody) and optionally a team."""
     conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
@@ -361,7 +362,7 @@ async def assign(
             workspace_id=workspace_id,
             conversation_id=conversation_id,
             type="conversation.assigned",
-            actor_type="agent",
+            actor_type=actor_type,
             actor_id=actor_id,
             data=changes,
         )
@@ -373,7 +374,13 @@ async def assign(
 
 
 async def set_status(
-    session: AsyncSession, *, workspace_id: int, conversation_id: int, status: Status, actor_id: int | None
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    conversation_id: int,
+    status: Status,
+    actor_id: int | None,
+    actor_type: str = "agent",
 ) -> Conversation:
     """Change a conversation's status."""
     conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
@@ -383,7 +390,7 @@ async def set_status(
             workspace_id=workspace_id,
             conversation_id=conversation_id,
             type="status.changed",
-            actor_type="agent",
+            actor_type=actor_type,
             actor_id=actor_id,
             data={"from": conversation.status.value, "to": status.value},
         )
@@ -411,6 +418,7 @@ async def set_priority(
     conversation_id: int,
     priority: Priority,
     actor_id: int | None,
+    actor_type: str = "agent",
 ) -> Conversation:
     """Change a conversation's priority."""
     conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
@@ -420,7 +428,7 @@ async def set_priority(
             workspace_id=workspace_id,
             conversation_id=conversation_id,
             type="priority.changed",
-            actor_type="agent",
+            actor_type=actor_type,
             actor_id=actor_id,
             data={"from": conversation.priority.value, "to": priority.value},
         )

@@ -97,6 +97,7 @@ async def _follow_up_conversation(
                     conversation_id=conversation.id,
                     status=Status.open,
                     actor_id=None,
+                    actor_type="system",
                 )
             return conversation, conversation.id
     latest = await session.scalar(
@@ -161,7 +162,12 @@ async def check_answer(session: AsyncSession, *, answer_id: int) -> dict[str, An
     conversation, original_id = await _follow_up_conversation(session, answer=answer)
     wid = answer.workspace_id
     await conversations.set_priority(
-        session, workspace_id=wid, conversation_id=conversation.id, priority=Priority.urgent, actor_id=None
+        session,
+        workspace_id=wid,
+        conversation_id=conversation.id,
+        priority=Priority.urgent,
+        actor_id=None,
+        actor_type="system",
     )
     await conversations.add_tags(
         session, workspace_id=wid, conversation_id=conversation.id, tags=[TAG], actor_type="system"
@@ -171,7 +177,12 @@ async def check_answer(session: AsyncSession, *, answer_id: int) -> dict[str, An
     supervisor = await _supervisor(session, workspace_id=wid, team_id=team_id)
     if supervisor is not None:
         await conversations.assign(
-            session, workspace_id=wid, conversation_id=conversation.id, assignee_id=supervisor, actor_id=None
+            session,
+            workspace_id=wid,
+            conversation_id=conversation.id,
+            assignee_id=supervisor,
+            actor_id=None,
+            actor_type="system",
         )
     await conversations.create_message(
         session,
