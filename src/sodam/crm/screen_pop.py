@@ -24,7 +24,7 @@ VALUE_KEYS = ("account_value", "ltv", "lifetime_value")
 NEGATIVE, POSITIVE = -0.2, 0.2  # the labels' bands (as sodam.nlp.sentiment)
 
 # One round trip. Every part is an index lookup on the contact (conversations by
-# ix_conversations_contact_last, answers by ix_survey_answers_contact, pages by
+# ix_conversations_contact_inbox, answers by ix_survey_answers_contact, pages by
 # ix_visitor_pages_contact, messages by the conversation's seq index).
 SCREEN_POP_SQL = text(
     """

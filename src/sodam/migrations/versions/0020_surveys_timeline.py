@@ -8,8 +8,9 @@ Create Date: 2026-12-02
 survey_answers: one row per recipient (uq_survey_answers_recipient): a second submit updates.
 staff_answers: an agent's anonymous answer — a random uuid, the day, the answers; nothing
 that names the agent. staff_answered: that an agent answered (no time, no answer reference).
-ix_conversations_contact_last: a contact's conversations newest first (screen pop, timeline).
-ix_conversation_events_conv_created: status changes of a contact's conversations by time.
+No new index on conversations or conversation_events: the screen pop and the timeline find a
+contact's conversations by ix_conversations_contact_inbox and their events by
+ix_conversation_events_conv (an index on last_message_at would cost every message's update).
 """
 
 import sqlalchemy as sa
@@ -147,15 +148,8 @@ def upgrade() -> None:
         sa.Column("agent_id", sa.BigInteger(), sa.ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
     )
     op.create_index("ix_staff_answered_workspace_id", "staff_answered", ["workspace_id"])
-    # The screen pop and the timeline: a contact's conversations newest first, their events by time.
-    op.create_index(
-        "ix_conversations_contact_last", "conversations", ["contact_id", sa.text("last_message_at DESC NULLS LAST")]
-    )
-    op.create_index("ix_conversation_events_conv_created", "conversation_events", ["conversation_id", "created_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_conversation_events_conv_created", table_name="conversation_events")
-    op.drop_index("ix_conversations_contact_last", table_name="conversations")
     for table in ("staff_answered", "staff_answers", "survey_escalations", "survey_answers", "survey_recipients", "surveys"):
         op.drop_table(table)
