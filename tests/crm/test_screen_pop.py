@@ -4,6 +4,9 @@ keyset pages of the timeline, and the console's right pane."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from sqlalchemy import text
 
 from sodam.channels import service as inboxes
@@ -15,6 +18,24 @@ from sodam.db.session import session_scope
 from sodam.surveys import service as surveys
 from tests.test_api_helpers import assert_error, client
 from tests.test_console_helpers import console_client
+
+
+async def sentiment_jobs_done(workspace_id: int, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        async with session_scope() as s:
+            pending = await s.scalar(
+                text(
+                    "SELECT count(*) FROM procrastinate_jobs j JOIN messages m ON m.id = (j.args->>'message_id')::bigint"
+                    " WHERE j.task_name = 'conversations.score_sentiment' AND j.status IN ('todo', 'doing')"
+                    " AND m.workspace_id = :ws"
+                ),
+                {"ws": workspace_id},
+            )
+        if not pending:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("the sentiment jobs did not finish")
 
 
 async def history(ws) -> dict:
@@ -62,6 +83,11 @@ async def history(ws) -> dict:
             await conversations.create_message(
                 s, conversation=new, content=content, sender_type=SenderType.contact, sender_id=contact.id
             )
+        await s.commit()
+    # The sentiment job may be scoring these messages (a server's worker runs it): let it
+    # finish, then store known scores in its place.
+    await sentiment_jobs_done(ws.workspace_id)
+    async with session_scope() as s:
         # The sentiment job's stored scores (conversations.score_sentiment).
         await s.execute(
             text(
