@@ -177,8 +177,10 @@ async def invite(
     conversation_id: int | None = None,
     channel: str = "link",
     send_at: datetime | None = None,
+    language: str | None = None,
 ) -> tuple[SurveyRecipient, bool]:
-    """Ask one contact a survey; returns (recipient, created). A conversation is asked once."""
+    """Ask one contact a survey in their language (else the conversation's); returns
+    (recipient, created). A conversation is asked once."""
     if survey.audience != "customers":
         raise Invalid("an internal survey is answered in the console", code="invalid_audience")
     contact = await contacts.get(session, workspace_id=survey.workspace_id, contact_id=contact_id)
@@ -191,7 +193,7 @@ async def invite(
         "conversation_id": conversation_id,
         "token": new_token(),
         "channel": channel,
-        "language": _language(contact.language),
+        "language": _language(contact.language, language),
         "send_at": start,
         "sent_at": now if start <= now else None,
         "expires_at": start + timedelta(hours=survey.expires_after_hours),
@@ -269,6 +271,7 @@ async def invite_after_resolution(session: AsyncSession, *, conversation_id: int
             contact_id=conversation.contact_id,
             conversation_id=conversation.id,
             channel="widget",
+            language=conversation.language,
         )
         if not created:
             continue
