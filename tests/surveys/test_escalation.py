@@ -87,3 +87,24 @@ async def test_sentiment_and_thresholds(make_workspace):
     async with session_scope() as s:
         opened = await conversations.list_(s, workspace_id=ws.workspace_id, status=None, limit=100)
         assert sum(1 for c in opened if c.priority.value == "urgent") == 3
+
+
+async def test_export_and_erasure_cover_survey_answers(make_workspace):
+    from sodam.privacy import service as privacy
+
+    ws = await make_workspace()
+    csat = await make_survey(ws, "csat")
+    answer_id = await _answer(
+        ws, csat, {"score": 2, "comment": "010-1234-5678로 연락 주세요"}, conversation=True
+    )
+    async with session_scope() as s:
+        contact_id = (await s.get(SurveyAnswer, answer_id)).contact_id
+        exported = await privacy.export_contact(s, workspace_id=ws.workspace_id, contact_id=contact_id)
+        assert [(a["score"], a["comment"]) for a in exported["survey_answers"]] == [
+            (2, "010-1234-5678로 연락 주세요")
+        ]
+        await privacy.erase_contact(s, workspace_id=ws.workspace_id, contact_id=contact_id)
+        await s.commit()
+    async with session_scope() as s:
+        answer = await s.get(SurveyAnswer, answer_id)
+        assert answer.score == 2 and answer.comment is None and answer.answers == {"score": 2}
