@@ -95,6 +95,9 @@ async def test_csat_card_one_star_escalates_live_to_the_manager(
     await expect(alert).to_have_count(1, timeout=60_000)
     await expect(alert).to_contain_text("CSAT 1점")
     await expect(alert).to_contain_text(f"#{message.conversation_id}")
+    # The list follows: the reopened conversation, urgent and tagged, without a reload.
+    row = manager.locator(f'#conversation-list [data-conversation-id="{message.conversation_id}"]')
+    await expect(row).to_contain_text("survey-escalation")
     await shoot(manager, "console-escalation-alert-ko")
     await alert.click()
     await expect(manager).to_have_url(re.compile(rf"/console/conversations/{message.conversation_id}$"))
@@ -167,6 +170,10 @@ async def test_survey_screens_in_both_languages(live_server, make_workspace, new
     await console.goto(f"{live_server.url}/console/feedback")
     await expect(console.locator("#feedback-promise")).to_be_visible()
     await shoot(console, "console-feedback-ko")
+    await console.goto(f"{live_server.url}/console/contacts/{contact['id']}")
+    await expect(console.locator("#contact-timeline .tl-survey_answer")).to_contain_text("추천 의향")
+    await expect(console.locator("#screen-pop #pop-nps strong")).to_have_text("9")
+    await shoot(console, "console-contact-timeline-ko")
     from tests.e2e.test_privacy_browser import set_locale
 
     await set_locale(ws, "en")
