@@ -102,6 +102,8 @@ async def test_csat_card_one_star_escalates_live_to_the_manager(
     await alert.click()
     await expect(manager).to_have_url(re.compile(rf"/console/conversations/{message.conversation_id}$"))
     await expect(manager.locator("#messages .msg-note").last).to_contain_text("배송이 너무 늦고")
+    notice = manager.locator('#security-notices [data-kind="survey_escalation"]')
+    await expect(notice).to_contain_text(f"#{message.conversation_id}")
     pop = manager.locator("#screen-pop")
     await expect(pop.locator("#pop-csat")).to_contain_text("1")
     await expect(pop.locator("#pop-lifetime")).to_contain_text("1건")

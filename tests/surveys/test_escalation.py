@@ -4,7 +4,7 @@ not; the per-survey threshold; a survey with escalation off; once per answer."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
@@ -63,6 +63,12 @@ async def test_an_answer_without_a_conversation_opens_one(make_workspace):
             len(notes) == 1 and "2/10" in notes[0].content and "Original conversation" not in notes[0].content
         )
     assert await _check(answer_id) is None  # once per answer
+    async with session_scope() as s:  # nobody assigned: every 매니저 and admin is told
+        notices = await s.execute(
+            text("SELECT agent_id FROM agent_notices WHERE workspace_id = :w AND kind = 'survey_escalation'"),
+            {"w": ws.workspace_id},
+        )
+        assert [n.agent_id for n in notices] == [ws.agent_id]
 
 
 async def test_sentiment_and_thresholds(make_workspace):

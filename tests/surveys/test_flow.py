@@ -125,6 +125,18 @@ async def test_resolved_conversation_gets_csat_and_a_low_score_escalates(live_se
         row = await wait_for(escalated, 60)
         assert time.monotonic() - answered_at < 60
         assert row.conversation_id == conv_id and row.assignee_id == sup_id and row.reason == "score"
+        async with session_scope() as s:  # the 매니저 also finds it on their next page, until dismissed
+            notices = (
+                await s.execute(
+                    text(
+                        "SELECT agent_id, details FROM agent_notices WHERE workspace_id = :w AND kind = 'survey_escalation'"
+                    ),
+                    {"w": ws.workspace_id},
+                )
+            ).all()
+            assert [(n.agent_id, n.details["conversation_id"], n.details["score"]) for n in notices] == [
+                (sup_id, conv_id, 1)
+            ]
         conv = (await api.get(f"/conversations/{conv_id}")).json()
         assert conv["status"] == "open" and conv["priority"] == "urgent"
         assert "survey-escalation" in conv["tags"] and conv["assignee_id"] == sup_id

@@ -18,7 +18,7 @@ from sodam.accounts.models import Agent, Role
 from sodam.channels.models import Inbox
 from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, MessageKind, Priority, SenderType, Status
-from sodam.realtime import bus
+from sodam.notifications import service as notifications
 from sodam.surveys import questions as Q
 from sodam.surveys.models import Survey, SurveyAnswer, SurveyEscalation
 
@@ -199,20 +199,16 @@ async def check_answer(session: AsyncSession, *, answer_id: int) -> dict[str, An
         .values(conversation_id=conversation.id, assignee_id=supervisor)
     )
     notify = [supervisor] if supervisor is not None else await _managers(session, workspace_id=wid)
-    await bus.publish(
+    await notifications.announce_escalation(
         session,
-        {
-            "t": "escalation",
-            "ws": wid,
-            "conv": conversation.id,
-            "contact": conversation.contact_id,
-            "inbox": conversation.inbox_id,
-            "private": True,
-            "agents": notify,
-            "kind": survey.kind,
-            "score": answer.score,
-            "reason": reason,
-        },
+        workspace_id=wid,
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+        inbox_id=conversation.inbox_id,
+        agent_ids=notify,
+        kind=survey.kind,
+        score=answer.score,
+        reason=reason,
     )
     return {
         "escalation_id": claimed,
