@@ -305,6 +305,14 @@ async def test_survey_crud_and_validation(live_server, make_workspace):
             f"/surveys/{created['id']}", json={"name": "노력", "escalate_at": 7, "is_active": False}
         )
         assert changed.json()["name"] == "노력" and changed.json()["escalate_at"] == 7
+        nulls = await api.patch(
+            f"/surveys/{created['id']}", json={"escalate": None, "is_active": None, "escalate_at": None}
+        )
+        assert (
+            nulls.status_code == 200
+            and nulls.json()["escalate"] is True
+            and nulls.json()["escalate_at"] is None
+        )
         listed = (await api.get("/surveys")).json()["data"]
         assert [s["id"] for s in listed] == [created["id"]]
         assert (await api.delete(f"/surveys/{created['id']}")).status_code == 204

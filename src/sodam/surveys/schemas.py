@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sodam.core.params import MAX_ID
+
 Kind = Literal["csat", "nps", "ces", "custom"]
 Audience = Literal["customers", "agents"]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class SurveyIn(BaseModel):
@@ -21,7 +24,7 @@ class SurveyIn(BaseModel):
         description="[{id, type: csat|nps|ces|single|multi|scale|likert|text, text: {ko, en}, "
         "options: [{id, text: {ko, en}}], required}]. CSAT / NPS / CES get default questions when omitted.",
     )
-    on_resolve_inbox_ids: list[int] = Field(
+    on_resolve_inbox_ids: list[Id] = Field(
         default_factory=list,
         max_length=100,
         description="Sent when a conversation of these inboxes is resolved.",
@@ -41,7 +44,7 @@ class SurveyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     questions: list[dict[str, Any]] | None = None
-    on_resolve_inbox_ids: list[int] | None = Field(default=None, max_length=100)
+    on_resolve_inbox_ids: list[Id] | None = Field(default=None, max_length=100)
     escalate_at: int | None = Field(default=None, ge=0, le=10)
     escalate: bool | None = None
     expires_after_hours: int | None = Field(default=None, ge=1, le=24 * 365)
@@ -66,7 +69,7 @@ class SurveyOut(BaseModel):
 
 class SendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contact_ids: list[int] = Field(min_length=1, max_length=1000)
+    contact_ids: list[Id] = Field(min_length=1, max_length=1000)
     send_at: datetime | None = Field(default=None, description="When to send (default: now).")
 
 

@@ -140,8 +140,10 @@ async def update(session: AsyncSession, *, workspace_id: int, survey_id: int, **
     """Change a survey's name, questions, rules, threshold, expiry or active flag."""
     survey = await get(session, workspace_id=workspace_id, survey_id=survey_id)
     for key, value in changes.items():
-        if key not in EDITABLE:
-            continue
+        if key not in EDITABLE or (
+            value is None and key in ("name", "escalate", "expires_after_hours", "is_active")
+        ):
+            continue  # null for a field that must have a value: left as it is (escalate_at null = the default)
         if key == "questions":
             value = Q.clean_questions(survey.kind, value)
         elif key == "on_resolve_inbox_ids":
