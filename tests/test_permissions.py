@@ -29,6 +29,7 @@ from sodam.knowledge import service as knowledge
 from sodam.replies import service as replies
 from sodam.sla import service as sla
 from sodam.webhooks import service as webhooks
+from sodam.surveys import service as surveys
 from tests.attachments.files import png
 from tests.test_console_helpers import add_agent, console_client, seed_conversation
 
@@ -44,8 +45,18 @@ PUBLIC = {
 # Sockets authenticate inside the handshake (token, one-use ticket or session cookie);
 # the ticket itself comes from POST /api/v1/realtime/ticket, which declares `work`.
 SOCKETS = {"/api/v1/realtime"}
-# Top-level surfaces that are public by design (customers, operators, the docs).
-PUBLIC_PREFIXES = ("/widget/", "/help/", "/static", "/healthz", "/docs", "/openapi.json", "/favicon.ico")
+# Top-level surfaces that are public by design (customers, operators, the docs); /s/ is a
+# customer's survey page, whose unguessable link token is the credential.
+PUBLIC_PREFIXES = (
+    "/widget/",
+    "/help/",
+    "/s/",
+    "/static",
+    "/healthz",
+    "/docs",
+    "/openapi.json",
+    "/favicon.ico",
+)
 # A write route on a read token: issuing a socket ticket changes nothing.
 READ_SCOPED_WRITES = {("POST", "/api/v1/realtime/ticket")}
 
@@ -272,6 +283,16 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
         )
         policy = await sla.seed_default(session, workspace_id=wid)
         doomed_policy = await sla.create(session, workspace_id=wid, name="없어질 정책")
+        survey = await surveys.create(session, workspace_id=wid, name="만족도", kind="csat")
+        doomed_survey = await surveys.create(session, workspace_id=wid, name="없어질 설문", kind="nps")
+        staff_survey = await surveys.create(
+            session,
+            workspace_id=wid,
+            name="직원 설문",
+            kind="custom",
+            audience="agents",
+            questions=[{"id": "q1", "type": "likert", "text": "좋다"}],
+        )
         rules = await attachments.policy(session, workspace_id=wid)
         attachment = await attachments.create(
             session,
@@ -307,6 +328,7 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "token_id": doomed_token.id,
             "notice_id": notice.id,
             "proposal_id": 1,  # none exist: an allowed caller gets 404
+            "survey_id": survey.id,
             "session_id": doomed_session,
             "rule_id": 1,  # routing rules: none exist, an allowed caller gets 404
         }
@@ -333,6 +355,11 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             ("POST", "/console/settings/webhooks/{subscription_id}/delete"): {
                 "subscription_id": doomed_subscription.id
             },
+            ("DELETE", "/api/v1/surveys/{survey_id}"): {"survey_id": doomed_survey.id},
+            ("GET", "/api/v1/feedback/surveys/{survey_id}/results"): {"survey_id": staff_survey.id},
+            ("POST", "/api/v1/feedback/surveys/{survey_id}/answer"): {"survey_id": staff_survey.id},
+            ("POST", "/console/feedback/{survey_id}"): {"survey_id": staff_survey.id},
+            ("GET", "/console/feedback/{survey_id}/results"): {"survey_id": staff_survey.id},
         }
     return ids, doomed
 

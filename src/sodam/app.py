@@ -238,6 +238,18 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_channel.router)  # POST /api/v1/inboxes/{id}/conversations (API inboxes)
     app.include_router(webhooks_api.router)
     app.include_router(webhooks_views.router)  # /console/settings/webhooks
+    from sodam.crm import api as crm_api
+    from sodam.crm import views as crm_views
+    from sodam.surveys import api as surveys_api
+    from sodam.surveys import public as surveys_public
+    from sodam.surveys import views as surveys_views
+
+    app.include_router(crm_api.router)  # /api/v1/contacts/{id}/summary and /timeline
+    app.include_router(crm_views.router)  # the screen pop and timeline fragments
+    app.include_router(surveys_api.router)
+    app.include_router(surveys_public.router)  # /s/{token}: the customer's survey page
+    app.include_router(surveys_public.widget_router)  # the widget's survey card
+    app.include_router(surveys_views.router)  # /console/surveys, /console/feedback
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

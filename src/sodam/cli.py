@@ -459,5 +459,16 @@ def bench_webhooks(
     _bench_module("webhooks").main(events=events, concurrency=concurrency, timeout_s=timeout)
 
 
+@bench_app.command("crm")
+def bench_crm(
+    contacts: int = typer.Option(100_000, help="Contacts to load."),
+    messages: int = typer.Option(1_000_000, help="Messages to load (in about messages/5 conversations)."),
+    answers: int = typer.Option(50_000, help="Survey answers to load."),
+    samples: int = typer.Option(500, help="Random contacts to time."),
+) -> None:
+    """The screen pop and the timeline's first page over a large workspace: p50/p99."""
+    _bench_module("crm").main(contacts=contacts, messages=messages, answers=answers, samples=samples)
+
+
 if __name__ == "__main__":
     app()

@@ -15,6 +15,7 @@ from sodam.conversations.models import MessageKind, SenderType, Status
 from sodam.knowledge import demo as knowledge_demo
 from sodam.replies import demo as replies_demo
 from sodam.sla import service as sla
+from sodam.surveys import demo as surveys_demo
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@sodam.local"
@@ -109,6 +110,7 @@ async def seed(session: AsyncSession, *, allowed_origins: list[str] | None = Non
             "Sure! Please share the new address and your order number.",
         ),
     ]
+    emily_id = None
     for i, (name, email, lang, company, lines, reply) in enumerate(samples):
         contact = await contacts.get_or_create_by_identity(
             session,
@@ -145,7 +147,15 @@ async def seed(session: AsyncSession, *, allowed_origins: list[str] | None = Non
                 sender_id=admin.id,
                 kind=MessageKind.note,
             )
+        if i == 0:  # the screen pop's tier and account value (attributes until typed ones exist)
+            await contacts.update(
+                session,
+                workspace_id=ws.id,
+                contact_id=contact.id,
+                custom_attributes={"tier": "VIP", "account_value": 2_480_000},
+            )
         if i == 2:
+            emily_id = contact.id
             await conversations.set_status(
                 session, workspace_id=ws.id, conversation_id=conv.id, status=Status.pending, actor_id=alex.id
             )
@@ -158,4 +168,5 @@ async def seed(session: AsyncSession, *, allowed_origins: list[str] | None = Non
         agent_role="agent",
         team_id=billing.id,
     )
+    await surveys_demo.seed(session, workspace_id=ws.id, inbox_id=inbox.id, nps_contact_id=emily_id)
     return DemoInfo(True, ws.id, inbox.public_token)

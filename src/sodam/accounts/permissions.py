@@ -39,6 +39,10 @@ class Permission(str, enum.Enum):
     sla_manage = "sla.manage"
     # Outgoing webhooks: subscriptions, API inboxes' callback URLs, deliveries, redelivery.
     webhooks_manage = "webhooks.manage"
+    # Customer surveys (CSAT / NPS / CES / custom): create, change, send, read answers and summaries.
+    surveys_manage = "surveys.manage"
+    # Anonymous employee feedback: create internal surveys and read their aggregates.
+    feedback_manage = "feedback.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -51,6 +55,7 @@ _SUPERVISOR = frozenset(
         Permission.routing_manage,
         Permission.hours_manage,
         Permission.sla_manage,
+        Permission.surveys_manage,
     }
 )
 

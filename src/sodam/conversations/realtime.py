@@ -112,10 +112,20 @@ def _light_frames(event: dict[str, Any], ws_topic: str, conv_topic: str) -> list
             "agent_ids": list(event.get("agents") or []),
         }
         return [(ws_topic, frame)]
+    if event["t"] == "escalation":  # a survey answer handed to a 매니저 (surveys/escalation.py)
+        frame = {
+            "type": "escalation",
+            "conversation_id": conv,
+            "agent_ids": list(event.get("agents") or []),
+            "kind": event.get("kind"),
+            "score": event.get("score"),
+            "reason": event.get("reason"),
+        }
+        return [(ws_topic, frame)]
     return []
 
 
-LIGHT_EVENTS = frozenset({"typing", "read", "mention", "frame", "queue", "sla_breach"})
+LIGHT_EVENTS = frozenset({"typing", "read", "mention", "frame", "queue", "sla_breach", "escalation"})
 
 
 async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple[str, dict[str, Any]]]:

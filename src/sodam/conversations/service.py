@@ -38,6 +38,7 @@ from sodam.conversations.reads import agent_read_seq as agent_read_seq
 from sodam.conversations.reads import mark_read as mark_read
 from sodam.conversations.reads import unread_ids as unread_ids
 from sodam.core.errors import Invalid, NotFound
+from sodam.jobs import reactions
 from sodam.realtime import bus
 
 MAX_TAGS = 30
@@ -260,7 +261,13 @@ async def get_messages_by_ids(session: AsyncSession, *, ids: list[int]) -> list[
 
 
 async def set_status(
-    session: AsyncSession, *, workspace_id: int, conversation_id: int, status: Status, actor_id: int | None
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    conversation_id: int,
+    status: Status,
+    actor_id: int | None,
+    actor_type: str = "agent",
 ) -> Conversation:
     """Change a conversation's status."""
     conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
@@ -270,13 +277,24 @@ async def set_status(
             workspace_id=workspace_id,
             conversation_id=conversation_id,
             type="status.changed",
-            actor_type="agent",
+            actor_type=actor_type,
             actor_id=actor_id,
             data={"from": conversation.status.value, "to": status.value},
         )
         conversation.status = status
         conversation.snoozed_until = None  # a plain status change ends any snooze time
         await _touch_and_publish(session, conversation)
+        if status == Status.resolved:  # surveys after resolution (and later automations) react
+            await reactions.emit(
+                session,
+                "conversation.resolved",
+                {
+                    "workspace_id": workspace_id,
+                    "conversation_id": conversation_id,
+                    "inbox_id": conversation.inbox_id,
+                    "contact_id": conversation.contact_id,
+                },
+            )
     return conversation
 
 

@@ -38,6 +38,7 @@ TASK_MODULES: list[str] = [
     "sodam.sla.tasks",
     "sodam.mail.tasks",
     "sodam.webhooks.tasks",
+    "sodam.surveys.tasks",
 ]
 # Long-running loops every job-running process starts beside the job worker ("module:function",
 # an async function that runs until cancelled): work that is polled rather than deferred.

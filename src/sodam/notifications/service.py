@@ -138,6 +138,43 @@ async def record_mentions(session: AsyncSession, *, workspace_id: int, message_i
     return inserted
 
 
+async def announce_escalation(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    conversation_id: int,
+    contact_id: int,
+    inbox_id: int,
+    agent_ids: list[int],
+    kind: str,
+    score: int | None,
+    reason: str,
+) -> None:
+    """A survey answer was escalated to these agents (surveys/escalation.py): a notice each sees
+    on their next console page until dismissed, and a live frame to the consoles open now
+    (after commit). Not switchable: a low score must reach a person."""
+    details = {"conversation_id": conversation_id, "kind": kind, "score": score, "reason": reason}
+    for agent_id in agent_ids:
+        await accounts.add_notice(
+            session, workspace_id=workspace_id, agent_id=agent_id, kind="survey_escalation", details=details
+        )
+    await bus.publish(
+        session,
+        {
+            "t": "escalation",
+            "ws": workspace_id,
+            "conv": conversation_id,
+            "contact": contact_id,
+            "inbox": inbox_id,
+            "private": True,
+            "agents": agent_ids,
+            "kind": kind,
+            "score": score,
+            "reason": reason,
+        },
+    )
+
+
 async def mentions_of(session: AsyncSession, *, workspace_id: int, agent_id: int, limit: int = 50):
     """The latest notes naming this agent, newest first."""
     return list(

@@ -20,6 +20,7 @@ from sodam.conversations import privacy as conversations
 from sodam.core.errors import Invalid
 from sodam.core.i18n import gettext
 from sodam.privacy.models import RETENTION_ACTIONS, PrivacySettings
+from sodam.surveys import privacy as surveys_privacy
 
 EXPORT_FORMAT = "sodam.contact-export/1"
 RETENTION_BATCH = 200
@@ -109,6 +110,9 @@ async def export_contact(
             for i in identities
         ],
         "conversations": threads,
+        "survey_answers": await surveys_privacy.export_for_contact(
+            session, workspace_id=workspace_id, contact_id=contact_id
+        ),
     }
 
 
@@ -131,6 +135,7 @@ async def erase_contact(session: AsyncSession, *, workspace_id: int, contact_id:
     # Unsent uploads and the pages visited are theirs too.
     await attachments.erase(session, workspace_id=workspace_id, contact_id=contact_id)
     await visits.forget(session, workspace_id=workspace_id, contact_id=contact_id)
+    await surveys_privacy.forget_contact(session, workspace_id=workspace_id, contact_id=contact_id)
     _contact, identities = await contacts.anonymise(session, workspace_id=workspace_id, contact_id=contact_id)
     result = {
         "contact_id": contact_id,

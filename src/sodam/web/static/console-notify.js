@@ -162,8 +162,35 @@
     } else if (f.type === "sla_breach") {
       var to = (f.agent_ids || []).map(Number);
       if (to.indexOf(me) >= 0) announce("sla", Number(f.conversation_id), say("sla"), "");
+    } else if (f.type === "escalation") {
+      if ((f.agent_ids || []).map(Number).indexOf(me) >= 0) escalated(f);
     }
   });
+
+  // ---- a survey answer escalated to me (surveys/escalation.py): a line that stays until clicked ----
+  function escalated(f) {
+    var box = document.getElementById("escalation-alerts");
+    var convId = Number(f.conversation_id);
+    var text = f.reason === "sentiment" && f.score == null
+      ? say("escalation-sentiment", { id: convId })
+      : say("escalation-text", { kind: String(f.kind || "").toUpperCase(), score: f.score == null ? "-" : f.score, id: convId });
+    if (box) {
+      var a = document.createElement("a");
+      a.className = "escalation-alert";
+      a.href = "/console/conversations/" + convId;
+      a.setAttribute("data-conversation-id", String(convId));
+      var strong = document.createElement("strong");
+      strong.textContent = say("escalation");
+      a.appendChild(strong);
+      a.appendChild(document.createTextNode(" " + text));
+      a.addEventListener("click", function () { a.remove(); });
+      box.prepend(a);
+    }
+    if (!looking(convId)) { unread.add(convId); showCount(); }
+    if (settings.sound) ding();
+    if (settings.desktop && (document.visibilityState !== "visible" || !document.hasFocus())) desktop(say("escalation"), text, convId);
+    body.setAttribute("data-last-notification", "escalation:" + convId);
+  }
 
   // ---- opening a conversation: read, and a search hit's message in view ----------------------------
   function focusHit() {

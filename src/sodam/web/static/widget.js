@@ -950,6 +950,7 @@
       filesBox(m.payload && m.payload.attachments),
       articleCard(payload.article),
       quickReplies(payload.quick_replies),
+      kind === 'system' && surveyBox(m.payload && m.payload.survey),
       kind === 'system' ? null : el('span', { class: 'meta', text: time(m.created_at) })
     );
     return li;
@@ -1064,28 +1065,39 @@
     transmit(item);
   }
 
-  // ---- files -------------------------------------------------------------------------
+  // ---- files and surveys -----------------------------------------------------------------
   // The file code (upload, previews, downloads) lives in widget-files.js, loaded the first
-  // time a file is sent or shown, so pages where nobody sends a file never fetch it.
-  let filesModule = null;
-  function loadFiles() {
-    if (!filesModule) {
-      filesModule = new Promise((resolve, reject) => {
-        const w = (window.__sodamFiles = window.__sodamFiles || { waiting: [] });
-        const ctx = { S, ui, el, icon, apiBase, uuid, persist, pendingBubble, transmit, startSession, showError, scrollToEnd };
+  // time a file is sent or shown; the survey card (a resolved conversation's CSAT question)
+  // in widget-survey.js, loaded only when one is shown. Pages that need neither fetch neither.
+  const mods = {};
+  function lazy(key, file) {
+    if (!mods[key]) {
+      mods[key] = new Promise((resolve, reject) => {
+        const w = (window[key] = window[key] || { waiting: [] });
+        const ctx = { S, ui, el, icon, api, apiBase, uuid, persist, pendingBubble, transmit, startSession, showError, scrollToEnd };
         if (w.factory) return resolve(w.factory(ctx));
         w.waiting.push((factory) => resolve(factory(ctx)));
         const tag = document.createElement('script');
-        tag.src = `${base}/static/widget-files.js`;
+        tag.src = `${base}/static/${file}`;
         tag.async = true;
         tag.onerror = () => {
-          filesModule = null;
-          reject(new Error('widget-files.js did not load'));
+          mods[key] = null;
+          reject(new Error(`${file} did not load`));
         };
         document.head.append(tag);
       });
     }
-    return filesModule;
+    return mods[key];
+  }
+  const loadFiles = () => lazy('__sodamFiles', 'widget-files.js');
+
+  function surveyBox(s) {
+    if (!s || !s.token) return null;
+    const box = el('div', { class: 'survey' });
+    lazy('__sodamSurvey', 'widget-survey.js')
+      .then((m) => m.fill(box, s))
+      .catch(() => {});
+    return box;
   }
 
   function sendFiles(fileList) {
