@@ -310,3 +310,47 @@ async def test_first_auto_reply_is_personal_and_names_the_queue_place(floor):
             .where(Message.conversation_id == waiting, Message.sender_type == SenderType.bot)
         )
     assert count == 1
+
+
+async def test_an_sla_breach_reroutes_an_unanswered_conversation_and_puts_it_first(floor):
+    f = await floor()
+    a = await f.agent("가람", capacity={"default": 1})
+    conv_id = await f.customer("답변이 늦네요")
+    await f.dispatch()
+    assert await f.assignee(conv_id) == a
+    async with session_scope() as session:
+        outcome = await service.on_sla_breached(
+            session, workspace_id=f.ws.workspace_id, conversation_id=conv_id, kind="first_response"
+        )
+        await session.commit()
+    assert outcome == "rerouted"
+    conv = await f.conversation(conv_id)
+    assert conv.assignee_id is None and a in conv.skipped_agent_ids and conv.queue_rank >= 20
+    b = await f.agent("나비")
+    await f.dispatch()
+    assert await f.assignee(conv_id) == b
+
+
+async def test_half_the_promised_wait_makes_a_conversation_at_risk(floor):
+    from datetime import UTC, datetime, timedelta
+
+    from sodam.routing import queue
+
+    f = await floor()
+    early, late = await f.customer("먼저"), await f.customer("나중", waited_s=400)
+    async with session_scope() as session:
+        now = datetime.now(UTC)
+        for conv_id, due_in in ((early, 3000), (late, 100)):
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conv_id)
+                .values(first_response_due_at=now + timedelta(seconds=due_in))
+            )
+        await session.commit()
+    async with session_scope() as session:
+        assert await queue.mark_at_risk(session) >= 1
+        await session.commit()
+    assert (await f.conversation(late)).queue_rank >= 20 and (await f.conversation(early)).queue_rank < 20
+    a = await f.agent("다솜", capacity={"default": 1})
+    await f.dispatch()
+    assert await f.assignee(late) == a and await f.assignee(early) is None

@@ -136,9 +136,22 @@ async def estimated_wait(session: AsyncSession, *, inbox: Inbox, position: int) 
 
 async def mark_at_risk(session: AsyncSession, *, now: datetime | None = None) -> int:
     """Raise the rank of conversations that waited past the internal target — half the wait
-    promised to the customer (the inbox's typical reply time) — so they go first."""
+    promised to the customer (the SLA policy's first-response due time, else the inbox's
+    typical reply time) — so they go first."""
     now = now or _now()
-    count = 0
+    halfway = Conversation.queued_at + (Conversation.first_response_due_at - Conversation.queued_at) / 2
+    result = await session.execute(
+        update(Conversation)
+        .where(
+            *_waiting(),
+            Conversation.queue_rank < AT_RISK_RANK,
+            Conversation.first_response_due_at.is_not(None),
+            halfway < now,
+        )
+        .values(queue_rank=Conversation.queue_rank + AT_RISK_RANK)
+        .execution_options(synchronize_session=False)
+    )
+    count = result.rowcount or 0
     inboxes = await session.execute(
         select(Inbox.id, Inbox.settings).where(Inbox.settings["typical_reply_minutes"].astext.is_not(None))
     )
@@ -153,6 +166,7 @@ async def mark_at_risk(session: AsyncSession, *, now: datetime | None = None) ->
             update(Conversation)
             .where(
                 *_waiting(),
+                Conversation.first_response_due_at.is_(None),
                 Conversation.inbox_id == inbox_id,
                 Conversation.queue_rank < AT_RISK_RANK,
                 Conversation.queued_at < now - timedelta(seconds=promised_s / 2),

@@ -22,6 +22,7 @@ from sodam.conversations.models import Conversation, Message, MessageKind, Sende
 from sodam.core.errors import Invalid, NotFound
 from sodam.realtime import bus
 from sodam.routing.models import AgentSkill, AgentState, Availability, RoutingRule, RuleKind
+from sodam.routing.requirements import AT_RISK_RANK
 
 SKILL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,20}(:[\w.-]{1,50})?$")
 CHANNELS = ("default", "web_widget", "email", "api")
@@ -175,6 +176,51 @@ async def check_answer(
         return False
     await unassign_for_reroute(session, conversation=conversation, agent_id=agent_id, reason="no_answer")
     return True
+
+
+async def on_sla_breached(
+    session: AsyncSession, *, workspace_id: int, conversation_id: int, kind: str
+) -> str:
+    """An SLA response target was missed: raise the conversation's place in the queue; if it is
+    assigned and the agent has not answered since it was assigned, route it to someone else."""
+    conversation = await session.scalar(
+        select(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.workspace_id == workspace_id)
+        .with_for_update()
+    )
+    if conversation is None or conversation.status != Status.open:
+        return "closed"
+    if (conversation.queue_rank or 0) < AT_RISK_RANK:
+        conversation.queue_rank = (conversation.queue_rank or 0) + AT_RISK_RANK
+    if conversation.assignee_id is None:
+        await kick(session, workspace_id=workspace_id)
+        return "raised"
+    answered = (
+        await session.scalar(
+            select(
+                exists().where(
+                    Message.conversation_id == conversation.id,
+                    Message.sender_type == SenderType.agent,
+                    Message.sender_id == conversation.assignee_id,
+                    Message.kind == MessageKind.text,
+                    Message.created_at >= conversation.assigned_at,
+                )
+            )
+        )
+        if conversation.assigned_at
+        else False
+    )
+    if answered and kind == "first_response":
+        return "answered"
+    if kind == "next_response":
+        # Mid-conversation: stays with the agent who knows it, unless they are not there.
+        state = await session.get(AgentState, conversation.assignee_id)
+        if state is not None and state.availability == Availability.online:
+            return "raised"
+    await unassign_for_reroute(
+        session, conversation=conversation, agent_id=conversation.assignee_id, reason=f"sla_{kind}"
+    )
+    return "rerouted"
 
 
 # --- capacity, skills, rules (supervisors) ---------------------------------------------

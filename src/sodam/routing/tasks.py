@@ -11,6 +11,7 @@ from sodam.channels import promise
 from sodam.conversations import live
 from sodam.db.session import session_scope
 from sodam.jobs.app import job_app
+from sodam.jobs.reactions import Reaction, react
 
 # Idempotent work: retried if the database restarts under it.
 RETRY = RetryStrategy(max_attempts=5, wait=2)
@@ -63,6 +64,34 @@ async def sweep(timestamp: int) -> dict:
         out["kicked"] = await queue.kick_waiting_workspaces(session)
         await session.commit()
     return out
+
+
+@job_app.task(name="routing.on_sla_breached", queue="routing", retry=RETRY)
+async def on_sla_breached(**args) -> str:
+    """A first- or next-response target was missed: the conversation goes to the front of the
+    queue, and, if the agent who has it has not answered, to someone else."""
+    from sodam.routing import service
+
+    async with session_scope() as session:
+        outcome = await service.on_sla_breached(
+            session,
+            workspace_id=int(args["workspace_id"]),
+            conversation_id=int(args["conversation_id"]),
+            kind=str(args.get("kind") or ""),
+        )
+        await session.commit()
+    return outcome
+
+
+react(
+    "sla.breached",
+    Reaction(
+        "routing.on_sla_breached",
+        when=lambda p: p.get("kind") in ("first_response", "next_response"),
+        queue="routing",
+        lock_key="conversation-{conversation_id}",
+    ),
+)
 
 
 async def _console_hook(event: str, workspace_id: int, agent_id: int) -> None:
