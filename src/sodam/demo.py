@@ -14,6 +14,7 @@ from sodam.conversations import service as conversations
 from sodam.conversations.models import MessageKind, SenderType, Status
 from sodam.knowledge import demo as knowledge_demo
 from sodam.replies import demo as replies_demo
+from sodam.routing import service as routing
 from sodam.sla import service as sla
 from sodam.surveys import demo as surveys_demo
 
@@ -91,6 +92,18 @@ async def seed(session: AsyncSession, *, allowed_origins: list[str] | None = Non
     )
     # One SLA policy in business hours (VIP customers and urgent conversations first).
     await sla.seed_default(session, workspace_id=ws.id)
+    # Routing: who speaks what and knows which topics; "환불" in a message asks for billing.
+    for agent, skills in (
+        (admin, {"lang:ko": 5, "lang:en": 3, "vip": 4}),
+        (minji, {"lang:ko": 5, "topic:refund": 4}),
+        (alex, {"lang:en": 5, "lang:ko": 3}),
+    ):
+        await routing.update_agent_routing(
+            session, workspace_id=ws.id, agent_id=agent.id, capacity={"default": 4}, skills=skills
+        )
+    await routing.create_rule(
+        session, workspace_id=ws.id, kind="keyword", pattern="환불", skill=None, team_id=billing.id
+    )
     samples = [
         (
             "박서연",
