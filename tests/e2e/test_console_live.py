@@ -52,7 +52,12 @@ async def test_console_is_live_without_reloads(live_server, new_context, make_wo
     await expect(row).to_contain_text("안녕하세요, 환불 문의드려요")
     await row.click()
     await expect(page).to_have_url(
-        f"{live_server.url}/console/conversations/{first['conversation_id']}?view=all&status=open"
+        re.compile(
+            re.escape(
+                f"{live_server.url}/console/conversations/{first['conversation_id']}?view=all&status=open"
+            )
+            + r"(&sort=recent)?$"
+        )
     )
     messages = page.locator("#messages")
     await expect(
@@ -89,9 +94,10 @@ async def test_console_is_live_without_reloads(live_server, new_context, make_wo
     )
     assert "VIP 고객, 환불 승인 필요" not in seen.text
 
-    # Assign to me, then resolve: the header updates and system lines appear.
-    await page.locator("#assign-actions #assign-me").click()
+    # The reply claimed the unassigned conversation (no two agents answer one customer); then
+    # resolve: the header updates and system lines appear.
     await expect(page.locator("#assignee-name")).to_have_text(f"상담원 {ws.slug}")
+    await expect(page.locator("#assign-actions #assign-me")).to_have_count(0)
     await page.locator('#status-actions button[data-status="resolved"]').click()
     await expect(page.locator("#status-actions")).to_have_attribute("data-status", "resolved")
     await expect(messages.locator(".msg.msg-system")).to_have_count(2)
