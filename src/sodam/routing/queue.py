@@ -6,7 +6,7 @@ the wait in M/M/c is the time until that many places free up: k places at a rate
 (busy places ÷ handle time). So the estimate for position k is
     k × handle_time ÷ places,
 where places = the capacity (for the channel) of the agents online now and handle_time
-is the inbox's median time from assignment to resolution over the last 7 days. With free
+is the inbox's mean time from assignment to resolution over the last 7 days. With free
 places and nobody ahead, routing assigns at once (an estimate of ~0). With nobody online
 there is no honest figure: the widget says so (or names the opening time).
 """
@@ -30,6 +30,7 @@ from sodam.routing.requirements import AT_RISK_RANK
 
 HANDLE_TIME_TTL_S = 300
 HANDLE_TIME_MIN_SAMPLES = 5
+MAX_HANDLE_S = 8 * 3600
 _handle_times: dict[int, tuple[float, float | None]] = {}
 
 
@@ -50,7 +51,7 @@ def _waiting(workspace_id: int | None = None) -> list:
 
 
 async def handle_seconds(session: AsyncSession, *, inbox_id: int) -> float | None:
-    """Median assignment→resolution time of the inbox's last 7 days (cached 5 min)."""
+    """Mean assignment→resolution time of the inbox's last 7 days (cached 5 min)."""
     now = time.monotonic()
     hit = _handle_times.get(inbox_id)
     if hit and hit[0] > now:
@@ -66,15 +67,22 @@ async def handle_seconds(session: AsyncSession, *, inbox_id: int) -> float | Non
         .subquery()
     )
     took = func.extract("epoch", resolved.c.at - Conversation.assigned_at)
-    median, samples = (
+    # The mean, not the median: places free up at (places / mean handle time). Conversations
+    # left open overnight are not handling time.
+    mean, samples = (
         await session.execute(
-            select(func.percentile_cont(0.5).within_group(took), func.count())
+            select(func.avg(took), func.count())
             .select_from(resolved)
             .join(Conversation, Conversation.id == resolved.c.conversation_id)
-            .where(Conversation.inbox_id == inbox_id, Conversation.assigned_at.is_not(None), took > 0)
+            .where(
+                Conversation.inbox_id == inbox_id,
+                Conversation.assigned_at.is_not(None),
+                took > 0,
+                took < MAX_HANDLE_S,
+            )
         )
     ).one()
-    value = float(median) if median is not None and samples >= HANDLE_TIME_MIN_SAMPLES else None
+    value = float(mean) if mean is not None and samples >= HANDLE_TIME_MIN_SAMPLES else None
     _handle_times[inbox_id] = (now + HANDLE_TIME_TTL_S, value)
     return value
 
