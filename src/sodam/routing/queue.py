@@ -156,7 +156,7 @@ async def mark_at_risk(session: AsyncSession, *, now: datetime | None = None) ->
             Conversation.first_response_due_at.is_not(None),
             halfway < now,
         )
-        .values(queue_rank=Conversation.queue_rank + AT_RISK_RANK)
+        .values(queue_rank=Conversation.queue_rank + AT_RISK_RANK, updated_at=Conversation.updated_at)
         .execution_options(synchronize_session=False)
     )
     count = result.rowcount or 0
@@ -179,7 +179,7 @@ async def mark_at_risk(session: AsyncSession, *, now: datetime | None = None) ->
                 Conversation.queue_rank < AT_RISK_RANK,
                 Conversation.queued_at < now - timedelta(seconds=promised_s / 2),
             )
-            .values(queue_rank=Conversation.queue_rank + AT_RISK_RANK)
+            .values(queue_rank=Conversation.queue_rank + AT_RISK_RANK, updated_at=Conversation.updated_at)
             .execution_options(synchronize_session=False)
         )
         count += result.rowcount or 0
