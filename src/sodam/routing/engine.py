@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import String, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sodam.accounts.models import Agent, Team, TeamMember
 from sodam.channels import hours
@@ -208,15 +209,26 @@ async def _describe_new(session: AsyncSession, *, workspace_id: int) -> list[Con
     inboxes = {
         i.id: i for i in await session.scalars(select(Inbox).where(Inbox.workspace_id == workspace_id))
     }
+    described = []
     for conversation in fresh:
-        need = await requirements.for_conversation(
-            session, conversation, inboxes[conversation.inbox_id], rules
+        inbox = inboxes[conversation.inbox_id]
+        if not (inbox.settings or {}).get("auto_assign", True):
+            continue  # nobody routes it: a person picks it up
+        need = await requirements.for_conversation(session, conversation, inbox, rules)
+        rank = (
+            max(conversation.queue_rank or 0, requirements.VIP_RANK) if need.vip else conversation.queue_rank
         )
-        conversation.route = need.as_route()
-        if need.vip:
-            conversation.queue_rank = max(conversation.queue_rank or 0, requirements.VIP_RANK)
-    await session.flush()
-    return fresh
+        # Routing's bookkeeping is not activity: updated_at (recency, retention) stays as it was.
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id, Conversation.route.is_(None))
+            .values(route=need.as_route(), queue_rank=rank, updated_at=Conversation.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        set_committed_value(conversation, "route", need.as_route())
+        set_committed_value(conversation, "queue_rank", rank)
+        described.append(conversation)
+    return described
 
 
 @dataclass
