@@ -354,3 +354,23 @@ async def test_half_the_promised_wait_makes_a_conversation_at_risk(floor):
     a = await f.agent("다솜", capacity={"default": 1})
     await f.dispatch()
     assert await f.assignee(late) == a and await f.assignee(early) is None
+
+
+async def test_the_first_auto_reply_promises_the_sla_first_response_time(floor):
+    from sodam.conversations.models import Message
+    from sodam.sla import service as sla
+
+    f = await floor()
+    async with session_scope() as session:
+        await sla.seed_default(session, workspace_id=f.ws.workspace_id)
+        await session.commit()
+    conv_id = await f.customer("언제 답변 받을 수 있나요?")
+    await f.dispatch()
+    async with session_scope() as session:
+        reply = await session.scalar(
+            select(Message.content).where(
+                Message.conversation_id == conv_id, Message.sender_type == SenderType.bot
+            )
+        )
+    assert reply is not None and "대기 순번은 1번" in reply
+    assert "늦어도" in reply and "답변드리겠습니다" in reply

@@ -20,6 +20,7 @@ from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType
 from sodam.core.i18n import gettext, normalise
 from sodam.routing import queue
+from sodam.sla import clocks as sla_clocks
 
 
 def language_of(conversation: Conversation, contact: Contact | None) -> str:
@@ -62,13 +63,19 @@ async def text_for(
         )
     position = await conversations.queue_position(session, inbox_id=inbox.id, conversation_id=conversation.id)
     if position is None:
-        return f"{opening} " + gettext(lang, "routing.auto.soon")
-    wait = await queue.estimated_wait(session, inbox=inbox, position=position)
-    if wait is None:
-        return f"{opening} " + gettext(lang, "routing.auto.position", position=position)
-    return f"{opening} " + gettext(
-        lang, "routing.auto.position_wait", position=position, minutes=queue.minutes(wait)
-    )
+        text = gettext(lang, "routing.auto.soon")
+    else:
+        wait = await queue.estimated_wait(session, inbox=inbox, position=position)
+        text = (
+            gettext(lang, "routing.auto.position", position=position)
+            if wait is None
+            else gettext(lang, "routing.auto.position_wait", position=position, minutes=queue.minutes(wait))
+        )
+    # The promise is the SLA policy's first-response time (routing works to half of it).
+    promised = await sla_clocks.promised_first_response(session, conversation)
+    if promised is not None and promised > now:
+        text += " " + gettext(lang, "routing.auto.promise", when=when_text(promised, now, lang))
+    return f"{opening} {text}"
 
 
 async def send_first_reply(

@@ -181,6 +181,34 @@ async def recompute(session: AsyncSession, *, conversation_id: int) -> dict[str,
     return clocks
 
 
+async def promised_first_response(session: AsyncSession, conversation: Conversation) -> datetime | None:
+    """When the SLA policy promises the first response (what `recompute` would store), read
+    only: the first auto-reply names it before the recompute job has run."""
+    if conversation.queued_at is None:
+        return conversation.first_response_due_at
+    policy = await service.policy_for(
+        session, workspace_id=conversation.workspace_id, inbox_id=conversation.inbox_id
+    )
+    if policy is None:
+        return None
+    contact = await contacts.get(
+        session, workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
+    )
+    tier = (contact.custom_attributes or {}).get("tier")
+    targets = service.targets_for(
+        policy, tier=str(tier) if tier else None, priority=conversation.priority.value
+    )
+    if not targets["first_response"]:
+        return None
+    config = None
+    if policy.business_hours:
+        inbox = await inboxes.get(
+            session, workspace_id=conversation.workspace_id, inbox_id=conversation.inbox_id
+        )
+        config = (inbox.settings or {}).get("business_hours") or calendar.DEFAULT_HOURS
+    return due_after(config, conversation.queued_at, targets["first_response"])
+
+
 def breach_lock(conversation_id: int, kind: str, due: datetime) -> str:
     return f"sla.breach:{conversation_id}:{kind}:{int(due.timestamp())}"
 
