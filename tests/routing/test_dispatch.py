@@ -374,3 +374,31 @@ async def test_the_first_auto_reply_promises_the_sla_first_response_time(floor):
         )
     assert reply is not None and "대기 순번은 1번" in reply
     assert "늦어도" in reply and "답변드리겠습니다" in reply
+
+
+async def test_a_bot_handoff_is_routed_by_the_topic_the_bot_found(floor):
+    from datetime import UTC, datetime
+
+    f = await floor(bot_enabled=True)
+    await f.agent("일반", skills={"lang:ko": 5})
+    refunds = await f.agent("환불담당", skills={"lang:ko": 3, "topic:refund": 4})
+    conv_id = await f.customer("환불하고 싶은데 상담원 연결해 주세요", language="ko")
+    await f.dispatch()
+    conv = await f.conversation(conv_id)
+    assert conv.bot_handling and conv.assignee_id is None  # the bot's, not the queue's
+    async with session_scope() as session:
+        conv = await session.get(Conversation, conv_id)
+        await conversations.log_event(
+            session,
+            workspace_id=f.ws.workspace_id,
+            conversation_id=conv_id,
+            type="bot.handed_off",
+            actor_type="bot",
+            data={"reason": "asked_for_human", "language": "ko", "intent": "refund"},
+        )
+        conv.bot_handling = False
+        conv.queued_at = datetime.now(UTC)
+        await session.commit()
+    await f.dispatch()
+    conv = await f.conversation(conv_id)
+    assert conv.assignee_id == refunds and conv.route["sources"]["topic:refund"] == "bot"
