@@ -141,3 +141,32 @@ def test_page_and_keyword_matching():
     assert keyword_matches(["환불"], {"환불", "하", "싶"})
     assert not keyword_matches(["환불", "계좌"], {"환불"})
     assert not keyword_matches([], {"환불"})
+
+
+def test_a_team_outside_its_hours_takes_nothing_until_team_fallback():
+    member = slot(1, teams={10})
+    other = slot(2, teams={20})
+    need = {"team_id": 10}
+    closed = frozenset({10})
+    agent, stage = choose(
+        [member, other],
+        channel="web_widget",
+        need=need,
+        skipped=set(),
+        waited_s=0,
+        overflow_s=300,
+        team_methods={},
+        closed_teams=closed,
+    )
+    assert agent is None
+    agent, stage = choose(
+        [member, other],
+        channel="web_widget",
+        need=need,
+        skipped=set(),
+        waited_s=301,
+        overflow_s=300,
+        team_methods={},
+        closed_teams=closed,
+    )
+    assert stage.name == "team_fallback" and agent.agent_id in (1, 2)

@@ -100,9 +100,13 @@ def choose(
     waited_s: float,
     overflow_s: float,
     team_methods: dict[int, str],
+    closed_teams: frozenset[int] = frozenset(),
 ) -> tuple[AgentSlot | None, Stage | None]:
-    """The agent for one conversation, and the stage of the requirement that matched."""
+    """The agent for one conversation, and the stage of the requirement that matched. A team
+    outside its own business hours takes nothing (after the overflow wait, team fallback)."""
     for stage in stages(need, waited_s, overflow_s):
+        if stage.team_id in closed_teams:
+            continue
         fit = [
             a
             for a in agents
@@ -310,12 +314,15 @@ async def _route(session: AsyncSession, *, workspace_id: int, now: datetime) -> 
     open_inboxes = [i for i, inbox in inboxes.items() if _inbox_routes(inbox, now)]
     if not open_inboxes:
         return []
-    team_methods = dict(
-        (
-            await session.execute(
-                select(Team.id, Team.routing_method).where(Team.workspace_id == workspace_id)
-            )
-        ).all()
+    teams = (
+        await session.execute(
+            select(Team.id, Team.routing_method, Team.business_hours).where(Team.workspace_id == workspace_id)
+        )
+    ).all()
+    team_methods = {t.id: t.routing_method for t in teams}
+    # A team with its own hours is closed outside them (None: the inbox's hours apply).
+    closed_teams = frozenset(
+        t.id for t in teams if t.business_hours and not hours.is_open(t.business_hours, now)
     )
     decisions: list[Decision] = []
     after: tuple[int, datetime, int] | None = None
@@ -351,7 +358,9 @@ async def _route(session: AsyncSession, *, workspace_id: int, now: datetime) -> 
         batch = list(await session.scalars(stmt))
         if not batch:
             break
-        decisions += await _route_batch(session, workspace_id, batch, agents, inboxes, team_methods, now)
+        decisions += await _route_batch(
+            session, workspace_id, batch, agents, inboxes, team_methods, now, closed_teams
+        )
         if not any(a.has_room(c) for a in agents for c in CHANNELS):
             break
         last = batch[-1]
@@ -369,6 +378,7 @@ async def _route_batch(
     inboxes: dict[int, Inbox],
     team_methods: dict[int, str],
     now: datetime,
+    closed_teams: frozenset[int] = frozenset(),
 ) -> list[Decision]:
     """Choose for every conversation of the batch in memory, then write the assignments in
     one go. A decision's time is its choice plus its share of the batch's write."""
@@ -389,6 +399,7 @@ async def _route_batch(
             waited_s=(now - conversation.queued_at).total_seconds(),
             overflow_s=float((inbox.settings or {}).get("overflow_seconds", DEFAULT_OVERFLOW_S)),
             team_methods=team_methods,
+            closed_teams=closed_teams,
         )
         if agent is None or stage is None:
             continue
