@@ -8,6 +8,7 @@ import io
 import json
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -276,7 +277,8 @@ async def test_console_audit_page_filters_and_is_for_admins(live_server, make_wo
             "date_to": "",
         }
         assert (await browser.get("/console/settings/audit", params=blank)).status_code == 200
-        today = datetime.now(UTC).date().isoformat()
+        # Dates on the page are the agent's (Korea's): after 15:00 UTC it is already tomorrow there.
+        today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
         dated = await browser.get(
             "/console/settings/audit", params={**blank, "date_from": "2000-01-01", "date_to": today}
         )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import DateTime, and_, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Agent, TeamMember
@@ -147,14 +147,17 @@ async def mark_at_risk(session: AsyncSession, *, now: datetime | None = None) ->
     promised to the customer (the SLA policy's first-response due time, else the inbox's
     typical reply time) — so they go first."""
     now = now or _now()
-    halfway = Conversation.queued_at + (Conversation.first_response_due_at - Conversation.queued_at) / 2
+    # Past half the promise: less time left before the due time than already waited.
+    past_half = (Conversation.first_response_due_at - now) < (
+        literal(now, DateTime(timezone=True)) - Conversation.queued_at
+    )
     result = await session.execute(
         update(Conversation)
         .where(
             *_waiting(),
             Conversation.queue_rank < AT_RISK_RANK,
             Conversation.first_response_due_at.is_not(None),
-            halfway < now,
+            past_half,
         )
         .values(queue_rank=Conversation.queue_rank + AT_RISK_RANK, updated_at=Conversation.updated_at)
         .execution_options(synchronize_session=False)
