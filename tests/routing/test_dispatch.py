@@ -402,3 +402,27 @@ async def test_a_bot_handoff_is_routed_by_the_topic_the_bot_found(floor):
     await f.dispatch()
     conv = await f.conversation(conv_id)
     assert conv.assignee_id == refunds and conv.route["sources"]["topic:refund"] == "bot"
+
+
+async def test_with_someone_online_an_inbox_without_its_own_hours_promises_their_wait(floor):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import sodam.routing.tasks  # noqa: F401 - registers routing's wait estimate, as a serving process does
+    from sodam.channels.models import Inbox
+    from sodam.channels.promise import wait_promise
+
+    sunday_night = datetime(2026, 12, 6, 3, 0, tzinfo=ZoneInfo("Asia/Seoul"))  # closed by default hours
+    f = await floor()
+    async with session_scope() as session:
+        inbox = await session.get(Inbox, f.ws.inbox_id)
+        nobody = await wait_promise(session, inbox, sunday_night, 1)
+    assert not nobody.open_now and nobody.opens_at is not None
+    await f.agent("야간", capacity={"default": 2})
+    async with session_scope() as session:
+        inbox = await session.get(Inbox, f.ws.inbox_id)
+        staffed = await wait_promise(session, inbox, sunday_night, 1)
+        inbox.settings = {**inbox.settings, "business_hours": {"timezone": "Asia/Seoul", "days": {}}}
+        closed = await wait_promise(session, inbox, sunday_night, 1)
+    assert staffed.open_now and staffed.minutes == 1
+    assert not closed.open_now  # hours the inbox set itself: routing waits for the opening, and says so

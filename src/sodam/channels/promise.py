@@ -59,6 +59,13 @@ async def wait_promise(
     """What to promise; with a queue position, the wait estimated for that place in the queue."""
     config = business_hours(inbox)
     if not hours.is_open(config, now):
+        # An inbox that never set its hours is routed whenever someone is online: with agents
+        # staffed now, promise their wait, not the default hours' next opening.
+        if position is not None and not (inbox.settings or {}).get("business_hours"):
+            for estimator in queue_estimators:
+                estimate = await estimator(session, inbox, position)
+                if estimate is not None:
+                    return WaitPromise(True, max(1, math.ceil(estimate / 60)), None)
         return WaitPromise(False, None, hours.next_opening(config, now))
     if position is not None:
         for estimator in queue_estimators:
