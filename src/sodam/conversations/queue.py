@@ -29,20 +29,25 @@ def rank_of(conversation: Conversation) -> int:
     return (conversation.queue_rank or 0) + PRIORITY_RANK.get(conversation.priority, 0)
 
 
-def waiting_for_a_person() -> list:
-    """Open, unassigned conversations that the bot no longer handles and no agent answered."""
-    answered = (
-        select(Message.id)
-        .where(Message.conversation_id == Conversation.id, Message.sender_type == SenderType.agent)
-        .exists()
-    )
+def in_human_queue() -> list:
+    """Open, unassigned conversations waiting for a person (the bot no longer handles them):
+    what routing routes."""
     return [
         Conversation.status == Status.open,
         Conversation.assignee_id.is_(None),
         Conversation.bot_handling.is_(False),
         Conversation.queued_at.is_not(None),
-        ~answered,
     ]
+
+
+def waiting_for_a_person() -> list:
+    """In the human queue and not answered by any agent yet (the customer's queue place)."""
+    answered = (
+        select(Message.id)
+        .where(Message.conversation_id == Conversation.id, Message.sender_type == SenderType.agent)
+        .exists()
+    )
+    return [*in_human_queue(), ~answered]
 
 
 async def queue_position(session: AsyncSession, *, inbox_id: int, conversation_id: int) -> int | None:

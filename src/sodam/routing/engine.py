@@ -30,7 +30,7 @@ from sodam.channels import hours
 from sodam.channels.models import Inbox
 from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, Status
-from sodam.conversations.queue import queue_order_rank, rank_of
+from sodam.conversations.queue import in_human_queue, queue_order_rank, rank_of
 from sodam.jobs.app import defer_in_tx
 from sodam.realtime import bus
 from sodam.routing import autoreply, requirements
@@ -197,10 +197,7 @@ async def _describe_new(session: AsyncSession, *, workspace_id: int) -> list[Con
             select(Conversation)
             .where(
                 Conversation.workspace_id == workspace_id,
-                Conversation.status == Status.open,
-                Conversation.assignee_id.is_(None),
-                Conversation.bot_handling.is_(False),
-                Conversation.queued_at.is_not(None),
+                *in_human_queue(),
                 Conversation.route.is_(None),
             )
             .order_by(Conversation.queued_at)
@@ -283,10 +280,7 @@ async def _tell_the_queue(session: AsyncSession, *, workspace_id: int) -> None:
         select(Conversation.id, Conversation.inbox_id, Conversation.contact_id)
         .where(
             Conversation.workspace_id == workspace_id,
-            Conversation.status == Status.open,
-            Conversation.assignee_id.is_(None),
-            Conversation.bot_handling.is_(False),
-            Conversation.queued_at.is_not(None),
+            *in_human_queue(),
         )
         .order_by(queue_order_rank.desc(), Conversation.queued_at, Conversation.id)
         .limit(TELL_FIRST_WAITING)
@@ -332,10 +326,7 @@ async def _route(session: AsyncSession, *, workspace_id: int, now: datetime) -> 
             .where(
                 Conversation.workspace_id == workspace_id,
                 Conversation.inbox_id.in_(open_inboxes),
-                Conversation.status == Status.open,
-                Conversation.assignee_id.is_(None),
-                Conversation.bot_handling.is_(False),
-                Conversation.queued_at.is_not(None),
+                *in_human_queue(),
                 # Described (requirements worked out): one that started waiting after this
                 # dispatch's description step waits for the next dispatch, which its arrival
                 # deferred — never routed without its requirements.

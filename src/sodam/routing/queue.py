@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sodam.accounts.models import Agent, TeamMember
 from sodam.channels.models import Inbox
 from sodam.conversations.models import Conversation, ConversationEvent, Status
+from sodam.conversations.queue import in_human_queue
 from sodam.routing.models import AgentState, Availability, capacity_for
 from sodam.routing.requirements import AT_RISK_RANK
 
@@ -39,12 +40,7 @@ def _now() -> datetime:
 
 
 def _waiting(workspace_id: int | None = None) -> list:
-    where = [
-        Conversation.status == Status.open,
-        Conversation.assignee_id.is_(None),
-        Conversation.bot_handling.is_(False),
-        Conversation.queued_at.is_not(None),
-    ]
+    where = in_human_queue()
     if workspace_id is not None:
         where.append(Conversation.workspace_id == workspace_id)
     return where

@@ -101,18 +101,24 @@ async def set_availability(
     return state
 
 
+def _replied_since(conversation_id, since, agent_id=None):
+    """EXISTS: a public agent reply in the conversation at or after `since` (by this agent
+    when given). Both may be columns, for a correlated check."""
+    return exists().where(
+        Message.conversation_id == conversation_id,
+        Message.sender_type == SenderType.agent,
+        *([Message.sender_id == agent_id] if agent_id is not None else []),
+        Message.kind == MessageKind.text,
+        Message.created_at >= since,
+    )
+
+
 async def requeue_unanswered(
     session: AsyncSession, *, workspace_id: int, agent_id: int, reason: str
 ) -> list[int]:
     """Take back the agent's open conversations they have not answered since they got them,
     so someone else can (the agent is skipped for those conversations from now on)."""
-    answered_since = exists().where(
-        Message.conversation_id == Conversation.id,
-        Message.sender_type == SenderType.agent,
-        Message.sender_id == agent_id,
-        Message.kind == MessageKind.text,
-        Message.created_at >= Conversation.assigned_at,
-    )
+    answered_since = _replied_since(Conversation.id, Conversation.assigned_at, agent_id)
     rows = list(
         await session.scalars(
             select(Conversation)
@@ -162,16 +168,7 @@ async def check_answer(
         return False
     if assigned_at and conversation.assigned_at and conversation.assigned_at.isoformat() != assigned_at:
         return False  # assigned again since: that assignment has its own timer
-    answered = await session.scalar(
-        select(
-            exists().where(
-                Message.conversation_id == conversation.id,
-                Message.sender_type == SenderType.agent,
-                Message.kind == MessageKind.text,
-                Message.created_at >= conversation.assigned_at,
-            )
-        )
-    )
+    answered = await session.scalar(select(_replied_since(conversation.id, conversation.assigned_at)))
     if answered:
         return False
     await unassign_for_reroute(session, conversation=conversation, agent_id=agent_id, reason="no_answer")
@@ -197,15 +194,7 @@ async def on_sla_breached(
         return "raised"
     answered = (
         await session.scalar(
-            select(
-                exists().where(
-                    Message.conversation_id == conversation.id,
-                    Message.sender_type == SenderType.agent,
-                    Message.sender_id == conversation.assignee_id,
-                    Message.kind == MessageKind.text,
-                    Message.created_at >= conversation.assigned_at,
-                )
-            )
+            select(_replied_since(conversation.id, conversation.assigned_at, conversation.assignee_id))
         )
         if conversation.assigned_at
         else False
