@@ -174,3 +174,112 @@ async def test_jobs_of_a_dead_worker_go_back_in_the_queue(db):
     assert rows[dead_job] == 1
     assert rows[live_job] == 0
     assert live_status == "doing"
+
+
+async def _jobs_since(task: str, after_id: int, conversation_ids: list[int] | None = None) -> int:
+    async with session_scope() as session:
+        sql = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :t AND id > :after"
+        params: dict = {"t": task, "after": after_id}
+        if conversation_ids is not None:
+            sql += " AND (args->>'conversation_id')::bigint = ANY(:c)"
+            params["c"] = conversation_ids
+        return await session.scalar(text(sql), params)
+
+
+async def _last_job_id() -> int:
+    async with session_scope() as session:
+        return await session.scalar(text("SELECT coalesce(max(id), 0) FROM procrastinate_jobs"))
+
+
+async def test_many_customer_messages_share_one_pending_sentiment_job(db, make_workspace):
+    """The message function defers a sentiment job only when none is pending: one batch job
+    scores the messages stored until it runs, instead of a job per message."""
+    from sodam.contacts import service as contacts
+    from sodam.conversations import service as conversations
+    from sodam.conversations.models import SenderType
+    from sodam.conversations.tasks import score_unscored_messages
+    from sodam.jobs.app import load_task_modules
+
+    load_task_modules()
+    ws = await make_workspace()
+    before = await _last_job_id()
+    ids = []
+    async with session_scope() as session:
+        for n in range(4):
+            contact = await contacts.create(session, workspace_id=ws.workspace_id, name=f"고객 {n}")
+            conv = await conversations.create(
+                session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id, contact_id=contact.id
+            )
+            for text_ in ("배송이 너무 늦어요 최악이에요", "정말 감사합니다 덕분에 해결됐어요"):
+                message, _ = await conversations.create_message(
+                    session,
+                    conversation=conv,
+                    content=text_,
+                    sender_type=SenderType.contact,
+                    sender_id=contact.id,
+                )
+                ids.append(message.id)
+                await session.commit()
+    # Eight messages, eight commits: a worker may have taken the pending job in between
+    # (then the next message defers another), but nowhere near one job per message.
+    assert 1 <= await _jobs_since("conversations.score_sentiment", before) <= 3
+    await score_unscored_messages()
+    async with session_scope() as session:
+        labels = dict(
+            (
+                await session.execute(
+                    text("SELECT id, sentiment_label FROM messages WHERE id = ANY(:ids)"), {"ids": ids}
+                )
+            ).all()
+        )
+    assert [labels[i] for i in ids] == ["negative", "positive"] * 4
+
+
+async def test_the_bot_job_is_deferred_only_while_the_bot_has_the_conversation(db, make_workspace):
+    from sodam.contacts import service as contacts
+    from sodam.conversations import service as conversations
+    from sodam.conversations.models import SenderType
+    from sodam.jobs.app import load_task_modules
+
+    load_task_modules()  # registers the bot's reactions, as a server does
+    ws = await make_workspace(bot_enabled=True)
+    async with session_scope() as session:
+        contact = await contacts.create(session, workspace_id=ws.workspace_id, name="고객")
+        conv = await conversations.create(
+            session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id, contact_id=contact.id
+        )
+        await session.commit()
+        before = await _last_job_id()
+        await conversations.create_message(
+            session,
+            conversation=conv,
+            content="배송 언제 와요?",
+            sender_type=SenderType.contact,
+            sender_id=contact.id,
+        )
+        await session.commit()
+    assert await _jobs_since("bot.on_customer_message", before, [conv.id]) == 1
+
+    # An agent answers: the bot's part ends, and the customer's next message is for people.
+    async with session_scope() as session:
+        conv = await conversations.get(session, workspace_id=ws.workspace_id, conversation_id=conv.id)
+        await conversations.create_message(
+            session,
+            conversation=conv,
+            content="제가 확인해 드릴게요",
+            sender_type=SenderType.agent,
+            sender_id=ws.agent_id,
+        )
+        await session.commit()
+        before = await _last_job_id()
+        await session.refresh(conv)
+        assert not conv.bot_handling
+        await conversations.create_message(
+            session,
+            conversation=conv,
+            content="네 감사합니다",
+            sender_type=SenderType.contact,
+            sender_id=contact.id,
+        )
+        await session.commit()
+    assert await _jobs_since("bot.on_customer_message", before, [conv.id]) == 0

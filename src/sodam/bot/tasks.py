@@ -33,6 +33,7 @@ react(
         when=lambda p: p["sender_type"] == "contact" and p["kind"] == "text" and p.get("bot_enabled", True),
         queue="bot",
         lock_key="conversation-{conversation_id}",
+        only_while_bot_handling=True,
     ),
 )
 

@@ -6,7 +6,7 @@ import asyncio
 from functools import lru_cache
 
 from procrastinate import RetryStrategy
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from sodam.config import get_settings
 from sodam.conversations.models import Message
@@ -22,21 +22,56 @@ def scorer() -> SentimentScorer:
     return SentimentScorer(default_model_path(get_settings().data_dir))
 
 
+# One job scores every customer message stored since the last one ran (a few hundred at
+# 500 msg/s), instead of one job per message competing with the message path.
+SENTIMENT_BATCH = 500
+SENTIMENT_BATCHES_PER_JOB = 20
+
+
+def _score_all(texts: list[str]) -> list:
+    return scorer().score_many(texts)
+
+
+async def score_unscored_messages(
+    *, batch: int = SENTIMENT_BATCH, max_batches: int = SENTIMENT_BATCHES_PER_JOB
+) -> int:
+    """Score customer text messages that have no sentiment yet, oldest first; returns how many."""
+    done = 0
+    for _ in range(max_batches):
+        async with session_scope() as session:
+            rows = (
+                await session.execute(
+                    text(
+                        "SELECT id, content FROM messages"
+                        " WHERE sentiment_score IS NULL AND sender_type = 'contact' AND kind = 'text'"
+                        " ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
+                    ),
+                    {"n": batch},
+                )
+            ).all()
+            if not rows:
+                return done
+            # CPU work off the event loop: the worker may share its process with the web server.
+            results = await asyncio.to_thread(_score_all, [r.content or "" for r in rows])
+            await session.execute(
+                update(Message),
+                [
+                    {"id": r.id, "sentiment_score": res.score, "sentiment_label": res.label}
+                    for r, res in zip(rows, results, strict=True)
+                ],
+            )
+            await session.commit()
+        done += len(rows)
+        if len(rows) < batch:
+            return done
+    return done
+
+
 @job_app.task(name="conversations.score_sentiment", queue="nlp", retry=2)
-async def score_sentiment(**args) -> str | None:
-    """Store the sentiment of one customer message (the screen pop and analytics read it)."""
-    async with session_scope() as session:
-        message = await session.get(Message, int(args["message_id"]))
-        if message is None:
-            return None
-        # CPU work off the event loop: the worker may share its process with the web server.
-        result = await asyncio.to_thread(scorer().score, message.content)
-        await session.execute(
-            update(Message)
-            .where(Message.id == message.id)
-            .values(sentiment_score=result.score, sentiment_label=result.label)
-        )
-        return result.label
+async def score_sentiment(**args) -> int:
+    """Store the sentiment of the customer messages not scored yet (the screen pop,
+    segments and reports read it); deferred by the message function as a batch job."""
+    return await score_unscored_messages()
 
 
 react(
@@ -45,8 +80,21 @@ react(
         "conversations.score_sentiment",
         when=lambda p: p["sender_type"] == "contact" and p["kind"] == "text",
         queue="nlp",
+        batch_seconds=0.5,
     ),
 )
+
+
+@job_app.periodic(cron="* * * * *", periodic_id="conversations-sentiment-sweep")
+@job_app.task(
+    name="conversations.sentiment_sweep",
+    queue="nlp",
+    queueing_lock="conversations.sentiment_sweep",
+    retry=RetryStrategy(max_attempts=3, wait=2),
+)
+async def sentiment_sweep(timestamp: int) -> int:
+    """Every minute: score what a batch job missed (stored just as one finished, a restore)."""
+    return await score_unscored_messages()
 
 
 @job_app.task(name="conversations.wake_snoozed", queue="default", retry=3)

@@ -23,6 +23,12 @@ class Reaction:
     queue: str = "default"
     # Jobs with the same lock run one at a time (e.g. per conversation, in order).
     lock_key: str | None = None
+    # For "message.created" (the message function decides, under the conversation's lock):
+    # defer only while the bot has the conversation (no handoff, no agent).
+    only_while_bot_handling: bool = False
+    # For "message.created": one job for many messages, deferred this many seconds ahead
+    # unless one is already pending; the task finds its own work (e.g. unscored messages).
+    batch_seconds: float | None = None
 
 
 _reactions: dict[str, list[Reaction]] = defaultdict(list)
@@ -56,8 +62,14 @@ async def emit(session: AsyncSession, event_type: str, payload: dict[str, Any]) 
 def jobs_for(event_type: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The reactions to defer for this event, as sodam_post_message takes them: the lock may
     hold the template {conversation_id}, which the database fills in."""
-    return [
-        {"task": r.task_name, "queue": r.queue, "lock": r.lock_key}
-        for r in _reactions.get(event_type, ())
-        if r.when is None or r.when(payload)
-    ]
+    jobs = []
+    for r in _reactions.get(event_type, ()):
+        if r.when is not None and not r.when(payload):
+            continue
+        job: dict[str, Any] = {"task": r.task_name, "queue": r.queue, "lock": r.lock_key}
+        if r.only_while_bot_handling:
+            job["if"] = "bot_handling"
+        if r.batch_seconds is not None:
+            job["batch_seconds"] = r.batch_seconds
+        jobs.append(job)
+    return jobs

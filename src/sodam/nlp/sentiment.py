@@ -384,6 +384,22 @@ class SentimentScorer:
         s = lexicon_score_en(text)
         return Sentiment(round(s, 4), _label(s), lang, "lexicon")
 
+    def score_many(self, texts: Sequence[str]) -> list[Sentiment]:
+        """score() for many texts, the Korean model called once for all of them (its
+        vectorisers cost more per call than per text)."""
+        langs = [detect(t, default="ko") for t in texts]
+        model = self._korean_model()
+        korean = [i for i, lang in enumerate(langs) if lang == "ko"] if model is not None else []
+        results: list[Sentiment | None] = [None] * len(texts)
+        if korean:
+            for i, p in zip(korean, model.predict_proba([texts[i] for i in korean]), strict=True):
+                s = 2 * float(p) - 1
+                results[i] = Sentiment(round(s, 4), _label(s), "ko", "model")
+        return [
+            r if r is not None else self.score(t, lang)
+            for r, t, lang in zip(results, texts, langs, strict=True)
+        ]
+
 
 def _main(argv: list[str]) -> int:
     import argparse
