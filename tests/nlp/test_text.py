@@ -29,3 +29,16 @@ def test_tokens_picks_analyser_by_script():
 def test_char_ngrams_cross_removed_spaces():
     assert set(char_ngrams("배송 기간")) == set(char_ngrams("배송기간"))
     assert "주세" in set(char_ngrams("환불해주세여")) & set(char_ngrams("환불해 주세요"))
+
+
+def test_customer_query_spells_out_chat_endings_and_clipped_words():
+    from sodam.nlp.text import customer_query
+
+    assert customer_query("비번 바꾸고 싶어여 ㅠㅠ") == "비밀번호 바꾸고 싶어요"
+    assert customer_query("배송 언제와여??") == "배송 언제와요?"
+    assert customer_query("현영 신청 되나염") == "현금영수증 신청 되나요"
+    assert customer_query("환불 됬나요") == "환불 됐나요"
+    # Words that merely end in 여/염/용 keep their meaning.
+    assert customer_query("대여 가능한가여") == "대여 가능한가요"
+    assert customer_query("감염 이용 참여") == "감염 이용 참여"
+    assert customer_query("Refund PLEASE!!") == "refund please!"

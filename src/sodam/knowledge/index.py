@@ -29,6 +29,7 @@ from sodam.knowledge.markdown import plain_text
 from sodam.knowledge.models import ARTICLE_LOCALES, KbArticle
 from sodam.nlp import encoders
 from sodam.nlp.ranking import Document, LexicalIndex, SearchResult
+from sodam.nlp.text import customer_query
 from sodam.realtime import bus
 
 EVENT = "kb.changed"
@@ -142,6 +143,7 @@ class WorkspaceIndex:
         idx = self.by_locale.get(locale)
         if idx is None or not len(idx):
             return None
+        query = customer_query(query)  # "비번 바꾸고 싶어여" is matched as "비밀번호 바꾸고 싶어요"
         channels = idx.channels if idx.has_vectors else []
         query_vectors = encoders.query_vectors(query, channels) if channels else None
         return idx.query(query, limit, query_vectors)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 __all__ = [
     "HANGUL_RE",
     "char_ngrams",
+    "customer_query",
     "english_tokens",
     "get_kiwi",
     "has_hangul",
@@ -84,6 +85,62 @@ def normalize(text: str, *, keep_emoticons: bool = False) -> str:
         text = _JAMO_RUN.sub(" ", text)
         text = _TILDE.sub(" ", text)
     text = _PUNCT_REPEAT.sub(r"\1", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+# How Korean customers write what a help center spells out: chat endings (여/염/용 for 요),
+# common misspellings, and the clipped words and loanwords of shopping and app support.
+# Applied to a query before it is matched (lexically and by the encoders); articles keep
+# their own wording.
+_CHAT_ENDINGS = (
+    # Only after the syllables chat endings follow (the 여 of 대여 or 참여 and the 염 of
+    # 감염 stay).
+    (re.compile(r"(?<=[나까해세데어아라져줘와봐돼되가래게네시지거서고워러])(?:여|염)(?=[?!.,\s]|$)"), "요"),
+    (re.compile(r"됬"), "됐"),
+    (re.compile(r"(?<=[가-힣])되요"), "돼요"),
+    (re.compile(r"몇일"), "며칠"),
+    (re.compile(r"(?<![가-힣])안되"), "안 되"),
+    (re.compile(r"(?<![가-힣])않되"), "안 되"),
+)
+_CLIPPED_WORDS = {
+    "비번": "비밀번호",
+    "아뒤": "아이디",
+    "로긴": "로그인",
+    "현영": "현금영수증",
+    "업뎃": "업데이트",
+    "어플": "앱",
+    "카톡": "카카오톡",
+    "멤버쉽": "멤버십",
+    "리펀드": "환불",
+    "리펀": "환불",
+    "캔슬": "취소",
+    "솔드아웃": "품절",
+    "딜리버리": "배송",
+    "프리 트라이얼": "무료체험",
+    "트라이얼": "무료체험",
+    "택배비": "배송비",
+    "결재": "결제",
+    "환블": "환불",
+    "반풍": "반품",
+    "교한": "교환",
+    "배숑": "배송",
+    "할인코드": "할인 쿠폰 코드",
+    "쿠폰코드": "쿠폰 코드",
+    "계좌이체": "계좌 이체",
+    "폰번호": "휴대폰 번호",
+}
+_CLIPPED_RE = re.compile("|".join(sorted(map(re.escape, _CLIPPED_WORDS), key=len, reverse=True)))
+
+
+def customer_query(text: str) -> str:
+    """A customer's question in help-center spelling (normalize(), then chat endings and
+    clipped words spelled out): "비번 바꾸고 싶어여 ㅠㅠ" -> "비밀번호 바꾸고 싶어요"."""
+    text = normalize(text)
+    if not has_hangul(text):
+        return text
+    for pattern, replacement in _CHAT_ENDINGS:
+        text = pattern.sub(replacement, text)
+    text = _CLIPPED_RE.sub(lambda m: _CLIPPED_WORDS[m.group(0)], text)
     return _SPACE.sub(" ", text).strip()
 
 
