@@ -234,12 +234,16 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(mail_api.router)  # /api/v1/inboxes/{id}/mail
     app.include_router(mail_views.router)  # e-mail inbox settings, a mail's original
     from sodam.channels import api_channel
+    from sodam.mentions import api as mentions_api
+    from sodam.mentions import views as mentions_views
     from sodam.webhooks import api as webhooks_api
     from sodam.webhooks import views as webhooks_views
 
     app.include_router(api_channel.router)  # POST /api/v1/inboxes/{id}/conversations (API inboxes)
     app.include_router(webhooks_api.router)
     app.include_router(webhooks_views.router)  # /console/settings/webhooks
+    app.include_router(mentions_api.router)  # POST /api/v1/inboxes/{id}/mentions, /api/v1/mentions
+    app.include_router(mentions_views.router)  # /console/mentions
     from sodam.crm import api as crm_api
     from sodam.crm import views as crm_views
     from sodam.surveys import api as surveys_api

@@ -269,3 +269,16 @@ async def notify_admins(
             session, workspace_id=workspace_id, agent_id=admin.id, kind=kind, details=details
         )
     return len(admins)
+
+
+async def notify_managers(
+    session: AsyncSession, *, workspace_id: int, kind: str, details: dict[str, Any]
+) -> list[int]:
+    """A console notice for every active 매니저 (supervisors and admins) of the workspace, shown
+    on their next console page until dismissed; returns who was told."""
+    recipients = await sla_recipients(session, workspace_id=workspace_id, team_id=None)
+    for agent_id in recipients:
+        await accounts.add_notice(
+            session, workspace_id=workspace_id, agent_id=agent_id, kind=kind, details=details
+        )
+    return recipients
