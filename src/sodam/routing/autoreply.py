@@ -45,22 +45,39 @@ async def text_for(
 ) -> str:
     contact = await session.get(Contact, conversation.contact_id)
     lang = language_of(conversation, contact)
-    first_name = ((contact.name or "").strip().split(" ")[0] if contact else "") or ""
+    name = first_name(contact)
     opening = (
-        gettext(lang, "routing.auto.thanks_name", name=first_name)
-        if first_name
-        else gettext(lang, "routing.auto.thanks")
+        gettext(lang, "routing.auto.thanks_name", name=name) if name else gettext(lang, "routing.auto.thanks")
     )
+    where = await where_it_stands(
+        session, conversation=conversation, inbox=inbox, agent_id=agent_id, now=now, lang=lang
+    )
+    return f"{opening} {where}"
+
+
+def first_name(contact: Contact | None) -> str:
+    return ((contact.name or "").strip().split(" ")[0] if contact else "") or ""
+
+
+async def where_it_stands(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    inbox: Inbox,
+    agent_id: int | None,
+    now: datetime,
+    lang: str,
+) -> str:
+    """Who will answer or the place in the queue with the expected wait (and the SLA promise),
+    or when the team opens: the part the first auto-reply and later status updates share."""
     configured = (inbox.settings or {}).get("business_hours")
     if configured and not hours.is_open(configured, now):
         opens = hours.next_opening(configured, now)
         if opens is not None:
-            return f"{opening} " + gettext(lang, "routing.auto.closed", when=when_text(opens, now, lang))
+            return gettext(lang, "routing.auto.closed", when=when_text(opens, now, lang))
     if agent_id is not None:
         agent = await session.scalar(select(Agent).where(Agent.id == agent_id))
-        return f"{opening} " + gettext(
-            lang, "routing.auto.assigned", agent=agent.public_name if agent else ""
-        )
+        return gettext(lang, "routing.auto.assigned", agent=agent.public_name if agent else "")
     position = await conversations.queue_position(session, inbox_id=inbox.id, conversation_id=conversation.id)
     if position is None:
         text = gettext(lang, "routing.auto.soon")
@@ -75,7 +92,7 @@ async def text_for(
     promised = await sla_clocks.promised_first_response(session, conversation)
     if promised is not None and promised > now:
         text += " " + gettext(lang, "routing.auto.promise", when=when_text(promised, now, lang))
-    return f"{opening} {text}"
+    return text
 
 
 async def send_first_reply(

@@ -5,6 +5,8 @@ idle agents, promised waits at risk)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from procrastinate import RetryStrategy
 
 from sodam.channels import promise
@@ -64,6 +66,25 @@ async def sweep(timestamp: int) -> dict:
         out["kicked"] = await queue.kick_waiting_workspaces(session)
         await session.commit()
     return out
+
+
+@job_app.periodic(cron="* * * * *", periodic_id="routing-status-updates")
+@job_app.task(
+    name="routing.status_updates", queue="routing", queueing_lock="routing.status_updates", retry=RETRY
+)
+async def status_updates(timestamp: int) -> int:
+    """Every minute: a personal status update to customers waiting on the team too long."""
+    from sodam.routing import status_updates as updates
+
+    now = datetime.now(UTC)
+    sent = 0
+    async with session_scope() as session:
+        due = await updates.due(session, now=now)
+    for conversation_id in due:
+        async with session_scope() as session:
+            sent += int(await updates.send(session, conversation_id=conversation_id, now=now))
+            await session.commit()
+    return sent
 
 
 @job_app.task(name="routing.on_sla_breached", queue="routing", retry=RETRY)
