@@ -53,6 +53,11 @@ class Step:
     def url(self, path: str, **query: Any) -> str:
         return f"{self.base}/{path}" + (f"?{urlencode(query)}" if query else "")
 
+    def step_url(self, path: str, **query: Any) -> str:
+        """A Gather's action: `n` (the steps so far) makes each menu said its own step, so
+        a replayed menu is not mistaken for a retry of the last one."""
+        return self.url(path, **query, n=len(self.call.path or []))
+
     @property
     def tree(self) -> dict[str, Any]:
         return ivr.tree_of(self.line.ivr)
@@ -65,7 +70,7 @@ class Step:
 def _menu(step: Step, r: Response, node_id: str, attempt: int) -> Response:
     node = step.tree["nodes"][node_id]
     other = "en" if step.lang == "ko" else "ko"
-    action = step.url(f"menu/{node_id}", attempt=attempt)
+    action = step.step_url(f"menu/{node_id}", attempt=attempt)
     r.gather(
         action,
         [
@@ -80,7 +85,7 @@ def _menu(step: Step, r: Response, node_id: str, attempt: int) -> Response:
 def _closed_menu(step: Step, r: Response, attempt: int) -> Response:
     opens = calendar.next_opening(step.hours, step.now)
     when = callbacks.when_text(opens, step.hours, step.lang) if opens else ""
-    action = step.url("closed", attempt=attempt)
+    action = step.step_url("closed", attempt=attempt)
     r.gather(action, [(step.t("closed", when=when) if when else step.t("closed_unknown"), step.lang)])
     return r.redirect(action)
 
@@ -122,7 +127,7 @@ async def _callback_offer(step: Step, r: Response) -> Response:
         r.say(step.t("no_slots"), step.lang)
         return _voicemail_prompt(step, r)
     first = offered[0].start
-    action = step.url("callback", slot=first.isoformat())
+    action = step.step_url("callback", slot=first.isoformat())
     r.gather(
         action,
         [

@@ -23,6 +23,8 @@ def normalise(raw: str | None, country_code: str = "82") -> str | None:
         number = "+" + digits[2:]
     elif digits.startswith("0"):
         number = f"+{country_code}{digits[1:]}"
+    elif country_code == "82" and len(digits) == 8 and digits[:2] in ("15", "16", "18"):
+        number = f"+82{digits}"  # 대표번호 (1588-1234): dialled without an area code
     else:
         number = "+" + digits
     return number if E164.match(number) else None
@@ -32,10 +34,14 @@ def display(number: str | None) -> str:
     """'+821012345678' → '010-1234-5678' (Korean numbers as Koreans write them)."""
     if not number:
         return ""
+    if number.startswith("+82") and len(number) == 11 and number[3:5] in ("15", "16", "18"):
+        return f"{number[3:7]}-{number[7:]}"
     if number.startswith("+82"):
         local = "0" + number[3:]
         if len(local) == 11:
             return f"{local[:3]}-{local[3:7]}-{local[7:]}"
+        if len(local) == 9 and local.startswith("02"):
+            return f"{local[:2]}-{local[2:5]}-{local[5:]}"
         if len(local) == 10 and local.startswith("02"):
             return f"{local[:2]}-{local[2:6]}-{local[6:]}"
         if len(local) == 10:

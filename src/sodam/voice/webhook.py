@@ -61,7 +61,11 @@ async def webhook(
     if not call_sid or len(call_sid) > 64:
         raise Invalid("CallSid is required", code="call_sid_required")
     await service.lock_call(session, inbox_id=inbox.id, call_sid=call_sid)
-    key = f"{step}?{request.url.query}" + (f"#{params.get('CallStatus', '')}" if step == "status" else "")
+    # The step: its URL, and what the caller did there (a key, a recording, a status).
+    key = f"{step}?{request.url.query}#" + "|".join(
+        params.get(name, "")
+        for name in ("Digits", "RecordingUrl", "CallStatus", "DialCallStatus", "QueueResult")
+    )
     stored = await service.answered_step(session, inbox_id=inbox.id, call_sid=call_sid, step=key)
     if stored is not None:
         return Response(stored, media_type=XML)
