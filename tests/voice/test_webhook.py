@@ -13,7 +13,7 @@ from sodam.contacts import service as contacts
 from sodam.conversations.models import Conversation, Message, Status
 from sodam.db.session import session_scope
 from sodam.voice.models import Call
-from tests.voice.helpers import TREE, Provider, gather_action, phone_inbox, says, verbs
+from tests.voice.helpers import TREE, Provider, gather_action, phone_inbox, says, sign, verbs
 from tests.webhooks.helpers import api
 
 
@@ -46,13 +46,7 @@ async def test_a_bad_or_missing_signature_is_refused(line):
     # Signed with another token (another account), or over another URL: refused too.
     assert (await Provider(client, url, token="someone-elses-token").post(url)).status_code == 403
     forged = await client.post(
-        url,
-        data=call.params(),
-        headers={
-            "X-Twilio-Signature": __import__("tests.voice.helpers").voice.helpers.sign(
-                call.token, url + "?x=1", call.params()
-            )
-        },
+        url, data=call.params(), headers={"X-Twilio-Signature": sign(call.token, url + "?x=1", call.params())}
     )
     assert forged.status_code == 403 and forged.json()["error"]["code"] == "invalid_signature"
     assert await _call(inbox_id, call.call_sid) is None  # nothing was recorded
