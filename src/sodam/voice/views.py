@@ -108,19 +108,21 @@ async def callback_outcome(
     note: str = Form(default="", max_length=1000),
     back: str = Form(default=""),
 ):
+    await callbacks.get(ctx.session, workspace_id=ctx.workspace_id, callback_id=callback_id)  # 404 first
+    agent_id = ctx.agent.id
     try:
         new_slot = datetime.fromisoformat(slot_at) if slot_at else None
-        callback = await callbacks.record_outcome(
-            ctx.session,
-            workspace_id=ctx.workspace_id,
-            callback_id=callback_id,
-            outcome=outcome,
-            agent_id=ctx.agent.id,
-            note=note,
-            new_slot_at=new_slot,
-        )
+        async with ctx.session.begin_nested():  # a refusal leaves nothing half-done
+            callback = await callbacks.record_outcome(
+                ctx.session,
+                workspace_id=ctx.workspace_id,
+                callback_id=callback_id,
+                outcome=outcome,
+                agent_id=agent_id,
+                note=note,
+                new_slot_at=new_slot,
+            )
     except (AppError, ValueError) as exc:
-        await ctx.session.rollback()
         code = getattr(exc, "code", "invalid_slot")
         return await callback_page(callback_id, ctx, error=ctx.t(f"voice.outcome_error.{code}"))
     await ctx.session.commit()
@@ -314,12 +316,13 @@ async def save_line(inbox_id: IdPath, request: Request, ctx: Console = Depends(m
     }
     if str(form.get("auth_token") or "").strip():
         changes["auth_token"] = str(form.get("auth_token")).strip()
+    await service.get_line(ctx.session, workspace_id=ctx.workspace_id, inbox_id=inbox_id)  # 404 first
     try:
-        await service.save_line(
-            ctx.session, workspace_id=ctx.workspace_id, inbox_id=inbox_id, changes=changes
-        )
+        async with ctx.session.begin_nested():  # a refused menu changes nothing
+            await service.save_line(
+                ctx.session, workspace_id=ctx.workspace_id, inbox_id=inbox_id, changes=changes
+            )
     except AppError as exc:
-        await ctx.session.rollback()
         problems = [
             f"{p.get('field', '')}: {ctx.t('voice.ivr_error.' + p.get('code', 'invalid'))}"
             for p in ((exc.details or {}).get("problems") or [])
