@@ -128,7 +128,7 @@ async def test_workspace_isolation_on_every_phone_endpoint(live_server, make_wor
         ("put", f"/api/v1/phone/lines/{inbox_id}", {"number": "010-0000-0000"}),
         ("patch", f"/api/v1/phone/announcements/{announcement['id']}", {"active": False}),
         ("delete", f"/api/v1/phone/announcements/{announcement['id']}", None),
-        ("get", "/api/v1/callbacks/slots?inbox_id=%d" % inbox_id, None),
+        ("get", f"/api/v1/callbacks/slots?inbox_id={inbox_id}", None),
         (
             "post",
             "/api/v1/callbacks",
@@ -148,7 +148,7 @@ async def test_workspace_isolation_on_every_phone_endpoint(live_server, make_wor
     assert (await client.get(f"/api/v1/callbacks/{callback['id']}")).json()["status"] == "scheduled"
     assert (await client.get("/api/v1/phone/announcements")).json()[0]["active"] is True
     # The webhook: the other workspace's line cannot be driven with its own auth token.
-    other_line_token = (await intruder.get("/api/v1/phone/lines/%d" % inbox_id)).status_code
+    other_line_token = (await intruder.get(f"/api/v1/phone/lines/{inbox_id}")).status_code
     assert other_line_token == 404
     assert (
         await Provider(client, out["webhook_url"], token="other-workspaces-token").post(out["webhook_url"])
