@@ -155,7 +155,7 @@ async def test_at_the_slot_the_task_is_routed_to_an_agent_with_phone_skills(make
             select(Message).where(Message.conversation_id == task.id, Message.kind == "system")
         )
     assert (
-        note.content.startswith("📞 전화 예약: 3월 2일(화) 09:00에 010-2222-3333")
+        note.content.startswith("전화 예약: 3월 2일(화) 09:00에 010-2222-3333")
         and "환불 문의" in note.content
     )
     assert note.payload["callback"]["id"] == callback_id

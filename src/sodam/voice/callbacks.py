@@ -252,6 +252,7 @@ async def make_task(
             "callback": {
                 "id": callback.id,
                 "phone": callback.phone,
+                "phone_display": numbers.display(callback.phone),
                 "slot_at": callback.slot_at.isoformat(),
                 "source": callback.source,
                 "note": callback.note,

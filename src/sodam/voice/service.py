@@ -374,7 +374,14 @@ async def call_conversation(
         sender_id=None,
         kind=MessageKind.system,
         client_id=f"call:{call.call_sid}:{reason[:20]}"[:64],
-        payload={"call": {"call_sid": call.call_sid, "from": call.from_number, "id": call.id}},
+        payload={
+            "call": {
+                "call_sid": call.call_sid,
+                "from": call.from_number,
+                "from_display": numbers.display(call.from_number),
+                "id": call.id,
+            }
+        },
         hints={"channel_type": PHONE, "bot_enabled": False},
     )
     return conversation

@@ -225,6 +225,17 @@ async def change_announcement(
     return RedirectResponse("/console/settings/phone", status_code=303)
 
 
+def _where(ctx: Console, field: str) -> str:
+    """'nodes.main.options.1.node' → '메뉴 main · 1: ' (where the editor shows it)."""
+    parts = field.split(".")
+    if len(parts) < 2 or parts[0] != "nodes":
+        return ""
+    where = f"{ctx.t('voice.ivr.menu')} {parts[1]}"
+    if len(parts) >= 4 and parts[2] == "options":
+        where += f" · {ctx.t('voice.ivr.digit')} {parts[3]}"
+    return where + ": "
+
+
 def _editor_nodes(tree: dict[str, Any]) -> list[dict[str, Any]]:
     """The tree as the editor's rows: every node, then one blank node to add."""
     nodes = []
@@ -324,7 +335,7 @@ async def save_line(inbox_id: IdPath, request: Request, ctx: Console = Depends(m
             )
     except AppError as exc:
         problems = [
-            f"{p.get('field', '')}: {ctx.t('voice.ivr_error.' + p.get('code', 'invalid'))}"
+            f"{_where(ctx, p.get('field', ''))}{ctx.t('voice.ivr_error.' + p.get('code', 'invalid'))}"
             for p in ((exc.details or {}).get("problems") or [])
         ] or [ctx.t(f"voice.ivr_error.{exc.code}")]
         return await _line_page(ctx, inbox_id, tree=ivr.check(tree)[0] or tree, problems=problems)
