@@ -154,8 +154,18 @@ async def book(
 
 
 async def tell_customer(session: AsyncSession, *, callback: Callback, inbox: Inbox, what: str) -> bool:
-    """A message to the customer where they asked (the widget conversation): confirmed,
-    reminder, no_answer. Returns whether it was sent (a phone or API booking has no chat)."""
+    """A message to the customer where they asked (the widget conversation) — confirmed,
+    reminder, no_answer — and an e-mail when the contact has an address and the workspace an
+    inbox that can send (by a job). Returns whether the chat message was posted."""
+    from sodam.voice import notify
+
+    if await notify.can_mail(session, callback=callback):
+        await defer_in_tx(
+            session,
+            "voice.callback_mail",
+            {"callback_id": callback.id, "what": what, "slot_at": callback.slot_at.isoformat()},
+            queue="mail",
+        )
     if callback.origin_conversation_id is None:
         return False
     conversation = await session.get(Conversation, callback.origin_conversation_id)

@@ -26,3 +26,17 @@ async def callback_reminder(callback_id: int, slot_at: str) -> bool:
 
     async with session_scope() as session:
         return await callbacks.remind(session, callback_id=callback_id, slot_at=slot_at)
+
+
+@job_app.task(name="voice.callback_mail", queue="mail", retry=3)
+async def callback_mail(callback_id: int, what: str, slot_at: str) -> bool:
+    """A callback notice by e-mail through the workspace's sending inbox (retried on failure)."""
+    from sodam.mail.outbound import send
+    from sodam.voice import notify
+
+    async with session_scope() as session:
+        out = await notify.prepare(session, callback_id=callback_id, what=what, slot_at=slot_at)
+    if out is None:
+        return False
+    await send(out)
+    return True
