@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -211,7 +212,7 @@ async def test_an_active_announcement_is_played_first(line):
 
 
 async def test_a_retried_step_is_answered_the_same_and_the_call_is_on_the_timeline(line):
-    _ws, client, inbox_id, url = line
+    ws, client, inbox_id, url = line
     call = Provider(client, url)
     first = await call.post(url)
     second = await call.post(url)
@@ -228,6 +229,19 @@ async def test_a_retried_step_is_answered_the_same_and_the_call_is_on_the_timeli
     assert calls and calls[0]["data"]["outcome"] == "abandoned" and calls[0]["data"]["duration_s"] == 5
     listed = await client.get("/api/v1/calls", params={"contact_id": placed.contact_id})
     assert [c["call_sid"] for c in listed.json()] == [call.call_sid]
+    # The console's timeline shows the call with its outcome.
+    async with httpx.AsyncClient(base_url=str(client.base_url), timeout=30) as browser:
+        await browser.get("/console/login")
+        await browser.post(
+            "/console/login",
+            data={
+                "email": ws.agent_email,
+                "password": ws.agent_password,
+                "csrf_token": browser.cookies.get("sodam_csrf"),
+            },
+        )
+        page = await browser.get(f"/console/contacts/{placed.contact_id}/timeline")
+    assert page.status_code == 200 and 'data-kind="call"' in page.text and "끊김(포기)" in page.text
 
 
 async def test_the_menu_cannot_take_zero_away_and_is_validated(line):
