@@ -78,6 +78,7 @@ SETTINGS_PERMISSIONS = frozenset(
         Permission.security_manage,
         Permission.hours_manage,
         Permission.sla_manage,
+        Permission.phone_manage,
     }
 )
 
