@@ -140,7 +140,8 @@ class LiveServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 90  # a loaded 2-core machine starts slowly
+        # A loaded machine (several test runs at once) starts slowly: SODAM_TEST_SERVER_START_S.
+        deadline = time.time() + float(os.environ.get("SODAM_TEST_SERVER_START_S", "90"))
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: see {self.log.name}")

@@ -56,6 +56,9 @@ PUBLIC_PREFIXES = (
     "/docs",
     "/openapi.json",
     "/favicon.ico",
+    # The telephony provider's voice webhook: each request is authenticated by its
+    # X-Twilio-Signature with the line's auth token (docs/phone.md).
+    "/voice/",
 )
 # A write route on a read token: issuing a socket ticket changes nothing.
 READ_SCOPED_WRITES = {("POST", "/api/v1/realtime/ticket")}
@@ -331,6 +334,8 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "survey_id": survey.id,
             "session_id": doomed_session,
             "rule_id": 1,  # routing rules: none exist, an allowed caller gets 404
+            "announcement_id": 1,  # none of this workspace's: an allowed caller gets 404
+            "callback_id": 1,  # the same
         }
         doomed = {
             ("DELETE", "/api/v1/teams/{team_id}"): {"team_id": doomed_team.id},

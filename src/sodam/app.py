@@ -256,6 +256,15 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(surveys_public.router)  # /s/{token}: the customer's survey page
     app.include_router(surveys_public.widget_router)  # the widget's survey card
     app.include_router(surveys_views.router)  # /console/surveys, /console/feedback
+    from sodam.voice import api as voice_api
+    from sodam.voice import views as voice_views
+    from sodam.voice import webhook as voice_webhook
+    from sodam.voice import widget_api as voice_widget
+
+    app.include_router(voice_api.router)  # /api/v1/phone/…, /api/v1/calls, /api/v1/callbacks
+    app.include_router(voice_webhook.router)  # /voice/v1/{inbox token}/…: the provider's webhook
+    app.include_router(voice_widget.router)  # the widget's 전화 예약 form
+    app.include_router(voice_views.router)  # /console/phone, /console/settings/phone
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

@@ -470,5 +470,14 @@ def bench_crm(
     _bench_module("crm").main(contacts=contacts, messages=messages, answers=answers, samples=samples)
 
 
+@bench_app.command("phone")
+def bench_phone(
+    calls: int = typer.Option(500, help="Calls to drive through the voice webhook (4 steps each)."),
+    concurrency: int = typer.Option(16, help="Calls at once."),
+) -> None:
+    """The voice webhook's steps per second and p99, and the callback slots' p99 (docs/phone.md)."""
+    _bench_module("phone").main(calls=calls, concurrency=concurrency)
+
+
 if __name__ == "__main__":
     app()

@@ -43,6 +43,8 @@ class Permission(str, enum.Enum):
     surveys_manage = "surveys.manage"
     # Anonymous employee feedback: create internal surveys and read their aggregates.
     feedback_manage = "feedback.manage"
+    # The phone line: phone inboxes' IVR menus, auth tokens, callback capacity; incident announcements.
+    phone_manage = "phone.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -56,6 +58,7 @@ _SUPERVISOR = frozenset(
         Permission.hours_manage,
         Permission.sla_manage,
         Permission.surveys_manage,
+        Permission.phone_manage,
     }
 )
 
@@ -75,6 +78,7 @@ SETTINGS_PERMISSIONS = frozenset(
         Permission.security_manage,
         Permission.hours_manage,
         Permission.sla_manage,
+        Permission.phone_manage,
     }
 )
 

@@ -16,6 +16,7 @@ class ChannelType(str, enum.Enum):
     web_widget = "web_widget"
     email = "email"
     api = "api"
+    phone = "phone"  # a voice line (sodam.voice): IVR, voicemail, callbacks
 
 
 class Inbox(IdMixin, TimestampMixin, WorkspaceScoped, Base):

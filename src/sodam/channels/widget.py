@@ -47,6 +47,7 @@ router = APIRouter(prefix="/widget/v1/{inbox_token}", tags=["widget"])
 
 WIDGET_STRINGS = (
     "widget.title",
+    "widget.callback",  # the 전화 예약 button (a phone inbox takes the widget's callbacks)
     "widget.greeting",
     "widget.placeholder",
     "widget.send",
@@ -165,6 +166,8 @@ async def widget_config(
         "color": settings.get("color", "#3b5bdb"),
         "position": settings.get("position", "right"),
         "prechat_form": bool(settings.get("prechat_form")),
+        # A phone inbox takes callbacks booked here (the widget shows 전화 예약: sodam.voice).
+        "callback": bool(settings.get("callback_inbox_id")),
         "locale": lang,
         "max_chars": get_settings().max_message_chars,
         "strings": strings,

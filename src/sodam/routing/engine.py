@@ -41,7 +41,7 @@ DEFAULT_NO_ANSWER_S = 300
 ROUTING_LOCK_CLASS = 7301  # pg_advisory_xact_lock(class, workspace): one router per workspace
 BATCH = 200
 TELL_FIRST_WAITING = 100
-CHANNELS = ("web_widget", "email", "api")
+CHANNELS = ("web_widget", "email", "api", "phone")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -25,7 +25,7 @@ from sodam.routing.models import AgentSkill, AgentState, Availability, RoutingRu
 from sodam.routing.requirements import AT_RISK_RANK
 
 SKILL_RE = re.compile(r"^[a-z][a-z0-9_-]{0,20}(:[\w.-]{1,50})?$")
-CHANNELS = ("default", "web_widget", "email", "api")
+CHANNELS = ("default", "web_widget", "email", "api", "phone")
 MAX_CAPACITY = 100
 
 

@@ -3,8 +3,8 @@ inbox's `status_update_minutes` (default 30; 0 turns it off) gets one personal s
 per wait — their name, who is on it or their place in the queue with the expected wait, or
 when the team opens — so nobody has to ask "아직인가요?". One per customer turn: the update
 is the conversation's last public message, so the next comes only after the customer writes
-again and waits again. Chat and API inboxes by default; e-mail inboxes only when their
-settings ask (an e-mail every half hour is not what a mail customer expects)."""
+again and waits again. Chat and API inboxes by default; e-mail and phone inboxes only when their settings
+ask (an e-mail every half hour is not what a mail customer expects; a caller hears nothing)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ _DUE = text(
         SELECT id, channel_type,
                CASE WHEN settings->>'status_update_minutes' ~ '^[0-9]{1,5}$'
                     THEN (settings->>'status_update_minutes')::int
-                    WHEN channel_type = 'email' THEN 0
+                    WHEN channel_type::text IN ('email', 'phone') THEN 0
                     ELSE :default_minutes END AS minutes
           FROM inboxes
          WHERE coalesce(settings->>'auto_reply', 'true') <> 'false'

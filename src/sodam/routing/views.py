@@ -21,7 +21,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Manager = Annotated[Console, Depends(console_access(Permission.routing_manage))]
 Field = Annotated[str, Form(max_length=400)]
-CAPACITY_CHANNELS = ("default", "web_widget", "email", "api")
+CAPACITY_CHANNELS = ("default", "web_widget", "email", "api", "phone")
 
 
 def labels(ctx: Console) -> dict[str, dict[str, str]]:

@@ -3,11 +3,9 @@
  * Embed with one tag:
  *   <script src="https://sodam.example.com/static/widget.js" data-sodam-inbox="TOKEN" async></script>
  *
- * One small file: no framework, no build step, no third-party requests. The
- * server's base URL comes from this script's own src, so it runs on a page of
- * any (allowed) origin. Everything is drawn inside a Shadow DOM so the host
- * page's CSS cannot leak in. Message text is hostile input: it is only ever
- * inserted with textContent.
+ * No framework, no build step, no third-party requests. The server's base URL
+ * comes from this script's src. Drawn in a Shadow DOM (host CSS cannot leak in);
+ * message text is hostile input, only ever set with textContent.
  *
  * Delivery rules (see DESIGN.md, "The message path"):
  *  - every message gets a client_id that is kept across retries; unacked
@@ -203,6 +201,7 @@
     .titles { flex: 1; min-width: 0; }
     .company { display: block; font-size: 16px; font-weight: 700; overflow-wrap: anywhere; }
     .reply-time { display: block; font-size: 12px; opacity: .85; }
+    .cb { border: 1px solid; border-radius: 8px; background: none; color: inherit; font: inherit; font-size: 12px; padding: 4px 8px; cursor: pointer; }
     .close { border: 0; background: transparent; color: inherit; font-size: 24px; line-height: 1; cursor: pointer;
       width: 32px; height: 32px; border-radius: 8px; }
     .status { padding: 4px 12px; font-size: 12px; background: #fff3bf; color: #5c4500; text-align: center; }
@@ -342,6 +341,10 @@
           el('strong', { id: 'sodam-company', class: 'company', text: config.inbox.company_name }),
           el('span', { id: 'sodam-reply-time', class: 'reply-time', text: t.reply_time })
         ),
+        config.callback
+          ? el('button', { id: 'sodam-callback', class: 'cb', type: 'button', text: t.callback,
+              onclick: () => lazy('__sodamCallback', 'widget-callback.js').then((m) => m.open(), () => showError(t.failed)) })
+          : null,
         el('button', { class: 'close', type: 'button', 'aria-label': t.close, text: '×', onclick: () => setOpen(false) })
       ),
       status,
@@ -1065,10 +1068,9 @@
     transmit(item);
   }
 
-  // ---- files and surveys -----------------------------------------------------------------
-  // The file code (upload, previews, downloads) lives in widget-files.js, loaded the first
-  // time a file is sent or shown; the survey card (a resolved conversation's CSAT question)
-  // in widget-survey.js, loaded only when one is shown. Pages that need neither fetch neither.
+  // ---- lazy parts --------------------------------------------------------------------------
+  // Loaded on first use only: widget-files.js (files), widget-survey.js (a survey card),
+  // widget-callback.js (the 전화 예약 form).
   const mods = {};
   function lazy(key, file) {
     if (!mods[key]) {
