@@ -37,6 +37,12 @@ BODIES = {
     ("post", "/api/v1/inboxes"): {"name": "x"},
     # The API channel: the inbox is looked up in the caller's workspace first.
     ("post", "/api/v1/inboxes/{inbox_id}/conversations"): {"source_id": "iso", "content": "침입"},
+    ("post", "/api/v1/inboxes/{inbox_id}/mentions"): {
+        "external_id": "iso",
+        "platform": "x",
+        "author_handle": "iso",
+        "content": "침입",
+    },
     ("post", "/api/v1/inboxes/{inbox_id}/conversations/{conversation_id}/messages"): {"content": "침입"},
     ("post", "/api/v1/inboxes/{inbox_id}/conversations/{conversation_id}/attachments"): {},
     ("patch", "/api/v1/inboxes/{inbox_id}"): {"name": "침입자", "allowed_origins": ["https://evil.example"]},

@@ -336,6 +336,7 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "rule_id": 1,  # routing rules: none exist, an allowed caller gets 404
             "announcement_id": 1,  # none of this workspace's: an allowed caller gets 404
             "callback_id": 1,  # the same
+            "mention_id": 1,  # the same
         }
         doomed = {
             ("DELETE", "/api/v1/teams/{team_id}"): {"team_id": doomed_team.id},
