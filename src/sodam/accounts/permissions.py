@@ -43,6 +43,9 @@ class Permission(str, enum.Enum):
     surveys_manage = "surveys.manage"
     # Anonymous employee feedback: create internal surveys and read their aggregates.
     feedback_manage = "feedback.manage"
+    # Segments (saved contact filters): create, change, delete. Reading them, their counts and
+    # members, and previewing a filter need only `work` (agents read contacts anyway).
+    segments_manage = "segments.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -56,6 +59,7 @@ _SUPERVISOR = frozenset(
         Permission.hours_manage,
         Permission.sla_manage,
         Permission.surveys_manage,
+        Permission.segments_manage,
     }
 )
 
