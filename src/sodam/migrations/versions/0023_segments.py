@@ -72,18 +72,27 @@ CREATE TRIGGER messages_sentiment_update AFTER UPDATE OF sentiment_score ON mess
     WHEN (NEW.sentiment_score IS DISTINCT FROM OLD.sentiment_score AND NEW.sender_type = 'contact')
     EXECUTE FUNCTION sodam_conversation_sentiment_refresh();
 
-INSERT INTO conversation_sentiments (conversation_id, workspace_id, score, messages, last_scored_at)
-SELECT a.conversation_id, a.workspace_id,
-       round(((a.mean + r.recent) / 2)::numeric, 3)::double precision, a.n, a.latest
-  FROM (SELECT conversation_id, min(workspace_id) AS workspace_id, count(*) AS n,
-               avg(sentiment_score) AS mean, max(created_at) AS latest
-          FROM messages WHERE sender_type = 'contact' AND sentiment_score IS NOT NULL
-         GROUP BY conversation_id) a
-  CROSS JOIN LATERAL (
-        SELECT avg(s) AS recent FROM (
-            SELECT sentiment_score AS s FROM messages WHERE conversation_id = a.conversation_id
-               AND sender_type = 'contact' AND sentiment_score IS NOT NULL
-             ORDER BY created_at DESC, id DESC LIMIT 5) l) r;
+-- Every conversation's sentiment from its messages, set-based: the backfill here, and after a
+-- bulk load that ran with the row trigger disabled (the benchmark's COPY).
+CREATE FUNCTION sodam_conversation_sentiments_rebuild(ws bigint) RETURNS bigint LANGUAGE sql AS $$
+    WITH scored AS (
+        SELECT conversation_id, workspace_id, sentiment_score AS s, created_at,
+               row_number() OVER (PARTITION BY conversation_id ORDER BY created_at DESC, id DESC) AS back
+          FROM messages
+         WHERE sender_type = 'contact' AND sentiment_score IS NOT NULL AND (ws IS NULL OR workspace_id = ws)
+    ), rows AS (
+        INSERT INTO conversation_sentiments (conversation_id, workspace_id, score, messages, last_scored_at)
+        SELECT conversation_id, min(workspace_id),
+               round(((avg(s) + avg(s) FILTER (WHERE back <= 5)) / 2)::numeric, 3)::double precision,
+               count(*), max(created_at)
+          FROM scored GROUP BY conversation_id
+        ON CONFLICT (conversation_id) DO UPDATE
+           SET score = EXCLUDED.score, messages = EXCLUDED.messages, last_scored_at = EXCLUDED.last_scored_at
+        RETURNING 1
+    )
+    SELECT count(*) FROM rows
+$$;
+SELECT sodam_conversation_sentiments_rebuild(NULL);
 
 -- "The sentiment of the last interaction" of every contact: of the contact's conversations
 -- with a score, the latest by activity. The screen pop reads it for one contact (the filters
@@ -132,6 +141,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS messages_sentiment_update ON messages")
     op.execute("DROP TRIGGER IF EXISTS messages_sentiment_insert ON messages")
     op.execute("DROP FUNCTION IF EXISTS sodam_conversation_sentiment_refresh()")
+    op.execute("DROP FUNCTION IF EXISTS sodam_conversation_sentiments_rebuild(bigint)")
     op.execute("DROP TABLE IF EXISTS conversation_sentiments")
     op.execute("DROP INDEX IF EXISTS ix_survey_answers_last")
     op.execute("DROP INDEX IF EXISTS ix_contacts_custom_attributes")
