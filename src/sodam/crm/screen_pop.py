@@ -3,8 +3,9 @@
 Name and company; tier/segment and account value (contact attributes for now: `tier` or
 `segment` or `plan`, and `account_value`); customer since (tenure) and lifetime
 conversations; the last CSAT / NPS / CES answers; the sentiment of the last interaction (the
-mean of the stored per-message scores of the customer's latest scored conversation, its last
-five messages weighing as much as all of it); open conversations; past conversations on every
+mean of the stored per-message scores of the conversation with the customer's newest scored
+message, its last five messages weighing as much as all of it — kept by the database, see
+migration 0023, and shared with segments); open conversations; past conversations on every
 channel; the page they are on now.
 """
 
@@ -25,9 +26,9 @@ NEGATIVE, POSITIVE = -0.2, 0.2  # the labels' bands (as sodam.nlp.sentiment)
 
 # One round trip. Every part is an index lookup on the contact (conversations by
 # ix_conversations_contact_inbox, answers by ix_survey_answers_contact, pages by
-# ix_visitor_pages_contact). The sentiment comes from the view contact_sentiments (migration
-# 0023: each conversation's score kept by a trigger as its messages are scored; the latest
-# scored conversation by activity), which segments filter on too: one definition.
+# ix_visitor_pages_contact). The sentiment is the contact's row of contact_sentiments
+# (migration 0023: each conversation's score kept by a trigger as its messages are scored, and
+# per contact the conversation with the newest scored message), which segments filter on too.
 SCREEN_POP_SQL = text(
     """
     WITH contact AS (

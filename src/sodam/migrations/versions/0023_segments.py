@@ -9,12 +9,15 @@ conversation_sentiments: a conversation's score = the mean of (all its customer 
 scores, its last five), rounded to 3 places — the screen pop's definition — kept by a trigger
 when a customer message gets a score (the sentiment job's UPDATE; an INSERT that already
 carries one). The message path inserts unscored messages, which the trigger's WHEN skips.
-contact_sentiments (view): of a contact's scored conversations, the latest by activity. The
-screen pop reads it for one contact, a segment's sentiment condition for the workspace.
+contact_sentiments: each contact's last interaction with a sentiment (the conversation with
+the newest scored customer message), kept by statement triggers on conversation_sentiments
+and following a conversation moved to another contact. The screen pop reads it for one
+contact, a segment's sentiment condition for the workspace (index on workspace and score).
 
 Indexes: a GIN (jsonb_path_ops) on contacts.custom_attributes for `equals` conditions
 (`@>`); survey answers by (workspace, kind, contact, newest first) with the score, so "last
-CSAT per contact" is an index-only DISTINCT ON.
+CSAT per contact" is an index-only DISTINCT ON; conversations by (workspace, created_at)
+with the contact, for "conversations in the last N days" (columns a message never changes).
 """
 
 import sqlalchemy as sa
@@ -30,10 +33,26 @@ SENTIMENT_SQL = """
 CREATE TABLE conversation_sentiments (
     conversation_id bigint PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
     workspace_id bigint NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    contact_id bigint NOT NULL,
     score double precision,
     messages integer NOT NULL DEFAULT 0,
     last_scored_at timestamptz
 );
+CREATE INDEX ix_conversation_sentiments_contact
+    ON conversation_sentiments (contact_id, last_scored_at DESC, conversation_id DESC);
+
+-- Each contact's last interaction with a sentiment: the conversation with the newest scored
+-- customer message. No foreign keys: rows follow conversation_sentiments (the triggers below),
+-- including while a contact and its conversations are being deleted.
+CREATE TABLE contact_sentiments (
+    contact_id bigint PRIMARY KEY,
+    workspace_id bigint NOT NULL,
+    conversation_id bigint NOT NULL,
+    score double precision NOT NULL,
+    messages integer NOT NULL,
+    at timestamptz
+);
+CREATE INDEX ix_contact_sentiments_ws_score ON contact_sentiments (workspace_id, score);
 
 -- A conversation's sentiment, recomputed when one of its customer messages gets (or loses) a
 -- score: the mean of (all its scores, its last five), rounded to 3 places. The row is locked
@@ -41,10 +60,11 @@ CREATE TABLE conversation_sentiments (
 -- other's score (each statement here reads the latest committed data).
 CREATE FUNCTION sodam_conversation_sentiment_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    n integer; mean double precision; recent double precision; latest timestamptz;
+    n integer; mean double precision; recent double precision; latest timestamptz; who bigint;
 BEGIN
-    INSERT INTO conversation_sentiments (conversation_id, workspace_id)
-    VALUES (NEW.conversation_id, NEW.workspace_id) ON CONFLICT (conversation_id) DO NOTHING;
+    SELECT contact_id INTO who FROM conversations WHERE id = NEW.conversation_id;
+    INSERT INTO conversation_sentiments (conversation_id, workspace_id, contact_id)
+    VALUES (NEW.conversation_id, NEW.workspace_id, who) ON CONFLICT (conversation_id) DO NOTHING;
     PERFORM 1 FROM conversation_sentiments WHERE conversation_id = NEW.conversation_id FOR UPDATE;
     SELECT count(*), avg(sentiment_score), max(created_at) INTO n, mean, latest
       FROM messages WHERE conversation_id = NEW.conversation_id
@@ -59,7 +79,7 @@ BEGIN
          ORDER BY created_at DESC, id DESC LIMIT 5) l;
     UPDATE conversation_sentiments
        SET score = round(((mean + recent) / 2)::numeric, 3)::double precision,
-           messages = n, last_scored_at = latest
+           messages = n, last_scored_at = latest, contact_id = who
      WHERE conversation_id = NEW.conversation_id;
     RETURN NULL;
 END $$;
@@ -72,40 +92,90 @@ CREATE TRIGGER messages_sentiment_update AFTER UPDATE OF sentiment_score ON mess
     WHEN (NEW.sentiment_score IS DISTINCT FROM OLD.sentiment_score AND NEW.sender_type = 'contact')
     EXECUTE FUNCTION sodam_conversation_sentiment_refresh();
 
+-- Choose again the last interaction of these contacts (set-based). A few contacts (a scoring
+-- job's) are locked first (advisory locks, in id order), so concurrent changes of one contact's
+-- conversations apply one after the other and the last one sees them all; a bulk rebuild takes
+-- no lock per contact (the lock table is not sized for it).
+CREATE FUNCTION sodam_contact_sentiments_pick(contacts bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF cardinality(contacts) = 0 THEN
+        RETURN;
+    END IF;
+    IF cardinality(contacts) <= 100 THEN
+        PERFORM pg_advisory_xact_lock(23, (c % 2147483647)::integer)
+           FROM (SELECT DISTINCT unnest(contacts) AS c ORDER BY 1) ids;
+    END IF;
+    DELETE FROM contact_sentiments t WHERE t.contact_id = ANY(contacts)
+       AND NOT EXISTS (SELECT 1 FROM conversation_sentiments cs
+                        WHERE cs.contact_id = t.contact_id AND cs.score IS NOT NULL);
+    INSERT INTO contact_sentiments (contact_id, workspace_id, conversation_id, score, messages, at)
+    SELECT DISTINCT ON (cs.contact_id) cs.contact_id, cs.workspace_id, cs.conversation_id, cs.score,
+           cs.messages, cs.last_scored_at
+      FROM conversation_sentiments cs
+     WHERE cs.contact_id = ANY(contacts) AND cs.score IS NOT NULL
+     ORDER BY cs.contact_id, cs.last_scored_at DESC, cs.conversation_id DESC
+    ON CONFLICT (contact_id) DO UPDATE
+       SET workspace_id = EXCLUDED.workspace_id, conversation_id = EXCLUDED.conversation_id,
+           score = EXCLUDED.score, messages = EXCLUDED.messages, at = EXCLUDED.at;
+END $$;
+
+CREATE FUNCTION sodam_contact_sentiments_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM sodam_contact_sentiments_pick(ARRAY(SELECT DISTINCT contact_id FROM new_rows));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM sodam_contact_sentiments_pick(ARRAY(SELECT DISTINCT contact_id FROM old_rows));
+    ELSE
+        PERFORM sodam_contact_sentiments_pick(ARRAY(
+            SELECT contact_id FROM new_rows UNION SELECT contact_id FROM old_rows));
+    END IF;
+    RETURN NULL;
+END $$;
+-- conversation_sentiments is written by the scoring trigger only, never by the message path:
+-- statement triggers, so a bulk rebuild chooses every contact's in one statement.
+CREATE TRIGGER conversation_sentiments_insert AFTER INSERT ON conversation_sentiments
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sodam_contact_sentiments_follow();
+CREATE TRIGGER conversation_sentiments_update AFTER UPDATE ON conversation_sentiments
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sodam_contact_sentiments_follow();
+CREATE TRIGGER conversation_sentiments_delete AFTER DELETE ON conversation_sentiments
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sodam_contact_sentiments_follow();
+
+-- A conversation moved to another contact (a merge): its sentiment follows it.
+CREATE FUNCTION sodam_conversation_sentiment_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE conversation_sentiments SET contact_id = NEW.contact_id WHERE conversation_id = NEW.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER conversations_sentiment_owner AFTER UPDATE OF contact_id ON conversations FOR EACH ROW
+    WHEN (OLD.contact_id IS DISTINCT FROM NEW.contact_id)
+    EXECUTE FUNCTION sodam_conversation_sentiment_owner();
+
 -- Every conversation's sentiment from its messages, set-based: the backfill here, and after a
 -- bulk load that ran with the row trigger disabled (the benchmark's COPY).
 CREATE FUNCTION sodam_conversation_sentiments_rebuild(ws bigint) RETURNS bigint LANGUAGE sql AS $$
     WITH scored AS (
-        SELECT conversation_id, workspace_id, sentiment_score AS s, created_at,
-               row_number() OVER (PARTITION BY conversation_id ORDER BY created_at DESC, id DESC) AS back
-          FROM messages
-         WHERE sender_type = 'contact' AND sentiment_score IS NOT NULL AND (ws IS NULL OR workspace_id = ws)
+        SELECT m.conversation_id, m.sentiment_score AS s, m.created_at,
+               row_number() OVER (PARTITION BY m.conversation_id ORDER BY m.created_at DESC, m.id DESC) AS back
+          FROM messages m
+         WHERE m.sender_type = 'contact' AND m.sentiment_score IS NOT NULL AND (ws IS NULL OR m.workspace_id = ws)
     ), rows AS (
-        INSERT INTO conversation_sentiments (conversation_id, workspace_id, score, messages, last_scored_at)
-        SELECT conversation_id, min(workspace_id),
+        INSERT INTO conversation_sentiments
+               (conversation_id, workspace_id, contact_id, score, messages, last_scored_at)
+        SELECT c.id, c.workspace_id, c.contact_id,
                round(((avg(s) + avg(s) FILTER (WHERE back <= 5)) / 2)::numeric, 3)::double precision,
-               count(*), max(created_at)
-          FROM scored GROUP BY conversation_id
+               count(*), max(scored.created_at)
+          FROM scored JOIN conversations c ON c.id = scored.conversation_id
+         GROUP BY c.id
         ON CONFLICT (conversation_id) DO UPDATE
-           SET score = EXCLUDED.score, messages = EXCLUDED.messages, last_scored_at = EXCLUDED.last_scored_at
+           SET score = EXCLUDED.score, messages = EXCLUDED.messages,
+               last_scored_at = EXCLUDED.last_scored_at, contact_id = EXCLUDED.contact_id
         RETURNING 1
     )
     SELECT count(*) FROM rows
 $$;
 SELECT sodam_conversation_sentiments_rebuild(NULL);
-
--- "The sentiment of the last interaction" of every contact: of the contact's conversations
--- with a score, the latest by activity. The screen pop reads it for one contact (the filters
--- push down to the contact's conversations), segments for a whole workspace.
-CREATE VIEW contact_sentiments AS
-SELECT DISTINCT ON (c.workspace_id, c.contact_id)
-       c.workspace_id, c.contact_id, c.id AS conversation_id, cs.score, cs.messages,
-       cs.last_scored_at AS at
-  FROM conversation_sentiments cs JOIN conversations c ON c.id = cs.conversation_id
- WHERE cs.score IS NOT NULL
- ORDER BY c.workspace_id, c.contact_id, coalesce(c.last_message_at, c.created_at) DESC, c.id DESC;
 """
-
 
 def upgrade() -> None:
     op.create_table(
@@ -133,16 +203,26 @@ def upgrade() -> None:
         "CREATE INDEX ix_survey_answers_last ON survey_answers"
         " (workspace_id, kind, contact_id, created_at DESC) INCLUDE (score)"
     )
+    # "Conversations started in the last N days" per contact: an index-only range scan. Only
+    # columns a message never changes, so the message path's updates stay HOT.
+    op.execute(
+        "CREATE INDEX ix_conversations_ws_created ON conversations (workspace_id, created_at) INCLUDE (contact_id)"
+    )
     op.execute(SENTIMENT_SQL)
 
 
 def downgrade() -> None:
-    op.execute("DROP VIEW IF EXISTS contact_sentiments")
+    op.execute("DROP TRIGGER IF EXISTS conversations_sentiment_owner ON conversations")
+    op.execute("DROP FUNCTION IF EXISTS sodam_conversation_sentiment_owner()")
+    op.execute("DROP TABLE IF EXISTS contact_sentiments")
     op.execute("DROP TRIGGER IF EXISTS messages_sentiment_update ON messages")
     op.execute("DROP TRIGGER IF EXISTS messages_sentiment_insert ON messages")
     op.execute("DROP FUNCTION IF EXISTS sodam_conversation_sentiment_refresh()")
     op.execute("DROP FUNCTION IF EXISTS sodam_conversation_sentiments_rebuild(bigint)")
     op.execute("DROP TABLE IF EXISTS conversation_sentiments")
+    op.execute("DROP FUNCTION IF EXISTS sodam_contact_sentiments_follow()")
+    op.execute("DROP FUNCTION IF EXISTS sodam_contact_sentiments_pick(bigint[])")
+    op.execute("DROP INDEX IF EXISTS ix_conversations_ws_created")
     op.execute("DROP INDEX IF EXISTS ix_survey_answers_last")
     op.execute("DROP INDEX IF EXISTS ix_contacts_custom_attributes")
     op.drop_table("segments")
