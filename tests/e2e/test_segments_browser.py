@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 async def test_build_a_segment_and_see_its_count(live_server, make_workspace, new_context):
     ws = await make_workspace()
     people = await build(ws)
-    page = await new_context()
+    page = await (await new_context()).new_page()
     await sign_in_as(page, live_server, ws.agent_email, ws.agent_password)
     await page.locator("#nav-segments").click()
     await expect(page.locator("h1")).to_have_text("세그먼트")
@@ -61,16 +61,20 @@ async def test_build_a_segment_and_see_its_count(live_server, make_workspace, ne
     await shoot(page, "console-segments-ko")
     await row.locator("a").first.click()
     await expect(page.locator("#contacts-table tbody tr")).to_have_count(1)
+    await expect(page.locator("#segment-total")).to_contain_text("1명")
     await expect(page.locator(f"#contacts-table tr[data-contact-id='{people.kim}']")).to_be_visible()
     await shoot(page, "console-segment-contacts-ko")
     # The contacts list offers the segment as a filter.
     await page.goto(f"{live_server.url}/console/contacts")
+    await expect(page.locator("#segment-picker select")).to_be_visible()
+    await shoot(page, "console-contacts-picker-ko")
     await page.locator("#segment-picker select").select_option(label="한국어 불만 고객")
     await page.locator("#segment-picker button").click()
     await expect(page.locator("#segment-name")).to_have_text("한국어 불만 고객")
     # The screen pop of Kim names the segment.
     await page.goto(f"{live_server.url}/console/contacts/{people.kim}")
     await expect(page.locator("#pop-segments")).to_contain_text("한국어 불만 고객")
+    await shoot(page, "console-contact-pop-segments-ko")
     # English.
     await set_locale(ws, "en")
     await page.goto(f"{live_server.url}/console/segments")

@@ -192,3 +192,30 @@ async def test_all_any_nesting(people):
     assert await members(ws, deeper) == {p.empty, p.park}
     assert await members(ws, {"all": []}) == p.everyone
     assert await members(ws, {"any": []}) == set()
+
+
+async def test_sentiment_follows_moved_and_deleted_conversations(people):
+    """A conversation moved to another contact (a merge) takes its sentiment along; deleting the
+    latest scored conversation falls back to the one before; a contact without any has none."""
+    from sqlalchemy import text
+
+    ws, p = people
+    async with session_scope() as s:
+        latest = await s.scalar(
+            text("SELECT conversation_id FROM contact_sentiments WHERE contact_id = :kim"), {"kim": p.kim}
+        )
+        await s.execute(
+            text("UPDATE conversations SET contact_id = :park WHERE id = :c"), {"park": p.park, "c": latest}
+        )
+        await s.commit()
+    assert await members(ws, one("sentiment", "is", "negative")) == {p.park}
+    assert await members(ws, one("sentiment", "is", "positive")) == {p.kim, p.lee}  # Kim's older 0.9
+    async with session_scope() as s:
+        await s.execute(text("DELETE FROM conversations WHERE contact_id = :kim"), {"kim": p.kim})
+        await s.commit()
+    assert await members(ws, one("sentiment", "set")) == {p.park, p.lee}
+    async with session_scope() as s:
+        rows = await s.scalar(
+            text("SELECT count(*) FROM contact_sentiments WHERE workspace_id = :ws"), {"ws": ws.workspace_id}
+        )
+    assert rows == 2
