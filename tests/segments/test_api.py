@@ -133,3 +133,36 @@ async def test_agents_read_but_do_not_change_segments(live_server, make_workspac
         assert_error(
             await api.post("/segments", json={"name": "x", "filter": KO}), 403, "permission_required"
         )
+
+
+async def test_console_builder_refuses_bad_input_and_keeps_what_was_typed(live_server, make_workspace):
+    from tests.test_console_helpers import console_client, post
+
+    ws = await make_workspace()
+    console = await console_client(live_server, ws.agent_email, ws.agent_password)
+    try:
+        r = await post(console, "/console/segments", {"name": "", "filter": '{"all": []}'})
+        assert r.status_code == 422 and "이름을 입력해 주세요" in r.text
+        bad = '{"all": [{"field": "csat", "op": "lte", "value": 9}]}'
+        r = await post(console, "/console/segments", {"name": "낮은 점수", "filter": bad})
+        assert r.status_code == 422 and "filter.all[0].value" in r.text and "낮은 점수" in r.text
+        r = await post(console, "/console/segments", {"name": "모두", "filter": '{"all": []}'})
+        assert r.status_code == 303
+        r = await post(console, "/console/segments", {"name": "모두", "filter": "{not json"})
+        assert r.status_code == 422
+        r = await post(console, "/console/segments", {"name": "모두", "filter": '{"all": []}'})
+        assert r.status_code == 409
+        r = await post(console, "/console/segments", {"name": "둘", "filter": '{"any": []}'})
+        second = int(r.headers["location"].rsplit("=", 1)[1])
+        r = await post(console, f"/console/segments/{second}", {"name": "모두", "filter": '{"all": []}'})
+        assert r.status_code == 409
+        r = await post(console, f"/console/segments/{second}", {"name": "둘째", "filter": '{"all": []}'})
+        assert r.status_code == 303
+        r = await post(console, "/console/segments/preview", {"filter": '{"any": []}'})
+        assert r.status_code == 200 and r.json() == {"count": 0}
+        r = await post(console, "/console/segments/preview", {"filter": bad})
+        assert r.status_code == 422 and r.json()["error"]["details"]["path"] == "filter.all[0].value"
+        page = await console.get("/console/segments")
+        assert page.status_code == 200 and "모두" in page.text
+    finally:
+        await console.aclose()

@@ -50,9 +50,12 @@ async def list_(
     return list(await session.scalars(stmt.order_by(Segment.id).limit(limit)))
 
 
-async def _flush(session: AsyncSession, segment: Segment) -> None:
+async def _in_savepoint(session: AsyncSession, change) -> None:
+    """Apply a change and flush it in a savepoint: a taken name is a 409 and leaves the
+    caller's transaction (and the session's objects) as they were."""
     try:
         async with session.begin_nested():
+            change()
             await session.flush()
     except IntegrityError:
         raise Conflict(
@@ -78,8 +81,7 @@ async def create(
         filter=filter,
         created_by=created_by,
     )
-    session.add(segment)
-    await _flush(session, segment)
+    await _in_savepoint(session, lambda: session.add(segment))
     return segment
 
 
@@ -88,12 +90,16 @@ async def update(session: AsyncSession, *, workspace_id: int, segment_id: int, *
     segment = await get(session, workspace_id=workspace_id, segment_id=segment_id)
     if changes.get("filter") is not None:
         parse(changes["filter"])
-        segment.filter = changes["filter"]
-    if changes.get("name") is not None:
-        segment.name = changes["name"].strip()
-    if "description" in changes:
-        segment.description = (changes["description"] or "").strip() or None
-    await _flush(session, segment)
+
+    def change() -> None:
+        if changes.get("filter") is not None:
+            segment.filter = changes["filter"]
+        if changes.get("name") is not None:
+            segment.name = changes["name"].strip()
+        if "description" in changes:
+            segment.description = (changes["description"] or "").strip() or None
+
+    await _in_savepoint(session, change)
     await session.refresh(segment)
     return segment
 

@@ -134,10 +134,12 @@ async def _save(request: Request, ctx: Console, segment_id: int | None):
     except AppError as exc:
         if exc.status_code == 404:
             raise
-        await ctx.session.rollback()
+        # Nothing was written (the checks come first; a taken name rolled back its savepoint):
+        # show the form again with what was typed, the stored segment reloaded as it is.
         current = None
         if segment_id is not None:
             current = await service.get(ctx.session, workspace_id=ctx.workspace_id, segment_id=segment_id)
+            await ctx.session.refresh(current)
         details = exc.details if isinstance(exc.details, dict) else {}
         error = exc.message if "path" not in details else f"{details['path']}: {details.get('reason')}"
         return ctx.render(
