@@ -137,21 +137,29 @@ def _conversations(ws: int, *where) -> ColumnElement[bool]:
     return exists().where(Conversation.contact_id == Contact.id, Conversation.workspace_id == ws, *where)
 
 
-def _seen_since(ws: int, since: datetime) -> ColumnElement[bool]:
-    """Active since: a conversation with activity, or a page opened in the widget."""
+def _activity_since(ws: int, since: datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """(a conversation with activity since, a widget page opened since) for the contact."""
     # coalesce(last_message_at, created_at) >= since, spelled so that indexes on either serve.
     active = or_(
         Conversation.last_message_at >= since,
         and_(Conversation.last_message_at.is_(None), Conversation.created_at >= since),
     )
-    return or_(
-        _conversations(ws, active),
-        exists().where(
-            VisitorPage.contact_id == Contact.id,
-            VisitorPage.workspace_id == ws,
-            VisitorPage.created_at >= since,
-        ),
+    page = exists().where(
+        VisitorPage.contact_id == Contact.id, VisitorPage.workspace_id == ws, VisitorPage.created_at >= since
     )
+    return _conversations(ws, active), page
+
+
+def _seen_since(ws: int, since: datetime) -> ColumnElement[bool]:
+    """Active since: a conversation with activity, or a page opened in the widget."""
+    return or_(*_activity_since(ws, since))
+
+
+def _unseen_since(ws: int, since: datetime) -> ColumnElement[bool]:
+    """Not active since, as NOT EXISTS AND NOT EXISTS (not NOT (… OR …)): PostgreSQL makes
+    anti-joins of these, probing only the contacts the other conditions left."""
+    conversation, page = _activity_since(ws, since)
+    return and_(not_(conversation), not_(page))
 
 
 def _seen_ever(ws: int) -> ColumnElement[bool]:
@@ -165,10 +173,10 @@ def _last_seen(ws: int, op: str, value, now: datetime) -> ColumnElement[bool]:
     if op == "within_days":
         return _seen_since(ws, now - timedelta(days=value))
     if op == "not_within_days":
-        return not_(_seen_since(ws, now - timedelta(days=value)))
+        return _unseen_since(ws, now - timedelta(days=value))
     if op == "after":
         return _seen_since(ws, _instant(value))
-    return and_(_seen_ever(ws), not_(_seen_since(ws, _instant(value))))  # before
+    return and_(_seen_ever(ws), _unseen_since(ws, _instant(value)))  # before
 
 
 def _conversation_count(ws: int, op: str, value: int, days: int, now: datetime) -> ColumnElement[bool]:
@@ -207,7 +215,8 @@ def _survey(ws: int, kind: str, op: str, value) -> ColumnElement[bool]:
         select(SurveyAnswer.contact_id, SurveyAnswer.score)
         .where(*answered)
         .ext(distinct_on(SurveyAnswer.contact_id))
-        .order_by(SurveyAnswer.contact_id, SurveyAnswer.created_at.desc(), SurveyAnswer.id.desc())
+        # The index's order exactly (ix_survey_answers_last): an index-only scan, no sort.
+        .order_by(SurveyAnswer.contact_id, SurveyAnswer.created_at.desc())
         .subquery()
     )
     score = last.c.score
@@ -249,7 +258,8 @@ def _condition(cond: Condition, ws: int, now: datetime) -> ColumnElement[bool]:
     if f == "conversations":
         return _conversation_count(ws, op, value, cond.days, now)
     if f == "open_conversation":
-        found = _conversations(ws, Conversation.status != Status.resolved)
+        # Spelled as the statuses (not "<> resolved") so the (workspace, status, …) index serves.
+        found = _conversations(ws, Conversation.status.in_([Status.open, Status.pending, Status.snoozed]))
         return found if value else not_(found)
     if f == "channel":
         inboxes = select(Inbox.id).where(Inbox.workspace_id == ws, Inbox.channel_type.in_(list(value)))
