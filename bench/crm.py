@@ -8,8 +8,13 @@ of the contacts — loaded with COPY. Then times, for random contacts, the scree
 (`crm.screen_pop.summary`) and the first page of the timeline (`crm.timeline.page`) as the
 API calls them: the statement, its round trip and building the answer (server time, no HTTP).
 
+Then saves realistic segments (attribute + activity + survey score + sentiment combinations,
+`SEGMENTS`) and times their live counts (`segments.service.count`, one statement each, as
+`GET /api/v1/segments/{id}/count` runs it), round-robin.
+
 Prints the figures; the last line is one JSON object: screen_pop_p50_ms, screen_pop_p99_ms,
-timeline_p50_ms, timeline_p99_ms (and segment_count_p99_ms: null until segments exist).
+timeline_p50_ms, timeline_p99_ms, segment_count_p50_ms, segment_count_p99_ms (and each
+segment's count and p99).
 """
 
 from __future__ import annotations
@@ -28,6 +33,82 @@ from bench.common import SAMPLES, console, private_database, seed, server_versio
 
 DAYS = 720
 TIERS = ("VIP", "Gold", "Silver", "Basic", None)
+SEGMENT_ROUNDS = 25  # counts per segment
+
+# Segments a support team would save: (name, filter).
+SEGMENTS = [
+    (
+        "VIP at risk",
+        {
+            "all": [
+                {"field": "tier", "op": "in", "value": ["VIP", "Gold"]},
+                {"field": "csat", "op": "lte", "value": 2},
+            ]
+        },
+    ),
+    (
+        "Unhappy and active",
+        {
+            "all": [
+                {"field": "sentiment", "op": "is", "value": "negative"},
+                {"field": "conversations", "op": "gte", "value": 1, "days": 90},
+            ]
+        },
+    ),
+    (
+        "Valuable detractors",
+        {
+            "all": [
+                {"field": "nps", "op": "lte", "value": 6},
+                {"field": "attribute", "key": "account_value", "op": "gt", "value": 1_000_000},
+            ]
+        },
+    ),
+    (
+        "Dormant VIPs",
+        {
+            "all": [
+                {"field": "tier", "op": "eq", "value": "VIP"},
+                {"field": "last_seen", "op": "not_within_days", "value": 90},
+            ]
+        },
+    ),
+    (
+        "Needs attention (any)",
+        {
+            "any": [
+                {"field": "csat", "op": "lte", "value": 2},
+                {"field": "sentiment", "op": "lte", "value": -0.5},
+                {"field": "open_conversation", "op": "is", "value": True},
+            ]
+        },
+    ),
+    (
+        "English, busy, negative",
+        {
+            "all": [
+                {"field": "language", "op": "in", "value": ["en"]},
+                {"field": "conversations", "op": "gte", "value": 3, "days": 365},
+                {
+                    "any": [
+                        {"field": "sentiment", "op": "is", "value": "negative"},
+                        {"field": "ces", "op": "gte", "value": 5},
+                    ]
+                },
+            ]
+        },
+    ),
+    ("Negative last interaction", {"all": [{"field": "sentiment", "op": "is", "value": "negative"}]}),
+    (
+        "Big accounts seen this month",
+        {
+            "all": [
+                {"field": "attribute", "key": "account_value", "op": "gte", "value": 4_000_000},
+                {"field": "last_seen", "op": "within_days", "value": 30},
+            ]
+        },
+    ),
+]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -108,6 +189,10 @@ def _load(
                         )
                     )
         m0 = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM messages").fetchone()[0]
+        # Scored messages keep their conversation's sentiment by a row trigger (one recount per
+        # message: right for the sentiment job, slow for a million-row COPY): off during the
+        # COPY, then the same figures computed set-based (migration 0023).
+        conn.execute("ALTER TABLE messages DISABLE TRIGGER messages_sentiment_insert")
         with console.status(f"copying {messages:,} messages"):
             with cur.copy(
                 "COPY messages (id, workspace_id, conversation_id, inbox_id, seq, direction, kind, sender_type,"
@@ -133,6 +218,9 @@ def _load(
                             row = ("outgoing", "text", "agent", agent_id, "확인해 드리겠습니다.", None, None)
                         copy.write_row((mid, ws_id, v0 + k, inboxes[0], seq, *row, at))
                         mid += 1
+        conn.execute("ALTER TABLE messages ENABLE TRIGGER messages_sentiment_insert")
+        with console.status("the conversations' sentiments"):
+            conn.execute("SELECT sodam_conversation_sentiments_rebuild(%s)", (ws_id,))
         e0 = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM conversation_events").fetchone()[0]
         with console.status("copying the status changes"):
             with cur.copy(
@@ -237,6 +325,7 @@ def _load(
                 "messages",
                 "conversation_events",
                 "survey_answers",
+                "conversation_sentiments",
                 "survey_recipients",
                 "visitor_pages",
             ):
@@ -273,6 +362,47 @@ async def _time(
     finally:
         await dispose_engine()
     return pops, lines
+
+
+async def _segments(url: str, ws_id: int, agent_id: int) -> dict[str, dict]:
+    """Save SEGMENTS, then time their counts round-robin; {name: {count, timings}}."""
+    from sqlalchemy import text
+
+    from sodam.db.session import dispose_engine, init_engine, session_scope
+    from sodam.segments import compile as compiler
+    from sodam.segments import service as segments
+    from sodam.segments.filters import parse
+
+    init_engine(url, pool_size=2)
+    out: dict[str, dict] = {}
+    try:
+        async with session_scope() as session:
+            saved = [
+                await segments.create(session, workspace_id=ws_id, name=name, filter=f, created_by=agent_id)
+                for name, f in SEGMENTS
+            ]
+            await session.commit()
+        for segment in saved:
+            out[segment.name] = {"timings": []}
+        for i in range(SEGMENT_ROUNDS + 1):
+            for segment in saved:
+                async with session_scope() as session:
+                    started = time.perf_counter()
+                    n = await segments.count(session, workspace_id=ws_id, filter=segment.filter)
+                    ms = (time.perf_counter() - started) * 1000
+                out[segment.name]["count"] = n
+                if i:  # the first round warms the caches
+                    out[segment.name]["timings"].append(ms)
+        slowest = max(saved, key=lambda s: _percentile(out[s.name]["timings"], 99))
+        async with session_scope() as session:
+            await session.execute(text("SET LOCAL work_mem = '64MB'"))
+            stmt = compiler.ids_query(parse(slowest.filter), workspace_id=ws_id)
+            sql = str(stmt.compile(compile_kwargs={"literal_binds": True}))
+            plan = [r[0] for r in await session.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))]
+            console.print(f"[bold]slowest segment[/bold] {slowest.name!r}: {plan[-1].strip()}")
+    finally:
+        await dispose_engine()
+    return out
 
 
 async def _explain(url: str, ws_id: int, contact_id: int) -> None:
@@ -331,7 +461,14 @@ def main(
         load_s = time.perf_counter() - started
         asyncio.run(_explain(url, ws_id, heavy[0]))
         pops, lines = asyncio.run(_time(url, ws_id, contact_ids, samples, rng))
+        segment_runs = asyncio.run(_segments(url, ws_id, agent_id))
         version = server_version(url)
+    counts = [ms for r in segment_runs.values() for ms in r["timings"]]
+    for name, r in segment_runs.items():
+        console.print(
+            f"segment {name!r}: {r['count']:,} contacts, count p50"
+            f" {statistics.median(r['timings']):.1f} ms, p99 {_percentile(r['timings'], 99):.1f} ms"
+        )
     result = {
         "bench": "crm",
         "contacts": contacts,
@@ -344,7 +481,13 @@ def main(
         "screen_pop_p99_ms": round(_percentile(pops, 99), 2),
         "timeline_p50_ms": round(statistics.median(lines), 2),
         "timeline_p99_ms": round(_percentile(lines, 99), 2),
-        "segment_count_p99_ms": None,  # segments are not built yet
+        "segments": len(segment_runs),
+        "segment_count_p50_ms": round(statistics.median(counts), 2),
+        "segment_count_p99_ms": round(_percentile(counts, 99), 2),
+        "segment_counts": {
+            name: {"count": r["count"], "p99_ms": round(_percentile(r["timings"], 99), 2)}
+            for name, r in segment_runs.items()
+        },
         "load_s": round(load_s, 1),
         "postgres": version,
         "database": db.kind,
@@ -352,7 +495,8 @@ def main(
     console.print(
         f"{contacts:,} contacts, {n_conv:,} conversations, {messages:,} messages: screen pop p50"
         f" {result['screen_pop_p50_ms']} ms, p99 {result['screen_pop_p99_ms']} ms; timeline first page p50"
-        f" {result['timeline_p50_ms']} ms, p99 {result['timeline_p99_ms']} ms"
+        f" {result['timeline_p50_ms']} ms, p99 {result['timeline_p99_ms']} ms; segment count p50"
+        f" {result['segment_count_p50_ms']} ms, p99 {result['segment_count_p99_ms']} ms"
     )
     print(json.dumps(result))
     return result

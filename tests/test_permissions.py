@@ -27,6 +27,7 @@ from sodam.contacts import service as contacts
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
 from sodam.replies import service as replies
+from sodam.segments import service as segments
 from sodam.sla import service as sla
 from sodam.surveys import service as surveys
 from sodam.webhooks import service as webhooks
@@ -60,8 +61,12 @@ PUBLIC_PREFIXES = (
     # X-Twilio-Signature with the line's auth token (docs/phone.md).
     "/voice/",
 )
-# A write route on a read token: issuing a socket ticket changes nothing.
-READ_SCOPED_WRITES = {("POST", "/api/v1/realtime/ticket")}
+# Write-method routes a read token may call: issuing a socket ticket and previewing a segment
+# change nothing.
+READ_SCOPED_WRITES = {
+    ("POST", "/api/v1/realtime/ticket"),
+    ("POST", "/api/v1/segments/preview"),  # counts an unsaved filter: a read with a body
+}
 
 
 @dataclass(frozen=True)
@@ -296,6 +301,15 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             audience="agents",
             questions=[{"id": "q1", "type": "likert", "text": "좋다"}],
         )
+        segment = await segments.create(
+            session,
+            workspace_id=wid,
+            name="한국어 고객",
+            filter={"all": [{"field": "language", "op": "in", "value": ["ko"]}]},
+        )
+        doomed_segment = await segments.create(
+            session, workspace_id=wid, name="없어질 세그먼트", filter={"all": []}
+        )
         rules = await attachments.policy(session, workspace_id=wid)
         attachment = await attachments.create(
             session,
@@ -332,6 +346,7 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "notice_id": notice.id,
             "proposal_id": 1,  # none exist: an allowed caller gets 404
             "survey_id": survey.id,
+            "segment_id": segment.id,
             "session_id": doomed_session,
             "rule_id": 1,  # routing rules: none exist, an allowed caller gets 404
             "announcement_id": 1,  # none of this workspace's: an allowed caller gets 404
@@ -362,6 +377,8 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
                 "subscription_id": doomed_subscription.id
             },
             ("DELETE", "/api/v1/surveys/{survey_id}"): {"survey_id": doomed_survey.id},
+            ("DELETE", "/api/v1/segments/{segment_id}"): {"segment_id": doomed_segment.id},
+            ("POST", "/console/segments/{segment_id}/delete"): {"segment_id": doomed_segment.id},
             ("GET", "/api/v1/feedback/surveys/{survey_id}/results"): {"survey_id": staff_survey.id},
             ("POST", "/api/v1/feedback/surveys/{survey_id}/answer"): {"survey_id": staff_survey.id},
             ("POST", "/console/feedback/{survey_id}"): {"survey_id": staff_survey.id},

@@ -266,6 +266,12 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(voice_widget.router)  # the widget's 전화 예약 form
     app.include_router(voice_views.router)  # /console/phone, /console/settings/phone
 
+    from sodam.segments import api as segments_api
+    from sodam.segments import views as segments_views
+
+    app.include_router(segments_api.router)  # /api/v1/segments
+    app.include_router(segments_views.router)  # /console/segments
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
         """200 when the database answers, 503 otherwise."""

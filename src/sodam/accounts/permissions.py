@@ -45,6 +45,9 @@ class Permission(str, enum.Enum):
     feedback_manage = "feedback.manage"
     # The phone line: phone inboxes' IVR menus, auth tokens, callback capacity; incident announcements.
     phone_manage = "phone.manage"
+    # Segments (saved contact filters): create, change, delete. Reading them, their counts and
+    # members, and previewing a filter need only `work` (agents read contacts anyway).
+    segments_manage = "segments.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -59,6 +62,7 @@ _SUPERVISOR = frozenset(
         Permission.sla_manage,
         Permission.surveys_manage,
         Permission.phone_manage,
+        Permission.segments_manage,
     }
 )
 

@@ -13,6 +13,7 @@ from sodam.core.errors import Invalid
 from sodam.core.pagination import PageQuery, decode_cursor, encode_cursor
 from sodam.core.params import IdPath
 from sodam.crm import screen_pop, timeline
+from sodam.segments import service as segments
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
 
@@ -23,12 +24,19 @@ router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
     description="Name, company, tier (`tier`/`segment`/`plan` attribute), account value "
     "(`account_value` attribute), customer since and tenure, lifetime and open conversations, the "
     "last CSAT / NPS / CES answers, the sentiment of the last interaction (−1..1 with its label), "
-    "recent conversations on every channel and the page the customer is on now.",
+    "recent conversations on every channel, the page the customer is on now, and the segments "
+    "the contact is in (`segments`: id and name; the first 20 segments by name are checked).",
 )
 async def contact_summary(contact_id: IdPath, principal: ReadPrincipal, session: ApiSession) -> dict:
     data = await screen_pop.summary(session, workspace_id=principal.workspace_id, contact_id=contact_id)
+    data["segments"] = await _segments_of(session, principal.workspace_id, contact_id)
     await audit.record(session, action="contact.read", target_type="contact", target_id=contact_id)
     return data
+
+
+async def _segments_of(session, workspace_id: int, contact_id: int) -> list[dict]:
+    rows = await segments.of_contact(session, workspace_id=workspace_id, contact_id=contact_id)
+    return [{"id": s.id, "name": s.name} for s in rows]
 
 
 @router.get(

@@ -3,8 +3,9 @@
 Name and company; tier/segment and account value (contact attributes for now: `tier` or
 `segment` or `plan`, and `account_value`); customer since (tenure) and lifetime
 conversations; the last CSAT / NPS / CES answers; the sentiment of the last interaction (the
-mean of the stored per-message scores of the customer's latest scored conversation, its last
-five messages weighing as much as all of it); open conversations; past conversations on every
+mean of the stored per-message scores of the conversation with the customer's newest scored
+message, its last five messages weighing as much as all of it — kept by the database, see
+migration 0023, and shared with segments); open conversations; past conversations on every
 channel; the page they are on now.
 """
 
@@ -25,7 +26,9 @@ NEGATIVE, POSITIVE = -0.2, 0.2  # the labels' bands (as sodam.nlp.sentiment)
 
 # One round trip. Every part is an index lookup on the contact (conversations by
 # ix_conversations_contact_inbox, answers by ix_survey_answers_contact, pages by
-# ix_visitor_pages_contact, messages by the conversation's seq index).
+# ix_visitor_pages_contact). The sentiment is the contact's row of contact_sentiments
+# (migration 0023: each conversation's score kept by a trigger as its messages are scored, and
+# per contact the conversation with the newest scored message), which segments filter on too.
 SCREEN_POP_SQL = text(
     """
     WITH contact AS (
@@ -41,15 +44,6 @@ SCREEN_POP_SQL = text(
         SELECT count(*) AS lifetime, min(created_at) AS first_at,
                count(*) FILTER (WHERE status <> 'resolved') AS open_count
           FROM convs
-    ), scored AS (
-        SELECT m.conversation_id, m.sentiment_score, m.created_at
-          FROM messages m
-         WHERE m.conversation_id = (
-                SELECT c.id FROM convs c
-                 WHERE EXISTS (SELECT 1 FROM messages x WHERE x.conversation_id = c.id
-                                AND x.sender_type = 'contact' AND x.sentiment_score IS NOT NULL)
-                 ORDER BY c.last_at DESC, c.id DESC LIMIT 1)
-           AND m.sender_type = 'contact' AND m.sentiment_score IS NOT NULL
     )
     SELECT (SELECT row_to_json(contact) FROM contact) AS contact,
            (SELECT row_to_json(totals) FROM totals) AS totals,
@@ -57,13 +51,9 @@ SCREEN_POP_SQL = text(
               FROM (SELECT * FROM convs ORDER BY last_at DESC, id DESC LIMIT :recent) r) AS recent,
            (SELECT coalesce(json_agg(o ORDER BY o.last_at DESC), '[]')
               FROM (SELECT * FROM convs WHERE status <> 'resolved' ORDER BY last_at DESC LIMIT :recent) o) AS open,
-           (SELECT json_build_object(
-                       'conversation_id', min(conversation_id),
-                       'mean', avg(sentiment_score),
-                       'recent_mean', (SELECT avg(s) FROM (SELECT sentiment_score AS s FROM scored
-                                                            ORDER BY created_at DESC LIMIT 5) l),
-                       'messages', count(*), 'at', max(created_at))
-              FROM scored HAVING count(*) > 0) AS sentiment,
+           (SELECT json_build_object('conversation_id', conversation_id, 'score', score,
+                                     'messages', messages, 'at', at)
+              FROM contact_sentiments WHERE workspace_id = :ws AND contact_id = :contact) AS sentiment,
            (SELECT coalesce(json_agg(s), '[]') FROM (
                 SELECT DISTINCT ON (kind) kind, score, comment, created_at AS at, survey_id, conversation_id
                   FROM survey_answers
@@ -128,9 +118,7 @@ async def summary(
     now = now or datetime.now(UTC)
     sentiment = row["sentiment"]
     if sentiment is not None:
-        mean = sentiment["mean"]
-        recent = sentiment["recent_mean"]
-        score = round((mean + recent) / 2, 3)
+        score = sentiment["score"]
         sentiment = {
             "score": score,
             "label": _label(score),

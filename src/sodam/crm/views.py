@@ -11,6 +11,7 @@ from sodam.accounts.sessions import Console, console
 from sodam.core.pagination import decode_cursor, encode_cursor
 from sodam.core.params import IdPath
 from sodam.crm import screen_pop, timeline
+from sodam.segments import service as segments
 
 router = APIRouter(prefix="/console/contacts", include_in_schema=False)
 PAGE = 20
@@ -22,6 +23,9 @@ async def screen_pop_fragment(
 ):
     """Who the customer is, at a glance (the contact read is logged by the page that loads it)."""
     data = await screen_pop.summary(ctx.session, workspace_id=ctx.workspace_id, contact_id=contact_id)
+    data["segments"] = await segments.of_contact(
+        ctx.session, workspace_id=ctx.workspace_id, contact_id=contact_id
+    )
     return ctx.render("crm/_screen_pop.html", {"pop": data, "current_conversation": conversation})
 
 

@@ -20,6 +20,7 @@ from sodam.notifications import models as _notifications  # noqa: F401
 from sodam.privacy import models as _privacy  # noqa: F401
 from sodam.replies import models as _replies  # noqa: F401
 from sodam.search import models as _search  # noqa: F401
+from sodam.segments import models as _segments  # noqa: F401
 from sodam.surveys import models as _surveys  # noqa: F401
 
 target_metadata = Base.metadata

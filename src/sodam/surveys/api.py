@@ -123,16 +123,22 @@ async def survey_answers(survey_id: IdPath, principal: Reader, session: ApiSessi
     "/surveys/{survey_id}/send",
     summary="Send a survey to contacts (now or at a time)",
     status_code=201,
-    description="Each contact gets their own link (`url`, `/s/{token}`); a `send_at` in the future "
-    "opens the link then (a job checks every minute). Segments will replace the id list.",
+    description="To `contact_ids` or to a segment's contacts now (`segment_id`, at most 1,000: "
+    "`segment_empty` / `segment_too_large` otherwise). Each contact gets their own link (`url`, "
+    "`/s/{token}`); a `send_at` in the future opens the link then (a job checks every minute).",
 )
 async def send_survey(survey_id: IdPath, body: SendIn, principal: Writer, session: ApiSession) -> dict:
     survey = await service.get(
         session, workspace_id=principal.workspace_id, survey_id=survey_id, audience="customers"
     )
-    recipients = await service.invite_many(
-        session, survey=survey, contact_ids=body.contact_ids, send_at=body.send_at
-    )
+    if body.segment_id is not None:
+        recipients = await service.invite_segment(
+            session, survey=survey, segment_id=body.segment_id, send_at=body.send_at
+        )
+    else:
+        recipients = await service.invite_many(
+            session, survey=survey, contact_ids=body.contact_ids, send_at=body.send_at
+        )
     return {"data": [recipient_out(r) for r in recipients]}
 
 

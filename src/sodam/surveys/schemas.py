@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sodam.core.params import MAX_ID
 
@@ -68,9 +68,20 @@ class SurveyOut(BaseModel):
 
 
 class SendIn(BaseModel):
+    """Exactly one of contact_ids and segment_id."""
+
     model_config = ConfigDict(extra="forbid")
-    contact_ids: list[Id] = Field(min_length=1, max_length=1000)
+    contact_ids: list[Id] | None = Field(default=None, min_length=1, max_length=1000)
+    segment_id: Id | None = Field(
+        default=None, description="Send to this segment's contacts as they are now (at most 1,000)."
+    )
     send_at: datetime | None = Field(default=None, description="When to send (default: now).")
+
+    @model_validator(mode="after")
+    def _one_audience(self) -> SendIn:
+        if (self.contact_ids is None) == (self.segment_id is None):
+            raise ValueError("give exactly one of contact_ids and segment_id")
+        return self
 
 
 class RecipientOut(BaseModel):

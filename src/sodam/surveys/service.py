@@ -23,7 +23,7 @@ from sodam.jobs import reactions
 from sodam.surveys import questions as Q
 from sodam.surveys.models import AUDIENCES, KINDS, Survey, SurveyAnswer, SurveyRecipient
 
-MAX_RECIPIENTS = 1000  # contacts per scheduled send (segments come later)
+MAX_RECIPIENTS = 1000  # contacts per scheduled send (a list or a segment)
 EDITABLE = (
     "name",
     "questions",
@@ -220,7 +220,7 @@ async def invite(
 async def invite_many(
     session: AsyncSession, *, survey: Survey, contact_ids: list[int], send_at: datetime | None = None
 ) -> list[SurveyRecipient]:
-    """A scheduled send to a list of contacts (segments come later); each gets its own link."""
+    """A scheduled send to a list of contacts; each gets its own link."""
     ids = list(dict.fromkeys(contact_ids))
     if not ids or len(ids) > MAX_RECIPIENTS:
         raise Invalid(f"1 to {MAX_RECIPIENTS} contact ids", code="invalid_recipients")
@@ -239,6 +239,26 @@ async def invite_many(
         )
         out.append(recipient)
     return out
+
+
+async def invite_segment(
+    session: AsyncSession, *, survey: Survey, segment_id: int, send_at: datetime | None = None
+) -> list[SurveyRecipient]:
+    """A scheduled send to a segment's contacts as they are now (at most MAX_RECIPIENTS)."""
+    from sodam.segments import service as segments
+
+    ids = await segments.segment_contact_ids(
+        session, workspace_id=survey.workspace_id, segment_id=segment_id, limit=MAX_RECIPIENTS + 1
+    )
+    if not ids:
+        raise Invalid("the segment has no contacts", code="segment_empty", details={"field": "segment_id"})
+    if len(ids) > MAX_RECIPIENTS:
+        raise Invalid(
+            f"the segment has more than {MAX_RECIPIENTS} contacts",
+            code="segment_too_large",
+            details={"field": "segment_id", "max": MAX_RECIPIENTS},
+        )
+    return await invite_many(session, survey=survey, contact_ids=ids, send_at=send_at)
 
 
 async def surveys_on_resolve(session: AsyncSession, *, workspace_id: int, inbox_id: int) -> list[Survey]:

@@ -1,0 +1,1 @@
+"""Segments: saved filters over a workspace's contacts (docs/segments.md)."""
