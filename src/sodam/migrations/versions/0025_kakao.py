@@ -73,8 +73,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("inbox_id", "user_key", name="uq_kakao_sessions_inbox_user"),
     )
     op.create_index("ix_kakao_sessions_contact", "kakao_sessions", ["contact_id"])
-    for table in ("kakao_channels", "kakao_sessions", "kakao_events", "kakao_templates"):
-        op.create_index(f"ix_{table}_workspace_id", table, ["workspace_id"])
     op.create_table(
         "kakao_events",
         sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
@@ -102,6 +100,8 @@ def upgrade() -> None:
         _created(),
         sa.UniqueConstraint("inbox_id", "code", name="uq_kakao_templates_inbox_code"),
     )
+    for table in ("kakao_channels", "kakao_sessions", "kakao_events", "kakao_templates"):
+        op.create_index(f"ix_{table}_workspace_id", table, ["workspace_id"])
 
 
 def downgrade() -> None:
