@@ -17,12 +17,6 @@ from tests.kakao.support import api, event, kakao_inbox
 from tests.mail.support import eventually
 
 
-@pytest.fixture(scope="module")
-def kakao_server(server_factory):
-    """A server whose worker retries dealer sends quickly (3 tries, 0.2 s then 0.4 s)."""
-    return server_factory(extra_env={"SODAM_KAKAO_RETRY_BASE_S": "0.2", "SODAM_KAKAO_SEND_ATTEMPTS": "3"})
-
-
 @pytest.fixture
 async def dealer():
     d = await FakeDealer().start()
