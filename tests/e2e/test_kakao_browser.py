@@ -103,7 +103,7 @@ async def test_an_agent_answers_a_kakao_conversation_from_the_console(
 async def test_kakao_and_one_timeline_screens(server, new_context, make_workspace, dealer, locale):
     from sodam.accounts.models import Role
 
-    SCREENS.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(SCREENS.mkdir, parents=True, exist_ok=True)
     ws = await make_workspace()
     email, password = ws.agent_email, ws.agent_password
     if locale == "en":
