@@ -81,8 +81,9 @@ async def test_an_agent_answers_a_kakao_conversation_from_the_console(
     (got,) = await eventually(received)
     assert got["text"] == "안녕하세요, 환불 도와드리겠습니다." and got["user_key"] == "kk-42"
     assert got["sender_key"] == kakao["sender_key"]
-    await page.reload()
+    # The answer's state turns from 전송 중 to 전송됨 without a reload.
     await expect(page.locator('#messages .kakao-delivery[data-delivery="sent"]')).to_have_count(1)
+    await expect(page.locator("#messages .kakao-delivery")).to_contain_text("카카오톡 전송됨")
 
     # 상담 종료: the session closes, a reply is refused with what to do instead.
     await page.locator("#kakao-end").click()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sodam.channels.models import Inbox
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
@@ -107,7 +108,7 @@ async def take(session: AsyncSession, *, channel: KakaoChannel, event: dict[str,
                 kind=MessageKind.text,
                 client_id=f"kakao:{serial}"[:64],
                 max_chars=get_settings().max_message_chars,
-                hints=HINTS,
+                hints={**HINTS, "bot_enabled": await _bot_enabled(session, channel.inbox_id)},
             )
             message_id = message.id
     else:  # end, block, unblock
@@ -127,6 +128,12 @@ async def take(session: AsyncSession, *, channel: KakaoChannel, event: dict[str,
     )
     await session.flush()
     return Taken(kind, False, conversation_id, message_id)
+
+
+async def _bot_enabled(session: AsyncSession, inbox_id: int) -> bool:
+    """The bot answers KakaoTalk users when the inbox enables it (as for any API inbox)."""
+    inbox = await session.get(Inbox, inbox_id)
+    return bool((inbox.settings or {}).get("bot_enabled")) if inbox is not None else False
 
 
 async def _log(session: AsyncSession, channel: KakaoChannel, conversation_id: int, what: str) -> None:

@@ -4,9 +4,12 @@ is closed), the agent's "end consultation", and the 알림톡 form when the sess
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
 from sodam.accounts.sessions import Console, console
 from sodam.conversations import service as conversations
+from sodam.conversations.models import Message, SenderType
 from sodam.core.errors import AppError
 from sodam.core.params import IdPath
 from sodam.jobs.app import defer_in_tx
@@ -46,6 +49,24 @@ async def _panel(ctx: Console, conversation_id: int, *, error: str | None = None
     )
 
 
+@router.get("/conversations/{conversation_id}/deliveries")
+async def deliveries(conversation_id: IdPath, ctx: Console = Depends(console)):
+    """The KakaoTalk delivery state of a conversation's answers (console-kakao.js asks while
+    one is being sent)."""
+    conversation = await conversations.get(
+        ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
+    )
+    rows = await ctx.session.execute(
+        select(Message.id, Message.payload["kakao"]["delivery"]).where(
+            Message.workspace_id == ctx.workspace_id,
+            Message.conversation_id == conversation.id,
+            Message.sender_type.in_((SenderType.agent, SenderType.bot)),
+            Message.payload["kakao"]["delivery"].is_not(None),
+        )
+    )
+    return JSONResponse({"deliveries": {str(mid): d for mid, d in rows if d}})
+
+
 @router.get("/conversations/{conversation_id}/panel")
 async def panel(conversation_id: IdPath, ctx: Console = Depends(console)):
     return await _panel(ctx, conversation_id)
@@ -53,12 +74,13 @@ async def panel(conversation_id: IdPath, ctx: Console = Depends(console)):
 
 @router.post("/conversations/{conversation_id}/end")
 async def end(conversation_id: IdPath, ctx: Console = Depends(console)):
+    agent_id = ctx.agent.id
     try:
-        channel, row = await service.end_by_agent(
-            ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id, agent_id=ctx.agent.id
-        )
+        async with ctx.session.begin_nested():  # a refusal undoes only this step
+            channel, row = await service.end_by_agent(
+                ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id, agent_id=agent_id
+            )
     except AppError as exc:
-        await ctx.session.rollback()
         return await _panel(ctx, conversation_id, error=ctx.t(f"send.error.{exc.code}"))
     await defer_in_tx(
         ctx.session,
@@ -77,18 +99,19 @@ async def send_alimtalk(conversation_id: IdPath, request: Request, ctx: Console 
     form = await request.form()
     code = str(form.get("template_code") or "")
     variables = {k[4:]: str(v) for k, v in form.items() if k.startswith("var_")}
+    agent_id = ctx.agent.id
     try:
-        await alimtalk.send(
-            ctx.session,
-            workspace_id=ctx.workspace_id,
-            conversation_id=conversation_id,
-            template_code=code,
-            variables=variables,
-            agent_id=ctx.agent.id,
-            client_id=str(form.get("client_id") or "") or None,
-        )
+        async with ctx.session.begin_nested():  # a refusal undoes only this step
+            await alimtalk.send(
+                ctx.session,
+                workspace_id=ctx.workspace_id,
+                conversation_id=conversation_id,
+                template_code=code,
+                variables=variables,
+                agent_id=agent_id,
+                client_id=str(form.get("client_id") or "") or None,
+            )
     except AppError as exc:
-        await ctx.session.rollback()
         details = exc.details if isinstance(exc.details, dict) else {}
         return await _panel(
             ctx,
