@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,8 +53,8 @@ async def take(session: AsyncSession, *, channel: KakaoChannel, event: dict[str,
         raise Invalid("serial_number and user_key are required", code="invalid_event")
     if event.get("sender_key") != channel.sender_key:
         raise Invalid("sender_key is not this inbox's channel", code="sender_key_mismatch")
-    text = str((event.get("content") or {}).get("text") or "") if kind == "message" else ""
-    if kind == "message" and not text.strip():
+    body = str((event.get("content") or {}).get("text") or "") if kind == "message" else ""
+    if kind == "message" and not body.strip():
         raise Invalid("a message event needs content.text", code="empty_message")
     claimed = await session.scalar(
         pg_insert(KakaoEvent)
@@ -69,6 +69,10 @@ async def take(session: AsyncSession, *, channel: KakaoChannel, event: dict[str,
             )
         )
         return Taken(stored.type, True, stored.conversation_id, stored.message_id)
+    # One user's events one at a time: two first messages at once must make one contact.
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"kakao:{channel.inbox_id}:{user_key}"}
+    )
     contact = await contacts.get_or_create_by_identity(
         session,
         workspace_id=channel.workspace_id,
@@ -102,7 +106,7 @@ async def take(session: AsyncSession, *, channel: KakaoChannel, event: dict[str,
             message, _created = await create_message(
                 session,
                 conversation=conversation,
-                content=text[: get_settings().max_message_chars],
+                content=body[: get_settings().max_message_chars],
                 sender_type=SenderType.contact,
                 sender_id=contact.id,
                 kind=MessageKind.text,
