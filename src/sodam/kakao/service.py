@@ -66,7 +66,9 @@ async def connect(
 
 
 async def channel_of(session: AsyncSession, *, workspace_id: int, inbox_id: int) -> KakaoChannel:
-    """This workspace's inbox's KakaoTalk connection (404 `not_a_kakao_inbox`)."""
+    """This workspace's inbox's KakaoTalk connection (404 `not_found` for another workspace's
+    inbox, like any id; 404 `not_a_kakao_inbox` for one of ours not connected)."""
+    await inboxes.get(session, workspace_id=workspace_id, inbox_id=inbox_id)
     channel = await session.scalar(
         select(KakaoChannel).where(
             KakaoChannel.workspace_id == workspace_id, KakaoChannel.inbox_id == inbox_id
