@@ -151,7 +151,7 @@ async def agent_message(
     # Channels deliver public replies by reactions that filter on the channel type (and adapter).
     target_inbox_id = conversation.inbox_id
     payload: dict[str, Any] | None = dict(extra) if extra else None
-    if not private:
+    if not private and via_inbox_id is not None and via_inbox_id != conversation.inbox_id:
         contact = await session.get(Contact, conversation.contact_id)
         chosen = await reply_channels.resolve(
             session, conversation=conversation, contact=contact, via_inbox_id=via_inbox_id
