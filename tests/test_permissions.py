@@ -56,6 +56,8 @@ PUBLIC_PREFIXES = (
     "/docs",
     "/openapi.json",
     "/favicon.ico",
+    # A KakaoTalk dealer's events: no agent, authenticated by the inbox's HMAC signature (docs/kakao.md).
+    "/kakao/v1/",
 )
 # A write route on a read token: issuing a socket ticket changes nothing.
 READ_SCOPED_WRITES = {("POST", "/api/v1/realtime/ticket")}
