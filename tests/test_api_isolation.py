@@ -47,6 +47,16 @@ BODIES = {
     ("post", "/api/v1/inboxes/{inbox_id}/conversations/{conversation_id}/attachments"): {},
     ("patch", "/api/v1/inboxes/{inbox_id}"): {"name": "침입자", "allowed_origins": ["https://evil.example"]},
     ("put", "/api/v1/inboxes/{inbox_id}/mail"): {"smtp_host": "evil.example"},
+    # KakaoTalk (docs/kakao.md): the inbox or conversation is looked up in the caller's workspace first.
+    ("post", "/api/v1/inboxes/{inbox_id}/kakao"): {
+        "sender_key": "iso",
+        "dealer_url": "https://evil.example",
+        "dealer_api_key": "k",
+    },
+    ("post", "/api/v1/inboxes/{inbox_id}/kakao/templates"): {"code": "ISO", "body": "침입"},
+    ("post", "/api/v1/inboxes/{inbox_id}/kakao/templates/sync"): {},
+    ("post", "/api/v1/conversations/{conversation_id}/kakao/end"): {},
+    ("post", "/api/v1/conversations/{conversation_id}/kakao/alimtalk"): {"template_code": "ISO"},
     ("post", "/api/v1/teams"): {"name": "x"},
     ("post", "/api/v1/agents"): {"email": "x@iso.example", "name": "x", "password": "long-enough-pw"},
     ("patch", "/api/v1/agents/{agent_id}"): {"name": "침입자", "is_active": False},

@@ -60,6 +60,8 @@ PUBLIC_PREFIXES = (
     # The telephony provider's voice webhook: each request is authenticated by its
     # X-Twilio-Signature with the line's auth token (docs/phone.md).
     "/voice/",
+    # A KakaoTalk dealer's events: no agent, authenticated by the inbox's HMAC signature (docs/kakao.md).
+    "/kakao/v1/",
 )
 # Write-method routes a read token may call: issuing a socket ticket and previewing a segment
 # change nothing.

@@ -331,6 +331,15 @@ def bench_mail(
     bench_mod.main(mails=mails, clients=clients)
 
 
+@bench_app.command("kakao")
+def bench_kakao(
+    events: int = typer.Option(2000, help="Distinct dealer events (plus 10 % redeliveries)."),
+    clients: int = typer.Option(8, help="Callers taking events at once."),
+) -> None:
+    """KakaoTalk dealer events in (signed, idempotent): events/s, latency, nothing lost or doubled."""
+    _bench_module("kakao").main(events=events, clients=clients)
+
+
 @bench_app.command("faults")
 def bench_faults(
     duration: float = typer.Option(60.0, help="Seconds of steady load; the faults are spread over it."),

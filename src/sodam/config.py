@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     mail_send_attempts: int = Field(default=5, ge=1, le=20)
     mail_retry_base_s: float = Field(default=60.0, ge=0)
     mail_send_timeout_s: float = Field(default=30.0, gt=0)
+    # KakaoTalk: tries of one answer through the dealer, and the first wait (doubling after).
+    kakao_send_attempts: int = Field(default=5, ge=1, le=20)
+    kakao_retry_base_s: float = Field(default=30.0, ge=0)
     # Outgoing webhooks: a delivery is tried up to `webhook_max_attempts` times, waiting
     # base * factor^(n-1) seconds (capped, with +-25 % jitter) between tries: 60 s x 3^n over 8
     # tries is about 18 hours; then it is dead-lettered. A subscription failing

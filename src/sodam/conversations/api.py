@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,12 +20,14 @@ from sodam.accounts import service as accounts
 from sodam.accounts.auth import ApiSession, ReadPrincipal, WritePrincipal
 from sodam.audit import service as audit
 from sodam.channels import service as inboxes
+from sodam.channels.api_inbound import request_hash
 from sodam.contacts import service as contacts
-from sodam.conversations import service, triage
+from sodam.conversations import service, start, triage
 from sodam.conversations.models import SenderType, Status
 from sodam.conversations.realtime import agent_name
 from sodam.conversations.schemas import (
     ConversationOut,
+    ConversationStartIn,
     ConversationUpdate,
     MessageIn,
     MessageOut,
@@ -136,6 +138,53 @@ async def list_conversations(
         team_id=team_id,
         contact_id=contact_id,
     )
+
+
+class StartedOut(BaseModel):
+    conversation: ConversationOut
+    message: MessageOut | None
+
+
+@router.post(
+    "/conversations",
+    tags=["conversations"],
+    summary="Start a conversation with a contact on an inbox (e-mail, API, KakaoTalk, widget)",
+    status_code=201,
+    response_model=StartedOut,
+    responses={
+        200: {"description": "A retry with the same Idempotency-Key and body: the stored conversation."},
+        404: {"description": "The inbox or contact is not in this workspace."},
+        409: {
+            "description": "The key was used for another request (`idempotency_key_reused`), or the "
+            "channel refuses the first message (`kakao_session_closed`: send an 알림톡 instead)."
+        },
+        422: {"description": "The contact cannot be reached on this inbox (`contact_unreachable`)."},
+    },
+)
+async def start_conversation(
+    body: ConversationStartIn,
+    principal: WritePrincipal,
+    session: ApiSession,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
+):
+    key = idempotency_key or body.client_id
+    started = await start.start(
+        session,
+        workspace_id=principal.workspace_id,
+        inbox_id=body.inbox_id,
+        contact_id=body.contact_id,
+        agent_id=principal.agent_id,
+        content=body.content,
+        subject=body.subject,
+        key=key,
+        digest=request_hash("start", body.model_dump(exclude={"client_id"})),
+    )
+    response.status_code = 201 if started.created else 200
+    return {
+        "conversation": ConversationOut.model_validate(started.conversation, from_attributes=True),
+        "message": await _message_out(session, started.message) if started.message else None,
+    }
 
 
 @router.get(
@@ -338,6 +387,8 @@ async def send_message(
         private=body.private,
         client_id=body.client_id,
         attachment_ids=body.attachments,
+        via_inbox_id=body.via_inbox_id,
+        extra={"buttons": [b.model_dump() for b in body.buttons]} if body.buttons else None,
     )
     if not created:
         response.status_code = 200

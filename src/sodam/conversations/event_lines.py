@@ -56,6 +56,13 @@ def event_line(ctx: Console, event, agents: dict[int, str], teams: dict[int, str
         if event.actor_type == "system":  # raised by an SLA breach
             return ctx.t("sla.event.priority_raised", priority=priority, ro=ro(priority))
         return ctx.t("console.event.priority", actor=actor, priority=priority, ro=ro(priority))
+    if event.type == "kakao.session":  # KakaoTalk 상담톡 opened / ended / blocked (kakao/)
+        state = data.get("state")
+        if state == "ended":
+            if data.get("by") == "agent":
+                return ctx.t("kakao.event.ended_agent", actor=actor)
+            return ctx.t("kakao.event.ended_user")
+        return ctx.t(f"kakao.event.{state}") if state in ("opened", "blocked") else None
     if event.type == "sla.breached":
         return ctx.t("sla.event.breached", kind=ctx.t(f"sla.kind.{data.get('kind', 'first_response')}"))
     return None

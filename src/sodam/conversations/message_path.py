@@ -94,29 +94,43 @@ def _post_params(
 
 
 _channel_types: dict[int, str] = {}
+_adapters: dict[int, str | None] = {}
 
 
 async def channel_type_of(session: AsyncSession, inbox_id: int) -> str:
     """The inbox's channel type (the `channel_type` hint reactions filter on); an inbox never
     changes its channel, so each process reads it once."""
+    return (await inbox_hints(session, inbox_id)).get("channel_type", "")
+
+
+async def inbox_hints(session: AsyncSession, inbox_id: int) -> dict[str, Any]:
+    """{"channel_type": ..., "adapter": ...}: what reactions that deliver answers elsewhere
+    (e-mail, the API channel's callback, the KakaoTalk adapter) filter on. An inbox never
+    changes its channel; an API inbox gets its adapter (kakao) once, when it is connected,
+    so an API inbox without one is read again until it has one."""
     found = _channel_types.get(inbox_id)
-    if found is None:
-        found = await session.scalar(
-            text("SELECT channel_type::text FROM inboxes WHERE id = :id"), {"id": inbox_id}
-        )
-        if found is None:
-            return ""
-        _channel_types[inbox_id] = found
-    return found
+    if found is None or (found == "api" and _adapters.get(inbox_id) is None):
+        row = (
+            await session.execute(
+                text("SELECT channel_type::text, settings->>'adapter' FROM inboxes WHERE id = :id"),
+                {"id": inbox_id},
+            )
+        ).first()
+        if row is None:
+            return {}
+        found = _channel_types[inbox_id] = row[0]
+        _adapters[inbox_id] = row[1]
+    adapter = _adapters.get(inbox_id)
+    return {"channel_type": found, **({"adapter": adapter} if adapter else {})}
 
 
 async def answer_hints(
     session: AsyncSession, inbox_id: int, sender_type: SenderType, kind: MessageKind
 ) -> dict[str, Any]:
-    """{"channel_type": ...}: the reactions of a channel that delivers answers elsewhere (e-mail,
-    the API channel's callback) filter on it, and on the sender and kind themselves."""
-    found = await channel_type_of(session, inbox_id)
-    return {"channel_type": found} if found else {}
+    """{"channel_type": ..., "adapter": ...}: the reactions of a channel that delivers answers
+    elsewhere (e-mail, the API channel's callback, KakaoTalk) filter on it, and on the sender
+    and kind themselves."""
+    return await inbox_hints(session, inbox_id)
 
 
 def _same_sender(
@@ -191,7 +205,7 @@ async def create_message(
     transaction.
     """
     if not hints or "channel_type" not in hints:  # reactions may filter on the channel (one read per inbox)
-        hints = {**(hints or {}), "channel_type": await channel_type_of(session, conversation.inbox_id)}
+        hints = {**(await inbox_hints(session, conversation.inbox_id)), **(hints or {})}
     params = _post_params(
         workspace_id=conversation.workspace_id,
         inbox_id=conversation.inbox_id,

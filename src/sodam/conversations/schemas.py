@@ -55,6 +55,12 @@ class ConversationOut(BaseModel):
     updated_at: datetime
 
 
+class LinkButton(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=14)
+    url: str = Field(min_length=8, max_length=500, pattern=r"^https?://")
+
+
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     content: str = Field(
@@ -71,6 +77,26 @@ class MessageIn(BaseModel):
         default_factory=list,
         max_length=10,
         description="Ids from POST /conversations/{id}/attachments: the files go with this message.",
+    )
+    via_inbox_id: int | None = Field(
+        default=None,
+        ge=1,
+        description="Answer on another of the contact's channels (an inbox id): e-mail, an API or "
+        "KakaoTalk inbox the contact has. Default: the conversation's own inbox.",
+    )
+    buttons: list[LinkButton] = Field(
+        default_factory=list, max_length=5, description="Link buttons (KakaoTalk shows them)."
+    )
+
+
+class ConversationStartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    inbox_id: int = Field(ge=1, description="The inbox (channel) the conversation is on.")
+    contact_id: int = Field(ge=1, description="The contact: reachable on that inbox.")
+    content: str = Field(default="", max_length=100_000, description="An optional first message (agent).")
+    subject: str | None = Field(default=None, max_length=300, description="E-mail: the subject.")
+    client_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Idempotency key, when not in the header."
     )
 
 

@@ -20,12 +20,12 @@ from sodam.channels import service as inboxes
 from sodam.config import get_settings
 from sodam.contacts import service as contacts
 from sodam.contacts import visits
-from sodam.conversations import service
+from sodam.conversations import reply_channels, service
 from sodam.conversations.event_lines import event_line
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
 from sodam.conversations.schemas import message_out
 from sodam.conversations.with_attachments import agent_message
-from sodam.core.errors import Invalid
+from sodam.core.errors import AppError, Invalid
 from sodam.core.params import MAX_ID, MAX_SEQ, IdPath
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -228,6 +228,16 @@ async def conversation_context(
     past = await service.list_(
         ctx.session, workspace_id=ctx.workspace_id, contact_id=contact.id, status=None, limit=10
     )
+    # One timeline: where an answer can go, and each message's channel where they mix.
+    channel_options, default_inbox_id = await reply_channels.options(
+        ctx.session, conversation=conversation, contact=contact
+    )
+    own_channel = reply_channels.channel_name(inbox)
+    mixed = any(
+        ((item["message"].get("payload") or {}).get("via") or {}).get("channel", own_channel) != own_channel
+        for item in timeline
+        if "message" in item
+    )
     return {
         "conversation": conversation,
         "contact": contact,
@@ -244,6 +254,10 @@ async def conversation_context(
         "visit": await visits.latest_visit(ctx.session, workspace_id=ctx.workspace_id, contact_id=contact.id),
         "max_chars": get_settings().max_message_chars,
         "focus_message_id": focus.id if focus else None,
+        "reply_channels": channel_options,
+        "reply_default": default_inbox_id,
+        "own_channel": own_channel,
+        "mixed_channels": mixed,
         # What console.js asks the rest after (less than last_seq when opened at an old message).
         "shown_last_seq": messages[-1].seq if messages else conversation.last_seq,
     }
@@ -414,9 +428,11 @@ async def reply(
     private: str | None = Form(default=None),
     client_id: str | None = Form(default=None),
     attachments: str = Form(default="", max_length=1000),
+    via_inbox_id: int | None = Form(default=None, ge=1, le=MAX_ID),
     ctx: Console = Depends(console),
 ):
-    """Send a reply, or a private note when `private` is ticked; `attachments`: uploaded ids."""
+    """Send a reply, or a private note when `private` is ticked; `attachments`: uploaded ids;
+    `via_inbox_id`: the channel picked next to the reply box (default: the conversation's)."""
     conversation = await service.get(
         ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
     )
@@ -430,9 +446,13 @@ async def reply(
             private=is_note,
             client_id=client_id or None,
             attachment_ids=[a for a in attachments.split(",") if a.strip()][:10],
+            via_inbox_id=via_inbox_id,
         )
-    except Invalid as exc:
-        exc.message = ctx.t("console.error.empty") if exc.code == "empty_message" else exc.message
+    except AppError as exc:
+        if exc.code == "empty_message":
+            exc.message = ctx.t("console.error.empty")
+        elif (key := f"send.error.{exc.code}") != ctx.t(key):  # a channel's refusal, in the agent's words
+            exc.message = ctx.t(key)
         raise
     await service.mark_read(
         ctx.session,

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.attachments import service as attachments
 from sodam.config import get_settings
+from sodam.contacts.models import Contact
+from sodam.conversations import reply_channels
 from sodam.conversations.assignment import claim_by_reply
 from sodam.conversations.message_path import (
     _POST_MESSAGE_ORM,
@@ -26,8 +28,8 @@ from sodam.conversations.message_path import (
     _remember,
     _same_sender,
     answer_hints,
-    channel_type_of,
     create_message,
+    inbox_hints,
     message_out_row,
 )
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType
@@ -74,7 +76,8 @@ async def post(
     )
     payload = {**(extra_payload or {}), "attachments": [a.wire() for a in rows]}
     only_files = not content.strip()
-    hints = {**(await answer_hints(session, inbox_id, sender_type, kind)), **(hints or {})}
+    if not hints or "channel_type" not in hints:  # a reply on another channel brings its own
+        hints = {**(await answer_hints(session, inbox_id, sender_type, kind)), **(hints or {})}
     params = _post_params(
         workspace_id=workspace_id,
         inbox_id=inbox_id,
@@ -136,12 +139,38 @@ async def agent_message(
     private: bool,
     client_id: str | None,
     attachment_ids: list[str] | None,
+    via_inbox_id: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[Message, bool]:
-    """An agent's reply or note, with files when given (console and API share this)."""
+    """An agent's reply or note, with files when given (console and API share this).
+
+    `via_inbox_id`: answer on another of the contact's channels (reply_channels.py); the
+    choice is stored in the message's payload and that channel's reaction delivers it."""
     kind = MessageKind.note if private else MessageKind.text
     max_chars = get_settings().max_message_chars
-    # Channels deliver public replies by reactions that filter on the inbox's channel type.
-    hints = {"channel_type": await channel_type_of(session, conversation.inbox_id)}
+    # Channels deliver public replies by reactions that filter on the channel type (and adapter).
+    target_inbox_id = conversation.inbox_id
+    payload: dict[str, Any] | None = dict(extra) if extra else None
+    if not private and via_inbox_id is not None and via_inbox_id != conversation.inbox_id:
+        contact = await session.get(Contact, conversation.contact_id)
+        chosen = await reply_channels.resolve(
+            session, conversation=conversation, contact=contact, via_inbox_id=via_inbox_id
+        )
+        if chosen is not None:
+            target_inbox_id = chosen[0].id
+            payload = {**(payload or {}), "via": {"inbox_id": chosen[0].id, "channel": chosen[1]}}
+    hints = await inbox_hints(session, target_inbox_id)
+    if not private:
+        guard = reply_channels.SEND_GUARDS.get(hints.get("adapter") or hints.get("channel_type") or "")
+        if guard is not None and not (client_id and await _stored(session, conversation, client_id)):
+            await guard(
+                session,
+                conversation=conversation,
+                inbox_id=target_inbox_id,
+                content=content,
+                attachment_ids=attachment_ids or [],
+                extra=extra or {},
+            )
     if not attachment_ids:
         message, created = await create_message(
             session,
@@ -152,6 +181,7 @@ async def agent_message(
             kind=kind,
             client_id=client_id,
             max_chars=max_chars,
+            payload=payload,
             hints=hints,
         )
         return await _claimed(session, conversation, message, created, agent_id)
@@ -169,8 +199,18 @@ async def agent_message(
         attachment_ids=attachment_ids,
         max_chars=max_chars,
         hints=hints,
+        extra_payload=payload,
     )
     return await _claimed(session, conversation, message, created, agent_id)
+
+
+async def _stored(session: AsyncSession, conversation: Conversation, client_id: str) -> bool:
+    """A retry of a reply already stored: it is answered with the stored one, never re-checked."""
+    found = await session.scalar(
+        text("SELECT 1 FROM messages WHERE inbox_id = :i AND client_id = :c"),
+        {"i": conversation.inbox_id, "c": client_id},
+    )
+    return found is not None
 
 
 async def _claimed(

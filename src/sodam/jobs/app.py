@@ -41,6 +41,7 @@ TASK_MODULES: list[str] = [
     "sodam.surveys.tasks",
     "sodam.mentions.tasks",
     "sodam.voice.tasks",
+    "sodam.kakao.tasks",
 ]
 # Long-running loops every job-running process starts beside the job worker ("module:function",
 # an async function that runs until cancelled): work that is polled rather than deferred.

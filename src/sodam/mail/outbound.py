@@ -152,8 +152,11 @@ async def prepare(session: AsyncSession, *, message_id: int, attempt: int) -> Ou
     if automatic and payload.get("quick_replies"):
         return "buttons"  # a question with buttons ("도움이 되었나요?") means nothing in a mail
     conversation = await session.get(Conversation, message.conversation_id)
-    inbox = await session.get(Inbox, message.inbox_id)
-    config = await service.get_config(session, workspace_id=message.workspace_id, inbox_id=message.inbox_id)
+    # A reply sent on e-mail from another channel's conversation (the console's channel
+    # picker) goes out through the chosen e-mail inbox.
+    inbox_id = int((payload.get("via") or {}).get("inbox_id") or message.inbox_id)
+    inbox = await session.get(Inbox, inbox_id)
+    config = await service.get_config(session, workspace_id=message.workspace_id, inbox_id=inbox_id)
     if config is None or not config.smtp_host:
         await _fail(session, message, attempt, "no_relay: the inbox has no SMTP relay")
         return "no_relay"

@@ -156,10 +156,12 @@ async def enqueue_callback(session: AsyncSession, *, workspace_id: int, message_
     (message,) = await conversations.get_messages_by_ids(session, ids=[message_id]) or (None,)
     if message is None or message.workspace_id != workspace_id or message.kind.value == "note":
         return 0
+    # The channel picker may send a reply of another conversation through this API inbox.
+    inbox_id = int(((message.payload or {}).get("via") or {}).get("inbox_id") or message.inbox_id)
     sub = await session.scalar(
         select(Subscription).where(
             Subscription.workspace_id == workspace_id,
-            Subscription.inbox_id == message.inbox_id,
+            Subscription.inbox_id == inbox_id,
             Subscription.status == "active",
         )
     )
@@ -173,7 +175,7 @@ async def enqueue_callback(session: AsyncSession, *, workspace_id: int, message_
             ContactIdentity.workspace_id == workspace_id,
             ContactIdentity.contact_id == conv.contact_id,
             ContactIdentity.channel_type == API_IDENTITY,
-            ContactIdentity.external_id.startswith(f"{conv.inbox_id}:"),
+            ContactIdentity.external_id.startswith(f"{inbox_id}:"),
         )
     )
     data = {

@@ -97,6 +97,18 @@
     el.setAttribute("data-seq", String(Number(m.seq)));
     var meta = document.createElement("div");
     meta.className = "msg-meta";
+    // One timeline: a reply sent on another channel carries its channel's badge.
+    var via = m.payload && m.payload.via && String(m.payload.via.channel || "");
+    if (via && via !== c.getAttribute("data-own-channel")) {
+      var labels = {};
+      try { labels = JSON.parse(c.getAttribute("data-channel-labels") || "{}"); } catch (e) { labels = {}; }
+      var badge = document.createElement("span");
+      badge.className = "channel-badge channel-" + via.replace(/[^a-z_]/g, "");
+      badge.setAttribute("data-channel", via);
+      badge.textContent = labels[via] || via;
+      meta.appendChild(badge);
+      meta.appendChild(document.createTextNode(" "));
+    }
     var sender = document.createElement("span");
     sender.className = "msg-sender";
     sender.textContent = m.sender_name || (m.sender_type === "contact" ? c.getAttribute("data-contact-name") || "" : "");
