@@ -253,6 +253,12 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(surveys_public.widget_router)  # the widget's survey card
     app.include_router(surveys_views.router)  # /console/surveys, /console/feedback
 
+    from sodam.analytics import api as reports_api
+    from sodam.analytics import views as reports_views
+
+    app.include_router(reports_api.router)  # /api/v1/reports/{name}
+    app.include_router(reports_views.router)  # /console/reports/...
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
         """200 when the database answers, 503 otherwise."""

@@ -43,6 +43,8 @@ class Permission(str, enum.Enum):
     surveys_manage = "surveys.manage"
     # Anonymous employee feedback: create internal surveys and read their aggregates.
     feedback_manage = "feedback.manage"
+    # Reports (보고서): every KPI by period and filter, their CSV downloads.
+    reports_read = "reports.read"
 
 
 _SUPERVISOR = frozenset(
@@ -56,6 +58,7 @@ _SUPERVISOR = frozenset(
         Permission.hours_manage,
         Permission.sla_manage,
         Permission.surveys_manage,
+        Permission.reports_read,
     }
 )
 
