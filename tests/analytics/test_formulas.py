@@ -123,6 +123,10 @@ async def test_filters(db, history):
     assert (await got(inbox_id=ids["I2"]))["conversations"] == 1
     assert (await got(language="en"))["conversations"] == 1
     assert (await got(channel="email"))["conversations"] == 0
+    # Two filters read the cube of every combination; one reads the one-dimension rollup.
+    assert (await got(inbox_id=ids["I1"], language="en"))["conversations"] == 1
+    assert (await got(inbox_id=ids["I1"], agent_id=ids["A1"]))["first_response_s"] == 800.0
+    assert (await got(inbox_id=ids["I2"], agent_id=ids["A1"]))["conversations"] == 0
     a1 = await got(agent_id=ids["A1"])
     assert a1["first_response_s"] == 800.0  # C1, C2, C7
     assert a1["resolved"] == 2

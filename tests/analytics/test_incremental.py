@@ -25,13 +25,20 @@ async def snapshot(url: str, workspace_id: int) -> list[tuple]:
             " FROM report_hourly WHERE workspace_id = %s ORDER BY 1, 2, 3, 4, 5, 6",
             (workspace_id,),
         )
-        return await cur.fetchall()
+        cube = await cur.fetchall()
+        cur = await conn.execute(
+            f"SELECT dim, value, hour, {', '.join(COUNTERS)} FROM report_hourly_dim WHERE workspace_id = %s"
+            " ORDER BY 1, 2, 3",
+            (workspace_id,),
+        )
+        return cube + [("dim", *row) for row in await cur.fetchall()]
 
 
 async def totals(url: str, workspace_id: int) -> dict[str, int]:
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         cur = await conn.execute(
-            f"SELECT {', '.join(f'coalesce(sum({c}), 0)' for c in COUNTERS)} FROM report_hourly WHERE workspace_id = %s",
+            f"SELECT {', '.join(f'coalesce(sum({c}), 0)' for c in COUNTERS)} FROM report_hourly_dim"
+            " WHERE workspace_id = %s AND dim = ''",
             (workspace_id,),
         )
         return dict(zip(COUNTERS, [int(v) for v in await cur.fetchone()], strict=True))

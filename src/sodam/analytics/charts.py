@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 COLORS = ("#3b5bdb", "#e8590c", "#2b8a3e", "#ae3ec9", "#1098ad", "#f08c00", "#c92a2a")
 W, H = 640, 220
-PAD_L, PAD_R, PAD_T, PAD_B = 44, 12, 12, 28
+PAD_L, PAD_R, PAD_T, PAD_B = 52, 12, 12, 28
 
 
 def _nice_max(value: float) -> float:
@@ -26,7 +26,9 @@ def _nice_max(value: float) -> float:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+    if value >= 10_000:
+        return f"{value / 1000:,.3g}k"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
 def line_chart(

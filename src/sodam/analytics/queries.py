@@ -66,22 +66,32 @@ class Filters:
             self.churn_days,
         )
 
-    def where(self, alias: str = "") -> tuple[str, dict[str, Any]]:
-        """The rollup's WHERE clause and its parameters."""
-        p = f"{alias}." if alias else ""
-        parts = [f"{p}workspace_id = %(ws)s", f"{p}hour >= %(since)s", f"{p}hour < %(until)s"]
+    def set_filters(self) -> list[tuple[str, Any]]:
+        return [(n, getattr(self, n)) for n in DIMENSION_NAMES if getattr(self, n) is not None]
+
+    def source(self, *, cube: bool = False) -> tuple[str, str, dict[str, Any]]:
+        """(table, WHERE clause, parameters) of the rollup to read: with no filter or one, the
+        one-dimension rollup (a few rows per hour); with more, the cube of every combination."""
         params: dict[str, Any] = {
             "ws": self.workspace_id,
             "since": self.since,
             "until": self.until,
             "tz": self.tz,
         }
-        for name in ("inbox_id", "channel", "team_id", "agent_id", "language"):
-            value = getattr(self, name)
-            if value is not None:
-                parts.append(f"{p}{name} = %({name})s")
-                params[name] = value
-        return " AND ".join(parts), params
+        period = "workspace_id = %(ws)s AND hour >= %(since)s AND hour < %(until)s"
+        chosen = self.set_filters()
+        if len(chosen) <= 1 and not cube:
+            dim, value = chosen[0] if chosen else ("", "")
+            params.update(dim=dim, value=str(value))
+            return "report_hourly_dim", f"{period} AND dim = %(dim)s AND value = %(value)s", params
+        parts = [period]
+        for name, value in chosen:
+            parts.append(f"{name} = %({name})s")
+            params[name] = value
+        return "report_hourly", " AND ".join(parts), params
+
+
+DIMENSION_NAMES = ("inbox_id", "channel", "team_id", "agent_id", "language")
 
 
 def _zero() -> dict[str, int]:
@@ -89,18 +99,18 @@ def _zero() -> dict[str, int]:
 
 
 async def totals(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, int]:
-    where, params = f.where()
+    table, where, params = f.source()
     cur = await conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {SUM_COLUMNS} FROM report_hourly WHERE {where}", params
+        f"SELECT {SUM_COLUMNS} FROM {table} WHERE {where}", params
     )
     return {k: int(v) for k, v in (await cur.fetchone()).items()}
 
 
 async def daily(conn: psycopg.AsyncConnection, f: Filters) -> list[tuple[date, dict[str, int]]]:
     """One entry per local day of the period (days with no data are zeros)."""
-    where, params = f.where()
+    table, where, params = f.source()
     cur = await conn.cursor(row_factory=dict_row).execute(
-        f"SELECT (hour AT TIME ZONE %(tz)s)::date AS day, {SUM_COLUMNS} FROM report_hourly WHERE {where}"
+        f"SELECT (hour AT TIME ZONE %(tz)s)::date AS day, {SUM_COLUMNS} FROM {table} WHERE {where}"
         " GROUP BY 1 ORDER BY 1",
         params,
     )
@@ -112,10 +122,10 @@ async def daily(conn: psycopg.AsyncConnection, f: Filters) -> list[tuple[date, d
 
 async def weekday_hour(conn: psycopg.AsyncConnection, f: Filters) -> list[list[int]]:
     """Conversations created by local weekday (0 = Monday) × hour of day: 7 lists of 24."""
-    where, params = f.where()
+    table, where, params = f.source()
     cur = await conn.execute(
         "SELECT extract(isodow FROM hour AT TIME ZONE %(tz)s)::int - 1, extract(hour FROM hour AT TIME ZONE %(tz)s)::int,"
-        f" sum(conversations)::bigint FROM report_hourly WHERE {where} GROUP BY 1, 2",
+        f" sum(conversations)::bigint FROM {table} WHERE {where} GROUP BY 1, 2",
         params,
     )
     grid = [[0] * 24 for _ in range(7)]
@@ -126,14 +136,27 @@ async def weekday_hour(conn: psycopg.AsyncConnection, f: Filters) -> list[list[i
 
 async def by_dimension(conn: psycopg.AsyncConnection, f: Filters, dimension: str) -> list[dict[str, Any]]:
     """Sums per value of one dimension (inbox_id, channel, team_id, agent_id or language)."""
-    if dimension not in ("inbox_id", "channel", "team_id", "agent_id", "language"):
+    if dimension not in DIMENSION_NAMES:
         raise ValueError(dimension)
-    where, params = f.where()
-    cur = await conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {dimension} AS key, {SUM_COLUMNS} FROM report_hourly WHERE {where} GROUP BY 1 ORDER BY 1",
-        params,
-    )
-    return [{k: (int(v) if k in COUNTERS else v) for k, v in row.items()} for row in await cur.fetchall()]
+    if not f.set_filters():  # the one-dimension rollup holds exactly this split
+        params = {"ws": f.workspace_id, "since": f.since, "until": f.until, "dim": dimension}
+        cur = await conn.cursor(row_factory=dict_row).execute(
+            f"SELECT value AS key, {SUM_COLUMNS} FROM report_hourly_dim WHERE workspace_id = %(ws)s AND dim = %(dim)s"
+            " AND hour >= %(since)s AND hour < %(until)s GROUP BY 1",
+            params,
+        )
+        rows = await cur.fetchall()
+        for row in rows:
+            if dimension.endswith("_id"):
+                row["key"] = int(row["key"])
+    else:
+        table, where, params = f.source(cube=True)
+        cur = await conn.cursor(row_factory=dict_row).execute(
+            f"SELECT {dimension} AS key, {SUM_COLUMNS} FROM {table} WHERE {where} GROUP BY 1", params
+        )
+        rows = await cur.fetchall()
+    rows.sort(key=lambda r: r["key"])
+    return [{k: (int(v) if k in COUNTERS else v) for k, v in row.items()} for row in rows]
 
 
 async def names(conn: psycopg.AsyncConnection, workspace_id: int) -> dict[str, dict[Any, str]]:
@@ -155,11 +178,12 @@ async def names(conn: psycopg.AsyncConnection, workspace_id: int) -> dict[str, d
 async def agent_live(conn: psycopg.AsyncConnection, workspace_id: int) -> dict[int, dict[str, Any]]:
     """Each agent's open load now (open or pending conversations assigned) and availability."""
     cur = await conn.execute(
-        "SELECT a.id, (SELECT count(*) FROM conversations c WHERE c.assignee_id = a.id AND c.workspace_id = a.workspace_id"
-        "   AND c.status IN ('open', 'pending')), s.availability::text, s.changed_at"
-        "  FROM agents a LEFT JOIN agent_states s ON s.agent_id = a.id AND s.workspace_id = a.workspace_id"
-        " WHERE a.workspace_id = %s",
-        (workspace_id,),
+        "SELECT a.id, coalesce(o.n, 0), s.availability::text, s.changed_at FROM agents a"
+        " LEFT JOIN (SELECT assignee_id, count(*) AS n FROM conversations WHERE workspace_id = %(ws)s"
+        "   AND status IN ('open', 'pending') AND assignee_id IS NOT NULL GROUP BY 1) o ON o.assignee_id = a.id"
+        " LEFT JOIN agent_states s ON s.agent_id = a.id AND s.workspace_id = a.workspace_id"
+        " WHERE a.workspace_id = %(ws)s",
+        {"ws": workspace_id},
     )
     return {
         row[0]: {"open_load": int(row[1]), "availability": row[2] or "offline", "since": row[3]}

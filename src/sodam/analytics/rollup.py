@@ -49,6 +49,13 @@ NEG_SUMS = ", ".join(f"-sum({c})" for c in COUNTERS)
 UPSERT_SET = ", ".join(f"{c} = report_hourly.{c} + EXCLUDED.{c}" for c in COUNTERS)
 ALL_ZERO = " AND ".join(f"{c} = 0" for c in COUNTERS)
 ANY_NONZERO = " OR ".join(f"sum({c}) <> 0" for c in COUNTERS)
+DIM_KEY = "workspace_id, dim, value, hour"
+DIM_UPSERT_SET = ", ".join(f"{c} = report_hourly_dim.{c} + EXCLUDED.{c}" for c in COUNTERS)
+# Each cube row counts once in every single-dimension view (and once for the whole workspace).
+DIM_SPLIT = (
+    "CROSS JOIN LATERAL (VALUES ('', ''), ('inbox_id', s.inbox_id::text), ('channel', s.channel),"
+    " ('team_id', s.team_id::text), ('agent_id', s.agent_id::text), ('language', s.language)) d(dim, value)"
+)
 FACT_COLUMNS = f"workspace_id, conversation_id, answer_id, hour, inbox_id, channel, team_id, agent_id, language, {', '.join(COUNTERS)}"
 
 
@@ -224,6 +231,17 @@ async def _recompute(cur: psycopg.AsyncCursor, conv_ids: list[int], answer_ids: 
         f" ON CONFLICT ({KEY}) DO UPDATE SET {UPSERT_SET}"
     )
     await cur.execute(
+        f"INSERT INTO report_hourly_dim ({DIM_KEY}, {', '.join(COUNTERS)})"
+        f" SELECT s.workspace_id, d.dim, d.value, s.hour, {', '.join(f'sum(s.{c})' for c in COUNTERS)}"
+        f" FROM _delta s {DIM_SPLIT} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        f" ON CONFLICT ({DIM_KEY}) DO UPDATE SET {DIM_UPSERT_SET}"
+    )
+    await cur.execute(
+        f"DELETE FROM report_hourly_dim h USING (SELECT DISTINCT s.workspace_id, d.dim, d.value, s.hour FROM _delta s"
+        f" {DIM_SPLIT}) k WHERE (h.workspace_id, h.dim, h.value, h.hour) = (k.workspace_id, k.dim, k.value, k.hour)"
+        f" AND {' AND '.join(f'h.{c} = 0' for c in COUNTERS)}"
+    )
+    await cur.execute(
         f"DELETE FROM report_hourly h USING _delta d WHERE (h.workspace_id, h.hour, h.inbox_id, h.channel,"
         f" h.team_id, h.agent_id, h.language) = (d.workspace_id, d.hour, d.inbox_id, d.channel, d.team_id,"
         f" d.agent_id, d.language) AND {' AND '.join(f'h.{c} = 0' for c in COUNTERS)}"
@@ -256,6 +274,7 @@ async def rebuild(url: str, *, workspace_id: int | None = None) -> RebuildResult
                 params = {"ws": workspace_id}
                 await cur.execute(f"DELETE FROM report_facts WHERE {ws_filter}", params)
                 await cur.execute(f"DELETE FROM report_hourly WHERE {ws_filter}", params)
+                await cur.execute(f"DELETE FROM report_hourly_dim WHERE {ws_filter}", params)
                 # Queued changes visible now are part of this snapshot's state.
                 await cur.execute(f"DELETE FROM report_dirty WHERE {ws_filter}", params)
                 await cur.execute(
@@ -293,6 +312,13 @@ async def rebuild(url: str, *, workspace_id: int | None = None) -> RebuildResult
                     params,
                 )
                 result.rows = cur.rowcount
+                await cur.execute(
+                    f"INSERT INTO report_hourly_dim ({DIM_KEY}, {', '.join(COUNTERS)})"
+                    f" SELECT s.workspace_id, d.dim, d.value, s.hour, {', '.join(f'sum(s.{c})' for c in COUNTERS)}"
+                    f" FROM report_hourly s {DIM_SPLIT} WHERE {'s.' + ws_filter if workspace_id is not None else 'true'}"
+                    " GROUP BY 1, 2, 3, 4",
+                    params,
+                )
                 if workspace_id is None:
                     await _jump_cursor(cur)
         finally:

@@ -60,13 +60,13 @@ def _daily_table(days: list[tuple[date, dict[str, int]]], columns: list[str]) ->
 
 
 async def _frame(conn: psycopg.AsyncConnection, f: Filters) -> tuple[dict, dict, dict[str, Any]]:
-    now = await Q.totals(conn, f)
+    """The period's sums (from its days: one pass over the rollup), the previous period's, and
+    the report's header; the days are kept in out["_days"] for the report's daily table."""
+    days = await Q.daily(conn, f)
+    now = {c: sum(d[c] for _, d in days) for c in K.COUNTERS}
     before = await Q.totals(conn, f.previous())
-    return (
-        now,
-        before,
-        {"period": _period(f), "previous_period": _period(f.previous()), "filters": _filters(f)},
-    )
+    header = {"period": _period(f), "previous_period": _period(f.previous()), "filters": _filters(f)}
+    return now, before, {**header, "_days": days}
 
 
 def _filters(f: Filters) -> dict[str, Any]:
@@ -89,7 +89,7 @@ async def overview(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
         }
     )
     out["churn"] = churn_now
-    days = await Q.daily(conn, f)
+    days = out.pop("_days")
     out["tables"] = {
         "daily": _daily_table(
             days,
@@ -127,7 +127,7 @@ async def conversations(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, 
         now,
         before,
     )
-    days = await Q.daily(conn, f)
+    days = out.pop("_days")
     grid = await Q.weekday_hour(conn, f)
     names = await Q.names(conn, f.workspace_id)
     by_channel = await Q.by_dimension(conn, f, "channel")
@@ -165,6 +165,7 @@ async def conversations(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, 
 
 async def agents(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
     now, before, out = await _frame(conn, f)
+    out.pop("_days")
     out["kpis"] = _kpi_block(["resolved", "first_response_s", "resolution_s", "csat_pct"], now, before)
     rows = {r["key"]: r for r in await Q.by_dimension(conn, f, "agent_id")}
     names = await Q.names(conn, f.workspace_id)
@@ -226,7 +227,7 @@ async def bot(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
             "handoffs",
         )
     }
-    days = await Q.daily(conn, f)
+    days = out.pop("_days")
     lists = await Q.bot_lists(conn, f)
     out["tables"] = {
         "daily": _daily_table(
@@ -263,7 +264,7 @@ async def surveys(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
     def pct(x: int) -> float | None:
         return round(100.0 * x / n, 1) if n else None
 
-    days = await Q.daily(conn, f)
+    days = out.pop("_days")
     comments = await Q.survey_comments(conn, f)
     out["tables"] = {
         "daily": _daily_table(days, ["csat_n", "csat_pct", "nps_n", "nps", "ces_n", "ces"]),

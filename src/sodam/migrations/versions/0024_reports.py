@@ -11,6 +11,8 @@ Create Date: 2026-12-02
 - report_hourly: the sum of report_facts per (workspace, UTC hour, inbox, channel, team,
   agent, language); the reports read only this (and a few small per-bot-conversation lists).
   "None" dimensions are 0 / '' so the primary key needs no NULL handling.
+- report_hourly_dim: the same sums by one dimension at a time (dim '' = the workspace), for
+  reports with no filter or one.
 - report_cursor: one row: how far the conversation event log has been read (id watermark)
   and the ids below it not yet visible then (gaps: ids taken by transactions still running,
   or rolled back), each with the snapshot horizon after which it is known to be final.
@@ -134,6 +136,17 @@ def upgrade() -> None:
     )
     # Agent reports group a period by agent: (workspace, agent, hour) avoids the whole period.
     op.create_index("ix_report_hourly_agent", "report_hourly", ["workspace_id", "agent_id", "hour"])
+    # The same sums by one dimension at a time (dim '' = the whole workspace): a report with no
+    # filter or one reads a few rows per hour here instead of the cube's every combination.
+    op.create_table(
+        "report_hourly_dim",
+        sa.Column("workspace_id", sa.BigInteger(), nullable=False),
+        sa.Column("dim", sa.String(12), nullable=False),
+        sa.Column("value", sa.String(40), nullable=False),
+        sa.Column("hour", sa.DateTime(timezone=True), nullable=False),
+        *_metrics(),
+        sa.PrimaryKeyConstraint("workspace_id", "dim", "value", "hour", name="pk_report_hourly_dim"),
+    )
     op.create_table(
         "report_cursor",
         sa.Column("id", sa.SmallInteger(), primary_key=True),
@@ -168,5 +181,5 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS report_dirty_bot_outcome ON bot_conversations")
     op.execute("DROP FUNCTION IF EXISTS sodam_report_dirty_answer()")
     op.execute("DROP FUNCTION IF EXISTS sodam_report_dirty_conversation()")
-    for table in ("report_dirty", "report_cursor", "report_hourly", "report_facts"):
+    for table in ("report_dirty", "report_cursor", "report_hourly_dim", "report_hourly", "report_facts"):
         op.drop_table(table)
