@@ -35,3 +35,18 @@ async def refresh(timestamp: int) -> dict:
             result.seconds,
         )
     return {"events": result.events, "conversations": result.conversations, "gaps": result.gaps}
+
+
+@job_app.periodic(cron="7 * * * *", periodic_id="reports-alerts")
+@job_app.task(name="reports.alerts", queue="default", queueing_lock="reports.alerts", retry=3)
+async def check_alerts(timestamp: int) -> dict:
+    """Every hour: the last complete hour against thresholds and the same hour last week."""
+    from datetime import UTC, datetime
+
+    from sodam.analytics import alerts
+    from sodam.db.session import session_scope
+
+    # Fold in what the last minutes brought first, so the hour is complete.
+    await rollup.refresh(current_url(), wait=True)
+    async with session_scope() as session:
+        return {"notices": await alerts.check(session, now=datetime.fromtimestamp(timestamp, UTC))}
