@@ -354,6 +354,7 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "announcement_id": 1,  # none of this workspace's: an allowed caller gets 404
             "callback_id": 1,  # the same
             "mention_id": 1,  # the same
+            "name": "overview",  # reports: /api/v1/reports/{name}, /console/reports/{name}
         }
         doomed = {
             ("DELETE", "/api/v1/teams/{team_id}"): {"team_id": doomed_team.id},

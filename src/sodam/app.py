@@ -278,6 +278,12 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(segments_api.router)  # /api/v1/segments
     app.include_router(segments_views.router)  # /console/segments
 
+    from sodam.analytics import api as reports_api
+    from sodam.analytics import views as reports_views
+
+    app.include_router(reports_api.router)  # /api/v1/reports/{name}
+    app.include_router(reports_views.router)  # /console/reports/...
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
         """200 when the database answers, 503 otherwise."""

@@ -486,6 +486,41 @@ def bench_phone(
 ) -> None:
     """The voice webhook's steps per second and p99, and the callback slots' p99 (docs/phone.md)."""
     _bench_module("phone").main(calls=calls, concurrency=concurrency)
+@bench_app.command("reports")
+def bench_reports(
+    scale: float = typer.Option(
+        1.0,
+        help="Fraction of the issue's size (1.0 = 1,000,000 conversations, 10,000,000 events, 200,000 answers).",
+    ),
+    samples: int = typer.Option(60, help="Report requests timed per figure."),
+    lag_seconds: float = typer.Option(30.0, help="How long to feed events at 200/s while measuring the lag."),
+) -> None:
+    """Reports over a large workspace: overview p95 cold and warm, agents p95, a month's CSV, aggregate lag."""
+    _bench_module("reports").main(scale=scale, samples=samples, lag_seconds=lag_seconds)
+
+
+reports_app = typer.Typer(help="Reports (보고서): the hourly rollup.", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
+
+
+@reports_app.command("rebuild")
+def reports_rebuild(
+    workspace: int | None = typer.Option(None, help="Only this workspace (default: all)."),
+) -> None:
+    """Recompute the reports' facts and hourly rollup from scratch (equals the incremental result)."""
+    from sodam.analytics import rollup
+    from sodam.db.session import libpq_url
+
+    url = libpq_url(database_url())
+
+    async def go():
+        return await rollup.rebuild(url, workspace_id=workspace)
+
+    result = asyncio.run(go())
+    typer.echo(
+        f"rebuilt {result.conversations:,} conversations, {result.answers:,} loose answers"
+        f" into {result.rows:,} hourly rows in {result.seconds:.1f} s"
+    )
 
 
 if __name__ == "__main__":

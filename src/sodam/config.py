@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     # Unset: an embedded PostgreSQL is started inside data_dir.
     database_url: str | None = None
     data_dir: Path = Path(".sodam")
+    # Reports read from this database (a read replica of database_url) when set; the rollup
+    # job still writes to database_url.
+    reports_database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: str | None = None

@@ -48,6 +48,8 @@ class Permission(str, enum.Enum):
     # Segments (saved contact filters): create, change, delete. Reading them, their counts and
     # members, and previewing a filter need only `work` (agents read contacts anyway).
     segments_manage = "segments.manage"
+    # Reports (보고서): every KPI by period and filter, their CSV downloads.
+    reports_read = "reports.read"
 
 
 _SUPERVISOR = frozenset(
@@ -63,6 +65,7 @@ _SUPERVISOR = frozenset(
         Permission.surveys_manage,
         Permission.phone_manage,
         Permission.segments_manage,
+        Permission.reports_read,
     }
 )
 

@@ -1,0 +1,62 @@
+"""REST API v1: the reports (매니저+: `reports.read`), as JSON or one table as CSV.
+
+GET /api/v1/reports/{overview|conversations|agents|bot|surveys}
+    ?from=YYYY-MM-DD&to=YYYY-MM-DD&tz=Asia/Seoul&inbox_id=&channel=&team_id=&agent_id=&language=
+    &format=json|csv&table=<name>
+Every figure comes with the previous period of the same length; every table of a report can be
+downloaded as CSV (the same rows the console's charts draw)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from sodam.accounts.auth import api_access
+from sodam.accounts.permissions import Permission
+from sodam.analytics import readdb, service
+from sodam.analytics.params import filters_from, to_csv
+from sodam.core.deps import Principal
+from sodam.core.errors import Invalid, NotFound
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])
+Reader = Annotated[Principal, Depends(api_access(Permission.reports_read, "read"))]
+
+
+async def report_data(name: str, query, workspace_id: int) -> dict[str, Any]:
+    if name not in service.REPORTS:
+        raise NotFound("report not found", details={"reports": list(service.REPORTS)})
+    filters = filters_from(query, workspace_id=workspace_id)
+    async with readdb.connection() as conn:
+        return await service.build(conn, name, filters)
+
+
+def csv_response(data: dict[str, Any], table_name: str | None) -> Response:
+    name = table_name or service.MAIN_TABLE[data["report"]]
+    if name not in data["tables"]:
+        raise Invalid("unknown table", code="invalid_table", details={"tables": sorted(data["tables"])})
+    period = data["period"]
+    filename = f"sodam-{data['report']}-{name}-{period['from']}-{period['to']}.csv"
+    return Response(
+        # A BOM so spreadsheet programs read the Korean text as UTF-8.
+        content="\ufeff" + to_csv(data["tables"][name]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/reports/{name}", summary="A report: KPIs with the previous period, and its tables (JSON or CSV)"
+)
+async def get_report(
+    request: Request,
+    principal: Reader,
+    name: Annotated[str, Path(max_length=20)],
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    table: Annotated[str | None, Query(max_length=40)] = None,
+):
+    data = await report_data(name, request.query_params, principal.workspace_id)
+    if format == "csv":
+        return csv_response(data, table)
+    return data

@@ -1,0 +1,236 @@
+"""Console: 보고서 (reports) — overview, conversations, agents, bot, surveys. A GET form of
+filters (period in Korea's time zone, inbox, channel, team, agent, language); KPI tiles with
+the change against the previous period; server-drawn SVG charts, each with its table and a
+CSV link (/console/reports/{name}/csv?table=…, the same rows as the API's CSV)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import RedirectResponse
+
+from sodam.accounts.permissions import Permission
+from sodam.accounts.sessions import Console, console_access
+from sodam.analytics import api as reports_api
+from sodam.analytics import charts, readdb, service
+from sodam.analytics import kpis as K
+from sodam.analytics import queries as Q
+from sodam.analytics.params import CHANNELS
+from sodam.core.errors import AppError
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+Reader = Depends(console_access(Permission.reports_read))
+FILTER_KEYS = ("from", "to", "inbox_id", "channel", "team_id", "agent_id", "language")
+# Daily series drawn as lines, per report: (title key, columns).
+LINES: dict[str, list[tuple[str, list[str]]]] = {
+    "overview": [
+        ("reports.chart.volume", ["conversations", "resolved"]),
+        ("reports.chart.times", ["first_response_s", "resolution_s"]),
+        ("reports.chart.rates", ["csat_pct", "bot_containment_pct", "negative_pct"]),
+    ],
+    "conversations": [
+        ("reports.chart.volume", ["conversations", "resolved", "unanswered"]),
+        ("reports.chart.times", ["first_response_s", "resolution_s"]),
+        ("reports.chart.rates", ["fcr_pct", "reopen_pct"]),
+    ],
+    "bot": [("reports.chart.bot", ["bot_contained", "bot_confirmed", "bot_assumed", "handoffs"])],
+    "surveys": [("reports.chart.csat", ["csat_pct"]), ("reports.chart.nps_ces", ["nps", "ces"])],
+}
+# Tables drawn as bars: table → (label column, value column, title key).
+BARS: dict[str, tuple[str, str, str]] = {
+    "by_channel": ("channel", "conversations", "reports.table.by_channel"),
+    "by_inbox": ("inbox", "conversations", "reports.table.by_inbox"),
+    "agents": ("agent", "handled", "reports.table.agents"),
+    "handoff_reasons": ("reason", "count", "reports.table.handoff_reasons"),
+    "handoff_topics": ("topic", "count", "reports.table.handoff_topics"),
+    "nps_split": ("group", "count", "reports.table.nps_split"),
+}
+TABLE_TITLES = {
+    "daily": "reports.table.daily",
+    "kpis": "reports.table.kpis",
+    "heatmap": "reports.table.heatmap",
+    "unanswered_questions": "reports.table.unanswered_questions",
+    "comments": "reports.table.comments",
+}
+# Values shown through the catalog (channel, weekday, handoff reason, NPS group, availability).
+VALUE_KEYS = {
+    "channel": "reports.channel.",
+    "weekday": "reports.weekday.",
+    "reason": "reports.reason.",
+    "group": "reports.nps.",
+    "availability": "reports.availability.",
+    "kpi": "reports.kpi.",
+    "kind": "reports.kind.",
+}
+
+
+def _duration(ctx: Console, seconds: float) -> str:
+    if seconds < 60:
+        return ctx.t("reports.unit.seconds", n=f"{seconds:.0f}")
+    if seconds < 3600:
+        return ctx.t("reports.unit.minutes", n=f"{seconds / 60:.1f}")
+    return ctx.t("reports.unit.hours", n=f"{seconds / 3600:.1f}")
+
+
+def shown(ctx: Console, unit: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if unit == "seconds":
+        return _duration(ctx, float(value))
+    if unit == "percent":
+        return f"{value:.1f}%"
+    if unit == "score":
+        return f"{value:g}"
+    return f"{value:,}"
+
+
+def _label(ctx: Console, column: str) -> str:
+    kpi = K.BY_KEY.get(column)
+    if kpi is not None:
+        return kpi.label(ctx.locale)
+    if len(column) == 3 and column[0] == "h" and column[1:].isdigit():  # the heatmap's hours
+        return ctx.t("reports.col.hour", n=int(column[1:]))
+    return ctx.t(f"reports.col.{column}")
+
+
+def _cell(ctx: Console, column: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    prefix = VALUE_KEYS.get(column)
+    if prefix and isinstance(value, str) and value:
+        if column == "kpi":
+            kpi = K.BY_KEY.get(value)
+            return kpi.label(ctx.locale) if kpi else K.CHURN.label(ctx.locale)
+        text = ctx.t(prefix + value)
+        return value if text == prefix + value else text
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _blocks(ctx: Console, name: str, data: dict[str, Any], query: str) -> list[dict[str, Any]]:
+    """Each table of the report with its chart (if any), shown labels and CSV link."""
+    tables = data["tables"]
+    blocks: list[dict[str, Any]] = []
+    daily = tables.get("daily")
+    if daily and name in LINES:
+        labels = [row[0][5:] for row in daily["rows"]]  # MM-DD
+        for title_key, columns in LINES[name]:
+            series = [
+                (_label(ctx, c), [row[daily["columns"].index(c)] for row in daily["rows"]]) for c in columns
+            ]
+            blocks.append(
+                {
+                    "chart": charts.line_chart(
+                        labels,
+                        series,
+                        title=ctx.t(title_key),
+                        chart_id=f"chart-{title_key.rsplit('.', 1)[1]}",
+                    ),
+                    "title": ctx.t(title_key),
+                    "table": None,
+                }
+            )
+    for table_name, table in tables.items():
+        chart = None
+        if table_name in BARS and table["rows"]:
+            label_col, value_col, title_key = BARS[table_name]
+            li, vi = table["columns"].index(label_col), table["columns"].index(value_col)
+            chart = charts.bar_chart(
+                [_cell(ctx, label_col, row[li]) or "—" for row in table["rows"]],
+                [row[vi] for row in table["rows"]],
+                title=ctx.t(title_key),
+                chart_id=f"chart-{table_name}",
+            )
+        elif table_name == "heatmap":
+            chart = charts.heatmap(
+                [_cell(ctx, "weekday", row[0]) for row in table["rows"]],
+                [row[1:] for row in table["rows"]],
+                title=ctx.t("reports.table.heatmap"),
+                chart_id="chart-heatmap",
+            )
+        title_key = (
+            BARS[table_name][2] if table_name in BARS else TABLE_TITLES.get(table_name, "reports.title")
+        )
+        blocks.append(
+            {
+                "name": table_name,
+                "title": ctx.t(title_key),
+                "chart": chart,
+                "table": {
+                    "columns": [_label(ctx, c) for c in table["columns"]],
+                    "rows": [
+                        [_cell(ctx, c, v) for c, v in zip(table["columns"], row, strict=True)]
+                        for row in table["rows"]
+                    ],
+                },
+                "csv_url": f"/console/reports/{name}/csv?"
+                + urlencode({**dict(_pairs(query)), "table": table_name}),
+            }
+        )
+    return blocks
+
+
+def _pairs(query: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl
+
+    return [(k, v) for k, v in parse_qsl(query) if k in FILTER_KEYS and v]
+
+
+@router.get("/reports")
+async def reports_home(ctx: Console = Reader):
+    return RedirectResponse("/console/reports/overview", status_code=303)
+
+
+@router.get("/reports/{name}/csv")
+async def report_csv(
+    name: str, table: str | None = Query(default=None, max_length=40), ctx: Console = Reader
+):
+    """One table of a report as CSV (the rows its chart draws)."""
+    data = await reports_api.report_data(name, ctx.request.query_params, ctx.workspace_id)
+    return reports_api.csv_response(data, table)
+
+
+@router.get("/reports/{name}")
+async def report_page(name: str, ctx: Console = Reader):
+    if name not in service.REPORTS:
+        return RedirectResponse("/console/reports/overview", status_code=303)
+    query = urlencode(_pairs(str(ctx.request.url.query)))
+    error = None
+    try:
+        data = await reports_api.report_data(name, ctx.request.query_params, ctx.workspace_id)
+    except AppError as exc:  # a bad filter: say so and show the default period
+        error = exc.message
+        data = await reports_api.report_data(name, {}, ctx.workspace_id)
+        query = ""
+    async with readdb.connection() as conn:
+        names = await Q.names(conn, ctx.workspace_id)
+    tiles = [
+        {
+            "key": k["key"],
+            "label": (K.BY_KEY[k["key"]] if k["key"] in K.BY_KEY else K.CHURN).label(ctx.locale),
+            "value": shown(ctx, k["unit"], k["value"]),
+            "previous": shown(ctx, k["unit"], k["previous"]),
+            "change": k["change_pct"],
+            "good": None if k["change_pct"] in (None, 0) else (k["change_pct"] > 0) == k["higher_is_better"],
+        }
+        for k in data["kpis"]
+    ]
+    return ctx.render(
+        "reports/report.html",
+        {
+            "section": "reports",
+            "report": name,
+            "reports": service.REPORTS,
+            "data": data,
+            "tiles": tiles,
+            "blocks": _blocks(ctx, name, data, query),
+            "names": names,
+            "channels": CHANNELS,
+            "query": query,
+            "error": error,
+            "kpis": K,
+        },
+    )
