@@ -140,7 +140,8 @@ class LiveServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 30
+        # A loaded machine (several test runs at once) may need longer: SODAM_TEST_SERVER_START_S.
+        deadline = time.time() + float(os.environ.get("SODAM_TEST_SERVER_START_S", "30"))
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: see {self.log.name}")

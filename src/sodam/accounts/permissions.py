@@ -43,6 +43,11 @@ class Permission(str, enum.Enum):
     surveys_manage = "surveys.manage"
     # Anonymous employee feedback: create internal surveys and read their aggregates.
     feedback_manage = "feedback.manage"
+    # Contact data: attribute definitions, companies (create, change, delete), merging contacts
+    # and undoing a merge. Reading contacts and editing one contact's fields need only `work`.
+    contacts_manage = "contacts.manage"
+    # Importing contacts from a CSV file and exporting every contact of the workspace.
+    contacts_import = "contacts.import"
 
 
 _SUPERVISOR = frozenset(
@@ -56,6 +61,8 @@ _SUPERVISOR = frozenset(
         Permission.hours_manage,
         Permission.sla_manage,
         Permission.surveys_manage,
+        Permission.contacts_manage,
+        Permission.contacts_import,
     }
 )
 

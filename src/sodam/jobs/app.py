@@ -39,6 +39,7 @@ TASK_MODULES: list[str] = [
     "sodam.mail.tasks",
     "sodam.webhooks.tasks",
     "sodam.surveys.tasks",
+    "sodam.contacts.tasks",
 ]
 # Long-running loops every job-running process starts beside the job worker ("module:function",
 # an async function that runs until cancelled): work that is polled rather than deferred.
