@@ -26,6 +26,7 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 # Keys the system writes itself (widget identity); a definition may not take them over.
 RESERVED_KEYS = frozenset({"member_id", "unverified_member_id", "claimed_email", "claimed_phone"})
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+DATE_RE = re.compile(r"^(\d{4})\s*[-./년]\s*(\d{1,2})\s*[-./월]\s*(\d{1,2})\s*(?:일|\.)?(?:[T ].*)?$")
 TRUE_WORDS = frozenset({"true", "1", "yes", "y", "on", "예", "네", "참"})
 FALSE_WORDS = frozenset({"false", "0", "no", "n", "off", "아니오", "아니요", "거짓"})
 MAX_TEXT = 500
@@ -102,10 +103,11 @@ def coerce(defn: ContactAttributeDefinition, value: Any) -> Any:
             raise _bad(defn, "currency must be a three-letter code such as KRW")
         return {"amount": number, "currency": currency}
     if kind == "date":
-        if isinstance(value, str):
-            text = value.strip().replace("/", "-").replace(".", "-").rstrip("-")
+        # 2024-03-01, 2024-3-1, 2024/3/1, 2024.03.01., 2024년 3월 1일, or an ISO timestamp.
+        match = DATE_RE.match(value.strip()) if isinstance(value, str) else None
+        if match:
             try:
-                return date.fromisoformat(text[:10]).isoformat()
+                return date(*(int(g) for g in match.groups())).isoformat()
             except ValueError:
                 pass
         raise _bad(defn, "expected a date as YYYY-MM-DD")
