@@ -331,6 +331,11 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "survey_id": survey.id,
             "session_id": doomed_session,
             "rule_id": 1,  # routing rules: none exist, an allowed caller gets 404
+            # Contacts' data: none of this workspace's, an allowed caller gets 404.
+            "definition_id": 1,
+            "company_id": 1,
+            "merge_id": 1,
+            "import_id": 1,
         }
         doomed = {
             ("DELETE", "/api/v1/teams/{team_id}"): {"team_id": doomed_team.id},
