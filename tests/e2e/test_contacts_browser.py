@@ -28,6 +28,7 @@ SIZES = {"1280": {"width": 1280, "height": 860}, "390": {"width": 390, "height":
 
 
 async def shoot(page, name: str) -> None:
+    await page.wait_for_load_state("networkidle")
     for label, size in SIZES.items():
         await page.set_viewport_size(size)
         await page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)

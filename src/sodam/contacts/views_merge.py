@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from sodam.accounts.permissions import Permission
 from sodam.accounts.sessions import Console, console_access
 from sodam.audit import service as audit
-from sodam.contacts import merge
+from sodam.contacts import attributes, merge
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.core.errors import Conflict
@@ -50,6 +50,7 @@ async def merge_page(
     if other is not None:
         loser = await contacts.get(ctx.session, workspace_id=ctx.workspace_id, contact_id=other)
         found = merge.conflicts(contact, loser)
+        definitions = await attributes.definitions(ctx.session, workspace_id=ctx.workspace_id)
         moving = await conversations.list_(
             ctx.session, workspace_id=ctx.workspace_id, contact_id=loser.id, status=None, limit=200
         )
@@ -60,7 +61,12 @@ async def merge_page(
             other=loser,
             rows=_rows(contact, loser),
             attribute_conflicts=[
-                {"key": k, "mine": contact.custom_attributes[k], "theirs": loser.custom_attributes[k]}
+                {
+                    "key": k,
+                    "label": definitions[k].label if k in definitions else k,
+                    "mine": attributes.display(definitions.get(k), contact.custom_attributes[k]),
+                    "theirs": attributes.display(definitions.get(k), loser.custom_attributes[k]),
+                }
                 for k in found["attributes"]
             ],
             moving_conversations=len(moving),
