@@ -65,6 +65,7 @@ BODIES = {
     ("patch", "/api/v1/kb/articles/{article_id}"): {"title": "침입"},
     ("post", "/api/v1/kb/articles/{article_id}/alternate-questions"): {"text": "침입"},
     ("post", "/api/v1/contacts/{contact_id}/erase"): {},
+    ("post", "/api/v1/contacts/{contact_id}/merge"): {"other_id": 1},
     ("post", "/api/v1/agents/{agent_id}/two-factor/reset"): {},
     ("patch", "/api/v1/sla-policies/{policy_id}"): {"name": "침입자", "targets": []},
 }

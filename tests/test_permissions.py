@@ -355,6 +355,11 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "callback_id": 1,  # the same
             "mention_id": 1,  # the same
             "name": "overview",  # reports: /api/v1/reports/{name}, /console/reports/{name}
+            # Contacts' data: none of this workspace's, an allowed caller gets 404.
+            "definition_id": 1,
+            "company_id": 1,
+            "merge_id": 1,
+            "import_id": 1,
         }
         doomed = {
             ("DELETE", "/api/v1/teams/{team_id}"): {"team_id": doomed_team.id},

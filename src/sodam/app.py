@@ -167,6 +167,11 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(accounts_security_api.router)
     app.include_router(channels_api.router)
     app.include_router(contacts_api.router)
+    from sodam.companies import api as companies_api
+    from sodam.contacts import api_data as contacts_data_api
+
+    app.include_router(contacts_data_api.router)  # attributes, merges, imports, exports
+    app.include_router(companies_api.router)
     app.include_router(conversations_api.router)
     from sodam.routing import api as routing_api
     from sodam.routing import views as routing_views

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from sodam.cli_contacts import contacts_app
 from sodam.config import get_settings
 from sodam.knowledge.cli import kb_app
 from sodam.mail.cli import mail_app
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(kb_app, name="kb")
 app.add_typer(nlp_app, name="nlp")
 app.add_typer(mail_app, name="mail")
+app.add_typer(contacts_app, name="contacts")
 console = Console()
 
 
@@ -486,6 +488,8 @@ def bench_phone(
 ) -> None:
     """The voice webhook's steps per second and p99, and the callback slots' p99 (docs/phone.md)."""
     _bench_module("phone").main(calls=calls, concurrency=concurrency)
+
+
 @bench_app.command("reports")
 def bench_reports(
     scale: float = typer.Option(

@@ -50,6 +50,11 @@ class Permission(str, enum.Enum):
     segments_manage = "segments.manage"
     # Reports (보고서): every KPI by period and filter, their CSV downloads.
     reports_read = "reports.read"
+    # Contact data: attribute definitions, companies (create, change, delete), merging contacts
+    # and undoing a merge. Reading contacts and editing one contact's fields need only `work`.
+    contacts_manage = "contacts.manage"
+    # Importing contacts from a CSV file and exporting every contact of the workspace.
+    contacts_import = "contacts.import"
 
 
 _SUPERVISOR = frozenset(
@@ -66,6 +71,8 @@ _SUPERVISOR = frozenset(
         Permission.phone_manage,
         Permission.segments_manage,
         Permission.reports_read,
+        Permission.contacts_manage,
+        Permission.contacts_import,
     }
 )
 

@@ -52,12 +52,22 @@ manage_security = console_access(Permission.security_manage)
 def install(app: FastAPI) -> None:
     """Console routes plus the handler that turns "not signed in" into a redirect or a 401."""
     from sodam.channels import views as channel_views
+    from sodam.companies import views as company_views
     from sodam.contacts import views as contact_views
+    from sodam.contacts import views_data as contact_data_views
+    from sodam.contacts import views_merge as contact_merge_views
     from sodam.conversations import views as conversation_views
 
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(Forbidden, _forbidden)
-    for module in (conversation_views, contact_views, channel_views):
+    for module in (
+        conversation_views,
+        contact_merge_views,  # /console/contacts/{id}/merge, /console/contact-merges/{id}/undo
+        contact_views,
+        contact_data_views,  # attribute settings, CSV import and export
+        company_views,
+        channel_views,
+    ):
         app.include_router(module.router)
     app.include_router(router)
     views_security.install(app)  # the second sign-in step, the agent's account, sign-in rules

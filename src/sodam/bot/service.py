@@ -483,7 +483,7 @@ async def _collect_lead(
         if current == "phone" and not PHONE_RE.match(value):
             await bot.say(bot.t("bot.invalid_phone"))
             return "lead_invalid"
-        await contacts.update(
+        await contacts.apply_claims(
             session, workspace_id=conversation.workspace_id, contact_id=contact.id, **{current: value[:200]}
         )
         state.lead = {**(state.lead or {}), current: value[:200]}

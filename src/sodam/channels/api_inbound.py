@@ -173,13 +173,19 @@ async def open_conversation(
         workspace_id=inbox.workspace_id,
         channel_type=IDENTITY_CHANNEL,
         external_id=f"{inbox.id}:{source_id}",
+        # The company's own server names the customer: a known e-mail or phone is that contact.
+        match_existing=True,
         name=name,
         email=email,
         phone=phone,
     )
-    for field, value in (("name", name), ("email", email), ("phone", phone)):
-        if value and not getattr(contact, field):
-            setattr(contact, field, value)
+    missing = {
+        f: v for f, v in (("name", name), ("email", email), ("phone", phone)) if v and not getattr(contact, f)
+    }
+    if missing:
+        await contacts.apply_claims(
+            session, workspace_id=inbox.workspace_id, contact_id=contact.id, **missing
+        )
     conversation = await conversations.create(
         session,
         workspace_id=inbox.workspace_id,

@@ -76,19 +76,28 @@ async def is_member_contact(session: AsyncSession, *, workspace_id: int, contact
 
 async def member_contact(session: AsyncSession, *, inbox: Inbox, member_id: str, fields: dict[str, Any]):
     """The verified member's one contact in this workspace (created at the first boot);
-    the site's word about name, e-mail, phone and attributes is trusted and kept."""
+    the site's word about name, e-mail, phone and attributes is trusted and kept.
+
+    A member seen for the first time lands on the contact that already has their e-mail (a
+    mail they wrote, an import, the API) or phone — one contact per address and number —
+    unless that contact is another member's: then the address stays a claim on this one."""
     email = (fields.get("email") or "").strip().lower()
+    phone = (fields.get("phone") or "").strip()
     known = await contacts.by_identity(
         session, workspace_id=inbox.workspace_id, channel_type=MEMBER_CHANNEL, external_id=member_id
     )
-    if known is None and email:
-        # The member wrote by e-mail before chatting: the same person, one contact.
-        owner = await contacts.verified_email_owner(session, workspace_id=inbox.workspace_id, address=email)
-        if owner is not None:
+    if known is None and (email or phone):
+        await contacts.lock_keys(session, workspace_id=inbox.workspace_id, email=email, phone=phone)
+        owner = await contacts.find_existing(
+            session, workspace_id=inbox.workspace_id, email=email, phone=phone
+        )
+        if owner is not None and not await is_member_contact(
+            session, workspace_id=inbox.workspace_id, contact_id=owner.id
+        ):
             await contacts.add_identity(
                 session,
                 workspace_id=inbox.workspace_id,
-                contact_id=owner,
+                contact_id=owner.id,
                 channel_type=MEMBER_CHANNEL,
                 external_id=member_id,
             )
@@ -110,8 +119,7 @@ async def member_contact(session: AsyncSession, *, inbox: Inbox, member_id: str,
         )
     updates = {k: v for k, v in fields.items() if v and k != "custom_attributes"}
     updates["custom_attributes"] = {**(fields.get("custom_attributes") or {}), "member_id": member_id}
-    if updates:
-        await contacts.update(session, workspace_id=inbox.workspace_id, contact_id=contact.id, **updates)
+    await contacts.apply_claims(session, workspace_id=inbox.workspace_id, contact_id=contact.id, **updates)
     return contact
 
 

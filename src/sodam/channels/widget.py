@@ -218,7 +218,8 @@ async def widget_session(
         )
         contact_id = contact.id
     elif any(v for v in fields.values()):
-        await contacts.update(
+        # What the visitor typed: an address another contact holds stays a claim (no join).
+        await contacts.apply_claims(
             session,
             workspace_id=inbox.workspace_id,
             contact_id=contact_id,

@@ -1,6 +1,6 @@
 """The screen pop: everything an agent should know about a contact, in one statement.
 
-Name and company; tier/segment and account value (contact attributes for now: `tier` or
+Name and company (the company record's name and plan, `contacts.company_id`); tier/segment and account value (contact attributes for now: `tier` or
 `segment` or `plan`, and `account_value`); customer since (tenure) and lifetime
 conversations; the last CSAT / NPS / CES answers; the sentiment of the last interaction (the
 mean of the stored per-message scores of the conversation with the customer's newest scored
@@ -32,8 +32,10 @@ NEGATIVE, POSITIVE = -0.2, 0.2  # the labels' bands (as sodam.nlp.sentiment)
 SCREEN_POP_SQL = text(
     """
     WITH contact AS (
-        SELECT id, name, email, phone, company, language, custom_attributes, created_at
-          FROM contacts WHERE workspace_id = :ws AND id = :contact
+        SELECT c.id, c.name, c.email, c.phone, coalesce(co.name, c.company) AS company, co.id AS company_id,
+               co.plan AS company_plan, co.domain AS company_domain, c.language, c.custom_attributes, c.created_at
+          FROM contacts c LEFT JOIN companies co ON co.id = c.company_id AND co.workspace_id = c.workspace_id
+         WHERE c.workspace_id = :ws AND c.id = :contact
     ), convs AS (
         SELECT c.id, c.inbox_id, c.status::text AS status, c.priority::text AS priority, c.created_at,
                coalesce(c.last_message_at, c.created_at) AS last_at, c.last_message_preview, c.last_seq,
@@ -77,6 +79,15 @@ def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
         if attrs.get(key) not in (None, ""):
             return attrs[key]
     return None
+
+
+def _amount(value: Any) -> Any:
+    """A typed money attribute ({"amount", "currency"}) as its amount; anything else as stored."""
+    return value.get("amount") if isinstance(value, dict) else value
+
+
+def _currency(value: Any) -> str | None:
+    return value.get("currency") if isinstance(value, dict) else None
 
 
 def _at(value: str | None) -> datetime | None:
@@ -133,9 +144,14 @@ async def summary(
         "email": contact["email"],
         "phone": contact["phone"],
         "company": contact["company"] or attrs.get("company"),
+        # The company record (contacts.company_id): its plan, and a link for the console.
+        "company_id": contact["company_id"],
+        "company_plan": contact["company_plan"],
+        "company_domain": contact["company_domain"],
         "language": contact["language"],
         "tier": _first(attrs, TIER_KEYS),
-        "account_value": _first(attrs, VALUE_KEYS),
+        "account_value": _amount(_first(attrs, VALUE_KEYS)),
+        "account_currency": _currency(_first(attrs, VALUE_KEYS)),
         "customer_since": since,
         "tenure_days": max(0, (now - since).days),
         "lifetime_conversations": totals["lifetime"],

@@ -43,6 +43,7 @@ TASK_MODULES: list[str] = [
     "sodam.voice.tasks",
     "sodam.kakao.tasks",
     "sodam.analytics.tasks",
+    "sodam.contacts.tasks",
 ]
 # Long-running loops every job-running process starts beside the job worker ("module:function",
 # an async function that runs until cancelled): work that is polled rather than deferred.

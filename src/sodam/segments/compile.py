@@ -103,8 +103,9 @@ def _attribute(key: str, op: str, value) -> ColumnElement[bool]:
 
 
 def company_condition(op: str, value: str | None) -> ColumnElement[bool]:
-    """The company condition, in one place: today the contact's free-text `company` field
-    (case-insensitive); when companies become records, only this function changes."""
+    """The company condition, in one place: by the company's name (case-insensitive), read from
+    `contacts.company`, which the companies domain keeps in step with the contact's company
+    record. Conditions on a company's plan or attributes would join `companies` here."""
     if op == "eq":
         return func.lower(Contact.company) == value.strip().lower()
     if op == "ne":

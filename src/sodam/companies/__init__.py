@@ -1,0 +1,1 @@
+"""Companies: organisations contacts belong to (name, domain, plan, typed attributes)."""
