@@ -19,8 +19,8 @@ Create Date: 2026-12-02
 - report_dirty: conversations or answers changed in place without an event (the bot's
   assumed resolution, a message's sentiment scored later, a survey answer): triggers on
   those rows (none on the message path) queue them.
-- ix_conversations_ws_created on conversations (workspace, created_at) including contact_id:
-  churn counts customers active in a window (one index entry per conversation, written once).
+- ix_conversations_ws_created on conversations (workspace, created_at) including contact_id
+  (segments' migration 0023 creates it too): churn counts customers active in a window.
 """
 
 import sqlalchemy as sa
@@ -167,15 +167,16 @@ def upgrade() -> None:
         sa.Column("answer_id", sa.BigInteger(), nullable=True),
     )
     op.execute(TRIGGERS)
-    # Churn reads each customer's conversations in a window by creation time.
-    op.create_index(
-        "ix_conversations_ws_created", "conversations", ["workspace_id", "created_at"],
-        postgresql_include=["contact_id"],
+    # Churn reads each customer's conversations in a window by creation time: the same index
+    # segments created (0023); created here only if a database lacks it.
+    op.execute(
+        "CREATE INDEX IF NOT EXISTS ix_conversations_ws_created ON conversations (workspace_id, created_at)"
+        " INCLUDE (contact_id)"
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_conversations_ws_created", table_name="conversations")
+    # ix_conversations_ws_created stays: segments (0023) created it first.
     op.execute("DROP TRIGGER IF EXISTS report_dirty_answer ON survey_answers")
     op.execute("DROP TRIGGER IF EXISTS report_dirty_sentiment ON messages")
     op.execute("DROP TRIGGER IF EXISTS report_dirty_bot_outcome ON bot_conversations")
