@@ -95,9 +95,21 @@ def _label(ctx: Console, column: str) -> str:
     return ctx.t(f"reports.col.{column}")
 
 
-def _cell(ctx: Console, column: str, value: Any) -> str:
+def _row_unit(columns: list[str], row: list[Any]) -> str | None:
+    """A summary row names its KPI (column "kpi"): its value columns take that KPI's unit."""
+    if "kpi" not in columns:
+        return None
+    kpi = K.BY_KEY.get(row[columns.index("kpi")])
+    return kpi.unit if kpi else None
+
+
+def _cell(ctx: Console, column: str, value: Any, row_unit: str | None = None) -> str:
     if value is None:
         return "—"
+    kpi = K.BY_KEY.get(column)
+    unit = kpi.unit if kpi is not None else (row_unit if column in ("value", "previous") else None)
+    if unit == "seconds" and isinstance(value, int | float):
+        return _duration(ctx, float(value))  # "3.2시간", not 11,568.0
     prefix = VALUE_KEYS.get(column)
     if prefix and isinstance(value, str) and value:
         if column == "kpi":
@@ -162,7 +174,10 @@ def _blocks(ctx: Console, name: str, data: dict[str, Any], query: str) -> list[d
                 "table": {
                     "columns": [_label(ctx, c) for c in table["columns"]],
                     "rows": [
-                        [_cell(ctx, c, v) for c, v in zip(table["columns"], row, strict=True)]
+                        [
+                            _cell(ctx, c, v, _row_unit(table["columns"], row))
+                            for c, v in zip(table["columns"], row, strict=True)
+                        ]
                         for row in table["rows"]
                     ],
                 },
