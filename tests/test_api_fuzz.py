@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 SEED = "20261202"
 MAX_EXAMPLES = os.environ.get("SODAM_FUZZ_MAX_EXAMPLES", "10")
@@ -19,6 +20,8 @@ CONFIG = """
 """
 
 
+# Every operation of the grown API (about 300) at 10 examples each: minutes, not seconds.
+@pytest.mark.timeout(900)
 async def test_openapi_fuzz_finds_no_server_error_and_no_schema_violation(
     live_server, make_workspace, tmp_path
 ):

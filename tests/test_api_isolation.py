@@ -108,6 +108,11 @@ async def two_workspaces(make_workspace):
 
 async def snapshot(server, token: str, ids: dict) -> dict:
     """Everything B can see of its own rows, to compare before and after A's probing."""
+    from sodam.conversations.tasks import score_unscored_messages
+
+    # Sentiment is scored by a batch job a moment after each message: score now, so the
+    # messages read the same before and after.
+    await score_unscored_messages()
     async with client(server, token) as api:
         out = {}
         for path in [

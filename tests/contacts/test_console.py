@@ -46,7 +46,7 @@ async def test_contact_card_attributes_companies_and_merge(live_server, make_wor
         r = await post(
             agent, f"/console/contacts/{minji.id}", {"name": "김민지", "attr.tier": "골드", "language": ""}
         )
-        assert r.status_code == 200 and "&#39;tier&#39;" in r.text and 'id="contact-error"' in r.text
+        assert r.status_code == 422 and "&#39;tier&#39;" in r.text and 'id="contact-error"' in r.text
         r = await post(
             agent,
             f"/console/contacts/{minji.id}",

@@ -163,8 +163,10 @@ async def build(ws) -> People:
         )
         await s.commit()
     async with session_scope() as s:
-        csat = await surveys.create(s, workspace_id=wid, name="CSAT", kind="csat")
-        nps = await surveys.create(s, workspace_id=wid, name="NPS", kind="nps")
+        # No escalation: a server's job worker would open a follow-up conversation for the low
+        # scores, and Lee's last activity would be now.
+        csat = await surveys.create(s, workspace_id=wid, name="CSAT", kind="csat", escalate=False)
+        nps = await surveys.create(s, workspace_id=wid, name="NPS", kind="nps", escalate=False)
         for contact_id, survey, score in ((kim.id, csat, 2), (lee.id, csat, 1), (kim.id, nps, 3)):
             r, _ = await surveys.invite(s, survey=survey, contact_id=contact_id)
             await surveys.submit(s, recipient=r, survey=survey, answers={"score": score})

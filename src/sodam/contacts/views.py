@@ -150,7 +150,7 @@ async def update_contact(contact_id: IdPath, request: Request, ctx: Console = De
         return ctx.render(
             "console/_contact_panel.html",
             await panel_context(ctx, contact, error=_error_text(ctx, exc)),
-            status_code=200,
+            status_code=exc.status_code,  # console.js swaps 4xx forms in place
         )
     await ctx.session.refresh(contact)
     return ctx.render("console/_contact_panel.html", await panel_context(ctx, contact, saved=True))
