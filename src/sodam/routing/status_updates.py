@@ -25,14 +25,24 @@ DEFAULT_MINUTES = 30
 LOOKBACK = timedelta(hours=24)
 BATCH = 200
 
+# The conversation's last public message that counts (the bot's own words don't; an earlier
+# status update does): the customer's, and not a robot's mail, means the question still waits.
+_STILL_WAITING = """
+    (SELECT m.sender_type = 'contact' AND NOT coalesce((m.payload->>'no_reply')::boolean, false)
+       FROM messages m
+      WHERE m.conversation_id = {conversation} AND m.kind <> 'note'
+        AND (m.sender_type <> 'bot' OR m.payload ? 'status_update')
+      ORDER BY m.seq DESC LIMIT 1)
+"""
+
 # Open conversations with a person's work pending, whose last public message is the
 # customer's (not a robot's mail) and older than the inbox's threshold. The bot's own words
 # (the first auto-reply, a handoff) are not an answer; an earlier status update is.
 _DUE = text(
-    """
+    f"""
     WITH inbox_minutes AS (
         SELECT id, channel_type,
-               CASE WHEN settings->>'status_update_minutes' ~ '^[0-9]{1,5}$'
+               CASE WHEN settings->>'status_update_minutes' ~ '^[0-9]{{1,5}}$'
                     THEN (settings->>'status_update_minutes')::int
                     WHEN channel_type::text IN ('email', 'phone') THEN 0
                     ELSE :default_minutes END AS minutes
@@ -45,11 +55,7 @@ _DUE = text(
      WHERE c.status = 'open' AND NOT c.bot_handling
        AND c.last_message_at < :now - make_interval(mins => i.minutes)
        AND c.last_message_at > :now - make_interval(secs => :lookback_s)
-       AND (SELECT m.sender_type = 'contact' AND NOT coalesce((m.payload->>'no_reply')::boolean, false)
-              FROM messages m
-             WHERE m.conversation_id = c.id AND m.kind <> 'note'
-               AND (m.sender_type <> 'bot' OR m.payload ? 'status_update')
-             ORDER BY m.seq DESC LIMIT 1)
+       AND {_STILL_WAITING.format(conversation="c.id")}
      ORDER BY c.last_message_at
      LIMIT :batch
     """
@@ -76,16 +82,10 @@ async def send(session: AsyncSession, *, conversation_id: int, now: datetime) ->
     )
     if conversation is None or conversation.status.value != "open" or conversation.bot_handling:
         return False
-    last = (
-        await session.execute(
-            text(
-                "SELECT sender_type::text AS sender FROM messages WHERE conversation_id = :c AND kind <> 'note'"
-                " AND (sender_type <> 'bot' OR payload ? 'status_update') ORDER BY seq DESC LIMIT 1"
-            ),
-            {"c": conversation.id},
-        )
-    ).first()
-    if last is None or last.sender != "contact":
+    waiting = await session.scalar(
+        text("SELECT " + _STILL_WAITING.format(conversation=":c")), {"c": conversation.id}
+    )
+    if not waiting:
         return False  # someone answered meanwhile
     inbox = await session.get(Inbox, conversation.inbox_id)
     contact = await session.get(Contact, conversation.contact_id)
