@@ -89,6 +89,11 @@ def database_url(tmp_path_factory) -> str:
     # Every server's worker may send a mail answer: the same quick retries in all of them.
     os.environ.setdefault("SODAM_MAIL_RETRY_BASE_S", "0.2")
     os.environ.setdefault("SODAM_MAIL_SEND_ATTEMPTS", "3")
+    # Likewise a KakaoTalk send: any server's worker may take it (or its retry), so every
+    # server retries the dealer alike (a session-scoped server with the default 30 s backoff
+    # once took the retry of tests/kakao's send and the test's 30 s wait ran out).
+    os.environ.setdefault("SODAM_KAKAO_RETRY_BASE_S", "0.2")
+    os.environ.setdefault("SODAM_KAKAO_SEND_ATTEMPTS", "3")
     from sodam.config import get_settings
 
     get_settings.cache_clear()
