@@ -7,12 +7,13 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service as accounts
 from sodam.channels import service as inboxes
 from sodam.channels.models import ChannelType, Inbox
+from sodam.contacts import phones
 from sodam.contacts import service as contacts
 from sodam.contacts.models import Contact
 from sodam.conversations import service as conversations
@@ -220,15 +221,12 @@ async def contact_for_number(
     )
     if identity is not None:
         return await contacts.get(session, workspace_id=workspace_id, contact_id=identity.contact_id)
-    digits = number.lstrip("+")
-    local = "0" + digits[2:] if number.startswith("+82") else None
-    stripped = func.regexp_replace(func.coalesce(Contact.phone, ""), "[^0-9]", "", "g")
-    candidates = [digits] + ([local] if local else [])
+    # contacts.phone_normalized is E.164 however the number was typed (010-…, +82…): one
+    # indexed look-up (uq_contacts_phone), not a scan of every contact's phone.
     found = await session.scalar(
-        select(Contact)
-        .where(Contact.workspace_id == workspace_id, stripped.in_(candidates))
-        .order_by(Contact.id)
-        .limit(1)
+        select(Contact).where(
+            Contact.workspace_id == workspace_id, Contact.phone_normalized == phones.normalise(number)
+        )
     )
     if found is None:
         found = await contacts.create(
