@@ -7,6 +7,7 @@ import json
 import secrets
 import time
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -80,10 +81,12 @@ def some_ip() -> str:
     return f"192.0.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
 
 
-def app_client(ip: str | None = None, **overrides) -> httpx.AsyncClient:
+def app_client(ip: str | None = None, clock=None, **overrides) -> httpx.AsyncClient:
     """A second app, in this process, on the same database, behind a trusted proxy so each
-    test speaks from its own address."""
+    test speaks from its own address (and, given a clock, counting on it: a slow machine then
+    cannot refill a bucket in the middle of a test)."""
     app = create_app(Settings(**{**PER_IP_DEFAULTS, "trusted_proxies": "127.0.0.1", **overrides}))
+    app.state.clock = clock
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://sodam.test",
@@ -125,7 +128,8 @@ async def send(client, ws, visitor: str, text: str = "안녕하세요, 문의드
 
 async def test_new_visitors_per_ip_default_limit(make_workspace):
     ws = await make_workspace()
-    async with app_client() as client:
+    frozen = datetime.now(UTC)
+    async with app_client(clock=lambda: frozen) as client:
         sessions = [await new_session(client, ws) for _ in range(30)]
         assert all(r.status_code == 200 for r in sessions)
         wait = assert_limited(await new_session(client, ws), rule="widget_session_ip", limit=30)

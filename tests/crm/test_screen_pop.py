@@ -112,9 +112,11 @@ async def history(ws) -> dict:
             user_agent="Mozilla/5.0",
         )
         await s.commit()
-    async with session_scope() as s:  # the answers come later than the conversations
-        csat = await surveys.create(s, workspace_id=ws.workspace_id, name="CSAT", kind="csat")
-        nps = await surveys.create(s, workspace_id=ws.workspace_id, name="NPS", kind="nps")
+    # The answers come later than the conversations. No escalation: CSAT 2 would reopen the
+    # conversation when a test server's worker takes the job, adding a status to the timeline.
+    async with session_scope() as s:
+        csat = await surveys.create(s, workspace_id=ws.workspace_id, name="CSAT", kind="csat", escalate=False)
+        nps = await surveys.create(s, workspace_id=ws.workspace_id, name="NPS", kind="nps", escalate=False)
         r1, _ = await surveys.invite(s, survey=csat, contact_id=contact.id, conversation_id=old.id)
         await surveys.submit(s, recipient=r1, survey=csat, answers={"score": 2, "comment": "느려요"})
         r2, _ = await surveys.invite(s, survey=nps, contact_id=contact.id)

@@ -176,3 +176,55 @@ async def test_screens_of_the_ivr_editor_phone_page_and_callback_in_both_languag
     await page.locator("#sodam-callback").click()
     await expect(page.locator("#sodam-callback-form h2")).to_have_text("Book a call")
     await shoot(page, "widget-callback-form-en")
+
+
+async def test_the_phone_page_and_a_voicemail_card_follow_a_call_live(
+    live_server, make_workspace, new_context
+):
+    import httpx
+
+    from tests.voice.helpers import Provider, gather_action, phone_inbox
+    from tests.webhooks.helpers import api as api_client
+
+    ws = await make_workspace()
+    async with api_client(live_server, ws.api_token) as api:
+        inbox_id, line = await phone_inbox(api)
+        assert (await api.put(f"/api/v1/phone/lines/{inbox_id}", json={"ivr": TREE})).status_code == 200
+    agent = await (await new_context()).new_page()
+    await sign_in_as(agent, live_server, ws.agent_email, ws.agent_password)
+    await agent.goto(f"{live_server.url}/console/phone?tab=voicemail")
+    await expect(agent.locator("#live-status")).to_have_attribute("data-state", "connected")
+    await expect(agent.locator("#voicemail-empty")).to_be_visible()
+
+    # A caller leaves a voicemail: the shared box shows it without a reload.
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        call = Provider(http, line["webhook_url"], caller="+821055557777")
+        doc = await call.twiml(gather_action(await call.twiml(line["webhook_url"])), Digits="4")
+        recording = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE77"
+        r = await call.post(doc.find("Record").get("action"), RecordingUrl=recording, RecordingDuration="65")
+        assert r.status_code == 200, r.text
+    entry = agent.locator("#voicemail-box li a").first
+    await expect(entry).to_have_text("010-5555-7777", timeout=30_000)
+
+    # In its conversation the card is the server's: the player and the length.
+    await entry.click()
+    card = agent.locator(".phone-card.voicemail")
+    await expect(card.locator("audio")).to_have_attribute("src", recording)
+    await expect(card).to_contain_text("1:05")
+    conversation_id = int(agent.url.rsplit("/", 1)[1])
+    message_id = await agent.locator("#messages .msg[data-message-id]", has=card).get_attribute(
+        "data-message-id"
+    )
+    # The card console-phone.js fetches for a message that arrives live: the same HTML, and
+    # only inside the workspace.
+    got = await agent.request.get(
+        f"{live_server.url}/console/conversations/{conversation_id}/phone-card?message={message_id}"
+    )
+    assert got.status == 200 and recording in await got.text()
+    other = await make_workspace()
+    stranger = await (await new_context()).new_page()
+    await sign_in_as(stranger, live_server, other.agent_email, other.agent_password)
+    refused = await stranger.request.get(
+        f"{live_server.url}/console/conversations/{conversation_id}/phone-card?message={message_id}"
+    )
+    assert refused.status == 404

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
@@ -17,9 +17,10 @@ from sodam.channels import service as inboxes
 from sodam.channels.models import ChannelType
 from sodam.channels.promise import business_hours
 from sodam.contacts import service as contacts
+from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, Status
-from sodam.core.errors import AppError, Invalid
-from sodam.core.params import IdPath
+from sodam.core.errors import AppError, Invalid, NotFound
+from sodam.core.params import MAX_ID, IdPath
 from sodam.voice import callbacks, ivr, numbers, service, slots, timeline
 from sodam.voice.webhook import hook_base
 
@@ -70,6 +71,24 @@ async def phone_page(ctx: Console = Depends(console)):
             "when": lambda at: callbacks.when_text(at, None, ctx.locale),
         },
     )
+
+
+@router.get("/console/conversations/{conversation_id}/phone-card")
+async def phone_card(
+    conversation_id: IdPath,
+    message: int = Query(..., ge=1, le=MAX_ID),
+    ctx: Console = Depends(console),
+):
+    """The phone card (a callback task, a voicemail, a caller's number) of one message, as the
+    conversation page renders it: console-phone.js asks for it when such a message arrives live."""
+    conversation = await conversations.get(
+        ctx.session, workspace_id=ctx.workspace_id, conversation_id=conversation_id
+    )
+    found = await conversations.get_messages_by_ids(ctx.session, ids=[message])
+    shown = next((m for m in found if m.conversation_id == conversation.id), None)
+    if shown is None:
+        raise NotFound("message not found", code="message_not_found")
+    return ctx.render("voice/_message.html", {"m": shown, "conversation": conversation})
 
 
 @router.get("/console/phone/callbacks/{callback_id}")

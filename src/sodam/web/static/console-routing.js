@@ -1,7 +1,7 @@
 /* Sodam console: presence for routing. Tells the server (at most once a minute) that the agent
  * is using the console — auto-away is lifted by it — keeps the rail's availability switch in
  * step when the server changes it (away after inactivity, another tab), and refreshes the
- * live queue page when something moves. */
+ * live queue page (and pages with a .live-region) when something moves. */
 (function () {
   "use strict";
   var body = document.body;
@@ -18,6 +18,7 @@
     window.addEventListener(name, active, { passive: true, capture: true });
   });
   var queueTimer = null;
+  var liveTimer = null;
   document.addEventListener("sodam:frame", function (ev) {
     var frame = ev.detail || {};
     if (frame.type === "agent" && Number(frame.agent_id) === me) {
@@ -27,6 +28,12 @@
     if (document.getElementById("queue-live") && (frame.type === "agent" || frame.type === "conversation")) {
       clearTimeout(queueTimer); // many frames at once: one refresh
       queueTimer = setTimeout(function () { body.dispatchEvent(new Event("sodam-queue-changed")); }, 400);
+    }
+    // Pages with a live region (the phone page's callbacks, voicemail and calls) follow
+    // conversation changes the same way.
+    if (document.querySelector(".live-region") && (frame.type === "conversation" || frame.type === "message")) {
+      clearTimeout(liveTimer);
+      liveTimer = setTimeout(function () { body.dispatchEvent(new Event("sodam-live-changed")); }, 400);
     }
   });
 })();
