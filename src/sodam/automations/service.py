@@ -119,6 +119,7 @@ async def set_enabled(session: AsyncSession, *, workspace_id: int, rule_id: int,
     rule = await get(session, workspace_id=workspace_id, rule_id=rule_id)
     rule.enabled = enabled
     await session.flush()
+    await session.refresh(rule)
     await engine.bump_version(session, workspace_id=workspace_id)
     return rule
 
