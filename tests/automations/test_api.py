@@ -42,18 +42,28 @@ async def _wait_for(predicate, timeout: float = 30.0):
 async def test_custom_event_sends_the_order_notice_once(live_server, make_workspace):
     ws = await make_workspace()
     async with session_scope() as s:
-        kim = await contacts.create(s, workspace_id=ws.workspace_id, name="김소담", email="kim@example.com", language="ko")
+        kim = await contacts.create(
+            s, workspace_id=ws.workspace_id, name="김소담", email="kim@example.com", language="ko"
+        )
     async with client(live_server, ws.api_token) as api:
         r = await api.post("/automations", json=NOTICE)
         assert r.status_code == 201, r.text
         rule = r.json()
-        body = {"contact": {"email": "KIM@example.com"}, "name": "order.shipped", "properties": {"order_id": "A-1001", "tracking": "6789"}}
+        body = {
+            "contact": {"email": "KIM@example.com"},
+            "name": "order.shipped",
+            "properties": {"order_id": "A-1001", "tracking": "6789"},
+        }
         first = await api.post("/events", json=body, headers={"Idempotency-Key": "ship-A-1001"})
         assert first.status_code == 202, first.text
         again = await api.post("/events", json=body, headers={"Idempotency-Key": "ship-A-1001"})
         assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
         assert_error(
-            await api.post("/events", json={**body, "properties": {"order_id": "B"}}, headers={"Idempotency-Key": "ship-A-1001"}),
+            await api.post(
+                "/events",
+                json={**body, "properties": {"order_id": "B"}},
+                headers={"Idempotency-Key": "ship-A-1001"},
+            ),
             409,
             "idempotency_key_reused",
         )
@@ -80,14 +90,22 @@ async def test_crud_toggle_templates_and_dry_run(live_server, make_workspace):
     ws = await make_workspace()
     async with client(live_server, ws.api_token) as api:
         templates = (await api.get("/automations/templates")).json()["data"]
-        assert [t["key"] for t in templates] == ["welcome", "inactive", "loyalty", "multi_ticket", "unused_feature"]
+        assert [t["key"] for t in templates] == [
+            "welcome",
+            "inactive",
+            "loyalty",
+            "multi_ticket",
+            "unused_feature",
+        ]
         r = await api.post("/automations/templates/loyalty", json={})
         assert r.status_code == 201 and len(r.json()) == 2 and all(x["enabled"] for x in r.json())
         inactive = (await api.post("/automations/templates/inactive", json={"enabled": False})).json()[0]
         assert inactive["enabled"] is False
         assert (await api.post(f"/automations/{inactive['id']}/enable")).json()["enabled"] is True
         assert (await api.post(f"/automations/{inactive['id']}/disable")).json()["enabled"] is False
-        changed = await api.patch(f"/automations/{inactive['id']}", json={"trigger_config": {"days": 60}, "marketing": False})
+        changed = await api.patch(
+            f"/automations/{inactive['id']}", json={"trigger_config": {"days": 60}, "marketing": False}
+        )
         assert changed.status_code == 200 and changed.json()["trigger_config"] == {"days": 60}
         dry = (await api.post(f"/automations/{inactive['id']}/dry-run")).json()
         assert dry["count"] == 0 and dry["contact_ids"] == []
@@ -95,7 +113,12 @@ async def test_crud_toggle_templates_and_dry_run(live_server, make_workspace):
         rules = await walk(api, "/automations", 2)
         assert len(rules) == 3
         settings = await api.put("/automations/settings", json={"daily_cap": 5, "quiet_start": 21})
-        assert settings.json() == {"daily_cap": 5, "quiet_start": 21, "quiet_end": 8, "timezone": "Asia/Seoul"}
+        assert settings.json() == {
+            "daily_cap": 5,
+            "quiet_start": 21,
+            "quiet_end": 8,
+            "timezone": "Asia/Seoul",
+        }
         assert (await api.delete(f"/automations/{inactive['id']}")).status_code == 204
         assert_error(await api.get(f"/automations/{inactive['id']}"), 404, "not_found")
         assert_error(await api.post("/automations/templates/nope", json={}), 404, "not_found")
@@ -130,11 +153,17 @@ async def test_bad_rules_and_events_are_4xx(live_server, make_workspace):
         assert (await api.post("/automations", json={**base, "extra": 1})).status_code == 422
         assert (await api.post("/automations", json={"name": "x"})).status_code == 422
         assert (await api.put("/automations/settings", json={"daily_cap": -1})).status_code == 422
-        assert_error(await api.put("/automations/settings", json={"timezone": "Mars/Base"}), 422, "invalid_timezone")
+        assert_error(
+            await api.put("/automations/settings", json={"timezone": "Mars/Base"}), 422, "invalid_timezone"
+        )
         assert_error(await api.post("/events", json={"contact": {}, "name": "x"}), 422, "contact_required")
-        assert_error(await api.post("/events", json={"contact": {"id": 99999999}, "name": "x"}), 404, "not_found")
+        assert_error(
+            await api.post("/events", json={"contact": {"id": 99999999}, "name": "x"}), 404, "not_found"
+        )
         assert_error(await api.post("/events", json={"contact": {"external_id": "nobody"}, "name": "x"}), 404)
-        assert (await api.post("/events", json={"contact": {"id": 1}, "name": "bad name!"})).status_code == 422
+        assert (
+            await api.post("/events", json={"contact": {"id": 1}, "name": "bad name!"})
+        ).status_code == 422
         big = {"contact": {"id": 1}, "name": "x", "properties": {"blob": "x" * 9000}}
         assert (await api.post("/events", json=big)).status_code in (404, 422)
         assert (await api.get("/automations/0")).status_code == 422
@@ -143,7 +172,9 @@ async def test_bad_rules_and_events_are_4xx(live_server, make_workspace):
 async def test_another_workspaces_ids_are_404(live_server, make_workspace):
     a, b = await make_workspace(), await make_workspace()
     async with session_scope() as s:
-        b_contact = await contacts.create(s, workspace_id=b.workspace_id, name="비밀 고객", email="secret@example.com")
+        b_contact = await contacts.create(
+            s, workspace_id=b.workspace_id, name="비밀 고객", email="secret@example.com"
+        )
     async with client(live_server, b.api_token) as api_b:
         b_rule = (await api_b.post("/automations", json=NOTICE)).json()
     async with client(live_server, a.api_token) as api:
@@ -160,8 +191,14 @@ async def test_another_workspaces_ids_are_404(live_server, make_workspace):
             assert_error(await api.request(method, path, json=body), 404, "not_found")
         assert await walk(api, "/automations", 10) == []
         for ref in ({"id": b_contact.id}, {"email": "secret@example.com"}):
-            assert_error(await api.post("/events", json={"contact": ref, "name": "order.shipped"}), 404, "not_found")
-        rule = (await api.post("/automations", json={**NOTICE, "conditions": [{"field": "segment", "op": "in", "value": 1}]})).json()
+            assert_error(
+                await api.post("/events", json={"contact": ref, "name": "order.shipped"}), 404, "not_found"
+            )
+        rule = (
+            await api.post(
+                "/automations", json={**NOTICE, "conditions": [{"field": "segment", "op": "in", "value": 1}]}
+            )
+        ).json()
         assert rule["conditions"][0]["value"] == 1  # a foreign/missing segment simply never matches
     async with client(live_server, b.api_token) as api_b:
         assert (await api_b.get(f"/automations/{rid}")).json()["name"] == "배송 알림"
