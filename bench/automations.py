@@ -116,7 +116,11 @@ def main(*, events: int = 100_000, rules: int = 50, seed: int = 7) -> dict:
     convs = [
         {"channel": c, "inbox_id": i % 5 + 1, "priority": p, "tags": t}
         for i, (c, p, t) in enumerate(
-            (rng.choice(["web_widget", "email", "api"]), rng.choice(["none", "high", "urgent"]), rng.choice([[], ["spam"], ["refund"]]))
+            (
+                rng.choice(["web_widget", "email", "api"]),
+                rng.choice(["none", "high", "urgent"]),
+                rng.choice([[], ["spam"], ["refund"]]),
+            )
             for _ in range(2000)
         )
     ]
@@ -135,7 +139,9 @@ def main(*, events: int = 100_000, rules: int = 50, seed: int = 7) -> dict:
             event={"type": etype, "name": names[i % 3] if etype == "custom" else None, "data": data},
             contact=contact,
             company=company,
-            conversation=convs[i % len(convs)] if etype.startswith(("conversation", "message", "survey")) else None,
+            conversation=convs[i % len(convs)]
+            if etype.startswith(("conversation", "message", "survey"))
+            else None,
             now=base + timedelta(minutes=i % 10080),
             tz=tz,
         )
@@ -163,8 +169,12 @@ def main(*, events: int = 100_000, rules: int = 50, seed: int = 7) -> dict:
         "rule_eval_mean_ms": round(statistics.fmean(samples) / 1e6, 5),
         "events_per_s": round(events / wall),
     }
-    print(f"matched {matched:,} (rule, event) pairs; {result['events_per_s']:,} events/s including set-up of each context")
-    print(f"per event: p50 {result['rule_eval_p50_ms']} ms, p99 {result['rule_eval_p99_ms']} ms, max {result['rule_eval_max_ms']} ms")
+    print(
+        f"matched {matched:,} (rule, event) pairs; {result['events_per_s']:,} events/s including set-up of each context"
+    )
+    print(
+        f"per event: p50 {result['rule_eval_p50_ms']} ms, p99 {result['rule_eval_p99_ms']} ms, max {result['rule_eval_max_ms']} ms"
+    )
     print(json.dumps(result))
     return result
 

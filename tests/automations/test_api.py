@@ -29,8 +29,8 @@ NOTICE = {
 }
 
 
-async def _wait_for(predicate, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
+async def _wait_for(predicate, within: float = 30.0):
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         value = await predicate()
         if value:
