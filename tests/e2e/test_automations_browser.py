@@ -29,6 +29,12 @@ async def _signed_in(new_context, live_server, ws, *, locale: str, width: int):
     await page.locator("input[name=password]").fill(ws.agent_password)
     await page.locator("button[type=submit]").click()
     await expect(page).not_to_have_url(f"{live_server.url}/console/login")
+    # The console's language is the agent's preference (the rail's picker), not the browser's.
+    async with page.expect_navigation():
+        await page.evaluate(
+            "l => { const s = document.querySelector('select[name=locale]'); s.value = l; s.form.submit(); }",
+            locale[:2],
+        )
     return page
 
 
@@ -67,5 +73,7 @@ async def test_templates_toggle_edit_and_dry_run(new_context, live_server, make_
         other = await _signed_in(new_context, live_server, ws, locale=locale, width=width)
         for path, name in (("", "list"), ("/templates", "templates"), ("/new", "edit")):
             await other.goto(f"{live_server.url}/console/automations{path}")
-            await expect(other.locator("main, section").first).to_be_visible()
+            await expect(other.locator("section.page")).to_be_visible()
+            if locale.startswith("en"):
+                await expect(other.locator("h1")).not_to_contain_text("자동화")
             await _shot(other, f"{name}-{locale[:2]}-{width}")
