@@ -39,6 +39,9 @@ PER_IP_LIMITS_FOR_THE_SUITE = {
     "SODAM_WEBHOOK_PAUSE_AFTER": "6",
     "SODAM_WEBHOOK_POLL_S": "0.2",
     "SODAM_WEBHOOK_TIMEOUT_S": "3",
+    # Automations: test servers never drain the outbox on their own (tests/automations drive
+    # the engine with a controllable clock); the events API still defers its own job.
+    "SODAM_AUTOMATIONS_POLL_S": "0",
     # Several test servers run at once against one PostgreSQL: a server PostgreSQL keeps its
     # default 100 connections (CI's PostgreSQL 15), so each server keeps a smaller pool.
     "SODAM_DB_POOL_SIZE": "4",

@@ -16,6 +16,7 @@ import websockets
 
 from sodam.accounts import service as accounts
 from sodam.accounts import signins
+from sodam.automations import service as automations
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
 from sodam.sla import service as sla
@@ -23,8 +24,11 @@ from tests.frames import bearer, next_frame
 from tests.test_api_helpers import assert_error, client, seed_conversation, walk
 
 CORE_PREFIXES = tuple(
-    f"/api/v1/{r}/" for r in ("contacts", "conversations", "inboxes", "agents", "teams", "sla-policies")
+    f"/api/v1/{r}/"
+    for r in ("contacts", "conversations", "inboxes", "agents", "teams", "sla-policies", "automations")
 )
+# Paths whose parameter is not a workspace's row (a template's key names the same journey everywhere).
+NOT_SCOPED = {"/api/v1/automations/templates/{key}"}
 
 # A valid body for every write endpoint, so a 404 is about the id and not the body.
 BODIES = {
@@ -68,6 +72,11 @@ BODIES = {
     ("post", "/api/v1/contacts/{contact_id}/merge"): {"other_id": 1},
     ("post", "/api/v1/agents/{agent_id}/two-factor/reset"): {},
     ("patch", "/api/v1/sla-policies/{policy_id}"): {"name": "침입자", "targets": []},
+    # Automations (docs/automations.md): the rule is looked up in the caller's workspace first.
+    ("patch", "/api/v1/automations/{rule_id}"): {"name": "침입자", "enabled": True},
+    ("post", "/api/v1/automations/{rule_id}/enable"): {},
+    ("post", "/api/v1/automations/{rule_id}/disable"): {},
+    ("post", "/api/v1/automations/{rule_id}/dry-run"): {},
 }
 
 
@@ -91,7 +100,16 @@ async def two_workspaces(make_workspace):
         await signins.start(session, agent=b_agent, ip="10.0.0.2", user_agent="B", second_factor=False)
         (b_session,) = await signins.list_active(session, workspace_id=b.workspace_id, agent_id=b.agent_id)
         b_policy = await sla.seed_default(session, workspace_id=b.workspace_id)
+        b_rule = await automations.create(
+            session,
+            workspace_id=b.workspace_id,
+            name="B의 규칙",
+            trigger_type="contact.inactive",
+            trigger_config={"days": 30},
+            steps=[{"type": "tag", "tag": "b"}],
+        )
     b_ids = {
+        "rule_id": b_rule.id,
         "policy_id": b_policy.id,
         "contact_id": b_data.contact_id,
         "conversation_id": b_data.conversation_id,
@@ -123,6 +141,7 @@ async def snapshot(server, token: str, ids: dict) -> dict:
             f"/inboxes/{ids['inbox_id']}",
             f"/teams/{ids['team_id']}",
             f"/sla-policies/{ids['policy_id']}",
+            f"/automations/{ids['rule_id']}",
             "/sla-policies",
             "/contacts",
             "/teams",
@@ -142,7 +161,7 @@ async def test_every_endpoint_404s_for_another_workspaces_ids(live_server, make_
         for path, operations in spec["paths"].items():
             params = re.findall(r"{(\w+)}", path)
             # The core resources; other domains (e.g. /api/v1/kb) keep their own isolation tests.
-            if not path.startswith(CORE_PREFIXES) or not params:
+            if not path.startswith(CORE_PREFIXES) or not params or path in NOT_SCOPED:
                 continue
             url = path.removeprefix("/api/v1")
             for name in params:

@@ -350,7 +350,8 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "survey_id": survey.id,
             "segment_id": segment.id,
             "session_id": doomed_session,
-            "rule_id": 1,  # routing rules: none exist, an allowed caller gets 404
+            "rule_id": 1,  # routing and automation rules: none of this workspace's, an allowed caller gets 404
+            "key": "welcome",  # /…/automations/templates/{key}: a seed journey
             "announcement_id": 1,  # none of this workspace's: an allowed caller gets 404
             "callback_id": 1,  # the same
             "mention_id": 1,  # the same

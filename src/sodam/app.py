@@ -282,6 +282,12 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(segments_api.router)  # /api/v1/segments
     app.include_router(segments_views.router)  # /console/segments
+    from sodam.automations import api as automations_api
+    from sodam.automations import views as automations_views
+
+    app.include_router(automations_api.router)  # /api/v1/automations
+    app.include_router(automations_api.events_router)  # POST /api/v1/events (custom events)
+    app.include_router(automations_views.router)  # /console/automations
 
     from sodam.analytics import api as reports_api
     from sodam.analytics import views as reports_views

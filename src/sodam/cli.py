@@ -470,6 +470,15 @@ def bench_webhooks(
     _bench_module("webhooks").main(events=events, concurrency=concurrency, timeout_s=timeout)
 
 
+@bench_app.command("automations")
+def bench_automations(
+    events: int = typer.Option(100_000, help="Domain events to evaluate (the issue's figure: 1,000,000)."),
+    rules: int = typer.Option(50, help="Enabled rules in the workspace."),
+) -> None:
+    """Domain events through the automation rules: rule_eval_p99_ms per event (in-memory matching)."""
+    _bench_module("automations").main(events=events, rules=rules)
+
+
 @bench_app.command("crm")
 def bench_crm(
     contacts: int = typer.Option(100_000, help="Contacts to load."),

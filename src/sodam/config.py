@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     webhook_concurrency: int = Field(default=32, ge=1, le=2048)
     webhook_poll_s: float = Field(default=1.0, gt=0)
+    # Automations: how often every job-running process drains the event outbox and runs the
+    # due journey steps (0: never — the periodic jobs alone, as the test suite runs).
+    automations_poll_s: float = Field(default=1.0, ge=0)
     webhook_pause_after: int = Field(default=100, ge=1)
     # Delivered and dead deliveries (with their tries) are purged after this many days.
     webhook_keep_days: int = Field(default=30, ge=1)

@@ -55,6 +55,8 @@ class Permission(str, enum.Enum):
     contacts_manage = "contacts.manage"
     # Importing contacts from a CSV file and exporting every contact of the workspace.
     contacts_import = "contacts.import"
+    # Automation rules and journeys: create, change, enable, dry-run, templates, their runs.
+    automations_manage = "automations.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -73,6 +75,7 @@ _SUPERVISOR = frozenset(
         Permission.reports_read,
         Permission.contacts_manage,
         Permission.contacts_import,
+        Permission.automations_manage,
     }
 )
 

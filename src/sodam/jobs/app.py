@@ -44,10 +44,11 @@ TASK_MODULES: list[str] = [
     "sodam.kakao.tasks",
     "sodam.analytics.tasks",
     "sodam.contacts.tasks",
+    "sodam.automations.tasks",
 ]
 # Long-running loops every job-running process starts beside the job worker ("module:function",
 # an async function that runs until cancelled): work that is polled rather than deferred.
-WORKER_LOOPS: list[str] = ["sodam.webhooks.worker:run_forever"]
+WORKER_LOOPS: list[str] = ["sodam.webhooks.worker:run_forever", "sodam.automations.worker:run_forever"]
 
 job_app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
