@@ -55,6 +55,8 @@ class Permission(str, enum.Enum):
     contacts_manage = "contacts.manage"
     # Importing contacts from a CSV file and exporting every contact of the workspace.
     contacts_import = "contacts.import"
+    # Page rules (도움말 제안): the widget's help offered by page, and their reach figures.
+    pagehelp_manage = "pagehelp.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -73,6 +75,7 @@ _SUPERVISOR = frozenset(
         Permission.reports_read,
         Permission.contacts_manage,
         Permission.contacts_import,
+        Permission.pagehelp_manage,
     }
 )
 
