@@ -60,8 +60,8 @@ async def _set(conversation_id: int, sql: str, **params) -> None:
         await session.commit()
 
 
-async def _bot_messages(ws, conversation_id: int, *, wait_for: int = 1, timeout: float = 20) -> list:
-    for _ in range(int(timeout * 10)):
+async def _bot_messages(ws, conversation_id: int, *, wait_for: int = 1, seconds: float = 20) -> list:
+    for _ in range(int(seconds * 10)):
         async with session_scope() as session:
             messages = await conversations.messages_after(
                 session, workspace_id=ws.workspace_id, conversation_id=conversation_id
@@ -156,7 +156,7 @@ async def test_typed_question_in_a_queued_conversation(live_server, make_workspa
         again = await w.post("/messages", json={"client_id": "a-2", "content": "any update?"}, headers=h)
         assert again.status_code == 200
         await asyncio.sleep(1.0)
-        assert len(await _bot_messages(ws, cid, wait_for=2, timeout=0.5)) == 1
+        assert len(await _bot_messages(ws, cid, wait_for=2, seconds=0.5)) == 1
 
 
 async def test_the_bot_never_takes_the_status_question(live_server, make_workspace):
@@ -174,7 +174,7 @@ async def test_the_bot_never_takes_the_status_question(live_server, make_workspa
         assert bots[0].payload["state"] in ("none", "bot")
         # Nothing else answers it: no knowledge search, no "couldn't find", no handoff.
         await asyncio.sleep(1.5)
-        bots = await _bot_messages(ws, cid, wait_for=2, timeout=0.5)
+        bots = await _bot_messages(ws, cid, wait_for=2, seconds=0.5)
         assert len(bots) == 1, [b.content for b in bots]
         status = await _status(w, token)
         assert status["state"] == "bot" and "봇이 도와드리고" in status["text"]
