@@ -1,8 +1,9 @@
-"""URL patterns of page rules: checked when saved, matched in the visitor's browser.
+r"""URL patterns of page rules: checked when saved, matched in the visitor's browser.
 
 What a pattern is matched against: a pattern that starts with "/" (a regex: "^/") sees the
-page's path and query (`/pricing?plan=pro`); any other sees the whole address without its
-#fragment (`https://shop.example/pricing?plan=pro`), at most its first 1,000 characters. Types:
+page's path (`/pricing`), and its query too (`/pricing?plan=pro`) when the pattern itself holds
+a "?" (a regex: "\?"); any other pattern sees the whole address without its #fragment
+(`https://shop.example/pricing?plan=pro`). At most the first 1,000 characters are compared. Types:
 - glob: `*` stands for any run of characters, everything else is literal; the whole target must
   match (`/orders/*/return`).
 - prefix: the target starts with the pattern.
@@ -159,13 +160,16 @@ def check(match_type: str, pattern: str) -> str:
     return pattern
 
 
-def target(url: str, pattern: str) -> str:
+def target(url: str, pattern: str) -> str:  # widget-pagehelp.js has its twin
     """What the pattern is matched against (see the module's note)."""
     url = url.split("#", 1)[0]
     if pattern.startswith(("/", "^/")):
         rest = url.split("://", 1)[-1]
         slash = rest.find("/")
         url = rest[slash:] if slash >= 0 else "/"
+        asks_query = "\\?" in pattern if pattern.startswith("^") else "?" in pattern
+        if not asks_query:
+            url = url.split("?", 1)[0]
     return url[:MAX_TARGET]
 
 

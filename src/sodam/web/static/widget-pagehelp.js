@@ -2,7 +2,8 @@
  *
  * Loaded by widget.js when the inbox has page rules (they come in GET /config). Decided here,
  * in the visitor's browser: the address (glob / prefix / contains / regex, matched like
- * sodam/pagehelp/patterns.py), the time on this page, and exit intent —
+ * sodam/pagehelp/patterns.py: a pattern starting with "/" sees the path, and the query only
+ * when it holds a "?"), the time on this page, and exit intent —
  *   desktop (a fine pointer): the pointer leaves through the top of the window;
  *   touch screens: a fast scroll back up (40 % of the screen within 400 ms) after reading at
  *   least one screen down the page (the usual "heading for the address bar / back" gesture).
@@ -86,6 +87,8 @@
         const rest = k >= 0 ? url.slice(k + 3) : url;
         const slash = rest.indexOf('/');
         url = slash >= 0 ? rest.slice(slash) : '/';
+        const asksQuery = pattern.startsWith('^') ? pattern.includes('\\?') : pattern.includes('?');
+        if (!asksQuery) url = url.split('?')[0];
       }
       return url.slice(0, 1000);
     }
