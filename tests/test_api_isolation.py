@@ -18,12 +18,14 @@ from sodam.accounts import service as accounts
 from sodam.accounts import signins
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
+from sodam.pagehelp import service as pagehelp
 from sodam.sla import service as sla
 from tests.frames import bearer, next_frame
 from tests.test_api_helpers import assert_error, client, seed_conversation, walk
 
 CORE_PREFIXES = tuple(
-    f"/api/v1/{r}/" for r in ("contacts", "conversations", "inboxes", "agents", "teams", "sla-policies")
+    f"/api/v1/{r}/"
+    for r in ("contacts", "conversations", "inboxes", "agents", "teams", "sla-policies", "page-rules")
 )
 
 # A valid body for every write endpoint, so a 404 is about the id and not the body.
@@ -68,6 +70,7 @@ BODIES = {
     ("post", "/api/v1/contacts/{contact_id}/merge"): {"other_id": 1},
     ("post", "/api/v1/agents/{agent_id}/two-factor/reset"): {},
     ("patch", "/api/v1/sla-policies/{policy_id}"): {"name": "침입자", "targets": []},
+    ("patch", "/api/v1/page-rules/{rule_id}"): {"name": "침입자", "enabled": False},
 }
 
 
@@ -91,8 +94,12 @@ async def two_workspaces(make_workspace):
         await signins.start(session, agent=b_agent, ip="10.0.0.2", user_agent="B", second_factor=False)
         (b_session,) = await signins.list_active(session, workspace_id=b.workspace_id, agent_id=b.agent_id)
         b_policy = await sla.seed_default(session, workspace_id=b.workspace_id)
+        b_rule = await pagehelp.create(
+            session, workspace_id=b.workspace_id, name="B의 규칙", pattern="/b/*", message={"ko": "B"}
+        )
     b_ids = {
         "policy_id": b_policy.id,
+        "rule_id": b_rule.id,  # a page rule (sodam.pagehelp)
         "contact_id": b_data.contact_id,
         "conversation_id": b_data.conversation_id,
         "inbox_id": b.inbox_id,
@@ -123,6 +130,8 @@ async def snapshot(server, token: str, ids: dict) -> dict:
             f"/inboxes/{ids['inbox_id']}",
             f"/teams/{ids['team_id']}",
             f"/sla-policies/{ids['policy_id']}",
+            f"/page-rules/{ids['rule_id']}",
+            f"/page-rules/{ids['rule_id']}/stats",
             "/sla-policies",
             "/contacts",
             "/teams",
