@@ -40,12 +40,12 @@ MAX_TARGET = 1000
 
 # Spelled in the pattern itself: constructs the two engines read differently (or not at all).
 _REFUSED_SYNTAX = (
-    (re.compile(r"\(\?[=!]|\(\?<[=!]"), "look-arounds are not allowed"),
-    (re.compile(r"\(\?P|\(\?<[A-Za-z_]"), "named groups are not allowed"),
-    (re.compile(r"\(\?[aiLmsux-]"), "inline flags are not allowed"),
-    (re.compile(r"\\[1-9]|\\g"), "back-references are not allowed"),
-    (re.compile(r"\\[AZz]"), "use ^ and $ for the ends"),
-    (re.compile(r"[*+?}][+]"), "possessive quantifiers are not allowed"),
+    (re.compile(r"\(\?[=!]|\(\?<[=!]"), "look-arounds are not allowed", "unportable"),
+    (re.compile(r"\(\?P|\(\?<[A-Za-z_]"), "named groups are not allowed", "unportable"),
+    (re.compile(r"\(\?[aiLmsux-]"), "inline flags are not allowed", "unportable"),
+    (re.compile(r"\\[1-9]|\\g"), "back-references are not allowed", "unportable"),
+    (re.compile(r"\\[AZz]"), "use ^ and $ for the ends", "unportable"),
+    (re.compile(r"[*+?}][+]"), "possessive quantifiers are not allowed", "unportable"),
 )
 
 _op = _sre_constants
@@ -63,8 +63,13 @@ _ALLOWED = {
 }
 
 
-def _bad(reason: str, field: str = "pattern") -> Invalid:
-    return Invalid(f"{field}: {reason}", code="invalid_pattern", details={"field": field, "reason": reason})
+def _bad(reason: str, rule: str = "syntax") -> Invalid:
+    """422 invalid_pattern; `details.rule` names the check (the console words it in ko / en)."""
+    return Invalid(
+        f"pattern: {reason}",
+        code="invalid_pattern",
+        details={"field": "pattern", "reason": reason, "rule": rule},
+    )
 
 
 def _items(sub) -> list[tuple[Any, Any]]:
@@ -100,12 +105,12 @@ def _open_repeats(sub) -> int:
 def _walk(sub) -> None:
     for op, av in _items(sub):
         if op not in _ALLOWED:
-            raise _bad(f"the construct {str(op).lower()} is not allowed")
+            raise _bad(f"the construct {str(op).lower()} is not allowed", "unportable")
         if op in _REPEATS:
             low, high, body = av
             bound = high if high != _op.MAXREPEAT else low
             if bound > MAX_REPEAT_BOUND:
-                raise _bad(f"a repetition count above {MAX_REPEAT_BOUND} is not allowed")
+                raise _bad(f"a repetition count above {MAX_REPEAT_BOUND} is not allowed", "catastrophic")
             if high > 1 and _risky(body):
                 raise _bad(
                     "a repeated group may not hold another repetition or an alternation (it can hang a browser)"
@@ -117,24 +122,26 @@ def _walk(sub) -> None:
         elif op is _op.SUBPATTERN:
             group, add_flags, del_flags, body = av
             if add_flags or del_flags:
-                raise _bad("inline flags are not allowed")
+                raise _bad("inline flags are not allowed", "unportable")
             _walk(body)
 
 
 def check_regex(pattern: str) -> str:
     """The regex as stored, or 422 invalid_pattern with the reason."""
     if len(pattern) > MAX_REGEX:
-        raise _bad(f"a regular expression may have at most {MAX_REGEX} characters")
-    for found, reason in _REFUSED_SYNTAX:
+        raise _bad(f"a regular expression may have at most {MAX_REGEX} characters", "too_long")
+    for found, reason, rule in _REFUSED_SYNTAX:
         if found.search(pattern):
-            raise _bad(reason)
+            raise _bad(reason, rule)
     try:
         parsed = _sre_parse.parse(pattern)
     except (re.error, RecursionError, OverflowError) as exc:
         raise _bad(f"not a valid regular expression ({exc})") from None
     _walk(parsed)
     if _open_repeats(parsed) > MAX_OPEN_REPEATS:
-        raise _bad(f"at most {MAX_OPEN_REPEATS} open-ended repetitions (*, +, {{n,}}) are allowed")
+        raise _bad(
+            f"at most {MAX_OPEN_REPEATS} open-ended repetitions (*, +, {{n,}}) are allowed", "catastrophic"
+        )
     return pattern
 
 
@@ -148,11 +155,11 @@ def check(match_type: str, pattern: str) -> str:
         )
     pattern = (pattern or "").strip()
     if not pattern:
-        raise _bad("the pattern is empty")
+        raise _bad("the pattern is empty", "empty")
     if len(pattern) > MAX_PATTERN:
-        raise _bad(f"a pattern may have at most {MAX_PATTERN} characters")
+        raise _bad(f"a pattern may have at most {MAX_PATTERN} characters", "too_long")
     if any(ord(c) < 32 for c in pattern):
-        raise _bad("control characters are not allowed")
+        raise _bad("control characters are not allowed", "syntax")
     if match_type == "regex":
         return check_regex(pattern)
     if match_type == "glob" and pattern.strip("*") == "":

@@ -79,6 +79,13 @@ def _form_values(form) -> dict[str, Any]:
     }
 
 
+PATTERN_ERRORS = {
+    "syntax": "pagehelp.error.pattern_syntax",
+    "unportable": "pagehelp.error.pattern_unportable",
+    "catastrophic": "pagehelp.error.pattern_catastrophic",
+    "too_long": "pagehelp.error.pattern_too_long",
+    "empty": "pagehelp.error.pattern_empty",
+}
 NUMBER_ERRORS = {
     "seconds": "pagehelp.error.seconds",
     "cap_hours": "pagehelp.error.cap_hours",
@@ -118,7 +125,7 @@ async def _save(request: Request, ctx: Console, rule_id: int | None):
         field = details.get("field")
         error = exc.message
         if field == "pattern":
-            error = ctx.t("pagehelp.error.pattern", reason=details.get("reason") or exc.message)
+            error = ctx.t(PATTERN_ERRORS.get(details.get("rule") or "", "pagehelp.error.pattern_syntax"))
         elif field == "name" and exc.status_code == 409:
             error = ctx.t("pagehelp.error.name_taken")
         current = None

@@ -416,7 +416,7 @@
   // is created until they write or press a button; a returning visitor reconnects as usual.
   function setOpen(open, quiet) {
     S.open = open;
-    persist();
+    if (!quiet) persist(); // opened by a rule: the next page starts closed again
     ui.panel.hidden = !open;
     ui.launcher.setAttribute('aria-expanded', String(open));
     if (!open) return;
