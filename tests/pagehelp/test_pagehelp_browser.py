@@ -119,13 +119,13 @@ async def test_bubble_on_exit_intent_and_the_status_button(
     await expect(page.locator("#sodam-panel")).to_be_visible()
     await expect(bubble).to_have_count(0)
     # 진행 상황 before writing anything: nothing open.
-    await page.locator("#sodam-status-button").click()
+    await page.locator("#sodam-ask").click()
     reply = page.locator("#sodam-messages .status-reply .msg-body")
     await expect(reply.last).to_contain_text("진행 중인 문의가 없습니다")
     await page.locator("#sodam-input").fill("카드 결제가 안 돼요")
     await page.locator("#sodam-input").press("Enter")
     await expect(page.locator("#sodam-messages .msg.mine[data-status=sent]")).to_have_count(1)
-    await page.locator("#sodam-status-button").click()
+    await page.locator("#sodam-ask").click()
     await expect(reply).to_have_count(2)
     await expect(reply.last).to_contain_text("기다려 주셔서 감사합니다")
     # Typed: answered by the server without an agent.

@@ -176,7 +176,7 @@ async def test_widget_config_carries_the_inbox_rules(live_server, make_workspace
         assert rules[everywhere["id"]]["exit_intent"] is True and rules[everywhere["id"]]["articles"] is True
         ko = (await w.get("/config", params={"locale": "ko"})).json()
         assert {r["message"] for r in ko["page_rules"]} == {RULE["message"]["ko"]}
-        assert ko["strings"]["status_button"] == "진행 상황"
+        assert ko["strings"]["ask"] == "진행 상황"
 
 
 async def test_shown_cap_articles_and_stats(live_server, make_workspace):

@@ -85,7 +85,7 @@ WIDGET_STRINGS = (
     "widget.uploading",
     "widget.download",
     "widget.drop_here",
-    "widget.status_button",  # 진행 상황: the current status of the visitor's conversation
+    "widget.ask",  # 진행 상황: the current status of the visitor's conversation
     "widget.status_none",
     "widget.suggest_label",  # a page rule's suggestion (sodam.pagehelp)
     "widget.suggest_chat",

@@ -40,8 +40,9 @@
   const SCROLL_WINDOW_MS = 400;
 
   function factory(ctx) {
-    const { S, ui, el, api, setOpen, ensureSession, hooks, storeKey, botIcon, scrollToEnd } = ctx;
-    const KEY = `${storeKey}:pagehelp`;
+    const { S, ui, el, api, apiBase, setOpen, ensureSession, botIcon, scrollToEnd } = ctx;
+    // Beside widget.js's own `sodam:{inbox}` entry.
+    const KEY = `sodam:${decodeURIComponent(apiBase.split('/').pop())}:pagehelp`;
     const mem = load();
     let rules = [];
     let timers = [];
@@ -187,7 +188,7 @@
       if (!rule.message && !shownHere.articles.length) return; // nothing to say after all
       style();
       if (rule.display === 'open' && !S.open) {
-        setOpen(true, true);
+        openQuietly();
         inPanel(rule, shownHere.articles);
       } else if (S.open) {
         inPanel(rule, shownHere.articles);
@@ -224,6 +225,18 @@
         text: ui.t.suggest_chat,
         onclick: () => openChat(rule),
       });
+    }
+
+    // Opened by the rule, not by the visitor: no visitor (contact) is created for a page view
+    // and the open state is not remembered for the next page; a returning visitor reconnects.
+    function openQuietly() {
+      if (S.visitor) return setOpen(true);
+      S.open = true;
+      ui.panel.hidden = false;
+      ui.launcher.setAttribute('aria-expanded', 'true');
+      ui.prechat.hidden = true;
+      ui.messages.hidden = false;
+      ui.composer.hidden = !!S.config.prechat_form; // the suggestion's button leads to the form
     }
 
     function inPanel(rule, articles) {
@@ -291,11 +304,11 @@
         });
       }
     }
-    hooks.session.push(chatted);
-    hooks.sent.push(() => setTimeout(chatted, 0));
-    hooks.opened.push((quiet) => {
-      if (!quiet) hideBubble();
-    });
+    // After the visitor writes (or fills the pre-chat form), once their session exists.
+    const afterSession = () => setTimeout(() => ensureSession().then(chatted, () => {}), 0);
+    ui.composer.addEventListener('submit', afterSession);
+    ui.prechat.addEventListener('submit', afterSession);
+    ui.launcher.addEventListener('click', hideBubble);
 
     // Single-page apps: a navigation is a new page (widget.js reports pages the same way).
     for (const method of ['pushState', 'replaceState']) {
@@ -317,7 +330,7 @@
     return { start, matches };
   }
 
-  const w = (window.__sodamPageHelp = window.__sodamPageHelp || { waiting: [] });
+  const w = (window.__sodamPages = window.__sodamPages || { waiting: [] });
   w.factory = factory;
   for (const resolve of w.waiting.splice(0)) resolve(factory);
 })();

@@ -201,7 +201,6 @@
     .titles { flex: 1; min-width: 0; }
     .company { display: block; font-size: 16px; font-weight: 700; overflow-wrap: anywhere; }
     .reply-time { display: block; font-size: 12px; opacity: .85; }
-    .status-reply .msg-body { border-style: solid; }
     .cb { border: 1px solid; border-radius: 8px; background: none; color: inherit; font: inherit; font-size: 12px; padding: 4px 8px; cursor: pointer; }
     .close { border: 0; background: transparent; color: inherit; font-size: 24px; line-height: 1; cursor: pointer;
       width: 32px; height: 32px; border-radius: 8px; }
@@ -342,8 +341,8 @@
           el('strong', { id: 'sodam-company', class: 'company', text: config.inbox.company_name }),
           el('span', { id: 'sodam-reply-time', class: 'reply-time', text: t.reply_time })
         ),
-        // 진행 상황: where the visitor's conversation stands, answered at once without an agent.
-        el('button', { id: 'sodam-status-button', class: 'cb', type: 'button', text: t.status_button, onclick: () => askStatus() }),
+        el('button', { id: 'sodam-ask', class: 'cb', type: 'button', text: t.ask,
+          onclick: () => lazy('__sodamStatus', 'widget-status.js').then((m) => m.ask(), () => showError(t.failed)) }),
         config.callback
           ? el('button', { id: 'sodam-callback', class: 'cb', type: 'button', text: t.callback,
               onclick: () => lazy('__sodamCallback', 'widget-callback.js').then((m) => m.open(), () => showError(t.failed)) })
@@ -412,22 +411,14 @@
   }
 
   // ---- open / close, session ---------------------------------------------
-  // quiet: opened by a page rule (sodam.pagehelp), not by the visitor — no new visitor (contact)
-  // is created until they write or press a button; a returning visitor reconnects as usual.
-  function setOpen(open, quiet) {
+  function setOpen(open) {
     S.open = open;
-    if (!quiet) persist(); // opened by a rule: the next page starts closed again
+    persist();
     ui.panel.hidden = !open;
     ui.launcher.setAttribute('aria-expanded', String(open));
     if (!open) return;
     S.unread = 0;
     ui.badge.hidden = true;
-    for (const f of hooks.opened) f(!!quiet);
-    if (quiet && !S.visitor) {
-      showPrechat(false);
-      ui.composer.hidden = !!S.config.prechat_form; // the suggestion's button leads to the form
-      return;
-    }
     // Create the visitor only when someone actually opens the chat: page views are not contacts.
     if (!S.visitor && S.config.prechat_form) {
       showPrechat(true);
@@ -492,7 +483,6 @@
         persist();
         connect();
         reportPage(true);
-        for (const f of hooks.session) f();
       })
       .finally(() => {
         S.sessionPromise = null;
@@ -1069,7 +1059,6 @@
 
   // Typed or a quick reply: the same outbox, client_id and delivery path.
   function sendText(content) {
-    for (const f of hooks.sent) f();
     const item = { client_id: uuid(), content, at: Date.now() };
     S.outbox.push(item);
     persist(); // before sending: a reload right now must not lose it
@@ -1090,7 +1079,7 @@
       mods[key] = new Promise((resolve, reject) => {
         const w = (window[key] = window[key] || { waiting: [] });
         const ctx = { S, ui, el, icon, api, apiBase, uuid, persist, pendingBubble, transmit, startSession, showError, scrollToEnd,
-          setOpen, ensureSession, hooks, storeKey: STORE_KEY, articleCard, botIcon, nearEnd };
+          setOpen, ensureSession, botIcon };
         if (w.factory) return resolve(w.factory(ctx));
         w.waiting.push((factory) => resolve(factory(ctx)));
         const tag = document.createElement('script');
@@ -1106,37 +1095,6 @@
     return mods[key];
   }
   const loadFiles = () => lazy('__sodamFiles', 'widget-files.js');
-  // What the lazy parts listen to: the panel opened (quiet: by a page rule), a session began,
-  // the visitor sent a message.
-  const hooks = { opened: [], session: [], sent: [] };
-
-  // ---- 진행 상황 --------------------------------------------------------------------------
-  // The button only reads (GET /status, nothing stored); typing "진행 상황 알려주세요" goes
-  // through the message path and the server answers it as a bot message.
-  function localBotBubble(text, cls) {
-    const li = el(
-      'li',
-      { class: `msg bot ${cls}` },
-      el('span', { class: 'sender' }, botIcon(), ui.t.bot),
-      el('div', { class: 'msg-body', text }),
-      el('span', { class: 'meta', text: time(new Date().toISOString()) })
-    );
-    ui.messages.append(li);
-    scrollToEnd(true);
-    return li;
-  }
-
-  async function askStatus() {
-    if (!S.open) setOpen(true);
-    if (!S.visitor) return localBotBubble(ui.t.status_none, 'status-reply');
-    try {
-      const locale = encodeURIComponent(S.config.locale || '');
-      const r = await api(`/status?locale=${locale}`, { visitor: S.visitor });
-      localBotBubble(r.text, 'status-reply');
-    } catch (e) {
-      showError(ui.t.failed);
-    }
-  }
 
   function surveyBox(s) {
     if (!s || !s.token) return null;
@@ -1284,12 +1242,7 @@
     // A returning visitor (or one with unsent messages) reconnects at once, so replies arrive live.
     if (S.visitor || S.outbox.length) ensureSession().catch(() => scheduleReconnect());
     if (S.open) setOpen(true);
-    // Page rules (sodam.pagehelp): decided here in the browser, loaded only when there are any.
-    if (Array.isArray(config.page_rules) && config.page_rules.length) {
-      lazy('__sodamPageHelp', 'widget-pagehelp.js')
-        .then((m) => m.start(config.page_rules))
-        .catch(() => {});
-    }
+    if ((config.page_rules || []).length) lazy('__sodamPages', 'widget-pagehelp.js').then((m) => m.start(config.page_rules), () => {});
   }
 
   if (document.body) start();
