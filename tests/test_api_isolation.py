@@ -19,13 +19,23 @@ from sodam.accounts import signins
 from sodam.automations import service as automations
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
+from sodam.pagehelp import service as pagehelp
 from sodam.sla import service as sla
 from tests.frames import bearer, next_frame
 from tests.test_api_helpers import assert_error, client, seed_conversation, walk
 
 CORE_PREFIXES = tuple(
     f"/api/v1/{r}/"
-    for r in ("contacts", "conversations", "inboxes", "agents", "teams", "sla-policies", "automations")
+    for r in (
+        "contacts",
+        "conversations",
+        "inboxes",
+        "agents",
+        "teams",
+        "sla-policies",
+        "automations",
+        "page-rules",
+    )
 )
 # Paths whose parameter is not a workspace's row (a template's key names the same journey everywhere).
 NOT_SCOPED = {"/api/v1/automations/templates/{key}"}
@@ -77,6 +87,7 @@ BODIES = {
     ("post", "/api/v1/automations/{rule_id}/enable"): {},
     ("post", "/api/v1/automations/{rule_id}/disable"): {},
     ("post", "/api/v1/automations/{rule_id}/dry-run"): {},
+    ("patch", "/api/v1/page-rules/{rule_id}"): {"name": "침입자", "enabled": False},
 }
 
 
@@ -108,9 +119,13 @@ async def two_workspaces(make_workspace):
             trigger_config={"days": 30},
             steps=[{"type": "tag", "tag": "b"}],
         )
+        b_page_rule = await pagehelp.create(
+            session, workspace_id=b.workspace_id, name="B의 규칙", pattern="/b/*", message={"ko": "B"}
+        )
     b_ids = {
         "rule_id": b_rule.id,
         "policy_id": b_policy.id,
+        "page_rule_id": b_page_rule.id,  # {rule_id} under /api/v1/page-rules (PATH_IDS)
         "contact_id": b_data.contact_id,
         "conversation_id": b_data.conversation_id,
         "inbox_id": b.inbox_id,
@@ -122,6 +137,18 @@ async def two_workspaces(make_workspace):
         "session_id": b_session.id,
     }
     return a, b, a_data, b_data, a_team.id, b_ids
+
+
+# Path parameters whose name two domains share: {rule_id} is an automation rule's id except
+# under these prefixes.
+PATH_IDS = {"/api/v1/page-rules": {"rule_id": "page_rule_id"}}
+
+
+def _id_key(path: str, name: str) -> str:
+    for prefix, names in PATH_IDS.items():
+        if path.startswith(prefix) and name in names:
+            return names[name]
+    return name
 
 
 async def snapshot(server, token: str, ids: dict) -> dict:
@@ -142,6 +169,8 @@ async def snapshot(server, token: str, ids: dict) -> dict:
             f"/teams/{ids['team_id']}",
             f"/sla-policies/{ids['policy_id']}",
             f"/automations/{ids['rule_id']}",
+            f"/page-rules/{ids['page_rule_id']}",
+            f"/page-rules/{ids['page_rule_id']}/stats",
             "/sla-policies",
             "/contacts",
             "/teams",
@@ -165,7 +194,7 @@ async def test_every_endpoint_404s_for_another_workspaces_ids(live_server, make_
                 continue
             url = path.removeprefix("/api/v1")
             for name in params:
-                url = url.replace("{" + name + "}", str(b_ids[name]))
+                url = url.replace("{" + name + "}", str(b_ids[_id_key(path, name)]))
             for method in operations:
                 body = BODIES.get((method, path))
                 if method in ("post", "patch", "put"):

@@ -295,6 +295,16 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(reports_api.router)  # /api/v1/reports/{name}
     app.include_router(reports_views.router)  # /console/reports/...
 
+    from sodam.pagehelp import api as pagehelp_api
+    from sodam.pagehelp import views as pagehelp_views
+    from sodam.pagehelp import widget_api as pagehelp_widget
+    from sodam.routing import widget_api as routing_widget
+
+    app.include_router(pagehelp_api.router)  # /api/v1/page-rules
+    app.include_router(pagehelp_views.router)  # /console/page-rules
+    app.include_router(pagehelp_widget.router)  # the widget's page-rule reports (+ rules in /config)
+    app.include_router(routing_widget.router)  # the widget's 진행 상황 button (GET …/status)
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
         """200 when the database answers, 503 otherwise."""

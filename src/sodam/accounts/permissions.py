@@ -57,6 +57,8 @@ class Permission(str, enum.Enum):
     contacts_import = "contacts.import"
     # Automation rules and journeys: create, change, enable, dry-run, templates, their runs.
     automations_manage = "automations.manage"
+    # Page rules (도움말 제안): the widget's help offered by page, and their reach figures.
+    pagehelp_manage = "pagehelp.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -76,6 +78,7 @@ _SUPERVISOR = frozenset(
         Permission.contacts_manage,
         Permission.contacts_import,
         Permission.automations_manage,
+        Permission.pagehelp_manage,
     }
 )
 

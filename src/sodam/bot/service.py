@@ -169,6 +169,11 @@ def _quiet(state: BotConversation | None, conversation: Conversation) -> bool:
     )
 
 
+def _not_flagged(key: str):
+    """Messages whose payload does not carry `key` (a NULL payload carries nothing)."""
+    return func.coalesce(Message.payload.has_key(key), False).is_(False)
+
+
 async def handle_customer_message(
     session: AsyncSession,
     *,
@@ -187,6 +192,8 @@ async def handle_customer_message(
         return "ignored"
     if (message.payload or {}).get("no_reply"):
         return "no_reply"  # sent by a machine (an auto-reply, a bounce, a list): never answered
+    if (message.payload or {}).get("status_request"):
+        return "status_request"  # "진행 상황?": routing's status reply answers it
     conversation = await session.get(Conversation, message.conversation_id)
     inbox = await inboxes.get(session, workspace_id=message.workspace_id, inbox_id=message.inbox_id)
     settings = bot_settings(inbox)
@@ -220,6 +227,7 @@ async def handle_customer_message(
             Message.conversation_id == conversation.id,
             Message.sender_type == SenderType.bot,
             Message.seq > message.seq,
+            _not_flagged("status_reply"),  # routing's answer to "진행 상황?" answers nothing here
         )
     )
     if answered_after:
@@ -229,7 +237,9 @@ async def handle_customer_message(
         return "quiet"
     newer = await session.scalar(
         select(func.max(Message.seq)).where(
-            Message.conversation_id == conversation.id, Message.sender_type == SenderType.contact
+            Message.conversation_id == conversation.id,
+            Message.sender_type == SenderType.contact,
+            _not_flagged("status_request"),  # "진행 상황?" after a question does not replace it
         )
     )
     if newer is not None and newer > message.seq:

@@ -29,8 +29,14 @@ react(
     "message.created",
     Reaction(
         "bot.on_customer_message",
-        # The channel says when its inbox has no bot (the job checks again anyway).
-        when=lambda p: p["sender_type"] == "contact" and p["kind"] == "text" and p.get("bot_enabled", True),
+        # The channel says when its inbox has no bot (the job checks again anyway); "진행 상황
+        # 알려주세요" is answered by routing's status reply, never searched as a question.
+        when=lambda p: (
+            p["sender_type"] == "contact"
+            and p["kind"] == "text"
+            and p.get("bot_enabled", True)
+            and not p.get("status_request")
+        ),
         queue="bot",
         lock_key="conversation-{conversation_id}",
         only_while_bot_handling=True,

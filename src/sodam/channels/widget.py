@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +41,7 @@ from sodam.core.params import MAX_ID, MAX_SEQ, bounded_int
 from sodam.core.ratelimit import client_ip, enforce
 from sodam.core.security import Signer
 from sodam.db.session import session_scope
+from sodam.nlp.status_question import is_status_question
 from sodam.realtime import tickets
 from sodam.realtime.hub import Subscriber, drain_to_socket, hub, refuse_socket
 
@@ -83,7 +85,17 @@ WIDGET_STRINGS = (
     "widget.uploading",
     "widget.download",
     "widget.drop_here",
+    "widget.ask",  # 진행 상황: the current status of the visitor's conversation
+    "widget.status_none",
+    "widget.suggest_label",  # a page rule's suggestion (sodam.pagehelp)
+    "widget.suggest_chat",
+    "widget.suggest_dismiss",
 )
+
+# Other domains add parts to the widget's config without channels importing them (the message
+# path's contract): key -> async (session, inbox, language) -> value. sodam.pagehelp adds
+# "page_rules".
+CONFIG_PARTS: dict[str, Callable[[AsyncSession, Inbox, str], Awaitable[Any]]] = {}
 
 # The tag the bot puts on the conversations it hands to a person: in a bot-enabled inbox only
 # those wait in the human queue (the others are still talking to the bot).
@@ -157,7 +169,8 @@ async def widget_config(
         strings["greeting"] = greeting
     workspace = await accounts.get_workspace(session, workspace_id=inbox.workspace_id)
     rules = await attachments.policy(session, workspace_id=inbox.workspace_id)
-    return {
+    parts = {key: await part(session, inbox, lang) for key, part in CONFIG_PARTS.items()}
+    return parts | {
         # The widget checks size and type before uploading (the server checks again).
         "attachments": {"max_bytes": rules.max_bytes, "allowed": list(rules.allowed)},
         # What is stored and who sees it (PIPA): linked from the widget's footer.
@@ -336,6 +349,14 @@ async def accept_visitor_message(
             )
             await session.commit()
         return out, created
+    hints: dict[str, Any] = {"bot_enabled": bool((inbox.settings or {}).get("bot_enabled"))}
+    payload = None
+    if is_status_question(content):
+        # "진행 상황 알려주세요": stored like any message, answered by routing's status reply job,
+        # never handed to the bot as a knowledge question (the hint keeps its job from being
+        # deferred; the payload tells the bot's later reads to look past it).
+        hints["status_request"] = True
+        payload = {"status_request": True}
     return await conversations.post_visitor_message(
         workspace_id=inbox.workspace_id,
         inbox_id=inbox.id,
@@ -344,7 +365,8 @@ async def accept_visitor_message(
         client_id=client_id,
         language=None,
         max_chars=get_settings().max_message_chars,
-        hints={"bot_enabled": bool((inbox.settings or {}).get("bot_enabled"))},
+        hints=hints,
+        payload=payload,
     )
 
 

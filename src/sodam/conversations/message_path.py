@@ -299,6 +299,7 @@ async def post_visitor_message(
     language: str | None,
     max_chars: int,
     hints: dict[str, Any] | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """The customer-message hot path: one statement in its own transaction (autocommit).
 
@@ -316,7 +317,7 @@ async def post_visitor_message(
         sender_id=contact_id,
         kind=MessageKind.text,
         client_id=client_id,
-        payload=None,
+        payload=payload,
         language=language,
         max_chars=max_chars,
         hints=hints,

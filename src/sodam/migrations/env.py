@@ -18,6 +18,7 @@ from sodam.db.session import sqlalchemy_url
 from sodam.knowledge import models as _knowledge  # noqa: F401
 from sodam.mail import models as _mail  # noqa: F401
 from sodam.notifications import models as _notifications  # noqa: F401
+from sodam.pagehelp import models as _pagehelp  # noqa: F401
 from sodam.privacy import models as _privacy  # noqa: F401
 from sodam.replies import models as _replies  # noqa: F401
 from sodam.search import models as _search  # noqa: F401

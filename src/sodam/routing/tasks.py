@@ -136,3 +136,25 @@ if _console_hook not in live.console_hooks:
     live.console_hooks.append(_console_hook)
 if _estimate not in promise.queue_estimators:
     promise.queue_estimators.append(_estimate)
+
+
+@job_app.task(name="routing.status_reply", queue="routing", retry=RETRY)
+async def status_reply(**args) -> str:
+    """ "진행 상황 알려주세요" typed in the widget: the conversation's status, without an agent."""
+    from sodam.routing import status_reply as replies
+
+    async with session_scope() as session:
+        outcome = await replies.answer(session, message_id=int(args["message_id"]), now=datetime.now(UTC))
+        await session.commit()
+    return outcome
+
+
+react(
+    "message.created",
+    Reaction(
+        "routing.status_reply",
+        when=lambda p: p["sender_type"] == "contact" and bool(p.get("status_request")),
+        queue="routing",
+        lock_key="conversation-{conversation_id}",
+    ),
+)

@@ -341,6 +341,8 @@
           el('strong', { id: 'sodam-company', class: 'company', text: config.inbox.company_name }),
           el('span', { id: 'sodam-reply-time', class: 'reply-time', text: t.reply_time })
         ),
+        el('button', { id: 'sodam-ask', class: 'cb', type: 'button', text: t.ask,
+          onclick: () => lazy('__sodamStatus', 'widget-status.js').then((m) => m.ask(), () => showError(t.failed)) }),
         config.callback
           ? el('button', { id: 'sodam-callback', class: 'cb', type: 'button', text: t.callback,
               onclick: () => lazy('__sodamCallback', 'widget-callback.js').then((m) => m.open(), () => showError(t.failed)) })
@@ -1076,7 +1078,8 @@
     if (!mods[key]) {
       mods[key] = new Promise((resolve, reject) => {
         const w = (window[key] = window[key] || { waiting: [] });
-        const ctx = { S, ui, el, icon, api, apiBase, uuid, persist, pendingBubble, transmit, startSession, showError, scrollToEnd };
+        const ctx = { S, ui, el, icon, api, apiBase, uuid, persist, pendingBubble, transmit, startSession, showError, scrollToEnd,
+          setOpen, ensureSession, botIcon };
         if (w.factory) return resolve(w.factory(ctx));
         w.waiting.push((factory) => resolve(factory(ctx)));
         const tag = document.createElement('script');
@@ -1239,6 +1242,7 @@
     // A returning visitor (or one with unsent messages) reconnects at once, so replies arrive live.
     if (S.visitor || S.outbox.length) ensureSession().catch(() => scheduleReconnect());
     if (S.open) setOpen(true);
+    if ((config.page_rules || []).length) lazy('__sodamPages', 'widget-pagehelp.js').then((m) => m.start(config.page_rules), () => {});
   }
 
   if (document.body) start();
