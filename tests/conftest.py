@@ -17,7 +17,12 @@ import httpx
 import psycopg
 import pytest
 
-from sodam.db.session import libpq_url
+# Before anything imports sodam.core.security: argon2id at its smallest cost in this process and
+# in every server it starts (the suite hashes a password per workspace and verifies one per
+# sign-in; at the production cost that was minutes of a CI run).
+os.environ.setdefault("SODAM_INSECURE_FAST_PASSWORD_HASHING", "1")
+
+from sodam.db.session import libpq_url  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_SECRET = "test-secret-key-not-for-production"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import os
 import secrets
 from typing import Any
 
@@ -11,7 +13,17 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-_hasher = PasswordHasher()
+# The test suite hashes a password for every workspace it makes and verifies one at every
+# sign-in: SODAM_INSECURE_FAST_PASSWORD_HASHING=1 (set only by tests/conftest.py) uses argon2id
+# at its smallest cost there. Hashes carry their own parameters, so either setting verifies
+# the other's hashes; a server started with it says so in its log.
+if os.environ.get("SODAM_INSECURE_FAST_PASSWORD_HASHING") == "1":
+    logging.getLogger(__name__).warning(
+        "SODAM_INSECURE_FAST_PASSWORD_HASHING=1: passwords are hashed for tests, not for production"
+    )
+    _hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+else:
+    _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so timing does not reveal which agents exist.
 _DUMMY_HASH = _hasher.hash("sodam-timing-equaliser")
 
