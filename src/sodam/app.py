@@ -247,10 +247,12 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_channel.router)  # POST /api/v1/inboxes/{id}/conversations (API inboxes)
     from sodam.kakao import api as kakao_api
     from sodam.kakao import views as kakao_views
+    from sodam.kakao import views_settings as kakao_settings_views
 
     app.include_router(kakao_api.events_router)  # /kakao/v1/inboxes/{id}/events: the dealer's events
     app.include_router(kakao_api.router)  # connecting, 알림톡 templates, session, end, 알림톡 sends
     app.include_router(kakao_views.router)  # the console's session panel
+    app.include_router(kakao_settings_views.router)  # /console/settings/inboxes/{id}/kakao
     app.include_router(webhooks_api.router)
     app.include_router(webhooks_views.router)  # /console/settings/webhooks
     app.include_router(mentions_api.router)  # POST /api/v1/inboxes/{id}/mentions, /api/v1/mentions

@@ -43,6 +43,11 @@ async def dealer():
     await d.stop()
 
 
+async def _shot(page, name: str) -> None:
+    await asyncio.to_thread(SCREENS.mkdir, parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+
+
 async def _sign_in(new_context, server, email, password, width=1280, locale="ko-KR"):
     page = await (await new_context(viewport={"width": width, "height": 900}, locale=locale)).new_page()
     page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
@@ -163,3 +168,83 @@ async def test_kakao_and_one_timeline_screens(server, new_context, make_workspac
         await expect(page.locator("#messages .channel-badge").first).to_be_visible()
         await expect(page.locator("#reply-channel")).to_be_visible()
         await page.screenshot(path=str(SCREENS / f"one-timeline-{locale}-{width}.png"), full_page=True)
+
+
+async def test_an_admin_connects_kakaotalk_and_registers_a_template_in_the_console(
+    server, new_context, make_workspace, dealer
+):
+    ws = await make_workspace()
+    client = api(server, ws.api_token)
+    try:
+        inbox_id = await api_inbox(client, "카카오톡 채널")
+    finally:
+        await client.aclose()
+    page = await _sign_in(new_context, server, ws.agent_email, ws.agent_password)
+    await page.goto(f"{server.url}/console/settings/inboxes/{inbox_id}")
+    await page.locator("#kakao-settings-link a").click()
+    await expect(page.locator("#kakao-settings h1")).to_contain_text("카카오톡 연결")
+    form = page.locator("#kakao-connect")
+    await form.locator("input[name=sender_key]").fill("sk-console-1")
+    await form.locator("input[name=dealer_url]").fill(dealer.url)
+    await form.locator("input[name=dealer_api_key]").fill(dealer.api_key)
+    await form.locator("#kakao-connect-submit").click()
+    await expect(page.locator("#saved")).to_have_text("카카오톡 채널을 연결했습니다.")
+    await expect(page.locator("#kakao-events-url")).to_have_text(
+        f"{server.url}/kakao/v1/inboxes/{inbox_id}/events"
+    )
+    secret = (await page.locator("#kakao-secret code").text_content()).strip()
+    assert secret.startswith("kksec_")
+    await _shot(page, "kakao-settings-connected-ko")
+
+    # The secret signs the dealer's events: an event signed with it is taken.
+    taken = await event(
+        server.url,
+        {"inbox_id": inbox_id, "sender_key": "sk-console-1", "secret": secret},
+        "message",
+        "kk-console",
+        text="연결 확인",
+    )
+    assert taken.status_code == 201, taken.text
+    # Shown once: a reload no longer has it.
+    await page.reload()
+    await expect(page.locator("#kakao-secret")).to_have_count(0)
+
+    # A wrong code is explained next to the form and keeps what was typed.
+    tf = page.locator("#kakao-template-form")
+    await tf.locator("input[name=code]").evaluate("el => el.removeAttribute('pattern')")
+    await tf.locator("input[name=code]").fill("발송 안내")
+    await tf.locator("textarea[name=body]").fill("#{고객명}님, 주문 #{주문번호} 상품이 발송되었습니다.")
+    await tf.locator("#kakao-template-submit").click()
+    await expect(page.locator("#form-error")).to_contain_text("템플릿 코드는")
+    await expect(page.locator("#kakao-template-form textarea[name=body]")).to_have_value(
+        "#{고객명}님, 주문 #{주문번호} 상품이 발송되었습니다."
+    )
+    tf = page.locator("#kakao-template-form")
+    await tf.locator("input[name=code]").fill("ORDER_SHIPPED")
+    await tf.locator("input[name=name]").fill("발송 안내")
+    await tf.locator("input[name=button_0_name]").fill("배송 조회")
+    await tf.locator("input[name=button_0_url]").fill("https://shop.example/track")
+    await tf.locator("#kakao-template-submit").click()
+    row = page.locator('#kakao-templates tr[data-code="ORDER_SHIPPED"]')
+    await expect(row).to_contain_text("제출됨")
+    await expect(row).to_contain_text("고객명, 주문번호")
+
+    # The dealer approves it; 지금 승인 상태 가져오기 brings the state.
+    dealer.templates = [{"code": "ORDER_SHIPPED", "name": "발송 안내", "status": "approved"}]
+    await page.locator("#kakao-sync").click()
+    await expect(page.locator('#kakao-templates tr[data-code="ORDER_SHIPPED"]')).to_contain_text("승인됨")
+    await _shot(page, "kakao-settings-templates-ko")
+    # The dealer down: said so, nothing else changes.
+    await dealer.stop()
+    await page.locator("#kakao-sync").click()
+    await expect(page.locator("#form-error")).to_contain_text("딜러사에 연결할 수 없습니다")
+
+    # English and a phone-sized screen.
+    from sodam.accounts.models import Role
+
+    _id, en_email, en_password = await add_agent(ws, role=Role.admin, locale="en")
+    en = await _sign_in(new_context, server, en_email, en_password, width=390, locale="en-US")
+    await en.goto(f"{server.url}/console/settings/inboxes/{inbox_id}/kakao")
+    await expect(en.locator("#kakao-settings h1")).to_contain_text("KakaoTalk connection")
+    await expect(en.locator('#kakao-templates tr[data-code="ORDER_SHIPPED"]')).to_contain_text("Approved")
+    await _shot(en, "kakao-settings-templates-en-390")

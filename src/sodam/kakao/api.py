@@ -21,10 +21,10 @@ from sodam.accounts.permissions import Permission
 from sodam.conversations import service as conversations
 from sodam.conversations.schemas import MessageOut, message_out
 from sodam.core.deps import DbSession, Principal
-from sodam.core.errors import Invalid, TooLarge, Unauthorized
+from sodam.core.errors import AppError, Invalid, TooLarge, Unauthorized
 from sodam.core.pagination import MAX_ID
 from sodam.jobs.app import defer_in_tx
-from sodam.kakao import alimtalk, inbound, outbound, service
+from sodam.kakao import alimtalk, dealer, inbound, outbound, service
 from sodam.kakao.tasks import sync_one
 from sodam.webhooks import signing
 
@@ -196,12 +196,18 @@ async def list_templates(inbox_id: Id, principal: Reader, session: ApiSession):
 @router.post(
     "/inboxes/{inbox_id}/kakao/templates/sync",
     summary="Bring the templates' approval state from the dealer now (inboxes.manage)",
+    responses={502: {"description": "The dealer could not be reached (`dealer_unavailable`)."}},
 )
 async def sync_templates(inbox_id: Id, principal: Admin, session: ApiSession):
     channel = await service.channel_of(session, workspace_id=principal.workspace_id, inbox_id=inbox_id)
     channel_id = channel.id
     await session.commit()
-    changed = await sync_one(channel_id)
+    try:
+        changed = await sync_one(channel_id)
+    except dealer.DealerError as exc:
+        raise AppError(
+            "the dealer could not be reached or refused", code="dealer_unavailable", status_code=502
+        ) from exc
     return {"changed": changed}
 
 
