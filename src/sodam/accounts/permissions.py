@@ -55,6 +55,9 @@ class Permission(str, enum.Enum):
     contacts_manage = "contacts.manage"
     # Importing contacts from a CSV file and exporting every contact of the workspace.
     contacts_import = "contacts.import"
+    # Campaigns to segments (create, schedule, start, pause, cancel, counts) and incident
+    # announcements (shown by the widget, the bot, auto-replies and the IVR).
+    campaigns_manage = "campaigns.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -73,6 +76,7 @@ _SUPERVISOR = frozenset(
         Permission.reports_read,
         Permission.contacts_manage,
         Permission.contacts_import,
+        Permission.campaigns_manage,
     }
 )
 
