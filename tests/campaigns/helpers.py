@@ -37,8 +37,8 @@ async def segment(api, filter=None, name: str | None = None) -> int:
     return r.json()["id"]
 
 
-async def wait_for(api, campaign_id: int, status: str = "done", timeout: float = 60) -> dict:
-    for _ in range(int(timeout * 5)):
+async def wait_for(api, campaign_id: int, status: str = "done", seconds: float = 60) -> dict:
+    for _ in range(int(seconds * 5)):
         stats = (await api.get(f"/api/v1/campaigns/{campaign_id}/stats")).json()
         if stats.get("status") == status:
             return stats
