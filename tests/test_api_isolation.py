@@ -16,14 +16,27 @@ import websockets
 
 from sodam.accounts import service as accounts
 from sodam.accounts import signins
+from sodam.campaigns import announcements
+from sodam.campaigns import service as campaigns
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
+from sodam.segments import service as segments
 from sodam.sla import service as sla
 from tests.frames import bearer, next_frame
 from tests.test_api_helpers import assert_error, client, seed_conversation, walk
 
 CORE_PREFIXES = tuple(
-    f"/api/v1/{r}/" for r in ("contacts", "conversations", "inboxes", "agents", "teams", "sla-policies")
+    f"/api/v1/{r}/"
+    for r in (
+        "contacts",
+        "conversations",
+        "inboxes",
+        "agents",
+        "teams",
+        "sla-policies",
+        "campaigns",
+        "announcements",
+    )
 )
 
 # A valid body for every write endpoint, so a 404 is about the id and not the body.
@@ -68,6 +81,14 @@ BODIES = {
     ("post", "/api/v1/contacts/{contact_id}/merge"): {"other_id": 1},
     ("post", "/api/v1/agents/{agent_id}/two-factor/reset"): {},
     ("patch", "/api/v1/sla-policies/{policy_id}"): {"name": "침입자", "targets": []},
+    # Campaigns and announcements (docs/campaigns.md): looked up in the caller's workspace first.
+    ("patch", "/api/v1/campaigns/{campaign_id}"): {"name": "침입자"},
+    ("post", "/api/v1/campaigns/{campaign_id}/schedule"): {"scheduled_at": "2099-01-01T09:00:00"},
+    ("post", "/api/v1/campaigns/{campaign_id}/start"): {},
+    ("post", "/api/v1/campaigns/{campaign_id}/pause"): {},
+    ("post", "/api/v1/campaigns/{campaign_id}/cancel"): {},
+    ("patch", "/api/v1/announcements/{announcement_id}"): {"text_ko": "침입"},
+    ("post", "/api/v1/announcements/{announcement_id}/clear"): {},
 }
 
 
@@ -91,6 +112,20 @@ async def two_workspaces(make_workspace):
         await signins.start(session, agent=b_agent, ip="10.0.0.2", user_agent="B", second_factor=False)
         (b_session,) = await signins.list_active(session, workspace_id=b.workspace_id, agent_id=b.agent_id)
         b_policy = await sla.seed_default(session, workspace_id=b.workspace_id)
+        b_segment = await segments.create(
+            session, workspace_id=b.workspace_id, name="B 고객", filter={"all": []}
+        )
+        b_campaign = await campaigns.create(
+            session,
+            workspace_id=b.workspace_id,
+            created_by=b.agent_id,
+            name="B의 캠페인",
+            segment_id=b_segment.id,
+            inbox_id=b.inbox_id,
+            channel="widget_message",
+            body_ko="B의 비밀 문구",
+        )
+        b_announcement = await announcements.create(session, workspace_id=b.workspace_id, text_ko="B의 공지")
     b_ids = {
         "policy_id": b_policy.id,
         "contact_id": b_data.contact_id,
@@ -102,6 +137,8 @@ async def two_workspaces(make_workspace):
         "article_id": b_article.id,
         "question_id": b_article.alternate_questions[0].id,
         "session_id": b_session.id,
+        "campaign_id": b_campaign.id,
+        "announcement_id": b_announcement.id,
     }
     return a, b, a_data, b_data, a_team.id, b_ids
 
@@ -123,6 +160,8 @@ async def snapshot(server, token: str, ids: dict) -> dict:
             f"/inboxes/{ids['inbox_id']}",
             f"/teams/{ids['team_id']}",
             f"/sla-policies/{ids['policy_id']}",
+            f"/campaigns/{ids['campaign_id']}",
+            f"/announcements/{ids['announcement_id']}",
             "/sla-policies",
             "/contacts",
             "/teams",

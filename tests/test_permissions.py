@@ -62,6 +62,8 @@ PUBLIC_PREFIXES = (
     "/voice/",
     # A KakaoTalk dealer's events: no agent, authenticated by the inbox's HMAC signature (docs/kakao.md).
     "/kakao/v1/",
+    # A campaign's tracked links and e-mail open pixel: the signed token names a recipient only.
+    "/c/",
 )
 # Write-method routes a read token may call: issuing a socket ticket and previewing a segment
 # change nothing.
@@ -352,6 +354,7 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "session_id": doomed_session,
             "rule_id": 1,  # routing rules: none exist, an allowed caller gets 404
             "announcement_id": 1,  # none of this workspace's: an allowed caller gets 404
+            "campaign_id": 1,  # the same (campaigns.manage)
             "callback_id": 1,  # the same
             "mention_id": 1,  # the same
             "name": "overview",  # reports: /api/v1/reports/{name}, /console/reports/{name}
