@@ -57,7 +57,7 @@ async def test_no_duplicates_when_the_sender_dies_mid_campaign(live_server, make
         """
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env)  # noqa: S603
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)  # noqa: S603, ASYNC220
     try:
         for _ in range(300):
             async with session_scope() as session:

@@ -137,20 +137,21 @@ async def _save(request: Request, ctx: Console, campaign_id: int | None):
                 ctx.t("campaigns.error.inbox"), code="invalid_campaign", details={"field": "inbox_id"}
             )
         at = fields.pop("scheduled_at")
-        if campaign_id is None:
-            current = await service.create(
-                ctx.session, workspace_id=ctx.workspace_id, created_by=ctx.agent.id, **fields
-            )
-        else:
-            current = await service.update_(
-                ctx.session, workspace_id=ctx.workspace_id, campaign_id=campaign_id, changes=fields
-            )
-        if at is not None:
-            await service.schedule(ctx.session, workspace_id=ctx.workspace_id, campaign_id=current.id, at=at)
+        # In a savepoint: a refusal leaves nothing written and the page's objects as they were.
+        async with ctx.session.begin_nested():
+            if campaign_id is None:
+                current = await service.create(
+                    ctx.session, workspace_id=ctx.workspace_id, created_by=ctx.agent.id, **fields
+                )
+            else:
+                current = await service.update_(
+                    ctx.session, workspace_id=ctx.workspace_id, campaign_id=campaign_id, changes=fields
+                )
+            if at is not None:
+                await service.schedule(
+                    ctx.session, workspace_id=ctx.workspace_id, campaign_id=current.id, at=at
+                )
     except AppError as exc:
-        if exc.status_code == 404 and campaign_id is not None and current is None:
-            raise
-        await ctx.session.rollback()
         stored = (
             await service.get(ctx.session, workspace_id=ctx.workspace_id, campaign_id=campaign_id)
             if campaign_id
@@ -188,17 +189,17 @@ async def create_announcement(request: Request, ctx: Console = Access):
     form = await request.form()
     try:
         ends = str(form.get("ends_at") or "").strip()
-        await announcements.create(
-            ctx.session,
-            workspace_id=ctx.workspace_id,
-            text_ko=str(form.get("text_ko") or "")[:1000],
-            text_en=str(form.get("text_en") or "")[:1000],
-            severity=str(form.get("severity") or "major"),
-            ends_at=service.local_time(datetime.fromisoformat(ends), "Asia/Seoul") if ends else None,
-            created_by=ctx.agent.id,
-        )
+        async with ctx.session.begin_nested():
+            await announcements.create(
+                ctx.session,
+                workspace_id=ctx.workspace_id,
+                text_ko=str(form.get("text_ko") or "")[:1000],
+                text_en=str(form.get("text_en") or "")[:1000],
+                severity=str(form.get("severity") or "major"),
+                ends_at=service.local_time(datetime.fromisoformat(ends), "Asia/Seoul") if ends else None,
+                created_by=ctx.agent.id,
+            )
     except (AppError, ValueError):
-        await ctx.session.rollback()
         return RedirectResponse("/console/campaigns/announcements?error=1", status_code=303)
     await ctx.session.commit()
     return RedirectResponse("/console/campaigns/announcements", status_code=303)
@@ -230,11 +231,11 @@ async def campaign_action(campaign_id: IdPath, request: Request, ctx: Console = 
     if do is None:
         raise Invalid("unknown action", code="invalid_action")
     try:
-        await do(ctx.session, workspace_id=ctx.workspace_id, campaign_id=campaign_id)
+        async with ctx.session.begin_nested():
+            await do(ctx.session, workspace_id=ctx.workspace_id, campaign_id=campaign_id)
     except AppError as exc:
         if exc.status_code == 404:
             raise
-        await ctx.session.rollback()
         campaign = await service.get(ctx.session, workspace_id=ctx.workspace_id, campaign_id=campaign_id)
         return await _editor(ctx, campaign, None, exc.message, exc.status_code)
     await ctx.session.commit()
