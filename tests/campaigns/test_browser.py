@@ -5,6 +5,8 @@ console screens (ko and en, 1280 and 390 px) go to /tmp/shots-campaigns."""
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from tests.campaigns.helpers import segment, wait_for
 from tests.webhooks.helpers import api as make_api
 
 pytestmark = pytest.mark.browser
-SHOTS = Path("/tmp/shots-campaigns")
+SHOTS = Path(os.environ.get("SODAM_SHOTS_DIR", str(Path(tempfile.gettempdir()) / "shots-campaigns")))
 
 
 async def _sign_in(page, server, ws):
@@ -30,7 +32,7 @@ async def _sign_in(page, server, ws):
 async def test_banner_and_campaign_message_arrive_live_in_an_open_widget(
     new_context, host_site, live_server, make_workspace
 ):
-    SHOTS.mkdir(exist_ok=True)
+    os.makedirs(SHOTS, exist_ok=True)
     ws = await make_workspace(allowed_origins=[host_site.origin], company_name="소담 쇼핑")
     context = await new_context(viewport={"width": 390, "height": 760})
     page = await context.new_page()
