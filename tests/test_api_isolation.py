@@ -17,9 +17,12 @@ import websockets
 from sodam.accounts import service as accounts
 from sodam.accounts import signins
 from sodam.automations import service as automations
+from sodam.campaigns import announcements
+from sodam.campaigns import service as campaigns
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
 from sodam.pagehelp import service as pagehelp
+from sodam.segments import service as segments
 from sodam.sla import service as sla
 from tests.frames import bearer, next_frame
 from tests.test_api_helpers import assert_error, client, seed_conversation, walk
@@ -35,6 +38,8 @@ CORE_PREFIXES = tuple(
         "sla-policies",
         "automations",
         "page-rules",
+        "campaigns",
+        "announcements",
     )
 )
 # Paths whose parameter is not a workspace's row (a template's key names the same journey everywhere).
@@ -88,6 +93,14 @@ BODIES = {
     ("post", "/api/v1/automations/{rule_id}/disable"): {},
     ("post", "/api/v1/automations/{rule_id}/dry-run"): {},
     ("patch", "/api/v1/page-rules/{rule_id}"): {"name": "침입자", "enabled": False},
+    # Campaigns and announcements (docs/campaigns.md): looked up in the caller's workspace first.
+    ("patch", "/api/v1/campaigns/{campaign_id}"): {"name": "침입자"},
+    ("post", "/api/v1/campaigns/{campaign_id}/schedule"): {"scheduled_at": "2099-01-01T09:00:00"},
+    ("post", "/api/v1/campaigns/{campaign_id}/start"): {},
+    ("post", "/api/v1/campaigns/{campaign_id}/pause"): {},
+    ("post", "/api/v1/campaigns/{campaign_id}/cancel"): {},
+    ("patch", "/api/v1/announcements/{announcement_id}"): {"text_ko": "침입"},
+    ("post", "/api/v1/announcements/{announcement_id}/clear"): {},
 }
 
 
@@ -122,6 +135,20 @@ async def two_workspaces(make_workspace):
         b_page_rule = await pagehelp.create(
             session, workspace_id=b.workspace_id, name="B의 규칙", pattern="/b/*", message={"ko": "B"}
         )
+        b_segment = await segments.create(
+            session, workspace_id=b.workspace_id, name="B 고객", filter={"all": []}
+        )
+        b_campaign = await campaigns.create(
+            session,
+            workspace_id=b.workspace_id,
+            created_by=b.agent_id,
+            name="B의 캠페인",
+            segment_id=b_segment.id,
+            inbox_id=b.inbox_id,
+            channel="widget_message",
+            body_ko="B의 비밀 문구",
+        )
+        b_announcement = await announcements.create(session, workspace_id=b.workspace_id, text_ko="B의 공지")
     b_ids = {
         "rule_id": b_rule.id,
         "policy_id": b_policy.id,
@@ -135,6 +162,8 @@ async def two_workspaces(make_workspace):
         "article_id": b_article.id,
         "question_id": b_article.alternate_questions[0].id,
         "session_id": b_session.id,
+        "campaign_id": b_campaign.id,
+        "announcement_id": b_announcement.id,
     }
     return a, b, a_data, b_data, a_team.id, b_ids
 
@@ -171,6 +200,8 @@ async def snapshot(server, token: str, ids: dict) -> dict:
             f"/automations/{ids['rule_id']}",
             f"/page-rules/{ids['page_rule_id']}",
             f"/page-rules/{ids['page_rule_id']}/stats",
+            f"/campaigns/{ids['campaign_id']}",
+            f"/announcements/{ids['announcement_id']}",
             "/sla-policies",
             "/contacts",
             "/teams",

@@ -62,6 +62,8 @@ PUBLIC_PREFIXES = (
     "/voice/",
     # A KakaoTalk dealer's events: no agent, authenticated by the inbox's HMAC signature (docs/kakao.md).
     "/kakao/v1/",
+    # A campaign's tracked links and e-mail open pixel: the signed token names a recipient only.
+    "/c/",
 )
 # Write-method routes a read token may call: issuing a socket ticket and previewing a segment
 # change nothing.
@@ -353,6 +355,7 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "rule_id": 1,  # routing and automation rules: none of this workspace's, an allowed caller gets 404
             "key": "welcome",  # /…/automations/templates/{key}: a seed journey
             "announcement_id": 1,  # none of this workspace's: an allowed caller gets 404
+            "campaign_id": 1,  # the same (campaigns.manage)
             "callback_id": 1,  # the same
             "mention_id": 1,  # the same
             "name": "overview",  # reports: /api/v1/reports/{name}, /console/reports/{name}

@@ -439,9 +439,10 @@ async def test_widget_script_is_served_small_and_never_uses_innerhtml(client):
     assert "javascript" in r.headers["content-type"]
     # What a browser downloads on every page: the script (comments included) gzipped, as any
     # proxy or CDN in front of Sodam sends it. The file code (widget-files.js) is loaded only
-    # when a file is sent or shown.
-    assert len(r.content) < 56_000
-    assert len(gzip.compress(r.content, 9)) < 16_000
+    # when a file is sent or shown; page rules and the status answer are loaded lazily too.
+    # 17,000 since campaigns: incident banners must show without a second request.
+    assert len(r.content) < 60_000
+    assert len(gzip.compress(r.content, 9)) < 17_000
     files = await client.get("/static/widget-files.js")
     assert files.status_code == 200 and len(files.content) < 12_000
     assert "innerHTML" not in files.text and "insertAdjacentHTML" not in files.text

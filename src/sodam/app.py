@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sodam import __version__
+from sodam.campaigns import live as campaigns_live
 from sodam.config import Settings, get_settings
 from sodam.conversations import privacy as conversation_privacy
 from sodam.conversations import realtime as conversation_realtime
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         init_engine(url, pool_size=settings.db_pool_size)
         hub.set_resolver(conversation_realtime.resolve, immediate={"message.created"})
         hub.on_event(conversation_privacy.forget_cached)
+        hub.on_event(campaigns_live.on_bus_event)  # incident/campaign banners pushed to widgets
         listener = PostgresListener(url, hub.dispatch, hub.resync_all)
         await listener.start()
         app.state.listener = listener
@@ -290,6 +292,15 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(automations_api.router)  # /api/v1/automations
     app.include_router(automations_api.events_router)  # POST /api/v1/events (custom events)
     app.include_router(automations_views.router)  # /console/automations
+
+    from sodam.campaigns import api as campaigns_api
+    from sodam.campaigns import public as campaigns_public
+    from sodam.campaigns import views as campaigns_views
+
+    app.include_router(campaigns_api.router)  # /api/v1/campaigns, /api/v1/announcements
+    app.include_router(campaigns_public.router)  # /c/l/{token}, /c/o/{token}.gif: tracked links, open pixel
+    app.include_router(campaigns_public.widget_router)  # the widget's banner and "seen"
+    app.include_router(campaigns_views.router)  # /console/campaigns, /console/campaigns/announcements
 
     from sodam.analytics import api as reports_api
     from sodam.analytics import views as reports_views

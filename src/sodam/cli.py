@@ -342,6 +342,15 @@ def bench_kakao(
     _bench_module("kakao").main(events=events, clients=clients)
 
 
+@bench_app.command("campaigns")
+def bench_campaigns(
+    contacts: int = typer.Option(100_000, help="Contacts in the segment (one API-channel message each)."),
+    rate: int = typer.Option(10_000, help="The campaign's throttle (messages/s)."),
+) -> None:
+    """A campaign to a segment through the API channel: messages/s, delivery p99 from the start, lost, duplicates."""
+    _bench_module("campaigns").main(contacts=contacts, rate=rate)
+
+
 @bench_app.command("faults")
 def bench_faults(
     duration: float = typer.Option(60.0, help="Seconds of steady load; the faults are spread over it."),

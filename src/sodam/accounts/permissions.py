@@ -59,6 +59,9 @@ class Permission(str, enum.Enum):
     automations_manage = "automations.manage"
     # Page rules (도움말 제안): the widget's help offered by page, and their reach figures.
     pagehelp_manage = "pagehelp.manage"
+    # Campaigns to segments (create, schedule, start, pause, cancel, counts) and incident
+    # announcements (shown by the widget, the bot, auto-replies and the IVR).
+    campaigns_manage = "campaigns.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -79,6 +82,7 @@ _SUPERVISOR = frozenset(
         Permission.contacts_import,
         Permission.automations_manage,
         Permission.pagehelp_manage,
+        Permission.campaigns_manage,
     }
 )
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.bot import dialogue, rules
 from sodam.bot.models import BotConversation, BotOutcome, BotState
+from sodam.campaigns import announcements
 from sodam.channels import hours
 from sodam.channels import service as inboxes
 from sodam.channels.models import Inbox
@@ -252,7 +253,29 @@ async def handle_customer_message(
         conversation.language = reading.language
     state.language = reading.language
     bot = BotReplier(session, conversation, reading.language)
+    await _announce(session, bot, conversation)
     return await _decide(session, kb, bot, state, conversation, inbox, settings, reading, now)
+
+
+async def _announce(session: AsyncSession, bot: BotReplier, conversation: Conversation) -> None:
+    """Active incident announcements first (once per conversation), then the answer."""
+    live = await announcements.active(session, conversation.workspace_id)
+    if not live:
+        return
+    told = set(
+        await session.scalars(
+            select(Message.payload["announcement"].as_integer()).where(
+                Message.conversation_id == conversation.id,
+                Message.sender_type == SenderType.bot,
+                Message.payload.has_key("announcement"),
+            )
+        )
+    )
+    for a in live:
+        if a.id not in told:
+            await bot.say(
+                announcements.text_of(a, bot.language), {"announcement": a.id, "severity": a.severity}
+            )
 
 
 async def _decide(session, kb, bot, state, conversation, inbox, settings, reading, now) -> str:

@@ -67,6 +67,7 @@ def build_mail(
     references: list[str],
     automatic: bool,
     files: list[tuple[str, str, bytes]] = (),
+    pixel: str | None = None,
 ) -> EmailMessage:
     """The MIME message of one answer."""
     msg = EmailMessage()
@@ -96,6 +97,8 @@ def build_mail(
         '<!doctype html><html><body><div style="font-family:sans-serif;font-size:14px">'
         + part
         + (f'<br><br><div style="color:#666">-- <br>{sig}</div>' if sig else "")
+        # A campaign's open pixel (sodam.campaigns.tracking: an opaque token, no secret).
+        + (f'<img src="{html.escape(pixel)}" width="1" height="1" alt="">' if pixel else "")
         + "</div></body></html>",
         subtype="html",
     )
@@ -195,6 +198,7 @@ async def prepare(session: AsyncSession, *, message_id: int, attempt: int) -> Ou
     )
     language = conversation.language or contact.language or "ko"
     language = "en" if language.startswith("en") else "ko"
+    campaign = payload.get("campaign") or {}
     files = []
     for wire in payload.get("attachments") or []:
         row = await attachments.get(session, workspace_id=message.workspace_id, public_id=wire["id"])
@@ -204,7 +208,8 @@ async def prepare(session: AsyncSession, *, message_id: int, attempt: int) -> Ou
         inbox_name=inbox.name,
         to_address=recipient,
         to_name=contact.name,
-        subject=reply_subject(conversation.subject, language),
+        # A campaign's first mail has its own subject (no "Re:"); answers thread as usual.
+        subject=campaign.get("subject") or reply_subject(conversation.subject, language),
         body=_body(message),
         signature=config.signature_en if language == "en" else config.signature_ko,
         mail_id=mail_id,
@@ -212,6 +217,7 @@ async def prepare(session: AsyncSession, *, message_id: int, attempt: int) -> Ou
         references=references,
         automatic=automatic,
         files=files,
+        pixel=campaign.get("pixel") if str(campaign.get("pixel") or "").startswith("http") else None,
     )
     await service.set_delivery(
         session,

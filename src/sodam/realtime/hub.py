@@ -92,6 +92,12 @@ class Hub:
     def active_topics(self) -> set[str]:
         return set(self._topics)
 
+    def offer_topic(self, topic: str, frame: dict[str, Any]) -> None:
+        """Offer one frame to this process's subscribers of a topic (a live nudge, e.g. the
+        widget banner changed); nothing happens when nobody here listens."""
+        for subscriber in list(self._topics.get(topic, ())):
+            subscriber.offer(frame)
+
     async def dispatch(self, event: dict[str, Any]) -> None:
         for handler in self._event_handlers:
             try:

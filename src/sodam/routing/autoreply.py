@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Agent
+from sodam.campaigns import announcements
 from sodam.channels import hours
 from sodam.channels.models import Inbox
 from sodam.channels.promise import when_text
@@ -107,6 +108,13 @@ async def send_first_reply(
     if (last_payload or {}).get("no_reply"):
         return  # an auto-reply, a bounce, a list mail: never answered (mail/)
     content = await text_for(session, conversation=conversation, inbox=inbox, agent_id=agent_id, now=now)
+    # A known incident (sodam.campaigns announcements) is said first, in the customer's language.
+    contact = await session.get(Contact, conversation.contact_id)
+    notice = await announcements.notice(
+        session, workspace_id=conversation.workspace_id, language=language_of(conversation, contact)
+    )
+    if notice:
+        content = f"{notice}\n\n{content}"
     await conversations.create_message(
         session,
         conversation=conversation,

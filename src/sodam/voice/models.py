@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -21,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sodam.campaigns.models import Announcement  # noqa: F401  (the one model; the IVR reads it)
 from sodam.db.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
 
 OUTCOMES = ("answered", "voicemail", "abandoned", "forwarded", "callback_requested")
@@ -89,19 +89,6 @@ class CallStep(WorkspaceScoped, Base):
     step: Mapped[str] = mapped_column(String(300), primary_key=True)
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-
-class Announcement(IdMixin, TimestampMixin, WorkspaceScoped, Base):
-    """An incident announcement (e.g. 결제 장애 안내): while active the IVR plays it first."""
-
-    __tablename__ = "phone_announcements"
-    __audit__ = "phone_announcement"
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    text_ko: Mapped[str] = mapped_column(Text)
-    text_en: Mapped[str] = mapped_column(Text, default="")
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
 
 
 class Callback(IdMixin, TimestampMixin, WorkspaceScoped, Base):

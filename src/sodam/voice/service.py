@@ -11,6 +11,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service as accounts
+from sodam.campaigns import announcements
+from sodam.campaigns.models import Announcement
 from sodam.channels import service as inboxes
 from sodam.channels.models import ChannelType, Inbox
 from sodam.contacts import phones
@@ -21,7 +23,7 @@ from sodam.conversations.message_path import create_message
 from sodam.conversations.models import Conversation, MessageKind, SenderType
 from sodam.core.errors import Conflict, Invalid, NotFound
 from sodam.voice import ivr, numbers
-from sodam.voice.models import OUTCOMES, Announcement, Call, CallStep, PhoneLine
+from sodam.voice.models import OUTCOMES, Call, CallStep, PhoneLine
 
 PHONE = "phone"  # the contact identity's channel: E.164 numbers
 QUIET_INBOX = {"auto_reply": False}  # a phone conversation gets no first chat auto-reply
@@ -130,79 +132,48 @@ async def line_by_token(session: AsyncSession, *, public_token: str) -> tuple[In
 
 
 # ---- announcements ---------------------------------------------------------------------------
+# One announcement model (sodam.campaigns): the IVR reads the same rows as the widget banner,
+# the bot and the auto-replies; /api/v1/phone/announcements stays as a view of them.
 async def active_announcements(session: AsyncSession, workspace_id: int) -> list[Announcement]:
     """The incident announcements active now, oldest first (the IVR plays them before the menu)."""
-    return list(
-        await session.scalars(
-            select(Announcement)
-            .where(Announcement.workspace_id == workspace_id, Announcement.active.is_(True))
-            .order_by(Announcement.id)
-        )
-    )
+    return await announcements.active(session, workspace_id)
 
 
 async def list_announcements(session: AsyncSession, *, workspace_id: int) -> list[Announcement]:
-    return list(
-        await session.scalars(
-            select(Announcement)
-            .where(Announcement.workspace_id == workspace_id)
-            .order_by(Announcement.id.desc())
-        )
-    )
+    return await announcements.list_(session, workspace_id=workspace_id)
 
 
 async def get_announcement(session: AsyncSession, *, workspace_id: int, announcement_id: int) -> Announcement:
-    found = await session.scalar(
-        select(Announcement).where(
-            Announcement.workspace_id == workspace_id, Announcement.id == announcement_id
-        )
-    )
-    if found is None:
-        raise NotFound("announcement not found")
-    return found
-
-
-def _clean_text(value: str | None, field: str, required: bool) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise Invalid(f"{field} is required", code="invalid_announcement", details={"field": field})
-    if len(value) > ivr.MAX_PROMPT:
-        raise Invalid(f"{field} is too long", code="invalid_announcement", details={"field": field})
-    return value
+    return await announcements.get(session, workspace_id=workspace_id, announcement_id=announcement_id)
 
 
 async def create_announcement(
     session: AsyncSession, *, workspace_id: int, text_ko: str, text_en: str = "", active: bool = True
 ) -> Announcement:
-    row = Announcement(
+    return await announcements.create(
+        session,
         workspace_id=workspace_id,
-        text_ko=_clean_text(text_ko, "text_ko", True),
-        text_en=_clean_text(text_en, "text_en", False),
+        text_ko=text_ko,
+        text_en=text_en,
         active=active,
+        limit=ivr.MAX_PROMPT,
     )
-    session.add(row)
-    await session.flush()
-    return row
 
 
 async def update_announcement(
     session: AsyncSession, *, workspace_id: int, announcement_id: int, changes: dict[str, Any]
 ) -> Announcement:
-    row = await get_announcement(session, workspace_id=workspace_id, announcement_id=announcement_id)
-    if "text_ko" in changes:
-        row.text_ko = _clean_text(changes["text_ko"], "text_ko", True)
-    if "text_en" in changes:
-        row.text_en = _clean_text(changes["text_en"], "text_en", False)
-    if "active" in changes:
-        row.active = bool(changes["active"])
-    await session.flush()
-    return row
+    return await announcements.update(
+        session,
+        workspace_id=workspace_id,
+        announcement_id=announcement_id,
+        changes=changes,
+        limit=ivr.MAX_PROMPT,
+    )
 
 
 async def delete_announcement(session: AsyncSession, *, workspace_id: int, announcement_id: int) -> None:
-    row = await get_announcement(session, workspace_id=workspace_id, announcement_id=announcement_id)
-    await session.delete(row)
-    await session.flush()
+    await announcements.delete(session, workspace_id=workspace_id, announcement_id=announcement_id)
 
 
 # ---- callers and calls -----------------------------------------------------------------------

@@ -230,6 +230,10 @@
     .quick-replies button:disabled { cursor: default; opacity: .5; }
     .quick-replies button.chosen { opacity: 1; background: var(--c); color: var(--on-c); }
     .quick-replies button:focus-visible, .card a:focus-visible { outline: 3px solid #91a7ff; outline-offset: 2px; }
+    .banner { padding: 8px 12px; font-size: 13px; background: #fff4e6; color: #7c2d12; border-bottom: 1px solid #ffd8a8; white-space: pre-wrap; word-break: break-word; }
+    .banner.sev-critical, .banner.sev-major { background: #fff5f5; color: #8a1c1c; border-bottom-color: #ffc9c9; }
+    .banner.sev-info { background: #e7f5ff; color: #1c3d5a; border-bottom-color: #a5d8ff; }
+    .banner + .banner { border-top: 0; }
     .waiting { padding: 6px 12px; font-size: 12px; background: #e7f5ff; color: #1c3d5a; text-align: center; }
     .typing { padding: 2px 16px 6px; font-size: 12px; color: #6b7280; }
     .notice { padding: 6px 12px; font-size: 12px; background: #f1f3f5; color: #495057; text-align: center; }
@@ -291,6 +295,8 @@
     );
     const status = el('div', { id: 'sodam-status', class: 'status', role: 'status', hidden: true, text: t.connecting });
     const waiting = el('div', { id: 'sodam-waiting', class: 'waiting', role: 'status', hidden: true });
+    // Incident announcements and banner campaigns (GET /banner; a "banner" frame says: fetch again).
+    const banners = el('div', { id: 'sodam-banners', class: 'banners', role: 'status', 'aria-live': 'polite' });
     const notice = el('div', { id: 'sodam-resolved', class: 'notice', role: 'status', hidden: true, text: t.resolved });
     const typing = el('div', { id: 'sodam-typing', class: 'typing', 'aria-live': 'polite', hidden: true, text: t.typing });
     const messages = el(
@@ -350,6 +356,7 @@
         el('button', { class: 'close', type: 'button', 'aria-label': t.close, text: '×', onclick: () => setOpen(false) })
       ),
       status,
+      banners,
       waiting,
       el('div', { class: 'body' }, prechat, messages),
       typing,
@@ -407,7 +414,7 @@
       sendFiles(e.dataTransfer.files);
     });
     document.body.append(host);
-    return { t, launcher, badge, panel, status, waiting, notice, typing, messages, prechat, prechatError, composer, input, error };
+    return { t, launcher, badge, panel, status, banners, waiting, notice, typing, messages, prechat, prechatError, composer, input, error };
   }
 
   // ---- open / close, session ---------------------------------------------
@@ -417,6 +424,7 @@
     ui.panel.hidden = !open;
     ui.launcher.setAttribute('aria-expanded', String(open));
     if (!open) return;
+    reportSeen();
     S.unread = 0;
     ui.badge.hidden = true;
     // Create the visitor only when someone actually opens the chat: page views are not contacts.
@@ -483,6 +491,7 @@
         persist();
         connect();
         reportPage(true);
+        fetchBanner();
       })
       .finally(() => {
         S.sessionPromise = null;
@@ -626,6 +635,10 @@
         break;
       case 'resync': // the server's bus reconnected: ask for what we may have missed
         httpFetchMissed();
+        fetchBanner();
+        break;
+      case 'banner': // an announcement started or cleared, a banner campaign came or went
+        fetchBanner();
         break;
       case 'typing': // an agent types a reply (never a note), or stopped
       case 'read': // an agent has read up to frame.seq
@@ -807,6 +820,10 @@
         ui.badge.textContent = String(S.unread);
         ui.badge.hidden = false;
       }
+    }
+    if (m.sender_type !== 'contact' && m.payload && m.payload.campaign) {
+      S.seenTodo.messages.add(m.id);
+      reportSeen();
     }
     li.dataset.id = String(m.id);
     li.dataset.seq = String(m.seq);
@@ -1226,6 +1243,45 @@
   window.addEventListener('popstate', () => reportPage(false));
   window.addEventListener('hashchange', () => reportPage(false));
 
+  // ---- banner (incidents, banner campaigns) and campaign "seen" ----------------------
+  async function fetchBanner() {
+    if (!ui) return;
+    let data;
+    try {
+      const locale = encodeURIComponent(S.config.locale || navigator.language || '');
+      data = await api(`/banner?locale=${locale}`, { visitor: S.visitor || undefined });
+    } catch (e) {
+      return; // keep what is shown; the next frame or reload tries again
+    }
+    const items = (data && data.items) || [];
+    ui.banners.replaceChildren(
+      ...items.map((item) =>
+        el('div', {
+          class: `banner sev-${/^[a-z]+$/.test(item.severity || '') ? item.severity : 'info'}`,
+          'data-kind': item.kind,
+          'data-id': String(item.id),
+          text: item.text || '',
+        })
+      )
+    );
+    for (const item of items) if (item.kind === 'campaign') S.seenTodo.campaigns.add(item.id);
+    reportSeen();
+  }
+
+  function reportSeen() {
+    if (!S.open || !S.visitor || S.seenBusy) return;
+    const messages = [...S.seenTodo.messages].slice(0, 50);
+    const campaigns = [...S.seenTodo.campaigns].slice(0, 10);
+    if (!messages.length && !campaigns.length) return;
+    S.seenBusy = true;
+    api('/campaigns/seen', { method: 'POST', body: { message_ids: messages, campaign_ids: campaigns }, visitor: S.visitor })
+      .then(() => {
+        messages.forEach((id) => S.seenTodo.messages.delete(id));
+        campaigns.forEach((id) => S.seenTodo.campaigns.delete(id));
+      }, () => {})
+      .finally(() => { S.seenBusy = false; });
+  }
+
   // ---- start ---------------------------------------------------------------------
   async function start() {
     let config;
@@ -1236,7 +1292,9 @@
       return; // unknown inbox or site not allowed: draw nothing rather than a broken launcher
     }
     S.config = config;
+    S.seenTodo = { messages: new Set(), campaigns: new Set() };
     ui = build(config);
+    fetchBanner();
     // Messages typed before a reload but never acknowledged: show them and resend.
     for (const item of S.outbox) pendingBubble(item);
     // A returning visitor (or one with unsent messages) reconnects at once, so replies arrive live.
