@@ -62,7 +62,8 @@ async def test_templates_toggle_edit_and_dry_run(new_context, live_server, make_
     await page.locator("#automation-dry-run").click()
     await expect(page.locator("#dry-run-count")).to_contain_text("0명")
     await _shot(page, "edit-ko-1280")
-    # A bad step is refused with the path, and what was typed stays.
+    # A bad step typed as JSON (고급) is refused with the path, and what was typed stays.
+    await page.locator("#automation-advanced summary").click()
     await page.locator("#automation-steps").fill('[{"type": "message", "text": {"ko": "안녕하세요"}}]')
     await page.locator("#automation-save").click()
     await expect(page.locator("#automation-error")).to_contain_text("steps[0].text.en")

@@ -1,21 +1,30 @@
 """Console: 자동화 — the rules with on/off toggles, their counts and last runs; the rule
-editor (trigger, conditions, steps with waits, as JSON with the trigger's settings as fields);
-the templates gallery (one click enables a seed journey); a rule's runs; the dry run."""
+editor (the trigger and its settings as fields; conditions as rows and steps as cards built by
+console-automations.js into the JSON the API takes, the JSON itself behind 고급); the
+workspace's automation settings (daily cap, quiet hours); the templates gallery (one click
+enables a seed journey); a rule's runs; the dry run."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
+from sodam.accounts import service as accounts
 from sodam.accounts.permissions import Permission
 from sodam.accounts.sessions import Console, console_access
 from sodam.automations import service, templates, timeline
-from sodam.automations.rules import TRIGGERS
-from sodam.core.errors import AppError
+from sodam.automations.rules import CHANNELS, CONDITIONS, KEYED, PRIORITIES, STEPS, TRIGGERS
+from sodam.channels import service as inboxes
+from sodam.contacts import attributes
+from sodam.core.errors import AppError, Invalid
 from sodam.core.params import IdPath
+from sodam.segments import service as segments
+from sodam.surveys import service as surveys
+from sodam.webhooks import service as webhooks
 
 timeline.register()
 
@@ -32,9 +41,33 @@ STARTER_STEPS = [
 ]
 
 
-def _json(raw: str, path: str) -> Any:
-    from sodam.core.errors import Invalid
+# What the builder offers for a message: the canned replies' placeholders and the event's.
+PLACEHOLDERS = (
+    "{{contact.first_name}}",
+    "{{contact.name}}",
+    "{{contact.email}}",
+    "{{contact.company}}",
+    "{{event.order_id}}",
+)
+LANGUAGE_CHOICES = ("ko", "en", "ja", "zh")
+TIMEZONES = (
+    "Asia/Seoul",
+    "Asia/Tokyo",
+    "Asia/Shanghai",
+    "Asia/Singapore",
+    "Asia/Ho_Chi_Minh",
+    "Asia/Kolkata",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "UTC",
+)
 
+
+def _json(raw: str, path: str) -> Any:
     if len(raw) > MAX_JSON_CHARS:
         raise Invalid(f"{path}: too long", code="invalid_rule", details={"path": path, "reason": "too long"})
     try:
@@ -55,9 +88,184 @@ def _trigger_config(form, trigger_type: str) -> dict[str, Any]:
     return out
 
 
-def _editor(ctx: Console, rule, *, values: dict[str, Any] | None = None, error: str | None = None):
+def _labels(ctx: Console) -> dict[str, Any]:
+    """Every label the builder shows, spelled out (ko/en catalogs, no dynamic keys)."""
+    t = ctx.t
+    return {
+        "fields": {
+            "contact.language": t("automations.field.language"),
+            "contact.attribute": t("automations.field.contact_attribute"),
+            "contact.tag": t("automations.field.contact_tag"),
+            "company.name": t("automations.field.company_name"),
+            "company.plan": t("automations.field.company_plan"),
+            "company.attribute": t("automations.field.company_attribute"),
+            "segment": t("automations.field.segment"),
+            "contact.resolved_conversations": t("automations.field.resolved"),
+            "conversation.channel": t("automations.field.channel"),
+            "conversation.inbox": t("automations.field.inbox"),
+            "conversation.priority": t("automations.field.priority"),
+            "conversation.tag": t("automations.field.conversation_tag"),
+            "time.weekday": t("automations.field.weekday"),
+            "time.business_hours": t("automations.field.business_hours"),
+            "event.property": t("automations.field.event_property"),
+        },
+        "ops": {
+            "in": t("automations.op.in"),
+            "not_in": t("automations.op.not_in"),
+            "eq": t("automations.op.eq"),
+            "ne": t("automations.op.ne"),
+            "contains": t("automations.op.contains"),
+            "gt": t("automations.op.gt"),
+            "gte": t("automations.op.gte"),
+            "lt": t("automations.op.lt"),
+            "lte": t("automations.op.lte"),
+            "set": t("automations.op.set"),
+            "not_set": t("automations.op.not_set"),
+            "has": t("automations.op.has"),
+            "has_not": t("automations.op.has_not"),
+            "is": t("automations.op.is"),
+        },
+        "steps": {
+            "message": t("automations.action.message"),
+            "email": t("automations.action.email"),
+            "tag": t("automations.action.tag"),
+            "assign": t("automations.action.assign"),
+            "priority": t("automations.action.priority"),
+            "escalate": t("automations.action.escalate"),
+            "survey": t("automations.action.survey"),
+            "webhook": t("automations.action.webhook"),
+            "wait": t("automations.action.wait"),
+        },
+        "languages": {
+            "ko": t("automations.lang.ko"),
+            "en": t("automations.lang.en"),
+            "ja": t("automations.lang.ja"),
+            "zh": t("automations.lang.zh"),
+        },
+        "channels": {
+            "web_widget": t("automations.channel.web_widget"),
+            "email": t("automations.channel.email"),
+            "api": t("automations.channel.api"),
+            "phone": t("automations.channel.phone"),
+        },
+        "priorities": {
+            "none": t("automations.priority.none"),
+            "low": t("automations.priority.low"),
+            "medium": t("automations.priority.medium"),
+            "high": t("automations.priority.high"),
+            "urgent": t("automations.priority.urgent"),
+        },
+        "weekdays": [
+            t("automations.weekday.mon"),
+            t("automations.weekday.tue"),
+            t("automations.weekday.wed"),
+            t("automations.weekday.thu"),
+            t("automations.weekday.fri"),
+            t("automations.weekday.sat"),
+            t("automations.weekday.sun"),
+        ],
+        "s": {
+            "key": t("automations.b.key"),
+            "other_key": t("automations.b.other_key"),
+            "value": t("automations.b.value"),
+            "list_hint": t("automations.b.list_hint"),
+            "yes": t("automations.b.yes"),
+            "no": t("automations.b.no"),
+            "remove": t("automations.b.remove"),
+            "up": t("automations.b.up"),
+            "down": t("automations.b.down"),
+            "step_n": t("automations.b.step_n"),
+            "text_ko": t("automations.b.text_ko"),
+            "text_en": t("automations.b.text_en"),
+            "subject_ko": t("automations.b.subject_ko"),
+            "subject_en": t("automations.b.subject_en"),
+            "note_ko": t("automations.b.note_ko"),
+            "note_en": t("automations.b.note_en"),
+            "inbox": t("automations.b.inbox"),
+            "inbox_auto": t("automations.b.inbox_auto"),
+            "email_inbox": t("automations.b.email_inbox"),
+            "tag": t("automations.b.tag"),
+            "team": t("automations.b.team"),
+            "agent": t("automations.b.agent"),
+            "nobody": t("automations.b.nobody"),
+            "priority": t("automations.b.priority"),
+            "survey": t("automations.b.survey"),
+            "webhook": t("automations.b.webhook"),
+            "wait_for": t("automations.b.wait_for"),
+            "hours": t("automations.b.hours"),
+            "days": t("automations.b.days"),
+            "insert": t("automations.b.insert"),
+            "none_yet": t("automations.b.none_yet"),
+            "choose": t("automations.b.choose"),
+            "advanced_changed": t("automations.b.advanced_changed"),
+            "fix_field": t("automations.b.fix_field"),
+        },
+    }
+
+
+async def _catalog(ctx: Console) -> dict[str, Any]:
+    """What the builder offers: fields and operators, and the workspace's own things to pick."""
+    ws = ctx.workspace_id
+    defs = list(await attributes.list_all(ctx.session, workspace_id=ws))
+    inbox_rows = await inboxes.list_(ctx.session, workspace_id=ws)
+
+    def attr(d) -> dict[str, Any]:
+        return {"key": d.key, "label": d.label, "type": d.type, "options": list(d.options or [])}
+
+    return {
+        "conditions": {f: list(ops) for f, ops in CONDITIONS.items()},
+        "keyed": list(KEYED),
+        "steps": list(STEPS),
+        "channels": list(CHANNELS),
+        "priorities": list(PRIORITIES),
+        "languages": list(LANGUAGE_CHOICES),
+        "placeholders": list(PLACEHOLDERS),
+        "contact_attributes": [attr(d) for d in defs if d.applies_to == "contact"],
+        "company_attributes": [attr(d) for d in defs if d.applies_to == "company"],
+        "segments": [
+            {"id": s.id, "name": s.name}
+            for s in await segments.list_(ctx.session, workspace_id=ws, limit=500)
+        ],
+        "inboxes": [{"id": i.id, "name": i.name, "channel": i.channel_type.value} for i in inbox_rows],
+        "teams": [
+            {"id": t.id, "name": t.name} for t in await accounts.list_teams(ctx.session, workspace_id=ws)
+        ],
+        "agents": [
+            {"id": a.id, "name": a.name}
+            for a in await accounts.list_agents(ctx.session, workspace_id=ws)
+            if a.is_active
+        ],
+        "surveys": [
+            {"id": s.id, "name": s.name}
+            for s in await surveys.list_(ctx.session, workspace_id=ws, audience="customers", limit=500)
+        ],
+        "webhooks": [
+            {"id": w.id, "name": w.description or w.url}
+            for w in await webhooks.list_(ctx.session, workspace_id=ws)
+        ],
+        "labels": _labels(ctx),
+    }
+
+
+def _error_of(exc: AppError) -> tuple[str, str | None]:
+    """(the message above the form, the JSON path of the bad part when the rules say where)."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    if "path" not in details:
+        return exc.message, None
+    return f"{details['path']}: {details.get('reason')}", str(details["path"])
+
+
+async def _editor(
+    ctx: Console,
+    rule,
+    *,
+    values: dict[str, Any] | None = None,
+    error: str | None = None,
+    error_path: str | None = None,
+):
     values = values or {}
     source = rule
+    catalog = await _catalog(ctx)
     return ctx.render(
         "automations/edit.html",
         {
@@ -79,7 +287,10 @@ def _editor(ctx: Console, rule, *, values: dict[str, Any] | None = None, error: 
                 json.dumps(source.steps if source else STARTER_STEPS, ensure_ascii=False, indent=2),
             ),
             "error": error,
+            "error_path": error_path,
+            "catalog": catalog,
         },
+        status_code=422 if error else 200,
     )
 
 
@@ -117,9 +328,80 @@ async def use_template(key: str, ctx: Console = Manager):
     return RedirectResponse(f"/console/automations?saved={rules[0].id}", status_code=303)
 
 
+def _settings_page(ctx: Console, values: dict[str, Any], errors: dict[str, str], *, saved: bool = False):
+    zones = list(TIMEZONES)
+    if values.get("timezone") and values["timezone"] not in zones:
+        zones.insert(0, values["timezone"])
+    return ctx.render(
+        "automations/settings.html",
+        {
+            "section": "automations",
+            "values": values,
+            "errors": errors,
+            "saved": saved,
+            "timezones": zones,
+            "hours": list(range(24)),
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/settings")
+async def settings_page(ctx: Console = Manager):
+    """The workspace's daily cap on automated messages and its quiet hours."""
+    current = await service.get_settings(ctx.session, workspace_id=ctx.workspace_id)
+    values = {
+        "daily_cap": current.daily_cap,
+        "quiet_start": current.quiet_start,
+        "quiet_end": current.quiet_end,
+        "timezone": current.timezone,
+    }
+    return _settings_page(ctx, values, {}, saved=ctx.request.query_params.get("saved") == "1")
+
+
+def _whole(raw: str, lo: int, hi: int) -> int | None:
+    raw = raw.strip()
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        return None
+    return int(raw)
+
+
+@router.post("/settings")
+async def save_settings(request: Request, ctx: Console = Manager):
+    form = await request.form()
+    raw = {
+        k: str(form.get(k) or "").strip()[:80] for k in ("daily_cap", "quiet_start", "quiet_end", "timezone")
+    }
+    errors: dict[str, str] = {}
+    cap = _whole(raw["daily_cap"], 0, 100)
+    if cap is None:
+        errors["daily_cap"] = ctx.t("automations.settings.error.cap")
+    start = _whole(raw["quiet_start"], 0, 23)
+    end = _whole(raw["quiet_end"], 0, 23)
+    if start is None:
+        errors["quiet_start"] = ctx.t("automations.settings.error.hour")
+    if end is None:
+        errors["quiet_end"] = ctx.t("automations.settings.error.hour")
+    try:
+        ZoneInfo(raw["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = ctx.t("automations.settings.error.timezone")
+    if errors:
+        return _settings_page(ctx, raw, errors)
+    await service.save_settings(
+        ctx.session,
+        workspace_id=ctx.workspace_id,
+        daily_cap=cap,
+        quiet_start=start,
+        quiet_end=end,
+        timezone=raw["timezone"],
+    )
+    return RedirectResponse("/console/automations/settings?saved=1", status_code=303)
+
+
 @router.get("/new")
 async def new_rule(ctx: Console = Manager):
-    return _editor(ctx, None)
+    return await _editor(ctx, None)
 
 
 async def _save(request: Request, ctx: Console, rule_id: int | None):
@@ -152,11 +434,10 @@ async def _save(request: Request, ctx: Console, rule_id: int | None):
     except AppError as exc:
         if exc.status_code == 404:
             raise
-        details = exc.details if isinstance(exc.details, dict) else {}
-        error = exc.message if "path" not in details else f"{details['path']}: {details.get('reason')}"
+        error, path = _error_of(exc)
         if current is not None:
             await ctx.session.refresh(current)
-        return _editor(ctx, current, values=values, error=error)
+        return await _editor(ctx, current, values=values, error=error, error_path=path)
     return RedirectResponse(f"/console/automations?saved={rule.id}", status_code=303)
 
 
@@ -168,7 +449,7 @@ async def create_rule(request: Request, ctx: Console = Manager):
 @router.get("/{rule_id}")
 async def edit_rule(rule_id: IdPath, ctx: Console = Manager):
     rule = await service.get(ctx.session, workspace_id=ctx.workspace_id, rule_id=rule_id)
-    return _editor(ctx, rule)
+    return await _editor(ctx, rule)
 
 
 @router.post("/{rule_id}")
