@@ -274,7 +274,7 @@ async def create_article(
         status=status,
         author_id=author_id,
         updated_at=now,
-        published_at=now if status == "published" else None,
+        published_at=clock.now() if status == "published" else None,
         review_by=_review_date(review_by) or clock.now() + timedelta(days=config.review_days),
         alternate_questions=[
             KbAlternateQuestion(workspace_id=workspace_id, text=q)
@@ -331,7 +331,7 @@ async def update_article(
         article.category_id = category_id
     if status is not UNSET:
         if status == "published" and article.status != "published":
-            article.published_at = datetime.now(UTC)
+            article.published_at = clock.now()
         article.status = status
     if alternate_questions is not UNSET:
         wanted = _clean_questions(alternate_questions)
