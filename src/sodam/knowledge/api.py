@@ -10,7 +10,8 @@ from sodam.accounts.auth import ApiSession, ReadPrincipal, api_access
 from sodam.accounts.permissions import Permission
 from sodam.core.deps import Principal
 from sodam.core.pagination import MAX_ID, Page, PageQuery, decode_cursor, encode_cursor, page_of
-from sodam.knowledge import service
+from sodam.knowledge import clock, hygiene, service, templates
+from sodam.knowledge import settings as kb_settings
 from sodam.knowledge.schemas import (
     ArticleIn,
     ArticleOut,
@@ -19,9 +20,13 @@ from sodam.knowledge.schemas import (
     CategoryOut,
     CategoryUpdate,
     ContentGapOut,
+    HealthOut,
+    KbSettingsOut,
+    KbSettingsPatch,
     QuestionIn,
     QuestionOut,
     SearchOut,
+    TemplateOut,
 )
 
 router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
@@ -51,6 +56,7 @@ async def create_category(body: CategoryIn, principal: Editor, session: ApiSessi
         slug=body.slug,
         names=body.names.model_dump(exclude_none=True),
         position=body.position,
+        template=body.template.model_dump(exclude_none=True) if body.template else None,
     )
 
 
@@ -101,19 +107,38 @@ async def list_articles(
         limit=page.limit + 1,
     )
     rows, cursor = page_of(rows, page.limit, lambda a: encode_cursor("kb_articles", {"id": a.id}))
-    return {"data": rows, "next_cursor": cursor}
+    hosts = (await kb_settings.get(session, workspace_id=principal.workspace_id)).video_hosts
+    return {"data": [_out(a, hosts) for a in rows], "next_cursor": cursor}
 
 
-@router.post("/articles", summary="Create an article (kb.edit)", status_code=201, response_model=ArticleOut)
+def _out(article, hosts: tuple[str, ...]) -> ArticleOut:
+    return ArticleOut.model_validate(article).with_video_hosts(hosts)
+
+
+async def _article_out(session, workspace_id: int, article) -> ArticleOut:
+    return _out(article, (await kb_settings.get(session, workspace_id=workspace_id)).video_hosts)
+
+
+@router.post(
+    "/articles",
+    summary="Create an article (kb.edit)",
+    status_code=201,
+    response_model=ArticleOut,
+    responses={
+        422: {"description": "A video line names a host off the allow-list (`video_host_not_allowed`)."}
+    },
+)
 async def create_article(body: ArticleIn, principal: Editor, session: ApiSession):
-    return await service.create_article(
+    article = await service.create_article(
         session, workspace_id=principal.workspace_id, author_id=principal.agent_id, **body.model_dump()
     )
+    return await _article_out(session, principal.workspace_id, article)
 
 
 @router.get("/articles/{article_id}", summary="Get an article (any status)", response_model=ArticleOut)
 async def get_article(article_id: Id, principal: ReadPrincipal, session: ApiSession):
-    return await service.get_article(session, workspace_id=principal.workspace_id, article_id=article_id)
+    article = await service.get_article(session, workspace_id=principal.workspace_id, article_id=article_id)
+    return await _article_out(session, principal.workspace_id, article)
 
 
 @router.patch(
@@ -123,16 +148,29 @@ async def get_article(article_id: Id, principal: ReadPrincipal, session: ApiSess
 )
 async def update_article(article_id: Id, body: ArticleUpdate, principal: Editor, session: ApiSession):
     changes = body.model_dump(exclude_unset=True)
-    for key in ("title", "body", "locale", "status", "alternate_questions"):
+    for key in ("title", "body", "locale", "status", "alternate_questions", "review_by"):
         if key in changes and changes[key] is None:
             del changes[key]  # null for these means "unchanged"; only category_id can be cleared
-    return await service.update_article(
+    article = await service.update_article(
         session,
         workspace_id=principal.workspace_id,
         article_id=article_id,
         author_id=principal.agent_id,
         **changes,
     )
+    return await _article_out(session, principal.workspace_id, article)
+
+
+@router.post(
+    "/articles/{article_id}/reviewed",
+    summary="Mark an article reviewed: its review-by date moves to today + the review period (kb.edit)",
+    response_model=ArticleOut,
+)
+async def mark_reviewed(article_id: Id, principal: Editor, session: ApiSession):
+    article = await service.mark_reviewed(
+        session, workspace_id=principal.workspace_id, article_id=article_id, author_id=principal.agent_id
+    )
+    return await _article_out(session, principal.workspace_id, article)
 
 
 @router.delete("/articles/{article_id}", summary="Delete an article", status_code=204)
@@ -215,3 +253,63 @@ async def content_gaps(
 ):
     gaps = await service.content_gaps(session, workspace_id=principal.workspace_id, days=days)
     return [g.__dict__ for g in gaps]
+
+
+@router.get("/templates", summary="The built-in article templates (ko/en)", response_model=list[TemplateOut])
+async def builtin_templates(principal: ReadPrincipal):
+    return [{"name": name, **body} for name, body in templates.BUILTIN.items()]
+
+
+def _settings_out(config: kb_settings.KbConfig) -> dict:
+    return {
+        "video_hosts": list(config.video_hosts),
+        "default_video_hosts": not config.custom_hosts,
+        "review_days": config.review_days,
+        "stale_view_days": config.stale_view_days,
+        "min_downvotes": config.min_downvotes,
+        "handoff_days": config.handoff_days,
+    }
+
+
+@router.get(
+    "/settings",
+    summary="Video allow-list, review period, staleness thresholds (kb.edit)",
+    response_model=KbSettingsOut,
+)
+async def get_settings(principal: GapsReader, session: ApiSession):
+    return _settings_out(await kb_settings.get(session, workspace_id=principal.workspace_id))
+
+
+@router.patch(
+    "/settings", summary="Change the knowledge-base settings (kb.edit)", response_model=KbSettingsOut
+)
+async def update_settings(body: KbSettingsPatch, principal: Editor, session: ApiSession):
+    changes = body.model_dump(exclude={"video_hosts", "reset_video_hosts"})
+    config = await kb_settings.save(
+        session,
+        workspace_id=principal.workspace_id,
+        video_hosts=body.video_hosts,
+        reset_video_hosts=body.reset_video_hosts,
+        **changes,
+    )
+    return _settings_out(config)
+
+
+@router.get(
+    "/health",
+    summary="Published articles to fix first, ranked, with the reasons (kb.edit)",
+    response_model=HealthOut,
+)
+async def health(
+    principal: GapsReader,
+    session: ApiSession,
+    locale: Annotated[str | None, Query(pattern="^(ko|en)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+):
+    config = await kb_settings.get(session, workspace_id=principal.workspace_id)
+    items = await hygiene.report(session, workspace_id=principal.workspace_id, locale=locale, limit=limit)
+    return {
+        "generated_at": clock.now(),
+        "settings": _settings_out(config),
+        "data": [i.as_dict() for i in items],
+    }

@@ -30,7 +30,8 @@ from sodam.core.ratelimit import RateLimited, client_ip, enforce
 from sodam.core.security import Signer
 from sodam.core.templating import render
 from sodam.db.session import session_scope
-from sodam.knowledge import service
+from sodam.knowledge import service, videos
+from sodam.knowledge import settings as kb_settings
 from sodam.knowledge.markdown import render as render_markdown
 from sodam.nlp.language import detect
 
@@ -85,7 +86,17 @@ def missing_page(request: Request, exc: Exception | None = None):
     return render(request, "helpcenter/missing.html", {"workspace": None}, locale=locale, status_code=404)
 
 
-async def _page(request: Request, name: str, context: dict, *, locale: str, status_code: int = 200):
+async def _page(
+    request: Request,
+    name: str,
+    context: dict,
+    *,
+    locale: str,
+    status_code: int = 200,
+    frame_hosts: list[str] = (),
+):
+    """A help-center page. Its CSP lets it frame only itself and the allowed video players
+    its article shows (`frame_hosts`), whatever a body might try."""
     visitor, new = visitor_id(request)
     ws: Workspace = context["workspace"]
     async with session_scope() as session:
@@ -104,6 +115,9 @@ async def _page(request: Request, name: str, context: dict, *, locale: str, stat
         },
         locale=locale,
         status_code=status_code,
+    )
+    response.headers["Content-Security-Policy"] = " ".join(
+        ["frame-src 'self'", *(f"https://{h}" for h in frame_hosts)]
     )
     options = {"httponly": True, "samesite": "lax", "secure": get_settings().secure_cookies}
     if new:
@@ -224,6 +238,8 @@ async def article_page(request: Request, slug: str, article_id: Id, session: Ses
             session, workspace_id=workspace.id, category_id=article.category_id
         )
     visitor, _new = visitor_id(request)
+    hosts = (await kb_settings.get(session, workspace_id=workspace.id)).video_hosts
+    article_locale = normalise(article.locale)
     return await _page(
         request,
         "helpcenter/article.html",
@@ -231,12 +247,15 @@ async def article_page(request: Request, slug: str, article_id: Id, session: Ses
             "workspace": workspace,
             "article": article,
             "category": category,
-            "body_html": render_markdown(article.body),
+            "body_html": render_markdown(
+                article.body, video_hosts=hosts, video_title=gettext(article_locale, "kb.video.title")
+            ),
             "vote_token": _signer().dumps({"v": visitor, "a": article.id}),
             "voted": request.query_params.get("voted"),
         },
         # The article's own language: a Korean article's page speaks Korean.
-        locale=normalise(article.locale),
+        locale=article_locale,
+        frame_hosts=videos.frame_hosts(article.body, hosts),
     )
 
 

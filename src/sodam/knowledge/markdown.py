@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
+from collections.abc import Sequence
 from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
+
+from sodam.knowledge import videos
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "s", "code", "pre",
@@ -30,9 +34,7 @@ def _md() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
 
 
-def render(body: str) -> str:
-    """Sanitised HTML of a markdown body (links get rel="noopener noreferrer nofollow")."""
-    raw = _md().render(body or "")
+def _clean(raw: str) -> str:
     return nh3.clean(
         raw,
         tags=ALLOWED_TAGS,
@@ -42,9 +44,37 @@ def render(body: str) -> str:
     )
 
 
+def render(
+    body: str, video_hosts: Sequence[str] | None = videos.DEFAULT_VIDEO_HOSTS, video_title: str = "Video"
+) -> str:
+    """Sanitised HTML of a markdown body (links get rel="noopener noreferrer nofollow").
+
+    A line `@[video](https://…)` whose link is an allowed video becomes a sandboxed iframe
+    built by `videos.iframe`; any other video line renders as nothing. The iframes are put in
+    after sanitising, in place of a marker paragraph the author cannot guess (a fresh random
+    token per render), so no markup from the body ever reaches the page unsanitised.
+    """
+    body = body or ""
+    lines = videos.video_lines(body) if "@[video]" in body else []
+    if not lines:
+        return _clean(_md().render(body))
+    token = "SODAMVIDEO" + secrets.token_hex(8)
+    players: dict[str, str] = {}
+    rows = body.split("\n")
+    for n, video in enumerate(lines):
+        marker = f"{token}X{n}"
+        item = videos.embed(video.url, video_hosts or ())
+        players[marker] = videos.iframe(item, video_title) if item else ""
+        rows[video.line - 1] = f"\n{marker}\n"
+    out = _clean(_md().render("\n".join(rows)))
+    for marker, player in players.items():
+        out = out.replace(f"<p>{marker}</p>", player).replace(marker, "")
+    return out
+
+
 def plain_text(body: str) -> str:
     """The body's words without markup: what search indexes and snippets show."""
-    text = nh3.clean(render(body), tags=set())
+    text = nh3.clean(render(body, video_hosts=()), tags=set())
     return _SPACE.sub(" ", html.unescape(text)).strip()
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -18,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sodam.db.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
@@ -37,6 +38,8 @@ class KbCategory(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     # {"ko": "시작하기", "en": "Getting started"}: one category serves both locales.
     names: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # {"ko": markdown, "en": markdown}: what a new article in this category starts from.
+    template: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
     def name(self, locale: str) -> str:
         """The name in `locale`, else any name, else the slug."""
@@ -55,6 +58,7 @@ class KbArticle(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         "bot_confirmed_count",
         "bot_unhelpful_count",
         "author_id",
+        "last_viewed_at",
     )
     __audit_values__ = ("status", "locale")
     # Fetch server defaults (created_at) on INSERT: no lazy load after flush in async code.
@@ -63,6 +67,7 @@ class KbArticle(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         CheckConstraint("status IN ('draft', 'published')", name="status"),
         CheckConstraint("locale IN ('ko', 'en')", name="locale"),
         Index("ix_kb_articles_workspace_status", "workspace_id", "status"),
+        Index("ix_kb_articles_workspace_review_by", "workspace_id", "review_by"),
     )
     category_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("kb_categories.id", ondelete="SET NULL"), index=True
@@ -83,6 +88,10 @@ class KbArticle(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     # The bot's "도움이 되었나요?": yes (a confirmed resolution) / no, per answered article.
     bot_confirmed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     bot_unhelpful_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the article should be looked at again (set on every save; knowledge/hygiene.py).
+    review_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The help center's last view of it (the "no views in N days" signal).
+    last_viewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     alternate_questions: Mapped[list[KbAlternateQuestion]] = relationship(
         back_populates="article",
@@ -132,4 +141,37 @@ class KbSearch(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     )
     clicked_article_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("kb_articles.id", ondelete="SET NULL")
+    )
+
+
+class KbSettings(Base):
+    """The workspace's knowledge-base settings (no row: the defaults of knowledge/settings.py)."""
+
+    __tablename__ = "kb_settings"
+    workspace_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Hosts a video line may embed from; None = the default list.
+    video_hosts: Mapped[list[str] | None] = mapped_column(ARRAY(String(253)))
+    review_days: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
+    stale_view_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    min_downvotes: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    handoff_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class KbReviewReminder(IdMixin, WorkspaceScoped, Base):
+    """The weekly stale-article reminder sent to one owner for one week (sent once)."""
+
+    __tablename__ = "kb_review_reminders"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "agent_id", "week", name="uq_kb_review_reminders_week"),
+    )
+    agent_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("agents.id", ondelete="CASCADE"))
+    week: Mapped[date] = mapped_column(Date)
+    article_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list, server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, computed_field
 
 from sodam.knowledge.markdown import render
+from sodam.knowledge.videos import DEFAULT_VIDEO_HOSTS
 
 
 def _no_nul(value: Any) -> Any:
@@ -36,6 +37,18 @@ class CategoryNames(BaseModel):
     en: Text | None = Field(default=None, max_length=200, examples=["Getting started"])
 
 
+class CategoryTemplate(BaseModel):
+    """Markdown a new article in the category starts from, per locale."""
+
+    model_config = ConfigDict(extra="forbid")
+    ko: Text | None = Field(
+        default=None, max_length=20_000, examples=["## 문제\n\n## 원인\n\n## 해결 방법\n"]
+    )
+    en: Text | None = Field(
+        default=None, max_length=20_000, examples=["## Problem\n\n## Cause\n\n## Steps\n"]
+    )
+
+
 class CategoryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     slug: Text = Field(
@@ -43,6 +56,7 @@ class CategoryIn(BaseModel):
     )
     names: CategoryNames
     position: int | None = Field(default=None, ge=0, le=1_000_000, description="Display order (ascending).")
+    template: CategoryTemplate | None = None
 
 
 class CategoryUpdate(BaseModel):
@@ -50,6 +64,9 @@ class CategoryUpdate(BaseModel):
     slug: Text | None = Field(default=None, min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*$")
     names: CategoryNames | None = None
     position: int | None = Field(default=None, ge=0, le=1_000_000)
+    template: CategoryTemplate | None = Field(
+        default=None, description="Replaces the template ({} clears it)."
+    )
 
 
 class CategoryOut(BaseModel):
@@ -58,7 +75,14 @@ class CategoryOut(BaseModel):
     slug: str
     names: dict[str, str]
     position: int
+    template: dict[str, str] = Field(default_factory=dict)
     created_at: datetime
+
+
+class TemplateOut(BaseModel):
+    name: str
+    ko: str
+    en: str
 
 
 class QuestionOut(BaseModel):
@@ -82,6 +106,10 @@ class ArticleIn(BaseModel):
     category_id: int | None = Field(default=None, ge=1)
     status: Status = "draft"
     alternate_questions: list[Question] = Field(default_factory=list, max_length=50)
+    from_template: bool = Field(
+        default=False, description="An empty body starts from the category's template in `locale`."
+    )
+    review_by: datetime | None = Field(default=None, description="Default: today + the review period.")
 
 
 class ArticleUpdate(BaseModel):
@@ -94,6 +122,10 @@ class ArticleUpdate(BaseModel):
     category_id: int | None = Field(default=None, ge=1)
     status: Status | None = None
     alternate_questions: list[Question] | None = Field(default=None, max_length=50)
+    review_by: datetime | None = Field(
+        default=None,
+        description="Saving the title or body moves it to today + the review period unless given.",
+    )
 
 
 class ArticleOut(BaseModel):
@@ -112,11 +144,21 @@ class ArticleOut(BaseModel):
     view_count: int
     helpful_count: int
     not_helpful_count: int
+    review_by: datetime | None = None
+    last_viewed_at: datetime | None = None
+    _video_hosts: tuple[str, ...] = PrivateAttr(default=DEFAULT_VIDEO_HOSTS)
 
-    @computed_field(description="The body as sanitised HTML.")
+    def with_video_hosts(self, hosts: tuple[str, ...]) -> ArticleOut:
+        """Render video lines against the workspace's allow-list (not the default one)."""
+        self._video_hosts = tuple(hosts)
+        return self
+
+    @computed_field(
+        description="The body as sanitised HTML (video lines from allowed hosts as sandboxed iframes)."
+    )
     @property
     def body_html(self) -> str:
-        return render(self.body)
+        return render(self.body, video_hosts=self._video_hosts)
 
 
 class SearchHitOut(BaseModel):
@@ -154,6 +196,56 @@ class ContentGapOut(BaseModel):
     top_article_id: int | None
     helpful: int
     not_helpful: int
+
+
+class HealthReasonOut(BaseModel):
+    code: Literal["overdue", "unviewed", "downvoted", "handoffs"] = Field(
+        description="overdue: days past review-by; unviewed: days without a view; "
+        "downvoted: 👎 count; handoffs: bot handoffs after this article."
+    )
+    points: int
+    value: int
+
+
+class HealthItemOut(BaseModel):
+    article_id: int
+    title: str
+    locale: str
+    category_id: int | None
+    owner_id: int | None
+    review_by: datetime | None
+    score: int
+    reasons: list[HealthReasonOut]
+    helpful: int
+    not_helpful: int
+    handoffs: int
+
+
+class KbSettingsOut(BaseModel):
+    video_hosts: list[str]
+    default_video_hosts: bool = Field(description="True while the default allow-list is in force.")
+    review_days: int
+    stale_view_days: int
+    min_downvotes: int
+    handoff_days: int
+
+
+class KbSettingsPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    video_hosts: list[Annotated[Text, Field(max_length=253)]] | None = Field(
+        default=None, max_length=50, description="Host names (subdomains included); null: unchanged."
+    )
+    reset_video_hosts: bool = Field(default=False, description="Back to YouTube, youtube-nocookie and Vimeo.")
+    review_days: int | None = Field(default=None, ge=7, le=1095)
+    stale_view_days: int | None = Field(default=None, ge=7, le=365)
+    min_downvotes: int | None = Field(default=None, ge=1, le=1000)
+    handoff_days: int | None = Field(default=None, ge=1, le=365)
+
+
+class HealthOut(BaseModel):
+    generated_at: datetime
+    settings: KbSettingsOut
+    data: list[HealthItemOut]
 
 
 # -- import / export --------------------------------------------------------------------

@@ -16,7 +16,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.core.errors import Conflict, Invalid, NotFound
-from sodam.knowledge import index
+from sodam.knowledge import clock, index, templates, videos
+from sodam.knowledge import settings as kb_settings
 from sodam.knowledge.models import (
     ARTICLE_LOCALES,
     STATUSES,
@@ -94,6 +95,7 @@ async def create_category(
     slug: str,
     names: dict[str, str],
     position: int | None = None,
+    template: dict[str, str] | None = None,
 ) -> KbCategory:
     """Create a category (appended at the end unless a position is given)."""
     slug = _check_slug(slug)
@@ -107,7 +109,13 @@ async def create_category(
                 )
             )
         ) + 1
-    category = KbCategory(workspace_id=workspace_id, slug=slug, names=_clean_names(names), position=position)
+    category = KbCategory(
+        workspace_id=workspace_id,
+        slug=slug,
+        names=_clean_names(names),
+        position=position,
+        template=templates.clean(template),
+    )
     session.add(category)
     await session.flush()
     return category
@@ -121,8 +129,9 @@ async def update_category(
     slug: str = UNSET,
     names: dict[str, str] = UNSET,
     position: int = UNSET,
+    template: dict[str, str] = UNSET,
 ) -> KbCategory:
-    """Rename, re-slug or move a category."""
+    """Rename, re-slug or move a category, or change its article template."""
     category = await get_category(session, workspace_id=workspace_id, category_id=category_id)
     if slug is not UNSET:
         slug = _check_slug(slug)
@@ -134,8 +143,20 @@ async def update_category(
         category.names = _clean_names(names)
     if position is not UNSET:
         category.position = position
+    if template is not UNSET:
+        category.template = templates.clean(template)
     await session.flush()
     return category
+
+
+async def category_template(
+    session: AsyncSession, *, workspace_id: int, category_id: int | None, locale: str
+) -> str:
+    """The markdown a new `locale` article in the category starts from ("" when it has none)."""
+    if category_id is None:
+        return ""
+    category = await get_category(session, workspace_id=workspace_id, category_id=category_id)
+    return (category.template or {}).get(locale, "")
 
 
 async def delete_category(session: AsyncSession, *, workspace_id: int, category_id: int) -> None:
@@ -226,10 +247,23 @@ async def create_article(
     status: str = "draft",
     alternate_questions: Sequence[str] = (),
     author_id: int | None = None,
+    review_by: datetime | None = None,
+    from_template: bool = False,
 ) -> KbArticle:
-    """Create an article (markdown body) with its alternate questions."""
+    """Create an article (markdown body) with its alternate questions.
+
+    `from_template`: an empty body starts from the category's template in `locale`. The
+    review-by date is `review_by` or today + the workspace's review period. A video line
+    from a host off the allow-list is refused (422 naming the line).
+    """
     _check_article_fields(title=title, locale=locale, status=status)
     await _check_category(session, workspace_id, category_id)
+    if from_template and not (body or "").strip():
+        body = await category_template(
+            session, workspace_id=workspace_id, category_id=category_id, locale=locale
+        )
+    config = await kb_settings.get(session, workspace_id=workspace_id)
+    videos.check(body or "", config.video_hosts)
     now = datetime.now(UTC)
     article = KbArticle(
         workspace_id=workspace_id,
@@ -240,7 +274,8 @@ async def create_article(
         status=status,
         author_id=author_id,
         updated_at=now,
-        published_at=now if status == "published" else None,
+        published_at=clock.now() if status == "published" else None,
+        review_by=_review_date(review_by) or clock.now() + timedelta(days=config.review_days),
         alternate_questions=[
             KbAlternateQuestion(workspace_id=workspace_id, text=q)
             for q in _clean_questions(alternate_questions)
@@ -264,9 +299,22 @@ async def update_article(
     category_id: int | None = UNSET,
     status: str = UNSET,
     alternate_questions: Sequence[str] = UNSET,
+    review_by: datetime | None = UNSET,
 ) -> KbArticle:
-    """Change the fields given; `alternate_questions` replaces the whole list."""
+    """Change the fields given; `alternate_questions` replaces the whole list.
+
+    Saving the title or body counts as a review: the review-by date moves to today + the
+    workspace's review period unless `review_by` is given. A video line from a host off the
+    allow-list is refused (422 naming the line).
+    """
     article = await get_article(session, workspace_id=workspace_id, article_id=article_id)
+    config = await kb_settings.get(session, workspace_id=workspace_id)
+    if body is not UNSET and (body or "") != article.body:
+        videos.check(body or "", config.video_hosts)
+    if review_by is not UNSET and review_by is not None:
+        article.review_by = _review_date(review_by)
+    elif title is not UNSET or body is not UNSET:
+        article.review_by = clock.now() + timedelta(days=config.review_days)
     _check_article_fields(
         title=None if title is UNSET else title,
         locale=None if locale is UNSET else locale,
@@ -283,7 +331,7 @@ async def update_article(
         article.category_id = category_id
     if status is not UNSET:
         if status == "published" and article.status != "published":
-            article.published_at = datetime.now(UTC)
+            article.published_at = clock.now()
         article.status = status
     if alternate_questions is not UNSET:
         wanted = _clean_questions(alternate_questions)
@@ -291,6 +339,27 @@ async def update_article(
         article.alternate_questions = [
             keep.get(text) or KbAlternateQuestion(workspace_id=workspace_id, text=text) for text in wanted
         ]
+    await _touch(session, article, author_id)
+    return article
+
+
+def _review_date(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if not datetime(2000, 1, 1, tzinfo=UTC) <= value <= datetime(2200, 1, 1, tzinfo=UTC):
+        raise Invalid("the review-by date is out of range", code="invalid_review_by")
+    return value
+
+
+async def mark_reviewed(
+    session: AsyncSession, *, workspace_id: int, article_id: int, author_id: int | None = None
+) -> KbArticle:
+    """ "Still correct": the review-by date moves to today + the review period."""
+    article = await get_article(session, workspace_id=workspace_id, article_id=article_id)
+    config = await kb_settings.get(session, workspace_id=workspace_id)
+    article.review_by = clock.now() + timedelta(days=config.review_days)
     await _touch(session, article, author_id)
     return article
 
@@ -463,7 +532,7 @@ async def record_view(session: AsyncSession, *, workspace_id: int, article_id: i
     await session.execute(
         update(KbArticle)
         .where(KbArticle.id == article_id, KbArticle.workspace_id == workspace_id)
-        .values(view_count=KbArticle.view_count + 1)
+        .values(view_count=KbArticle.view_count + 1, last_viewed_at=clock.now())
     )
 
 
