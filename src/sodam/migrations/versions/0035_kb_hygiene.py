@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 revision = "0035"
-down_revision = "0029"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
