@@ -70,7 +70,9 @@ async def _frame(conn: psycopg.AsyncConnection, f: Filters) -> tuple[dict, dict,
 
 
 def _filters(f: Filters) -> dict[str, Any]:
-    return {k: getattr(f, k) for k in ("inbox_id", "channel", "team_id", "agent_id", "language")}
+    return {
+        k: getattr(f, k) for k in ("inbox_id", "channel", "team_id", "agent_id", "language", "segment_id")
+    }
 
 
 async def overview(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:

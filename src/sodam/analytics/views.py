@@ -22,7 +22,7 @@ from sodam.core.errors import AppError
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Reader = Depends(console_access(Permission.reports_read))
-FILTER_KEYS = ("from", "to", "inbox_id", "channel", "team_id", "agent_id", "language")
+FILTER_KEYS = ("from", "to", "inbox_id", "channel", "team_id", "agent_id", "language", "segment_id")
 # Daily series drawn as lines, per report: (title key, columns).
 LINES: dict[str, list[tuple[str, list[str]]]] = {
     "overview": [
@@ -204,7 +204,7 @@ async def report_csv(
     name: str, table: str | None = Query(default=None, max_length=40), ctx: Console = Reader
 ):
     """One table of a report as CSV (the rows its chart draws)."""
-    data = await reports_api.report_data(name, ctx.request.query_params, ctx.workspace_id)
+    data = await reports_api.report_data(name, ctx.request.query_params, ctx.workspace_id, ctx.session)
     return reports_api.csv_response(data, table)
 
 
@@ -215,10 +215,10 @@ async def report_page(name: str, ctx: Console = Reader):
     query = urlencode(_pairs(str(ctx.request.url.query)))
     error = None
     try:
-        data = await reports_api.report_data(name, ctx.request.query_params, ctx.workspace_id)
+        data = await reports_api.report_data(name, ctx.request.query_params, ctx.workspace_id, ctx.session)
     except AppError as exc:  # a bad filter: say so and show the default period
         error = exc.message
-        data = await reports_api.report_data(name, {}, ctx.workspace_id)
+        data = await reports_api.report_data(name, {}, ctx.workspace_id, ctx.session)
         query = ""
     async with readdb.connection() as conn:
         names = await Q.names(conn, ctx.workspace_id)
