@@ -267,15 +267,13 @@ async def _recompute(cur: psycopg.AsyncCursor, conv_ids: list[int], answer_ids: 
     )
     await cur.execute(f"DELETE FROM report_facts WHERE {old}", {"ids": conv_ids, "answers": answer_ids})
     await cur.execute(f"INSERT INTO report_facts ({FACT_COLUMNS}) SELECT {FACT_COLUMNS} FROM _nf")
-    await cur.execute(
-        "DELETE FROM report_contact_activity a USING _touched t"
-        " WHERE a.workspace_id = t.workspace_id AND a.contact_id = t.contact_id"
-    )
-    await cur.execute(
-        ACTIVITY_SQL.format(
-            where="(s.workspace_id, s.contact_id) IN (SELECT workspace_id, contact_id FROM _touched)"
+    await cur.execute("SELECT array_agg(DISTINCT contact_id) FROM _touched")
+    touched = (await cur.fetchone())[0] or []
+    if touched:  # contact ids are unique across workspaces: the (contact, …) indexes serve
+        await cur.execute("DELETE FROM report_contact_activity WHERE contact_id = ANY(%s)", (touched,))
+        await cur.execute(
+            ACTIVITY_SQL.format(where="s.contact_id = ANY(%(contacts)s)"), {"contacts": touched}
         )
-    )
     await cur.execute("DROP TABLE _rc, _nf, _delta, _touched")
 
 
