@@ -5,11 +5,15 @@ GET /api/v1/reports/{overview|conversations|agents|bot|surveys}
     &segment_id=
     &format=json|csv&table=<name>
 Every figure comes with the previous period of the same length; every table of a report can be
-downloaded as CSV (the same rows the console's charts draw)."""
+downloaded as CSV (the same rows the console's charts draw).
+
+GET /api/v1/reports/churn-risk?limit=&min_risk=&segment_id=   customers by churn risk + the model
+GET /api/v1/reports/digest?week=YYYY-MM-DD&tz=                 the weekly insights digest"""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -18,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.auth import ApiSession, api_access
 from sodam.accounts.permissions import Permission
-from sodam.analytics import readdb, service
+from sodam.analytics import churnrisk, digest, readdb, service
 from sodam.analytics.params import filters_from, to_csv
 from sodam.analytics.queries import Filters
 from sodam.core.deps import Principal
@@ -60,6 +64,42 @@ def csv_response(data: dict[str, Any], table_name: str | None) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.get("/reports/churn-risk", summary="Customers by churn risk, with the model's held-out AUC")
+async def churn_risk(
+    principal: Reader,
+    session: ApiSession,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    min_risk: Annotated[float, Query(ge=0.0, le=1.0)] = 0.0,
+    segment_id: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    filters = await with_segment(
+        session, Filters(principal.workspace_id, date.today(), date.today(), segment_id=segment_id)
+    )
+    async with readdb.connection() as conn:
+        return {
+            "model": await churnrisk.latest_model(conn, principal.workspace_id),
+            "customers": await churnrisk.at_risk(
+                conn,
+                workspace_id=principal.workspace_id,
+                limit=limit,
+                min_risk=min_risk,
+                contact_ids=filters.contact_ids,
+            ),
+        }
+
+
+@router.get("/reports/digest", summary="The weekly insights digest (a week from Monday, and the week before)")
+async def weekly_digest(
+    principal: Reader,
+    week: Annotated[str | None, Query(max_length=10, description="any day of the week, YYYY-MM-DD")] = None,
+    tz: Annotated[str, Query(max_length=64)] = "Asia/Seoul",
+) -> dict[str, Any]:
+    filters_from({"tz": tz}, workspace_id=principal.workspace_id)  # the same tz check as reports
+    monday = digest.parse_week(week, digest.today_in(tz))
+    async with readdb.connection() as conn:
+        return await digest.build(conn, workspace_id=principal.workspace_id, week=monday, tz=tz)
 
 
 @router.get(
