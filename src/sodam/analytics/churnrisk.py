@@ -212,11 +212,19 @@ def predict(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
 
 
 def explain(model: dict[str, Any], x_row: np.ndarray, top: int = 3) -> list[dict[str, Any]]:
-    """The features pushing this customer's risk up most (coefficient × standardised value)."""
-    z = (x_row - np.array(model["mean"])) / np.array(model["scale"]) * np.array(model["coef"])
+    """The features pushing this customer's risk up most (coefficient × standardised value),
+    each with its direction: "high" when the customer's value is above the average."""
+    centred = x_row - np.array(model["mean"])
+    z = centred / np.array(model["scale"]) * np.array(model["coef"])
     order = np.argsort(-z)
     return [
-        {"feature": model["features"][i], "weight": round(float(z[i]), 3)} for i in order[:top] if z[i] > 0
+        {
+            "feature": model["features"][i],
+            "direction": "high" if centred[i] > 0 else "low",
+            "weight": round(float(z[i]), 3),
+        }
+        for i in order[:top]
+        if z[i] > 0
     ]
 
 

@@ -78,19 +78,30 @@ VALUE_KEYS = {
 }
 
 
-# The churn model's features, as the at-risk list explains a score.
+# The churn model's features and their direction, as the at-risk list explains a score.
 FEATURE_KEYS = {
-    "days_since_last": "reports.churn.feature.days_since_last",
-    "conversations_30d": "reports.churn.feature.conversations_30d",
-    "conversations_prev_60d": "reports.churn.feature.conversations_prev_60d",
-    "csat_last": "reports.churn.feature.csat_last",
-    "csat_missing": "reports.churn.feature.csat_missing",
-    "nps_last": "reports.churn.feature.nps_last",
-    "nps_missing": "reports.churn.feature.nps_missing",
-    "negative_share": "reports.churn.feature.negative_share",
-    "reopened_180d": "reports.churn.feature.reopened_180d",
-    "unanswered_180d": "reports.churn.feature.unanswered_180d",
-    "wait_hours": "reports.churn.feature.wait_hours",
+    ("days_since_last", "high"): "reports.churn.feature.days_since_last.high",
+    ("days_since_last", "low"): "reports.churn.feature.days_since_last.low",
+    ("conversations_30d", "high"): "reports.churn.feature.conversations_30d.high",
+    ("conversations_30d", "low"): "reports.churn.feature.conversations_30d.low",
+    ("conversations_prev_60d", "high"): "reports.churn.feature.conversations_prev_60d.high",
+    ("conversations_prev_60d", "low"): "reports.churn.feature.conversations_prev_60d.low",
+    ("csat_last", "high"): "reports.churn.feature.csat_last.high",
+    ("csat_last", "low"): "reports.churn.feature.csat_last.low",
+    ("csat_missing", "high"): "reports.churn.feature.csat_missing.high",
+    ("csat_missing", "low"): "reports.churn.feature.csat_missing.low",
+    ("nps_last", "high"): "reports.churn.feature.nps_last.high",
+    ("nps_last", "low"): "reports.churn.feature.nps_last.low",
+    ("nps_missing", "high"): "reports.churn.feature.nps_missing.high",
+    ("nps_missing", "low"): "reports.churn.feature.nps_missing.low",
+    ("negative_share", "high"): "reports.churn.feature.negative_share.high",
+    ("negative_share", "low"): "reports.churn.feature.negative_share.low",
+    ("reopened_180d", "high"): "reports.churn.feature.reopened_180d.high",
+    ("reopened_180d", "low"): "reports.churn.feature.reopened_180d.low",
+    ("unanswered_180d", "high"): "reports.churn.feature.unanswered_180d.high",
+    ("unanswered_180d", "low"): "reports.churn.feature.unanswered_180d.low",
+    ("wait_hours", "high"): "reports.churn.feature.wait_hours.high",
+    ("wait_hours", "low"): "reports.churn.feature.wait_hours.low",
 }
 
 
@@ -246,9 +257,9 @@ async def churn_risk_page(segment_id: str | None = Query(default=None, max_lengt
         )
     for c in customers:
         c["why"] = [
-            ctx.t(FEATURE_KEYS[t["feature"]])
+            ctx.t(FEATURE_KEYS[(t["feature"], t.get("direction", "high"))])
             for t in c["features"].get("top", [])
-            if t["feature"] in FEATURE_KEYS
+            if (t["feature"], t.get("direction", "high")) in FEATURE_KEYS
         ]
     return ctx.render(
         "reports/churn_risk.html",
