@@ -15,8 +15,8 @@ Create Date: 2026-12-03
   report_hourly_dim. "Active at t" and "lost between s and e" are then range counts on
   (workspace, dim, value, hour). Kept by reports.refresh, rebuilt by `sodam reports rebuild`
   (run it once after this migration: the table starts empty).
-- a trigger queues a conversation in report_dirty when its contact changes (a merge moves
-  conversations without an event).
+- triggers queue a conversation (or a survey answer) in report_dirty when its contact changes
+  (a merge moves them without an event).
 - churn_models / churn_scores: the logistic model trained on the workspace's own history
   (coefficients, scaling, held-out AUC) and each customer's risk.
 - report_digest_subscribers: 매니저s who get the weekly insights digest by e-mail;
@@ -43,6 +43,10 @@ $$;
 CREATE TRIGGER report_dirty_contact AFTER UPDATE OF contact_id ON conversations
     FOR EACH ROW WHEN (OLD.contact_id IS DISTINCT FROM NEW.contact_id)
     EXECUTE FUNCTION sodam_report_dirty_contact();
+-- An answer moved to another customer by a merge changes its fact's contact too.
+DROP TRIGGER report_dirty_answer ON survey_answers;
+CREATE TRIGGER report_dirty_answer AFTER INSERT OR UPDATE OF score, conversation_id, kind, contact_id
+    ON survey_answers FOR EACH ROW EXECUTE FUNCTION sodam_report_dirty_answer();
 """
 
 
@@ -133,6 +137,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in ("report_digest_sends", "report_digest_subscribers", "churn_scores", "churn_models"):
         op.drop_table(table)
+    op.execute("DROP TRIGGER IF EXISTS report_dirty_answer ON survey_answers")
+    op.execute(
+        "CREATE TRIGGER report_dirty_answer AFTER INSERT OR UPDATE OF score, conversation_id, kind"
+        " ON survey_answers FOR EACH ROW EXECUTE FUNCTION sodam_report_dirty_answer()"
+    )
     op.execute("DROP TRIGGER IF EXISTS report_dirty_contact ON conversations")
     op.execute("DROP FUNCTION IF EXISTS sodam_report_dirty_contact()")
     op.drop_table("report_contact_activity")
