@@ -238,3 +238,28 @@ async def test_churn_risk_model_api_console_and_isolation(db, live_server, make_
         assert page.status_code == 200 and 'id="digest-subscribe"' in page.text
     finally:
         await console.aclose()
+
+
+async def test_the_nightly_and_weekly_jobs(db, history, monkeypatch):
+    from sodam.analytics import tasks
+
+    ws, _ = history
+    monkeypatch.setattr(tasks, "current_url", lambda: db)
+    stamp = int(datetime(2026, 3, 16, 0, 30, tzinfo=UTC).timestamp())  # a Monday, 09:30 in Korea
+    out = await tasks.churn_retrain.func(stamp)
+    assert out[str(ws.workspace_id)]["trained"] is False  # too little history: no model, no error
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO report_digest_subscribers (workspace_id, agent_id) VALUES (%s, %s)",
+            (ws.workspace_id, ws.agent_id),
+        )
+    out = await tasks.weekly_digest.func(stamp)
+    # No e-mail inbox with a relay: nothing sent, the week (03-09) marked once.
+    assert out[str(ws.workspace_id)] == {"sent": 0, "already": False, "relay": False}
+    again = await tasks.weekly_digest.func(stamp)
+    assert again[str(ws.workspace_id)] == {"sent": 0, "already": True}
+    with psycopg.connect(db) as conn:
+        weeks = conn.execute(
+            "SELECT week FROM report_digest_sends WHERE workspace_id = %s", (ws.workspace_id,)
+        ).fetchall()
+    assert weeks == [(date(2026, 3, 9),)]
