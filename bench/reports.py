@@ -442,7 +442,6 @@ def main(*, scale: float = 1.0, samples: int = 60, lag_seconds: float = 30.0) ->
             facts = conn.execute("SELECT count(*) FROM report_facts").fetchone()[0]
         console.print(f"rebuild: {rebuilt.seconds:.1f} s → {rows:,} hourly rows, {facts:,} fact rows")
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE report_contact_activity")
             activity_rows = conn.execute("SELECT count(*) FROM report_contact_activity").fetchone()[0]
         console.print(f"activity rollup: {activity_rows:,} rows")
         explained = asyncio.run(_explain(url, loaded["workspace_id"]))
