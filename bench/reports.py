@@ -14,6 +14,9 @@ same period again); the agents report (`agents_report_p95_ms`); a month's CSV
 aggregate lag under a steady 200 events/s (`aggregate_lag_s`, p95 from an event's commit to
 the commit of the refresh that counted it, with the refresher on the job's 5-second period).
 Times are server-side (the report's SQL and assembly, no HTTP), as `sodam bench crm` does.
+`before_overview_*` is the same overview with churn read from the conversations at request
+time (`queries.churn_scan`, the way it was before the activity rollup), in the same run; every
+statement of one overview is printed with its EXPLAIN (ANALYZE, BUFFERS) plan.
 
 Prints the figures; the last line is one JSON object.
 """
@@ -223,7 +226,22 @@ async def _time_reports(url: str, ws: int, samples: int) -> dict:
         end = today - timedelta(days=end_back)
         return Filters(ws, end - timedelta(days=29), end)
 
-    cold, warm, agents = [], [], []
+    cold, warm, agents, legacy = [], [], [], []
+    # Before: the same overview with churn read from the conversations (each customer's activity
+    # scanned at request time, as before the activity rollup), measured in the same run.
+    from sodam.analytics import queries as Q
+
+    rollup_churn = Q.churn
+    Q.churn = Q.churn_scan
+    try:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            for back in ends[:20]:
+                await service.build(conn, "overview", period(back))  # warm it
+                started = time.perf_counter()
+                await service.build(conn, "overview", period(back))
+                legacy.append((time.perf_counter() - started) * 1000)
+    finally:
+        Q.churn = rollup_churn
     for back in ends:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             started = time.perf_counter()
@@ -253,6 +271,9 @@ async def _time_reports(url: str, ws: int, samples: int) -> dict:
             await service.build(conn, "overview", f)
             filtered.append((time.perf_counter() - started) * 1000)
     return {
+        "before_overview_p50_ms_warm": round(statistics.median(legacy), 1),
+        "before_overview_p95_ms_warm": round(_percentile(legacy, 95), 1),
+        "overview_p50_ms_cold": round(statistics.median(cold), 1),
         "overview_p95_ms_cold": round(_percentile(cold, 95), 1),
         "overview_p95_ms_warm": round(_percentile(warm, 95), 1),
         "overview_p50_ms_warm": round(statistics.median(warm), 1),
@@ -260,6 +281,67 @@ async def _time_reports(url: str, ws: int, samples: int) -> dict:
         "agents_report_p95_ms": round(_percentile(agents, 95), 1),
         "csv_month_s": round(max(csv_times), 3),
     }
+
+
+class _Recorder:
+    """A connection that remembers every statement a report runs (for EXPLAIN ANALYZE)."""
+
+    def __init__(self, conn: psycopg.AsyncConnection):
+        self.conn, self.statements = conn, []
+
+    async def execute(self, sql, params=None):
+        self.statements.append((sql, params))
+        return await self.conn.execute(sql, params)
+
+    def cursor(self, **kw):
+        recorder, cur = self, self.conn.cursor(**kw)
+
+        class _Cursor:
+            async def execute(self, sql, params=None):
+                recorder.statements.append((sql, params))
+                return await cur.execute(sql, params)
+
+        return _Cursor()
+
+
+async def _explain(url: str, ws: int) -> list[dict]:
+    """Every statement of the overview (30 days ending 60 days ago; unfiltered, then with two
+    filters) and of the conversations report with EXPLAIN (ANALYZE, BUFFERS): its time and the
+    plan's access paths; the full plans go to the console."""
+    from sodam.analytics import service
+    from sodam.analytics.queries import Filters
+
+    end = date.today() - timedelta(days=60)
+    out = []
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        rec = _Recorder(conn)
+        await service.build(rec, "overview", Filters(ws, end - timedelta(days=29), end))
+        # The same with two filters (the cube and, for churn, the facts' covering index).
+        await service.build(
+            rec,
+            "overview",
+            Filters(ws, end - timedelta(days=29), end, language="ko", channel="web_widget"),
+        )
+        # The conversations report's percentiles (the facts' durations index).
+        await service.build(rec, "conversations", Filters(ws, end - timedelta(days=29), end))
+        for n, (sql, params) in enumerate(rec.statements):
+            cur = await conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            plan = [r[0] for r in await cur.fetchall()]
+            ms = next(
+                (float(x.split(":")[1].split()[0]) for x in plan if x.startswith("Execution Time")), None
+            )
+            scans = sorted(
+                {
+                    x.strip().split(" on ")[0].lstrip("-> ").strip() + " on " + x.split(" on ")[1].split()[0]
+                    for x in plan
+                    if " on " in x and "Scan" in x
+                }
+            )
+            console.print(f"[bold]statement {n}[/bold] {ms} ms: {' '.join(sql.split())[:160]}")
+            for line in plan:
+                console.print("   " + line, markup=False, highlight=False)
+            out.append({"statement": n, "ms": ms, "scans": scans})
+    return out
 
 
 async def _lag(url: str, ws: int, agents: list[int], seconds: float, rate: float = 200.0) -> dict:
@@ -359,6 +441,10 @@ def main(*, scale: float = 1.0, samples: int = 60, lag_seconds: float = 30.0) ->
             rows = conn.execute("SELECT count(*) FROM report_hourly").fetchone()[0]
             facts = conn.execute("SELECT count(*) FROM report_facts").fetchone()[0]
         console.print(f"rebuild: {rebuilt.seconds:.1f} s → {rows:,} hourly rows, {facts:,} fact rows")
+        with psycopg.connect(url, autocommit=True) as conn:
+            activity_rows = conn.execute("SELECT count(*) FROM report_contact_activity").fetchone()[0]
+        console.print(f"activity rollup: {activity_rows:,} rows")
+        explained = asyncio.run(_explain(url, loaded["workspace_id"]))
         with console.status("timing reports"):
             timed = asyncio.run(_time_reports(url, loaded["workspace_id"], samples))
         with console.status(f"feeding 200 events/s for {lag_seconds:.0f} s"):
@@ -374,6 +460,8 @@ def main(*, scale: float = 1.0, samples: int = 60, lag_seconds: float = 30.0) ->
         "rebuild_s": round(rebuilt.seconds, 1),
         "hourly_rows": rows,
         "fact_rows": facts,
+        "activity_rows": activity_rows,
+        "explained_statements_ms": [e["ms"] for e in explained],
         **timed,
         **lag,
         "samples": samples,

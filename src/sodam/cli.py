@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -521,6 +522,15 @@ def bench_reports(
     _bench_module("reports").main(scale=scale, samples=samples, lag_seconds=lag_seconds)
 
 
+@bench_app.command("churn")
+def bench_churn(
+    contacts: int = typer.Option(5000, help="Customers in the synthetic year."),
+    seed: int = typer.Option(20261203, help="Seed of the generator."),
+) -> None:
+    """Churn risk: AUC on a held-out later period of a synthetic year (docs/metrics.md)."""
+    _bench_module("churn").main(contacts=contacts, seed=seed)
+
+
 reports_app = typer.Typer(help="Reports (보고서): the hourly rollup.", no_args_is_help=True)
 app.add_typer(reports_app, name="reports")
 
@@ -541,8 +551,41 @@ def reports_rebuild(
     result = asyncio.run(go())
     typer.echo(
         f"rebuilt {result.conversations:,} conversations, {result.answers:,} loose answers"
-        f" into {result.rows:,} hourly rows in {result.seconds:.1f} s"
+        f" into {result.rows:,} hourly rows and {result.activity_rows:,} customer-activity rows"
+        f" in {result.seconds:.1f} s"
     )
+
+
+@reports_app.command("churn-eval")
+def reports_churn_eval(
+    workspace: int = typer.Option(..., help="The workspace whose history to train and measure on."),
+    save: bool = typer.Option(False, help="Also keep the model and score the customers active now."),
+) -> None:
+    """Churn risk: train at now − 2·window, print the AUC at now − window (held out, later)."""
+    import psycopg
+
+    from sodam.analytics import churnrisk
+    from sodam.db.session import libpq_url
+
+    url = libpq_url(database_url())
+
+    async def go():
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            if save:
+                return await churnrisk.retrain(conn, workspace_id=workspace)
+            ev = await churnrisk.evaluate(conn, workspace_id=workspace)
+            return {
+                "train_at": ev.train_at.isoformat(),
+                "test_at": ev.test_at.isoformat(),
+                "n_train": ev.n_train,
+                "churned_train": ev.churned_train,
+                "n_test": ev.n_test,
+                "churned_test": ev.churned_test,
+                "auc": ev.auc,
+                "baseline_auc_days_since_last": ev.baseline_auc,
+            }
+
+    typer.echo(json.dumps(asyncio.run(go()), ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ async def test_workspace_isolation_on_every_report(db, live_server, make_workspa
                         )
                     elif table_name == "agents":  # only B's own agents, with nothing done
                         assert ids["A1"] not in [row[0] for row in table["rows"]]
+                    elif table_name == "percentiles":  # one row per duration, nothing counted
+                        assert [row[1:] for row in table["rows"]] == [[0, None, None]] * 2
                     elif table_name == "nps_split":
                         assert [row[1] for row in table["rows"]] == [0, 0, 0]
                     elif table_name != "kpis":

@@ -31,7 +31,13 @@ async def snapshot(url: str, workspace_id: int) -> list[tuple]:
             " ORDER BY 1, 2, 3",
             (workspace_id,),
         )
-        return cube + [("dim", *row) for row in await cur.fetchall()]
+        dims = [("dim", *row) for row in await cur.fetchall()]
+        cur = await conn.execute(
+            "SELECT contact_id, dim, value, hour, next_hour, conversations FROM report_contact_activity"
+            " WHERE workspace_id = %s ORDER BY 1, 2, 3, 4",
+            (workspace_id,),
+        )
+        return cube + dims + [("activity", *row) for row in await cur.fetchall()]
 
 
 async def totals(url: str, workspace_id: int) -> dict[str, int]:

@@ -113,12 +113,12 @@ DIMS = "inbox_id, channel, team_id, agent_id, language"
 
 def fact_rows_sql() -> str:
     """Every fact row of the conversations in `_rc` (and their survey answers): a SELECT of
-    workspace_id, conversation_id, answer_id, hour, the dimensions and the counters."""
+    workspace_id, conversation_id, answer_id, contact_id, hour, the dimensions and the counters."""
     d = "r.inbox_id, r.channel, r.team_id"
     h = "date_trunc('hour', {t})"
     parts = [
         # Volume, the bot's share, sentiment: at creation, to the current assignee.
-        f"SELECT r.workspace_id, r.id, NULL::bigint, {h.format(t='r.created_at')}, {d}, r.assignee_id, r.language, "
+        f"SELECT r.workspace_id, r.id, NULL::bigint, r.contact_id, {h.format(t='r.created_at')}, {d}, r.assignee_id, r.language, "
         + _row(
             {
                 "conversations": "1",
@@ -129,7 +129,7 @@ def fact_rows_sql() -> str:
         )
         + " FROM _rc r",
         # The bot's outcome at its hour.
-        f"SELECT r.workspace_id, r.id, NULL::bigint, {h.format(t='r.bot_outcome_at')}, {d}, r.assignee_id, "
+        f"SELECT r.workspace_id, r.id, NULL::bigint, r.contact_id, {h.format(t='r.bot_outcome_at')}, {d}, r.assignee_id, "
         "r.language, "
         + _row(
             {
@@ -142,7 +142,7 @@ def fact_rows_sql() -> str:
         )
         + " FROM _rc r WHERE r.bot_outcome IS NOT NULL AND r.bot_outcome_at IS NOT NULL",
         # The first response at its hour, to the agent who sent it.
-        f"SELECT r.workspace_id, r.id, NULL::bigint, {h.format(t='r.first_response_at')}, {d}, r.responder_id, "
+        f"SELECT r.workspace_id, r.id, NULL::bigint, r.contact_id, {h.format(t='r.first_response_at')}, {d}, r.responder_id, "
         "r.language, "
         + _row(
             {
@@ -155,12 +155,12 @@ def fact_rows_sql() -> str:
         )
         + " FROM _rc r WHERE r.first_response_at IS NOT NULL",
         # Waiting for a person, nobody answered yet: at the clock's start.
-        f"SELECT r.workspace_id, r.id, NULL::bigint, {h.format(t='r.clock_start')}, {d}, r.assignee_id, "
+        f"SELECT r.workspace_id, r.id, NULL::bigint, r.contact_id, {h.format(t='r.clock_start')}, {d}, r.assignee_id, "
         "r.language, "
         + _row({"unanswered": "1"})
         + " FROM _rc r WHERE r.clock_start IS NOT NULL AND r.first_response_at IS NULL",
         # The first resolution at its hour, to the current assignee.
-        f"SELECT r.workspace_id, r.id, NULL::bigint, {h.format(t='r.resolved_at')}, {d}, r.assignee_id, "
+        f"SELECT r.workspace_id, r.id, NULL::bigint, r.contact_id, {h.format(t='r.resolved_at')}, {d}, r.assignee_id, "
         "r.language, "
         + _row(
             {
@@ -175,7 +175,7 @@ def fact_rows_sql() -> str:
         )
         + " FROM _rc r WHERE r.resolved_at IS NOT NULL",
         # The conversation's survey answers, at the hour each was given.
-        f"SELECT r.workspace_id, r.id, NULL::bigint, {h.format(t='a.created_at')}, {d}, r.assignee_id, "
+        f"SELECT r.workspace_id, r.id, NULL::bigint, r.contact_id, {h.format(t='a.created_at')}, {d}, r.assignee_id, "
         "r.language, "
         + _row(_answer_values())
         + " FROM _rc r JOIN survey_answers a ON a.conversation_id = r.id AND a.workspace_id = r.workspace_id"
@@ -187,7 +187,7 @@ def fact_rows_sql() -> str:
 # Survey answers given outside a conversation (a link, a scheduled NPS): the workspace and the
 # recipient's language only. {answers} filters `survey_answers a`.
 LOOSE_ANSWERS_SQL = (
-    "SELECT a.workspace_id, NULL::bigint, a.id, date_trunc('hour', a.created_at), 0::bigint, ''::text, "
+    "SELECT a.workspace_id, NULL::bigint, a.id, a.contact_id, date_trunc('hour', a.created_at), 0::bigint, ''::text, "
     "0::bigint, 0::bigint, coalesce(rc.language, '')::text, "
     + _row(_answer_values())
     + " FROM survey_answers a LEFT JOIN survey_recipients rc ON rc.id = a.recipient_id"

@@ -39,7 +39,8 @@ def _id(value: str | None, name: str) -> int | None:
 
 
 def filters_from(query: Mapping[str, Any], *, workspace_id: int, today: date | None = None) -> Filters:
-    """Filters from ?from=&to=&tz=&inbox_id=&channel=&team_id=&agent_id=&language= (default: the
+    """Filters from ?from=&to=&tz=&inbox_id=&channel=&team_id=&agent_id=&language=&segment_id=
+    (the segment's customers are resolved by the caller: `with_segment`) (default: the
     last 30 days up to today in the time zone; Korea's unless another is given)."""
     tz = str(query.get("tz") or DEFAULT_TZ)
     try:
@@ -78,6 +79,7 @@ def filters_from(query: Mapping[str, Any], *, workspace_id: int, today: date | N
         agent_id=_id(query.get("agent_id"), "agent_id"),
         language=language,
         churn_days=_churn_days(query.get("churn_days")),
+        segment_id=_id(query.get("segment_id"), "segment_id"),
     )
 
 

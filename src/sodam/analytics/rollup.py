@@ -56,7 +56,19 @@ DIM_SPLIT = (
     "CROSS JOIN LATERAL (VALUES ('', ''), ('inbox_id', s.inbox_id::text), ('channel', s.channel),"
     " ('team_id', s.team_id::text), ('agent_id', s.agent_id::text), ('language', s.language)) d(dim, value)"
 )
-FACT_COLUMNS = f"workspace_id, conversation_id, answer_id, hour, inbox_id, channel, team_id, agent_id, language, {', '.join(COUNTERS)}"
+# Each customer's activity (the hours they started a conversation), per dimension like
+# report_hourly_dim, with the next such hour: churn and retention read only this. {where}
+# filters `report_facts s` (the contacts of a batch, or a workspace).
+ACTIVITY_SQL = f"""
+INSERT INTO report_contact_activity (workspace_id, contact_id, dim, value, hour, next_hour, conversations)
+SELECT workspace_id, contact_id, dim, value, hour,
+       lead(hour) OVER (PARTITION BY workspace_id, contact_id, dim, value ORDER BY hour), n
+  FROM (SELECT s.workspace_id, s.contact_id, d.dim, d.value, s.hour, sum(s.conversations)::int AS n
+          FROM report_facts s {DIM_SPLIT}
+         WHERE s.conversations > 0 AND s.contact_id IS NOT NULL AND {{where}}
+         GROUP BY 1, 2, 3, 4, 5) a
+"""
+FACT_COLUMNS = f"workspace_id, conversation_id, answer_id, contact_id, hour, inbox_id, channel, team_id, agent_id, language, {', '.join(COUNTERS)}"
 
 
 @dataclass
@@ -213,6 +225,13 @@ async def _recompute(cur: psycopg.AsyncCursor, conv_ids: list[int], answer_ids: 
         {"answers": answer_ids},
     )
     old = "(conversation_id = ANY(%(ids)s) OR answer_id = ANY(%(answers)s))"
+    # The customers whose activity may change: the contacts of the old facts and the new.
+    await cur.execute(
+        "CREATE TEMP TABLE _touched ON COMMIT DROP AS"
+        f" SELECT DISTINCT workspace_id, contact_id FROM report_facts WHERE {old} AND contact_id IS NOT NULL"
+        " UNION SELECT DISTINCT workspace_id, contact_id FROM _nf WHERE contact_id IS NOT NULL",
+        {"ids": conv_ids, "answers": answer_ids},
+    )
     await cur.execute(
         f"""
         CREATE TEMP TABLE _delta ON COMMIT DROP AS
@@ -248,7 +267,14 @@ async def _recompute(cur: psycopg.AsyncCursor, conv_ids: list[int], answer_ids: 
     )
     await cur.execute(f"DELETE FROM report_facts WHERE {old}", {"ids": conv_ids, "answers": answer_ids})
     await cur.execute(f"INSERT INTO report_facts ({FACT_COLUMNS}) SELECT {FACT_COLUMNS} FROM _nf")
-    await cur.execute("DROP TABLE _rc, _nf, _delta")
+    await cur.execute("SELECT array_agg(DISTINCT contact_id) FROM _touched")
+    touched = (await cur.fetchone())[0] or []
+    if touched:  # contact ids are unique across workspaces: the (contact, …) indexes serve
+        await cur.execute("DELETE FROM report_contact_activity WHERE contact_id = ANY(%s)", (touched,))
+        await cur.execute(
+            ACTIVITY_SQL.format(where="s.contact_id = ANY(%(contacts)s)"), {"contacts": touched}
+        )
+    await cur.execute("DROP TABLE _rc, _nf, _delta, _touched")
 
 
 @dataclass
@@ -256,6 +282,7 @@ class RebuildResult:
     conversations: int = 0
     answers: int = 0
     rows: int = 0
+    activity_rows: int = 0
     seconds: float = 0.0
 
 
@@ -275,6 +302,7 @@ async def rebuild(url: str, *, workspace_id: int | None = None) -> RebuildResult
                 await cur.execute(f"DELETE FROM report_facts WHERE {ws_filter}", params)
                 await cur.execute(f"DELETE FROM report_hourly WHERE {ws_filter}", params)
                 await cur.execute(f"DELETE FROM report_hourly_dim WHERE {ws_filter}", params)
+                await cur.execute(f"DELETE FROM report_contact_activity WHERE {ws_filter}", params)
                 # Queued changes visible now are part of this snapshot's state.
                 await cur.execute(f"DELETE FROM report_dirty WHERE {ws_filter}", params)
                 await cur.execute(
@@ -319,11 +347,21 @@ async def rebuild(url: str, *, workspace_id: int | None = None) -> RebuildResult
                     " GROUP BY 1, 2, 3, 4",
                     params,
                 )
+                await cur.execute(
+                    ACTIVITY_SQL.format(where="s." + ws_filter if workspace_id is not None else "true"),
+                    params,
+                )
+                result.activity_rows = cur.rowcount
                 if workspace_id is None:
                     await _jump_cursor(cur)
         finally:
             await conn.set_autocommit(True)
             await conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        # Rewritten tables: fresh statistics, and a visibility map so the reports' index-only
+        # scans do not visit the heap (what autovacuum would do, minutes later).
+        await conn.execute(
+            "VACUUM (ANALYZE) report_facts, report_hourly, report_hourly_dim, report_contact_activity"
+        )
     finally:
         await conn.close()
     result.seconds = time.perf_counter() - started

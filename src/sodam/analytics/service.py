@@ -1,4 +1,4 @@
-"""The five reports (overview, conversations, agents, bot, surveys) as plain data: the period
+"""The reports (overview, conversations, agents, bot, surveys, sentiment, help center) as plain data: the period
 and the previous one, KPI figures with their change, and named tables. Charts, JSON and CSV
 are all drawn from the same tables, so the CSV is exactly the chart's data."""
 
@@ -9,11 +9,12 @@ from typing import Any
 
 import psycopg
 
+from sodam.analytics import insights
 from sodam.analytics import kpis as K
 from sodam.analytics import queries as Q
 from sodam.analytics.queries import Filters
 
-REPORTS = ("overview", "conversations", "agents", "bot", "surveys")
+REPORTS = ("overview", "conversations", "agents", "bot", "surveys", "sentiment", "helpcenter")
 # Each report's table a CSV download gives when none is named.
 MAIN_TABLE = {
     "overview": "daily",
@@ -21,6 +22,8 @@ MAIN_TABLE = {
     "agents": "agents",
     "bot": "daily",
     "surveys": "daily",
+    "sentiment": "daily",
+    "helpcenter": "most_searched",
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -70,7 +73,9 @@ async def _frame(conn: psycopg.AsyncConnection, f: Filters) -> tuple[dict, dict,
 
 
 def _filters(f: Filters) -> dict[str, Any]:
-    return {k: getattr(f, k) for k in ("inbox_id", "channel", "team_id", "agent_id", "language")}
+    return {
+        k: getattr(f, k) for k in ("inbox_id", "channel", "team_id", "agent_id", "language", "segment_id")
+    }
 
 
 async def overview(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
@@ -159,6 +164,10 @@ async def conversations(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, 
         ),
         "by_channel": table(["channel", *cols], dim_rows(by_channel, lambda k: k or "")),
         "by_inbox": table(["inbox", *cols], dim_rows(by_inbox, lambda k: names["inbox_id"].get(k, f"#{k}"))),
+        "percentiles": table(
+            ["kpi", "count", "p50", "p90"],
+            [[p["kpi"], p["count"], p["p50"], p["p90"]] for p in await insights.percentiles(conn, f)],
+        ),
     }
     return out
 
@@ -284,12 +293,54 @@ async def surveys(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
     return out
 
 
+async def sentiment(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
+    now, before, out = await _frame(conn, f)
+    out["kpis"] = _kpi_block(["negative_pct"], now, before)
+    out["counts"] = {"scored": now["scored"], "negative": now["negative"]}
+    days = out.pop("_days")
+    topics = await insights.negative_topics(conn, f)
+    out["tables"] = {
+        "daily": _daily_table(days, ["scored", "negative", "negative_pct"]),
+        "negative_topics": table(["topic", "messages"], [[t["topic"], t["messages"]] for t in topics]),
+    }
+    return out
+
+
+async def helpcenter(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
+    """The help center: only the period applies (searches and reads carry no inbox, agent or
+    customer)."""
+    data = await insights.helpcenter(conn, f)
+    return {
+        "period": _period(f),
+        "previous_period": _period(f.previous()),
+        "filters": _filters(f),
+        "kpis": [],
+        "counts": data["totals"],
+        "tables": {
+            "most_searched": table(
+                ["query", "searches", "no_result", "clicked"],
+                [[r["query"], r["searches"], r["no_result"], r["clicked"]] for r in data["most_searched"]],
+            ),
+            "no_result": table(
+                ["query", "searches", "last_at"],
+                [[r["query"], r["searches"], r["last_at"]] for r in data["no_result"]],
+            ),
+            "most_read": table(
+                ["article_id", "title", "locale", "views"],
+                [[r["article_id"], r["title"], r["locale"], r["views"]] for r in data["most_read"]],
+            ),
+        },
+    }
+
+
 BUILDERS = {
     "overview": overview,
     "conversations": conversations,
     "agents": agents,
     "bot": bot,
     "surveys": surveys,
+    "sentiment": sentiment,
+    "helpcenter": helpcenter,
 }
 
 

@@ -50,3 +50,55 @@ async def check_alerts(timestamp: int) -> dict:
     await rollup.refresh(current_url(), wait=True)
     async with session_scope() as session:
         return {"notices": await alerts.check(session, now=datetime.fromtimestamp(timestamp, UTC))}
+
+
+@job_app.periodic(cron="17 3 * * *", periodic_id="reports-churn-risk")
+@job_app.task(name="reports.churn_retrain", queue="default", queueing_lock="reports.churn_retrain", retry=2)
+async def churn_retrain(timestamp: int) -> dict:
+    """Every night: retrain each workspace's churn model on its own history (time split, held-out
+    AUC kept with it) and score its active customers (analytics/churnrisk.py)."""
+    import psycopg
+
+    from sodam.analytics import churnrisk
+
+    out: dict[str, dict] = {}
+    async with await psycopg.AsyncConnection.connect(current_url(), autocommit=True) as conn:
+        workspaces = [
+            r[0] for r in await (await conn.execute("SELECT id FROM workspaces ORDER BY id")).fetchall()
+        ]
+        for ws in workspaces:
+            async with conn.transaction():
+                out[str(ws)] = await churnrisk.retrain(conn, workspace_id=ws)
+    return out
+
+
+@job_app.periodic(cron="30 0 * * 1", periodic_id="reports-digest")  # Mondays 09:30 in Korea
+@job_app.task(name="reports.weekly_digest", queue="default", queueing_lock="reports.weekly_digest", retry=3)
+async def weekly_digest(timestamp: int) -> dict:
+    """Every Monday: last week's insights digest e-mailed to each workspace's subscribers (once
+    per workspace and week, through the workspace's own relay; analytics/digest.py)."""
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    from sodam.analytics import digest
+
+    week = digest.last_full_week(datetime.fromtimestamp(timestamp, UTC).astimezone(digest.KST).date())
+    out: dict[str, dict] = {}
+    async with await psycopg.AsyncConnection.connect(current_url()) as conn:
+        workspaces = [
+            r[0]
+            for r in await (
+                await conn.execute("SELECT DISTINCT workspace_id FROM report_digest_subscribers ORDER BY 1")
+            ).fetchall()
+        ]
+        await conn.commit()
+        for ws in workspaces:
+            try:
+                out[str(ws)] = await digest.send_week(conn, workspace_id=ws, week=week)
+            except Exception as exc:  # one workspace's relay must not stop the others
+                log.warning("weekly digest of workspace %s failed: %s", ws, exc)
+                out[str(ws)] = {"error": str(exc)[:200]}
+    if any("error" in v for v in out.values()):  # retried: the workspaces already sent are skipped
+        raise RuntimeError(f"weekly digest failed for some workspaces: {out}")
+    return out

@@ -1,28 +1,34 @@
-"""Console: 보고서 (reports) — overview, conversations, agents, bot, surveys. A GET form of
-filters (period in Korea's time zone, inbox, channel, team, agent, language); KPI tiles with
+"""Console: 보고서 (reports) — overview, conversations, agents, bot, surveys, sentiment, help
+center; customers at risk of churning; the weekly insights digest. A GET form of filters (period
+in Korea's time zone, inbox, channel, team, agent, language, segment); KPI tiles with
 the change against the previous period; server-drawn SVG charts, each with its table and a
 CSV link (/console/reports/{name}/csv?table=…, the same rows as the API's CSV)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import text
 
 from sodam.accounts.permissions import Permission
 from sodam.accounts.sessions import Console, console_access
 from sodam.analytics import api as reports_api
-from sodam.analytics import charts, readdb, service
+from sodam.analytics import charts, churnrisk, digest, readdb, service
 from sodam.analytics import kpis as K
 from sodam.analytics import queries as Q
 from sodam.analytics.params import CHANNELS
+from sodam.analytics.queries import Filters
 from sodam.core.errors import AppError
+from sodam.segments import service as segments_service
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Reader = Depends(console_access(Permission.reports_read))
-FILTER_KEYS = ("from", "to", "inbox_id", "channel", "team_id", "agent_id", "language")
+FILTER_KEYS = ("from", "to", "inbox_id", "channel", "team_id", "agent_id", "language", "segment_id")
 # Daily series drawn as lines, per report: (title key, columns).
 LINES: dict[str, list[tuple[str, list[str]]]] = {
     "overview": [
@@ -37,6 +43,7 @@ LINES: dict[str, list[tuple[str, list[str]]]] = {
     ],
     "bot": [("reports.chart.bot", ["bot_contained", "bot_confirmed", "bot_assumed", "handoffs"])],
     "surveys": [("reports.chart.csat", ["csat_pct"]), ("reports.chart.nps_ces", ["nps", "ces"])],
+    "sentiment": [("reports.chart.sentiment", ["negative_pct"])],
 }
 # Tables drawn as bars: table → (label column, value column, title key).
 BARS: dict[str, tuple[str, str, str]] = {
@@ -46,6 +53,8 @@ BARS: dict[str, tuple[str, str, str]] = {
     "handoff_reasons": ("reason", "count", "reports.table.handoff_reasons"),
     "handoff_topics": ("topic", "count", "reports.table.handoff_topics"),
     "nps_split": ("group", "count", "reports.table.nps_split"),
+    "negative_topics": ("topic", "messages", "reports.table.negative_topics"),
+    "most_searched": ("query", "searches", "reports.table.most_searched"),
 }
 TABLE_TITLES = {
     "daily": "reports.table.daily",
@@ -53,6 +62,9 @@ TABLE_TITLES = {
     "heatmap": "reports.table.heatmap",
     "unanswered_questions": "reports.table.unanswered_questions",
     "comments": "reports.table.comments",
+    "percentiles": "reports.table.percentiles",
+    "no_result": "reports.table.no_result",
+    "most_read": "reports.table.most_read",
 }
 # Values shown through the catalog (channel, weekday, handoff reason, NPS group, availability).
 VALUE_KEYS = {
@@ -63,6 +75,33 @@ VALUE_KEYS = {
     "availability": "reports.availability.",
     "kpi": "reports.kpi.",
     "kind": "reports.kind.",
+}
+
+
+# The churn model's features and their direction, as the at-risk list explains a score.
+FEATURE_KEYS = {
+    ("days_since_last", "high"): "reports.churn.feature.days_since_last.high",
+    ("days_since_last", "low"): "reports.churn.feature.days_since_last.low",
+    ("conversations_30d", "high"): "reports.churn.feature.conversations_30d.high",
+    ("conversations_30d", "low"): "reports.churn.feature.conversations_30d.low",
+    ("conversations_prev_60d", "high"): "reports.churn.feature.conversations_prev_60d.high",
+    ("conversations_prev_60d", "low"): "reports.churn.feature.conversations_prev_60d.low",
+    ("csat_last", "high"): "reports.churn.feature.csat_last.high",
+    ("csat_last", "low"): "reports.churn.feature.csat_last.low",
+    ("csat_missing", "high"): "reports.churn.feature.csat_missing.high",
+    ("csat_missing", "low"): "reports.churn.feature.csat_missing.low",
+    ("nps_last", "high"): "reports.churn.feature.nps_last.high",
+    ("nps_last", "low"): "reports.churn.feature.nps_last.low",
+    ("nps_missing", "high"): "reports.churn.feature.nps_missing.high",
+    ("nps_missing", "low"): "reports.churn.feature.nps_missing.low",
+    ("negative_share", "high"): "reports.churn.feature.negative_share.high",
+    ("negative_share", "low"): "reports.churn.feature.negative_share.low",
+    ("reopened_180d", "high"): "reports.churn.feature.reopened_180d.high",
+    ("reopened_180d", "low"): "reports.churn.feature.reopened_180d.low",
+    ("unanswered_180d", "high"): "reports.churn.feature.unanswered_180d.high",
+    ("unanswered_180d", "low"): "reports.churn.feature.unanswered_180d.low",
+    ("wait_hours", "high"): "reports.churn.feature.wait_hours.high",
+    ("wait_hours", "low"): "reports.churn.feature.wait_hours.low",
 }
 
 
@@ -107,7 +146,9 @@ def _cell(ctx: Console, column: str, value: Any, row_unit: str | None = None) ->
     if value is None:
         return "—"
     kpi = K.BY_KEY.get(column)
-    unit = kpi.unit if kpi is not None else (row_unit if column in ("value", "previous") else None)
+    unit = (
+        kpi.unit if kpi is not None else (row_unit if column in ("value", "previous", "p50", "p90") else None)
+    )
     if unit == "seconds" and isinstance(value, int | float):
         return _duration(ctx, float(value))  # "3.2시간", not 11,568.0
     prefix = VALUE_KEYS.get(column)
@@ -199,12 +240,117 @@ async def reports_home(ctx: Console = Reader):
     return RedirectResponse("/console/reports/overview", status_code=303)
 
 
+@router.get("/reports/churn-risk")
+async def churn_risk_page(segment_id: str | None = Query(default=None, max_length=18), ctx: Console = Reader):
+    """Customers at risk of churning (the nightly model's scores), with the model's held-out AUC."""
+    error = None
+    seg = int(segment_id) if segment_id and segment_id.isdigit() else None
+    filters = Filters(ctx.workspace_id, date.today(), date.today(), segment_id=seg)
+    try:
+        filters = await reports_api.with_segment(ctx.session, filters)
+    except AppError as exc:
+        error, filters = exc.message, replace(filters, segment_id=None)
+    async with readdb.connection() as conn:
+        model = await churnrisk.latest_model(conn, ctx.workspace_id)
+        customers = await churnrisk.at_risk(
+            conn, workspace_id=ctx.workspace_id, limit=100, contact_ids=filters.contact_ids
+        )
+    for c in customers:
+        c["why"] = [
+            ctx.t(FEATURE_KEYS[(t["feature"], t.get("direction", "high"))])
+            for t in c["features"].get("top", [])
+            if (t["feature"], t.get("direction", "high")) in FEATURE_KEYS
+        ]
+    return ctx.render(
+        "reports/churn_risk.html",
+        {
+            "section": "reports",
+            "report": "churn-risk",
+            "reports": service.REPORTS,
+            "model": model,
+            "customers": customers,
+            "segments": await _segments(ctx),
+            "segment_id": filters.segment_id,
+            "error": error,
+            "query": "",
+        },
+    )
+
+
+@router.get("/reports/digest")
+async def digest_page(week: str | None = Query(default=None, max_length=10), ctx: Console = Reader):
+    """The weekly insights digest (주간 인사이트) and the e-mail subscription."""
+    error = None
+    try:
+        monday = digest.parse_week(week, digest.today_in("Asia/Seoul"))
+    except AppError as exc:
+        error, monday = exc.message, digest.parse_week(None, digest.today_in("Asia/Seoul"))
+    async with readdb.connection() as conn:
+        data = await digest.build(conn, workspace_id=ctx.workspace_id, week=monday)
+    subscribed = await digest_subscribed(ctx)
+    for c in data["changes"]:
+        c["label"] = K.BY_KEY[c["kpi"]].label(ctx.locale)
+        c["shown"], c["shown_previous"] = (
+            shown(ctx, c["unit"], c["value"]),
+            shown(ctx, c["unit"], c["previous"]),
+        )
+        c["good"] = None if c["change_pct"] in (None, 0) else (c["change_pct"] > 0) == c["higher_is_better"]
+    return ctx.render(
+        "reports/digest.html",
+        {
+            "section": "reports",
+            "report": "digest",
+            "reports": service.REPORTS,
+            "digest": data,
+            "subscribed": subscribed,
+            "error": error,
+            "query": "",
+            "previous_week": (monday - timedelta(days=7)).isoformat(),
+            "next_week": (monday + timedelta(days=7)).isoformat(),
+        },
+    )
+
+
+async def digest_subscribed(ctx: Console) -> bool:
+    row = await ctx.session.execute(
+        text("SELECT 1 FROM report_digest_subscribers WHERE workspace_id = :ws AND agent_id = :a"),
+        {"ws": ctx.workspace_id, "a": ctx.agent.id},
+    )
+    return row.first() is not None
+
+
+@router.post("/reports/digest/subscription")
+async def digest_subscription(request: Request, ctx: Console = Reader):
+    """Subscribe to (subscribed=1) or leave (subscribed=0) the weekly digest e-mail."""
+    form = await request.form()
+    on = str(form.get("subscribed", "")) == "1"
+    if on:
+        await ctx.session.execute(
+            text(
+                "INSERT INTO report_digest_subscribers (workspace_id, agent_id) VALUES (:ws, :a) ON CONFLICT DO NOTHING"
+            ),
+            {"ws": ctx.workspace_id, "a": ctx.agent.id},
+        )
+    else:
+        await ctx.session.execute(
+            text("DELETE FROM report_digest_subscribers WHERE workspace_id = :ws AND agent_id = :a"),
+            {"ws": ctx.workspace_id, "a": ctx.agent.id},
+        )
+    await ctx.session.commit()
+    return RedirectResponse("/console/reports/digest?saved=1", status_code=303)
+
+
+async def _segments(ctx: Console) -> list[tuple[int, str]]:
+    rows = await segments_service.list_(ctx.session, workspace_id=ctx.workspace_id, limit=200)
+    return sorted(((s.id, s.name) for s in rows), key=lambda r: r[1])
+
+
 @router.get("/reports/{name}/csv")
 async def report_csv(
     name: str, table: str | None = Query(default=None, max_length=40), ctx: Console = Reader
 ):
     """One table of a report as CSV (the rows its chart draws)."""
-    data = await reports_api.report_data(name, ctx.request.query_params, ctx.workspace_id)
+    data = await reports_api.report_data(name, ctx.request.query_params, ctx.workspace_id, ctx.session)
     return reports_api.csv_response(data, table)
 
 
@@ -215,13 +361,14 @@ async def report_page(name: str, ctx: Console = Reader):
     query = urlencode(_pairs(str(ctx.request.url.query)))
     error = None
     try:
-        data = await reports_api.report_data(name, ctx.request.query_params, ctx.workspace_id)
+        data = await reports_api.report_data(name, ctx.request.query_params, ctx.workspace_id, ctx.session)
     except AppError as exc:  # a bad filter: say so and show the default period
         error = exc.message
-        data = await reports_api.report_data(name, {}, ctx.workspace_id)
+        data = await reports_api.report_data(name, {}, ctx.workspace_id, ctx.session)
         query = ""
     async with readdb.connection() as conn:
         names = await Q.names(conn, ctx.workspace_id)
+    names["segment_id"] = dict(await _segments(ctx))
     tiles = [
         {
             "key": k["key"],
