@@ -14,7 +14,7 @@ Create Date: 2026-12-03
   (dim, value, contact) — dim '' is the whole workspace, the others one dimension as in
   report_hourly_dim. "Active at t" and "lost between s and e" are then range counts on
   (workspace, dim, value, hour). Kept by reports.refresh, rebuilt by `sodam reports rebuild`
-  (run it once after this migration: the table starts empty).
+  (this migration fills it from the facts already there).
 - triggers queue a conversation (or a survey answer) in report_dirty when its contact changes
   (a merge moves them without an event).
 - churn_models / churn_scores: the logistic model trained on the workspace's own history
@@ -47,6 +47,20 @@ CREATE TRIGGER report_dirty_contact AFTER UPDATE OF contact_id ON conversations
 DROP TRIGGER report_dirty_answer ON survey_answers;
 CREATE TRIGGER report_dirty_answer AFTER INSERT OR UPDATE OF score, conversation_id, kind, contact_id
     ON survey_answers FOR EACH ROW EXECUTE FUNCTION sodam_report_dirty_answer();
+"""
+
+
+BACKFILL_ACTIVITY = """
+INSERT INTO report_contact_activity (workspace_id, contact_id, dim, value, hour, next_hour, conversations)
+SELECT workspace_id, contact_id, dim, value, hour,
+       lead(hour) OVER (PARTITION BY workspace_id, contact_id, dim, value ORDER BY hour), n
+  FROM (SELECT s.workspace_id, s.contact_id, d.dim, d.value, s.hour, sum(s.conversations)::int AS n
+          FROM report_facts s
+          CROSS JOIN LATERAL (VALUES ('', ''), ('inbox_id', s.inbox_id::text), ('channel', s.channel),
+                ('team_id', s.team_id::text), ('agent_id', s.agent_id::text), ('language', s.language))
+                d(dim, value)
+         WHERE s.conversations > 0 AND s.contact_id IS NOT NULL
+         GROUP BY 1, 2, 3, 4, 5) a
 """
 
 
@@ -95,6 +109,9 @@ def upgrade() -> None:
         "CREATE INDEX ix_report_contact_activity_hour ON report_contact_activity"
         " (workspace_id, dim, value, hour) INCLUDE (contact_id, next_hour)"
     )
+    # Filled here from the facts already there (the statement as rollup.ACTIVITY_SQL had it
+    # when this migration was written), so an upgrade needs no `sodam reports rebuild`.
+    op.execute(BACKFILL_ACTIVITY)
     op.execute(TRIGGER)
     op.create_table(
         "churn_models",
