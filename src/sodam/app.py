@@ -295,6 +295,12 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(reports_api.router)  # /api/v1/reports/{name}
     app.include_router(reports_views.router)  # /console/reports/...
 
+    from sodam.assist import api as assist_api
+    from sodam.assist import views as assist_views
+
+    app.include_router(assist_api.router)  # /api/v1/conversations/{id}/assist, /api/v1/assist/...
+    app.include_router(assist_views.router)  # the console's assist panel (console-assist.js)
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:
         """200 when the database answers, 503 otherwise."""

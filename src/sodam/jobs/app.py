@@ -45,6 +45,7 @@ TASK_MODULES: list[str] = [
     "sodam.analytics.tasks",
     "sodam.contacts.tasks",
     "sodam.automations.tasks",
+    "sodam.assist.tasks",
 ]
 # Long-running loops every job-running process starts beside the job worker ("module:function",
 # an async function that runs until cancelled): work that is polled rather than deferred.
