@@ -111,7 +111,8 @@ class ReplyIndex:
                 if need > len(self._matrix):
                     cap = max(need, 2 * len(self._matrix), 1024)
                     matrix = np.zeros((cap, self.dim), np.float32)
-                    matrix[: self._n] = self._matrix[: self._n]
+                    if self._n:
+                        matrix[: self._n] = self._matrix[: self._n]
                     ids = np.zeros(cap, np.int64)
                     ids[: self._n] = self._ids[: self._n]
                     ko = np.zeros(cap, bool)

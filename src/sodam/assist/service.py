@@ -33,7 +33,8 @@ REMIND_WITHIN = timedelta(minutes=15)
 REPEAT_WINDOW = timedelta(days=7)
 DRAFT_MAX = 2000
 MIN_CANNED_OVERLAP = 2  # content terms a canned reply shares with the question to be offered
-ARTICLE_MIN_SCORE = 0.15
+ARTICLE_MIN_LEXICAL = 0.05  # two-way match (or 0.7 × body coverage): the agent judges, so a low bar
+ARTICLE_MIN_FUSED = 0.5  # fused lexical + dense score
 SNIPPET = 160
 
 _vectors = engine.LruCache(size=1024, ttl_s=1800)  # question text -> its vectors per channel
@@ -83,8 +84,9 @@ def _article_candidates(kb: kb_index.WorkspaceIndex, question: str, locale: str)
         article = kb.articles.get(int(hit.doc_id))
         if article is None:
             continue
-        score = hit.score if hit.dense >= 0 else max(hit.match, 0.7 * hit.body_coverage)
-        if score >= ARTICLE_MIN_SCORE:
+        fused = hit.dense >= 0
+        score = hit.score if fused else max(hit.match, 0.7 * hit.body_coverage)
+        if score >= (ARTICLE_MIN_FUSED if fused else ARTICLE_MIN_LEXICAL):
             out.append(
                 engine.Candidate(("article", article.id), float(score), f"{article.title} {article.snippet}")
             )
