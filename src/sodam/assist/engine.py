@@ -195,9 +195,19 @@ class TermCache:
 terms_cache = TermCache()
 
 
-def rerank(candidates: list[Candidate], draft: str, k: int) -> list[tuple[Candidate, float]]:
+def warm(candidates: list[Candidate]) -> list[Candidate]:
+    """Analyse the candidates' texts now (per question), so that keystrokes only intersect sets."""
+    for c in candidates:
+        terms_cache.get(c.key, c.text)
+    return candidates
+
+
+def draft_terms(draft: str) -> set[str]:
+    return set(tokens(draft)) if draft and draft.strip() else set()
+
+
+def rerank(candidates: list[Candidate], draft_terms: set[str], k: int) -> list[tuple[Candidate, float]]:
     """The candidates re-ranked by the share of the draft's terms each contains (CPU)."""
-    draft_terms = set(tokens(draft)) if draft and draft.strip() else set()
     scored = []
     for c in candidates:
         bonus = 0.0

@@ -32,6 +32,7 @@ ARTICLES, REPLIES = 3, 3
 REMIND_WITHIN = timedelta(minutes=15)
 REPEAT_WINDOW = timedelta(days=7)
 DRAFT_MAX = 2000
+CANNED_DRAFT_CHARS = 24  # a longer draft is a reply being written, not a search for one
 MIN_CANNED_OVERLAP = 2  # content terms a canned reply shares with the question to be offered
 ARTICLE_MIN_LEXICAL = 0.05  # two-way match (or 0.7 × body coverage): the agent judges, so a low bar
 ARTICLE_MIN_FUSED = 0.5  # fused lexical + dense score
@@ -105,7 +106,7 @@ def _compute(
 ) -> dict[str, Any]:
     """The CPU part of one suggestion (thread): candidates per question (cached), the draft's re-rank."""
     kb_key = ("kb", workspace_id, id(kb), kb.signature, len(kb.articles), locale, question)
-    articles = _candidates.get_or(kb_key, lambda: _article_candidates(kb, question, locale))
+    articles = _candidates.get_or(kb_key, lambda: engine.warm(_article_candidates(kb, question, locale)))
     rp_key = ("rp", workspace_id, id(replies), replies.version, locale, question)
 
     def reply_candidates() -> list[engine.Candidate]:
@@ -117,25 +118,33 @@ def _compute(
             vector = _query_vectors(query, [replies_index.VECTOR_CHANNEL]).get(replies_index.VECTOR_CHANNEL)
         return replies.candidates(question, locale, vector)
 
-    past = _candidates.get_or(rp_key, reply_candidates)
+    past = _candidates.get_or(rp_key, lambda: engine.warm(reply_candidates()))
+    terms = engine.draft_terms(draft)
     return {
-        "articles": engine.rerank(articles, draft, ARTICLES),
-        "replies": engine.rerank(past, draft, REPLIES),
-        "canned": _pick_canned(canned, question, draft),
+        "articles": engine.rerank(articles, terms, ARTICLES),
+        "replies": engine.rerank(past, terms, REPLIES),
+        "canned": _pick_canned(canned, question, draft, workspace_id),
     }
 
 
-def _pick_canned(candidates: list, question: str, draft: str) -> Any:
-    """The draft's best canned reply (shortcut, then words: the `/` picker's ranking), else the
-    one sharing most content terms with the customer's question."""
+def _pick_canned(candidates: list, question: str, draft: str, workspace_id: int = 0) -> Any:
+    """While the draft is short (a shortcut or a few words), its best canned reply by the `/`
+    picker's ranking; else the reply sharing most content terms with the customer's question
+    (computed once per question and set of replies)."""
     if not candidates:
         return None
-    if draft.strip():
-        ranked = rank_canned(candidates, draft.strip()[-100:])
+    typed = draft.strip()
+    if typed and len(typed) <= CANNED_DRAFT_CHARS:
+        ranked = rank_canned(candidates, typed)
         if ranked:
             return ranked[0][1]
     if not question:
         return None
+    key = ("cn", workspace_id, question, hash(tuple((c.id, c.usage_count) for c in candidates)))
+    return _candidates.get_or(key, lambda: _canned_for_question(candidates, question))
+
+
+def _canned_for_question(candidates: list, question: str) -> Any:
     q_terms = set(terms_of(question))
     best, best_n = None, 0
     for c in candidates:

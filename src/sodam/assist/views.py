@@ -24,7 +24,7 @@ def usage_line(ctx: Console, figures: dict) -> str:
         "assist.stats.line",
         shown=total["shown"],
         inserted=total["inserted"],
-        rate=round(100 * (total["rate"] or 0)),
+        rate=f"{round(100 * (total['rate'] or 0))}%",
     )
 
 
