@@ -58,7 +58,7 @@
     var usage = document.getElementById("assist-usage");
     if (!list) return;
     var items = [];
-    if (data.empathy) items.push({ kind: "empathy", key: "empathy:" + data.empathy.situation, label: s["situation_" + data.empathy.situation] || s.empathy, title: data.empathy.insert_text, text: data.empathy.insert_text });
+    if (data.empathy) items.push({ kind: "empathy", key: "empathy:" + data.empathy.situation, label: s.empathy + " · " + (s["situation_" + data.empathy.situation] || ""), title: data.empathy.insert_text, text: data.empathy.insert_text });
     (data.articles || []).forEach(function (a) { items.push({ kind: "article", key: "article:" + a.id, label: s.articles, title: a.title, detail: a.snippet, text: a.insert_text }); });
     (data.replies || []).forEach(function (r) { items.push({ kind: "reply", key: "reply:" + r.id, label: s.replies, title: r.reply, detail: s.asked + ": " + r.question, text: r.insert_text }); });
     if (data.canned) items.push({ kind: "canned", key: "canned:" + data.canned.id, label: s.canned, title: data.canned.title + " (/" + data.canned.shortcut + ")", detail: data.canned.preview, canned: data.canned.id });
