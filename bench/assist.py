@@ -179,6 +179,7 @@ def main(articles: int = 10_000, replies: int = 100_000, conversations: int = 40
     # Random vectors score near 0: keep every candidate (30 per source), the most re-ranking work.
     service.ARTICLE_MIN_FUSED = service.ARTICLE_MIN_LEXICAL = -1.0
     engine.MIN_REPLY_SCORE = -1.0
+    engine.RELATIVE_FLOOR = -1.0
     t0 = time.perf_counter()
     kb = build_articles(articles, rng, nrng)
     t1 = time.perf_counter()

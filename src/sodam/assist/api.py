@@ -61,7 +61,8 @@ async def stats(
 ) -> dict:
     today = datetime.now(UTC).date()
     until = until or today
-    since = since or until - timedelta(days=6)
+    if since is None:
+        since = until - timedelta(days=6) if until.toordinal() > 6 else date.min
     if since > until or (until - since).days >= MAX_DAYS:
         raise Invalid(
             f"since must be on or before until, at most {MAX_DAYS} days apart", code="invalid_range"

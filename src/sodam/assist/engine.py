@@ -31,6 +31,7 @@ CANDIDATES = 30  # per source and question
 DENSE_WEIGHT, LEXICAL_WEIGHT = 0.7, 0.3
 DRAFT_WEIGHT = 0.3  # × share of the draft's terms found in a candidate
 MIN_REPLY_SCORE = 0.2  # below this a past reply is not worth showing
+RELATIVE_FLOOR = 0.4  # nor one scoring under 40 % of the best suggestion of its kind
 REPLY_INDEX_CHARS = 600  # the reply's text indexed (lexical body field)
 
 
@@ -216,6 +217,8 @@ def rerank(candidates: list[Candidate], draft_terms: set[str], k: int) -> list[t
             bonus = DRAFT_WEIGHT * found / len(draft_terms)
         scored.append((c, c.score + bonus))
     scored.sort(key=lambda pair: -pair[1])
+    if scored and scored[0][1] > 0:  # far behind the best is noise: drop it
+        scored = [pair for pair in scored if pair[1] >= RELATIVE_FLOOR * scored[0][1]]
     return scored[:k]
 
 
