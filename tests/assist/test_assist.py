@@ -314,3 +314,20 @@ async def test_console_routes_need_a_session_and_csrf(make_workspace, live_serve
         assert r.status_code == 200 and "usage_line" in r.json()
     finally:
         await c.aclose()
+
+
+async def test_a_large_index_is_built_in_the_background(make_workspace, monkeypatch):
+    ws = await make_workspace()
+    for question, answer in KO_HISTORY:
+        await _conversation(ws, [("c", question), ("a", answer)], language="ko", resolve=True)
+    monkeypatch.setattr(assist_index, "INLINE_ROWS", 1)
+    assist_index.registry.forget(ws.workspace_id)
+    first = await _registry_index(ws)
+    assert len(first) == 0  # the request did not wait for the build
+    for _ in range(100):
+        task = assist_index.registry._building.get(ws.workspace_id)
+        if task is None:
+            break
+        await task
+    built = await _registry_index(ws)
+    assert len(built) == 3

@@ -5,6 +5,7 @@ process's cached `ReplyIndex` per workspace, refreshed when the table changes.""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 
@@ -18,7 +19,9 @@ from sodam.assist.models import QUESTION_MAX, REPLY_MAX, AssistReply
 from sodam.conversations.models import Conversation, Direction, Message, MessageKind, SenderType, Status
 from sodam.nlp import encoders
 
+log = logging.getLogger(__name__)
 SIGNATURE_CHECK_S = 5.0
+INLINE_ROWS = 2000  # more new rows than this are indexed in the background, not in the request
 MIN_REPLY_CHARS = 6  # "네", "감사합니다" alone teach nothing
 QUESTION_MESSAGES = 2  # the customer's last messages before the answer make its question
 VECTOR_CHANNEL = "e5q"
@@ -175,6 +178,7 @@ class ReplyRegistry:
     def __init__(self) -> None:
         self._indexes: dict[int, ReplyIndex] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._building: dict[int, asyncio.Task] = {}
 
     def forget(self, workspace_id: int | None = None) -> None:
         if workspace_id is None:
@@ -183,6 +187,9 @@ class ReplyRegistry:
             self._indexes.pop(workspace_id, None)
 
     async def get(self, session: AsyncSession, workspace_id: int) -> ReplyIndex:
+        """The workspace's index. Up to INLINE_ROWS new rows are added before answering (in a
+        thread); a bigger build (a process's first use of a large workspace) runs in the
+        background and the request answers with what is indexed so far (at first nothing)."""
         current = self._indexes.get(workspace_id)
         if current is not None and time.monotonic() - current.checked_at < SIGNATURE_CHECK_S:
             return current
@@ -191,6 +198,8 @@ class ReplyRegistry:
             current = self._indexes.get(workspace_id)
             if current is not None and time.monotonic() - current.checked_at < SIGNATURE_CHECK_S:
                 return current
+            if workspace_id in self._building:
+                return current or ReplyIndex(workspace_id)
             count, max_id = (
                 await session.execute(
                     select(func.count(), func.coalesce(func.max(AssistReply.id), 0)).where(
@@ -198,14 +207,34 @@ class ReplyRegistry:
                     )
                 )
             ).one()
-            if current is None or count < len(current):  # first use, or rows went away: build aside
-                current = ReplyIndex(workspace_id)
+            fresh = current is None or count < len(current)  # first use, or rows went away
+            missing = count if fresh else count - len(current)
+            if missing > INLINE_ROWS:
+                self._building[workspace_id] = asyncio.create_task(self._build(workspace_id))
+                return current or ReplyIndex(workspace_id)
+            if fresh:
+                current = ReplyIndex(workspace_id)  # built aside, swapped in below
             if max_id > current.max_id:
                 rows = await _load(session, workspace_id, after_id=current.max_id)
                 await asyncio.to_thread(current.add_many, rows)
             current.checked_at = time.monotonic()
             self._indexes[workspace_id] = current
             return current
+
+    async def _build(self, workspace_id: int) -> None:
+        from sodam.db.session import session_scope
+
+        try:
+            async with session_scope() as session:
+                rows = await _load(session, workspace_id, after_id=0)
+            built = ReplyIndex(workspace_id)
+            await asyncio.to_thread(built.add_many, rows)
+            built.checked_at = time.monotonic()
+            self._indexes[workspace_id] = built
+        except Exception:  # the next request's signature check tries again
+            log.exception("assist: building the past-replies index of workspace %s failed", workspace_id)
+        finally:
+            self._building.pop(workspace_id, None)
 
 
 async def _load(session: AsyncSession, workspace_id: int, *, after_id: int) -> list[PastReply]:
