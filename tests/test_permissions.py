@@ -70,6 +70,7 @@ PUBLIC_PREFIXES = (
 READ_SCOPED_WRITES = {
     ("POST", "/api/v1/realtime/ticket"),
     ("POST", "/api/v1/segments/preview"),  # counts an unsaved filter: a read with a body
+    ("POST", "/api/v1/conversations/{conversation_id}/assist"),  # suggestions: a read with a body (the draft)
 }
 
 

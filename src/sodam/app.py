@@ -317,6 +317,11 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(pagehelp_views.router)  # /console/page-rules
     app.include_router(pagehelp_widget.router)  # the widget's page-rule reports (+ rules in /config)
     app.include_router(routing_widget.router)  # the widget's 진행 상황 button (GET …/status)
+    from sodam.assist import api as assist_api
+    from sodam.assist import views as assist_views
+
+    app.include_router(assist_api.router)  # /api/v1/conversations/{id}/assist, /api/v1/assist/...
+    app.include_router(assist_views.router)  # the console's assist panel (console-assist.js)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

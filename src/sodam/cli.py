@@ -489,6 +489,16 @@ def bench_automations(
     _bench_module("automations").main(events=events, rules=rules)
 
 
+@bench_app.command("assist")
+def bench_assist(
+    articles: int = typer.Option(10_000, help="Knowledge-base articles (the issue's figure: 10,000)."),
+    replies: int = typer.Option(100_000, help="Past agent replies (the issue's figure: 100,000)."),
+    conversations: int = typer.Option(40, help="Conversations opened; the agent types a reply in each."),
+) -> None:
+    """The assist panel as the agent types: suggest_p99_ms per keystroke (target < 50)."""
+    _bench_module("assist").main(articles=articles, replies=replies, conversations=conversations)
+
+
 @bench_app.command("crm")
 def bench_crm(
     contacts: int = typer.Option(100_000, help="Contacts to load."),

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from sodam.accounts import models as _accounts  # noqa: F401
+from sodam.assist import models as _assist  # noqa: F401
 from sodam.attachments import models as _attachments  # noqa: F401
 from sodam.audit import models as _audit  # noqa: F401
 from sodam.bot import models as _bot  # noqa: F401

@@ -1,0 +1,41 @@
+"""Jobs of agent assist: a resolved conversation's agent answers join the past-replies index
+(queue `nlp`: the questions are encoded), and a workspace's backfill."""
+
+from __future__ import annotations
+
+from sodam.db.session import session_scope
+from sodam.jobs.app import job_app
+from sodam.jobs.reactions import Reaction, react
+
+
+@job_app.task(name="assist.index_conversation", queue="nlp", retry=3)
+async def index_conversation(**args) -> int:
+    """Pair the conversation's agent answers with the customer's questions and store them."""
+    from sodam.assist import index
+
+    async with session_scope() as session:
+        added = await index.index_conversation(session, conversation_id=int(args["conversation_id"]))
+        await session.commit()
+        return added
+
+
+@job_app.task(name="assist.index_workspace", queue="nlp", retry=3)
+async def index_workspace(**args) -> int:
+    """Backfill: every resolved conversation of a workspace (already stored answers are skipped)."""
+    from sodam.assist import index
+
+    workspace_id = int(args["workspace_id"])
+    added = 0
+    async with session_scope() as session:
+        ids = await index.resolved_conversation_ids(session, workspace_id=workspace_id)
+    for conversation_id in ids:
+        async with session_scope() as session:
+            added += await index.index_conversation(session, conversation_id=conversation_id)
+            await session.commit()
+    return added
+
+
+react(
+    "conversation.resolved",
+    Reaction("assist.index_conversation", queue="nlp", lock_key="assist-conversation-{conversation_id}"),
+)
