@@ -81,7 +81,7 @@ def test_the_survey_card_is_lazy_and_small():
     widget = (STATIC / "widget.js").read_text(encoding="utf-8")
     card = (STATIC / "widget-survey.js").read_text(encoding="utf-8")
     assert "widget-survey.js" in widget and "function fill" not in widget
-    assert len(gzip.compress(widget.encode(), 9)) < 16_000
+    assert len(gzip.compress(widget.encode(), 9)) < 17_000  # the budget of tests/test_widget_api.py
     assert len(card.encode()) < 12_000
     for source in (card,):
         assert (
