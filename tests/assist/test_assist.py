@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from sodam.accounts.models import Role
 from sodam.assist import empathy, engine, service
@@ -331,3 +331,53 @@ async def test_a_large_index_is_built_in_the_background(make_workspace, monkeypa
         await task
     built = await _registry_index(ws)
     assert len(built) == 3
+
+
+async def test_a_workspace_with_history_but_no_index_gets_its_backfill_queued_once(make_workspace):
+    """An upgrade or the demo data: resolved conversations with agent answers, nothing indexed.
+    The hourly sweep queues the workspace's backfill once; the backfill indexes its answers."""
+    from sodam.assist import tasks
+
+    ws = await make_workspace()
+    async with session_scope() as session:
+        contact = await contacts.create(session, workspace_id=ws.workspace_id, name="고객", email=None)
+        conv = await conversations.create(
+            session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id, contact_id=contact.id
+        )
+        await conversations.create_message(
+            session,
+            conversation=conv,
+            content="환불은 얼마나 걸려요?",
+            sender_type=SenderType.contact,
+            sender_id=contact.id,
+        )
+        await conversations.create_message(
+            session,
+            conversation=conv,
+            content="환불은 영업일 기준 3일 안에 처리됩니다.",
+            sender_type=SenderType.agent,
+            sender_id=ws.agent_id,
+        )
+        conv.status = Status.resolved  # as an older version left it: no resolve event, no job
+        await session.commit()
+
+    async def queued() -> int:
+        async with session_scope() as session:
+            return await session.scalar(
+                text(
+                    "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'assist.index_workspace'"
+                    " AND (args->>'workspace_id')::bigint = :w"
+                ),
+                {"w": ws.workspace_id},
+            )
+
+    assert await tasks.backfill(timestamp=0) >= 1
+    await tasks.backfill(timestamp=0)  # again before it ran: still one job
+    assert await queued() == 1
+    # (A test server's worker may run the queued job first: either way, stored once.)
+    await tasks.index_workspace(workspace_id=ws.workspace_id)
+    async with session_scope() as session:
+        stored = list(
+            await session.scalars(select(AssistReply).where(AssistReply.workspace_id == ws.workspace_id))
+        )
+    assert [r.conversation_id for r in stored] == [conv.id]
