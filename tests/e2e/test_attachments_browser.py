@@ -125,6 +125,9 @@ async def test_too_large_and_executable_files_are_refused_with_a_clear_message(
     console = await (await new_context()).new_page()
     await sign_in(console, live_server, ws)
     await console.locator("#conversation-list .conv-row").first.click()
+    # The conversation is swapped in by htmx: a file chosen in the old reply box would be lost.
+    await expect(console.locator("#conversation[data-conversation-id]")).to_have_count(1)
+    await console.wait_for_load_state("networkidle")
     await console.locator("#reply-file-input").set_input_files(
         files=[{"name": "invoice.pdf", "mimeType": "application/pdf", "buffer": EXE}]
     )

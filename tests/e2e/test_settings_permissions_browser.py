@@ -45,6 +45,10 @@ async def test_a_supervisor_keeps_teams_and_sees_only_that(live_server, make_wor
     for selector in (*ADMIN_SECTIONS, "#agent-table select", "#agent-table form"):
         await expect(page.locator(selector)).to_have_count(0)
 
+    # htmx (a deferred script) must have taken over the forms first: on a slow machine a click
+    # before that posts the form the classic way and reloads the page.
+    await page.wait_for_load_state("load")
+    await page.wait_for_function("window.htmx !== undefined")
     await page.evaluate("window.__noReload = true")
     team_name = "배송팀" if locale == "ko" else "Shipping"
     await page.locator("#team-create input[name=name]").fill(team_name)
