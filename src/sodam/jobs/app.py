@@ -17,7 +17,9 @@ from typing import Any
 
 import procrastinate
 import procrastinate.worker
+import psycopg
 import psycopg_pool
+import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,9 +57,34 @@ WORKER_LOOPS: list[str] = ["sodam.webhooks.worker:run_forever", "sodam.automatio
 job_app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 
+# A job that met the database going away (a restart, a fail-over) runs again a little later
+# rather than ending as failed; tasks that say how they retry keep their own strategy (with a
+# backoff when they have none). Every
+# task tolerates running twice (see retry_stalled_jobs), so a retry after such an error is safe.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    ConnectionError,
+)
+RETRY_TRANSIENT = procrastinate.RetryStrategy(
+    max_attempts=5, exponential_wait=2, retry_exceptions=list(TRANSIENT_ERRORS)
+)
+
+
 def load_task_modules() -> None:
     for module in TASK_MODULES:
         importlib.import_module(module)
+    for task in job_app.tasks.values():
+        strategy = task.retry_strategy
+        if strategy is None:
+            task.retry_strategy = RETRY_TRANSIENT
+        elif isinstance(strategy, procrastinate.RetryStrategy) and not (
+            strategy.wait or strategy.linear_wait or strategy.exponential_wait
+        ):
+            # "retry=3" alone retries at once: all three tries could fall inside one database
+            # restart. Back off instead (2, 4, 8 s ...).
+            strategy.exponential_wait = 2
 
 
 async def defer_in_tx(
