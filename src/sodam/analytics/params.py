@@ -16,7 +16,7 @@ from sodam.core.errors import Invalid
 DEFAULT_TZ = "Asia/Seoul"
 DEFAULT_DAYS = 30
 MAX_DAYS = 731
-CHANNELS = ("web_widget", "email", "api")
+CHANNELS = ("web_widget", "email", "api", "phone")
 
 
 def _date(value: str | None, name: str) -> date | None:

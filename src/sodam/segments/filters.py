@@ -23,7 +23,7 @@ MAX_CONDITIONS = 50
 MAX_LIST = 50
 MAX_DAYS = 3650
 ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}$")
-CHANNELS = ("web_widget", "email", "api")
+CHANNELS = ("web_widget", "email", "api", "phone")
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 # Survey kinds and the range of their headline score (as surveys.questions scores them).
 SURVEY_RANGES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
