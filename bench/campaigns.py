@@ -216,7 +216,14 @@ async def _run(url: str, contacts: int, port: int, rate: int, wait_s: float) -> 
         await dispose_engine()
 
 
-def main(contacts: int = 100_000, rate: int = 10_000, concurrency: int = 128, wait_s: float = 300.0) -> dict:
+def main(
+    contacts: int = 100_000,
+    rate: int = 10_000,
+    concurrency: int = 128,
+    wait_s: float = 300.0,
+    events: int = 1_000_000,
+    rules: int = 50,
+) -> dict:
     from rich.table import Table
 
     from sodam.db.migrate import upgrade
@@ -256,6 +263,12 @@ def main(contacts: int = 100_000, rate: int = 10_000, concurrency: int = 128, wa
     for key, value in result.items():
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
+    if events:
+        # The second figure: domain events through the automation rules (bench/automations.py).
+        from bench import automations
+
+        matched = automations.main(events=events, rules=rules)
+        result = {**result, "events": events, "rules": rules, "rule_eval_p99_ms": matched["rule_eval_p99_ms"]}
     print(json.dumps({"postgres": version, "where": where, **result}))
     return result
 

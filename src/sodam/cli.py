@@ -347,9 +347,14 @@ def bench_kakao(
 def bench_campaigns(
     contacts: int = typer.Option(100_000, help="Contacts in the segment (one API-channel message each)."),
     rate: int = typer.Option(10_000, help="The campaign's throttle (messages/s)."),
+    events: int = typer.Option(
+        1_000_000, help="Domain events through the automation rules afterwards (0: skip)."
+    ),
+    rules: int = typer.Option(50, help="Enabled automation rules for the events."),
 ) -> None:
-    """A campaign to a segment through the API channel: messages/s, delivery p99 from the start, lost, duplicates."""
-    _bench_module("campaigns").main(contacts=contacts, rate=rate)
+    """A campaign to a segment through the API channel (messages/s, delivery p99 from the start, lost,
+    duplicates), then domain events through the automation rules (rule_eval_p99_ms)."""
+    _bench_module("campaigns").main(contacts=contacts, rate=rate, events=events, rules=rules)
 
 
 @bench_app.command("faults")
