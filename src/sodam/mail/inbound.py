@@ -161,6 +161,12 @@ async def receive(
     elif conversation.subject is None and mail.subject:
         conversation.subject = normalise_subject(mail.subject)[:300] or None
     if robot == "bounce":
+        # The conversation's row first, as the message function and every writer of a
+        # conversation's messages take it: marking the bounced reply (a row of messages) before
+        # it deadlocked with a job that held the conversation and then touched that reply.
+        await session.execute(
+            text("SELECT 1 FROM conversations WHERE id = :id FOR UPDATE"), {"id": conversation.id}
+        )
         await _mark_bounced(session, inbox=inbox, mail=mail)
     stored_files, refused = await _files(
         session, inbox=inbox, mail=mail, contact_id=conversation.contact_id, conversation_id=conversation.id
