@@ -227,6 +227,10 @@ async def test_churn_risk_model_api_console_and_isolation(db, live_server, make_
         r = await api.get("/reports/digest", params={"week": "2026-03-11"})
         assert r.status_code == 200 and r.json()["week"] == "2026-03-09"
         assert_error(await api.get("/reports/digest", params={"week": "soon"}), 422, "invalid_date")
+        # An empty tz is Korea's, as in every report; an unknown one is refused, never a 500.
+        r = await api.get("/reports/digest", params={"week": "2026-03-11", "tz": ""})
+        assert r.status_code == 200 and r.json()["week"] == "2026-03-09"
+        assert_error(await api.get("/reports/digest", params={"tz": "Mars/Base"}), 422, "invalid_tz")
     async with client(live_server, other.api_token) as api:
         body = (await api.get("/reports/churn-risk")).json()
         assert body == {"model": None, "customers": []}  # another workspace's scores are never shown

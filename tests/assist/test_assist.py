@@ -372,8 +372,19 @@ async def test_a_workspace_with_history_but_no_index_gets_its_backfill_queued_on
             )
 
     assert await tasks.backfill(timestamp=0) >= 1
-    await tasks.backfill(timestamp=0)  # again before it ran: still one job
     assert await queued() == 1
+    # Again while it waits: still one job waiting (a test server's worker may have taken the
+    # first already, and then the sweep may queue it again until the index has rows).
+    await tasks.backfill(timestamp=0)
+    async with session_scope() as session:
+        waiting = await session.scalar(
+            text(
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'assist.index_workspace'"
+                " AND (args->>'workspace_id')::bigint = :w AND status = 'todo'"
+            ),
+            {"w": ws.workspace_id},
+        )
+    assert waiting <= 1
     # (A test server's worker may run the queued job first: either way, stored once.)
     await tasks.index_workspace(workspace_id=ws.workspace_id)
     async with session_scope() as session:

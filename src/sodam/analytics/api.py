@@ -96,7 +96,8 @@ async def weekly_digest(
     week: Annotated[str | None, Query(max_length=10, description="any day of the week, YYYY-MM-DD")] = None,
     tz: Annotated[str, Query(max_length=64)] = "Asia/Seoul",
 ) -> dict[str, Any]:
-    filters_from({"tz": tz}, workspace_id=principal.workspace_id)  # the same tz check as reports
+    # The same tz check as the reports (an empty tz means Korea's, as there).
+    tz = filters_from({"tz": tz}, workspace_id=principal.workspace_id).tz
     monday = digest.parse_week(week, digest.today_in(tz))
     async with readdb.connection() as conn:
         return await digest.build(conn, workspace_id=principal.workspace_id, week=monday, tz=tz)
