@@ -94,3 +94,13 @@ async def test_agents_cannot_open_the_builder_or_the_settings(live_server, make_
         assert r.status_code == 403
     finally:
         await client.aclose()
+
+
+def test_the_korean_console_says_the_rules_reasons_in_korean():
+    from sodam.automations.views import reason_in
+
+    assert reason_in("ko", "is required (Korean and English)") == "한국어와 영어 문구를 모두 적어 주세요"
+    assert reason_in("ko", "must be a whole number from 1 to 365") == "1부터 365까지의 정수로 적어 주세요"
+    assert reason_in("ko", "must be text of 1 to 4000 characters") == "1자 이상 4000자 이하로 적어 주세요"
+    assert reason_in("ko", "unknown trigger: one of a, b") == "다음 중 하나여야 합니다: a, b"
+    assert reason_in("en", "is required") == "is required"  # English as the API says it

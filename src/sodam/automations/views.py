@@ -7,6 +7,7 @@ enables a seed journey); a rule's runs; the dry run."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -247,12 +248,54 @@ async def _catalog(ctx: Console) -> dict[str, Any]:
     }
 
 
-def _error_of(exc: AppError) -> tuple[str, str | None]:
+# The rules' reasons (sodam.automations.rules, English for the API) as the Korean console says
+# them; a reason not listed here is shown as the API gives it.
+KO_REASONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^is required \(Korean and English\)$"), "한국어와 영어 문구를 모두 적어 주세요"),
+    (re.compile(r"^is required$"), "꼭 필요한 항목입니다"),
+    (re.compile(r"^must be text of 1 to (\d+) characters$"), r"1자 이상 \1자 이하로 적어 주세요"),
+    (re.compile(r"^must be a whole number from (-?\d+) to (-?\d+)$"), r"\1부터 \2까지의 정수로 적어 주세요"),
+    (re.compile(r"^must be a number$"), "숫자로 적어 주세요"),
+    (re.compile(r"^must be true or false$"), "예 또는 아니요로 골라 주세요"),
+    (re.compile(r"^must be text, a number or true/false$"), "글자, 숫자 또는 예/아니요로 적어 주세요"),
+    (re.compile(r"^takes no value$"), "값이 필요 없는 조건입니다"),
+    (re.compile(r"^must be a list of 1 to (\d+) values$"), r"값을 1개 이상 \1개 이하로 골라 주세요"),
+    (re.compile(r"^a wait needs hours or days$"), "기다리는 시간을 시간이나 일로 정해 주세요"),
+    (re.compile(r"^needs team_id or agent_id$"), "팀이나 상담원을 골라 주세요"),
+    (re.compile(r"^must be a list of 1 or more steps$"), "단계를 하나 이상 추가해 주세요"),
+    (
+        re.compile(r"^needs at least one action besides waits$"),
+        "기다리기 말고 실행할 단계가 하나 이상 필요합니다",
+    ),
+    (re.compile(r"^at most (\d+)$"), r"최대 \1개까지입니다"),
+    (
+        re.compile(r"^must be an event name such as order\.shipped$"),
+        "order.shipped 같은 이벤트 이름을 적어 주세요",
+    ),
+    (re.compile(r"^must be an attribute( or property)? key$"), "속성 키를 적어 주세요"),
+    (re.compile(r"^not used by this field$"), "이 항목에는 쓰지 않습니다"),
+    (re.compile(r"^must be an object$"), "형식이 올바르지 않습니다"),
+    (re.compile(r"^unknown field$"), "알 수 없는 항목입니다"),
+    (re.compile(r"^(?:unknown (?:trigger|field): )?one of (.+)$"), r"다음 중 하나여야 합니다: \1"),
+]
+
+
+def reason_in(locale: str, reason: str) -> str:
+    if locale != "ko":
+        return reason
+    for pattern, korean in KO_REASONS:
+        if pattern.match(reason):
+            return pattern.sub(korean, reason)
+    return reason
+
+
+def _error_of(exc: AppError, locale: str = "en") -> tuple[str, str | None]:
     """(the message above the form, the JSON path of the bad part when the rules say where)."""
     details = exc.details if isinstance(exc.details, dict) else {}
     if "path" not in details:
         return exc.message, None
-    return f"{details['path']}: {details.get('reason')}", str(details["path"])
+    reason = reason_in(locale, str(details.get("reason") or ""))
+    return f"{details['path']}: {reason}", str(details["path"])
 
 
 async def _editor(
@@ -434,7 +477,7 @@ async def _save(request: Request, ctx: Console, rule_id: int | None):
     except AppError as exc:
         if exc.status_code == 404:
             raise
-        error, path = _error_of(exc)
+        error, path = _error_of(exc, ctx.locale)
         if current is not None:
             await ctx.session.refresh(current)
         return await _editor(ctx, current, values=values, error=error, error_path=path)
