@@ -6,31 +6,10 @@ take `now()` from here, so a test can move an article past its review date in mi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from sodam.core.clock import Clock
 
-_fixed: datetime | None = None
-_offset = timedelta(0)
-
-
-def now() -> datetime:
-    """The current time (aware, UTC)."""
-    base = _fixed if _fixed is not None else datetime.now(UTC)
-    return base + _offset
-
-
-def set(at: datetime) -> None:  # noqa: A001 - the clock's verb
-    """Freeze the clock at `at` (tests)."""
-    global _fixed, _offset
-    _fixed, _offset = at.astimezone(UTC), timedelta(0)
-
-
-def shift(delta: timedelta) -> None:
-    """Move the clock by `delta` (tests)."""
-    global _offset
-    _offset += delta
-
-
-def reset() -> None:
-    """Back to real time."""
-    global _fixed, _offset
-    _fixed, _offset = None, timedelta(0)
+_clock = Clock()
+now = _clock.now
+set = _clock.set  # noqa: A001 - the clock's verb
+shift = _clock.shift
+reset = _clock.reset
