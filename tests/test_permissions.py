@@ -352,6 +352,7 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "proposal_id": 1,  # none exist: an allowed caller gets 404
             "survey_id": survey.id,
             "segment_id": segment.id,
+            "send_id": 1,  # a survey send: none of this workspace's, an allowed caller gets 404
             "session_id": doomed_session,
             "rule_id": 1,  # routing and automation rules: none of this workspace's, an allowed caller gets 404
             "key": "welcome",  # /…/automations/templates/{key}: a seed journey

@@ -277,9 +277,7 @@ async def test_scheduled_send_opens_the_link_at_its_time(live_server, make_works
             text("UPDATE survey_recipients SET send_at = now() - interval '1 second' WHERE id = :i"),
             {"i": recipient["id"]},
         )
-        due = await surveys.due_scheduled(s)
-        assert [r.id for r in due if r.workspace_id == ws.workspace_id] == [recipient["id"]]
-        await surveys.mark_sent(s, recipients=due)
+        await surveys.send_due(s)  # (or a test server's periodic job did it first)
         await s.commit()
     async with httpx.AsyncClient(base_url=live_server.url) as browser:
         assert (await browser.get(recipient["url"])).status_code == 200

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
 
 from sodam.accounts.auth import ApiSession, api_access
 from sodam.accounts.permissions import Permission
@@ -13,11 +14,13 @@ from sodam.core.deps import Principal
 from sodam.core.errors import Invalid
 from sodam.core.pagination import Page, PageQuery, decode_cursor, encode_cursor, page_of
 from sodam.core.params import IdPath
-from sodam.surveys import service, staff
+from sodam.surveys import sends, service, staff
+from sodam.surveys.models import SurveySend
 from sodam.surveys.schemas import (
     AnswerOut,
     RecipientOut,
     SendIn,
+    SendOut,
     StaffAnswerIn,
     SurveyIn,
     SurveyOut,
@@ -119,27 +122,90 @@ async def survey_answers(survey_id: IdPath, principal: Reader, session: ApiSessi
     return {"data": rows, "next_cursor": cursor}
 
 
+def send_out(send: SurveySend) -> dict:
+    return SendOut.model_validate(send).model_dump(mode="json")
+
+
 @router.post(
     "/surveys/{survey_id}/send",
     summary="Send a survey to contacts (now or at a time)",
     status_code=201,
-    description="To `contact_ids` or to a segment's contacts now (`segment_id`, at most 1,000: "
-    "`segment_empty` / `segment_too_large` otherwise). Each contact gets their own link (`url`, "
-    "`/s/{token}`); a `send_at` in the future opens the link then (a job checks every minute).",
+    description="To `contact_ids` (at most 1,000) or to a segment's contacts as they are now "
+    "(`segment_id`; `segment_empty` for none). Each contact gets their own link (`url`, "
+    "`/s/{token}`); a `send_at` in the future opens the link then (a job checks every minute). "
+    "A segment of up to 1,000 contacts answers 201 with the invitations; a larger one answers "
+    "**202** with a `send` that a job carries out in batches (follow it at "
+    "`/surveys/{id}/sends/{send_id}`, read its links at `/surveys/{id}/recipients?send_id=`).",
+    responses={202: {"description": 'A large segment: `{"send": {...}}`, invited by a job.'}},
 )
-async def send_survey(survey_id: IdPath, body: SendIn, principal: Writer, session: ApiSession) -> dict:
+async def send_survey(survey_id: IdPath, body: SendIn, principal: Writer, session: ApiSession):
     survey = await service.get(
         session, workspace_id=principal.workspace_id, survey_id=survey_id, audience="customers"
     )
     if body.segment_id is not None:
-        recipients = await service.invite_segment(
-            session, survey=survey, segment_id=body.segment_id, send_at=body.send_at
+        result = await service.invite_segment(
+            session,
+            survey=survey,
+            segment_id=body.segment_id,
+            send_at=body.send_at,
+            created_by=principal.agent_id,
         )
+        if isinstance(result, SurveySend):
+            return JSONResponse(
+                {"send": send_out(result)},
+                status_code=202,
+                headers={"Location": f"/api/v1/surveys/{survey.id}/sends/{result.id}"},
+            )
+        recipients = result
     else:
         recipients = await service.invite_many(
             session, survey=survey, contact_ids=body.contact_ids, send_at=body.send_at
         )
     return {"data": [recipient_out(r) for r in recipients]}
+
+
+@router.get("/surveys/{survey_id}/sends", summary="A survey's sends to large segments, newest first")
+async def list_sends(survey_id: IdPath, principal: Reader, session: ApiSession) -> dict:
+    await service.get(session, workspace_id=principal.workspace_id, survey_id=survey_id, audience="customers")
+    rows = await sends.list_(session, workspace_id=principal.workspace_id, survey_id=survey_id)
+    return {"data": [send_out(r) for r in rows]}
+
+
+@router.get(
+    "/surveys/{survey_id}/sends/{send_id}",
+    summary="A send's progress",
+    description="`status` queued → sending → done (or failed with `error`); `invited` of `total`.",
+    response_model=SendOut,
+)
+async def get_send(survey_id: IdPath, send_id: IdPath, principal: Reader, session: ApiSession):
+    return await sends.get(session, workspace_id=principal.workspace_id, survey_id=survey_id, send_id=send_id)
+
+
+@router.get(
+    "/surveys/{survey_id}/recipients",
+    summary="A survey's invitations and their links, in order",
+    description="Optionally one send's (`send_id`). Each `url` is that contact's link.",
+    response_model=Page[RecipientOut],
+)
+async def list_recipients(
+    survey_id: IdPath,
+    principal: Reader,
+    session: ApiSession,
+    page: PageQuery,
+    send_id: int | None = Query(default=None, ge=1, le=2**63 - 1),
+):
+    await service.get(session, workspace_id=principal.workspace_id, survey_id=survey_id, audience="customers")
+    after = decode_cursor(page.cursor, "survey_recipients", {"id": int})["id"] if page.cursor else None
+    rows = await sends.recipients(
+        session,
+        workspace_id=principal.workspace_id,
+        survey_id=survey_id,
+        send_id=send_id,
+        after_id=after,
+        limit=page.limit + 1,
+    )
+    rows, cursor = page_of(rows, page.limit, lambda r: encode_cursor("survey_recipients", {"id": r.id}))
+    return {"data": [recipient_out(r) for r in rows], "next_cursor": cursor}
 
 
 # ---- employee feedback ----------------------------------------------------------------------

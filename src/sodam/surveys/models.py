@@ -71,6 +71,14 @@ class SurveyRecipient(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         ),
         Index("ix_survey_recipients_due", "send_at", postgresql_where=text("sent_at IS NULL")),
         Index("ix_survey_recipients_contact", "contact_id"),
+        # A segment send asks each contact once, however often its job is re-run.
+        Index(
+            "uq_survey_recipients_send_contact",
+            "send_id",
+            "contact_id",
+            unique=True,
+            postgresql_where=text("send_id IS NOT NULL"),
+        ),
     )
     survey_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("surveys.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("contacts.id", ondelete="CASCADE"))
@@ -83,6 +91,26 @@ class SurveyRecipient(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    send_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("survey_sends.id", ondelete="CASCADE"))
+
+
+class SurveySend(IdMixin, TimestampMixin, WorkspaceScoped, Base):
+    """A send to a segment too large for one request: a job invites its contacts in batches
+    (each batch one transaction, resumed after a crash from the last contact invited)."""
+
+    __tablename__ = "survey_sends"
+    survey_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("surveys.id", ondelete="CASCADE"), index=True
+    )
+    segment_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("segments.id", ondelete="SET NULL"))
+    send_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | sending | done | failed
+    total: Mapped[int | None] = mapped_column(Integer)  # the segment's size when the send began
+    invited: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_contact_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    created_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("agents.id", ondelete="SET NULL"))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class SurveyAnswer(IdMixin, TimestampMixin, WorkspaceScoped, Base):

@@ -73,7 +73,8 @@ class SendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     contact_ids: list[Id] | None = Field(default=None, min_length=1, max_length=1000)
     segment_id: Id | None = Field(
-        default=None, description="Send to this segment's contacts as they are now (at most 1,000)."
+        default=None,
+        description="Send to this segment's contacts as they are now (over 1,000: by a job, 202).",
     )
     send_at: datetime | None = Field(default=None, description="When to send (default: now).")
 
@@ -82,6 +83,24 @@ class SendIn(BaseModel):
         if (self.contact_ids is None) == (self.segment_id is None):
             raise ValueError("give exactly one of contact_ids and segment_id")
         return self
+
+
+class SendOut(BaseModel):
+    """A send to a large segment and its progress."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    survey_id: int
+    segment_id: int | None
+    send_at: datetime
+    status: str = Field(description="queued | sending | done | failed")
+    total: int | None = Field(
+        description="The segment's size when the send began (the invited count when done)."
+    )
+    invited: int
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
 
 
 class RecipientOut(BaseModel):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, literal_column, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +22,7 @@ from sodam.conversations.models import Conversation, MessageKind, SenderType, St
 from sodam.core.errors import AppError, Invalid, NotFound
 from sodam.jobs import reactions
 from sodam.surveys import questions as Q
-from sodam.surveys.models import AUDIENCES, KINDS, Survey, SurveyAnswer, SurveyRecipient
+from sodam.surveys.models import AUDIENCES, KINDS, Survey, SurveyAnswer, SurveyRecipient, SurveySend
 
 MAX_RECIPIENTS = 1000  # contacts per scheduled send (a list or a segment)
 EDITABLE = (
@@ -242,10 +243,17 @@ async def invite_many(
 
 
 async def invite_segment(
-    session: AsyncSession, *, survey: Survey, segment_id: int, send_at: datetime | None = None
-) -> list[SurveyRecipient]:
-    """A scheduled send to a segment's contacts as they are now (at most MAX_RECIPIENTS)."""
+    session: AsyncSession,
+    *,
+    survey: Survey,
+    segment_id: int,
+    send_at: datetime | None = None,
+    created_by: int | None = None,
+) -> list[SurveyRecipient] | SurveySend:
+    """A send to a segment's contacts as they are now: up to MAX_RECIPIENTS invited at once
+    (the list), a larger segment by a job in batches (the send, to follow its progress)."""
     from sodam.segments import service as segments
+    from sodam.surveys import sends
 
     ids = await segments.segment_contact_ids(
         session, workspace_id=survey.workspace_id, segment_id=segment_id, limit=MAX_RECIPIENTS + 1
@@ -253,10 +261,10 @@ async def invite_segment(
     if not ids:
         raise Invalid("the segment has no contacts", code="segment_empty", details={"field": "segment_id"})
     if len(ids) > MAX_RECIPIENTS:
-        raise Invalid(
-            f"the segment has more than {MAX_RECIPIENTS} contacts",
-            code="segment_too_large",
-            details={"field": "segment_id", "max": MAX_RECIPIENTS},
+        segment = await segments.get(session, workspace_id=survey.workspace_id, segment_id=segment_id)
+        total = await segments.count(session, workspace_id=survey.workspace_id, filter=segment.filter)
+        return await sends.start(
+            session, survey=survey, segment_id=segment_id, send_at=send_at, created_by=created_by, total=total
         )
     return await invite_many(session, survey=survey, contact_ids=ids, send_at=send_at)
 
@@ -311,26 +319,21 @@ async def invite_after_resolution(session: AsyncSession, *, conversation_id: int
     return sent
 
 
-async def due_scheduled(session: AsyncSession, *, limit: int = 500) -> list[SurveyRecipient]:
-    """Scheduled invitations whose time has come (every workspace: the periodic job)."""
-    return list(
-        await session.scalars(
-            select(SurveyRecipient)
-            .where(SurveyRecipient.sent_at.is_(None), SurveyRecipient.send_at <= _now())
-            .order_by(SurveyRecipient.send_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+async def send_due(session: AsyncSession, *, limit: int = 50_000) -> int:
+    """Scheduled invitations whose time has come are marked sent (every workspace: the
+    periodic job), up to `limit` in one statement; returns how many."""
+    due = (
+        select(SurveyRecipient.id)
+        .where(SurveyRecipient.sent_at.is_(None), SurveyRecipient.send_at <= _now())
+        .order_by(SurveyRecipient.send_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
-
-
-async def mark_sent(session: AsyncSession, *, recipients: list[SurveyRecipient]) -> int:
-    """The scheduled invitations are out (their link works from now; e-mail comes later)."""
-    now = _now()
-    for r in recipients:
-        r.sent_at = now
-    await session.flush()
-    return len(recipients)
+    result = await session.execute(
+        sql_update(SurveyRecipient).where(SurveyRecipient.id.in_(due)).values(sent_at=_now())
+    )
+    return max(result.rowcount or 0, 0)
 
 
 # ---- answers --------------------------------------------------------------------------------

@@ -64,7 +64,14 @@ async def send_due(timestamp: int) -> int:
     from sodam.surveys import service
 
     async with session_scope() as session:
-        due = await service.due_scheduled(session)
-        count = await service.mark_sent(session, recipients=due)
+        count = await service.send_due(session)
         await session.commit()
         return count
+
+
+@job_app.task(name="surveys.run_send", queue="default", retry=5)
+async def run_send(send_id: int) -> int:
+    """A send to a large segment: invite its contacts in batches (resumable after a crash)."""
+    from sodam.surveys import sends
+
+    return await sends.run(int(send_id))
