@@ -3,14 +3,26 @@ message path and may not import the CLI): contacts as CSV (UTF-8, UTF-8 with BOM
 
 from __future__ import annotations
 
+import os
+from functools import partial
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sodam.core.i18n import gettext
+
 contacts_app = typer.Typer(help="Contacts import and export (CSV).", no_args_is_help=True)
 console = Console(stderr=True)
+
+
+def _language(option: str | None) -> str:
+    if option:
+        if option not in ("ko", "en"):
+            raise typer.BadParameter("ko or en", param_hint="--lang")
+        return option
+    return "ko" if os.environ.get("LANG", "").lower().startswith("ko") else "en"
 
 
 async def _workspace_id(session, slug: str) -> int:
@@ -26,6 +38,9 @@ async def _workspace_id(session, slug: str) -> int:
 def import_cmd(
     source: Path = typer.Argument(..., help="A CSV file with a header line (name, email, phone, ...)."),
     workspace: str = typer.Option("demo", "--workspace", "-w", help="Workspace slug."),
+    lang: str = typer.Option(
+        None, "--lang", help="The bad rows' reasons in ko or en (default: from LANG, else en)."
+    ),
 ) -> None:
     """Upsert contacts by e-mail, then phone; bad rows are listed with their line numbers and
     the rest imported. Exits non-zero only when the file itself cannot be read."""
@@ -61,8 +76,14 @@ def import_cmd(
         report = run_async(go, url)
     except csvio.Unreadable as exc:
         fail(f"cannot read {source}: {exc}", 2)
+    language = _language(lang)
+    translate = partial(gettext, language)
     for error in report.errors:
-        console.print(f"line {error['line']}: {error['reason']}", markup=False, highlight=False)
+        console.print(
+            f"{translate('contacts.import.line')} {error['line']}: {csvio.reason_in(error, translate)}",
+            markup=False,
+            highlight=False,
+        )
     if report.ignored_columns:
         console.print("ignored columns: " + ", ".join(report.ignored_columns), markup=False)
     typer.echo(
@@ -83,14 +104,24 @@ def export_cmd(
 
     url = database_url()
 
-    async def go():
-        async with session_scope() as session:
-            return await importer.export_csv(session, workspace_id=await _workspace_id(session, workspace))
-
-    data = run_async(go, url)
     try:
-        target.write_bytes(data)
+        out = target.open("wb")
     except OSError as exc:
         fail(f"cannot write {target}: {exc}", 2)
-    lines = data.count(b"\n")
+
+    async def go() -> int:
+        """Chunk by chunk into the file (a large workspace never sits in memory whole)."""
+        lines = 0
+        async with session_scope() as session:
+            ws_id = await _workspace_id(session, workspace)
+            async for chunk in importer.export_chunks(session, workspace_id=ws_id):
+                out.write(chunk)
+                lines += chunk.count(b"\n")
+        return lines
+
+    try:
+        with out:
+            lines = run_async(go, url)
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc}", 2)
     typer.echo(f"exported {max(lines - 1, 0)} contacts to {target}")

@@ -157,6 +157,9 @@ async def test_attribute_settings_import_and_export_screens(live_server, make_wo
         assert 'id="import-counts"' in panel and 'id="import-errors-download"' in panel
         report = (await agent.get(url + "/errors.csv")).content.decode("utf-8-sig").splitlines()
         assert [line.split(",")[0] for line in report[1:]] == ["3", "4"]
+        # In the agent's language (Korean here), on the page and in the file.
+        assert "이메일 주소가 올바르지 않습니다: bad-mail" in panel and report[0] == "줄,이유"
+        assert report[2] == "4,\"'tier' 속성은 다음 중 하나여야 합니다: VIP, 일반 (입력값: 골드)\""
         exported = await agent.get("/console/contact-exports")
         assert exported.status_code == 200 and "김민지" in exported.content.decode("utf-8-sig")
     finally:

@@ -136,7 +136,27 @@ async def test_cli_import_and_export(database_url, make_workspace, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "2 created, 0 updated, 4 bad rows" in done.stdout
-    assert "line 3:" in done.stderr and "line 9:" in done.stderr
+    assert "Line 3: Invalid e-mail address: jun@example" in done.stderr and "Line 9:" in done.stderr
+    # The reasons in Korean (--lang ko, or a Korean LANG).
+    korean = await asyncio.to_thread(
+        sodam,
+        "contacts",
+        "import",
+        str(source),
+        "--workspace",
+        ws.slug,
+        "--lang",
+        "ko",
+        database_url=database_url,
+    )
+    assert korean.returncode == 0, korean.stderr
+    assert "줄 3: 이메일 주소가 올바르지 않습니다: jun@example" in korean.stderr
+    assert "줄 4: 'tier' 속성은 다음 중 하나여야 합니다: VIP, 일반 (입력값: 골드)" in korean.stderr
+    assert (
+        "줄 5: 'joined' 속성에는 날짜를 YYYY-MM-DD 형식으로 입력해 주세요(입력값: 2024-13-01)."
+        in korean.stderr
+    )
+    assert "줄 9: 이름, 이메일, 전화번호 중 하나는 있어야 합니다." in korean.stderr
     target = tmp_path / "out.csv"
     exported = await asyncio.to_thread(
         sodam, "contacts", "export", str(target), "--workspace", ws.slug, database_url=database_url
@@ -180,6 +200,22 @@ async def test_import_as_a_job_through_the_api(live_server, make_workspace):
         report = await api.get(f"/contact-imports/{job['id']}/errors.csv")
         rows = report.content.decode("utf-8-sig").splitlines()
         assert rows[0] == "line,reason" and [r.split(",")[0] for r in rows[1:]] == ["3", "4", "5", "9"]
+        assert [e["code"] for e in job["errors"]] == [
+            "email",
+            "attribute_option",
+            "attribute_date",
+            "no_identity",
+        ]
+        assert (
+            job["errors"][1]["params"]["attribute"] == "tier"
+            and job["errors"][1]["params"]["value"] == "골드"
+        )
+        korean = (await api.get(f"/contact-imports/{job['id']}/errors.csv", params={"lang": "ko"})).content
+        rows = korean.decode("utf-8-sig").splitlines()
+        assert rows[0] == "줄,이유" and rows[1] == "3,이메일 주소가 올바르지 않습니다: jun@example"
+        assert (
+            await api.get(f"/contact-imports/{job['id']}/errors.csv", params={"lang": "fr"})
+        ).status_code == 422
         exported = await api.get("/contact-exports")
         assert exported.status_code == 200 and "김민지" in exported.content.decode("utf-8-sig")
         bad = await api.post("/contact-imports", files={"file": ("x.csv", b"\x00\x01" * 10, "text/csv")})
@@ -189,3 +225,37 @@ async def test_import_as_a_job_through_the_api(live_server, make_workspace):
             await asyncio.sleep(0.3)
             job = (await api.get(f"/contact-imports/{job['id']}")).json()
         assert job["status"] == "failed" and "not text" in job["message"]
+
+
+async def test_a_large_export_is_streamed_in_chunks_and_complete(live_server, make_workspace):
+    """More rows than one chunk: every contact once, in id order, attributes in their columns."""
+    from sqlalchemy import text
+
+    ws = await make_workspace()
+    await define(ws)
+    n = importer.EXPORT_CHUNK * 2 + 17
+    async with session_scope() as s:
+        await s.execute(
+            text(
+                "INSERT INTO contacts (workspace_id, name, language, custom_attributes)"
+                " SELECT :ws, '고객 ' || g, 'ko', jsonb_build_object('tier', 'VIP', 'visits', g)"
+                " FROM generate_series(1, :n) g"
+            ),
+            {"ws": ws.workspace_id, "n": n},
+        )
+        await s.commit()
+    async with session_scope() as s:
+        chunks = [c async for c in importer.export_chunks(s, workspace_id=ws.workspace_id)]
+    assert len(chunks) == 1 + 3  # the header, then three chunks of rows
+    async with client(live_server, ws.api_token) as api:
+        async with api.stream("GET", "/contact-exports") as r:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+            body = b"".join([part async for part in r.aiter_bytes()])
+    assert body == b"".join(chunks)
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    header, rows = rows[0], rows[1:]
+    assert len(rows) == n and [int(r[0]) for r in rows] == sorted(int(r[0]) for r in rows)
+    assert header[-1] == "visits" and rows[-1][header.index("tier")] == "VIP" and rows[-1][-1] == str(n)

@@ -3,9 +3,11 @@ import and export. Contacts themselves are in api.py."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi.responses import StreamingResponse
 
 from sodam.accounts.auth import ApiSession, api_access
 from sodam.accounts.permissions import Permission
@@ -21,6 +23,7 @@ from sodam.contacts.schemas import (
 )
 from sodam.core.deps import Principal
 from sodam.core.errors import Invalid, TooLarge
+from sodam.core.i18n import gettext
 from sodam.core.params import IdPath
 
 router = APIRouter(prefix="/api/v1", tags=["contacts"])
@@ -182,12 +185,22 @@ async def get_import(import_id: IdPath, principal: ImporterRead, session: ApiSes
 @router.get(
     "/contact-imports/{import_id}/errors.csv",
     summary="The bad rows of an import as CSV (line, reason)",
+    description="`line,reason` in English by default, or with `lang` (`ko`, `en`) in that language; the "
+    "JSON's `errors` carry "
+    "a machine-readable `code` and `params` beside the English `reason`.",
     response_class=Response,
 )
-async def import_errors(import_id: IdPath, principal: ImporterRead, session: ApiSession):
+async def import_errors(
+    import_id: IdPath,
+    principal: ImporterRead,
+    session: ApiSession,
+    lang: Literal["en", "ko"] | None = Query(
+        default=None, description="The reasons in this language, with its headers (`ko`: 줄, 이유)."
+    ),
+):
     row = await imports.get(session, workspace_id=principal.workspace_id, import_id=import_id)
     return Response(
-        csvio.errors_csv(row.errors or []),
+        csvio.errors_csv(row.errors or [], partial(gettext, lang) if lang else None),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="import-{row.id}-errors.csv"'},
     )
@@ -195,18 +208,16 @@ async def import_errors(import_id: IdPath, principal: ImporterRead, session: Api
 
 @router.get(
     "/contact-exports",
-    summary="Every contact of the workspace as CSV (UTF-8 with BOM)",
+    summary="Every contact of the workspace as CSV (UTF-8 with BOM), streamed",
     response_class=Response,
 )
 async def export_contacts(principal: ImporterRead, session: ApiSession):
     from sodam.contacts import importer
 
-    data = await importer.export_csv(session, workspace_id=principal.workspace_id)
-    await audit.record(
-        session, action="contact.exported", target_type="contact", details={"bytes": len(data)}
-    )
-    return Response(
-        data,
+    await audit.record(session, action="contact.exported", target_type="contact", details={"streamed": True})
+    await session.commit()
+    return StreamingResponse(
+        importer.streamed_export(principal.workspace_id),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
     )

@@ -40,10 +40,11 @@ class AttributeInvalid(Invalid):
     code = "invalid_attribute"
 
 
-def _bad(defn: ContactAttributeDefinition, reason: str) -> AttributeInvalid:
+def _bad(defn: ContactAttributeDefinition, reason: str, why: str) -> AttributeInvalid:
+    """`why` names the reason for translated copy (a CSV import's bad-row report)."""
     return AttributeInvalid(
         f"attribute '{defn.key}' ({defn.type}): {reason}",
-        details={"attribute": defn.key, "type": defn.type, "reason": reason},
+        details={"attribute": defn.key, "type": defn.type, "reason": reason, "why": why},
     )
 
 
@@ -72,15 +73,15 @@ def coerce(defn: ContactAttributeDefinition, value: Any) -> Any:
     kind = defn.type
     if kind == "text":
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise _bad(defn, "expected text")
+            raise _bad(defn, "expected text", "text")
         text = str(value).strip()
         if len(text) > MAX_TEXT:
-            raise _bad(defn, f"longer than {MAX_TEXT} characters")
+            raise _bad(defn, f"longer than {MAX_TEXT} characters", "too_long")
         return text
     if kind == "number":
         number = _number(value)
         if number is None:
-            raise _bad(defn, "expected a number")
+            raise _bad(defn, "expected a number", "number")
         return number
     if kind == "money":
         currency = defn.currency or "KRW"
@@ -93,14 +94,14 @@ def coerce(defn: ContactAttributeDefinition, value: Any) -> Any:
             text = value.strip().replace("₩", "").replace("원", "")
             match = re.fullmatch(r"([A-Za-z]{3})?\s*([-+\d.,]+)\s*([A-Za-z]{3})?", text)
             if not match:
-                raise _bad(defn, "expected an amount, e.g. 12000 or 12000 KRW")
+                raise _bad(defn, "expected an amount, e.g. 12000 or 12000 KRW", "money")
             amount = match.group(2)
             currency = (match.group(1) or match.group(3) or currency).upper()
         number = _number(amount)
         if number is None:
-            raise _bad(defn, "expected an amount, e.g. 12000 or 12000 KRW")
+            raise _bad(defn, "expected an amount, e.g. 12000 or 12000 KRW", "money")
         if not CURRENCY_RE.match(currency):
-            raise _bad(defn, "currency must be a three-letter code such as KRW")
+            raise _bad(defn, "currency must be a three-letter code such as KRW", "currency")
         return {"amount": number, "currency": currency}
     if kind == "date":
         # 2024-03-01, 2024-3-1, 2024/3/1, 2024.03.01., 2024년 3월 1일, or an ISO timestamp.
@@ -110,7 +111,7 @@ def coerce(defn: ContactAttributeDefinition, value: Any) -> Any:
                 return date(*(int(g) for g in match.groups())).isoformat()
             except ValueError:
                 pass
-        raise _bad(defn, "expected a date as YYYY-MM-DD")
+        raise _bad(defn, "expected a date as YYYY-MM-DD", "date")
     if kind == "list":
         text = (
             str(value).strip()
@@ -118,7 +119,7 @@ def coerce(defn: ContactAttributeDefinition, value: Any) -> Any:
             else None
         )
         if text is None or text not in (defn.options or []):
-            raise _bad(defn, "expected one of: " + ", ".join(defn.options or []))
+            raise _bad(defn, "expected one of: " + ", ".join(defn.options or []), "option")
         return text
     if kind == "boolean":
         if isinstance(value, bool):
@@ -128,8 +129,8 @@ def coerce(defn: ContactAttributeDefinition, value: Any) -> Any:
             return True
         if word in FALSE_WORDS:
             return False
-        raise _bad(defn, "expected true or false")
-    raise _bad(defn, "unknown type")
+        raise _bad(defn, "expected true or false", "boolean")
+    raise _bad(defn, "unknown type", "type")
 
 
 def check_values(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,8 +118,16 @@ class Row:
 
 @dataclass
 class BadRow:
+    """A row left out: `reason` in English (the API's), `code` and `params` for the copy in the
+    reader's language (`reason_in`)."""
+
     line: int
     reason: str
+    code: str = "other"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_error(self) -> dict[str, Any]:
+        return {"line": self.line, "reason": self.reason, "code": self.code, "params": self.params}
 
 
 def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
@@ -164,7 +172,7 @@ def parse_row(
 ) -> Row | BadRow | None:
     """One data row checked (None for an empty row)."""
     if cells and cells[0].startswith("\x00"):
-        return BadRow(line, f"malformed CSV: {cells[0][1:]}")
+        return BadRow(line, f"malformed CSV: {cells[0][1:]}", "malformed", {"detail": cells[0][1:][:120]})
     if not any(c.strip() for c in cells):
         return None
     cells = [unquote_cell(c) for c in cells]
@@ -174,23 +182,28 @@ def parse_row(
         if value:
             values[name] = value
     if "\x00" in "".join(cells):
-        return BadRow(line, "the row holds a NUL character")
+        return BadRow(line, "the row holds a NUL character", "nul")
     email = values.get("email")
     if email and (len(email) > 320 or not EMAIL_RE.match(email)):
-        return BadRow(line, f"invalid e-mail: {email[:80]}")
+        return BadRow(line, f"invalid e-mail: {email[:80]}", "email", {"value": email[:80]})
     phone = values.get("phone")
     if phone and (len(phone) > 40 or phones.normalise(phone) is None):
-        return BadRow(line, f"invalid phone number: {phone[:40]}")
+        return BadRow(line, f"invalid phone number: {phone[:40]}", "phone", {"value": phone[:40]})
     language = values.get("language")
     if language:
         language = language.lower()[:2] if language.lower()[:2] in LANGUAGES else language
         if language not in LANGUAGES:
-            return BadRow(line, f"language must be ko or en, not {values['language'][:20]}")
+            return BadRow(
+                line,
+                f"language must be ko or en, not {values['language'][:20]}",
+                "language",
+                {"value": values["language"][:20]},
+            )
         values["language"] = language
     if len(values.get("name", "")) > 200 or len(values.get("company", "")) > 200:
-        return BadRow(line, "name and company are at most 200 characters")
+        return BadRow(line, "name and company are at most 200 characters", "too_long")
     if not (values.get("name") or email or phone):
-        return BadRow(line, "a row needs a name, an e-mail or a phone")
+        return BadRow(line, "a row needs a name, an e-mail or a phone", "no_identity")
     attrs: dict[str, Any] = {}
     for column, key in mapping.attributes.items():
         raw = cells[column].strip() if column < len(cells) else ""
@@ -200,7 +213,17 @@ def parse_row(
             try:
                 attrs[key] = coerce(definitions[key], raw)
             except AttributeInvalid as exc:
-                return BadRow(line, exc.message)
+                why = (exc.details or {}).get("why", "type") if isinstance(exc.details, dict) else "type"
+                return BadRow(
+                    line,
+                    exc.message,
+                    f"attribute_{why}",
+                    {
+                        "attribute": key,
+                        "value": raw[:80],
+                        "options": ", ".join(definitions[key].options or []),
+                    },
+                )
         else:
             attrs[key] = raw[:500]
     return Row(line, values, attrs)
@@ -230,15 +253,34 @@ def unquote_cell(value: str) -> str:
     return value
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+def lines(rows: list[list[Any]]) -> bytes:
+    """CSV lines (UTF-8, cells a spreadsheet will not run): a part of a file."""
+    out = io.StringIO()
+    csv.writer(out).writerows([safe_cell(v) for v in row] for row in rows)
+    return out.getvalue().encode("utf-8")
+
+
 def write(rows: list[list[Any]], header: list[str]) -> bytes:
     """UTF-8 with a BOM: Excel (also in Korea) opens it with the Hangul intact."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows([safe_cell(v) for v in row] for row in rows)
-    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+    return BOM + lines([header]) + lines(rows)
 
 
-def errors_csv(errors: list[dict[str, Any]]) -> bytes:
-    """The bad rows' report: line, reason."""
-    return write([[e["line"], e["reason"]] for e in errors], ["line", "reason"])
+def reason_in(error: dict[str, Any], translate: Callable[..., str]) -> str:
+    """A bad row's reason in the reader's language (`translate(msgid, **params)`); reports
+    stored before reasons had codes keep their English text."""
+    code = error.get("code")
+    if not code or code == "other":
+        return str(error.get("reason", ""))
+    return translate(f"contacts.import.bad.{code}", **(error.get("params") or {}))
+
+
+def errors_csv(errors: list[dict[str, Any]], translate: Callable[..., str] | None = None) -> bytes:
+    """The bad rows' report: line, reason (in the reader's language when `translate` is given)."""
+    header = ["line", "reason"]
+    if translate is not None:
+        header = [translate("contacts.import.line"), translate("contacts.import.reason")]
+        return write([[e["line"], reason_in(e, translate)] for e in errors], header)
+    return write([[e["line"], e["reason"]] for e in errors], header)

@@ -8,11 +8,11 @@ later batch fails; the caller gives a session it may commit.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.companies.models import Company
@@ -88,7 +88,7 @@ async def import_csv(
     for index, (line, cells) in enumerate(rows, start=1):
         parsed = csvio.parse_row(line, cells, mapping, definitions)
         if isinstance(parsed, csvio.BadRow):
-            report.errors.append({"line": parsed.line, "reason": parsed.reason})
+            report.errors.append(parsed.as_error())
         elif parsed is not None:
             try:
                 async with session.begin_nested():
@@ -98,7 +98,14 @@ async def import_csv(
                 else:
                     report.updated += 1
             except AppError as exc:
-                report.errors.append({"line": line, "reason": exc.message})
+                report.errors.append(
+                    {
+                        "line": line,
+                        "reason": exc.message,
+                        "code": "rejected",
+                        "params": {"detail": exc.message},
+                    }
+                )
         report.processed = index
         if index % BATCH == 0 or index == len(rows):
             if commit:
@@ -114,33 +121,79 @@ async def import_csv(
     return report
 
 
-async def export_csv(session: AsyncSession, *, workspace_id: int) -> bytes:
-    """Every contact of the workspace (oldest first) with its company and attributes."""
+EXPORT_CHUNK = 1000  # rows per chunk of a streamed export
+
+
+async def _attribute_keys(session: AsyncSession, *, workspace_id: int, definitions: dict) -> list[str]:
+    """The defined attributes, then any other valid key a contact holds (one statement)."""
+    keys = list(definitions)
+    held = await session.scalars(
+        text(
+            "SELECT DISTINCT k FROM contacts, jsonb_object_keys(custom_attributes) AS k"
+            " WHERE workspace_id = :ws AND jsonb_typeof(custom_attributes) = 'object' ORDER BY k"
+        ),
+        {"ws": workspace_id},
+    )
+    return keys + [k for k in held if k not in definitions and attributes.KEY_RE.match(k)]
+
+
+async def export_chunks(session: AsyncSession, *, workspace_id: int) -> AsyncIterator[bytes]:
+    """Every contact of the workspace (oldest first) with its company and attributes, as CSV
+    in chunks: the BOM and header, then EXPORT_CHUNK rows at a time read through a
+    server-side cursor, so a large workspace never sits in memory whole."""
     definitions = await attributes.definitions(session, workspace_id=workspace_id)
-    result = await session.execute(
-        select(Contact, Company.domain)
+    keys = await _attribute_keys(session, workspace_id=workspace_id, definitions=definitions)
+    yield csvio.BOM + csvio.lines([csvio.export_header(keys)])
+    result = await session.stream(
+        select(
+            Contact.id,
+            Contact.name,
+            Contact.email,
+            Contact.phone,
+            Contact.language,
+            Contact.company,
+            Company.domain,
+            Contact.created_at,
+            Contact.custom_attributes,
+        )
         .outerjoin(Company, Company.id == Contact.company_id)
         .where(Contact.workspace_id == workspace_id)
         .order_by(Contact.id)
+        .execution_options(yield_per=EXPORT_CHUNK)
     )
-    people = list(result)
-    keys = list(definitions)
-    extra = sorted({k for c, _ in people for k in (c.custom_attributes or {})} - set(keys))
-    keys += [k for k in extra if attributes.KEY_RE.match(k)]
-    rows = []
-    for contact, domain in people:
-        attrs = contact.custom_attributes or {}
-        rows.append(
-            [
-                contact.id,
-                contact.name or "",
-                contact.email or "",
-                contact.phone or "",
-                contact.language or "",
-                contact.company or "",
-                domain or "",
-                contact.created_at.isoformat(),
-                *[attributes.display(definitions.get(k), attrs.get(k)) if k in attrs else "" for k in keys],
-            ]
-        )
-    return csvio.write(rows, csvio.export_header(keys))
+    async for part in result.partitions(EXPORT_CHUNK):
+        rows = []
+        for cid, name, email, phone, language, company, domain, created_at, attrs in part:
+            attrs = attrs if isinstance(attrs, dict) else {}
+            rows.append(
+                [
+                    cid,
+                    name or "",
+                    email or "",
+                    phone or "",
+                    language or "",
+                    company or "",
+                    domain or "",
+                    created_at.isoformat(),
+                    *[
+                        attributes.display(definitions.get(k), attrs.get(k)) if k in attrs else ""
+                        for k in keys
+                    ],
+                ]
+            )
+        yield csvio.lines(rows)
+
+
+async def streamed_export(workspace_id: int) -> AsyncIterator[bytes]:
+    """The export for a streamed response: its own read-only session, held while the body is
+    sent (the request's session is closed by then)."""
+    from sodam.db.session import session_scope
+
+    async with session_scope() as session:
+        async for chunk in export_chunks(session, workspace_id=workspace_id):
+            yield chunk
+
+
+async def export_csv(session: AsyncSession, *, workspace_id: int) -> bytes:
+    """The whole export as one value (small workspaces and tests; pages and the API stream)."""
+    return b"".join([chunk async for chunk in export_chunks(session, workspace_id=workspace_id)])

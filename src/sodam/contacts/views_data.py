@@ -4,7 +4,7 @@ and bad-row report, and the export download (contacts.import)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 
 from sodam.accounts.permissions import Permission
 from sodam.accounts.sessions import Console, console_access
@@ -127,14 +127,17 @@ async def import_page(import_id: IdPath, ctx: Console = Depends(transfer)):
     """One import's progress (the panel polls itself while the job runs)."""
     row = await imports.get(ctx.session, workspace_id=ctx.workspace_id, import_id=import_id)
     template = "console/_contact_import.html" if ctx.is_htmx else "console/contact_import.html"
-    return ctx.render(template, {"section": "contacts", "job": row, "failed": len(row.errors or [])})
+    reasons = [(e["line"], csvio.reason_in(e, ctx.t)) for e in (row.errors or [])[:50]]
+    return ctx.render(
+        template, {"section": "contacts", "job": row, "failed": len(row.errors or []), "reasons": reasons}
+    )
 
 
 @router.get("/contact-imports/{import_id}/errors.csv")
 async def import_errors(import_id: IdPath, ctx: Console = Depends(transfer)):
     row = await imports.get(ctx.session, workspace_id=ctx.workspace_id, import_id=import_id)
     return Response(
-        csvio.errors_csv(row.errors or []),
+        csvio.errors_csv(row.errors or [], ctx.t),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="import-{row.id}-errors.csv"'},
     )
@@ -142,13 +145,12 @@ async def import_errors(import_id: IdPath, ctx: Console = Depends(transfer)):
 
 @router.get("/contact-exports")
 async def export(ctx: Console = Depends(transfer)):
-    data = await importer.export_csv(ctx.session, workspace_id=ctx.workspace_id)
     await audit.record(
-        ctx.session, action="contact.exported", target_type="contact", details={"bytes": len(data)}
+        ctx.session, action="contact.exported", target_type="contact", details={"streamed": True}
     )
     await ctx.session.commit()
-    return Response(
-        data,
+    return StreamingResponse(
+        importer.streamed_export(ctx.workspace_id),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
     )
