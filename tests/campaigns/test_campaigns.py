@@ -257,3 +257,74 @@ async def test_other_workspaces_get_404_everywhere(live_server, make_workspace):
     async with session_scope() as session:
         n = await session.scalar(select(func.count()).select_from(CampaignRecipient))
         assert n is not None
+
+
+async def test_a_campaign_carries_each_contacts_own_survey_link(live_server, make_workspace):
+    """{survey_link} becomes a personal survey link per contact (asked once, in their language);
+    the link opens the survey and an answer counts for that contact."""
+    import re
+
+    ws = await make_workspace()
+    people = await widget_contacts(ws, 6, english=2)
+    async with make_api(live_server, ws.api_token) as api:
+        seg = await segment(api)
+        survey = (await api.post("/api/v1/surveys", json={"name": "분기 NPS", "kind": "nps"})).json()
+        body = {
+            "name": "설문 캠페인",
+            "segment_id": seg,
+            "inbox_id": ws.inbox_id,
+            "channel": "widget_message",
+            "body_ko": "{name}님, 잠시 의견을 들려주세요: {survey_link}",
+            "body_en": "Hi {name}, a minute for us? {survey_link}",
+        }
+        error = assert_error(await api.post("/api/v1/campaigns", json=body), 422, "invalid_campaign")
+        assert error["details"]["field"] == "survey_id"
+        assert_error(await api.post("/api/v1/campaigns", json=body | {"survey_id": 2**40}), 404)
+        error = assert_error(
+            await api.post(
+                "/api/v1/campaigns",
+                json=body | {"survey_id": survey["id"], "body_ko": "링크 없음", "body_en": ""},
+            ),
+            422,
+        )
+        assert error["details"]["field"] == "body_ko"
+        c = await _campaign(api, **body, survey_id=survey["id"])
+        assert c["survey_id"] == survey["id"]
+        assert (await api.post(f"/api/v1/campaigns/{c['id']}/start")).status_code == 200
+        await wait_for(api, c["id"])
+        invited = await walk_all(api, f"/api/v1/surveys/{survey['id']}/recipients")
+    assert sorted(r["contact_id"] for r in invited) == sorted(people)
+    assert {r["channel"] for r in invited} == {"campaign"} and sum(
+        r["language"] == "en" for r in invited
+    ) == 2
+    async with session_scope() as session:
+        rows = list(
+            await session.scalars(select(CampaignRecipient).where(CampaignRecipient.campaign_id == c["id"]))
+        )
+        messages = {
+            m.id: m.content
+            for m in await session.scalars(
+                select(Message).where(Message.id.in_([r.message_id for r in rows]))
+            )
+        }
+    links = {}
+    for row in rows:
+        found = re.findall(r"https?://\S+/s/([0-9a-f]{64})", messages[row.message_id])
+        assert len(found) == 1, messages[row.message_id]
+        links[row.contact_id] = found[0]
+    assert len(set(links.values())) == 6 and "{survey_link}" not in "".join(messages.values())
+    english = [row for row in rows if row.contact_id in people[-2:]]
+    assert all(messages[row.message_id].startswith("Hi Alex") for row in english)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=20) as web:
+        page = await web.get(f"/s/{links[people[0]]}")
+        assert page.status_code == 200
+
+
+async def walk_all(api, path: str) -> list[dict]:
+    rows, cursor = [], None
+    while True:
+        page = (await api.get(path, params={"limit": 100, **({"cursor": cursor} if cursor else {})})).json()
+        rows += page["data"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return rows

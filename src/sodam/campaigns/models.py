@@ -54,6 +54,8 @@ class Campaign(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     # A banner shows until then (None: until cancelled).
     ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The tracked links of the copy, in order (a click redirects to links[i]).
+    # {survey_link} in the copy becomes each contact's own link to this survey.
+    survey_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("surveys.id", ondelete="SET NULL"))
     links: Mapped[list[str]] = mapped_column(JSONB, default=list)
     materialized: Mapped[bool] = mapped_column(Boolean, default=False)
     total: Mapped[int] = mapped_column(Integer, default=0)

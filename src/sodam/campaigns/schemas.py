@@ -27,6 +27,12 @@ class CampaignIn(BaseModel):
     timezone: str = Field(default="Asia/Seoul", max_length=64)
     scheduled_at: datetime | None = None
     ends_at: datetime | None = None
+    survey_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**62,
+        description="`{survey_link}` in the copy becomes each contact's own link.",
+    )
 
 
 class CampaignPatch(BaseModel):
@@ -44,6 +50,7 @@ class CampaignPatch(BaseModel):
     rate_per_s: int | None = Field(default=None, ge=1, le=10_000)
     timezone: str | None = Field(default=None, max_length=64)
     ends_at: datetime | None = None
+    survey_id: int | None = Field(default=None, ge=1, le=2**62)
 
 
 class ScheduleIn(BaseModel):
@@ -70,6 +77,7 @@ class CampaignOut(BaseModel):
     timezone: str
     ends_at: datetime | None
     links: list[str]
+    survey_id: int | None
     total: int
     started_at: datetime | None
     finished_at: datetime | None

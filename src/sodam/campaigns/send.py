@@ -216,10 +216,23 @@ async def _messages(session, c: Campaign, reachable, langs, subjects, conv_of, i
     }.get(c.channel, {})
     # The API inbox's callbacks are queued below for the whole batch (one INSERT), not one job each.
     jobs = reactions.jobs_for("message.created", {"sender_type": "agent", "kind": "text", **hints})
+    tokens: dict[int, str] = {}
+    if c.survey_id is not None:
+        from sodam.surveys import sends as survey_sends
+
+        tokens = await survey_sends.invite_contacts(
+            session,
+            workspace_id=c.workspace_id,
+            survey_id=c.survey_id,
+            languages={r["contact_id"]: lang for r, lang in zip(reachable, langs, strict=True)},
+            channel="campaign",
+        )
     contents, payloads = [], []
     for r, lang, subject in zip(reachable, langs, subjects, strict=True):
         body = c.body_en if lang == "en" else c.body_ko
         content = tracking.rewrite(personalise(body, r["name"], lang), c.links, r["id"], base)
+        token = tokens.get(r["contact_id"])
+        content = content.replace(service.SURVEY_LINK, f"{base}/s/{token}" if token else "")
         contents.append(content)
         mark: dict[str, Any] = {"id": c.id, "recipient": r["id"]}
         if c.channel == "email":

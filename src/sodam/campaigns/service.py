@@ -35,7 +35,10 @@ FIELDS = (
     "rate_per_s",
     "timezone",
     "ends_at",
+    "survey_id",
 )
+SURVEY_LINK = "{survey_link}"
+SURVEY_CHANNELS = ("widget_message", "email", "api")
 
 
 def _now() -> datetime:
@@ -117,6 +120,17 @@ async def _validate(session: AsyncSession, c: Campaign) -> None:
             raise _bad(f"{field} is longer than {limit} characters", field)
         if "\x00" in (getattr(c, field) or ""):
             raise _bad(f"{field} contains the NUL character", field)
+    wants_link = SURVEY_LINK in (c.body_ko or "") + (c.body_en or "")
+    if wants_link and c.survey_id is None:
+        raise _bad("{survey_link} needs survey_id (the survey to link)", "survey_id")
+    if c.survey_id is not None:
+        if c.channel not in SURVEY_CHANNELS:
+            raise _bad("a survey link goes out by widget message, e-mail or API", "survey_id")
+        from sodam.surveys import service as surveys
+
+        await surveys.get(session, workspace_id=c.workspace_id, survey_id=c.survey_id, audience="customers")
+        if not wants_link:
+            raise _bad("put {survey_link} in the copy where the link goes", "body_ko")
     for field in ("subject_ko", "subject_en"):
         if len(getattr(c, field) or "") > 200:
             raise _bad(f"{field} is longer than 200 characters", field)
@@ -172,7 +186,7 @@ async def update_(
     if c.materialized and any(k in changes for k in ("segment_id", "inbox_id", "channel")):
         raise Conflict("the audience and channel are fixed once sending began", code="campaign_locked")
     for key, value in changes.items():
-        if key in FIELDS and (value is not None or key in ("ends_at", "template_code")):
+        if key in FIELDS and (value is not None or key in ("ends_at", "template_code", "survey_id")):
             setattr(c, key, value)
     await _validate(session, c)
     await session.flush()

@@ -68,6 +68,9 @@ async def _editor(
         await ctx.session.scalars(select(Inbox).where(Inbox.workspace_id == ws).order_by(Inbox.id))
     )
     stats = await service.stats(ctx.session, campaign=campaign) if campaign else None
+    from sodam.surveys import service as surveys
+
+    survey_choices = await surveys.list_(ctx.session, workspace_id=ws, audience="customers", limit=200)
     return ctx.render(
         "campaigns/edit.html",
         {
@@ -80,6 +83,7 @@ async def _editor(
             "inboxes": inboxes,
             "channels": CHANNELS,
             "stats": stats,
+            "surveys": survey_choices,
         }
         | _labels(ctx),
         status_code=status,
@@ -124,6 +128,7 @@ def _fields(form) -> dict:
         "rate_per_s": num("rate_per_s") or 50,
         "timezone": str(form.get("timezone") or "Asia/Seoul")[:64],
         "scheduled_at": when("scheduled_at"),
+        "survey_id": num("survey_id"),
     }
 
 

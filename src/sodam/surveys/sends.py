@@ -113,6 +113,42 @@ async def recipients(
     return list(await session.scalars(stmt.order_by(SurveyRecipient.id).limit(limit)))
 
 
+async def invite_contacts(
+    session: AsyncSession, *, workspace_id: int, survey_id: int, languages: dict[int, str], channel: str
+) -> dict[int, str]:
+    """Invite these contacts (id → ko/en) at once, in the caller's transaction (one statement;
+    a campaign's batch: the campaign's own unique recipients keep it once per contact);
+    returns each contact's link token."""
+    survey = await session.scalar(
+        select(Survey).where(Survey.workspace_id == workspace_id, Survey.id == survey_id)
+    )
+    if survey is None or not languages:
+        return {}
+    now = _now()
+    rows = await session.execute(
+        text(
+            """
+            INSERT INTO survey_recipients (workspace_id, survey_id, contact_id, token, channel, language,
+                                           send_at, sent_at, expires_at)
+            SELECT :ws, :sid, u.contact, replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''),
+                   :channel, u.lang, :now, :now, :expires
+              FROM unnest(CAST(:contacts AS bigint[]), CAST(:langs AS text[])) AS u(contact, lang)
+            RETURNING contact_id, token
+            """
+        ),
+        {
+            "ws": workspace_id,
+            "sid": survey.id,
+            "channel": channel,
+            "now": now,
+            "expires": now + timedelta(hours=survey.expires_after_hours),
+            "contacts": list(languages),
+            "langs": ["en" if lang == "en" else "ko" for lang in languages.values()],
+        },
+    )
+    return {int(contact): token for contact, token in rows.all()}
+
+
 async def invite_batch(session: AsyncSession, *, send: SurveySend, survey: Survey, limit: int = BATCH) -> int:
     """Invite the next `limit` contacts of the segment past the cursor, in the caller's
     transaction; returns how many contacts the batch covered (fewer than `limit`: the end)."""

@@ -1,5 +1,6 @@
 """survey sends to large segments: `survey_sends` (one row per send, its progress) and
-`survey_recipients.send_id` (unique per send and contact: a re-run never asks twice)
+`survey_recipients.send_id` (unique per send and contact: a re-run never asks twice);
+`campaigns.survey_id` (a campaign's copy may carry each contact's own survey link)
 
 Revision ID: 0041
 Revises: 0034
@@ -47,9 +48,13 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("send_id IS NOT NULL"),
     )
+    op.add_column(
+        "campaigns", sa.Column("survey_id", sa.BigInteger(), sa.ForeignKey("surveys.id", ondelete="SET NULL"))
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("campaigns", "survey_id")
     op.drop_index("uq_survey_recipients_send_contact", table_name="survey_recipients")
     op.drop_column("survey_recipients", "send_id")
     op.drop_table("survey_sends")
