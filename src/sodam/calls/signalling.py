@@ -143,7 +143,6 @@ async def on_visitor_frame(inbox: Inbox, contact_id: int, frame: dict[str, Any],
             call_id = _id(frame.get("call_id"))
             if action in ("signal", "media"):
                 call = await _customer_call(session, inbox, contact_id, call_id, lock=False)
-                await session.rollback()
                 await _relay(call, "contact", frame)
                 return
             call = await _customer_call(session, inbox, contact_id, call_id, lock=True)
@@ -198,7 +197,6 @@ async def on_agent_frame(principal: Principal, frame: dict[str, Any], reply: Rep
             if call.agent_id != agent_id and not (action in ("accept", "decline") and call.agent_id is None):
                 raise NotFound("call not found", code="call_not_found")
             if not lock:
-                await session.rollback()
                 await _relay(call, "agent", frame)
                 return
             if action == "accept":
