@@ -20,6 +20,7 @@ from sodam.calls.models import KINDS, LIVE, WebCall
 from sodam.channels.models import Inbox
 from sodam.channels.promise import business_hours
 from sodam.config import get_settings
+from sodam.contacts.models import Contact
 from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, MessageKind, SenderType
 from sodam.conversations.realtime import agent_name
@@ -34,6 +35,14 @@ def _now() -> datetime:
 
 def _lang(language: str | None) -> str:
     return "en" if (language or "").startswith("en") else "ko"
+
+
+async def _language(session: AsyncSession, conversation: Conversation) -> str:
+    """The customer's language: the conversation's, else the contact's (the widget's locale)."""
+    if conversation.language:
+        return _lang(conversation.language)
+    contact = await session.get(Contact, conversation.contact_id)
+    return _lang(contact.language if contact else None)
 
 
 def check_kind(kind: str) -> str:
@@ -158,7 +167,7 @@ async def invite(
             agent_id=agent_id,
             kind=kind,
             initiator="agent",
-            language=_lang(conversation.language),
+            language=await _language(session, conversation),
         )
         session.add(call)
     await _ring(session, call)
@@ -183,7 +192,7 @@ async def request(session: AsyncSession, *, inbox: Inbox, contact_id: int, kind:
         agent_id=None,
         kind=kind,
         initiator="contact",
-        language=_lang(conversation.language),
+        language=await _language(session, conversation),
     )
     session.add(call)
     await _ring(session, call)
@@ -311,7 +320,7 @@ async def book(
             code="slot_unavailable",
             details={"scheduled_at": scheduled_at.isoformat()},
         )
-    lang = _lang(conversation.language)
+    lang = await _language(session, conversation)
     call = WebCall(
         workspace_id=inbox.workspace_id,
         conversation_id=conversation.id,

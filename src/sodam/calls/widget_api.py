@@ -25,7 +25,8 @@ from sodam.voice.callbacks import when_text
 router = APIRouter(prefix="/widget/v1/{inbox_token}/web-calls", tags=["widget"])
 
 STRINGS = (
-    "incoming",
+    "incoming_video",
+    "incoming_voice",
     "accept",
     "decline",
     "end",

@@ -290,7 +290,7 @@
   function showRequest(call) {
     var box = document.getElementById("call-request");
     if (!box || panelConversation() !== call.conversation_id) return;
-    document.getElementById("call-request-text").textContent = cfg.strings.requested.replace("{kind}", kindText(call.kind));
+    document.getElementById("call-request-text").textContent = cfg.strings[call.kind === "voice" ? "requested_voice" : "requested_video"];
     box.hidden = false;
     box.setAttribute("data-call-id", String(call.id));
     document.getElementById("call-request-accept").onclick = function () { box.hidden = true; accept(call); };

@@ -70,6 +70,9 @@
       if (p && node) p.append(node);
       return node;
     }
+    function company() {
+      return (S.config && S.config.inbox && S.config.inbox.company_name) || '';
+    }
     function kindText(kind) {
       return cfg.strings[kind === 'voice' ? 'voice' : 'video'];
     }
@@ -225,9 +228,9 @@
       show(
         el('div', { class: 'call', id: 'sodam-call-prompt', role: 'alertdialog', 'aria-label': kindText(call.kind) },
           el('div', { class: 'top' },
-            el('span', { class: 'who', text: name }),
-            el('span', { class: 'state', id: 'sodam-call-incoming', text: t.incoming.replace('{name}', name).replace('{kind}', kindText(call.kind)) })),
-          el('div', { class: 'stage' }, el('div', { class: 'face', text: call.kind === 'voice' ? '📞' : '🎥' })),
+            el('span', { class: 'who', text: company() }),
+            el('span', { class: 'state', id: 'sodam-call-incoming', text: t[call.kind === 'voice' ? 'incoming_voice' : 'incoming_video'].replace('{name}', name) })),
+          el('div', { class: 'stage' }, el('div', { class: 'face', text: name.slice(0, 1) })),
           el('div', { class: 'ask' }, no, yes))
       );
       yes.focus();
