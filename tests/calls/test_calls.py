@@ -110,12 +110,12 @@ async def test_a_call_over_the_sockets_reaches_only_its_two_parties(live_server,
             }
             await attacker.send(json.dumps(frame))
             refusal = await _until(attacker, _call("error"))
-            assert refusal["error"]["code"] == "call_not_found", refusal
+            assert refusal["error"]["code"] == "not_found", refusal
         # nor can another workspace's agent
         await outsider.send(
             json.dumps({"type": "call", "action": "signal", "call_id": call_id, "data": {"candidate": None}})
         )
-        assert (await _until(outsider, _call("error")))["error"]["code"] == "call_not_found"
+        assert (await _until(outsider, _call("error")))["error"]["code"] == "not_found"
         # signalling before the answer is refused
         await agent.send(
             json.dumps({"type": "call", "action": "signal", "call_id": call_id, "data": {"candidate": None}})

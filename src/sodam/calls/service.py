@@ -80,7 +80,7 @@ async def get(session: AsyncSession, *, workspace_id: int, call_id: int, lock: b
     stmt = select(WebCall).where(WebCall.id == call_id, WebCall.workspace_id == workspace_id)
     call = await session.scalar(stmt.with_for_update() if lock else stmt)
     if call is None:
-        raise NotFound("call not found", code="call_not_found")
+        raise NotFound("call not found")
     return call
 
 

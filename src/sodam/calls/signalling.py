@@ -128,7 +128,7 @@ async def _customer_call(session, inbox: Inbox, contact_id: int, call_id: int, *
     """The call, if it is this customer's (same inbox, same contact); 404 otherwise."""
     call = await service.get(session, workspace_id=inbox.workspace_id, call_id=call_id, lock=lock)
     if call.inbox_id != inbox.id or call.contact_id != contact_id:
-        raise NotFound("call not found", code="call_not_found")
+        raise NotFound("call not found")
     return call
 
 
@@ -195,7 +195,7 @@ async def on_agent_frame(principal: Principal, frame: dict[str, Any], reply: Rep
             call = await service.get(session, workspace_id=principal.workspace_id, call_id=call_id, lock=lock)
             # An agent acts on a call they are on; anyone (with the permission) may answer a request.
             if call.agent_id != agent_id and not (action in ("accept", "decline") and call.agent_id is None):
-                raise NotFound("call not found", code="call_not_found")
+                raise NotFound("call not found")
             if not lock:
                 await _relay(call, "agent", frame)
                 return
