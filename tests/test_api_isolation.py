@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from datetime import UTC, datetime
 
 import websockets
 
 from sodam.accounts import service as accounts
 from sodam.accounts import signins
 from sodam.automations import service as automations
+from sodam.calls.models import WebCall
 from sodam.campaigns import announcements
 from sodam.campaigns import service as campaigns
 from sodam.db.session import session_scope
@@ -40,6 +42,7 @@ CORE_PREFIXES = tuple(
         "page-rules",
         "campaigns",
         "announcements",
+        "web-calls",
     )
 )
 # Paths whose parameter is not a workspace's row (a template's key names the same journey everywhere).
@@ -52,6 +55,12 @@ BODIES = {
     ("patch", "/api/v1/conversations/{conversation_id}"): {"status": "resolved", "tags": ["x"]},
     ("post", "/api/v1/conversations/{conversation_id}/messages"): {"content": "침입", "client_id": "iso-1"},
     ("post", "/api/v1/conversations/{conversation_id}/assist"): {"draft": "침입"},
+    # Browser calls (docs/calls.md): the conversation or call is looked up in the caller's workspace first.
+    ("post", "/api/v1/conversations/{conversation_id}/web-calls"): {
+        "kind": "video",
+        "scheduled_at": "2099-01-05T10:00:00+09:00",
+    },
+    ("post", "/api/v1/web-calls/{call_id}/cancel"): {},
     # multipart upload: the conversation is looked up before the body is read
     ("post", "/api/v1/conversations/{conversation_id}/attachments"): {},
     ("post", "/api/v1/inboxes"): {"name": "x"},
@@ -150,6 +159,18 @@ async def two_workspaces(make_workspace):
             body_ko="B의 비밀 문구",
         )
         b_announcement = await announcements.create(session, workspace_id=b.workspace_id, text_ko="B의 공지")
+        b_call = WebCall(
+            workspace_id=b.workspace_id,
+            conversation_id=b_data.conversation_id,
+            inbox_id=b.inbox_id,
+            contact_id=b_data.contact_id,
+            kind="video",
+            initiator="contact",
+            status="scheduled",
+            scheduled_at=datetime(2099, 1, 5, 1, tzinfo=UTC),
+        )
+        session.add(b_call)
+        await session.flush()
     b_ids = {
         "rule_id": b_rule.id,
         "policy_id": b_policy.id,
@@ -165,6 +186,7 @@ async def two_workspaces(make_workspace):
         "session_id": b_session.id,
         "campaign_id": b_campaign.id,
         "announcement_id": b_announcement.id,
+        "call_id": b_call.id,
     }
     return a, b, a_data, b_data, a_team.id, b_ids
 

@@ -359,6 +359,7 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "announcement_id": 1,  # none of this workspace's: an allowed caller gets 404
             "campaign_id": 1,  # the same (campaigns.manage)
             "callback_id": 1,  # the same
+            "call_id": 1,  # a browser call (sodam.calls): none of this workspace's, 404
             "mention_id": 1,  # the same
             "name": "overview",  # reports: /api/v1/reports/{name}, /console/reports/{name}
             # Contacts' data: none of this workspace's, an allowed caller gets 404.

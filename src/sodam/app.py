@@ -322,6 +322,15 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(assist_api.router)  # /api/v1/conversations/{id}/assist, /api/v1/assist/...
     app.include_router(assist_views.router)  # the console's assist panel (console-assist.js)
+    from sodam.calls import api as calls_api
+    from sodam.calls import signalling as calls_signalling
+    from sodam.calls import views as calls_views
+    from sodam.calls import widget_api as calls_widget
+
+    calls_signalling.install()  # `call` frames on both sockets, call frames delivered here
+    app.include_router(calls_api.router)  # /api/v1/conversations/{id}/web-calls, /api/v1/web-calls/{id}
+    app.include_router(calls_widget.router)  # the widget's call UI: copy, ICE servers, slots, booking
+    app.include_router(calls_views.router)  # the console's call bar and call window
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     run_worker: bool = True
     worker_concurrency: int = 4
 
+    # Browser calls (sodam.calls): the ICE servers both browsers use, comma-separated URLs.
+    # None is needed on a LAN or loopback (empty iceServers); across NATs set a STUN server,
+    # and a TURN server (with its username and credential) when direct paths are blocked.
+    call_stun_urls: str = ""
+    call_turn_urls: str = ""
+    call_turn_username: str = ""
+    call_turn_credential: str = ""
+    # An unanswered call rings this long before it is recorded as missed.
+    call_ring_timeout_s: int = Field(default=45, ge=5, le=600)
+
     # Rate limits ("N/second|minute|hour|day" or "N/Ns"), GCRA buckets in PostgreSQL shared by
     # every process. The widget/help-center/API ones can be overridden per workspace.
     rate_limits_enabled: bool = True

@@ -62,6 +62,9 @@ class Permission(str, enum.Enum):
     # Campaigns to segments (create, schedule, start, pause, cancel, counts) and incident
     # announcements (shown by the widget, the bot, auto-replies and the IVR).
     campaigns_manage = "campaigns.manage"
+    # Browser video and voice calls with customers (sodam.calls): start, answer, end, book and
+    # list them. Every role holds it; a role without it sees no call buttons.
+    calls = "calls"
 
 
 _SUPERVISOR = frozenset(
@@ -83,11 +86,12 @@ _SUPERVISOR = frozenset(
         Permission.automations_manage,
         Permission.pagehelp_manage,
         Permission.campaigns_manage,
+        Permission.calls,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.agent: frozenset({Permission.work}),
+    Role.agent: frozenset({Permission.work, Permission.calls}),
     Role.supervisor: _SUPERVISOR,
     Role.admin: frozenset(Permission),
 }

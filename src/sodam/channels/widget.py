@@ -97,6 +97,12 @@ WIDGET_STRINGS = (
 # "page_rules".
 CONFIG_PARTS: dict[str, Callable[[AsyncSession, Inbox, str], Awaitable[Any]]] = {}
 
+# Other domains take socket frame types of their own (sodam.calls: "call") without channels
+# importing them: type -> async (inbox, contact_id, frame, reply); `reply` offers a frame to
+# this socket only.
+FrameHandler = Callable[[Inbox, int, dict[str, Any], Callable[[dict[str, Any]], None]], Awaitable[None]]
+FRAME_HANDLERS: dict[str, FrameHandler] = {}
+
 # The tag the bot puts on the conversations it hands to a person: in a bot-enabled inbox only
 # those wait in the human queue (the others are still talking to the bot).
 
@@ -505,6 +511,10 @@ async def _handle_visitor_frame(
                 conversation_id=typed[0],
                 on=typed[1],
             )
+        return
+    handler = FRAME_HANDLERS.get(frame.get("type")) if isinstance(frame.get("type"), str) else None
+    if handler is not None:
+        await handler(inbox, contact_id, frame, subscriber.offer)
         return
     if frame.get("type") != "message":
         subscriber.offer(

@@ -15,7 +15,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sodam.accounts.auth import ReadPrincipal, bearer_from_header, principal_from_token
 from sodam.accounts.sessions import socket_principal
 from sodam.conversations import typing
-from sodam.conversations.realtime import workspace_topic
+from sodam.conversations.realtime import agent_topic, workspace_topic
 from sodam.core.deps import Principal
 from sodam.core.errors import AppError, Unauthorized
 from sodam.core.ratelimit import RateLimited, enforce
@@ -71,6 +71,11 @@ async def _tell_console_hooks(event: str, principal: Principal) -> None:
             log.warning("console hook failed", exc_info=True)
 
 
+# Other domains take frame types of their own (sodam.calls: "call") without this module
+# importing them: type -> async (principal, frame, reply); `reply` offers a frame to this socket.
+FrameHandler = Callable[[Principal, dict[str, Any], Callable[[dict[str, Any]], None]], Awaitable[None]]
+frame_handlers: dict[str, FrameHandler] = {}
+
 socket_authenticators.append(_token_auth)
 socket_authenticators.append(_ticket_auth)
 socket_authenticators.append(socket_principal)  # the console's session cookie
@@ -120,7 +125,10 @@ async def agent_socket(websocket: WebSocket) -> None:
         await refuse_socket(websocket, 4401, error, accepted=True)
         return
     subscriber = Subscriber(max_queue=5000)
-    hub.subscribe(subscriber, [workspace_topic(principal.workspace_id)])
+    topics = [workspace_topic(principal.workspace_id)]
+    if principal.agent_id is not None:  # frames for this agent alone (a call's signalling)
+        topics.append(agent_topic(principal.agent_id))
+    hub.subscribe(subscriber, topics)
     writer = asyncio.create_task(drain_to_socket(websocket, subscriber))
     subscriber.offer(
         {"type": "hello", "workspace_id": principal.workspace_id, "agent_id": principal.agent_id}
@@ -133,6 +141,11 @@ async def agent_socket(websocket: WebSocket) -> None:
                 subscriber.offer({"type": "pong"})
             elif is_activity(raw):
                 await _tell_console_hooks("activity", principal)
+            elif frame_handlers and (handled := _handled_frame(raw)) is not None:
+                try:
+                    await frame_handlers[handled[0]](principal, handled[1], subscriber.offer)
+                except Exception:  # one bad frame must not end the agent's socket
+                    log.warning("frame handler failed", exc_info=True)
             elif (typed := typing.parse(raw)) is not None and principal.agent_id is not None:
                 # "입력 중…" for the customer: a notification, never a database write.
                 await typing.agent_typing(
@@ -153,6 +166,18 @@ async def agent_socket(websocket: WebSocket) -> None:
 def is_activity(raw: str) -> bool:
     """The console says its agent is using it (sent at most once a minute)."""
     return raw.startswith("{") and '"activity"' in raw and _frame_type(raw) == "activity"
+
+
+def _handled_frame(raw: str) -> tuple[str, dict[str, Any]] | None:
+    """(type, frame) of a JSON object frame whose type another domain handles; else None."""
+    if not raw.startswith("{"):
+        return None
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        return None
+    kind = frame.get("type") if isinstance(frame, dict) else None
+    return (kind, frame) if isinstance(kind, str) and kind in frame_handlers else None
 
 
 def _frame_type(raw: str) -> str | None:

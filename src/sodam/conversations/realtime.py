@@ -25,6 +25,11 @@ def workspace_topic(workspace_id: int) -> str:
     return f"ws:{workspace_id}"
 
 
+def agent_topic(agent_id: int) -> str:
+    """One agent's consoles: frames meant for that agent alone (a browser call's signalling)."""
+    return f"agent:{agent_id}"
+
+
 def visitor_topic(inbox_id: int, contact_id: int) -> str:
     """A customer's widget tabs: every conversation of this contact in this inbox."""
     return f"visitor:{inbox_id}:{contact_id}"

@@ -49,6 +49,7 @@ TASK_MODULES: list[str] = [
     "sodam.automations.tasks",
     "sodam.campaigns.tasks",
     "sodam.assist.tasks",
+    "sodam.calls.tasks",
 ]
 # Long-running loops every job-running process starts beside the job worker ("module:function",
 # an async function that runs until cancelled): work that is polled rather than deferred.

@@ -59,20 +59,38 @@ def slot_starts(config: dict | None, now: datetime, days: int) -> list[datetime]
     return sorted(set(starts))
 
 
+async def staffed_agents(
+    session: AsyncSession, *, workspace_id: int, team_id: int | None, channel: str
+) -> int:
+    """Active agents (of the team, when given) whose capacity for `channel` is above zero: who
+    is usually staffed for that work (the callbacks' and the browser calls' slots)."""
+    stmt = (
+        select(Agent.id, AgentState.capacity)
+        .outerjoin(AgentState, AgentState.agent_id == Agent.id)
+        .where(Agent.workspace_id == workspace_id, Agent.is_active.is_(True))
+    )
+    if team_id is not None:
+        stmt = stmt.join(TeamMember, TeamMember.agent_id == Agent.id).where(TeamMember.team_id == team_id)
+    return sum(1 for _id, capacity in await session.execute(stmt) if capacity_for(capacity, channel) > 0)
+
+
 async def staffed_per_slot(session: AsyncSession, *, line: PhoneLine) -> int:
     """How many callbacks one slot holds (see the module's note)."""
     if line.callbacks_per_slot is not None:
         return line.callbacks_per_slot
-    stmt = (
-        select(Agent.id, AgentState.capacity)
-        .outerjoin(AgentState, AgentState.agent_id == Agent.id)
-        .where(Agent.workspace_id == line.workspace_id, Agent.is_active.is_(True))
+    return await staffed_agents(
+        session, workspace_id=line.workspace_id, team_id=line.team_id, channel="phone"
     )
-    if line.team_id is not None:
-        stmt = stmt.join(TeamMember, TeamMember.agent_id == Agent.id).where(
-            TeamMember.team_id == line.team_id
-        )
-    return sum(1 for _id, capacity in await session.execute(stmt) if capacity_for(capacity, "phone") > 0)
+
+
+def open_slots(starts: list[datetime], per_slot: int, taken: dict[datetime, int]) -> list[Slot]:
+    """The starts that still have room, with the places left in each (pure)."""
+    out = []
+    for start in starts:
+        left = per_slot - taken.get(start, 0)
+        if left > 0:
+            out.append(Slot(start, left))
+    return out
 
 
 async def booked(session: AsyncSession, *, inbox_id: int, since: datetime) -> dict[datetime, int]:
@@ -92,9 +110,4 @@ async def offered(
     if per_slot <= 0:
         return []
     taken = await booked(session, inbox_id=line.inbox_id, since=now)
-    out = []
-    for start in slot_starts(config, now, days):
-        left = per_slot - taken.get(start, 0)
-        if left > 0:
-            out.append(Slot(start, left))
-    return out
+    return open_slots(slot_starts(config, now, days), per_slot, taken)

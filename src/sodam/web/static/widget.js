@@ -353,6 +353,10 @@
           ? el('button', { id: 'sodam-callback', class: 'cb', type: 'button', text: t.callback,
               onclick: () => lazy('__sodamCallback', 'widget-callback.js').then((m) => m.open(), () => showError(t.failed)) })
           : null,
+        config.calls
+          ? el('button', { id: 'sodam-call', class: 'cb', type: 'button', text: config.calls.label,
+              onclick: () => callMod().then((m) => m.open(), () => showError(t.failed)) })
+          : null,
         el('button', { class: 'close', type: 'button', 'aria-label': t.close, text: '×', onclick: () => setOpen(false) })
       ),
       status,
@@ -636,6 +640,9 @@
       case 'resync': // the server's bus reconnected: ask for what we may have missed
         httpFetchMissed();
         fetchBanner();
+        break;
+      case 'call': // a video or voice call (widget-call.js, loaded now)
+        callMod().then((m) => m.frame(frame), () => {});
         break;
       case 'banner': // an announcement started or cleared, a banner campaign came or went
         fetchBanner();
@@ -1089,7 +1096,7 @@
 
   // ---- lazy parts --------------------------------------------------------------------------
   // Loaded on first use only: widget-files.js (files), widget-survey.js (a survey card),
-  // widget-callback.js (the 전화 예약 form).
+  // widget-callback.js (the 전화 예약 form), widget-call.js (video and voice calls).
   const mods = {};
   function lazy(key, file) {
     if (!mods[key]) {
@@ -1112,6 +1119,7 @@
     return mods[key];
   }
   const loadFiles = () => lazy('__sodamFiles', 'widget-files.js');
+  const callMod = () => lazy('__sodamCall', 'widget-call.js');
 
   function surveyBox(s) {
     if (!s || !s.token) return null;
