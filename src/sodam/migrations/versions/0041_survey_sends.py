@@ -3,7 +3,7 @@
 `campaigns.survey_id` (a campaign's copy may carry each contact's own survey link)
 
 Revision ID: 0041
-Revises: 0034
+Revises: 0036
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0041"
-down_revision = "0034"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 
