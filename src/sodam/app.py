@@ -322,6 +322,11 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(assist_api.router)  # /api/v1/conversations/{id}/assist, /api/v1/assist/...
     app.include_router(assist_views.router)  # the console's assist panel (console-assist.js)
+    from sodam.training import api as training_api
+    from sodam.training import views as training_views
+
+    app.include_router(training_api.router)  # /api/v1/training/...
+    app.include_router(training_views.router)  # /console/training: scenarios, practice, leaderboard
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

@@ -62,6 +62,9 @@ class Permission(str, enum.Enum):
     # Campaigns to segments (create, schedule, start, pause, cancel, counts) and incident
     # announcements (shown by the widget, the bot, auto-replies and the IVR).
     campaigns_manage = "campaigns.manage"
+    # The training sandbox: build scenarios from resolved conversations, delete them, see every
+    # trainee's attempts and review them. Practising and the leaderboard need only `work`.
+    training_manage = "training.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -83,6 +86,7 @@ _SUPERVISOR = frozenset(
         Permission.automations_manage,
         Permission.pagehelp_manage,
         Permission.campaigns_manage,
+        Permission.training_manage,
     }
 )
 
