@@ -21,11 +21,14 @@ from sodam.automations import service as automations
 from sodam.calls.models import WebCall
 from sodam.campaigns import announcements
 from sodam.campaigns import service as campaigns
+from sodam.conversations import service as conversations
+from sodam.conversations.models import SenderType, Status
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
 from sodam.pagehelp import service as pagehelp
 from sodam.segments import service as segments
 from sodam.sla import service as sla
+from sodam.training import service as training
 from tests.frames import bearer, next_frame
 from tests.test_api_helpers import assert_error, client, seed_conversation, walk
 
@@ -43,6 +46,8 @@ CORE_PREFIXES = tuple(
         "campaigns",
         "announcements",
         "web-calls",
+        "training/scenarios",
+        "training/attempts",
     )
 )
 # Paths whose parameter is not a workspace's row (a template's key names the same journey everywhere).
@@ -111,6 +116,11 @@ BODIES = {
     ("post", "/api/v1/campaigns/{campaign_id}/cancel"): {},
     ("patch", "/api/v1/announcements/{announcement_id}"): {"text_ko": "침입"},
     ("post", "/api/v1/announcements/{announcement_id}/clear"): {},
+    # The training sandbox (docs/training.md): scenarios and attempts looked up in the caller's workspace.
+    ("post", "/api/v1/training/scenarios/{scenario_id}/attempts"): {"speed": 1},
+    ("post", "/api/v1/training/attempts/{attempt_id}/replies"): {"content": "침입"},
+    ("post", "/api/v1/training/attempts/{attempt_id}/finish"): {"resolved": True},
+    ("post", "/api/v1/training/attempts/{attempt_id}/review"): {"comment": "침입"},
 }
 
 
@@ -171,6 +181,33 @@ async def two_workspaces(make_workspace):
         )
         session.add(b_call)
         await session.flush()
+        # a second, resolved conversation of B's one contact (the lists test counts B's contacts)
+        b_training_conv = await conversations.create(
+            session, workspace_id=b.workspace_id, inbox_id=b.inbox_id, contact_id=b_data.contact_id
+        )
+        await conversations.create_message(
+            session,
+            conversation=b_training_conv,
+            content="B의 연습",
+            sender_type=SenderType.contact,
+            sender_id=b_data.contact_id,
+        )
+        await conversations.set_status(
+            session,
+            workspace_id=b.workspace_id,
+            conversation_id=b_training_conv.id,
+            status=Status.resolved,
+            actor_id=b.agent_id,
+        )
+        b_scenario = await training.create_scenario(
+            session,
+            workspace_id=b.workspace_id,
+            conversation_id=b_training_conv.id,
+            created_by=b.agent_id,
+        )
+        b_attempt = await training.start_attempt(
+            session, workspace_id=b.workspace_id, scenario_id=b_scenario.id, agent_id=b.agent_id
+        )
     b_ids = {
         "rule_id": b_rule.id,
         "policy_id": b_policy.id,
@@ -187,6 +224,8 @@ async def two_workspaces(make_workspace):
         "campaign_id": b_campaign.id,
         "announcement_id": b_announcement.id,
         "call_id": b_call.id,
+        "scenario_id": b_scenario.id,
+        "attempt_id": b_attempt.id,
     }
     return a, b, a_data, b_data, a_team.id, b_ids
 
@@ -228,6 +267,8 @@ async def snapshot(server, token: str, ids: dict) -> dict:
             "/sla-policies",
             "/contacts",
             "/teams",
+            f"/training/scenarios/{ids['scenario_id']}",
+            "/training/attempts",  # (one attempt's playback moves with the clock: its list row does not)
         ]:
             r = await api.get(path, params={"limit": 100})
             assert r.status_code == 200, r.text

@@ -367,6 +367,9 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "company_id": 1,
             "merge_id": 1,
             "import_id": 1,
+            # The training sandbox: none of this workspace's, an allowed caller gets 404.
+            "scenario_id": 1,
+            "attempt_id": 1,
         }
         doomed = {
             ("DELETE", "/api/v1/teams/{team_id}"): {"team_id": doomed_team.id},

@@ -331,6 +331,11 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(calls_api.router)  # /api/v1/conversations/{id}/web-calls, /api/v1/web-calls/{id}
     app.include_router(calls_widget.router)  # the widget's call UI: copy, ICE servers, slots, booking
     app.include_router(calls_views.router)  # the console's call bar and call window
+    from sodam.training import api as training_api
+    from sodam.training import views as training_views
+
+    app.include_router(training_api.router)  # /api/v1/training/...
+    app.include_router(training_views.router)  # /console/training: scenarios, practice, leaderboard
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> JSONResponse:

@@ -65,6 +65,9 @@ class Permission(str, enum.Enum):
     # Browser video and voice calls with customers (sodam.calls): start, answer, end, book and
     # list them. Every role holds it; a role without it sees no call buttons.
     calls = "calls"
+    # The training sandbox: build scenarios from resolved conversations, delete them, see every
+    # trainee's attempts and review them. Practising and the leaderboard need only `work`.
+    training_manage = "training.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -87,6 +90,7 @@ _SUPERVISOR = frozenset(
         Permission.pagehelp_manage,
         Permission.campaigns_manage,
         Permission.calls,
+        Permission.training_manage,
     }
 )
 

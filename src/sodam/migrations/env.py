@@ -25,6 +25,7 @@ from sodam.replies import models as _replies  # noqa: F401
 from sodam.search import models as _search  # noqa: F401
 from sodam.segments import models as _segments  # noqa: F401
 from sodam.surveys import models as _surveys  # noqa: F401
+from sodam.training import models as _training  # noqa: F401
 
 target_metadata = Base.metadata
 

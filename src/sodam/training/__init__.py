@@ -1,0 +1,1 @@
+"""Training sandbox: practice conversations replayed from resolved ones (docs/training.md)."""
