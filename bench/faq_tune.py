@@ -12,27 +12,28 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 DEV = Path(__file__).resolve().parent / "data" / "faq_dev"
-CACHE = Path(os.environ.get("SODAM_TUNE_CACHE", "/tmp/sodam-tune-cache.pkl"))
+CACHE = Path(os.environ.get("SODAM_TUNE_CACHE") or Path(tempfile.gettempdir()) / "sodam-tune-cache.npz")
 
 
 class CachedEncode:
     def __init__(self) -> None:
         self.store: dict[str, np.ndarray] = {}
         if CACHE.exists():
-            self.store = pickle.loads(CACHE.read_bytes())
+            with np.load(CACHE) as stored:
+                self.store = {k: stored[k] for k in stored.files}
         self.dirty = False
 
     def get(self, kind: str, passage: bool, texts: list[str]) -> np.ndarray:
         from sodam.nlp import encoders
 
-        keys = [hashlib.sha1(f"{kind}\0{passage}\0{t}".encode()).hexdigest() for t in texts]
+        keys = [hashlib.sha256(f"{kind}\0{passage}\0{t}".encode()).hexdigest() for t in texts]
         todo = [i for i, k in enumerate(keys) if k not in self.store]
         if todo:
             enc = encoders.get_encoder(kind)
@@ -47,7 +48,8 @@ class CachedEncode:
 
     def save(self) -> None:
         if self.dirty:
-            CACHE.write_bytes(pickle.dumps(self.store))
+            with CACHE.open("wb") as f:
+                np.savez(f, **self.store)
 
 
 def load_sets(kb_path=None, q_path=None):

@@ -383,9 +383,7 @@ class LexicalIndex:
         fused = fuse(sims, total, max(k, 2))
         hits = []
         ceiling = 1.0
-        for slot, score, dense, answer in zip(
-            fused.slots, fused.fused, fused.dense, fused.answer, strict=True
-        ):
+        for slot, dense, answer in zip(fused.slots, fused.dense, fused.answer, strict=True):
             if self._docs[slot] is not None:
                 # score: the decision's answer probability, never above a better-ranked hit's
                 ceiling = min(ceiling, answer)
