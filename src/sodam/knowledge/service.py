@@ -35,7 +35,7 @@ MAX_QUESTIONS = 50
 # A hit is shown only when this share of the query's weighted terms is found in it;
 # below that, character n-grams alone make almost anything "match".
 MIN_COVERAGE = 0.18
-MIN_FUSED = 0.72  # fused score under which an article is not listed (off-topic questions score ~0.70)
+MIN_FUSED = 0.05  # answer probability under which an article is not listed (fused ranking)
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 _SPACE = re.compile(r"\s+")
 

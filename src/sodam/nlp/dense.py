@@ -3,24 +3,39 @@ by brute-force dot product, and the fusion with the lexical ranking.
 
 Vectors come in channels (nlp.encoders.CHANNELS: e5 question-like units, the e5 passage,
 the USE passage); an article's similarity on a channel is the best of its units there.
-The fused score is a weighted sum of the channels' similarities and the lexical two-way
-match. Brute force is enough: 10,000 articles × ~6 units × 384 floats is under 100 MB
+The fused ranking sums the channels' similarities as z-scores with the BM25 score; the
+decision is a small logistic model over the top article's raw similarities (fuse). Brute force is enough: 10,000 articles × ~6 units × 384 floats is under 100 MB
 and one matrix-vector product of a few milliseconds.
 """
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["DenseUnits", "FusedScores", "fuse"]
 
-# Chosen on the Korean dev set only (bench/data/faq_dev; see docs/knowledge.md).
-CHANNEL_WEIGHTS = {"e5q": 0.417, "e5p": 0.417, "use": 0.083}
-LEXICAL_WEIGHT = 0.083  # × the lexical two-way match (0..1)
+# Chosen on the Korean dev set only (bench/data/faq_dev, cross-checked company by company;
+# see docs/knowledge.md and bench/faq_tune.py). Ranking: each channel's similarities become
+# z-scores among the knowledge base's articles (so channels with different spreads add up
+# fairly), plus the BM25 score relative to the query's best article.
+CHANNEL_WEIGHTS = {"e5q": 1.0, "e5p": 1.0, "use": 1.0, "e5s": 1.0, "uses": 0.5}
+BM25_WEIGHT = 2.0
+FALLBACK = {"e5s": "e5p", "uses": "use"}
+Z_FLOOR = 0.01  # keeps a knowledge base of near-identical articles from blowing z-scores up
+# The decision: a logistic model over the top article's raw similarity on each channel and
+# log(1 + its BM25 score), trained on the dev set (bench/faq_tune.py --train).
+DECISION_WEIGHTS: dict[str, float] = {
+    "e5q": -0.0358,
+    "e5p": 29.1575,
+    "use": 2.6458,
+    "e5s": 14.4583,
+    "bm25": 0.6412,
+}
+DECISION_BIAS = -38.9992
 
 
 class DenseUnits:
@@ -101,52 +116,69 @@ class DenseUnits:
 @dataclass(frozen=True)
 class FusedScores:
     slots: list[int]  # best first
-    fused: list[float]
-    dense: list[float]
-    match: list[float]
+    fused: list[float]  # the ranking score (z-scores summed, see fuse)
+    dense: list[float]  # best channel similarity
+    answer: list[float]  # the decision's probability that this article answers the query (0..1)
+    features: list[dict[str, float]]  # what answer_probability read, per slot (for tuning)
 
 
-def fuse(
-    channel_sims: dict[str, np.ndarray],
-    lexical_match: Callable[[int], float],
-    lexical_order: list[int],
-    k: int,
-) -> FusedScores:
-    """Rank the union of the lexical top and each channel's top by
-    Σ CHANNEL_WEIGHTS × similarity + LEXICAL_WEIGHT × match (the lexical two-way match of a
-    slot, nlp.ranking's SearchHit.match); `dense` is the best channel similarity."""
-    candidates = set(lexical_order)
+def answer_probability(features: dict[str, float]) -> float:
+    """The logistic decision (DECISION_WEIGHTS, trained on the dev set by bench/faq_tune.py)."""
+    x = DECISION_BIAS + sum(w * features.get(name, 0.0) for name, w in DECISION_WEIGHTS.items())
+    return float(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x)))))
+
+
+def fuse(channel_sims: dict[str, np.ndarray], bm25: np.ndarray, k: int) -> FusedScores:
+    """Rank every article with vectors by Σ CHANNEL_WEIGHTS × (its similarity on a channel as a
+    z-score among the knowledge base's articles) + BM25_WEIGHT × (its BM25 score / the query's
+    best); then the decision's answer probability for each of the top k from the raw top
+    similarities and the BM25 score (answer_probability)."""
+    n = max((len(s) for s in channel_sims.values()), default=0)
+    if n == 0:
+        return FusedScores([], [], [], [], [])
+    has = np.zeros(n, bool)
     for sims in channel_sims.values():
-        has_vector = np.flatnonzero(sims > -1.0)
-        n = max(k, 10)
-        if len(has_vector) > n:
-            has_vector = has_vector[np.argpartition(-sims[has_vector], n)[:n]]
-        candidates.update(int(s) for s in has_vector)
-    # The dense part first; the lexical match (the costly part) only for candidates that can
-    # still reach the top k with it (it adds at most LEXICAL_WEIGHT).
-    partial = []
-    for slot in candidates:
-        dense_part = 0.0
-        best = -1.0
-        for channel, sims in channel_sims.items():
-            if slot < len(sims):
-                dense_part += CHANNEL_WEIGHTS.get(channel, 0.0) * max(float(sims[slot]), 0.0)
-                best = max(best, float(sims[slot]))
-        partial.append((dense_part, best, slot))
-    partial.sort(key=lambda x: (-x[0], x[2]))
-    scored = []
-    for dense_part, best, slot in partial:
-        if len(scored) >= k:
-            kth = sorted(f for f, *_ in scored)[-k]
-            if dense_part + LEXICAL_WEIGHT < kth:
-                break
-        match = lexical_match(slot)
-        scored.append((dense_part + LEXICAL_WEIGHT * match, best, match, slot))
-    scored.sort(key=lambda x: (-x[0], x[3]))
-    scored = scored[:k]
+        has |= sims > -1.0
+    live = np.flatnonzero(has)
+    if len(live) == 0:
+        return FusedScores([], [], [], [], [])
+    score = np.zeros(len(live), np.float64)
+    best = np.full(len(live), -1.0, np.float64)
+    raw: dict[str, np.ndarray] = {}
+    for channel, sims in channel_sims.items():
+        x = np.asarray(sims[live], np.float64)
+        present = x > -1.0
+        if not present.any():
+            continue  # no article has a unit there (e.g. no article has a body)
+        best = np.maximum(best, x)
+        # An article without a unit on the channel (no body) sits at the channel's mean.
+        x = np.where(present, x, x[present].mean())
+        raw[channel] = x
+        w = CHANNEL_WEIGHTS.get(channel, 0.0)
+        if w and len(x) > 1:
+            score += w * (x - x.mean()) / (x.std() + Z_FLOOR)
+    for channel, fallback in FALLBACK.items():
+        if channel not in raw and fallback in raw:
+            raw[channel] = raw[fallback]  # the decision's feature when no article has body sentences
+    lexical = np.zeros(len(live), np.float64)
+    if bm25 is not None and len(bm25):
+        b = np.zeros(n, np.float64)
+        b[: min(n, len(bm25))] = bm25[:n]
+        lexical = b[live]
+    top_bm25 = float(lexical.max()) if len(lexical) else 0.0
+    if top_bm25 > 0:
+        score += BM25_WEIGHT * lexical / top_bm25
+    order = np.argsort(-score, kind="stable")[:k]
+    answer, features = [], []
+    for i in order:
+        f = {channel: float(x[i]) for channel, x in raw.items()}
+        f["bm25"] = math.log1p(max(0.0, float(lexical[i])))
+        features.append(f)
+        answer.append(answer_probability(f))
     return FusedScores(
-        [s for *_, s in scored],
-        [f for f, *_ in scored],
-        [d for _, d, *_ in scored],
-        [m for _, _, m, _ in scored],
+        [int(live[i]) for i in order],
+        [float(score[i]) for i in order],
+        [float(best[i]) for i in order],
+        answer,
+        features,
     )

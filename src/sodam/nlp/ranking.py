@@ -116,11 +116,11 @@ class Confidence:
     ANSWER_AT = 0.58
     CHOICES_AT = 0.58
     MIN_MARGIN = 0.05
-    # Chosen on the Korean dev set (bench/data/faq_dev), see docs/knowledge.md.
-    # At these the dev set's off-topic questions are 91 % handed off; a lower threshold
-    # answers more but hands fewer off. No choices band: offered choices are not a handoff.
-    FUSED_ANSWER_AT = 0.7475
-    FUSED_CHOICES_AT = 0.7475
+    # On the decision's answer probability (nlp.dense.answer_probability), chosen with it on the
+    # Korean dev set (bench/faq_tune.py --train): 93 % of the dev set's off-topic questions
+    # fall below it. No choices band: offered choices are not a handoff.
+    FUSED_ANSWER_AT = 0.4816
+    FUSED_CHOICES_AT = 0.4816
     FUSED_MIN_MARGIN = 0.0
 
     def decision(
@@ -351,9 +351,9 @@ class LexicalIndex:
                         doc_scores[f.unit_doc_arr[nz]] = unit_scores[nz]
                 per_field[fname] = (doc_scores, max(ideal, 1e-9))
             total = sum(self.weights[fn] * s for fn, (s, _) in per_field.items())
-            match = self._matcher(terms)
             if dense:
-                return self._fused(total, per_field, match, vectors, k)
+                return self._fused(total, per_field, vectors, k)
+            match = self._matcher(terms)
             order = _top(total, max(k, 2))
             order = [i for i in order if total[i] > 0]
             hits = [self._hit(i, total, per_field, match(i)) for i in order[:k]]
@@ -374,19 +374,21 @@ class LexicalIndex:
             dense,
         )
 
-    def _fused(self, total, per_field, match, vectors: dict[str, np.ndarray], k: int) -> SearchResult:
+    def _fused(self, total, per_field, vectors: dict[str, np.ndarray], k: int) -> SearchResult:
         sims = {
             channel: units.similarities(vectors[channel], len(self._docs))
             for channel, units in self._dense.items()
             if channel in vectors and len(units)
         }
-        lexical = [i for i in _top(total, max(k, 10)) if total[i] > 0]
-        fused = fuse(sims, match, lexical, max(k, 2))
+        fused = fuse(sims, total, max(k, 2))
         hits = []
-        for slot, score, dense, m in zip(fused.slots, fused.fused, fused.dense, fused.match, strict=True):
+        ceiling = 1.0
+        for slot, dense, answer in zip(fused.slots, fused.dense, fused.answer, strict=True):
             if self._docs[slot] is not None:
-                hits.append(self._hit(slot, total, per_field, m, dense, score=score))
-        return SearchResult(hits[:k], _dense_confidence(hits))
+                # score: the decision's answer probability, never above a better-ranked hit's
+                ceiling = min(ceiling, answer)
+                hits.append(self._hit(slot, total, per_field, 0.0, dense, score=ceiling))
+        return SearchResult(hits[:k], _dense_confidence(hits, fused.fused))
 
     def _matcher(self, query_terms: Iterable[str]):
         """slot -> SearchHit.match for this query (idf from the title field: every article has one)."""
@@ -462,12 +464,14 @@ BODY_FACTOR = 0.7
 MARGIN_WEIGHT = 0.3
 
 
-def _dense_confidence(hits: list[SearchHit]) -> Confidence:
-    """Fused scores: value is the top fused score, margin its lead over the second (absolute)."""
+def _dense_confidence(hits: list[SearchHit], ranking: list[float]) -> Confidence:
+    """Fused: value is the top article's answer probability (nlp.dense.answer_probability),
+    margin the lead of its ranking score over the second's."""
     if not hits:
         return NO_CONFIDENCE
+    lead = ranking[0] - ranking[1] if len(ranking) > 1 else ranking[0]
     s1 = hits[0].score
     s2 = hits[1].score if len(hits) > 1 else 0.0
     return Confidence(
-        float(hits[0].dense), float(max(0.0, s1 - s2)), float(s2 / s1) if s1 > 0 else 0.0, float(s1), "fused"
+        float(hits[0].dense), float(max(0.0, lead)), float(s2 / s1) if s1 > 0 else 0.0, float(s1), "fused"
     )

@@ -1,0 +1,224 @@
+"""Offline tuning harness for the fused ranking and the answer/handoff decision.
+
+Same ranking code as the live path (sodam.nlp.ranking.LexicalIndex with the articles'
+dense units, the query through customer_query), without a database: vectors are
+encoded directly (and cached in /tmp), so changes can be measured in seconds.
+`python -m bench.faq_tune` prints per-company figures; it is a tool, the reported
+numbers come from `sodam bench faq` (the live path).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+DEV = Path(__file__).resolve().parent / "data" / "faq_dev"
+CACHE = Path(os.environ.get("SODAM_TUNE_CACHE") or Path(tempfile.gettempdir()) / "sodam-tune-cache.npz")
+
+
+class CachedEncode:
+    def __init__(self) -> None:
+        self.store: dict[str, np.ndarray] = {}
+        if CACHE.exists():
+            with np.load(CACHE) as stored:
+                self.store = {k: stored[k] for k in stored.files}
+        self.dirty = False
+
+    def get(self, kind: str, passage: bool, texts: list[str]) -> np.ndarray:
+        from sodam.nlp import encoders
+
+        keys = [hashlib.sha256(f"{kind}\0{passage}\0{t}".encode()).hexdigest() for t in texts]
+        todo = [i for i, k in enumerate(keys) if k not in self.store]
+        if todo:
+            enc = encoders.get_encoder(kind)
+            fn = enc.passages if passage else enc.queries
+            for s in range(0, len(todo), 32):
+                chunk = todo[s : s + 32]
+                vecs = fn([texts[i] for i in chunk])
+                for i, v in zip(chunk, vecs, strict=True):
+                    self.store[keys[i]] = v
+            self.dirty = True
+        return np.stack([self.store[k] for k in keys])
+
+    def save(self) -> None:
+        if self.dirty:
+            with CACHE.open("wb") as f:
+                np.savez(f, **self.store)
+
+
+def load_sets(kb_path=None, q_path=None):
+    kb = json.loads(Path(kb_path or DEV / "kb.json").read_text(encoding="utf-8"))
+    qs = json.loads(Path(q_path or DEV / "queries.json").read_text(encoding="utf-8"))
+    from bench.faq import split_by_kb
+
+    return split_by_kb(kb, qs)
+
+
+def build_index(articles, cache: CachedEncode):
+    from sodam.nlp import encoders
+    from sodam.nlp.ranking import Document, LexicalIndex
+
+    idx = LexicalIndex()
+    docs = []
+    for a in articles:
+        units = encoders.article_units(a["title"], a.get("body") or "", a.get("alternate_questions") or ())
+        vecs: dict[str, list] = {}
+        for channel, text in units:
+            kind, passage = encoders.CHANNELS[channel]
+            vecs.setdefault(channel, []).append(cache.get(kind, passage, [text])[0])
+        docs.append(
+            Document(
+                str(a["id"]),
+                a["title"],
+                a.get("body") or "",
+                tuple(a.get("alternate_questions") or ()),
+                vectors={c: np.stack(v) for c, v in vecs.items()},
+            )
+        )
+    idx.add_many(docs)
+    return idx
+
+
+def query_vectors(text: str, channels, cache: CachedEncode):
+    from sodam.nlp import encoders
+
+    out = {}
+    for c in channels:
+        kind, _ = encoders.CHANNELS[c]
+        out[c] = cache.get(kind, False, [text])[0]
+    return out
+
+
+def run(kb_path=None, q_path=None, k=5):
+    """Per query: the live ranking's result plus the decision's features of its top article."""
+    from sodam.bot import rules
+    from sodam.knowledge.service import clean_query
+    from sodam.nlp import ranking
+    from sodam.nlp.text import customer_query
+
+    seen = []
+    inner = ranking.fuse
+
+    def recording_fuse(*args, **kwargs):
+        out = inner(*args, **kwargs)
+        seen.append(out)
+        return out
+
+    ranking.fuse = recording_fuse
+    cache = CachedEncode()
+    rows = []
+    try:
+        for part_kb, part_q in load_sets(kb_path, q_path):
+            idx = build_index(part_kb["articles"], cache)
+            for q in part_q:
+                text = clean_query(q["text"])
+                human = rules.wants_human(q["text"])
+                query = customer_query(text)
+                vecs = query_vectors(query, idx.channels, cache)
+                seen.clear()
+                res = idx.query(query, k, vecs)
+                features = seen[-1].features[0] if seen and seen[-1].features else {}
+                rows.append({"q": q, "human": human, "res": res, "query": query, "features": features})
+    finally:
+        ranking.fuse = inner
+    cache.save()
+    return rows
+
+
+FEATURES = ("e5q", "e5p", "use", "e5s", "bm25")
+
+
+def _right(r) -> bool:
+    return bool(r["res"].hits) and r["res"].hits[0].doc_id == r["q"]["expected"]
+
+
+def train(rows, *, off_topic_handoff: float = 0.93):
+    """The decision's logistic model: label = the top article is the right one, over the dev
+    set's answerable and off-topic messages (requests for a person are the rule's); the
+    threshold hands off `off_topic_handoff` of the training off-topic messages. Returns
+    (weights, bias, threshold)."""
+    from sklearn.linear_model import LogisticRegression
+
+    rows = [r for r in rows if not r["human"] and r["features"]]
+    x = np.array([[r["features"].get(f, 0.0) for f in FEATURES] for r in rows])
+    y = np.array([_right(r) for r in rows], int)
+    mean, std = x.mean(0), x.std(0) + 1e-9  # standardised, then folded back into raw weights
+    clf = LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced").fit((x - mean) / std, y)
+    coef = clf.coef_[0] / std
+    bias = float(clf.intercept_[0] - (coef * mean).sum())
+    p = 1 / (1 + np.exp(-(x @ coef + bias)))
+    off = np.array([r["q"]["expected"] is None for r in rows])
+    threshold = float(np.quantile(p[off], off_topic_handoff)) + 1e-6
+    weights = {f: round(float(w), 4) for f, w in zip(FEATURES, coef, strict=True)}
+    return weights, round(bias, 4), round(threshold, 4)
+
+
+def decide_with(weights, bias, threshold):
+    import math
+
+    def decide(r):
+        f = r["features"]
+        if not f:
+            return False
+        x = bias + sum(w * f.get(n, 0.0) for n, w in weights.items())
+        return 1 / (1 + math.exp(-x)) >= threshold
+
+    return decide
+
+
+def cross_company(rows, target=0.93):
+    """Train on one company, test on the other (both ways)."""
+    out = {}
+    companies = sorted({r["q"].get("kb", "") for r in rows})
+    for held in companies:
+        model = train([r for r in rows if r["q"].get("kb") != held], off_topic_handoff=target)
+        test = summarise([r for r in rows if r["q"].get("kb") == held], decide_with(*model))
+        out[f"test {held}"] = {**test[held], "model": model}
+    return out
+
+
+def summarise(rows, decide):
+    out = {}
+    for company in sorted({r["q"].get("kb", "") for r in rows}):
+        part = [r for r in rows if r["q"].get("kb", "") == company]
+        ans = [r for r in part if r["q"]["expected"] is not None]
+        off = [r for r in part if r["q"]["expected"] is None]
+        right = sum(
+            1
+            for r in ans
+            if not r["human"]
+            and r["res"].hits
+            and r["res"].hits[0].doc_id == r["q"]["expected"]
+            and decide(r)
+        )
+        first = sum(1 for r in ans if r["res"].hits and r["res"].hits[0].doc_id == r["q"]["expected"])
+        handed = sum(1 for r in off if r["human"] or not r["res"].hits or not decide(r))
+        out[company] = {
+            "answered_right": round(right / len(ans), 4),
+            "first": round(first / len(ans), 4),
+            "handed_off": round(handed / len(off), 4),
+            "n": len(part),
+        }
+    return out
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    rows = run(*args[:2])
+    from sodam.nlp.ranking import Confidence
+
+    print(
+        "live constants:", json.dumps(summarise(rows, lambda r: r["res"].confidence.decision() == "answer"))
+    )
+    if "--train" in sys.argv:
+        for target in (0.9, 0.93):
+            print(f"cross-company at {target}:", json.dumps(cross_company(rows, target)))
+        model = train(rows)
+        print("trained on all of dev:", model, json.dumps(summarise(rows, decide_with(*model))))
+    del Confidence
