@@ -62,6 +62,9 @@ class Permission(str, enum.Enum):
     # Campaigns to segments (create, schedule, start, pause, cancel, counts) and incident
     # announcements (shown by the widget, the bot, auto-replies and the IVR).
     campaigns_manage = "campaigns.manage"
+    # Co-browsing (화면 함께 보기): on/off and the CSS selectors masked in the customer's browser.
+    # Asking a customer to share their page and watching it need only `work`.
+    cobrowse_manage = "cobrowse.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -83,6 +86,7 @@ _SUPERVISOR = frozenset(
         Permission.automations_manage,
         Permission.pagehelp_manage,
         Permission.campaigns_manage,
+        Permission.cobrowse_manage,
     }
 )
 
@@ -103,6 +107,7 @@ SETTINGS_PERMISSIONS = frozenset(
         Permission.hours_manage,
         Permission.sla_manage,
         Permission.phone_manage,
+        Permission.cobrowse_manage,
     }
 )
 
