@@ -32,7 +32,7 @@ async def _visitor(live_server, inbox_token: str) -> tuple[str, int]:
         return token, r.json()["conversation_id"]
 
 
-async def _frame_of(sock, kind: str, timeout: float = 10) -> dict:
+async def _frame_of(sock, kind: str, wait_s: float = 10) -> dict:
     """The next frame of this type (others skipped)."""
 
     async def find():
@@ -41,7 +41,7 @@ async def _frame_of(sock, kind: str, timeout: float = 10) -> dict:
             if frame.get("type") == kind:
                 return frame
 
-    return await asyncio.wait_for(find(), timeout)
+    return await asyncio.wait_for(find(), wait_s)
 
 
 def _mirror_url(live_server, sid: int) -> str:
