@@ -78,7 +78,7 @@
     const shadow = () => ctx.ui && ctx.ui.panel && ctx.ui.panel.getRootNode();
     function style() {
       if (styled || !shadow()) return;
-      shadow().append(el('style', { text: CSS }));
+      shadow().append(el('style', { class: 'rr-block', text: CSS }));
       styled = true;
     }
     function send(frame) {
@@ -153,6 +153,10 @@
           return true; // cannot tell: hide it
         }
       };
+      // The widget is never recorded: its host is blocked, and so is everything directly in its
+      // shadow root (rrweb follows open shadow roots, where the host's block does not reach).
+      const root = shadow();
+      if (root) for (const child of root.children) child.classList.add('rr-block');
       live = { sid, buf: [], chars: 0, timer: null, pausedUntil: 0, t, stop: null, bar: null };
       const session = live;
       const maskInputOptions = {};
@@ -196,7 +200,7 @@
       const root = shadow();
       if (!root) return;
       style();
-      const bar = el('div', { class: 'co-bar', id: 'sodam-cobrowse-bar', role: 'status' },
+      const bar = el('div', { class: 'co-bar rr-block', id: 'sodam-cobrowse-bar', role: 'status' },
         el('span', { class: 'dot', 'aria-hidden': 'true' }),
         el('span', { text: session.t.sharing }),
         el('button', { type: 'button', id: 'sodam-cobrowse-stop', text: session.t.stop, onclick: () => {
