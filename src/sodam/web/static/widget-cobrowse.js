@@ -29,8 +29,8 @@
     .co-ask .row2 { display: flex; gap: 8px; margin-top: 4px; }
     .co-ask .go { flex: 1; font: inherit; font-weight: 600; border: 0; border-radius: 8px; padding: 11px; color: var(--on-c, #fff); background: var(--c, #3b5bdb); cursor: pointer; }
     .co-ask .no { flex: 1; font: inherit; border: 1px solid #d1d5db; border-radius: 8px; padding: 11px; background: #fff; color: #111827; cursor: pointer; }
-    .co-bar { position: fixed; top: 10px; left: 50%; transform: translateX(-50%); z-index: 2147483647; display: flex; align-items: center; gap: 10px;
-      max-width: calc(100vw - 24px); box-sizing: border-box; background: #1f2937; color: #fff; border-radius: 999px; padding: 8px 8px 8px 14px;
+    .co-bar { position: fixed; top: 10px; left: 8px; right: 8px; margin: 0 auto; width: fit-content; z-index: 2147483647; display: flex; align-items: center; gap: 10px;
+      box-sizing: border-box; background: #1f2937; color: #fff; border-radius: 999px; padding: 8px 8px 8px 14px;
       font: 14px/1.3 system-ui, -apple-system, 'Apple SD Gothic Neo', 'Malgun Gothic', sans-serif; box-shadow: 0 4px 16px rgba(0,0,0,.25); }
     .co-bar .dot { width: 9px; height: 9px; border-radius: 50%; background: #ef4444; flex: none; animation: co-blink 1.4s infinite; }
     .co-bar button { font: inherit; font-weight: 600; border: 0; border-radius: 999px; padding: 6px 12px; background: #fff; color: #b91c1c; cursor: pointer; flex: none; }
