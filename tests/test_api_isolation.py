@@ -52,6 +52,7 @@ BODIES = {
     ("patch", "/api/v1/conversations/{conversation_id}"): {"status": "resolved", "tags": ["x"]},
     ("post", "/api/v1/conversations/{conversation_id}/messages"): {"content": "침입", "client_id": "iso-1"},
     ("post", "/api/v1/conversations/{conversation_id}/assist"): {"draft": "침입"},
+    ("post", "/api/v1/conversations/{conversation_id}/cobrowse"): {},
     # multipart upload: the conversation is looked up before the body is read
     ("post", "/api/v1/conversations/{conversation_id}/attachments"): {},
     ("post", "/api/v1/inboxes"): {"name": "x"},
