@@ -134,9 +134,13 @@ async def mirror_socket(websocket: WebSocket, cobrowse_id: int) -> None:
         return
     await websocket.accept()
     subscriber = Subscriber(max_queue=2000)
+    # Subscribe before reading the state again, so a change in between is not missed.
     hub.subscribe(subscriber, [relay.stream_topic(row.id)])
     writer = asyncio.create_task(drain_to_socket(websocket, subscriber))
-    subscriber.offer({"type": "state", "session_id": row.id, "state": status})
+    async with session_scope() as session:
+        row = await service.get(session, workspace_id=principal.workspace_id, session_id=cobrowse_id)
+        status = service.current_status(row)
+    subscriber.offer({"type": "state", "session_id": row.id, "state": status, "ended_by": row.ended_by})
     if status == "active":
         await relay.ask_snapshot(row=row)
     pointers = relay.Bucket(relay.POINTERS_PER_S, relay.POINTERS_BURST)
