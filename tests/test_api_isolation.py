@@ -66,6 +66,7 @@ BODIES = {
         "scheduled_at": "2099-01-05T10:00:00+09:00",
     },
     ("post", "/api/v1/web-calls/{call_id}/cancel"): {},
+    ("post", "/api/v1/conversations/{conversation_id}/cobrowse"): {},
     # multipart upload: the conversation is looked up before the body is read
     ("post", "/api/v1/conversations/{conversation_id}/attachments"): {},
     ("post", "/api/v1/inboxes"): {"name": "x"},

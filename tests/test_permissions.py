@@ -44,8 +44,9 @@ PUBLIC = {
     ("POST", "/console/login/verify"): "the second sign-in step",
 }
 # Sockets authenticate inside the handshake (token, one-use ticket or session cookie);
-# the ticket itself comes from POST /api/v1/realtime/ticket, which declares `work`.
-SOCKETS = {"/api/v1/realtime"}
+# the ticket itself comes from POST /api/v1/realtime/ticket, which declares `work`. The
+# co-browsing mirror checks `work` and the session's workspace itself (tests/cobrowse).
+SOCKETS = {"/api/v1/realtime", "/api/v1/cobrowse/sessions/{cobrowse_id}/stream"}
 # Top-level surfaces that are public by design (customers, operators, the docs); /s/ is a
 # customer's survey page, whose unguessable link token is the credential.
 PUBLIC_PREFIXES = (
@@ -361,6 +362,7 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
             "callback_id": 1,  # the same
             "call_id": 1,  # a browser call (sodam.calls): none of this workspace's, 404
             "mention_id": 1,  # the same
+            "cobrowse_id": 1,  # the same (co-browsing sessions)
             "name": "overview",  # reports: /api/v1/reports/{name}, /console/reports/{name}
             # Contacts' data: none of this workspace's, an allowed caller gets 404.
             "definition_id": 1,

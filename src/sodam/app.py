@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sodam import __version__
 from sodam.campaigns import live as campaigns_live
+from sodam.cobrowse import relay as cobrowse_relay
 from sodam.config import Settings, get_settings
 from sodam.conversations import privacy as conversation_privacy
 from sodam.conversations import realtime as conversation_realtime
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub.set_resolver(conversation_realtime.resolve, immediate={"message.created"})
         hub.on_event(conversation_privacy.forget_cached)
         hub.on_event(campaigns_live.on_bus_event)  # incident/campaign banners pushed to widgets
+        cobrowse_relay.install()  # co-browsing: widget socket frames in, page events relayed to mirrors
         listener = PostgresListener(url, hub.dispatch, hub.resync_all)
         await listener.start()
         app.state.listener = listener
@@ -271,6 +273,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(surveys_public.router)  # /s/{token}: the customer's survey page
     app.include_router(surveys_public.widget_router)  # the widget's survey card
     app.include_router(surveys_views.router)  # /console/surveys, /console/feedback
+    from sodam.cobrowse import api as cobrowse_api
+    from sodam.cobrowse import views as cobrowse_views
+    from sodam.cobrowse import widget_api as cobrowse_widget
     from sodam.voice import api as voice_api
     from sodam.voice import views as voice_views
     from sodam.voice import webhook as voice_webhook
@@ -280,6 +285,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(voice_webhook.router)  # /voice/v1/{inbox token}/…: the provider's webhook
     app.include_router(voice_widget.router)  # the widget's 전화 예약 form
     app.include_router(voice_views.router)  # /console/phone, /console/settings/phone
+    app.include_router(cobrowse_api.router)  # /api/v1/…/cobrowse, the mirror socket
+    app.include_router(cobrowse_widget.router)  # the widget's consent prompt
+    app.include_router(cobrowse_views.router)  # /console/cobrowse/{id}, /console/settings/cobrowse
 
     from sodam.segments import api as segments_api
     from sodam.segments import views as segments_views

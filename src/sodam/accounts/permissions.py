@@ -68,6 +68,9 @@ class Permission(str, enum.Enum):
     # The training sandbox: build scenarios from resolved conversations, delete them, see every
     # trainee's attempts and review them. Practising and the leaderboard need only `work`.
     training_manage = "training.manage"
+    # Co-browsing (화면 함께 보기): on/off and the CSS selectors masked in the customer's browser.
+    # Asking a customer to share their page and watching it need only `work`.
+    cobrowse_manage = "cobrowse.manage"
 
 
 _SUPERVISOR = frozenset(
@@ -91,6 +94,7 @@ _SUPERVISOR = frozenset(
         Permission.campaigns_manage,
         Permission.calls,
         Permission.training_manage,
+        Permission.cobrowse_manage,
     }
 )
 
@@ -111,6 +115,7 @@ SETTINGS_PERMISSIONS = frozenset(
         Permission.hours_manage,
         Permission.sla_manage,
         Permission.phone_manage,
+        Permission.cobrowse_manage,
     }
 )
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +47,7 @@ from sodam.nlp.status_question import is_status_question
 from sodam.realtime import tickets
 from sodam.realtime.hub import Subscriber, drain_to_socket, hub, refuse_socket
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/widget/v1/{inbox_token}", tags=["widget"])
 
 WIDGET_STRINGS = (
@@ -417,6 +420,27 @@ async def widget_socket_ticket(
 VISITOR_TICKET = "visitor"
 
 
+@dataclass
+class VisitorSocket:
+    """One widget socket, as other domains' frame handlers see it (co-browsing, docs/cobrowse.md):
+    `state` is theirs to keep per socket; `offer` queues a frame to this socket only."""
+
+    websocket: WebSocket
+    subscriber: Subscriber
+    inbox: Inbox
+    contact_id: int
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def offer(self, frame: dict[str, Any]) -> None:
+        self.subscriber.offer(frame)
+
+
+# Frames of other domains, by the part of their type before the first dot ("cobrowse.accept" ->
+# "cobrowse"); the closers run when a socket ends (each with that socket's VisitorSocket).
+visitor_frame_handlers: dict[str, Callable[[VisitorSocket, dict[str, Any]], Awaitable[None]]] = {}
+visitor_socket_closers: list[Callable[[VisitorSocket], Awaitable[None]]] = []
+
+
 @router.websocket("/ws")
 async def widget_socket(
     websocket: WebSocket,
@@ -457,6 +481,7 @@ async def widget_socket(
     contact_id = int(claims["c"])
     await websocket.accept()
     subscriber = Subscriber()
+    sock = VisitorSocket(websocket, subscriber, inbox, contact_id)
     # Subscribe before reading the backlog so nothing falls between the two.
     hub.subscribe(subscriber, [visitor_topic(inbox.id, contact_id)])
     writer = asyncio.create_task(drain_to_socket(websocket, subscriber))
@@ -477,17 +502,27 @@ async def widget_socket(
         )
         while True:
             raw = await websocket.receive_text()
-            await _handle_visitor_frame(websocket, subscriber, inbox, contact_id, raw)
+            await _handle_visitor_frame(websocket, subscriber, inbox, contact_id, raw, sock=sock)
     except WebSocketDisconnect:
         pass
     finally:
         hub.unsubscribe(subscriber)
         subscriber.close()
         writer.cancel()
+        for closer in visitor_socket_closers:
+            try:
+                await closer(sock)
+            except Exception:  # the socket is gone either way
+                log.warning("visitor socket closer failed", exc_info=True)
 
 
 async def _handle_visitor_frame(
-    websocket: WebSocket, subscriber: Subscriber, inbox: Inbox, contact_id: int, raw: str
+    websocket: WebSocket,
+    subscriber: Subscriber,
+    inbox: Inbox,
+    contact_id: int,
+    raw: str,
+    sock: VisitorSocket | None = None,
 ):
     try:
         frame = json.loads(raw)
@@ -512,11 +547,19 @@ async def _handle_visitor_frame(
                 on=typed[1],
             )
         return
-    handler = FRAME_HANDLERS.get(frame.get("type")) if isinstance(frame.get("type"), str) else None
+    kind = frame.get("type")
+    # Two hooks for reacting domains: by frame type with the visitor's inbox and contact
+    # (calls), and by the type's prefix with the socket itself (cobrowse.*: the socket that
+    # accepted a session is the only one that may stream it).
+    handler = FRAME_HANDLERS.get(kind) if isinstance(kind, str) else None
     if handler is not None:
         await handler(inbox, contact_id, frame, subscriber.offer)
         return
-    if frame.get("type") != "message":
+    socket_handler = visitor_frame_handlers.get(kind.partition(".")[0]) if isinstance(kind, str) else None
+    if socket_handler is not None and sock is not None:
+        await socket_handler(sock, frame)
+        return
+    if kind != "message":
         subscriber.offer(
             {"type": "error", "error": {"code": "unknown_frame", "message": "unknown frame type"}}
         )

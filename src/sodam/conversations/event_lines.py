@@ -63,6 +63,22 @@ def event_line(ctx: Console, event, agents: dict[int, str], teams: dict[int, str
                 return ctx.t("kakao.event.ended_agent", actor=actor)
             return ctx.t("kakao.event.ended_user")
         return ctx.t(f"kakao.event.{state}") if state in ("opened", "blocked") else None
+    if event.type.startswith("cobrowse."):  # co-browsing (cobrowse/): asked, allowed, declined, ended
+        return _cobrowse_line(ctx, event.type, data, actor)
     if event.type == "sla.breached":
         return ctx.t("sla.event.breached", kind=ctx.t(f"sla.kind.{data.get('kind', 'first_response')}"))
+    return None
+
+
+def _cobrowse_line(ctx: Console, kind: str, data: dict, actor: str) -> str | None:
+    if kind == "cobrowse.requested":
+        return ctx.t("cobrowse.event.requested", actor=actor)
+    if kind in ("cobrowse.started", "cobrowse.declined"):
+        return ctx.t(f"cobrowse.event.{kind.partition('.')[2]}")
+    if kind == "cobrowse.ended":
+        seconds = int(data.get("duration_s") or 0)
+        by = {"contact": "cobrowse.by.contact", "agent": "cobrowse.by.agent"}.get(
+            data.get("by"), "cobrowse.by.system"
+        )
+        return ctx.t("cobrowse.event.ended", by=ctx.t(by), duration=f"{seconds // 60}:{seconds % 60:02d}")
     return None

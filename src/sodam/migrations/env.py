@@ -11,6 +11,7 @@ from sodam.attachments import models as _attachments  # noqa: F401
 from sodam.audit import models as _audit  # noqa: F401
 from sodam.bot import models as _bot  # noqa: F401
 from sodam.channels import models as _channels  # noqa: F401
+from sodam.cobrowse import models as _cobrowse  # noqa: F401
 from sodam.companies import models as _companies  # noqa: F401
 from sodam.contacts import models as _contacts  # noqa: F401
 from sodam.conversations import models as _conversations  # noqa: F401

@@ -662,7 +662,8 @@
           updateBars(true);
         }
         break;
-      default: // pong
+      default: // pong; co-browsing frames go to widget-cobrowse.js (loaded when an agent asks)
+        if (/^cobrowse/.test(frame.type)) lazy('__sodamCobrowse', 'widget-cobrowse.js').then((m) => m.frame(frame), () => {});
         break;
     }
   }
@@ -1096,7 +1097,8 @@
 
   // ---- lazy parts --------------------------------------------------------------------------
   // Loaded on first use only: widget-files.js (files), widget-survey.js (a survey card),
-  // widget-callback.js (the 전화 예약 form), widget-call.js (video and voice calls).
+  // widget-callback.js (the 전화 예약 form), widget-call.js (video and voice calls),
+  // widget-cobrowse.js (an agent asks to co-browse).
   const mods = {};
   function lazy(key, file) {
     if (!mods[key]) {
