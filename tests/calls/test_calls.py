@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import websockets
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from sodam.calls import service as calls
 from sodam.calls.models import WebCall
@@ -305,3 +305,85 @@ async def test_an_unanswered_call_is_missed_by_the_ring_timeout(live_server, mak
         assert not await calls.ring_timeout(session, call_id=call_id, ringing_at=rang)
     assert call.ended_at - call.ringing_at < timedelta(minutes=5)
     assert call.ringing_at <= datetime.now(UTC)
+
+
+async def test_the_sweep_ends_silent_calls_reminds_and_misses_booked_ones(live_server, make_workspace):
+    """Both pages gone without an end frame: the call ends at its last heartbeat. A booked call
+    is reminded in the conversation (once) ten minutes ahead; one nobody started is missed."""
+    ws = await make_workspace()
+    _token, contact, conv = await _visitor(live_server, ws)
+    now = datetime.now(UTC)
+    async with session_scope() as session:
+        call = await calls.invite(
+            session, workspace_id=ws.workspace_id, conversation_id=conv, agent_id=ws.agent_id, kind="video"
+        )
+        await calls.accept(session, call=call, by="contact")
+        call.started_at = now - timedelta(minutes=10)
+        await session.flush()
+        await calls.alive(session, call=call)  # a heartbeat: alive now, the sweep leaves it
+        await session.commit()
+        live_id = call.id
+    async with session_scope() as session:
+        await calls.sweep(session)
+        await session.commit()
+        assert (await session.get(WebCall, live_id)).status == "active"
+        await session.execute(
+            text("UPDATE web_calls SET alive_at = :at WHERE id = :id"),
+            {"at": now - timedelta(minutes=4), "id": live_id},
+        )
+        await session.commit()
+    async with session_scope() as session:
+        await calls.sweep(session)
+        await session.commit()
+    async with session_scope() as session:
+        ended = await session.get(WebCall, live_id)
+        assert (ended.status, ended.outcome, ended.ended_by) == ("ended", "completed", "system")
+        assert ended.duration_s == 6 * 60  # from the answer to the last heartbeat
+        soon = WebCall(
+            workspace_id=ws.workspace_id,
+            conversation_id=conv,
+            inbox_id=ws.inbox_id,
+            contact_id=contact,
+            kind="voice",
+            initiator="contact",
+            status="scheduled",
+            scheduled_at=now + timedelta(minutes=5),
+        )
+        late = WebCall(
+            workspace_id=ws.workspace_id,
+            conversation_id=conv,
+            inbox_id=ws.inbox_id,
+            contact_id=contact,
+            kind="video",
+            initiator="contact",
+            status="scheduled",
+            scheduled_at=now - timedelta(minutes=31),
+        )
+        later = WebCall(
+            workspace_id=ws.workspace_id,
+            conversation_id=conv,
+            inbox_id=ws.inbox_id,
+            contact_id=contact,
+            kind="video",
+            initiator="contact",
+            status="scheduled",
+            scheduled_at=now + timedelta(hours=3),
+        )
+        session.add_all([soon, late, later])
+        await session.commit()
+        ids = (soon.id, late.id, later.id)
+    for _ in range(2):  # twice: reminded once (a test server's periodic sweep may run it too)
+        async with session_scope() as session:
+            await calls.sweep(session)
+            await session.commit()
+    async with session_scope() as session:
+        soon, late, later = [await session.get(WebCall, i) for i in ids]
+        assert soon.status == "scheduled" and soon.reminded_at is not None
+        assert (late.status, late.outcome) == ("ended", "missed")
+        assert later.status == "scheduled" and later.reminded_at is None
+        reminders = list(
+            await session.scalars(select(Message).where(Message.client_id == f"web_call:{soon.id}:reminder"))
+        )
+        assert len(reminders) == 1 and reminders[0].content.startswith("예약하신 음성 통화가 곧 시작됩니다")
+        missed = await session.scalar(select(Message).where(Message.client_id == f"web_call:{late.id}:ended"))
+        assert missed.content == "영상 통화 · 부재중"

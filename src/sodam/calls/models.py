@@ -38,6 +38,10 @@ class WebCall(IdMixin, TimestampMixin, WorkspaceScoped, Base):
     ringing_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # answered
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A connected call's last sign of life from either side (the pages send one every 20 s):
+    # a call both pages left without an end frame is ended by the sweep from this.
+    alive_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # a booked call's
     duration_s: Mapped[int | None] = mapped_column(Integer)
     ended_by: Mapped[str | None] = mapped_column(String(8))  # agent | contact | system
     language: Mapped[str] = mapped_column(String(8), default="ko")

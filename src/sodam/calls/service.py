@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.calls import delivery
@@ -218,13 +218,15 @@ async def accept(session: AsyncSession, *, call: WebCall, by: str, agent_id: int
     return call
 
 
-async def finish(session: AsyncSession, *, call: WebCall, by: str, outcome: str | None = None) -> WebCall:
+async def finish(
+    session: AsyncSession, *, call: WebCall, by: str, outcome: str | None = None, at: datetime | None = None
+) -> WebCall:
     """End a call (idempotent for one already ended): answered → completed (or failed, when a
     side says the connection failed); still ringing → declined by the called side, else missed.
     `call` is locked by the caller."""
     if call.status not in LIVE:
         return call
-    now = _now()
+    now = at or _now()
     if call.status == "active":
         outcome = "failed" if outcome == "failed" else "completed"
         call.duration_s = max(0, int((now - call.started_at).total_seconds())) if call.started_at else 0
@@ -255,6 +257,97 @@ async def ring_timeout(session: AsyncSession, *, call_id: int, ringing_at: str) 
         return False  # rung again since (a booked call started anew)
     await finish(session, call=call, by="system", outcome="missed")
     return True
+
+
+ALIVE_EVERY_S = 20  # the pages' heartbeat while connected (widget-call.js, console-calls.js)
+SILENT_AFTER_S = 90  # a connected call with no heartbeat this long: both pages are gone
+REMIND_BEFORE = timedelta(minutes=10)
+MISSED_AFTER = timedelta(minutes=30)  # a booked call nobody started by then was missed
+
+
+async def alive(session: AsyncSession, *, call: WebCall) -> None:
+    """A heartbeat from a page on the connected call."""
+    if call.status == "active":
+        await session.execute(
+            text("UPDATE web_calls SET alive_at = now() WHERE id = :id AND status = 'active'"),
+            {"id": call.id},
+        )
+
+
+async def sweep(session: AsyncSession, *, now: datetime | None = None) -> dict[str, int]:
+    """Every minute: connected calls whose pages all went silent end (completed at the last
+    heartbeat); booked calls get their reminder 10 minutes ahead, and one nobody started within
+    30 minutes of its time is missed."""
+    now = now or _now()
+    done = {"silent": 0, "reminded": 0, "missed": 0}
+    silent = await session.scalars(
+        select(WebCall)
+        .where(
+            WebCall.status == "active",
+            func.coalesce(WebCall.alive_at, WebCall.started_at) < now - timedelta(seconds=SILENT_AFTER_S),
+        )
+        .limit(200)
+        .with_for_update(skip_locked=True)
+    )
+    for call in list(silent):
+        await finish(session, call=call, by="system", at=call.alive_at or call.started_at)
+        done["silent"] += 1
+    due = await session.scalars(
+        select(WebCall)
+        .where(
+            WebCall.status == "scheduled",
+            WebCall.reminded_at.is_(None),
+            WebCall.scheduled_at <= now + REMIND_BEFORE,
+            WebCall.scheduled_at > now - MISSED_AFTER,
+        )
+        .limit(200)
+        .with_for_update(skip_locked=True)
+    )
+    for call in list(due):
+        await _remind(session, call)
+        done["reminded"] += 1
+    late = await session.scalars(
+        select(WebCall)
+        .where(WebCall.status == "scheduled", WebCall.scheduled_at <= now - MISSED_AFTER)
+        .limit(200)
+        .with_for_update(skip_locked=True)
+    )
+    for call in list(late):
+        call.status, call.outcome, call.ended_at, call.ended_by = "ended", "missed", now, "system"
+        await session.flush()
+        await _record(session, call)
+        await _announce(session, call, "ended")
+        done["missed"] += 1
+    return done
+
+
+async def _remind(session: AsyncSession, call: WebCall) -> None:
+    """The booked call is near: the customer reads it in the conversation; the agents' call
+    bars get a `due` frame (the booked call with its 지금 걸기 button)."""
+    from sodam.voice.callbacks import when_text
+
+    call.reminded_at = _now()
+    conversation = await session.get(Conversation, call.conversation_id)
+    inbox = await session.get(Inbox, call.inbox_id)
+    if conversation is not None and inbox is not None:
+        lang = _lang(call.language)
+        await conversations.create_message(
+            session,
+            conversation=conversation,
+            content=gettext(
+                lang,
+                "calls.reminder",
+                kind=gettext(lang, f"calls.kind.{call.kind}"),
+                when=when_text(call.scheduled_at, business_hours(inbox), lang),
+            ),
+            sender_type=SenderType.system,
+            sender_id=None,
+            kind=MessageKind.system,
+            client_id=f"web_call:{call.id}:reminder",
+            payload={"web_call": call_out(call)},
+        )
+    await session.flush()
+    await _announce(session, call, "due")
 
 
 def duration_text(seconds: int, language: str) -> str:

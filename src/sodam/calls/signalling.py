@@ -5,6 +5,7 @@
     {"type": "call", "action": "accept"|"decline"|"end", "call_id": N[, "reason": "failed"]}       both
     {"type": "call", "action": "signal", "call_id": N, "data": {"sdp": {...}} | {"candidate": {...}}}
     {"type": "call", "action": "media", "call_id": N, "muted": bool, "camera": bool, "screen": bool}
+    {"type": "call", "action": "alive", "call_id": N}   both, every 20 s while connected
 
 Who may send what is decided here, from the socket's own credentials: a customer only for a
 call of their own conversation (this inbox, this contact), an agent only in their workspace,
@@ -141,6 +142,11 @@ async def on_visitor_frame(inbox: Inbox, contact_id: int, frame: dict[str, Any],
                 await session.commit()
                 return
             call_id = _id(frame.get("call_id"))
+            if action == "alive":
+                call = await _customer_call(session, inbox, contact_id, call_id, lock=False)
+                await service.alive(session, call=call)
+                await session.commit()
+                return
             if action in ("signal", "media"):
                 call = await _customer_call(session, inbox, contact_id, call_id, lock=False)
                 await _relay(call, "contact", frame)
@@ -191,11 +197,15 @@ async def on_agent_frame(principal: Principal, frame: dict[str, Any], reply: Rep
                 await session.commit()
                 return
             call_id = _id(frame.get("call_id"))
-            lock = action not in ("signal", "media")
+            lock = action not in ("signal", "media", "alive")
             call = await service.get(session, workspace_id=principal.workspace_id, call_id=call_id, lock=lock)
             # An agent acts on a call they are on; anyone (with the permission) may answer a request.
             if call.agent_id != agent_id and not (action in ("accept", "decline") and call.agent_id is None):
                 raise NotFound("call not found")
+            if action == "alive":
+                await service.alive(session, call=call)
+                await session.commit()
+                return
             if not lock:
                 await _relay(call, "agent", frame)
                 return

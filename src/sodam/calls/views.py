@@ -54,6 +54,7 @@ CONSOLE_STRINGS = (
     "customer_muted",
     "open",
     "busy",
+    "due",
 )
 
 

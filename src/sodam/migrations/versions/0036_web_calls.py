@@ -39,6 +39,8 @@ def upgrade() -> None:
         sa.Column("ringing_at", sa.DateTime(timezone=True)),
         sa.Column("started_at", sa.DateTime(timezone=True)),
         sa.Column("ended_at", sa.DateTime(timezone=True)),
+        sa.Column("alive_at", sa.DateTime(timezone=True)),
+        sa.Column("reminded_at", sa.DateTime(timezone=True)),
         sa.Column("duration_s", sa.Integer),
         sa.Column("ended_by", sa.String(8)),
         sa.Column("language", sa.String(8), nullable=False, server_default="ko"),

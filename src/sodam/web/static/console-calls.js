@@ -233,6 +233,7 @@
     function tick() {
       var secs = Math.floor((Date.now() - started) / 1000);
       setState(cfg.strings.connected + " · " + Math.floor(secs / 60) + ":" + String(secs % 60).padStart(2, "0"));
+      if (secs && secs % 20 === 0 && c.call) send({ action: "alive", call_id: c.call.id });
     }
     tick();
     c.timer = setInterval(tick, 1000);
@@ -325,6 +326,16 @@
         if (!mine) return;
         teardown();
         notice(call.outcome === "declined" ? s.declined : call.outcome === "missed" ? s.missed : call.outcome === "failed" ? s.failed : s.ended);
+        break;
+      case "due": // a booked call's time is near: its 지금 걸기 stands out where it is shown
+        var item = document.querySelector('#call-booked li[data-call-id="' + call.id + '"]');
+        if (item) {
+          item.setAttribute("role", "alert");
+          var badge = item.querySelector(".badge");
+          if (badge) badge.textContent = s.due;
+          var go = item.querySelector(".call-start-booked");
+          if (go) go.classList.add("primary");
+        }
         break;
       case "signal":
         if (mine && f.data) signal(f.data);

@@ -186,6 +186,7 @@
       const tick = () => {
         const s = Math.floor((Date.now() - started) / 1000);
         setState(`${cfg.strings.connected} · ${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`);
+        if (s && s % 20 === 0 && c.call) send({ action: 'alive', call_id: c.call.id });
       };
       tick();
       c.timer = setInterval(tick, 1000);
