@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
@@ -16,10 +17,14 @@ import pytest
 from sodam.analytics import availability, journeys, rollup, service
 from sodam.analytics import queries as Q
 from sodam.analytics.queries import Filters
+from sodam.core.errors import AppError
 from sodam.db.session import session_scope
 from sodam.routing import presence
+from sodam.segments import service as segments
+from sodam.segments.filters import parse
 from tests.analytics.fixture import Builder, at
 from tests.test_api_helpers import assert_error, client
+from tests.test_console_helpers import console_client
 
 START, END = date(2026, 1, 1), date(2026, 3, 31)
 
@@ -295,3 +300,64 @@ async def test_retention_and_journey_over_http(db, live_server, make_workspace, 
         assert_error(await api.get(f"/reports/journey/contacts/{ids['J']}"), 404, "not_found")
         data = (await api.get("/reports/retention", params=params)).json()
         assert all(row[1] == 0 for row in data["tables"]["cohorts"]["rows"])
+
+
+async def _score(url: str, ws: int, contact: int, risk: float, top: list[dict]) -> None:
+    async with await _conn(url) as conn:
+        await conn.execute(
+            "INSERT INTO churn_scores (workspace_id, contact_id, risk, features) VALUES (%s, %s, %s, %s)",
+            (ws, contact, risk, json.dumps({"top": top})),
+        )
+
+
+async def test_churn_risk_in_the_screen_pop_and_as_a_segment_condition(
+    db, live_server, make_workspace, history
+):
+    ws, ids = history
+    top = [{"feature": "days_since_last", "direction": "high"}, {"feature": "csat_last", "direction": "low"}]
+    await _score(db, ws.workspace_id, ids["A"], 0.82, top)
+    await _score(db, ws.workspace_id, ids["B"], 0.3, [])
+    async with client(live_server, ws.api_token) as api:
+        pop = (await api.get(f"/contacts/{ids['A']}/summary")).json()
+        assert pop["churn_risk"]["score"] == 0.82
+        assert pop["churn_risk"]["reasons"] == top
+        assert (await api.get(f"/contacts/{ids['C']}/summary")).json()["churn_risk"] is None
+    console = await console_client(live_server, ws.agent_email, ws.agent_password)
+    try:
+        html = (await console.get(f"/console/contacts/{ids['A']}/screen-pop")).text
+        assert 'id="pop-churn-risk"' in html and "82%" in html and "churn-risk-high" in html
+        assert "오랫동안 대화가 없음" in html and "days_since_last" not in html  # a label, not the key
+        page = (await console.get("/console/reports/retention?from=2026-01-01&to=2026-03-31")).text
+        assert (
+            'id="block-cohorts"' in page and 'class="shade"' in page and 'id="chart-retention_curve"' in page
+        )
+        page = (await console.get("/console/reports/journey?from=2026-01-01&to=2026-03-31")).text
+        assert 'id="chart-paths"' in page and 'id="journey-pick"' in page
+        r = await console.get(f"/console/reports/journey/contact?contact_id={ids['J']}")
+        assert r.status_code == 303
+        page = (await console.get(r.headers["location"])).text
+        assert 'id="chart-satisfaction"' in page and 'id="block-touchpoints"' in page
+        r = await console.get(f"/console/reports/journey/contacts/{ids['J']}/csv?table=channels")
+        assert r.text.lstrip("\ufeff").splitlines()[1] == "web_widget,1,2026-01-05,2026-01-05"
+    finally:
+        await console.aclose()
+    async with session_scope() as s:
+        counts = {}
+        for name, cond in (
+            ("high", {"field": "churn_risk", "op": "gte", "value": 0.5}),
+            ("low", {"field": "churn_risk", "op": "lte", "value": 0.5}),
+            ("scored", {"field": "churn_risk", "op": "set"}),
+            ("unscored", {"field": "churn_risk", "op": "not_set"}),
+        ):
+            seg = await segments.create(
+                s, workspace_id=ws.workspace_id, name=f"위험 {name}", filter={"all": [cond]}
+            )
+            counts[name] = sorted(
+                await segments.segment_contact_ids(s, workspace_id=ws.workspace_id, segment_id=seg.id)
+            )
+        await s.commit()
+    assert counts["high"] == [ids["A"]] and counts["low"] == [ids["B"]]
+    assert counts["scored"] == sorted([ids["A"], ids["B"]]) and len(counts["unscored"]) == 4
+    with pytest.raises(AppError) as bad:
+        parse({"all": [{"field": "churn_risk", "op": "gte", "value": 1.5}]})
+    assert bad.value.details["path"] == "filter.all[0].value"
