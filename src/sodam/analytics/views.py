@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sodam.accounts.permissions import Permission
 from sodam.accounts.sessions import Console, console_access
 from sodam.analytics import api as reports_api
-from sodam.analytics import charts, churnrisk, digest, readdb, service
+from sodam.analytics import charts, churnrisk, digest, journey_charts, readdb, service
 from sodam.analytics import kpis as K
 from sodam.analytics import queries as Q
 from sodam.analytics.params import CHANNELS
@@ -225,9 +225,9 @@ def _blocks(ctx: Console, name: str, data: dict[str, Any], query: str) -> list[d
                 chart_id="chart-retention_curve",
             )
         elif table_name == "paths" and table["rows"]:
-            chart = _flow_chart(ctx, table)
+            chart = journey_charts.flow_chart(ctx.t, lambda k: _cell(ctx, "channel", k) or "—", table)
         elif table_name == "satisfaction" and table["rows"]:
-            chart = _satisfaction_chart(ctx, table)
+            chart = journey_charts.satisfaction_chart(ctx.t, table)
         elif table_name == "heatmap":
             chart = charts.heatmap(
                 [_cell(ctx, "weekday", row[0]) for row in table["rows"]],
@@ -253,67 +253,13 @@ def _blocks(ctx: Console, name: str, data: dict[str, Any], query: str) -> list[d
                         for row in table["rows"]
                     ],
                 },
-                "shade": _shade(table) if table_name == "cohorts" else None,
+                "shade": journey_charts.shade(table) if table_name == "cohorts" else None,
                 "open": table_name in ("cohorts", "steps", "touchpoints"),
                 "csv_url": f"/console/reports/{name}/csv?"
                 + urlencode({**dict(_pairs(query)), "table": table_name}),
             }
         )
     return blocks
-
-
-def _shade(table: dict[str, Any]) -> list[list[float | None]]:
-    """The cohort triangle's colour scale: each month's share as the cell's opacity."""
-    months = [i for i, c in enumerate(table["columns"]) if c[:1] == "m" and c[1:].isdigit()]
-    return [
-        [
-            (0.08 + 0.72 * v / 100) if i in months and isinstance(v, int | float) else None
-            for i, v in enumerate(row)
-        ]
-        for row in table["rows"]
-    ]
-
-
-def _flow_chart(ctx: Console, table: dict[str, Any]):
-    """First channel → conversation count → outcome, from the paths table."""
-    cols = table["columns"]
-    ci, bi, oi, ni = (cols.index(c) for c in ("channel", "bucket", "outcome", "customers"))
-    sums: list[dict[str, float]] = [{}, {}, {}]
-    links: dict[tuple[int, str, str], float] = {}
-    for row in table["rows"]:
-        ch, b, o, n = row[ci], row[bi], row[oi], row[ni]
-        for c, key in enumerate((ch, b, o)):
-            sums[c][key] = sums[c].get(key, 0) + n
-        links[(0, ch, b)] = links.get((0, ch, b), 0) + n
-        links[(1, b, o)] = links.get((1, b, o), 0) + n
-    order = [["1", "2-3", "4-9", "10+"], ["loyal", "active", "churned"]]
-    columns = [
-        [(k, _cell(ctx, "channel", k) or "—", v) for k, v in sorted(sums[0].items(), key=lambda kv: -kv[1])],
-        [(k, ctx.t("reports.bucket", n=k), sums[1][k]) for k in order[0] if k in sums[1]],
-        [(k, ctx.t("reports.outcome." + k), sums[2][k]) for k in order[1] if k in sums[2]],
-    ]
-    return charts.flow(
-        columns,
-        [(c, a, b, v) for (c, a, b), v in links.items()],
-        title=ctx.t("reports.table.paths"),
-        chart_id="chart-paths",
-    )
-
-
-def _satisfaction_chart(ctx: Console, table: dict[str, Any]):
-    """One customer's answers over time: CSAT (1-5), NPS (0-10), CES (1-7) by day."""
-    days = sorted({row[0] for row in table["rows"]})
-    series = []
-    for kind in ("csat", "nps", "ces"):
-        by_day = {row[0]: row[2] for row in table["rows"] if row[1] == kind}
-        if by_day:
-            series.append((ctx.t("reports.kind." + kind), [by_day.get(d) for d in days]))
-    return charts.line_chart(
-        [d[2:] for d in days],
-        series,
-        title=ctx.t("reports.table.satisfaction"),
-        chart_id="chart-satisfaction",
-    )
 
 
 def _pairs(query: str) -> list[tuple[str, str]]:
