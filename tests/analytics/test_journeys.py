@@ -295,7 +295,7 @@ async def test_retention_and_journey_over_http(db, live_server, make_workspace, 
         r = await api.get(
             f"/reports/journey/contacts/{ids['J']}", params={"format": "csv", "table": "touchpoints"}
         )
-        assert r.status_code == 200 and r.text.lstrip("\ufeff").startswith("date,kind,detail,count,score")
+        assert r.status_code == 200 and r.text.lstrip("\ufeff").startswith("date,type,detail,count,score")
     async with client(live_server, other.api_token) as api:  # isolation: another workspace's contact
         assert_error(await api.get(f"/reports/journey/contacts/{ids['J']}"), 404, "not_found")
         data = (await api.get("/reports/retention", params=params)).json()

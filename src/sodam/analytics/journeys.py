@@ -296,7 +296,7 @@ async def contact_journey(
         "contact": {"id": contact[0], "name": contact[1], "created_at": contact[2].isoformat()},
         "tables": {
             "touchpoints": {
-                "columns": ["date", "kind", "detail", "count", "score", "conversation_id"],
+                "columns": ["date", "type", "detail", "count", "score", "conversation_id"],
                 "rows": touch,
             },
             "channels": {

@@ -85,6 +85,7 @@ VALUE_KEYS = {
     "availability": "reports.availability.",
     "kpi": "reports.kpi.",
     "kind": "reports.kind.",
+    "type": "reports.kind.",
     "outcome": "reports.outcome.",
     "step": "reports.step.",
 }
@@ -167,8 +168,8 @@ def _cell(ctx: Console, column: str, value: Any, row_unit: str | None = None) ->
     )
     if (unit == "seconds" or column in DURATIONS) and isinstance(value, int | float):
         return _duration(ctx, float(value))  # "3.2시간", not 11,568.0
-    if column == "name" and isinstance(value, str):  # a journey step's group: a channel or an outcome
-        for prefix in ("reports.channel.", "reports.outcome."):
+    if column in ("name", "detail") and isinstance(value, str):  # a channel, an outcome, a survey kind
+        for prefix in ("reports.channel.", "reports.outcome.", "reports.kind."):
             if ctx.t(prefix + value) != prefix + value:
                 return ctx.t(prefix + value)
     prefix = VALUE_KEYS.get(column)
