@@ -17,6 +17,7 @@ Create Date: 2026-12-03
 - agent_availability_log: every availability change of an agent (a trigger on agent_states,
   so every process and path is recorded in the same transaction), with its time; the agents
   report sums time online / away / busy per period. Seeded with each agent's current state.
+- ix_campaign_recipients_contact: one customer's journey lists the campaigns they were sent.
 """
 
 import sqlalchemy as sa
@@ -115,6 +116,8 @@ def upgrade() -> None:
         "ix_report_contact_journey_first", "report_contact_journey", ["workspace_id", "first_hour"]
     )
     op.execute(JOURNEY)
+    # One customer's journey lists the campaigns they were sent (by contact).
+    op.create_index("ix_campaign_recipients_contact", "campaign_recipients", ["contact_id"])
     op.create_table(
         "agent_availability_log",
         sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
@@ -143,6 +146,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS agent_availability_log ON agent_states")
     op.execute("DROP FUNCTION IF EXISTS sodam_agent_availability_log()")
     op.drop_table("agent_availability_log")
+    op.drop_index("ix_campaign_recipients_contact", table_name="campaign_recipients")
     op.drop_table("report_contact_journey")
     op.drop_index("ix_report_facts_agent_started", table_name="report_facts")
     op.execute("DELETE FROM report_hourly_dim WHERE dim LIKE '%+%'")
