@@ -73,7 +73,7 @@ async def _cohort_rows(
         # not in these cohorts.
         earlier = (
             "EXISTS (SELECT 1 FROM report_contact_activity b WHERE b.contact_id = k.contact_id"
-            " AND b.dim = %(dim)s AND b.value = %(value)s AND b.hour < %(m0)s)"
+            " AND b.workspace_id = %(ws)s AND b.dim = %(dim)s AND b.value = %(value)s AND b.hour < %(m0)s)"
         )
     else:  # filters the rollup does not slice: the conversations' facts (index-only)
         extra = "".join(f" AND a.{name} = %({name})s" for name, _ in f.set_filters())
