@@ -8,7 +8,8 @@ Every figure comes with the previous period of the same length; every table of a
 downloaded as CSV (the same rows the console's charts draw).
 
 GET /api/v1/reports/churn-risk?limit=&min_risk=&segment_id=   customers by churn risk + the model
-GET /api/v1/reports/digest?week=YYYY-MM-DD&tz=                 the weekly insights digest"""
+GET /api/v1/reports/digest?week=YYYY-MM-DD&tz=                 the weekly insights digest
+GET /api/v1/reports/journey/contacts/{id}?tz=&format=&table=    one customer's journey map"""
 
 from __future__ import annotations
 
@@ -22,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.auth import ApiSession, api_access
 from sodam.accounts.permissions import Permission
-from sodam.analytics import churnrisk, digest, readdb, service
+from sodam.analytics import churnrisk, digest, journeys, readdb, service
 from sodam.analytics.params import filters_from, to_csv
 from sodam.analytics.queries import Filters
 from sodam.core.deps import Principal
 from sodam.core.errors import Invalid, NotFound
+from sodam.core.params import IdPath
 from sodam.segments import service as segments
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -53,7 +55,7 @@ async def report_data(name: str, query, workspace_id: int, session: AsyncSession
 
 
 def csv_response(data: dict[str, Any], table_name: str | None) -> Response:
-    name = table_name or service.MAIN_TABLE[data["report"]]
+    name = table_name or service.MAIN_TABLE.get(data["report"], "")
     if name not in data["tables"]:
         raise Invalid("unknown table", code="invalid_table", details={"tables": sorted(data["tables"])})
     period = data["period"]
@@ -101,6 +103,34 @@ async def weekly_digest(
     monday = digest.parse_week(week, digest.today_in(tz))
     async with readdb.connection() as conn:
         return await digest.build(conn, workspace_id=principal.workspace_id, week=monday, tz=tz)
+
+
+async def contact_journey_data(workspace_id: int, contact_id: int, tz: str) -> dict[str, Any]:
+    tz = filters_from({"tz": tz}, workspace_id=workspace_id).tz  # the reports' tz check
+    async with readdb.connection() as conn:
+        data = await journeys.contact_journey(conn, workspace_id=workspace_id, contact_id=contact_id, tz=tz)
+    if data is None:
+        raise NotFound("contact not found")
+    today = date.today().isoformat()
+    return {"report": "journey-contact", "period": {"from": today, "to": today, "tz": tz}, **data}
+
+
+@router.get(
+    "/reports/journey/contacts/{contact_id}",
+    summary="One customer's journey: touchpoints (conversations per channel, survey answers, campaigns,"
+    " automations) and satisfaction over time",
+)
+async def contact_journey(
+    contact_id: IdPath,
+    principal: Reader,
+    tz: Annotated[str, Query(max_length=64)] = "Asia/Seoul",
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    table: Annotated[str | None, Query(max_length=40)] = None,
+):
+    data = await contact_journey_data(principal.workspace_id, contact_id, tz)
+    if format == "csv":
+        return csv_response(data, table or "touchpoints")
+    return data
 
 
 @router.get(

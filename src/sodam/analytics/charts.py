@@ -138,3 +138,60 @@ def _open(chart_id: str, title: str, *, width: int = W, height: int = H) -> str:
         f'<svg class="chart" id="{escape(chart_id)}" viewBox="0 0 {width} {height}" role="img"'
         f' aria-label="{escape(title)}" preserveAspectRatio="xMinYMin meet"><title>{escape(title)}</title>'
     )
+
+
+def flow(
+    columns: Sequence[Sequence[tuple[str, str, float]]],
+    links: Sequence[tuple[int, str, str, float]],
+    *,
+    title: str,
+    chart_id: str,
+) -> Markup:
+    """A Sankey-like flow: columns of nodes (key, label, value) stacked by value, and bands
+    (column, from key, to key, value) from one column's node to the next's, as wide as their value."""
+    height = 260
+    top_pad, gap, node_w = 8, 10, 12
+    n_cols = max(len(columns), 1)
+    xs = [40 + i * (W - 80 - node_w) / max(n_cols - 1, 1) for i in range(n_cols)]
+    tallest = max((sum(v for _, _, v in col) for col in columns), default=0) or 1
+    most_nodes = max((len(col) for col in columns), default=1)
+    scale = (height - 2 * top_pad - gap * (most_nodes - 1)) / tallest
+    pos: dict[tuple[int, str], list[float]] = {}  # (col, key) -> [y, out offset, in offset, colour index]
+    parts = [_open(chart_id, title, height=height)]
+    nodes = []
+    for c, col in enumerate(columns):
+        y = top_pad
+        for i, (key, label, value) in enumerate(col):
+            h = max(value * scale, 1.5)
+            pos[(c, key)] = [y, 0.0, 0.0, i if c == 0 else -1]
+            nodes.append((c, y, h, label, value, i))
+            y += h + gap
+    for c, src, dst, value in links:
+        a, b = pos.get((c, src)), pos.get((c + 1, dst))
+        if a is None or b is None or value <= 0:
+            continue
+        h = value * scale
+        x0, x1 = xs[c] + node_w, xs[c + 1]
+        y0, y1 = a[0] + a[1], b[0] + b[2]
+        a[1] += h
+        b[2] += h
+        if b[3] < 0:
+            b[3] = a[3]
+        xm = (x0 + x1) / 2
+        colour = COLORS[a[3] % len(COLORS)] if a[3] >= 0 else COLORS[0]
+        parts.append(
+            f'<path d="M{x0:.1f},{y0:.1f} C{xm:.1f},{y0:.1f} {xm:.1f},{y1:.1f} {x1:.1f},{y1:.1f}'
+            f' L{x1:.1f},{y1 + h:.1f} C{xm:.1f},{y1 + h:.1f} {xm:.1f},{y0 + h:.1f} {x0:.1f},{y0 + h:.1f} Z"'
+            f' fill="{colour}" fill-opacity="0.28" class="band"><title>{escape(src)} → {escape(dst)} · {_fmt(value)}</title></path>'
+        )
+    for c, y, h, label, value, i in nodes:
+        last = c == n_cols - 1
+        colour = COLORS[i % len(COLORS)] if c == 0 else "#495057"
+        tx = xs[c] - 4 if last else xs[c] + node_w + 4
+        parts.append(
+            f'<rect x="{xs[c]:.1f}" y="{y:.1f}" width="{node_w}" height="{h:.1f}" fill="{colour}" rx="2"/>'
+            f'<text x="{tx:.1f}" y="{y + min(h / 2, 14) + 4:.1f}" class="value" text-anchor="{"end" if last else "start"}">'
+            f"{escape(label)} · {_fmt(value)}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - labels escaped above

@@ -81,9 +81,9 @@ class Filters:
                 parts.append(f"{name} = %({name})s")
                 params[name] = value
             return "report_facts", " AND ".join(parts), params
-        if len(chosen) <= 1 and not cube:
-            dim, value = chosen[0] if chosen else ("", "")
-            params.update(dim=dim, value=str(value))
+        sliced = dim_slice(chosen)
+        if sliced is not None and not cube:
+            params.update(dim=sliced[0], value=sliced[1])
             return "report_hourly_dim", f"{period} AND dim = %(dim)s AND value = %(value)s", params
         parts = [period]
         for name, value in chosen:
@@ -93,6 +93,33 @@ class Filters:
 
 
 DIMENSION_NAMES = ("inbox_id", "channel", "team_id", "agent_id", "language")
+# The dimension pairs the one-dimension rollups also hold (rollup.DIM_SPLIT; migration 0039):
+# every pair of the four dimensions other than the agent (an agent's rows are few: the cube's
+# (workspace, agent, hour) index and the facts' ix_report_facts_agent_started serve those).
+PAIRS: frozenset[str] = frozenset(
+    {
+        "inbox_id+channel",
+        "inbox_id+team_id",
+        "inbox_id+language",
+        "channel+team_id",
+        "channel+language",
+        "team_id+language",
+    }
+)
+
+
+def dim_slice(chosen: list[tuple[str, Any]]) -> tuple[str, str] | None:
+    """(dim, value) of the one-dimension rollups holding exactly these filters (none, one, or a
+    pair in PAIRS, in DIMENSION_NAMES order), or None when only the cube / facts can answer."""
+    if not chosen:
+        return "", ""
+    if len(chosen) == 1:
+        return chosen[0][0], str(chosen[0][1])
+    if len(chosen) == 2:
+        (a, va), (b, vb) = sorted(chosen, key=lambda c: DIMENSION_NAMES.index(c[0]))
+        if f"{a}+{b}" in PAIRS:
+            return f"{a}+{b}", f"{va}|{vb}"
+    return None
 
 
 def _zero() -> dict[str, int]:
@@ -277,13 +304,13 @@ def _churn_figures(days: int, at_start: int, lost: int) -> dict[str, Any]:
 
 
 def _activity_where(f: Filters) -> tuple[str, dict[str, Any]] | None:
-    """The activity rollup's slice for these filters: the workspace, or one dimension, and
-    the segment's customers; None with two dimensions or more (the rollup keeps one)."""
-    chosen = f.set_filters()
-    if len(chosen) > 1:
+    """The activity rollup's slice for these filters: the workspace, one dimension or a pair in
+    PAIRS, and the segment's customers; None otherwise (the facts answer)."""
+    sliced = dim_slice(f.set_filters())
+    if sliced is None:
         return None
-    dim, value = chosen[0] if chosen else ("", "")
-    params: dict[str, Any] = {"ws": f.workspace_id, "dim": dim, "value": str(value)}
+    dim, value = sliced
+    params: dict[str, Any] = {"ws": f.workspace_id, "dim": dim, "value": value}
     where = "a.workspace_id = %(ws)s AND a.dim = %(dim)s AND a.value = %(value)s"
     if f.contact_ids is not None:
         where += " AND a.contact_id = ANY(%(contacts)s)"
@@ -327,7 +354,8 @@ async def churn(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
 
 
 async def churn_facts(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
-    """Churn with two dimension filters or more: each customer's conversations started in the
+    """Churn with filters the activity rollup does not slice (an agent and another, three or
+    more): each customer's conversations started in the
     two windows, from the facts' partial covering index (ix_report_facts_started, one entry per
     conversation with its customer and dimensions; an index-only scan)."""
     params: dict[str, Any] = {

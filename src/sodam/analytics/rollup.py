@@ -51,10 +51,18 @@ ALL_ZERO = " AND ".join(f"{c} = 0" for c in COUNTERS)
 ANY_NONZERO = " OR ".join(f"sum({c}) <> 0" for c in COUNTERS)
 DIM_KEY = "workspace_id, dim, value, hour"
 DIM_UPSERT_SET = ", ".join(f"{c} = report_hourly_dim.{c} + EXCLUDED.{c}" for c in COUNTERS)
-# Each cube row counts once in every single-dimension view (and once for the whole workspace).
+# Each cube row counts once in every single-dimension view (and once for the whole workspace),
+# and once in every pair of the four dimensions other than the agent (dim "channel+language",
+# value "web_widget|ko": queries.PAIRS): two such filters read a few rows per hour.
 DIM_SPLIT = (
     "CROSS JOIN LATERAL (VALUES ('', ''), ('inbox_id', s.inbox_id::text), ('channel', s.channel),"
-    " ('team_id', s.team_id::text), ('agent_id', s.agent_id::text), ('language', s.language)) d(dim, value)"
+    " ('team_id', s.team_id::text), ('agent_id', s.agent_id::text), ('language', s.language),"
+    " ('inbox_id+channel', s.inbox_id::text || '|' || s.channel),"
+    " ('inbox_id+team_id', s.inbox_id::text || '|' || s.team_id::text),"
+    " ('inbox_id+language', s.inbox_id::text || '|' || s.language),"
+    " ('channel+team_id', s.channel || '|' || s.team_id::text),"
+    " ('channel+language', s.channel || '|' || s.language),"
+    " ('team_id+language', s.team_id::text || '|' || s.language)) d(dim, value)"
 )
 # Each customer's activity (the hours they started a conversation), per dimension like
 # report_hourly_dim, with the next such hour: churn and retention read only this. {where}
@@ -67,6 +75,20 @@ SELECT workspace_id, contact_id, dim, value, hour,
           FROM report_facts s {DIM_SPLIT}
          WHERE s.conversations > 0 AND s.contact_id IS NOT NULL AND {{where}}
          GROUP BY 1, 2, 3, 4, 5) a
+"""
+# One row per customer: their first conversation's hour and channel, their last, and their
+# conversation and survey counts (the journey map's aggregate path, the cohorts' first month).
+JOURNEY_SQL = """
+INSERT INTO report_contact_journey (workspace_id, contact_id, first_hour, first_channel, last_hour,
+    conversations, csat_n, csat_pos, nps_n, nps_promoters, nps_detractors)
+SELECT s.workspace_id, s.contact_id,
+       min(s.hour) FILTER (WHERE s.conversations > 0),
+       (array_agg(s.channel ORDER BY s.hour, s.channel) FILTER (WHERE s.conversations > 0))[1],
+       max(s.hour) FILTER (WHERE s.conversations > 0),
+       sum(s.conversations), sum(s.csat_n), sum(s.csat_pos), sum(s.nps_n), sum(s.nps_promoters),
+       sum(s.nps_detractors)
+  FROM report_facts s WHERE s.contact_id IS NOT NULL AND {where}
+ GROUP BY 1, 2
 """
 FACT_COLUMNS = f"workspace_id, conversation_id, answer_id, contact_id, hour, inbox_id, channel, team_id, agent_id, language, {', '.join(COUNTERS)}"
 
@@ -274,6 +296,8 @@ async def _recompute(cur: psycopg.AsyncCursor, conv_ids: list[int], answer_ids: 
         await cur.execute(
             ACTIVITY_SQL.format(where="s.contact_id = ANY(%(contacts)s)"), {"contacts": touched}
         )
+        await cur.execute("DELETE FROM report_contact_journey WHERE contact_id = ANY(%s)", (touched,))
+        await cur.execute(JOURNEY_SQL.format(where="s.contact_id = ANY(%(contacts)s)"), {"contacts": touched})
     await cur.execute("DROP TABLE _rc, _nf, _delta, _touched")
 
 
@@ -303,6 +327,7 @@ async def rebuild(url: str, *, workspace_id: int | None = None) -> RebuildResult
                 await cur.execute(f"DELETE FROM report_hourly WHERE {ws_filter}", params)
                 await cur.execute(f"DELETE FROM report_hourly_dim WHERE {ws_filter}", params)
                 await cur.execute(f"DELETE FROM report_contact_activity WHERE {ws_filter}", params)
+                await cur.execute(f"DELETE FROM report_contact_journey WHERE {ws_filter}", params)
                 # Queued changes visible now are part of this snapshot's state.
                 await cur.execute(f"DELETE FROM report_dirty WHERE {ws_filter}", params)
                 await cur.execute(
@@ -352,6 +377,9 @@ async def rebuild(url: str, *, workspace_id: int | None = None) -> RebuildResult
                     params,
                 )
                 result.activity_rows = cur.rowcount
+                await cur.execute(
+                    JOURNEY_SQL.format(where="s." + ws_filter if workspace_id is not None else "true"), params
+                )
                 if workspace_id is None:
                     await _jump_cursor(cur)
         finally:
@@ -360,7 +388,8 @@ async def rebuild(url: str, *, workspace_id: int | None = None) -> RebuildResult
         # Rewritten tables: fresh statistics, and a visibility map so the reports' index-only
         # scans do not visit the heap (what autovacuum would do, minutes later).
         await conn.execute(
-            "VACUUM (ANALYZE) report_facts, report_hourly, report_hourly_dim, report_contact_activity"
+            "VACUUM (ANALYZE) report_facts, report_hourly, report_hourly_dim, report_contact_activity,"
+            " report_contact_journey"
         )
     finally:
         await conn.close()

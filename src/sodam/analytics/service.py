@@ -9,12 +9,22 @@ from typing import Any
 
 import psycopg
 
-from sodam.analytics import insights
+from sodam.analytics import availability, insights, journeys
 from sodam.analytics import kpis as K
 from sodam.analytics import queries as Q
 from sodam.analytics.queries import Filters
 
-REPORTS = ("overview", "conversations", "agents", "bot", "surveys", "sentiment", "helpcenter")
+REPORTS = (
+    "overview",
+    "conversations",
+    "agents",
+    "bot",
+    "surveys",
+    "sentiment",
+    "helpcenter",
+    "retention",
+    "journey",
+)
 # Each report's table a CSV download gives when none is named.
 MAIN_TABLE = {
     "overview": "daily",
@@ -24,6 +34,8 @@ MAIN_TABLE = {
     "surveys": "daily",
     "sentiment": "daily",
     "helpcenter": "most_searched",
+    "retention": "cohorts",
+    "journey": "paths",
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -179,6 +191,7 @@ async def agents(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
     rows = {r["key"]: r for r in await Q.by_dimension(conn, f, "agent_id")}
     names = await Q.names(conn, f.workspace_id)
     live = await Q.agent_live(conn, f.workspace_id)
+    online, online_daily = await availability.time_by_agent(conn, f)
     ids = [a for a in names["agent_id"] if f.agent_id is None or a == f.agent_id]
     ids += [a for a in rows if a and a not in ids]
     body = []
@@ -198,6 +211,7 @@ async def agents(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
                 int(sums.get("csat_n", 0)),
                 state.get("open_load", 0),
                 state.get("availability", "offline"),
+                *(online.get(agent_id, {}).get(s, 0) for s in availability.STATES),
             ]
         )
     out["tables"] = {
@@ -213,9 +227,16 @@ async def agents(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
                 "csat_answers",
                 "open_load",
                 "availability",
+                "online_s",
+                "busy_s",
+                "away_s",
             ],
             body,
-        )
+        ),
+        "availability_daily": table(
+            ["date", "agent_id", "agent", "online_s", "busy_s", "away_s"],
+            [[r[0], r[1], names["agent_id"].get(r[1], f"#{r[1]}"), *r[2:]] for r in online_daily],
+        ),
     }
     return out
 
@@ -333,6 +354,25 @@ async def helpcenter(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any
     }
 
 
+def _bare(f: Filters) -> dict[str, Any]:
+    return {
+        "period": _period(f),
+        "previous_period": _period(f.previous()),
+        "filters": _filters(f),
+        "kpis": [],
+    }
+
+
+async def retention(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
+    """Retention and churn by cohort (month of first conversation), from the activity rollup."""
+    return {**_bare(f), "churn_days": f.churn_days, "tables": await journeys.retention(conn, f)}
+
+
+async def journey(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:
+    """The aggregate path of the customers who first wrote in the period."""
+    return {**_bare(f), "churn_days": f.churn_days, "tables": await journeys.journey_path(conn, f)}
+
+
 BUILDERS = {
     "overview": overview,
     "conversations": conversations,
@@ -341,6 +381,8 @@ BUILDERS = {
     "surveys": surveys,
     "sentiment": sentiment,
     "helpcenter": helpcenter,
+    "retention": retention,
+    "journey": journey,
 }
 
 

@@ -18,12 +18,13 @@ from sqlalchemy import text
 from sodam.accounts.permissions import Permission
 from sodam.accounts.sessions import Console, console_access
 from sodam.analytics import api as reports_api
-from sodam.analytics import charts, churnrisk, digest, readdb, service
+from sodam.analytics import charts, churnrisk, digest, journey_charts, readdb, service
 from sodam.analytics import kpis as K
 from sodam.analytics import queries as Q
 from sodam.analytics.params import CHANNELS
 from sodam.analytics.queries import Filters
 from sodam.core.errors import AppError
+from sodam.core.params import IdPath
 from sodam.segments import service as segments_service
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -63,6 +64,15 @@ TABLE_TITLES = {
     "unanswered_questions": "reports.table.unanswered_questions",
     "comments": "reports.table.comments",
     "percentiles": "reports.table.percentiles",
+    "availability_daily": "reports.table.availability_daily",
+    "cohorts": "reports.table.cohorts",
+    "cohort_customers": "reports.table.cohort_customers",
+    "retention_curve": "reports.table.retention_curve",
+    "paths": "reports.table.paths",
+    "steps": "reports.table.steps",
+    "touchpoints": "reports.table.touchpoints",
+    "channels": "reports.table.channels",
+    "satisfaction": "reports.table.satisfaction",
     "no_result": "reports.table.no_result",
     "most_read": "reports.table.most_read",
 }
@@ -75,7 +85,12 @@ VALUE_KEYS = {
     "availability": "reports.availability.",
     "kpi": "reports.kpi.",
     "kind": "reports.kind.",
+    "type": "reports.kind.",
+    "outcome": "reports.outcome.",
+    "step": "reports.step.",
 }
+# Columns of seconds that are not KPIs (the agents' time online / busy / away).
+DURATIONS = {"online_s", "busy_s", "away_s"}
 
 
 # The churn model's features and their direction, as the at-risk list explains a score.
@@ -131,6 +146,8 @@ def _label(ctx: Console, column: str) -> str:
         return kpi.label(ctx.locale)
     if len(column) == 3 and column[0] == "h" and column[1:].isdigit():  # the heatmap's hours
         return ctx.t("reports.col.hour", n=int(column[1:]))
+    if column[:1] == "m" and column[1:].isdigit():  # the cohort triangle's months
+        return ctx.t("reports.col.month_n", n=int(column[1:]))
     return ctx.t(f"reports.col.{column}")
 
 
@@ -149,8 +166,12 @@ def _cell(ctx: Console, column: str, value: Any, row_unit: str | None = None) ->
     unit = (
         kpi.unit if kpi is not None else (row_unit if column in ("value", "previous", "p50", "p90") else None)
     )
-    if unit == "seconds" and isinstance(value, int | float):
+    if (unit == "seconds" or column in DURATIONS) and isinstance(value, int | float):
         return _duration(ctx, float(value))  # "3.2시간", not 11,568.0
+    if column in ("name", "detail") and isinstance(value, str):  # a channel, an outcome, a survey kind
+        for prefix in ("reports.channel.", "reports.outcome.", "reports.kind."):
+            if ctx.t(prefix + value) != prefix + value:
+                return ctx.t(prefix + value)
     prefix = VALUE_KEYS.get(column)
     if prefix and isinstance(value, str) and value:
         if column == "kpi":
@@ -197,6 +218,17 @@ def _blocks(ctx: Console, name: str, data: dict[str, Any], query: str) -> list[d
                 title=ctx.t(title_key),
                 chart_id=f"chart-{table_name}",
             )
+        elif table_name == "retention_curve" and table["rows"]:
+            chart = charts.line_chart(
+                [row[0] for row in table["rows"]],
+                [(ctx.t("reports.col.retention_pct"), [row[2] for row in table["rows"]])],
+                title=ctx.t("reports.table.retention_curve"),
+                chart_id="chart-retention_curve",
+            )
+        elif table_name == "paths" and table["rows"]:
+            chart = journey_charts.flow_chart(ctx.t, lambda k: _cell(ctx, "channel", k) or "—", table)
+        elif table_name == "satisfaction" and table["rows"]:
+            chart = journey_charts.satisfaction_chart(ctx.t, table)
         elif table_name == "heatmap":
             chart = charts.heatmap(
                 [_cell(ctx, "weekday", row[0]) for row in table["rows"]],
@@ -222,6 +254,8 @@ def _blocks(ctx: Console, name: str, data: dict[str, Any], query: str) -> list[d
                         for row in table["rows"]
                     ],
                 },
+                "shade": journey_charts.shade(table) if table_name == "cohorts" else None,
+                "open": table_name in ("cohorts", "steps", "touchpoints"),
                 "csv_url": f"/console/reports/{name}/csv?"
                 + urlencode({**dict(_pairs(query)), "table": table_name}),
             }
@@ -343,6 +377,41 @@ async def digest_subscription(request: Request, ctx: Console = Reader):
 async def _segments(ctx: Console) -> list[tuple[int, str]]:
     rows = await segments_service.list_(ctx.session, workspace_id=ctx.workspace_id, limit=200)
     return sorted(((s.id, s.name) for s in rows), key=lambda r: r[1])
+
+
+@router.get("/reports/journey/contacts/{contact_id}/csv")
+async def contact_journey_csv(
+    contact_id: IdPath, table: str | None = Query(default=None, max_length=40), ctx: Console = Reader
+):
+    """One table of a customer's journey as CSV."""
+    data = await reports_api.contact_journey_data(ctx.workspace_id, contact_id, "Asia/Seoul")
+    return reports_api.csv_response(data, table or "touchpoints")
+
+
+@router.get("/reports/journey/contacts/{contact_id}")
+async def contact_journey_page(contact_id: IdPath, ctx: Console = Reader):
+    """One customer's journey map: touchpoints and satisfaction over time."""
+    data = await reports_api.contact_journey_data(ctx.workspace_id, contact_id, "Asia/Seoul")
+    blocks = _blocks(ctx, "journey", data, "")
+    for b in blocks:
+        b["csv_url"] = f"/console/reports/journey/contacts/{contact_id}/csv?" + urlencode(
+            {"table": b["name"]}
+        )
+    return ctx.render(
+        "reports/contact_journey.html",
+        {"section": "reports", "report": "journey", "reports": service.REPORTS, "query": "", "data": data,
+         "blocks": blocks},
+    )  # fmt: skip
+
+
+@router.get("/reports/journey/contact")
+async def contact_journey_pick(
+    contact_id: str | None = Query(default=None, max_length=18), ctx: Console = Reader
+):
+    """The journey report's "one customer" box: to that customer's journey."""
+    if contact_id and contact_id.strip().isdigit():
+        return RedirectResponse(f"/console/reports/journey/contacts/{int(contact_id)}", status_code=303)
+    return RedirectResponse("/console/reports/journey", status_code=303)
 
 
 @router.get("/reports/{name}/csv")

@@ -25,7 +25,9 @@ router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
     "(`account_value` attribute), customer since and tenure, lifetime and open conversations, the "
     "last CSAT / NPS / CES answers, the sentiment of the last interaction (−1..1 with its label), "
     "recent conversations on every channel, the page the customer is on now, and the segments "
-    "the contact is in (`segments`: id and name; the first 20 segments by name are checked).",
+    "the contact is in (`segments`: id and name; the first 20 segments by name are checked), and the "
+    "churn risk (`churn_risk`: score 0–1, the reasons pushing it up most, when it was scored; null "
+    "before the workspace's model has scored the customer).",
 )
 async def contact_summary(contact_id: IdPath, principal: ReadPrincipal, session: ApiSession) -> dict:
     data = await screen_pop.summary(session, workspace_id=principal.workspace_id, contact_id=contact_id)

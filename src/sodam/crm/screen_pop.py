@@ -6,7 +6,8 @@ conversations; the last CSAT / NPS / CES answers; the sentiment of the last inte
 mean of the stored per-message scores of the conversation with the customer's newest scored
 message, its last five messages weighing as much as all of it — kept by the database, see
 migration 0023, and shared with segments); open conversations; past conversations on every
-channel; the page they are on now.
+channel; the page they are on now; the churn risk (the nightly model's score, analytics/
+churnrisk.py, with the three reasons pushing it up most).
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ SCREEN_POP_SQL = text(
                   FROM survey_answers
                  WHERE workspace_id = :ws AND contact_id = :contact AND kind IN ('csat', 'nps', 'ces')
                  ORDER BY kind, created_at DESC) s) AS surveys,
+           (SELECT json_build_object('risk', risk, 'features', features, 'scored_at', scored_at)
+              FROM churn_scores WHERE workspace_id = :ws AND contact_id = :contact) AS churn_risk,
            (SELECT row_to_json(p) FROM (
                 SELECT url, title, created_at AS at, browser, os, device FROM visitor_pages
                  WHERE workspace_id = :ws AND contact_id = :contact ORDER BY id DESC LIMIT 1) p) AS page
@@ -138,6 +141,16 @@ async def summary(
             "at": _at(sentiment["at"]),
         }
     page = row["page"]
+    risk = row["churn_risk"]
+    if risk is not None:
+        risk = {
+            "score": round(float(risk["risk"]), 3),
+            "reasons": [
+                {"feature": t["feature"], "direction": t.get("direction", "high")}
+                for t in (risk["features"] or {}).get("top", [])
+            ],
+            "scored_at": _at(risk["scored_at"]),
+        }
     return {
         "contact_id": contact["id"],
         "name": contact["name"],
@@ -170,4 +183,5 @@ async def summary(
         "open_conversations": [_conversation(c) for c in row["open"]],
         "recent_conversations": [_conversation(c) for c in row["recent"]],
         "current_page": {**page, "at": _at(page["at"])} if page else None,
+        "churn_risk": risk,
     }

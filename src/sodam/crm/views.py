@@ -26,6 +26,10 @@ async def screen_pop_fragment(
     data["segments"] = await segments.of_contact(
         ctx.session, workspace_id=ctx.workspace_id, contact_id=contact_id
     )
+    if data["churn_risk"]:  # the reasons in the agent's language (the reports' wording)
+        for reason in data["churn_risk"]["reasons"]:
+            key = "reports.churn.feature." + reason["feature"] + "." + reason["direction"]
+            reason["label"] = ctx.t(key) if ctx.t(key) != key else reason["feature"]
     return ctx.render("crm/_screen_pop.html", {"pop": data, "current_conversation": conversation})
 
 

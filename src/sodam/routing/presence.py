@@ -150,8 +150,11 @@ async def console_activity(*, workspace_id: int, agent_id: int) -> None:
         await session.commit()
 
 
-async def check_presence(session: AsyncSession, *, workspace_id: int, agent_id: int) -> bool:
-    """After the grace period: still no console anywhere → offline."""
+async def check_presence(
+    session: AsyncSession, *, workspace_id: int, agent_id: int, at: datetime | None = None
+) -> bool:
+    """After the grace period: still no console anywhere → offline (as of `at`: a dead
+    process's last heartbeat, so its agents' time online ends there)."""
     if await _live_sockets(session, agent_id) > 0:
         return False
     state = await service.state_of(session, workspace_id=workspace_id, agent_id=agent_id)
@@ -164,6 +167,7 @@ async def check_presence(session: AsyncSession, *, workspace_id: int, agent_id: 
         availability=Availability.offline,
         chosen=False,
         reason="console_closed",
+        at=at,
     )
     return True
 
@@ -175,12 +179,18 @@ async def sweep(session: AsyncSession, *, now: datetime | None = None) -> dict[s
         await session.execute(
             delete(AgentPresence)
             .where(AgentPresence.seen_at < now - timedelta(seconds=STALE_AFTER_S))
-            .returning(AgentPresence.workspace_id, AgentPresence.agent_id)
+            .returning(AgentPresence.workspace_id, AgentPresence.agent_id, AgentPresence.seen_at)
         )
     )
+    last_beat: dict[tuple[int, int], datetime] = {}
+    for workspace_id, agent_id, seen_at in stale:
+        key = (workspace_id, agent_id)
+        last_beat[key] = max(seen_at, last_beat.get(key, seen_at))
     went_offline = 0
-    for workspace_id, agent_id in set(stale):
-        went_offline += int(await check_presence(session, workspace_id=workspace_id, agent_id=agent_id))
+    for (workspace_id, agent_id), seen_at in last_beat.items():
+        went_offline += int(
+            await check_presence(session, workspace_id=workspace_id, agent_id=agent_id, at=seen_at)
+        )
     present = select(AgentPresence.agent_id).distinct().scalar_subquery()
     idle = list(
         await session.execute(

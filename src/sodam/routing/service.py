@@ -64,16 +64,19 @@ async def set_availability(
     availability: Availability,
     chosen: bool,
     reason: str,
+    at: datetime | None = None,
 ) -> AgentState:
     """Change an agent's availability; going offline hands back the conversations they have
-    not answered yet, coming online routes the queue."""
+    not answered yet, coming online routes the queue. `at` back-dates the change (a dead
+    process's agent went offline at its last heartbeat); a trigger records every change in
+    agent_availability_log (the agents report's time online / away / busy)."""
     state = await state_of(session, workspace_id=workspace_id, agent_id=agent_id, lock=True)
     if state.availability == availability and state.chosen == chosen:
         return state
     previous = state.availability
     state.availability = availability
     state.chosen = chosen
-    state.changed_at = _now()
+    state.changed_at = min(at, _now()) if at is not None else _now()
     if availability == Availability.online:
         state.last_activity_at = _now()
     await session.flush()

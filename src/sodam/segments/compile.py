@@ -49,6 +49,9 @@ contact_sentiments = table(
     "contact_sentiments", column("workspace_id"), column("contact_id"), column("score")
 )
 
+# The churn model's scores (migration 0032, analytics/churnrisk.py): one row per scored customer.
+churn_scores = table("churn_scores", column("workspace_id"), column("contact_id"), column("risk"))
+
 
 def _like(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -244,6 +247,16 @@ def _sentiment(ws: int, op: str, value) -> ColumnElement[bool]:
     return not_(chosen) if op == "not_set" else chosen
 
 
+def _churn_risk(ws: int, op: str, value) -> ColumnElement[bool]:
+    """The customer's churn risk as the screen pop shows it (the nightly model's score)."""
+    risk = churn_scores.c.risk
+    predicate = true() if op in ("set", "not_set") else (risk >= value if op == "gte" else risk <= value)
+    chosen = Contact.id.in_(
+        select(churn_scores.c.contact_id).where(churn_scores.c.workspace_id == ws, predicate)
+    )
+    return not_(chosen) if op == "not_set" else chosen
+
+
 def _condition(cond: Condition, ws: int, now: datetime) -> ColumnElement[bool]:
     f, op, value = cond.field, cond.op, cond.value
     if f == "attribute":
@@ -273,6 +286,8 @@ def _condition(cond: Condition, ws: int, now: datetime) -> ColumnElement[bool]:
         return _survey(ws, f, op, value)
     if f == "sentiment":
         return _sentiment(ws, op, value)
+    if f == "churn_risk":
+        return _churn_risk(ws, op, value)
     raise ValueError(f"unknown field {f}")  # pragma: no cover - parse() refuses it
 
 

@@ -43,6 +43,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "nps": ("lte", "gte", "eq", "set", "not_set"),
     "ces": ("lte", "gte", "eq", "set", "not_set"),
     "sentiment": ("is", "lte", "gte", "set", "not_set"),
+    # The nightly churn model's score, 0–1 (analytics/churnrisk.py; table churn_scores).
+    "churn_risk": ("gte", "lte", "set", "not_set"),
 }
 NO_VALUE = ("set", "not_set")
 
@@ -155,6 +157,10 @@ def _value(cond: dict[str, Any], fld: str, op: str, path: str) -> Any:
         if not _is_int(value) or not low <= value <= high:
             raise _fail(vpath, f"must be a whole number from {low} to {high}")
         return value
+    if fld == "churn_risk":
+        if not _is_number(value) or isinstance(value, bool) or not 0 <= value <= 1:
+            raise _fail(vpath, "must be a number from 0 to 1")
+        return float(value)
     if fld == "sentiment":
         if op == "is":
             if value not in SENTIMENT_LABELS:

@@ -42,6 +42,7 @@
     if (op === "set" || op === "not_set") return "none";
     if (field === "open_conversation") return "bool";
     if (field === "sentiment") return op === "is" ? "sentiment" : "score";
+    if (field === "churn_risk") return "risk";
     if (field === "channel") return "channel";
     if (op === "in" || op === "not_in" || LISTS[field]) return "list";
     if (op === "before" || op === "after") return "date";
@@ -62,9 +63,10 @@
       input = el("select", { "class": "seg-value", "aria-label": S.value });
       options(input, CHANNELS, null, Array.isArray(value) ? value[0] : CHANNELS[0]);
     } else {
-      var type = { date: "date", "int": "number", number: "number", score: "number" }[kind] || "text";
+      var type = { date: "date", "int": "number", number: "number", score: "number", risk: "number" }[kind] || "text";
       input = el("input", { "class": "seg-value", type: type, "aria-label": S.value });
       if (kind === "score") { input.step = "0.1"; input.min = "-1"; input.max = "1"; }
+      if (kind === "risk") { input.step = "0.05"; input.min = "0"; input.max = "1"; }
       if (kind === "number") input.step = "any";
       if (kind === "list") input.placeholder = S.list;
       if (value !== undefined && value !== null) input.value = Array.isArray(value) ? value.join(", ") : String(value).slice(0, kind === "date" ? 10 : 200);
@@ -78,7 +80,7 @@
     if (kind === "channel") return [raw];
     if (kind === "list") return raw.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
     if (kind === "int") return raw === "" ? null : parseInt(raw, 10);
-    if (kind === "number" || kind === "score") return raw === "" ? null : Number(raw);
+    if (kind === "number" || kind === "score" || kind === "risk") return raw === "" ? null : Number(raw);
     if (kind === "text") {
       // An attribute's "equals" keeps numbers and true/false typed, as the API would get them.
       if (/^-?\d+(\.\d+)?$/.test(raw.trim())) return Number(raw.trim());
