@@ -324,28 +324,11 @@ async def sweep(session: AsyncSession, *, now: datetime | None = None) -> dict[s
 async def _remind(session: AsyncSession, call: WebCall) -> None:
     """The booked call is near: the customer reads it in the conversation; the agents' call
     bars get a `due` frame (the booked call with its 지금 걸기 button)."""
-    from sodam.voice.callbacks import when_text
-
     call.reminded_at = _now()
     conversation = await session.get(Conversation, call.conversation_id)
     inbox = await session.get(Inbox, call.inbox_id)
     if conversation is not None and inbox is not None:
-        lang = _lang(call.language)
-        await conversations.create_message(
-            session,
-            conversation=conversation,
-            content=gettext(
-                lang,
-                "calls.reminder",
-                kind=gettext(lang, f"calls.kind.{call.kind}"),
-                when=when_text(call.scheduled_at, business_hours(inbox), lang),
-            ),
-            sender_type=SenderType.system,
-            sender_id=None,
-            kind=MessageKind.system,
-            client_id=f"web_call:{call.id}:reminder",
-            payload={"web_call": call_out(call)},
-        )
+        await _post_booking(session, call=call, conversation=conversation, inbox=inbox, what="reminder")
     await session.flush()
     await _announce(session, call, "due")
 
@@ -396,7 +379,6 @@ async def book(
     """Book a call at an offered slot (409 slot_unavailable otherwise); the confirmation is
     posted in the conversation in the customer's language."""
     from sodam.calls import slots
-    from sodam.voice.callbacks import when_text
 
     check_kind(kind)
     now = now or _now()
@@ -427,23 +409,34 @@ async def book(
     )
     session.add(call)
     await session.flush()
+    await _post_booking(session, call=call, conversation=conversation, inbox=inbox, what="booked")
+    await _announce(session, call, "booked")
+    return call
+
+
+async def _post_booking(
+    session: AsyncSession, *, call: WebCall, conversation: Conversation, inbox: Inbox, what: str
+) -> None:
+    """A booked call's line in the conversation ("booked" or "reminder"), in the customer's
+    language, once (its client id)."""
+    from sodam.voice.callbacks import when_text
+
+    lang = _lang(call.language)
     await conversations.create_message(
         session,
         conversation=conversation,
         content=gettext(
             lang,
-            "calls.booked",
-            kind=gettext(lang, f"calls.kind.{kind}"),
+            f"calls.{what}",
+            kind=gettext(lang, f"calls.kind.{call.kind}"),
             when=when_text(call.scheduled_at, business_hours(inbox), lang),
         ),
         sender_type=SenderType.system,
         sender_id=None,
         kind=MessageKind.system,
-        client_id=f"web_call:{call.id}:booked",
+        client_id=f"web_call:{call.id}:{what}",
         payload={"web_call": call_out(call)},
     )
-    await _announce(session, call, "booked")
-    return call
 
 
 async def cancel(session: AsyncSession, *, workspace_id: int, call_id: int) -> WebCall:
