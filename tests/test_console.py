@@ -439,9 +439,12 @@ async def test_inbox_settings_and_embed_snippet(admin, live_server):
             "allowed_origins": "https://Shop.example.com/\nhttp://localhost:3000",
             "color": "#FF8800",
             "prechat_form": "1",
+            "calls_request": "1",
+            "calls_per_slot": "2",
         },
     )
     assert r.status_code == 200 and "저장했습니다" in r.text
+    assert 'id="call-settings"' in r.text and "고객이 위젯에서 통화를 요청하거나 예약할 수 있습니다" in r.text
     bad = await post(
         client,
         f"/console/settings/inboxes/{ws.inbox_id}",
@@ -455,6 +458,7 @@ async def test_inbox_settings_and_embed_snippet(admin, live_server):
     assert inbox.name == "쇼핑몰 채팅"
     assert inbox.allowed_origins == ["https://shop.example.com", "http://localhost:3000"]
     assert inbox.settings["color"] == "#ff8800" and inbox.settings["prechat_form"] is True
+    assert inbox.settings["calls_request"] is True and inbox.settings["calls_per_slot"] == 2
 
 
 async def test_agent_locale_switches_the_console_to_english(admin):

@@ -83,6 +83,8 @@ async def update_inbox(
     hours_weekends: str | None = Form(default=None),
     assume_resolved_minutes: int = Form(default=30, ge=1, le=7 * 24 * 60),
     sla_first_reply_minutes: int = Form(default=0, ge=0, le=7 * 24 * 60),
+    calls_request: str | None = Form(default=None),
+    calls_per_slot: int = Form(default=0, ge=0, le=100),
     ctx: Console = Depends(manage_inboxes),
 ):
     """Save an inbox's widget settings; invalid input re-renders the form with the error."""
@@ -118,6 +120,10 @@ async def update_inbox(
             "prechat_form": prechat_form is not None,
             "bot_enabled": bot_enabled is not None,
             "sla_first_reply_s": sla_first_reply_minutes * 60,
+            # Browser calls (docs/calls.md): the widget's 통화 button; 0 places per booking
+            # slot means one per staffed agent.
+            "calls_request": calls_request is not None,
+            "calls_per_slot": calls_per_slot or None,
             **bot_settings,
         },
     )
