@@ -42,3 +42,8 @@ def test_customer_query_spells_out_chat_endings_and_clipped_words():
     assert customer_query("대여 가능한가여") == "대여 가능한가요"
     assert customer_query("감염 이용 참여") == "감염 이용 참여"
     assert customer_query("Refund PLEASE!!") == "refund please!"
+    # A customer's words for a help center's term are added, never replacing theirs.
+    assert customer_query("돈 돌려받을 수 있어요?") == "돈 돌려받을 수 있어요? 환불"
+    assert customer_query("맘에 안들어서 돌려보내고 싶어요") == "맘에 안들어서 돌려보내고 싶어요 반품 마음에"
+    assert customer_query("고딩도 공짜로 써볼수 있나요") == "고등학생도 공짜로 써볼수 있나요 무료"
+    assert customer_query("환불 돈 돌려받기") == "환불 돈 돌려받기"  # the term is there already

@@ -22,9 +22,9 @@ __all__ = ["DenseUnits", "FusedScores", "fuse"]
 # see docs/knowledge.md and bench/faq_tune.py). Ranking: each channel's similarities become
 # z-scores among the knowledge base's articles (so channels with different spreads add up
 # fairly), plus the BM25 score relative to the query's best article.
-CHANNEL_WEIGHTS = {"e5q": 1.0, "e5p": 1.0, "use": 1.0, "e5s": 1.0, "uses": 0.5}
+CHANNEL_WEIGHTS = {"e5q": 1.0, "e5p": 1.0, "use": 1.0, "e5s": 1.0}
 BM25_WEIGHT = 2.0
-FALLBACK = {"e5s": "e5p", "uses": "use"}
+FALLBACK = {"e5s": "e5p"}
 Z_FLOOR = 0.01  # keeps a knowledge base of near-identical articles from blowing z-scores up
 # The decision: a logistic model over the top article's raw similarity on each channel and
 # log(1 + its BM25 score), trained on the dev set (bench/faq_tune.py --train).

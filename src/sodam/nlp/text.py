@@ -128,8 +128,22 @@ _CLIPPED_WORDS = {
     "쿠폰코드": "쿠폰 코드",
     "계좌이체": "계좌 이체",
     "폰번호": "휴대폰 번호",
+    "고딩": "고등학생",
+    "중딩": "중학생",
+    "대딩": "대학생",
+    "초딩": "초등학생",
 }
 _CLIPPED_RE = re.compile("|".join(sorted(map(re.escape, _CLIPPED_WORDS), key=len, reverse=True)))
+# What customers say for a help center's terms, added after the query (not replacing it):
+# "돈 돌려받을 수 있어요?" is a refund question, "돌려보낼래요" a return.
+_EXPANSIONS = (
+    (re.compile(r"돈\s*(?:을|은|이)?\s*돌려|돌려\s*받|돈\s*(?:이|은)?\s*(?:언제\s*)?(?:안\s*)?들어"), "환불"),
+    (re.compile(r"돌려\s*보내|반송|물리(?:고|래|려)|무르(?:고|려)"), "반품"),
+    (re.compile(r"공짜"), "무료"),
+    (re.compile(r"(?<![가-힣])맘에"), "마음에"),
+    (re.compile(r"교혼|교횐|교황신청"), "교환"),
+    (re.compile(r"어케|어캐|어떡게"), "어떻게"),
+)
 
 
 def customer_query(text: str) -> str:
@@ -141,6 +155,9 @@ def customer_query(text: str) -> str:
     for pattern, replacement in _CHAT_ENDINGS:
         text = pattern.sub(replacement, text)
     text = _CLIPPED_RE.sub(lambda m: _CLIPPED_WORDS[m.group(0)], text)
+    extra = [words for pattern, words in _EXPANSIONS if pattern.search(text) and words not in text]
+    if extra:
+        text = text + " " + " ".join(extra)
     return _SPACE.sub(" ", text).strip()
 
 
