@@ -29,13 +29,13 @@ Z_FLOOR = 0.01  # keeps a knowledge base of near-identical articles from blowing
 # The decision: a logistic model over the top article's raw similarity on each channel and
 # log(1 + its BM25 score), trained on the dev set (bench/faq_tune.py --train).
 DECISION_WEIGHTS: dict[str, float] = {
-    "e5q": -0.0358,
-    "e5p": 29.1575,
-    "use": 2.6458,
-    "e5s": 14.4583,
-    "bm25": 0.6412,
+    "e5q": 7.5145,
+    "e5p": 18.9863,
+    "use": 3.1363,
+    "e5s": 18.3796,
+    "bm25": 0.4636,
 }
-DECISION_BIAS = -38.9992
+DECISION_BIAS = -40.2032
 
 
 class DenseUnits:

@@ -119,8 +119,8 @@ class Confidence:
     # On the decision's answer probability (nlp.dense.answer_probability), chosen with it on the
     # Korean dev set (bench/faq_tune.py --train): 93 % of the dev set's off-topic questions
     # fall below it. No choices band: offered choices are not a handoff.
-    FUSED_ANSWER_AT = 0.4816
-    FUSED_CHOICES_AT = 0.4816
+    FUSED_ANSWER_AT = 0.4376
+    FUSED_CHOICES_AT = 0.4376
     FUSED_MIN_MARGIN = 0.0
 
     def decision(
