@@ -339,36 +339,22 @@ async def test_the_sweep_ends_silent_calls_reminds_and_misses_booked_ones(live_s
         ended = await session.get(WebCall, live_id)
         assert (ended.status, ended.outcome, ended.ended_by) == ("ended", "completed", "system")
         assert ended.duration_s == 6 * 60  # from the answer to the last heartbeat
-        soon = WebCall(
-            workspace_id=ws.workspace_id,
-            conversation_id=conv,
-            inbox_id=ws.inbox_id,
-            contact_id=contact,
-            kind="voice",
-            initiator="contact",
-            status="scheduled",
-            scheduled_at=now + timedelta(minutes=5),
-        )
-        late = WebCall(
-            workspace_id=ws.workspace_id,
-            conversation_id=conv,
-            inbox_id=ws.inbox_id,
-            contact_id=contact,
-            kind="video",
-            initiator="contact",
-            status="scheduled",
-            scheduled_at=now - timedelta(minutes=31),
-        )
-        later = WebCall(
-            workspace_id=ws.workspace_id,
-            conversation_id=conv,
-            inbox_id=ws.inbox_id,
-            contact_id=contact,
-            kind="video",
-            initiator="contact",
-            status="scheduled",
-            scheduled_at=now + timedelta(hours=3),
-        )
+
+        def booked(kind: str, at: datetime) -> WebCall:
+            return WebCall(
+                workspace_id=ws.workspace_id,
+                conversation_id=conv,
+                inbox_id=ws.inbox_id,
+                contact_id=contact,
+                kind=kind,
+                initiator="contact",
+                status="scheduled",
+                scheduled_at=at,
+            )
+
+        soon = booked("voice", now + timedelta(minutes=5))
+        late = booked("video", now - timedelta(minutes=31))
+        later = booked("video", now + timedelta(hours=3))
         session.add_all([soon, late, later])
         await session.commit()
         ids = (soon.id, late.id, later.id)
