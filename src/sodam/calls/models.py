@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sodam.db.base import Base, IdMixin, TimestampMixin, WorkspaceScoped
@@ -22,6 +22,12 @@ class WebCall(IdMixin, TimestampMixin, WorkspaceScoped, Base):
         Index("ix_web_calls_conversation", "conversation_id", "id"),
         Index("ix_web_calls_contact", "contact_id", "created_at"),
         Index("ix_web_calls_inbox_slot", "inbox_id", "scheduled_at"),
+        Index(
+            "ix_web_calls_in_play",
+            "status",
+            "scheduled_at",
+            postgresql_where=text("status IN ('active', 'scheduled')"),
+        ),
     )
     conversation_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False

@@ -54,6 +54,13 @@ def upgrade() -> None:
     op.create_index("ix_web_calls_conversation", "web_calls", ["conversation_id", "id"])
     op.create_index("ix_web_calls_contact", "web_calls", ["contact_id", "created_at"])
     op.create_index("ix_web_calls_inbox_slot", "web_calls", ["inbox_id", "scheduled_at"])
+    # The minute's sweep reads only the calls still in play (connected or booked).
+    op.create_index(
+        "ix_web_calls_in_play",
+        "web_calls",
+        ["status", "scheduled_at"],
+        postgresql_where=sa.text("status IN ('active', 'scheduled')"),
+    )
 
 
 def downgrade() -> None:
