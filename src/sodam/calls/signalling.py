@@ -152,20 +152,28 @@ async def on_visitor_frame(inbox: Inbox, contact_id: int, frame: dict[str, Any],
                 await _relay(call, "contact", frame)
                 return
             call = await _customer_call(session, inbox, contact_id, call_id, lock=True)
-            if action == "accept":
-                await service.accept(session, call=call, by="contact")
-            elif action == "decline":
-                await service.decline(session, call=call, by="contact")
-            elif action == "end":
-                await service.finish(session, call=call, by="contact", outcome=_reason(frame))
-            else:
-                raise Invalid("unknown call action", code="unknown_action")
+            await _transition(session, call, frame, by="contact")
             await session.commit()
     except AppError as exc:
         reply(_error(exc, frame))
     except Exception:
         log.exception("call frame failed")
         reply(_error(AppError("the call frame failed", code="call_failed"), frame))
+
+
+async def _transition(
+    session, call: WebCall, frame: dict[str, Any], *, by: str, agent_id: int | None = None
+) -> None:
+    """accept / decline / end from either side (the call is locked by the caller)."""
+    action = frame.get("action")
+    if action == "accept":
+        await service.accept(session, call=call, by=by, agent_id=agent_id)
+    elif action == "decline":
+        await service.decline(session, call=call, by=by)
+    elif action == "end":
+        await service.finish(session, call=call, by=by, outcome=_reason(frame))
+    else:
+        raise Invalid("unknown call action", code="unknown_action")
 
 
 def _reason(frame: dict[str, Any]) -> str | None:
@@ -209,14 +217,7 @@ async def on_agent_frame(principal: Principal, frame: dict[str, Any], reply: Rep
             if not lock:
                 await _relay(call, "agent", frame)
                 return
-            if action == "accept":
-                await service.accept(session, call=call, by="agent", agent_id=agent_id)
-            elif action == "decline":
-                await service.decline(session, call=call, by="agent")
-            elif action == "end":
-                await service.finish(session, call=call, by="agent", outcome=_reason(frame))
-            else:
-                raise Invalid("unknown call action", code="unknown_action")
+            await _transition(session, call, frame, by="agent", agent_id=agent_id)
             await session.commit()
     except AppError as exc:
         reply(_error(exc, frame))
