@@ -33,11 +33,17 @@ async def snapshot(url: str, workspace_id: int) -> list[tuple]:
         )
         dims = [("dim", *row) for row in await cur.fetchall()]
         cur = await conn.execute(
-            "SELECT contact_id, dim, value, hour, next_hour, conversations FROM report_contact_activity"
+            "SELECT contact_id, dim, value, hour, next_hour, first_hour, conversations FROM report_contact_activity"
             " WHERE workspace_id = %s ORDER BY 1, 2, 3, 4",
             (workspace_id,),
         )
-        return cube + dims + [("activity", *row) for row in await cur.fetchall()]
+        activity = [("activity", *row) for row in await cur.fetchall()]
+        cur = await conn.execute(
+            "SELECT dim, value, cohort, day, customers FROM report_cohort_days WHERE workspace_id = %s"
+            " ORDER BY 1, 2, 3, 4",
+            (workspace_id,),
+        )
+        return cube + dims + activity + [("cohort", *row) for row in await cur.fetchall()]
 
 
 async def totals(url: str, workspace_id: int) -> dict[str, int]:

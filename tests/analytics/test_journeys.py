@@ -361,3 +361,56 @@ async def test_churn_risk_in_the_screen_pop_and_as_a_segment_condition(
     with pytest.raises(AppError) as bad:
         parse({"all": [{"field": "churn_risk", "op": "gte", "value": 1.5}]})
     assert bad.value.details["path"] == "filter.all[0].value"
+
+
+async def test_the_cohort_rollup_equals_each_customers_activity_and_follows_changes(db, history):
+    """The rollup's cohorts (first-of-the-month days, the window's last rows) equal the ones
+    read from every customer's activity, for ends inside and at the end of a month, any N, a
+    dimension and a pair; after a customer's earlier conversation moves their cohort (the
+    incremental refresh) and after a full rebuild."""
+    ws, ids = history
+    ends = [date(2026, 3, 31), date(2026, 3, 10), date(2026, 2, 28), date(2026, 2, 15), date(2026, 1, 31)]
+    slices = [{}, {"inbox_id": ids["I1"]}, {"inbox_id": ids["I2"]}, {"inbox_id": ids["I1"], "language": "ko"}]
+
+    async def both_ways(conn) -> list:
+        seen = []
+        for end in ends:
+            for n in (1, 30, 60, 400):
+                for extra in slices:
+                    f = replace(Filters(ws.workspace_id, date(2026, 1, 1), end, churn_days=n), **extra)
+                    m0 = datetime.combine(journeys.cohort_months(f)[0], datetime.min.time(), f.zone)
+                    rolled = await journeys._cohort_rows_rolled_up(conn, f, m0, Q.dim_slice(f.set_filters()))
+                    per_customer = await journeys._cohort_rows_per_customer(conn, f, m0)
+                    assert rolled == per_customer, (end, n, extra)
+                    seen.append(rolled)
+        return seen
+
+    async with await _conn(db) as conn:
+        before = await both_ways(conn)
+        assert any(before)
+        # An earlier conversation of C (written late) moves C from cohort 2026-02 to 2025-11.
+        with psycopg.connect(db) as sync:
+            b = Builder(sync, ws)
+            b.ids.update(ids)
+            b.conversation("C0", inbox=ids["I1"], contact=ids["C"], created=at("09:00", "2025-11-03"))
+            sync.commit()
+        await rollup.refresh(db)
+        after = await both_ways(conn)
+        assert after != before
+        f = Filters(ws.workspace_id, START, END, churn_days=30)
+        cohorts = _by_cohort((await journeys.retention(conn, f))["cohorts"])
+        assert cohorts["2026-02"][0] == 0 and cohorts["2025-11"][:5] == [1, 100.0, 0.0, 0.0, 100.0]
+        cur = await conn.execute(
+            "SELECT dim, value, cohort, day, customers FROM report_cohort_days WHERE workspace_id = %s ORDER BY 1, 2, 3, 4",
+            (ws.workspace_id,),
+        )
+        incremental = await cur.fetchall()
+        assert all(row[-1] > 0 for row in incremental)  # rows moved to zero are gone
+    await rollup.rebuild(db, workspace_id=ws.workspace_id)
+    async with await _conn(db) as conn:
+        cur = await conn.execute(
+            "SELECT dim, value, cohort, day, customers FROM report_cohort_days WHERE workspace_id = %s ORDER BY 1, 2, 3, 4",
+            (ws.workspace_id,),
+        )
+        assert await cur.fetchall() == incremental
+        assert await both_ways(conn) == after

@@ -1,9 +1,12 @@
 """Retention by cohort, the journey map's aggregate path, and one customer's journey.
 
 All read pre-aggregated rows, never the event log:
-- cohorts: the per-customer activity rollup (`report_contact_activity`: each hour a customer
-  started a conversation), sliced by the filters like churn (the workspace, one dimension or a
-  pair); the facts' covering index when the rollup has no such slice;
+- cohorts: the cohort rollup (`report_cohort_days`: per slice, cohort month and day, the
+  customers whose first conversation of that month was that day — a few thousand rows) and,
+  for "churned", one index-only range scan of the last N days' activity rows (each carries the
+  customer's first hour, so their cohort). A segment, a report in another time zone than the
+  rollup's months, or filters no slice holds read each customer's activity instead: the
+  per-customer activity rollup (`report_contact_activity`), or the facts' covering index;
 - the aggregate path: `report_contact_journey` (one row per customer: first hour and channel,
   last hour, conversation and survey counts), a range of its (workspace, first hour) index;
 - one customer: their activity rows by channel (the rollup's primary key starts with the
@@ -19,6 +22,7 @@ import psycopg
 
 from sodam.analytics import queries as Q
 from sodam.analytics.queries import Filters
+from sodam.analytics.rollup import COHORT_TZ
 
 MAX_COHORTS = 24
 MIN_COHORTS = 12
@@ -53,7 +57,51 @@ def cohort_months(f: Filters) -> list[date]:
 async def _cohort_rows(
     conn: psycopg.AsyncConnection, f: Filters, m0: datetime
 ) -> list[tuple[date, date, int, int]]:
-    """(cohort month, active month, customers, of them active in the last N days) for customers
+    sliced = Q.dim_slice(f.set_filters())
+    if sliced is not None and f.contact_ids is None and f.tz == COHORT_TZ:
+        return await _cohort_rows_rolled_up(conn, f, m0, sliced)
+    return await _cohort_rows_per_customer(conn, f, m0)
+
+
+async def _cohort_rows_rolled_up(
+    conn: psycopg.AsyncConnection, f: Filters, m0: datetime, sliced: tuple[str, str]
+) -> list[tuple[date, date, int, int]]:
+    """The same rows from the cohort rollup: a month's active customers of a cohort up to the
+    end are the sum of their first-of-the-month days before it; the recently active are the
+    rows of the last N days that are each customer's last before the end."""
+    params: dict[str, Any] = {
+        "ws": f.workspace_id,
+        "dim": sliced[0],
+        "value": sliced[1],
+        "c0": m0.date(),
+        "end": f.end,
+        "m0": m0,
+        "until": f.until,
+        "recent": f.until - timedelta(days=f.churn_days),
+    }
+    cur = await conn.execute(
+        "SELECT cohort, date_trunc('month', day)::date, sum(customers)::int FROM report_cohort_days"
+        " WHERE workspace_id = %(ws)s AND dim = %(dim)s AND value = %(value)s AND cohort >= %(c0)s"
+        " AND day <= %(end)s GROUP BY 1, 2 HAVING sum(customers) > 0",
+        params,
+    )
+    active = {(c, m): n for c, m, n in await cur.fetchall()}
+    cur = await conn.execute(
+        f"SELECT date_trunc('month', a.first_hour AT TIME ZONE '{COHORT_TZ}')::date, count(*)::int"
+        " FROM report_contact_activity a WHERE a.workspace_id = %(ws)s AND a.dim = %(dim)s"
+        " AND a.value = %(value)s AND a.hour >= %(recent)s AND a.hour < %(until)s"
+        " AND (a.next_hour IS NULL OR a.next_hour >= %(until)s) AND a.first_hour >= %(m0)s GROUP BY 1",
+        params,
+    )
+    recent = dict(await cur.fetchall())
+    return [(c, m, n, recent.get(c, 0) if c == m else 0) for (c, m), n in sorted(active.items())]
+
+
+async def _cohort_rows_per_customer(
+    conn: psycopg.AsyncConnection, f: Filters, m0: datetime
+) -> list[tuple[date, date, int, int]]:
+    """(cohort month, active month, customers, of them active in the last N days — in the cohort
+    month's row, 0 in the others) for customers
     whose first conversation (in the filters' slice) is at or after m0 and before the end."""
     recent = f.until - timedelta(days=f.churn_days)
     params: dict[str, Any] = {"ws": f.workspace_id, "tz": f.tz, "m0": m0, "until": f.until, "recent": recent}
@@ -96,7 +144,7 @@ async def _cohort_rows(
         f"  FROM act a JOIN k USING (contact_id) WHERE NOT {earlier} GROUP BY 1, 2 ORDER BY 1, 2",
         params,
     )
-    return [(c, m, int(n), int(r)) for c, m, n, r in await cur.fetchall()]
+    return [(c, m, int(n), int(r) if c == m else 0) for c, m, n, r in await cur.fetchall()]
 
 
 async def retention(conn: psycopg.AsyncConnection, f: Filters) -> dict[str, Any]:

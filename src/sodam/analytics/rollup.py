@@ -68,14 +68,33 @@ DIM_SPLIT = (
 # report_hourly_dim, with the next such hour: churn and retention read only this. {where}
 # filters `report_facts s` (the contacts of a batch, or a workspace).
 ACTIVITY_SQL = f"""
-INSERT INTO report_contact_activity (workspace_id, contact_id, dim, value, hour, next_hour, conversations)
+INSERT INTO report_contact_activity (workspace_id, contact_id, dim, value, hour, next_hour, first_hour,
+    conversations)
 SELECT workspace_id, contact_id, dim, value, hour,
-       lead(hour) OVER (PARTITION BY workspace_id, contact_id, dim, value ORDER BY hour), n
+       lead(hour) OVER (PARTITION BY workspace_id, contact_id, dim, value ORDER BY hour),
+       min(hour) OVER (PARTITION BY workspace_id, contact_id, dim, value), n
   FROM (SELECT s.workspace_id, s.contact_id, d.dim, d.value, s.hour, sum(s.conversations)::int AS n
           FROM report_facts s {DIM_SPLIT}
          WHERE s.conversations > 0 AND s.contact_id IS NOT NULL AND {{where}}
          GROUP BY 1, 2, 3, 4, 5) a
 """
+# Months of the cohort report (Korea's; a report in another time zone reads the activity rows).
+COHORT_TZ = "Asia/Seoul"
+# The cohort rollup's contributions of some customers' activity rows ({where} filters
+# `report_contact_activity a`): per slice, cohort month and day, the customers whose first
+# conversation of that day's month was on that day (summable over days, unlike distinct
+# customers). {sign} is 1 to add them, -1 to take them out.
+COHORT_DAYS_SQL = f"""
+SELECT workspace_id, dim, value, cohort, day, {{sign}} * count(*)
+  FROM (SELECT a.workspace_id, a.dim, a.value,
+               date_trunc('month', a.first_hour AT TIME ZONE '{COHORT_TZ}')::date AS cohort,
+               (min(a.hour) AT TIME ZONE '{COHORT_TZ}')::date AS day
+          FROM report_contact_activity a WHERE {{where}}
+         GROUP BY a.workspace_id, a.contact_id, a.dim, a.value, 4,
+                  date_trunc('month', a.hour AT TIME ZONE '{COHORT_TZ}')) x
+ GROUP BY 1, 2, 3, 4, 5
+"""
+COHORT_KEY = "workspace_id, dim, value, cohort, day"
 # One row per customer: their first conversation's hour and channel, their last, and their
 # conversation and survey counts (the journey map's aggregate path, the cohorts' first month).
 JOURNEY_SQL = """
@@ -292,10 +311,32 @@ async def _recompute(cur: psycopg.AsyncCursor, conv_ids: list[int], answer_ids: 
     await cur.execute("SELECT array_agg(DISTINCT contact_id) FROM _touched")
     touched = (await cur.fetchone())[0] or []
     if touched:  # contact ids are unique across workspaces: the (contact, …) indexes serve
+        # The cohort rollup moves by these customers' (new − old) contributions.
+        await cur.execute(
+            "CREATE TEMP TABLE _cohort ON COMMIT DROP AS "
+            + COHORT_DAYS_SQL.format(sign=-1, where="a.contact_id = ANY(%(contacts)s)"),
+            {"contacts": touched},
+        )
         await cur.execute("DELETE FROM report_contact_activity WHERE contact_id = ANY(%s)", (touched,))
         await cur.execute(
             ACTIVITY_SQL.format(where="s.contact_id = ANY(%(contacts)s)"), {"contacts": touched}
         )
+        await cur.execute(
+            "INSERT INTO _cohort " + COHORT_DAYS_SQL.format(sign=1, where="a.contact_id = ANY(%(contacts)s)"),
+            {"contacts": touched},
+        )
+        await cur.execute(
+            f"INSERT INTO report_cohort_days ({COHORT_KEY}, customers)"
+            f" SELECT {COHORT_KEY}, sum(n) FROM _cohort c ({COHORT_KEY}, n) GROUP BY {COHORT_KEY}"
+            f" HAVING sum(n) <> 0 ORDER BY {COHORT_KEY}"
+            f" ON CONFLICT ({COHORT_KEY}) DO UPDATE SET customers = report_cohort_days.customers + EXCLUDED.customers"
+        )
+        await cur.execute(
+            f"DELETE FROM report_cohort_days r USING (SELECT DISTINCT {COHORT_KEY} FROM _cohort c ({COHORT_KEY}, n)) k"
+            " WHERE (r.workspace_id, r.dim, r.value, r.cohort, r.day) = (k.workspace_id, k.dim, k.value, k.cohort, k.day)"
+            " AND r.customers = 0"
+        )
+        await cur.execute("DROP TABLE _cohort")
         await cur.execute("DELETE FROM report_contact_journey WHERE contact_id = ANY(%s)", (touched,))
         await cur.execute(JOURNEY_SQL.format(where="s.contact_id = ANY(%(contacts)s)"), {"contacts": touched})
     await cur.execute("DROP TABLE _rc, _nf, _delta, _touched")
@@ -328,6 +369,7 @@ async def rebuild(url: str, *, workspace_id: int | None = None) -> RebuildResult
                 await cur.execute(f"DELETE FROM report_hourly_dim WHERE {ws_filter}", params)
                 await cur.execute(f"DELETE FROM report_contact_activity WHERE {ws_filter}", params)
                 await cur.execute(f"DELETE FROM report_contact_journey WHERE {ws_filter}", params)
+                await cur.execute(f"DELETE FROM report_cohort_days WHERE {ws_filter}", params)
                 # Queued changes visible now are part of this snapshot's state.
                 await cur.execute(f"DELETE FROM report_dirty WHERE {ws_filter}", params)
                 await cur.execute(
@@ -378,6 +420,13 @@ async def rebuild(url: str, *, workspace_id: int | None = None) -> RebuildResult
                 )
                 result.activity_rows = cur.rowcount
                 await cur.execute(
+                    f"INSERT INTO report_cohort_days ({COHORT_KEY}, customers) "
+                    + COHORT_DAYS_SQL.format(
+                        sign=1, where="a." + ws_filter if workspace_id is not None else "true"
+                    ),
+                    params,
+                )
+                await cur.execute(
                     JOURNEY_SQL.format(where="s." + ws_filter if workspace_id is not None else "true"), params
                 )
                 if workspace_id is None:
@@ -389,7 +438,7 @@ async def rebuild(url: str, *, workspace_id: int | None = None) -> RebuildResult
         # scans do not visit the heap (what autovacuum would do, minutes later).
         await conn.execute(
             "VACUUM (ANALYZE) report_facts, report_hourly, report_hourly_dim, report_contact_activity,"
-            " report_contact_journey"
+            " report_contact_journey, report_cohort_days"
         )
     finally:
         await conn.close()
