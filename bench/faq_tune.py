@@ -131,30 +131,50 @@ def run(kb_path=None, q_path=None, k=5):
     return rows
 
 
-FEATURES = ("e5q", "e5p", "use", "e5s", "bm25")
+FEATURES = ("e5q", "e5p", "use", "e5s", "bm25", "z_e5q", "z_e5p", "z_use", "z_e5s")
+# The traffic mix the handoff threshold is set for: issue 11's description of customer traffic
+# (of 33 messages to hand off: 8 off-topic questions that sound like the business, 20 other
+# off-topic ones, 5 requests for a person, which the rules hand off). The dev set holds more
+# business-like ones (33 of 56 off-topic), so its raw off-topic share would set the bar for a
+# harder mix than the one the bot is asked to serve.
+MIX = {"business_like": 8, "other": 20, "human": 5}
+MIX_HANDOFF = 0.92  # a margin over the issue's 0.90
+C = 0.1
 
 
 def _right(r) -> bool:
     return bool(r["res"].hits) and r["res"].hits[0].doc_id == r["q"]["expected"]
 
 
-def train(rows, *, off_topic_handoff: float = 0.93):
+def train(rows, *, off_topic_handoff: float = MIX_HANDOFF):
     """The decision's logistic model: label = the top article is the right one, over the dev
     set's answerable and off-topic messages (requests for a person are the rule's); the
-    threshold hands off `off_topic_handoff` of the training off-topic messages. Returns
-    (weights, bias, threshold)."""
+    threshold is the highest probability at which the MIX of the training off-topic messages
+    is handed off at `off_topic_handoff`. Returns (weights, bias, threshold)."""
     from sklearn.linear_model import LogisticRegression
 
     rows = [r for r in rows if not r["human"] and r["features"]]
     x = np.array([[r["features"].get(f, 0.0) for f in FEATURES] for r in rows])
     y = np.array([_right(r) for r in rows], int)
     mean, std = x.mean(0), x.std(0) + 1e-9  # standardised, then folded back into raw weights
-    clf = LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced").fit((x - mean) / std, y)
+    clf = LogisticRegression(C=C, max_iter=5000, class_weight="balanced").fit((x - mean) / std, y)
     coef = clf.coef_[0] / std
     bias = float(clf.intercept_[0] - (coef * mean).sum())
     p = 1 / (1 + np.exp(-(x @ coef + bias)))
     off = np.array([r["q"]["expected"] is None for r in rows])
-    threshold = float(np.quantile(p[off], off_topic_handoff)) + 1e-6
+    business = np.array([bool(r["q"].get("business_like")) for r in rows])
+    total = sum(MIX.values())
+    threshold = 1.0
+    for t in sorted(p[off]):  # lowest first: the first one meeting the mix answers the most
+        t = float(t) + 1e-6
+        mix = (
+            MIX["business_like"] * (p[off & business] < t).mean()
+            + MIX["other"] * (p[off & ~business] < t).mean()
+            + MIX["human"]
+        ) / total
+        if mix >= off_topic_handoff:
+            threshold = t
+            break
     weights = {f: round(float(w), 4) for f, w in zip(FEATURES, coef, strict=True)}
     return weights, round(bias, 4), round(threshold, 4)
 
@@ -199,10 +219,13 @@ def summarise(rows, decide):
         )
         first = sum(1 for r in ans if r["res"].hits and r["res"].hits[0].doc_id == r["q"]["expected"])
         handed = sum(1 for r in off if r["human"] or not r["res"].hits or not decide(r))
+        business = [r for r in off if r["q"].get("business_like")]
+        handed_business = sum(1 for r in business if not r["res"].hits or not decide(r))
         out[company] = {
             "answered_right": round(right / len(ans), 4),
             "first": round(first / len(ans), 4),
             "handed_off": round(handed / len(off), 4),
+            "business_like_handed_off": round(handed_business / max(1, len(business)), 4),
             "n": len(part),
         }
     return out
@@ -217,7 +240,7 @@ if __name__ == "__main__":
         "live constants:", json.dumps(summarise(rows, lambda r: r["res"].confidence.decision() == "answer"))
     )
     if "--train" in sys.argv:
-        for target in (0.9, 0.93):
+        for target in (0.9, MIX_HANDOFF):
             print(f"cross-company at {target}:", json.dumps(cross_company(rows, target)))
         model = train(rows)
         print("trained on all of dev:", model, json.dumps(summarise(rows, decide_with(*model))))

@@ -4,7 +4,7 @@ by brute-force dot product, and the fusion with the lexical ranking.
 Vectors come in channels (nlp.encoders.CHANNELS: e5 question-like units, the e5 passage,
 the USE passage); an article's similarity on a channel is the best of its units there.
 The fused ranking sums the channels' similarities as z-scores with the BM25 score; the
-decision is a small logistic model over the top article's raw similarities (fuse). Brute force is enough: 10,000 articles × ~6 units × 384 floats is under 100 MB
+decision is a small logistic model over the top article's raw similarities and z-scores (fuse). Brute force is enough: 10,000 articles × ~6 units × 384 floats is under 100 MB
 and one matrix-vector product of a few milliseconds.
 """
 
@@ -26,16 +26,21 @@ CHANNEL_WEIGHTS = {"e5q": 1.0, "e5p": 1.0, "use": 1.0, "e5s": 1.0}
 BM25_WEIGHT = 2.0
 FALLBACK = {"e5s": "e5p"}
 Z_FLOOR = 0.01  # keeps a knowledge base of near-identical articles from blowing z-scores up
-# The decision: a logistic model over the top article's raw similarity on each channel and
-# log(1 + its BM25 score), trained on the dev set (bench/faq_tune.py --train).
+# The decision: a logistic model over the top article's raw similarity on each channel, how far
+# it stands out among the base's articles there (its z-score), and log(1 + its BM25 score),
+# trained on the dev set (bench/faq_tune.py --train).
 DECISION_WEIGHTS: dict[str, float] = {
-    "e5q": 7.5145,
-    "e5p": 18.9863,
-    "use": 3.1363,
-    "e5s": 18.3796,
-    "bm25": 0.4636,
+    "e5q": 5.6745,
+    "e5p": 5.5002,
+    "use": 0.9716,
+    "e5s": 12.2305,
+    "bm25": 0.4311,
+    "z_e5q": 0.1616,
+    "z_e5p": 0.8139,
+    "z_use": 0.6371,
+    "z_e5s": 0.491,
 }
-DECISION_BIAS = -40.2032
+DECISION_BIAS = -24.0662
 
 
 class DenseUnits:
@@ -131,8 +136,8 @@ def answer_probability(features: dict[str, float]) -> float:
 def fuse(channel_sims: dict[str, np.ndarray], bm25: np.ndarray, k: int) -> FusedScores:
     """Rank every article with vectors by Σ CHANNEL_WEIGHTS × (its similarity on a channel as a
     z-score among the knowledge base's articles) + BM25_WEIGHT × (its BM25 score / the query's
-    best); then the decision's answer probability for each of the top k from the raw top
-    similarities and the BM25 score (answer_probability)."""
+    best); then the decision's answer probability for each of the top k from its raw
+    similarities, their z-scores and the BM25 score (answer_probability)."""
     n = max((len(s) for s in channel_sims.values()), default=0)
     if n == 0:
         return FusedScores([], [], [], [], [])
@@ -145,6 +150,7 @@ def fuse(channel_sims: dict[str, np.ndarray], bm25: np.ndarray, k: int) -> Fused
     score = np.zeros(len(live), np.float64)
     best = np.full(len(live), -1.0, np.float64)
     raw: dict[str, np.ndarray] = {}
+    zs: dict[str, np.ndarray] = {}
     for channel, sims in channel_sims.items():
         x = np.asarray(sims[live], np.float64)
         present = x > -1.0
@@ -155,11 +161,15 @@ def fuse(channel_sims: dict[str, np.ndarray], bm25: np.ndarray, k: int) -> Fused
         x = np.where(present, x, x[present].mean())
         raw[channel] = x
         w = CHANNEL_WEIGHTS.get(channel, 0.0)
-        if w and len(x) > 1:
-            score += w * (x - x.mean()) / (x.std() + Z_FLOOR)
+        if len(x) > 1:
+            zs[channel] = (x - x.mean()) / (x.std() + Z_FLOOR)
+            if w:
+                score += w * zs[channel]
     for channel, fallback in FALLBACK.items():
         if channel not in raw and fallback in raw:
             raw[channel] = raw[fallback]  # the decision's feature when no article has body sentences
+            if fallback in zs:
+                zs[channel] = zs[fallback]
     lexical = np.zeros(len(live), np.float64)
     if bm25 is not None and len(bm25):
         b = np.zeros(n, np.float64)
@@ -173,6 +183,7 @@ def fuse(channel_sims: dict[str, np.ndarray], bm25: np.ndarray, k: int) -> Fused
     for i in order:
         f = {channel: float(x[i]) for channel, x in raw.items()}
         f["bm25"] = math.log1p(max(0.0, float(lexical[i])))
+        f.update({f"z_{channel}": float(z[i]) for channel, z in zs.items()})
         features.append(f)
         answer.append(answer_probability(f))
     return FusedScores(
