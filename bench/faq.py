@@ -166,6 +166,26 @@ def split_by_kb(kb: dict, queries: list[dict]) -> list[tuple[dict, list[dict]]]:
     ]
 
 
+def _business_like_split(outcomes) -> dict:
+    """Off-topic questions that sound like the business vs the others (when the set marks them),
+    and the handoff share in issue 11's traffic mix: of 33 messages to hand off, 8 business-like
+    off-topic questions, 20 other off-topic ones, 5 requests for a person."""
+    off = [(q, o) for q, o in outcomes if q.get("kind") == "off_topic" and "business_like" in q]
+    if not off:
+        return {}
+    rates = {}
+    for name, flag in (("business_like", True), ("other", False)):
+        part = [o for q, o in off if q["business_like"] is flag]
+        rates[name] = sum(o.decision == "handoff" for o in part) / max(1, len(part))
+    people = [o for q, o in outcomes if q.get("kind") == "human"]
+    rates["human"] = sum(o.decision == "handoff" for o in people) / max(1, len(people))
+    mix = (8 * rates["business_like"] + 20 * rates["other"] + 5 * rates["human"]) / 33
+    return {
+        "off_topic_handed_off": {k: round(rates[k], 4) for k in ("business_like", "other")},
+        "handoff_in_issue_mix": round(mix, 4),
+    }
+
+
 async def run_faq(url: str, kb: dict, queries: list[dict]) -> dict:
     global _KB
     from sodam.bot.knowledge_source import KnowledgeBaseSource
@@ -231,6 +251,7 @@ async def run_faq(url: str, kb: dict, queries: list[dict]) -> dict:
             )
             for kind in sorted({q["kind"] for q, _ in outcomes if q.get("kind")})
         },
+        **_business_like_split(outcomes),
         "decisions": {
             d: sum(o.decision == d for _, o in outcomes) for d in ("answered", "choices", "handoff", "other")
         },
