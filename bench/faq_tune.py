@@ -119,7 +119,7 @@ def run(kb_path=None, q_path=None, k=5):
             for q in part_q:
                 text = clean_query(q["text"])
                 human = rules.wants_human(q["text"])
-                query = customer_query(text)
+                query = idx.fix_typos(customer_query(text))
                 vecs = query_vectors(query, idx.channels, cache)
                 seen.clear()
                 res = idx.query(query, k, vecs)

@@ -144,6 +144,7 @@ class WorkspaceIndex:
         if idx is None or not len(idx):
             return None
         query = customer_query(query)  # "비번 바꾸고 싶어여" is matched as "비밀번호 바꾸고 싶어요"
+        query = idx.fix_typos(query)  # "환볼 언제되나요" as "환불 언제되나요"
         channels = idx.channels if idx.has_vectors else []
         query_vectors = encoders.query_vectors(query, channels) if channels else None
         return idx.query(query, limit, query_vectors)

@@ -33,6 +33,7 @@ import numpy as np
 from sodam.nlp.dense import DenseUnits, fuse
 from sodam.nlp.postings import Postings
 from sodam.nlp.text import char_ngrams, english_tokens, has_hangul, morphemes_batch, normalize, tokens
+from sodam.nlp.typos import TypoFixer
 
 __all__ = ["Confidence", "Document", "LexicalIndex", "SearchHit", "SearchResult", "analyze"]
 
@@ -201,6 +202,7 @@ class LexicalIndex:
         # run): while there are any, queries rank lexically, so that a new or edited article
         # is found at once instead of losing to the others' dense scores.
         self._without_vectors: set[int] = set()
+        self._typos: tuple[int, TypoFixer] | None = None
 
     # -- maintenance -------------------------------------------------------------
     def __len__(self) -> int:
@@ -299,6 +301,17 @@ class LexicalIndex:
         with self._lock:
             for f in self._fields.values():
                 f.compact()
+
+    def fix_typos(self, query: str) -> str:
+        """The query with customers' typos of this index's own words corrected (nlp.typos);
+        the fixer is rebuilt when the vocabulary has grown."""
+        with self._lock:
+            size = len(self._vocab)
+            if self._typos is None or self._typos[0] != size:
+                words = [t.removeprefix(WORD) for t, i in self._vocab.items() if self._is_word[i]]
+                self._typos = (size, TypoFixer(words))
+            fixer = self._typos[1]
+        return fixer.fix(query)
 
     # -- search ------------------------------------------------------------------
     def _query_terms(self, query: str, terms: list[str] | None = None) -> list[tuple[int, float]]:
