@@ -285,6 +285,10 @@ def visitor_message_committer() -> GroupCommitter:
             max_batch=batch,
             # Without batching, concurrency comes from parallel transactions instead.
             max_in_flight=settings.group_commit_in_flight if batch > 1 else settings.db_pool_size,
+            # One conversation's rows: batches in flight never share one, and a batch that meets
+            # a conversation someone else is writing (the bot's reply) leaves it to wait alone.
+            group_key=lambda p: (p["inbox_id"], p["contact_id"]),
+            lock_timeout_ms=settings.group_commit_lock_timeout_ms,
         )
     return _visitor_messages
 
