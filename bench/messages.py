@@ -430,6 +430,12 @@ def main(
     unacked_stored = sum(1 for cid in unacked_ids if cid in stored)
     first = rec.received[0]
     lat_first = [(first[cid] - rec.sent_at[cid]) * 1000 for cid in acked if cid in first]
+    if dump := os.environ.get("SODAM_BENCH_LATENCIES"):
+        # "seconds since the first send<TAB>latency ms" per message: where in the run the tail is.
+        with open(dump, "w") as out:
+            for cid in sorted((c for c in acked if c in first), key=rec.sent_at.__getitem__):
+                t, ms = rec.sent_at[cid] - load["t_start"], (first[cid] - rec.sent_at[cid]) * 1000
+                out.write(f"{t:.3f}\t{ms:.1f}\n")
     lat_all = [(r[cid] - rec.sent_at[cid]) * 1000 for r in rec.received for cid in acked if cid in r]
     ack_lat = [(rec.acked_at[cid] - rec.sent_at[cid]) * 1000 for cid in acked]
     # Throughput: messages delivered to the first agent socket per second, from the first

@@ -109,7 +109,7 @@ async def test_a_conversation_someone_else_holds_waits_alone(make_workspace):
     first, _ = await _post(ws, held_visitor, "첫 메시지", str(uuid.uuid4()))
     await _post(ws, free_visitor, "첫 메시지", str(uuid.uuid4()))
     committer = conversations.visitor_message_committer()
-    timeouts0 = committer.lock_timeouts
+    timeouts0, found0 = committer.lock_timeouts, committer.held_found
 
     async with await psycopg.AsyncConnection.connect(current_url()) as holder:
         await holder.execute(
@@ -128,6 +128,7 @@ async def test_a_conversation_someone_else_holds_waits_alone(make_workspace):
         await asyncio.sleep(0.3)
         assert not any(t.done() for t in held)  # still waiting for the held row
         assert committer.lock_timeouts > timeouts0
+        assert committer.held_found > found0  # named from the error: the rest went on together
         await holder.rollback()
     waited = await asyncio.wait_for(asyncio.gather(*held), timeout=10)
     assert sorted(m["seq"] for m, _ in waited) == [2, 3, 4]

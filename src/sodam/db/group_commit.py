@@ -64,7 +64,12 @@ class GroupCommitter:
         group_key: Callable[[Params], Hashable] | None = None,
         lock_timeout_ms: int = 0,
         split_in_flight: int = 4,
+        held_group: Callable[[psycopg_pool.AsyncConnectionPool, psycopg.Error], Awaitable[Hashable | None]]
+        | None = None,
     ) -> None:
+        """`held_group`: which group a lock timeout met (from the error), or None when it
+        cannot tell: then that group waits alone and the rest commit together at once;
+        otherwise every group commits on its own."""
         self._pool = pool
         self._statement = statement
         self._order_key = order_key
@@ -72,6 +77,7 @@ class GroupCommitter:
         self.max_batch = max_batch
         self.max_in_flight = max_in_flight
         self._group_key = group_key
+        self._held_group = held_group
         self.lock_timeout_ms = lock_timeout_ms if group_key is not None else 0
         self.split_in_flight = split_in_flight
         self._split_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
@@ -86,6 +92,7 @@ class GroupCommitter:
         self.transactions = 0
         self.rows = 0
         self.lock_timeouts = 0
+        self.held_found = 0  # ... of which held_group named the group
 
     async def run(self, params: Params) -> Any:
         """The statement's row for `params` (through `prepare`), once its transaction has committed."""
@@ -144,10 +151,29 @@ class GroupCommitter:
             rows = await self._execute(
                 pool, [params for params, _ in batch], lock_timeout_ms=self.lock_timeout_ms
             )
-        except psycopg.errors.LockNotAvailable:
-            # Someone else holds a row lock of this batch: each group on its own, at once.
+        except psycopg.errors.LockNotAvailable as exc:
+            # Someone else holds a row lock of this batch: that group waits on its own, the
+            # rest go again at once (and may meet another held group).
             self.lock_timeouts += 1
-            await self._commit_groups(pool, batch)
+            held = None
+            if self._held_group is not None:
+                try:
+                    held = await self._held_group(pool, exc)
+                except (psycopg.Error, psycopg_pool.PoolTimeout):
+                    held = None
+            if held is None:
+                await self._commit_groups(pool, batch)
+                return
+            alone = [item for item in batch if self._group_key(item[0]) == held]
+            rest = [item for item in batch if self._group_key(item[0]) != held]
+            if not alone:
+                await self._commit_groups(pool, batch)
+                return
+            self.held_found += 1
+            parts = [self._commit_alone(pool, alone)]
+            if rest:
+                parts.append(self._commit(rest))
+            await asyncio.gather(*parts)
             return
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             if pool is not None and isinstance(exc, psycopg.OperationalError):
@@ -189,24 +215,30 @@ class GroupCommitter:
 
         async def one(items: list[tuple[Params, asyncio.Future]]) -> None:
             async with slots:
-                try:
-                    rows = await self._execute(pool, [params for params, _ in items])
-                except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
-                    if len(items) == 1:
-                        _settle(items[0][1], exc=exc)
-                        return
-                    for params, future in items:  # one bad row fails only its own caller
-                        try:
-                            (row,) = await self._execute(pool, [params])
-                        except (psycopg.Error, psycopg_pool.PoolTimeout) as one_exc:
-                            _settle(future, exc=one_exc)
-                        else:
-                            _settle(future, row=row)
-                    return
-            for (_, future), row in zip(items, rows, strict=True):
-                _settle(future, row=row)
+                await self._commit_alone(pool, items)
 
         await asyncio.gather(*(one(items) for items in groups.values()))
+
+    async def _commit_alone(
+        self, pool: psycopg_pool.AsyncConnectionPool, items: list[tuple[Params, asyncio.Future]]
+    ) -> None:
+        """These rows in one transaction that waits for its locks as long as it takes."""
+        try:
+            rows = await self._execute(pool, [params for params, _ in items])
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+            if len(items) == 1:
+                _settle(items[0][1], exc=exc)
+                return
+            for params, future in items:  # one bad row fails only its own caller
+                try:
+                    (row,) = await self._execute(pool, [params])
+                except (psycopg.Error, psycopg_pool.PoolTimeout) as one_exc:
+                    _settle(future, exc=one_exc)
+                else:
+                    _settle(future, row=row)
+            return
+        for (_, future), row in zip(items, rows, strict=True):
+            _settle(future, row=row)
 
     async def _execute(
         self, pool: psycopg_pool.AsyncConnectionPool, params: list[Params], *, lock_timeout_ms: int = 0
