@@ -95,3 +95,41 @@ async def test_a_lone_message_commits_at_once(make_workspace):
     message, created = await _post(ws, visitor, "안녕하세요", str(uuid.uuid4()))
     assert created and message["seq"] == 1
     assert committer.transactions - transactions0 == 1
+
+
+async def test_a_conversation_someone_else_holds_waits_alone(make_workspace):
+    """The bot (or an agent's request) holds one conversation's row: that visitor's messages
+    wait for it, the other visitors' messages of the same batches commit meanwhile."""
+    import psycopg
+
+    from sodam.db.session import current_url
+
+    ws = await make_workspace()
+    held_visitor, free_visitor = await _contacts(ws, 2)
+    first, _ = await _post(ws, held_visitor, "첫 메시지", str(uuid.uuid4()))
+    await _post(ws, free_visitor, "첫 메시지", str(uuid.uuid4()))
+    committer = conversations.visitor_message_committer()
+    timeouts0, found0 = committer.lock_timeouts, committer.held_found
+
+    async with await psycopg.AsyncConnection.connect(current_url()) as holder:
+        await holder.execute(
+            "SELECT 1 FROM conversations WHERE id = %s FOR UPDATE", (first["conversation_id"],)
+        )
+        held = [
+            asyncio.create_task(_post(ws, held_visitor, f"기다리는 메시지 {k}", str(uuid.uuid4())))
+            for k in range(3)
+        ]
+        free = [
+            asyncio.create_task(_post(ws, free_visitor, f"바로 가는 메시지 {k}", str(uuid.uuid4())))
+            for k in range(3)
+        ]
+        done = await asyncio.wait_for(asyncio.gather(*free), timeout=10)
+        assert sorted(m["seq"] for m, _ in done) == [2, 3, 4]
+        await asyncio.sleep(0.3)
+        assert not any(t.done() for t in held)  # still waiting for the held row
+        assert committer.lock_timeouts > timeouts0
+        assert committer.held_found > found0  # named from the error: the rest went on together
+        await holder.rollback()
+    waited = await asyncio.wait_for(asyncio.gather(*held), timeout=10)
+    assert sorted(m["seq"] for m, _ in waited) == [2, 3, 4]
+    assert all(created for _, created in waited)

@@ -313,3 +313,58 @@ async def test_a_message_handled_twice_is_answered_once(chat):
         again = await service.handle_customer_message(session, message_id=last_customer, kb=c.kb, now=OPEN)
     assert again == "already_handled"
     assert len(await c.bot_messages()) == replies
+
+
+async def test_a_job_behind_newer_messages_answers_the_latest_and_theirs_do_nothing(chat):
+    """A backlog (or a customer typing in several lines): the job of the first message answers
+    the conversation's latest message at once; the later messages' jobs find it answered."""
+    c = await chat()
+    posted = []
+    async with session_scope() as session:
+        conv = await conversations.get(
+            session, workspace_id=c.ws.workspace_id, conversation_id=c.conversation_id
+        )
+        for text in ("안녕하세요", "주문을 했는데요", "배송기간 얼마나 걸려요?"):
+            message, _ = await conversations.create_message(
+                session,
+                conversation=conv,
+                content=text,
+                sender_type=SenderType.contact,
+                sender_id=c.contact_id,
+            )
+            posted.append(message.id)
+    async with session_scope() as session:
+        assert await service.quick_skip(session, posted[0]) is None  # not answered yet: a real turn
+        assert (
+            await service.handle_customer_message(session, message_id=posted[0], kb=c.kb, now=OPEN)
+            == "answered"
+        )
+    answer = (await c.bot_messages())[0]
+    assert answer.payload["article"]["title"] == "배송 기간 안내"  # the latest question's answer
+    replies = len(await c.bot_messages())
+    for message_id in posted[1:]:
+        async with session_scope() as session:
+            assert await service.quick_skip(session, message_id) == "already_handled"
+            assert (
+                await service.handle_customer_message(session, message_id=message_id, kb=c.kb, now=OPEN)
+                == "already_handled"
+            )
+    assert len(await c.bot_messages()) == replies
+
+
+async def test_quick_skip_after_the_handoff(chat):
+    c = await chat()
+    assert await c.say("상담원 연결해 주세요") == "handed_off"
+    async with session_scope() as session:
+        conv = await conversations.get(
+            session, workspace_id=c.ws.workspace_id, conversation_id=c.conversation_id
+        )
+        message, _ = await conversations.create_message(
+            session,
+            conversation=conv,
+            content="아직인가요?",
+            sender_type=SenderType.contact,
+            sender_id=c.contact_id,
+        )
+    async with session_scope() as session:
+        assert await service.quick_skip(session, message.id) == "not_for_bot"
