@@ -184,13 +184,7 @@ class GroupCommitter:
                 _settle(batch[0][1], exc=exc)
                 return
             log.info("group commit of %d rows failed (%s): one transaction each", len(batch), exc)
-            for params, future in batch:
-                try:
-                    (row,) = await self._execute(pool, [params])
-                except (psycopg.Error, psycopg_pool.PoolTimeout) as one_exc:
-                    _settle(future, exc=one_exc)
-                else:
-                    _settle(future, row=row)
+            await self._one_by_one(pool, batch)
             return
         except BaseException as exc:  # cancelled at shutdown: nobody must wait forever
             for _, future in batch:
@@ -229,16 +223,22 @@ class GroupCommitter:
             if len(items) == 1:
                 _settle(items[0][1], exc=exc)
                 return
-            for params, future in items:  # one bad row fails only its own caller
-                try:
-                    (row,) = await self._execute(pool, [params])
-                except (psycopg.Error, psycopg_pool.PoolTimeout) as one_exc:
-                    _settle(future, exc=one_exc)
-                else:
-                    _settle(future, row=row)
+            await self._one_by_one(pool, items)
             return
         for (_, future), row in zip(items, rows, strict=True):
             _settle(future, row=row)
+
+    async def _one_by_one(
+        self, pool: psycopg_pool.AsyncConnectionPool, items: list[tuple[Params, asyncio.Future]]
+    ) -> None:
+        """Each row in its own transaction: one bad row fails only its own caller."""
+        for params, future in items:
+            try:
+                (row,) = await self._execute(pool, [params])
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as one_exc:
+                _settle(future, exc=one_exc)
+            else:
+                _settle(future, row=row)
 
     async def _execute(
         self, pool: psycopg_pool.AsyncConnectionPool, params: list[Params], *, lock_timeout_ms: int = 0
