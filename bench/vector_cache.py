@@ -86,12 +86,14 @@ def cached_encode_missing(cache: VectorCache):
     """knowledge.vectors.encode_missing with the cache in front (CPU work: call it in a thread)."""
     from sodam.knowledge import vectors
 
+    encode = vectors.encode_missing  # the real one (the caller may install this wrapper in its place)
+
     def encode_missing(wanted: dict[str, tuple[str, str]]) -> dict[str, np.ndarray]:
         out = {k: cache.store[k] for k in wanted if k in cache.store}
         todo = [k for k in wanted if k not in cache.store]
         for start in range(0, len(todo), SAVE_EVERY):
             chunk = {k: wanted[k] for k in todo[start : start + SAVE_EVERY]}
-            computed = vectors.encode_missing(chunk)
+            computed = encode(chunk)
             cache.put(computed)
             cache.save()
             out.update(computed)

@@ -111,3 +111,24 @@ def test_small_channels_stay_exact():
     short = found.sims
     for c, u in units.items():
         np.testing.assert_array_equal(short[c], u.similarities(q, 200))
+
+
+def test_the_projection_follows_adds_removals_and_compaction(monkeypatch):
+    monkeypatch.setattr(dense, "APPROX_MIN_ARTICLES", 300)
+    monkeypatch.setattr(dense, "COARSE_DIM", 8)
+    rng = np.random.default_rng(5)
+    units = DenseUnits()
+    for slot in range(700):  # fitted at 300 articles, again at 600
+        units.add(slot, _unit(rng.standard_normal((3, 24))))
+    assert units.approximate_ready and units._fitted_slots == 600
+    for slot in range(0, 700, 2):  # enough dead rows to compact
+        units.remove(slot)
+    for slot in range(0, 100, 2):
+        units.add(slot, _unit(rng.standard_normal((2, 24))))
+    mean, axes = units._basis
+    q = _unit(rng.standard_normal(24))
+    want = np.full(710, -1.0, np.float32)
+    for slot, rows in units.rows.items():
+        want[slot] = ((units.matrix[rows.start : rows.stop] - mean) @ axes @ (q @ axes) + mean @ q).max()
+    np.testing.assert_allclose(units.approximate(q, 710), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(units.similarities(q, 710), _reference(units, q, 710))

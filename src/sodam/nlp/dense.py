@@ -270,8 +270,9 @@ def shortlist_similarities(
     standard deviation are estimated from their approximate values and, on a fixed uniform
     sample of CALIBRATION_SAMPLE of them scored exactly too, how the exact values differ; the
     estimates are then shifted and scaled to have that mean and deviation (the shortlist's
-    values being exact, the channel's z-scores are the exact ones up to the sample's error). The caller ranks with fuse(), and when an article with estimates
-    reaches fuse's top k, makes it exact (ChannelSimilarities.make_exact) and ranks again.
+    values being exact, the channel's z-scores are the exact ones up to the sample's error).
+    The caller ranks with fuse(), and when an article with estimates reaches fuse's top k,
+    makes it exact (ChannelSimilarities.make_exact) and ranks again.
     """
     sims: dict[str, np.ndarray] = {}
     rough: dict[str, np.ndarray] = {}
@@ -316,12 +317,12 @@ def shortlist_similarities(
     in_sample = np.zeros(len(live), bool)
     in_sample[np.random.default_rng(len(live)).choice(len(live), CALIBRATION_SAMPLE, replace=False)] = True
     in_sample &= ~picked
-    short, sample, rest = live[picked], live[in_sample], live[~(picked | in_sample)]
+    sample, rest = live[in_sample], live[~(picked | in_sample)]
+    scored = live[picked | in_sample]
     for channel, approx in rough.items():
         u, q = units[channel], vectors[channel]
         out = approx.copy()
-        out[short] = u.exact_for(q, short)
-        out[sample] = u.exact_for(q, sample)
+        out[scored] = u.exact_for(q, scored)
         # The shortlist's values are exact; the others' (R) mean and variance are estimated
         # from their approximate values and, on the sample (uniform over R), how the exact
         # values differ from them. The rest of R is then placed to have those moments.
