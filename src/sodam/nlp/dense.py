@@ -52,7 +52,7 @@ COARSE_DIM = 64
 PCA_SAMPLE = 8192  # rows the principal axes are fitted on
 SHORTLIST = 256  # articles re-scored exactly: the best by the approximate fused score ...
 SHORTLIST_PER_CHANNEL = 32  # ... plus each channel's and the BM25 ranking's best
-CALIBRATION_SAMPLE = 256  # articles scored exactly to place the others' estimates (z-score stats)
+CALIBRATION_SAMPLE = 512  # articles scored exactly to place the others' estimates (z-score stats)
 
 
 class DenseUnits:
