@@ -186,13 +186,21 @@ def _business_like_split(outcomes) -> dict:
     }
 
 
-async def run_faq(url: str, kb: dict, queries: list[dict]) -> dict:
+async def run_faq(url: str, kb: dict, queries: list[dict], *, vector_cache: bool = False) -> dict:
+    """`vector_cache`: the embedding job's encoder reads and fills bench.vector_cache (the
+    vectors are still stored in PostgreSQL and loaded back by the index, as in the product)."""
     global _KB
     from sodam.bot.knowledge_source import KnowledgeBaseSource
     from sodam.db.session import dispose_engine, init_engine
+    from sodam.knowledge import vectors
     from sodam.knowledge.embedding import embed_articles
 
     _KB = _TimedKnowledgeSource(KnowledgeBaseSource())
+    encode_missing = vectors.encode_missing
+    if vector_cache:
+        from bench.vector_cache import VectorCache, cached_encode_missing
+
+        vectors.encode_missing = cached_encode_missing(VectorCache())
     init_engine(url, pool_size=4)
     outcomes: list[tuple[dict, Outcome]] = []
     try:
@@ -208,6 +216,7 @@ async def run_faq(url: str, kb: dict, queries: list[dict]) -> dict:
                     outcomes.append((q, await _ask(workspace_id, inbox_id, q["text"], by_db_id)))
                     progress.advance(task)
     finally:
+        vectors.encode_missing = encode_missing
         await dispose_engine()
     in_scope = [(q, o) for q, o in outcomes if q["expected"] is not None]
     off = [(q, o) for q, o in outcomes if q["expected"] is None]
@@ -300,11 +309,8 @@ def faq_main(
     return result
 
 
-def latency_main(*, articles: int, queries: int, parakqc: str) -> dict:
-    """10,000 generated articles: the bot's full decision per customer message, timed."""
-    from bench.messages import bench_database
-    from sodam.db.migrate import upgrade
-
+def latency_sets(*, articles: int, queries: int, parakqc: str) -> tuple[dict, list[dict]]:
+    """bot-latency's generated articles (paraKQC sentences) and questions."""
     lines = (Path(parakqc) / "paraKQC_v1.txt").read_text(encoding="utf-8").splitlines()
     sents = [ln.split("\t")[2] for ln in lines if ln.count("\t") >= 2]
     rnd = random.Random(0)
@@ -320,10 +326,19 @@ def latency_main(*, articles: int, queries: int, parakqc: str) -> dict:
         ]
     }
     asked = [{"text": t, "expected": None} for t in rnd.sample(sents, queries)]
+    return kb, asked
+
+
+def latency_main(*, articles: int, queries: int, parakqc: str) -> dict:
+    """10,000 generated articles: the bot's full decision per customer message, timed."""
+    from bench.messages import bench_database
+    from sodam.db.migrate import upgrade
+
+    kb, asked = latency_sets(articles=articles, queries=queries, parakqc=parakqc)
     console.print(f"[bold]bench bot-latency[/bold]: {articles} articles, {queries} questions")
     with bench_database() as (url, kind):
         upgrade(url)
-        result = asyncio.run(run_faq(url, kb, asked))
+        result = asyncio.run(run_faq(url, kb, asked, vector_cache=True))
     out = {
         "articles": articles,
         "questions": queries,

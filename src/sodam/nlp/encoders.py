@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -148,19 +149,31 @@ def available_channels() -> list[str]:
     return [c for c in CHANNELS if channel_model(c)]
 
 
+_side: ThreadPoolExecutor | None = None
+
+
+def _side_pool() -> ThreadPoolExecutor:
+    global _side
+    with _lock:
+        if _side is None:
+            _side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sodam-encoder")
+        return _side
+
+
 def query_vectors(text: str, channels: list[str]) -> dict[str, np.ndarray]:
-    """The query's vector per channel (one encoding per encoder). CPU work: call in a thread."""
-    out: dict[str, np.ndarray] = {}
+    """The query's vector per channel (one encoding per encoder). CPU work: call in a thread.
+
+    With two encoders, the second (USE, numpy) runs in a side thread while the first (e5, a
+    native engine that releases the GIL) encodes here: a query waits for the slower one only."""
+    kinds = list(dict.fromkeys(CHANNELS[c][0] for c in channels))
+    encoders = {kind: enc for kind in kinds if (enc := get_encoder(kind)) is not None}
     by_kind: dict[str, np.ndarray] = {}
-    for channel in channels:
-        kind = CHANNELS[channel][0]
-        if kind not in by_kind:
-            encoder = get_encoder(kind)
-            if encoder is None:
-                continue
-            by_kind[kind] = encoder.queries([text])[0]
-        out[channel] = by_kind[kind]
-    return out
+    later = {kind: _side_pool().submit(enc.queries, [text]) for kind, enc in list(encoders.items())[1:]}
+    for kind, enc in list(encoders.items())[:1]:
+        by_kind[kind] = enc.queries([text])[0]
+    for kind, future in later.items():
+        by_kind[kind] = future.result()[0]
+    return {c: by_kind[CHANNELS[c][0]] for c in channels if CHANNELS[c][0] in by_kind}
 
 
 def model_name(kind: str | None = None) -> str:

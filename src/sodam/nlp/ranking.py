@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sodam.nlp.dense import DenseUnits, fuse
+from sodam.nlp.dense import DenseUnits, fuse, shortlist_similarities
 from sodam.nlp.postings import Postings
 from sodam.nlp.text import char_ngrams, english_tokens, has_hangul, morphemes_batch, normalize, tokens
 from sodam.nlp.typos import TypoFixer
@@ -390,12 +390,12 @@ class LexicalIndex:
         )
 
     def _fused(self, total, per_field, vectors: dict[str, np.ndarray], k: int) -> SearchResult:
-        sims = {
-            channel: units.similarities(vectors[channel], len(self._docs))
-            for channel, units in self._dense.items()
-            if channel in vectors and len(units)
-        }
-        fused = fuse(sims, total, max(k, 2))
+        # Exact below dense.APPROX_MIN_ARTICLES articles; above, a shortlist is (and whatever
+        # reaches the top k with estimated similarities is made exact and ranked again).
+        sims = shortlist_similarities(self._dense, vectors, len(self._docs), total)
+        fused = fuse(sims.sims, total, max(k, 2))
+        while sims.make_exact(fused.slots):
+            fused = fuse(sims.sims, total, max(k, 2))
         hits = []
         ceiling = 1.0
         for slot, dense, answer in zip(fused.slots, fused.dense, fused.answer, strict=True):
