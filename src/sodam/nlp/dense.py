@@ -1,11 +1,13 @@
 """The dense side of article matching: sentence vectors of each article's units, searched
-by brute-force dot product, and the fusion with the lexical ranking.
+by dot product, and the fusion with the lexical ranking.
 
 Vectors come in channels (nlp.encoders.CHANNELS: e5 question-like units, the e5 passage,
 the USE passage); an article's similarity on a channel is the best of its units there.
 The fused ranking sums the channels' similarities as z-scores with the BM25 score; the
-decision is a small logistic model over the top article's raw similarities and z-scores (fuse). Brute force is enough: 10,000 articles × ~6 units × 384 floats is under 100 MB
-and one matrix-vector product of a few milliseconds.
+decision is a small logistic model over the top article's raw similarities and z-scores
+(fuse). Bases under APPROX_MIN_ARTICLES are searched exactly (every unit); larger ones rank
+every article on a 64-d projection and score a shortlist (and a calibration sample that keeps
+the z-scores over all articles) exactly — DenseUnits.
 """
 
 from __future__ import annotations
