@@ -463,7 +463,8 @@ async def search(
     confidence (coverage, margin) is the ranking's, for the bot's answer/choices/handoff.
     """
     text = clean_query(query)
-    lang = locale if locale in ARTICLE_LOCALES else detect(text, default=None)
+    # Detection is CPU work (lingua) for text without Hangul: off the event loop.
+    lang = locale if locale in ARTICLE_LOCALES else await asyncio.to_thread(detect, text, None)
     lang = lang if lang in ARTICLE_LOCALES else "ko"
     if not text:
         return KbSearchResult(text, lang, [], Confidence(0.0, 0.0, 0.0, 0.0))
