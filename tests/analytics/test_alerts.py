@@ -100,6 +100,9 @@ async def test_waits_up_and_csat_low_tell_the_managers_once(db, make_workspace):
     assert agent.id not in {a for a, _ in got}
     async with session_scope() as s:  # the job runs again: nothing twice
         assert await alerts.check(s, now=NOW + timedelta(minutes=30), workspace_id=ws.workspace_id) == 0
+    async with session_scope() as s:  # as the periodic job runs it: every workspace at once
+        await alerts.check(s, now=NOW + timedelta(minutes=40))
+    assert await notices(ws.workspace_id) == got
 
 
 async def test_quiet_when_in_range(db, make_workspace):

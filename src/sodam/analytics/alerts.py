@@ -39,7 +39,7 @@ RULES = (
 )
 _HOUR = text(
     "SELECT workspace_id, hour, " + ", ".join(K.COUNTERS) + " FROM report_hourly_dim"
-    " WHERE dim = '' AND hour = ANY(:hours) AND (:ws IS NULL OR workspace_id = :ws)"
+    " WHERE dim = '' AND hour = ANY(:hours) AND (CAST(:ws AS bigint) IS NULL OR workspace_id = :ws)"
 )
 
 
