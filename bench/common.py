@@ -44,9 +44,6 @@ WS_MAX_SIZE = 256 * 1024
 # every idle socket), and so does the bench server.
 WS_COMPRESSION = os.environ.get("SODAM_BENCH_WS_COMPRESSION", "deflate") or None
 RAW_SECONDS = 3.0
-# Who runs the reactions' jobs during a run: "off" (nobody: the message path alone),
-# "process" (a `sodam worker` child beside the server, as `sodam serve` runs it; the bench
-# starts it, see start_worker) or "inprocess" (the worker inside the web process).
 JOBS = os.environ.get("SODAM_BENCH_JOBS", "off")
 RATE_LIMITS = os.environ.get("SODAM_BENCH_RATE_LIMITS", "on")
 
@@ -151,7 +148,7 @@ async def seed(url: str) -> Seed:
                 session,
                 workspace_id=ws.id,
                 name="웹 채팅",
-                settings={"bot_enabled": True, "lead_capture": "off"} if JOBS != "off" else None,
+                settings={"bot_enabled": True, "lead_capture": "off"} if JOBS == "inprocess" else None,
             )
             _token, raw = await accounts.create_api_token(
                 session, workspace_id=ws.id, agent_id=agent.id, name="bench"
@@ -216,8 +213,7 @@ class Server(ChildProcess):
             # The reactions to a customer message (sentiment, bot reply) are jobs deferred in
             # its transaction; by default they are not *run* by the web process here (scale-out
             # runs them in `sodam worker`), so the figures are the message path's own.
-            # SODAM_BENCH_JOBS=inprocess runs them in the server; =process in a `sodam worker`
-            # child beside it (start_worker), as `sodam serve` does.
+            # SODAM_BENCH_JOBS=inprocess runs them in the server, as a single-node install does.
             "SODAM_RUN_WORKER": "true" if JOBS == "inprocess" else "false",
             # One address sends for every visitor, each far faster than a person types: the
             # limits stay on (every message pays for its visitor + IP check) but high enough
@@ -230,7 +226,6 @@ class Server(ChildProcess):
             "SODAM_RATE_LIMIT_API_TOKEN": "1000000/minute",
             **(env or {}),
         }
-        self.env = env
         self.log = open(log_path, "a")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
@@ -303,61 +298,6 @@ class Server(ChildProcess):
                 t = p.cpu_times()
                 total += t.user + t.system
         return total
-
-
-class BenchWorker:
-    """The job worker beside a bench server, started as `sodam serve` starts its own
-    (sodam.jobs.process: a `sodam worker` child at the configured nice level)."""
-
-    def __init__(self, server: Server, log_path: Path):
-        from sodam.config import get_settings
-        from sodam.jobs.process import WorkerSupervisor
-
-        settings = get_settings()
-        self.log = open(log_path, "a")  # noqa: SIM115 - closed in stop()
-        self.supervisor = WorkerSupervisor(
-            concurrency=settings.worker_concurrency,
-            nice=settings.worker_nice,
-            env=server.env,
-            stdout=self.log,
-        )
-        self.supervisor.start()
-
-    def process(self) -> psutil.Process | None:
-        pid = self.supervisor.pid()
-        try:
-            return psutil.Process(pid) if pid else None
-        except psutil.Error:
-            return None
-
-    def cpu_seconds(self) -> float:
-        p = self.process()
-        if p is None:
-            return 0.0
-        with contextlib.suppress(psutil.Error):
-            t = p.cpu_times()
-            return t.user + t.system
-        return 0.0
-
-    def rss_bytes(self) -> int:
-        p = self.process()
-        with contextlib.suppress(psutil.Error, AttributeError):
-            return p.memory_info().rss
-        return 0
-
-    def wait_until_settled(self, *, timeout: float = 90.0) -> None:
-        """Start-up (imports, Kiwi's model) over: CPU still for 3 s in a row."""
-        deadline = time.time() + timeout
-        last, steady = self.cpu_seconds(), 0
-        while time.time() < deadline and steady < 3:
-            time.sleep(1.0)
-            cpu = self.cpu_seconds()
-            steady = steady + 1 if cpu > 0 and cpu - last < 0.1 else 0
-            last = cpu
-
-    def stop(self) -> None:
-        self.supervisor.stop()
-        self.log.close()
 
 
 async def new_visitor(client: httpx.AsyncClient, inbox_token: str) -> str:

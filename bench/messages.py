@@ -52,7 +52,6 @@ from bench.common import (
     RAW_SECONDS,
     SAMPLES,
     WS_COMPRESSION,
-    BenchWorker,
     Seed,
     Server,
     bench_database,
@@ -217,15 +216,7 @@ async def wait_for_drain(rec: Record, *, stall_s: float = 30.0) -> None:
 
 
 async def run_load(
-    server: Server,
-    seed_: Seed,
-    *,
-    widgets: int,
-    agents: int,
-    messages: int,
-    rate: float,
-    idle_sockets: int,
-    worker: BenchWorker | None = None,
+    server: Server, seed_: Seed, *, widgets: int, agents: int, messages: int, rate: float, idle_sockets: int
 ) -> dict:
     rec = Record(received=[{} for _ in range(agents)])
     out: dict = {}
@@ -274,9 +265,8 @@ async def run_load(
         readers += [
             asyncio.create_task(read_agent(ws, rec, i, messages)) for i, ws in enumerate(agent_sockets)
         ]
-        profiler = start_profiler(server, worker)
+        profiler = start_profiler(server)
         server_cpu0 = server.cpu_seconds()
-        worker_cpu0 = worker.cpu_seconds() if worker else 0.0
         me = psutil.Process()
         my_cpu0 = sum(me.cpu_times()[:2])
         with Progress(
@@ -298,7 +288,6 @@ async def run_load(
             "offered_rate": offered,
             "send_s": t_sent - t_start,
             "server_cpu_s": server.cpu_seconds() - server_cpu0,
-            "worker_cpu_s": (worker.cpu_seconds() - worker_cpu0) if worker else None,
             "generator_cpu_s": sum(me.cpu_times()[:2]) - my_cpu0,
             "wall_s": t_end - t_start,
         }
@@ -315,30 +304,22 @@ async def run_load(
     return out
 
 
-def start_profiler(server: Server, worker: BenchWorker | None = None) -> list[subprocess.Popen]:
+def start_profiler(server: Server) -> subprocess.Popen | None:
     """SODAM_BENCH_PROFILE=out.txt: py-spy (on PATH or SODAM_BENCH_PYSPY) samples the server
-    during the send, collapsed stacks ("--format raw") written to out.txt (the job worker's,
-    when it runs in its own process, to out.txt.worker)."""
+    during the send, collapsed stacks ("--format raw") written to out.txt."""
     out = os.environ.get("SODAM_BENCH_PROFILE")
     if not out:
-        return []
+        return None
     py_spy = os.environ.get("SODAM_BENCH_PYSPY") or shutil.which("py-spy") or "py-spy"
-    targets = [(server.proc.pid, out)]
-    if worker is not None and worker.supervisor.pid():
-        targets.append((worker.supervisor.pid(), out + ".worker"))
-    return [
-        subprocess.Popen(
-            [py_spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking"]
-            + ["--rate", "250", "--format", "raw", "-o", path]
-        )
-        for pid, path in targets
-    ]
+    return subprocess.Popen(
+        [py_spy, "record", "--pid", str(server.proc.pid), "--subprocesses", "--nonblocking"]
+        + ["--rate", "250", "--format", "raw", "-o", out]
+    )
 
 
-def stop_profiler(profilers: list[subprocess.Popen]) -> None:
-    for profiler in profilers:
+def stop_profiler(profiler: subprocess.Popen | None) -> None:
+    if profiler is not None:
         profiler.send_signal(signal.SIGINT)
-    for profiler in profilers:
         profiler.wait(30)
 
 
@@ -351,18 +332,6 @@ def stored_counts(url: str, inbox_id: int, client_ids: list[str]) -> tuple[set[s
             (inbox_id, client_ids),
         ).fetchall()
     return {r[0] for r in rows}, sum(r[1] - 1 for r in rows)
-
-
-def job_counts(url: str) -> dict[str, dict[str, int]]:
-    """task -> status -> jobs, over the whole run (what the reactions cost, and what is left)."""
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT task_name, status::text, count(*) FROM procrastinate_jobs GROUP BY 1, 2 ORDER BY 1, 2"
-        ).fetchall()
-    out: dict[str, dict[str, int]] = {}
-    for task, status, n in rows:
-        out.setdefault(task, {})[status] = n
-    return out
 
 
 # --------------------------------------------------------------------------- report
@@ -396,12 +365,7 @@ def main(
         pg_version = server_version(url)
         with console.status(f"starting the server ({workers} worker(s))"):
             server = Server(url, workers, log_dir / f"sodam-bench-server-{os.getpid()}.log")
-        worker = None
         try:
-            if JOBS == "process":
-                with console.status("starting the job worker (sodam worker)"):
-                    worker = BenchWorker(server, log_dir / f"sodam-bench-worker-{os.getpid()}.log")
-                    worker.wait_until_settled()
             load, loop_name = run_loop(
                 run_load(
                     server,
@@ -411,17 +375,13 @@ def main(
                     messages=messages,
                     rate=rate,
                     idle_sockets=idle_sockets,
-                    worker=worker,
                 )
             )
         finally:
-            if worker is not None:
-                worker.stop()
             server.stop()
         rec: Record = load["rec"]
         acked = list(rec.acked_at)
         stored, duplicates = stored_counts(url, seed_.inbox_id, list(rec.sent_at))
-        jobs_by_task = job_counts(url)
 
     # lost: acknowledged, but missing from some agent socket or from the database.
     lost_ids = {cid for cid in acked if cid not in stored or any(cid not in r for r in rec.received)}
@@ -430,12 +390,6 @@ def main(
     unacked_stored = sum(1 for cid in unacked_ids if cid in stored)
     first = rec.received[0]
     lat_first = [(first[cid] - rec.sent_at[cid]) * 1000 for cid in acked if cid in first]
-    if dump := os.environ.get("SODAM_BENCH_LATENCIES"):
-        # "seconds since the first send<TAB>latency ms" per message: where in the run the tail is.
-        with open(dump, "w") as out:
-            for cid in sorted((c for c in acked if c in first), key=rec.sent_at.__getitem__):
-                t, ms = rec.sent_at[cid] - load["t_start"], (first[cid] - rec.sent_at[cid]) * 1000
-                out.write(f"{t:.3f}\t{ms:.1f}\n")
     lat_all = [(r[cid] - rec.sent_at[cid]) * 1000 for r in rec.received for cid in acked if cid in r]
     ack_lat = [(rec.acked_at[cid] - rec.sent_at[cid]) * 1000 for cid in acked]
     # Throughput: messages delivered to the first agent socket per second, from the first
@@ -469,8 +423,7 @@ def main(
         ("duplicates stored", str(duplicates), f"duplicate deliveries on sockets: {rec.duplicate_deliveries}"),
         ("server RSS", f"{load['rss_before_idle'] / mib:,.0f} -> {load['rss_after_idle'] / mib:,.0f} MiB", f"after the run {load['rss_end'] / mib:,.0f} MiB (incl. worker children)"),
         ("per idle socket", f"{per_socket_kib:,.1f} KiB" if per_socket_kib is not None else "-", "target: 5,000 idle under 1 GiB"),
-        ("jobs by task", str(sum(sum(v.values()) for v in jobs_by_task.values())), _jobs(jobs_by_task)),
-        ("CPU during the send", f"server {load['server_cpu_s']:.1f} s, {_worker_cpu(load)}generator {load['generator_cpu_s']:.1f} s", f"wall {load['wall_s']:.1f} s on {os.cpu_count()} cores; loop {loop_name}"),
+        ("CPU during the send", f"server {load['server_cpu_s']:.1f} s, generator {load['generator_cpu_s']:.1f} s", f"wall {load['wall_s']:.1f} s on {os.cpu_count()} cores; loop {loop_name}"),
     ]  # fmt: skip
     for row in rows:
         table.add_row(*row)
@@ -504,8 +457,6 @@ def main(
         "offered_rate": round(load["offered_rate"], 1),
         "server_cpu_s": round(load["server_cpu_s"], 2),
         "generator_cpu_s": round(load["generator_cpu_s"], 2),
-        "worker_cpu_s": round(load["worker_cpu_s"], 2) if load["worker_cpu_s"] is not None else None,
-        "jobs_by_task": jobs_by_task,
     }
     print(json.dumps(result), flush=True)
     return result
@@ -513,17 +464,6 @@ def main(
 
 def _ms3(values: list[float]) -> str:
     return " / ".join(f"{percentile(values, q):.1f}" for q in (0.5, 0.95, 0.99)) + " ms"
-
-
-def _worker_cpu(load: dict) -> str:
-    return f"job worker {load['worker_cpu_s']:.1f} s, " if load["worker_cpu_s"] is not None else ""
-
-
-def _jobs(jobs_by_task: dict[str, dict[str, int]]) -> str:
-    return "; ".join(
-        f"{task.rsplit('.', 1)[-1]} " + ", ".join(f"{k} {v}" for k, v in statuses.items())
-        for task, statuses in jobs_by_task.items()
-    )
 
 
 def _errors(errors: dict[str, dict]) -> str:

@@ -128,16 +128,6 @@ def serve(
         console.print(f"demo login: {info.admin_email} / {info.admin_password}", soft_wrap=True)
         console.print(f"widget test page: {base}/widget/demo?inbox={info.inbox_token}", soft_wrap=True)
         console.print(f"help center: {base}/help/demo", soft_wrap=True)
-    # The jobs in a `sodam worker` child process (sodam.jobs.process): the web processes
-    # only defer them.
-    supervisor = None
-    if settings.run_worker and settings.worker_process:
-        from sodam.jobs.process import WorkerSupervisor
-
-        os.environ["SODAM_RUN_WORKER"] = "false"
-        get_settings.cache_clear()
-        supervisor = WorkerSupervisor(concurrency=settings.worker_concurrency, nice=settings.worker_nice)
-        supervisor.start()
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler
     # that kills this process before the finally below stops the embedded database.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -157,8 +147,6 @@ def serve(
             proxy_headers=False,
         )
     finally:
-        if supervisor is not None:
-            supervisor.stop()
         if owns_embedded:
             stop_embedded(settings.data_dir)
 
@@ -171,15 +159,11 @@ def _exit_on_sigterm(signum, frame) -> None:
 def worker(
     concurrency: int = typer.Option(4, min=1, help="Jobs run at once."),
     queues: str = typer.Option("", help="Comma-separated queues (default: all)."),
-    nice: int = typer.Option(0, min=0, max=19, help="Lower this process's CPU priority by this much."),
 ) -> None:
     """Run background jobs (bot replies, routing, automations) in this process."""
     from sodam.db.migrate import upgrade
     from sodam.jobs.app import JobRunner
-    from sodam.jobs.process import exit_with_parent
 
-    if nice:
-        os.nice(nice)
     url = database_url()
     upgrade(url)
 
@@ -189,36 +173,21 @@ def worker(
         init_engine(url, pool_size=concurrency + 1)
         runner = JobRunner(url, run_worker=False, concurrency=concurrency)
         await runner.start()
-        # Language models load lazily (seconds of CPU): now, not inside the first job.
-        warmup = asyncio.create_task(asyncio.to_thread(_warm_up_language_models))
         work = asyncio.create_task(runner.work(queues=[q for q in queues.split(",") if q] or None))
         # Ctrl+C / SIGTERM: stop taking jobs, let the running ones finish.
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, work.cancel)
-        orphaned = asyncio.create_task(exit_with_parent(work.cancel))  # started by `sodam serve`
         try:
             await work
         except asyncio.CancelledError:
             pass
         finally:
-            orphaned.cancel()
-            warmup.cancel()
             await runner.stop()
             await dispose_engine()
 
     console.print("worker started; Ctrl+C stops it")
     asyncio.run(go())
-
-
-def _warm_up_language_models() -> None:
-    """Kiwi's model and lingua's (seconds of CPU each, on first use): the sentiment job and
-    the bot use both."""
-    from sodam.nlp.language import detect
-    from sodam.nlp.text import get_kiwi
-
-    get_kiwi().tokenize("워밍업 문장입니다")
-    detect("Is the store open on public holidays?")
 
 
 @admin_app.command("create-agent")
@@ -327,16 +296,14 @@ def bench_messages(
     workers: int = typer.Option(1, help="Server processes."),
     jobs: str = typer.Option(
         "on",
-        help="on: the real reactions (sentiment, the bot, routing) run during the run in a "
-        "`sodam worker` child, as `sodam serve` runs them; inprocess: in the web process "
-        "(SODAM_WORKER_PROCESS=false); off: the message path alone.",
+        help="on: the server's in-process worker runs the real reactions (sentiment, the bot) "
+        "during the run, as `sodam serve` does; off: the message path alone.",
     ),
 ) -> None:
     """End-to-end message path: throughput, latency percentiles, lost messages."""
-    if jobs not in ("on", "inprocess", "off"):
-        fail("--jobs is on, inprocess or off", 2)
-    as_serve = "process" if get_settings().worker_process else "inprocess"
-    os.environ["SODAM_BENCH_JOBS"] = {"on": as_serve, "inprocess": "inprocess", "off": "off"}[jobs]
+    if jobs not in ("on", "off"):
+        fail("--jobs is on or off", 2)
+    os.environ["SODAM_BENCH_JOBS"] = "inprocess" if jobs == "on" else "off"
     root = Path(__file__).resolve().parents[2]
     sys.path.insert(0, str(root))
     try:

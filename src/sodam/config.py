@@ -33,10 +33,6 @@ class Settings(BaseSettings):
     group_commit_max_batch: int = Field(default=64, ge=1)
     # Batches committing at once per process (each on its own connection).
     group_commit_in_flight: int = Field(default=2, ge=1, le=64)
-    # A batch that waits longer than this for a conversation another writer holds (the bot's
-    # reply) is rolled back and committed one conversation per transaction, so only that
-    # conversation's messages wait; 0: batches wait as long as it takes.
-    group_commit_lock_timeout_ms: int = Field(default=20, ge=0)
     session_max_age_s: int = 14 * 24 * 3600
     # A visitor token proves who the visitor is for this long; POST /session renews it
     # (a new token each visit) for up to visitor_resume_days after it was issued, so a
@@ -44,16 +40,10 @@ class Settings(BaseSettings):
     visitor_token_ttl_s: int = Field(default=24 * 3600, ge=60)
     visitor_resume_days: int = Field(default=90, ge=1)
     log_level: str = "info"
-    # `sodam serve` runs the background jobs (simplest on one machine); set false when
-    # dedicated `sodam worker` processes run them.
+    # Run a job worker inside each `sodam serve` process (simplest on one machine);
+    # set false when dedicated `sodam worker` processes run the jobs.
     run_worker: bool = True
     worker_concurrency: int = 4
-    # Where `sodam serve` runs them: in one `sodam worker` child process (true: a job's CPU
-    # work never holds a web process's GIL while customers' messages wait), or inside each
-    # web process (false).
-    worker_process: bool = True
-    # That child's CPU priority (nice, 0-19): the message path goes first, jobs catch up.
-    worker_nice: int = Field(default=5, ge=0, le=19)
 
     # Browser calls (sodam.calls): the ICE servers both browsers use, comma-separated URLs.
     # None is needed on a LAN or loopback (empty iceServers); across NATs set a STUN server,

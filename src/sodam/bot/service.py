@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.bot import dialogue, rules
@@ -176,60 +175,6 @@ def _not_flagged(key: str):
     return func.coalesce(Message.payload.has_key(key), False).is_(False)
 
 
-_QUICK_SKIP = sql_text(
-    "SELECT NOT (c.bot_handling AND c.assignee_id IS NULL),"
-    " EXISTS (SELECT 1 FROM messages b WHERE b.conversation_id = m.conversation_id"
-    "          AND b.sender_type = 'bot' AND b.seq > m.seq"
-    "          AND NOT coalesce(b.payload ? 'status_reply', false))"
-    " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-    " WHERE m.id = :id AND m.sender_type = 'contact'"
-)
-
-
-async def quick_skip(session: AsyncSession, message_id: int) -> str | None:
-    """What a job for this message would find in one round trip, when it would do nothing:
-    the bot no longer has the conversation, or it already answered a later message. A busy
-    bot conversation defers a job per message until the bot's first reply commits; those
-    jobs end here instead of reading the message, the conversation and the inbox."""
-    row = (await session.execute(_QUICK_SKIP, {"id": message_id})).first()
-    if row is None:
-        return None  # handle_customer_message says why
-    not_for_bot, answered = row
-    if not_for_bot:
-        return "not_for_bot"
-    if answered:
-        return "already_handled"
-    return None
-
-
-async def _answered_after(session: AsyncSession, conversation_id: int, seq: int) -> bool:
-    """Whether the bot replied after this seq (jobs can run twice: a retry, a second worker)."""
-    return bool(
-        await session.scalar(
-            select(func.count()).where(
-                Message.conversation_id == conversation_id,
-                Message.sender_type == SenderType.bot,
-                Message.seq > seq,
-                _not_flagged("status_reply"),  # routing's answer to "진행 상황?" answers nothing here
-            )
-        )
-    )
-
-
-async def _latest_customer_message(session: AsyncSession, conversation_id: int) -> Message | None:
-    """The conversation's latest customer message ("진행 상황?" after a question does not replace it)."""
-    return await session.scalar(
-        select(Message)
-        .where(
-            Message.conversation_id == conversation_id,
-            Message.sender_type == SenderType.contact,
-            _not_flagged("status_request"),
-        )
-        .order_by(Message.seq.desc())
-        .limit(1)
-    )
-
-
 async def handle_customer_message(
     session: AsyncSession,
     *,
@@ -255,17 +200,6 @@ async def handle_customer_message(
     settings = bot_settings(inbox)
     if not _for_bot(settings, conversation):
         return "not_for_bot"
-    # Cheap reads before any search, no lock yet. A job that waited behind others of its
-    # conversation (a backlog; a customer typing in several lines) answers the conversation's
-    # latest customer message now, instead of finding each older one superseded until the
-    # customer stops typing; the jobs of the messages in between then find it answered.
-    if await _answered_after(session, conversation.id, message.seq):
-        return "already_handled"
-    latest = await _latest_customer_message(session, conversation.id)
-    if latest is not None and latest.seq > message.seq:
-        message = latest
-        if (message.payload or {}).get("no_reply"):
-            return "no_reply"
     state = await get_state(session, workspace_id=conversation.workspace_id, conversation_id=conversation.id)
     if _quiet(state, conversation):
         return "quiet"
@@ -289,13 +223,27 @@ async def handle_customer_message(
         return "not_for_bot"
     # Jobs can run twice (a retry, a second worker): under the conversation's row lock,
     # a bot reply after this message means it was already answered.
-    if await _answered_after(session, conversation.id, message.seq):
+    answered_after = await session.scalar(
+        select(func.count()).where(
+            Message.conversation_id == conversation.id,
+            Message.sender_type == SenderType.bot,
+            Message.seq > message.seq,
+            _not_flagged("status_reply"),  # routing's answer to "진행 상황?" answers nothing here
+        )
+    )
+    if answered_after:
         return "already_handled"
     state = await _state_for_update(session, conversation, reading.language)
     if _quiet(state, conversation):
         return "quiet"
-    newer = await _latest_customer_message(session, conversation.id)
-    if newer is not None and newer.seq > message.seq:
+    newer = await session.scalar(
+        select(func.max(Message.seq)).where(
+            Message.conversation_id == conversation.id,
+            Message.sender_type == SenderType.contact,
+            _not_flagged("status_request"),  # "진행 상황?" after a question does not replace it
+        )
+    )
+    if newer is not None and newer > message.seq:
         return "superseded"  # a later message will get the reply: answer the latest only
     if state.state == BotState.collecting_lead and state.language:
         # A name, an e-mail or a phone number says nothing about the language: the questions

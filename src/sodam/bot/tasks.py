@@ -15,8 +15,6 @@ _kb = KnowledgeBaseSource()
 async def on_customer_message(**args) -> str:
     """Reply to one customer message (jobs of a conversation run one at a time, in order)."""
     async with session_scope() as session:
-        if skipped := await service.quick_skip(session, int(args["message_id"])):
-            return skipped
         return await service.handle_customer_message(session, message_id=int(args["message_id"]), kb=_kb)
 
 

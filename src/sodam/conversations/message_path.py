@@ -10,7 +10,6 @@ just stored is cached for the fan-out, so it never reads its own messages back.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import Any
 
@@ -286,32 +285,8 @@ def visitor_message_committer() -> GroupCommitter:
             max_batch=batch,
             # Without batching, concurrency comes from parallel transactions instead.
             max_in_flight=settings.group_commit_in_flight if batch > 1 else settings.db_pool_size,
-            # One conversation's rows: batches in flight never share one, and a batch that meets
-            # a conversation someone else is writing (the bot's reply) leaves it to wait alone.
-            group_key=lambda p: (p["inbox_id"], p["contact_id"]),
-            lock_timeout_ms=settings.group_commit_lock_timeout_ms,
-            held_group=_held_conversation,
         )
     return _visitor_messages
-
-
-_LOCKING_CONVERSATION = re.compile(r'while locking tuple \((\d+),(\d+)\) in relation "conversations"')
-
-
-async def _held_conversation(pool, exc: psycopg.Error) -> tuple[int, int] | None:
-    """The (inbox, contact) of the conversation a batch's lock timeout met, read from the
-    error's context (the tuple sodam_post_message waited for, still held and so still there)."""
-    found = _LOCKING_CONVERSATION.search(exc.diag.context or "")
-    if found is None:
-        return None
-    async with pool.connection() as conn:
-        row = await (
-            await conn.execute(
-                "SELECT inbox_id, contact_id FROM conversations WHERE ctid = %s::tid",
-                (f"({found[1]},{found[2]})",),
-            )
-        ).fetchone()
-    return (row[0], row[1]) if row else None
 
 
 async def post_visitor_message(

@@ -6,9 +6,10 @@ import asyncio
 from functools import lru_cache
 
 from procrastinate import RetryStrategy
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from sodam.config import get_settings
+from sodam.conversations.models import Message
 from sodam.db.session import session_scope
 from sodam.jobs.app import job_app
 from sodam.jobs.reactions import Reaction, react
@@ -25,13 +26,6 @@ def scorer() -> SentimentScorer:
 # 500 msg/s), instead of one job per message competing with the message path.
 SENTIMENT_BATCH = 500
 SENTIMENT_BATCHES_PER_JOB = 20
-
-
-SCORE_SQL = text(
-    "UPDATE messages m SET sentiment_score = v.score, sentiment_label = v.label"
-    " FROM unnest(CAST(:ids AS bigint[]), CAST(:scores AS double precision[]), CAST(:labels AS text[]))"
-    " AS v(id, score, label) WHERE m.id = v.id"
-)
 
 
 def _score_all(texts: list[str]) -> list:
@@ -59,17 +53,12 @@ async def score_unscored_messages(
                 return done
             # CPU work off the event loop: the worker may share its process with the web server.
             results = await asyncio.to_thread(_score_all, [r.content or "" for r in rows])
-            # One statement, committed at once: the scoring trigger's first row for a conversation
-            # (conversation_sentiments) holds a key-share lock on the conversation until commit,
-            # and a customer's next message waits for that lock. One round trip keeps it to the
-            # database's own time, however busy this process is.
             await session.execute(
-                SCORE_SQL,
-                {
-                    "ids": [r.id for r in rows],
-                    "scores": [res.score for res in results],
-                    "labels": [res.label for res in results],
-                },
+                update(Message),
+                [
+                    {"id": r.id, "sentiment_score": res.score, "sentiment_label": res.label}
+                    for r, res in zip(rows, results, strict=True)
+                ],
             )
             await session.commit()
         done += len(rows)
