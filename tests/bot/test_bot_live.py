@@ -33,7 +33,9 @@ async def test_widget_question_is_answered_live_by_the_bot(live_server, make_wor
             json.dumps({"type": "message", "client_id": "q-1", "content": "배송기간 얼마나 걸려요?"})
         )
         bot_frames = []
-        async with asyncio.timeout(30):
+        # The first bot job of a test session may load the sentence encoders and Kiwi in a
+        # server that other tests keep busy: the answer's content is what is checked, not its speed.
+        async with asyncio.timeout(90):
             while len(bot_frames) < 2:
                 frame = await next_frame(sock)
                 if frame["type"] == "message" and frame["message"]["sender_type"] == "bot":
