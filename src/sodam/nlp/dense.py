@@ -28,6 +28,10 @@ CHANNEL_WEIGHTS = {"e5q": 1.0, "e5p": 1.0, "use": 1.0, "e5s": 1.0}
 BM25_WEIGHT = 2.0
 FALLBACK = {"e5s": "e5p"}
 Z_FLOOR = 0.01  # keeps a knowledge base of near-identical articles from blowing z-scores up
+# Under this many articles the decision's z-score features are not computed (one article has
+# no spread at all): it reads Z_SMALL_BASE, about where a right top article stands on dev.
+MIN_Z_ARTICLES = 5
+Z_SMALL_BASE = 1.5
 # The decision: a logistic model over the top article's raw similarity on each channel, how far
 # it stands out among the base's articles there (its z-score), and log(1 + its BM25 score),
 # trained on the dev set (bench/faq_tune.py --train).
@@ -395,10 +399,14 @@ def fuse(channel_sims: dict[str, np.ndarray], bm25: np.ndarray, k: int) -> Fused
         x = np.where(present, x, x[present].mean())
         raw[channel] = x
         w = CHANNEL_WEIGHTS.get(channel, 0.0)
-        if len(x) > 1:
+        if len(x) >= MIN_Z_ARTICLES:
             zs[channel] = (x - x.mean()) / (x.std() + Z_FLOOR)
             if w:
                 score += w * zs[channel]
+        else:  # a base of a few articles: no spread to stand out from; a typical top article's
+            zs[channel] = np.full(len(x), Z_SMALL_BASE)
+            if w and len(x) > 1:
+                score += w * (x - x.mean()) / (x.std() + Z_FLOOR)
     for channel, fallback in FALLBACK.items():
         if channel not in raw and fallback in raw:
             raw[channel] = raw[fallback]  # the decision's feature when no article has body sentences
