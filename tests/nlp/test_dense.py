@@ -132,3 +132,15 @@ def test_the_projection_follows_adds_removals_and_compaction(monkeypatch):
         want[slot] = ((units.matrix[rows.start : rows.stop] - mean) @ axes @ (q @ axes) + mean @ q).max()
     np.testing.assert_allclose(units.approximate(q, 710), want, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(units.similarities(q, 710), _reference(units, q, 710))
+
+
+def test_a_base_of_one_article_reads_a_typical_standing_not_none():
+    """With one article there is no spread: the decision's z-score features read Z_SMALL_BASE
+    (without them a one-article base handed every right answer off)."""
+    from sodam.nlp import dense
+
+    sims = {c: np.array([0.9], np.float32) for c in ("e5q", "e5p", "use", "e5s")}
+    out = dense.fuse(sims, np.array([1.0]), 1)
+    assert all(out.features[0][f"z_{c}"] == dense.Z_SMALL_BASE for c in sims)
+    many = dense.fuse({c: np.linspace(0.5, 0.9, 8).astype(np.float32) for c in sims}, np.zeros(8), 1)
+    assert many.features[0]["z_e5q"] != dense.Z_SMALL_BASE and many.slots[0] == 7
