@@ -166,10 +166,19 @@ def split_by_kb(kb: dict, queries: list[dict]) -> list[tuple[dict, list[dict]]]:
     ]
 
 
+# Issue 11's description of the traffic to hand off: of 33 messages, 8 off-topic questions that
+# sound like the business, 20 other off-topic ones, 5 requests for a person.
+ISSUE_MIX = {"business_like": 8, "other": 20, "human": 5}
+
+
+def mix_share(rates: dict[str, float]) -> float:
+    """The share handed off in ISSUE_MIX, from the share of each kind handed off."""
+    return sum(n * rates[kind] for kind, n in ISSUE_MIX.items()) / sum(ISSUE_MIX.values())
+
+
 def _business_like_split(outcomes) -> dict:
     """Off-topic questions that sound like the business vs the others (when the set marks them),
-    and the handoff share in issue 11's traffic mix: of 33 messages to hand off, 8 business-like
-    off-topic questions, 20 other off-topic ones, 5 requests for a person."""
+    and the handoff share in ISSUE_MIX."""
     off = [(q, o) for q, o in outcomes if q.get("kind") == "off_topic" and "business_like" in q]
     if not off:
         return {}
@@ -179,10 +188,9 @@ def _business_like_split(outcomes) -> dict:
         rates[name] = sum(o.decision == "handoff" for o in part) / max(1, len(part))
     people = [o for q, o in outcomes if q.get("kind") == "human"]
     rates["human"] = sum(o.decision == "handoff" for o in people) / max(1, len(people))
-    mix = (8 * rates["business_like"] + 20 * rates["other"] + 5 * rates["human"]) / 33
     return {
         "off_topic_handed_off": {k: round(rates[k], 4) for k in ("business_like", "other")},
-        "handoff_in_issue_mix": round(mix, 4),
+        "handoff_in_issue_mix": round(mix_share(rates), 4),
     }
 
 

@@ -132,12 +132,9 @@ def run(kb_path=None, q_path=None, k=5):
 
 
 FEATURES = ("e5q", "e5p", "use", "e5s", "bm25", "z_e5q", "z_e5p", "z_use", "z_e5s")
-# The traffic mix the handoff threshold is set for: issue 11's description of customer traffic
-# (of 33 messages to hand off: 8 off-topic questions that sound like the business, 20 other
-# off-topic ones, 5 requests for a person, which the rules hand off). The dev set holds more
-# business-like ones (33 of 56 off-topic), so its raw off-topic share would set the bar for a
-# harder mix than the one the bot is asked to serve.
-MIX = {"business_like": 8, "other": 20, "human": 5}
+# The handoff threshold is set for issue 11's traffic mix (bench.faq.ISSUE_MIX; requests for a
+# person are the rules'). The dev set holds more business-like off-topic questions (33 of 56),
+# so its raw off-topic share would set the bar for a harder mix than the one the bot serves.
 MIX_HANDOFF = 0.92  # a margin over the issue's 0.90
 C = 0.1
 
@@ -149,7 +146,7 @@ def _right(r) -> bool:
 def train(rows, *, off_topic_handoff: float = MIX_HANDOFF):
     """The decision's logistic model: label = the top article is the right one, over the dev
     set's answerable and off-topic messages (requests for a person are the rule's); the
-    threshold is the highest probability at which the MIX of the training off-topic messages
+    threshold is the highest probability at which ISSUE_MIX of the training off-topic messages
     is handed off at `off_topic_handoff`. Returns (weights, bias, threshold)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -163,16 +160,13 @@ def train(rows, *, off_topic_handoff: float = MIX_HANDOFF):
     p = 1 / (1 + np.exp(-(x @ coef + bias)))
     off = np.array([r["q"]["expected"] is None for r in rows])
     business = np.array([bool(r["q"].get("business_like")) for r in rows])
-    total = sum(MIX.values())
+    from bench.faq import mix_share
+
     threshold = 1.0
     for t in sorted(p[off]):  # lowest first: the first one meeting the mix answers the most
         t = float(t) + 1e-6
-        mix = (
-            MIX["business_like"] * (p[off & business] < t).mean()
-            + MIX["other"] * (p[off & ~business] < t).mean()
-            + MIX["human"]
-        ) / total
-        if mix >= off_topic_handoff:
+        rates = {"business_like": (p[off & business] < t).mean(), "other": (p[off & ~business] < t).mean()}
+        if mix_share({**rates, "human": 1.0}) >= off_topic_handoff:
             threshold = t
             break
     weights = {f: round(float(w), 4) for f, w in zip(FEATURES, coef, strict=True)}

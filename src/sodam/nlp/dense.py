@@ -234,6 +234,25 @@ class DenseUnits:
         return out
 
 
+def _mean_filled(x: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """An article without a unit on the channel (no body) sits at the channel's mean."""
+    return np.where(present, x, x[present].mean())
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    """Similarities as z-scores among the base's articles (fuse's ranking terms)."""
+    return (x - x.mean()) / (x.std() + Z_FLOOR)
+
+
+def _bm25_of(bm25: np.ndarray | None, n_slots: int, live: np.ndarray) -> np.ndarray:
+    """The live articles' BM25 scores (0 where the lexical index has none)."""
+    if bm25 is None or not len(bm25):
+        return np.zeros(len(live), np.float64)
+    b = np.zeros(n_slots, np.float64)
+    b[: min(n_slots, len(bm25))] = bm25[:n_slots]
+    return b[live]
+
+
 def _grown(a: np.ndarray, cap: int, fill) -> np.ndarray:
     extra = np.full((cap - len(a), *a.shape[1:]), fill, a.dtype)
     return np.concatenate([a, extra])
@@ -299,11 +318,7 @@ def shortlist_similarities(
     live = np.flatnonzero(has)
     if len(live) <= SHORTLIST + CALIBRATION_SAMPLE:
         return ChannelSimilarities({c: units[c].similarities(vectors[c], n_slots) for c in every})
-    lexical = np.zeros(len(live), np.float64)
-    if bm25 is not None and len(bm25):
-        b = np.zeros(n_slots, np.float64)
-        b[: min(n_slots, len(bm25))] = bm25[:n_slots]
-        lexical = b[live]
+    lexical = _bm25_of(bm25, n_slots, live)
     score = np.zeros(len(live), np.float64)
     picked = np.zeros(len(live), bool)
     for channel, x in every.items():
@@ -311,10 +326,8 @@ def shortlist_similarities(
         present = xl > -1.0
         if not present.any():
             continue
-        xl = np.where(present, xl, xl[present].mean())
-        w = CHANNEL_WEIGHTS.get(channel, 0.0)
-        if w:
-            score += w * (xl - xl.mean()) / (xl.std() + Z_FLOOR)
+        xl = _mean_filled(xl, present)
+        score += CHANNEL_WEIGHTS.get(channel, 0.0) * _z(xl)
         picked[np.argpartition(-xl, SHORTLIST_PER_CHANNEL)[:SHORTLIST_PER_CHANNEL]] = True
     if lexical.max() > 0:
         score += BM25_WEIGHT * lexical / lexical.max()
@@ -395,28 +408,18 @@ def fuse(channel_sims: dict[str, np.ndarray], bm25: np.ndarray, k: int) -> Fused
         if not present.any():
             continue  # no article has a unit there (e.g. no article has a body)
         best = np.maximum(best, x)
-        # An article without a unit on the channel (no body) sits at the channel's mean.
-        x = np.where(present, x, x[present].mean())
+        x = _mean_filled(x, present)
         raw[channel] = x
-        w = CHANNEL_WEIGHTS.get(channel, 0.0)
-        if len(x) >= MIN_Z_ARTICLES:
-            zs[channel] = (x - x.mean()) / (x.std() + Z_FLOOR)
-            if w:
-                score += w * zs[channel]
-        else:  # a base of a few articles: no spread to stand out from; a typical top article's
-            zs[channel] = np.full(len(x), Z_SMALL_BASE)
-            if w and len(x) > 1:
-                score += w * (x - x.mean()) / (x.std() + Z_FLOOR)
+        z = _z(x)
+        score += CHANNEL_WEIGHTS.get(channel, 0.0) * z
+        # The decision's feature; a base of a few articles has no spread to stand out from.
+        zs[channel] = z if len(x) >= MIN_Z_ARTICLES else np.full(len(x), Z_SMALL_BASE)
     for channel, fallback in FALLBACK.items():
         if channel not in raw and fallback in raw:
             raw[channel] = raw[fallback]  # the decision's feature when no article has body sentences
             if fallback in zs:
                 zs[channel] = zs[fallback]
-    lexical = np.zeros(len(live), np.float64)
-    if bm25 is not None and len(bm25):
-        b = np.zeros(n, np.float64)
-        b[: min(n, len(bm25))] = bm25[:n]
-        lexical = b[live]
+    lexical = _bm25_of(bm25, n, live)
     top_bm25 = float(lexical.max()) if len(lexical) else 0.0
     if top_bm25 > 0:
         score += BM25_WEIGHT * lexical / top_bm25
