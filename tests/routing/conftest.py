@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import secrets
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from sodam.accounts import service as accounts
 from sodam.accounts.models import Role
@@ -91,6 +92,19 @@ class Floor:
                 )
             await session.commit()
             return conv.id
+
+    @asynccontextmanager
+    async def routing_held(self):
+        """Hold the workspace's routing lock while a scene is set up: a test server's worker
+        dispatching in between would route a half-built scene (e.g. describe the first
+        customer, then find an agent created later and give them that customer)."""
+        async with session_scope() as session:
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:cls, :ws)"),
+                {"cls": engine.ROUTING_LOCK_CLASS, "ws": self.ws.workspace_id},
+            )
+            yield
+            await session.commit()
 
     async def dispatch(self):
         async with session_scope() as session:

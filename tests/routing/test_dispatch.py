@@ -149,9 +149,10 @@ async def test_page_rule_sends_to_a_team(floor, make_workspace):
 
 async def test_vip_goes_first_and_needs_the_vip_skill(floor):
     f = await floor()
-    normal = await f.customer("일반 문의", waited_s=100)
-    vip = await f.customer("VIP 문의", attributes={"tier": "vip"})
-    vip_agent = await f.agent("자경", capacity={"default": 1}, skills={"vip": 5})
+    async with f.routing_held():
+        normal = await f.customer("일반 문의", waited_s=100)
+        vip = await f.customer("VIP 문의", attributes={"tier": "vip"})
+        vip_agent = await f.agent("자경", capacity={"default": 1}, skills={"vip": 5})
     await f.dispatch()
     assert await f.assignee(vip) == vip_agent and await f.assignee(normal) is None
     assert (await f.conversation(vip)).queue_rank >= 10
