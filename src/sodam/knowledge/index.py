@@ -146,7 +146,8 @@ class WorkspaceIndex:
         query = customer_query(query)  # "비번 바꾸고 싶어여" is matched as "비밀번호 바꾸고 싶어요"
         query = idx.fix_typos(query)  # "환볼 언제되나요" as "환불 언제되나요"
         channels = idx.channels if idx.has_vectors else []
-        query_vectors = encoders.query_vectors(query, channels) if channels else None
+        # The encoders run in their own threads while the lexical ranking runs here.
+        query_vectors = encoders.start_query_vectors(query, channels) if channels else None
         return idx.query(query, limit, query_vectors)
 
 

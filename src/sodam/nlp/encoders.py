@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -149,31 +150,38 @@ def available_channels() -> list[str]:
     return [c for c in CHANNELS if channel_model(c)]
 
 
-_side: ThreadPoolExecutor | None = None
+_pools: dict[str, ThreadPoolExecutor] = {}
 
 
-def _side_pool() -> ThreadPoolExecutor:
-    global _side
+def _pool_of(kind: str) -> ThreadPoolExecutor:
+    """One thread per encoder: each engine encodes one text at a time anyway (its lock)."""
     with _lock:
-        if _side is None:
-            _side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sodam-encoder")
-        return _side
+        if kind not in _pools:
+            _pools[kind] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sodam-encoder-{kind}")
+        return _pools[kind]
+
+
+def start_query_vectors(text: str, channels: list[str]) -> Callable[[], dict[str, np.ndarray]]:
+    """Start encoding the query on every encoder its channels need, each in its own thread, and
+    return the call that waits for them: the caller ranks lexically meanwhile (the engines are
+    native or numpy code that release the GIL), so a search costs about its slowest encoder."""
+    kinds = list(dict.fromkeys(CHANNELS[c][0] for c in channels))
+    started = {
+        kind: _pool_of(kind).submit(enc.queries, [text])
+        for kind in kinds
+        if (enc := get_encoder(kind)) is not None
+    }
+
+    def wait() -> dict[str, np.ndarray]:
+        by_kind = {kind: future.result()[0] for kind, future in started.items()}
+        return {c: by_kind[CHANNELS[c][0]] for c in channels if CHANNELS[c][0] in by_kind}
+
+    return wait
 
 
 def query_vectors(text: str, channels: list[str]) -> dict[str, np.ndarray]:
-    """The query's vector per channel (one encoding per encoder). CPU work: call in a thread.
-
-    With two encoders, the second (USE, numpy) runs in a side thread while the first (e5, a
-    native engine that releases the GIL) encodes here: a query waits for the slower one only."""
-    kinds = list(dict.fromkeys(CHANNELS[c][0] for c in channels))
-    encoders = {kind: enc for kind in kinds if (enc := get_encoder(kind)) is not None}
-    by_kind: dict[str, np.ndarray] = {}
-    later = {kind: _side_pool().submit(enc.queries, [text]) for kind, enc in list(encoders.items())[1:]}
-    for kind, enc in list(encoders.items())[:1]:
-        by_kind[kind] = enc.queries([text])[0]
-    for kind, future in later.items():
-        by_kind[kind] = future.result()[0]
-    return {c: by_kind[CHANNELS[c][0]] for c in channels if CHANNELS[c][0] in by_kind}
+    """The query's vector per channel (one encoding per encoder, the encoders in parallel)."""
+    return start_query_vectors(text, channels)()
 
 
 def model_name(kind: str | None = None) -> str:

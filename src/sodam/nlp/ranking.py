@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -337,12 +337,18 @@ class LexicalIndex:
         """Every document has its vectors: queries are ranked by the fused scores."""
         return bool(self.channels) and not self._without_vectors
 
-    def query(self, query: str, k: int = 5, vectors: dict[str, np.ndarray] | None = None) -> SearchResult:
+    def query(
+        self,
+        query: str,
+        k: int = 5,
+        vectors: dict[str, np.ndarray] | Callable[[], dict[str, np.ndarray]] | None = None,
+    ) -> SearchResult:
         """Top-k documents with per-hit coverage and the result's confidence.
 
         With `vectors` (the query's sentence vector per channel, same models as the
-        documents'), the ranking and the confidence are the fused ones (nlp.dense.fuse);
-        without, lexical.
+        documents'; or the call that waits for them, made once the lexical scores are in, so
+        encoding and lexical ranking overlap), the ranking and the confidence are the fused
+        ones (nlp.dense.fuse); without, lexical.
         """
         with self._lock:
             n_slots = len(self._docs)
@@ -350,8 +356,9 @@ class LexicalIndex:
                 return SearchResult([], NO_CONFIDENCE)
             terms = analyze(query, *self.ngram_range)
             qterms = self._query_terms(query, terms)
-            dense = bool(vectors) and self.has_vectors and any(c in vectors for c in self.channels)
-            if not qterms and not dense:
+            if not qterms and callable(vectors):
+                vectors = vectors()
+            if not qterms and not self._dense_for(vectors):
                 return SearchResult([], NO_CONFIDENCE)
             per_field = {}
             for fname, f in self._fields.items():
@@ -366,13 +373,18 @@ class LexicalIndex:
                         doc_scores[f.unit_doc_arr[nz]] = unit_scores[nz]
                 per_field[fname] = (doc_scores, max(ideal, 1e-9))
             total = sum(self.weights[fn] * s for fn, (s, _) in per_field.items())
-            if dense:
+            if callable(vectors):
+                vectors = vectors()
+            if self._dense_for(vectors):
                 return self._fused(total, per_field, vectors, k)
             match = self._matcher(terms)
             order = _top(total, max(k, 2))
             order = [i for i in order if total[i] > 0]
             hits = [self._hit(i, total, per_field, match(i)) for i in order[:k]]
             return SearchResult(hits, _confidence(hits))
+
+    def _dense_for(self, vectors) -> bool:
+        return bool(vectors) and self.has_vectors and any(c in vectors for c in self.channels)
 
     def _hit(
         self, slot: int, total, per_field, match: float, dense: float = -1.0, score: float | None = None
