@@ -144,3 +144,17 @@ def test_a_base_of_one_article_reads_a_typical_standing_not_none():
     assert all(out.features[0][f"z_{c}"] == dense.Z_SMALL_BASE for c in sims)
     many = dense.fuse({c: np.linspace(0.5, 0.9, 8).astype(np.float32) for c in sims}, np.zeros(8), 1)
     assert many.features[0]["z_e5q"] != dense.Z_SMALL_BASE and many.slots[0] == 7
+
+
+def test_the_kept_sample_block_follows_changes_of_the_channel():
+    rng = np.random.default_rng(7)
+    units = DenseUnits()
+    for slot in range(40):
+        units.add(slot, _unit(rng.standard_normal((1 + slot % 3, 8))))
+    slots = np.array([3, 5, 8, 13, 21, 34], np.int64)
+    q = _unit(rng.standard_normal(8))
+    assert np.allclose(units.exact_for_fixed(q, slots), units.exact_for(q, slots))
+    units.add(5, _unit(rng.standard_normal((2, 8))))  # replaced: new rows elsewhere
+    units.remove(8)  # gone: -1
+    again = units.exact_for_fixed(q, slots)
+    assert np.allclose(again, units.exact_for(q, slots)) and again[2] == -1.0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +79,9 @@ class DenseUnits:
         self.n = 0
         self.dead = 0
         self._runs_cache: tuple[np.ndarray, np.ndarray] | None = None  # (first row, slot) per run
+        # Bumped on every change of the rows: exact_for_fixed's gathered block is of one generation.
+        self._generation = 0
+        self._fixed: tuple | None = None
         # Principal axes of the rows (mean, dim × COARSE_DIM) once the channel is large, and
         # every row projected on them (coarse[:n], kept with matrix).
         self._basis: tuple[np.ndarray, np.ndarray] | None = None
@@ -117,6 +121,7 @@ class DenseUnits:
             self.first[slot], self.count[slot] = start, len(vectors)
             self.n = need
             self._runs_cache = None
+            self._generation += 1
             if len(self.rows) >= APPROX_MIN_ARTICLES and len(self.rows) >= 2 * self._fitted_slots:
                 self._fit()  # the first time, and again each time the channel has doubled
             elif self._basis is not None:
@@ -135,6 +140,7 @@ class DenseUnits:
             self.count[slot] = 0
             self.dead += len(rows)
             self._runs_cache = None
+            self._generation += 1
             if self.dead > max(256, self.n // 4):
                 self._compact()
 
@@ -215,23 +221,58 @@ class DenseUnits:
             sims += float(mean @ q)
             return self._best_per_slot(sims, n_slots)
 
+    def _rows_of(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, each slot's first position among them, which slots have rows); under the lock."""
+        known = slots < len(self.count)
+        count = np.zeros(len(slots), np.int64)
+        count[known] = self.count[slots[known]]
+        has = count > 0
+        first, count = self.first[slots[has]], count[has]
+        offsets = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+        rows = np.repeat(first - offsets, count) + np.arange(int(count.sum()))
+        return rows, offsets, has
+
     def exact_for(self, query: np.ndarray, slots: np.ndarray) -> np.ndarray:
         """The exact best unit similarity of these slots (-1 for a slot without vectors)."""
         slots = np.asarray(slots, np.int64)
         out = np.full(len(slots), -1.0, np.float32)
         with self._lock:
-            known = slots < len(self.count)
-            count = np.zeros(len(slots), np.int64)
-            count[known] = self.count[slots[known]]
-            has = count > 0
-            if not has.any():
-                return out
-            first, count = self.first[slots[has]], count[has]
-            offsets = np.concatenate([[0], np.cumsum(count)[:-1]])
-            rows = np.repeat(first - offsets, count) + np.arange(int(count.sum()))
-            sims = self.matrix[rows] @ np.asarray(query, np.float32)
-            out[has] = np.maximum.reduceat(sims, offsets)
+            rows, offsets, has = self._rows_of(slots)
+            if has.any():
+                out[has] = np.maximum.reduceat(self.matrix[rows] @ np.asarray(query, np.float32), offsets)
         return out
+
+    def exact_for_fixed(self, query: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """exact_for a set of slots asked for query after query (the calibration sample): their
+        rows are gathered into one block once per change of the channel, not per query."""
+        slots = np.asarray(slots, np.int64)
+        out = np.full(len(slots), -1.0, np.float32)
+        with self._lock:
+            kept = self._fixed
+            if kept is None or kept[0] != self._generation or not np.array_equal(kept[1], slots):
+                rows, offsets, has = self._rows_of(slots)
+                kept = (self._generation, slots.copy(), np.ascontiguousarray(self.matrix[rows]), offsets, has)
+                self._fixed = kept
+            _, _, block, offsets, has = kept
+            if has.any():
+                out[has] = np.maximum.reduceat(block @ np.asarray(query, np.float32), offsets)
+        return out
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _channel_map(fn, channels: list[str]) -> list:
+    """fn over the channels, two at a time (numpy's products release the GIL: on two cores a
+    large base's dense step takes about half as long)."""
+    global _pool
+    if len(channels) < 2:
+        return [fn(c) for c in channels]
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sodam-dense")
+    return list(_pool.map(fn, channels))
 
 
 def _mean_filled(x: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -301,12 +342,16 @@ def shortlist_similarities(
     """
     sims: dict[str, np.ndarray] = {}
     rough: dict[str, np.ndarray] = {}
-    for channel, u in units.items():
-        if channel not in vectors or not len(u):
-            continue
+    wanted = [c for c, u in units.items() if c in vectors and len(u)]
+
+    def first_pass(channel: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        u = units[channel]
         approx = u.approximate(vectors[channel], n_slots)
+        return (u.similarities(vectors[channel], n_slots) if approx is None else None), approx
+
+    for channel, (exact_sims, approx) in zip(wanted, _channel_map(first_pass, wanted), strict=True):
         if approx is None:
-            sims[channel] = u.similarities(vectors[channel], n_slots)
+            sims[channel] = exact_sims
         else:
             rough[channel] = approx
     if not rough:
@@ -335,13 +380,18 @@ def shortlist_similarities(
     picked[np.argpartition(-score, SHORTLIST)[:SHORTLIST]] = True
     in_sample = np.zeros(len(live), bool)
     in_sample[np.random.default_rng(len(live)).choice(len(live), CALIBRATION_SAMPLE, replace=False)] = True
+    whole_sample, shortlist_only = live[in_sample], live[picked & ~in_sample]
     in_sample &= ~picked
     sample, rest = live[in_sample], live[~(picked | in_sample)]
-    scored = live[picked | in_sample]
-    for channel, approx in rough.items():
+
+    def placed(channel: str) -> np.ndarray:
+        approx = rough[channel]
         u, q = units[channel], vectors[channel]
         out = approx.copy()
-        out[scored] = u.exact_for(q, scored)
+        # The sample is the same for every query (until the base changes): its rows are kept
+        # gathered; only the query's shortlist is gathered per query.
+        out[whole_sample] = u.exact_for_fixed(q, whole_sample)
+        out[shortlist_only] = u.exact_for(q, shortlist_only)
         # The shortlist's values are exact; the others' (R) mean and variance are estimated
         # from their approximate values and, on the sample (uniform over R), how the exact
         # values differ from them. The rest of R is then placed to have those moments.
@@ -363,7 +413,9 @@ def shortlist_similarities(
             r = approx[rest_present].astype(np.float64)
             spread = math.sqrt(max(rest_var, 0.0)) / max(float(r.std()), 1e-9)
             out[rest_present] = (rest_mean + (r - r.mean()) * spread).astype(np.float32)
-        sims[channel] = out
+        return out
+
+    sims.update(zip(rough, _channel_map(placed, list(rough)), strict=True))
     exact = np.ones(n_slots, bool)
     exact[rest] = False
     return ChannelSimilarities(sims, exact, units, vectors)
