@@ -136,7 +136,7 @@ FEATURES = ("e5q", "e5p", "use", "e5s", "bm25", "z_e5q", "z_e5p", "z_use", "z_e5
 # person are the rules'). The dev set holds more business-like off-topic questions (33 of 56),
 # so its raw off-topic share would set the bar for a harder mix than the one the bot serves.
 MIX_HANDOFF = 0.92  # a margin over the issue's 0.90
-C = 0.1
+C = 0.3  # L2; 0.3 beat 0.1 trained on one company and tested on the other (2026-12-04)
 
 
 def _right(r) -> bool:

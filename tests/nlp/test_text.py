@@ -47,3 +47,13 @@ def test_customer_query_spells_out_chat_endings_and_clipped_words():
     assert customer_query("맘에 안들어서 돌려보내고 싶어요") == "맘에 안들어서 돌려보내고 싶어요 반품 마음에"
     assert customer_query("고딩도 공짜로 써볼수 있나요") == "고등학생도 공짜로 써볼수 있나요 무료"
     assert customer_query("환불 돈 돌려받기") == "환불 돈 돌려받기"  # the term is there already
+    # Loanwords and everyday words for a help center's nouns.
+    assert customer_query("마일리지 유효기간 있어요?") == "마일리지 유효기간 있어요? 적립금"
+    assert customer_query("구글 OTP 연동 돼요?") == "구글 otp 연동 돼요? 인증"
+    assert customer_query("지퍼가 고장난 채로 왔어요") == "지퍼가 고장난 채로 왔어요 불량"
+    assert customer_query("한치수 큰 사이즈로 바꿀수있나요") == "한치수 큰 사이즈로 바꿀수있나요 교환"
+    assert customer_query("정기결제 그만하고 싶어요") == "정기결제 그만하고 싶어요 해지"
+    assert customer_query("그냥 물릴래요") == "그냥 물릴래요 반품"
+    assert (
+        customer_query("배송지 바꿀 수 있나요") == "배송지 바꿀 수 있나요"
+    )  # no size or colour: not an exchange

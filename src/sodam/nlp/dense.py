@@ -37,17 +37,17 @@ Z_SMALL_BASE = 1.5
 # it stands out among the base's articles there (its z-score), and log(1 + its BM25 score),
 # trained on the dev set (bench/faq_tune.py --train).
 DECISION_WEIGHTS: dict[str, float] = {
-    "e5q": 5.6745,
-    "e5p": 5.5002,
-    "use": 0.9716,
-    "e5s": 12.2305,
-    "bm25": 0.4311,
-    "z_e5q": 0.1616,
-    "z_e5p": 0.8139,
-    "z_use": 0.6371,
-    "z_e5s": 0.491,
+    "e5q": 4.807,
+    "e5p": -0.0869,
+    "use": 0.0194,
+    "e5s": 15.0741,
+    "bm25": 0.8168,
+    "z_e5q": -0.0208,
+    "z_e5p": 1.4029,
+    "z_use": 0.9602,
+    "z_e5s": 0.2781,
 }
-DECISION_BIAS = -24.0662
+DECISION_BIAS = -22.1422
 
 
 # Approximate search on a large knowledge base (DenseUnits.approximate, shortlist_similarities):

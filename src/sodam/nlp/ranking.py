@@ -122,8 +122,8 @@ class Confidence:
     # issue's traffic mix to hand off is handed off (dev's business-like off-topic questions
     # weighted 8, the other off-topic ones 20, requests for a person 5). No choices band:
     # offered choices are not a handoff.
-    FUSED_ANSWER_AT = 0.3928
-    FUSED_CHOICES_AT = 0.3928
+    FUSED_ANSWER_AT = 0.3031
+    FUSED_CHOICES_AT = 0.3031
     FUSED_MIN_MARGIN = 0.0
 
     def decision(

@@ -138,11 +138,30 @@ _CLIPPED_RE = re.compile("|".join(sorted(map(re.escape, _CLIPPED_WORDS), key=len
 # "돈 돌려받을 수 있어요?" is a refund question, "돌려보낼래요" a return.
 _EXPANSIONS = (
     (re.compile(r"돈\s*(?:을|은|이)?\s*돌려|돌려\s*받|돈\s*(?:이|은)?\s*(?:언제\s*)?(?:안\s*)?들어"), "환불"),
-    (re.compile(r"돌려\s*보내|반송|물리(?:고|래|려)|무르(?:고|려)"), "반품"),
+    (re.compile(r"돌려\s*보내|반송|물리(?:고|래|려)|물릴|무르(?:고|려)"), "반품"),
     (re.compile(r"공짜"), "무료"),
     (re.compile(r"(?<![가-힣])맘에"), "마음에"),
     (re.compile(r"교혼|교횐|교황신청"), "교환"),
     (re.compile(r"어케|어캐|어떡게"), "어떻게"),
+    # Loanwords and everyday words for help-center nouns (a base that uses the customer's own
+    # word still matches it: these are added, not substituted).
+    (re.compile(r"마일리지"), "적립금"),  # not 포인트: many bases call it that
+    (re.compile(r"기프트"), "선물"),
+    (re.compile(r"외국"), "해외"),
+    (re.compile(r"푸시|푸쉬"), "알림"),
+    (re.compile(r"버퍼링"), "끊김"),
+    (re.compile(r"업그레이드|다운그레이드"), "변경"),
+    (re.compile(r"다운로드|다운\s*받"), "저장"),
+    (re.compile(r"(?i)otp"), "인증"),
+    (re.compile(r"고장|구멍|찢어|찢겨|터져|터졌|얼룩|하자|흠집|스크래치"), "불량"),
+    (re.compile(r"(?:사이즈|치수|색상|색깔|컬러)[^.?!]{0,20}바(?:꾸|꿀|꿔|꿨)"), "교환"),
+    # stopping a recurring payment: "정기결제 그만하고 싶어요", "돈 안 나가게 해주세요"
+    (
+        re.compile(
+            r"(?:결제|구독|멤버십)[^.?!]{0,10}(?:그만|끊|중단|멈추|멈춰)|(?:돈|결제)\s*(?:이|가)?\s*안\s*나가"
+        ),
+        "해지",
+    ),
 )
 
 
