@@ -112,8 +112,10 @@ class _SlowKnowledge:
         self.inner = inner
         self.searching = asyncio.Event()
         self.release = asyncio.Event()
+        self.searches: list[str] = []
 
     async def search(self, session, workspace_id, text, language):
+        self.searches.append(text)
         self.searching.set()
         await self.release.wait()
         return await self.inner.search(session, workspace_id, text, language)
@@ -164,6 +166,34 @@ async def test_a_visitor_message_commits_while_a_slow_bot_search_runs(chat):
     slow.release.set()
     # The older message is superseded by the newer one: the bot answers only the latest.
     assert await asyncio.wait_for(turn, 20) == "superseded"
+
+
+async def test_a_burst_of_messages_costs_one_search(chat):
+    from sodam.bot import service
+
+    c = await chat()
+    stored = []
+    async with session_scope() as session:
+        conv = await session.get(Conversation, c.conversation_id)
+        for text in ("환불 어떻게 하나요?", "아 그리고", "배송은 언제 오나요?"):
+            message, _ = await conversations.create_message(
+                session,
+                conversation=conv,
+                content=text,
+                sender_type=SenderType.contact,
+                sender_id=c.contact_id,
+            )
+            stored.append(message.id)
+    counting = _SlowKnowledge(c.kb)
+    counting.release.set()
+    outcomes = []
+    for message_id in stored:  # the jobs of the three messages, in order
+        async with session_scope() as session:
+            outcomes.append(
+                await service.handle_customer_message(session, message_id=message_id, kb=counting)
+            )
+    assert outcomes[:2] == ["superseded", "superseded"] and outcomes[2] != "superseded"
+    assert counting.searches == ["배송은 언제 오나요?"]
 
 
 async def test_lead_capture_keeps_the_conversation_language(chat):

@@ -203,6 +203,8 @@ async def handle_customer_message(
     state = await get_state(session, workspace_id=conversation.workspace_id, conversation_id=conversation.id)
     if _quiet(state, conversation):
         return "quiet"
+    if await _newer_question(session, message) is not None:
+        return "superseded"  # seen before searching: a burst of messages costs one search
     reading = await dialogue.read_message(
         session,
         kb,
@@ -236,14 +238,7 @@ async def handle_customer_message(
     state = await _state_for_update(session, conversation, reading.language)
     if _quiet(state, conversation):
         return "quiet"
-    newer = await session.scalar(
-        select(func.max(Message.seq)).where(
-            Message.conversation_id == conversation.id,
-            Message.sender_type == SenderType.contact,
-            _not_flagged("status_request"),  # "진행 상황?" after a question does not replace it
-        )
-    )
-    if newer is not None and newer > message.seq:
+    if await _newer_question(session, message) is not None:
         return "superseded"  # a later message will get the reply: answer the latest only
     if state.state == BotState.collecting_lead and state.language:
         # A name, an e-mail or a phone number says nothing about the language: the questions
@@ -255,6 +250,20 @@ async def handle_customer_message(
     bot = BotReplier(session, conversation, reading.language)
     await _announce(session, bot, conversation)
     return await _decide(session, kb, bot, state, conversation, inbox, settings, reading, now)
+
+
+async def _newer_question(session: AsyncSession, message: Message) -> int | None:
+    """The seq of a later customer message in the conversation, if any (its own job answers)."""
+    return await session.scalar(
+        select(Message.seq)
+        .where(
+            Message.conversation_id == message.conversation_id,
+            Message.sender_type == SenderType.contact,
+            Message.seq > message.seq,
+            _not_flagged("status_request"),  # "진행 상황?" after a question does not replace it
+        )
+        .limit(1)
+    )
 
 
 async def _announce(session: AsyncSession, bot: BotReplier, conversation: Conversation) -> None:
