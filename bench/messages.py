@@ -334,6 +334,18 @@ def stored_counts(url: str, inbox_id: int, client_ids: list[str]) -> tuple[set[s
     return {r[0] for r in rows}, sum(r[1] - 1 for r in rows)
 
 
+def job_counts(url: str) -> dict[str, dict[str, int]]:
+    """task -> status -> jobs, over the whole run (what the reactions cost, and what is left)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT task_name, status::text, count(*) FROM procrastinate_jobs GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+    out: dict[str, dict[str, int]] = {}
+    for task, status, n in rows:
+        out.setdefault(task, {})[status] = n
+    return out
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -382,6 +394,7 @@ def main(
         rec: Record = load["rec"]
         acked = list(rec.acked_at)
         stored, duplicates = stored_counts(url, seed_.inbox_id, list(rec.sent_at))
+        jobs_by_task = job_counts(url)
 
     # lost: acknowledged, but missing from some agent socket or from the database.
     lost_ids = {cid for cid in acked if cid not in stored or any(cid not in r for r in rec.received)}
@@ -390,6 +403,12 @@ def main(
     unacked_stored = sum(1 for cid in unacked_ids if cid in stored)
     first = rec.received[0]
     lat_first = [(first[cid] - rec.sent_at[cid]) * 1000 for cid in acked if cid in first]
+    if dump := os.environ.get("SODAM_BENCH_LATENCIES"):
+        # "seconds since the first send<TAB>latency ms" per message: where in the run the tail is.
+        with open(dump, "w") as out:
+            for cid in sorted((c for c in acked if c in first), key=rec.sent_at.__getitem__):
+                t, ms = rec.sent_at[cid] - load["t_start"], (first[cid] - rec.sent_at[cid]) * 1000
+                out.write(f"{t:.3f}\t{ms:.1f}\n")
     lat_all = [(r[cid] - rec.sent_at[cid]) * 1000 for r in rec.received for cid in acked if cid in r]
     ack_lat = [(rec.acked_at[cid] - rec.sent_at[cid]) * 1000 for cid in acked]
     # Throughput: messages delivered to the first agent socket per second, from the first
@@ -423,6 +442,7 @@ def main(
         ("duplicates stored", str(duplicates), f"duplicate deliveries on sockets: {rec.duplicate_deliveries}"),
         ("server RSS", f"{load['rss_before_idle'] / mib:,.0f} -> {load['rss_after_idle'] / mib:,.0f} MiB", f"after the run {load['rss_end'] / mib:,.0f} MiB (incl. worker children)"),
         ("per idle socket", f"{per_socket_kib:,.1f} KiB" if per_socket_kib is not None else "-", "target: 5,000 idle under 1 GiB"),
+        ("jobs by task", str(sum(sum(v.values()) for v in jobs_by_task.values())), _jobs(jobs_by_task)),
         ("CPU during the send", f"server {load['server_cpu_s']:.1f} s, generator {load['generator_cpu_s']:.1f} s", f"wall {load['wall_s']:.1f} s on {os.cpu_count()} cores; loop {loop_name}"),
     ]  # fmt: skip
     for row in rows:
@@ -457,6 +477,7 @@ def main(
         "offered_rate": round(load["offered_rate"], 1),
         "server_cpu_s": round(load["server_cpu_s"], 2),
         "generator_cpu_s": round(load["generator_cpu_s"], 2),
+        "jobs_by_task": jobs_by_task,
     }
     print(json.dumps(result), flush=True)
     return result
@@ -464,6 +485,13 @@ def main(
 
 def _ms3(values: list[float]) -> str:
     return " / ".join(f"{percentile(values, q):.1f}" for q in (0.5, 0.95, 0.99)) + " ms"
+
+
+def _jobs(jobs_by_task: dict[str, dict[str, int]]) -> str:
+    return "; ".join(
+        f"{task.rsplit('.', 1)[-1]} " + ", ".join(f"{k} {v}" for k, v in statuses.items())
+        for task, statuses in jobs_by_task.items()
+    )
 
 
 def _errors(errors: dict[str, dict]) -> str:

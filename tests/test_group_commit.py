@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
@@ -95,3 +95,55 @@ async def test_a_lone_message_commits_at_once(make_workspace):
     message, created = await _post(ws, visitor, "안녕하세요", str(uuid.uuid4()))
     assert created and message["seq"] == 1
     assert committer.transactions - transactions0 == 1
+
+
+async def test_a_conversation_someone_else_is_writing_waits_alone(make_workspace):
+    """The bot writing its reply holds its conversation's row: that visitor's next messages
+    wait for it, in order, while the other visitors' messages commit meanwhile."""
+    ws = await make_workspace()
+    held_visitor, other = await _contacts(ws, 2)
+    first, _ = await _post(ws, held_visitor, "첫 질문입니다", str(uuid.uuid4()))
+    await _post(ws, other, "안녕하세요", str(uuid.uuid4()))
+    committer = conversations.visitor_message_committer()
+    busy0 = committer.busy_groups
+    async with session_scope() as holder:
+        await holder.execute(
+            select(Conversation.id)
+            .where(Conversation.id == first["conversation_id"])
+            .with_for_update(key_share=True)
+        )
+        second = asyncio.create_task(_post(ws, held_visitor, "두 번째 질문", str(uuid.uuid4())))
+        await asyncio.sleep(0)
+        third = asyncio.create_task(_post(ws, held_visitor, "세 번째 질문", str(uuid.uuid4())))
+        others = await asyncio.wait_for(
+            asyncio.gather(*[_post(ws, other, f"다른 고객 {k}", str(uuid.uuid4())) for k in range(5)]), 10
+        )
+        assert sorted(m["seq"] for m, _ in others) == [2, 3, 4, 5, 6]
+        await asyncio.sleep(0.2)
+        assert not second.done() and not third.done()
+        assert committer.busy_groups > busy0
+        await holder.rollback()
+    (second_message, _), (third_message, _) = await asyncio.wait_for(asyncio.gather(second, third), 10)
+    assert (second_message["seq"], third_message["seq"]) == (2, 3)
+
+
+async def test_scoring_sentiment_never_holds_up_the_message_path(make_workspace):
+    """The sentiment trigger's rows refer to the conversation (a key check: FOR KEY SHARE on
+    it); the message path's lock lets that through, both ways (a batch used to wait for the
+    scoring transaction, and in a cycle with it)."""
+    ws = await make_workspace()
+    (visitor,) = await _contacts(ws, 1)
+    first, _ = await _post(ws, visitor, "배송이 너무 늦어요", str(uuid.uuid4()))
+    second, _ = await _post(ws, visitor, "정말 답답하네요", str(uuid.uuid4()))
+    async with session_scope() as scoring:
+        # Two scores in one transaction: the second updates a sentiment row this transaction
+        # wrote, which checks its key again.
+        for message_id, score in ((first["id"], -0.5), (second["id"], -0.7)):
+            await scoring.execute(
+                update(Message)
+                .where(Message.id == message_id)
+                .values(sentiment_score=score, sentiment_label="negative")
+            )
+        message, created = await asyncio.wait_for(_post(ws, visitor, "언제 오나요?", str(uuid.uuid4())), 5)
+        assert created and message["seq"] == 3
+        await scoring.commit()

@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await mail_listener.start()
         # Kiwi loads its model lazily (seconds of CPU): do it now, off the event loop,
         # rather than inside the first customer's search or sentiment job.
-        warmup = asyncio.create_task(asyncio.to_thread(_warm_up_language_models))
+        warmup = asyncio.create_task(asyncio.to_thread(_warm_up_language_models, settings.run_worker))
         try:
             yield
         finally:
@@ -139,10 +139,17 @@ def _install_api_docs(app: FastAPI) -> None:
         )
 
 
-def _warm_up_language_models() -> None:
+def _warm_up_language_models(with_jobs: bool) -> None:
     from sodam.nlp.text import get_kiwi
 
     get_kiwi().tokenize("워밍업 문장입니다")
+    if with_jobs:
+        # The reactions detect the language of every message that is not Korean (sentiment,
+        # the bot). Building lingua's detector holds the GIL for 1-2 s: done during the first
+        # English message, it stopped this process's event loop, the message path with it.
+        from sodam.nlp.language import detect
+
+        detect("warming up the language detector")
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.bot import dialogue, rules
 from sodam.bot.models import BotConversation, BotOutcome, BotState
+from sodam.bot.reply_jobs import answered_after, ensure_reply_job, latest_question, not_flagged
 from sodam.campaigns import announcements
 from sodam.channels import hours
 from sodam.channels import service as inboxes
@@ -170,11 +171,6 @@ def _quiet(state: BotConversation | None, conversation: Conversation) -> bool:
     )
 
 
-def _not_flagged(key: str):
-    """Messages whose payload does not carry `key` (a NULL payload carries nothing)."""
-    return func.coalesce(Message.payload.has_key(key), False).is_(False)
-
-
 async def handle_customer_message(
     session: AsyncSession,
     *,
@@ -191,6 +187,11 @@ async def handle_customer_message(
     message = await session.get(Message, message_id)
     if message is None or message.sender_type != SenderType.contact:
         return "ignored"
+    # Reply jobs are coalesced (none is deferred while one of the conversation's waits): the
+    # job answers the latest question, which may be newer than the message that deferred it.
+    latest = await latest_question(session, message.conversation_id)
+    if latest is not None and latest.seq > message.seq:
+        message = latest
     if (message.payload or {}).get("no_reply"):
         return "no_reply"  # sent by a machine (an auto-reply, a bounce, a list): never answered
     if (message.payload or {}).get("status_request"):
@@ -200,11 +201,13 @@ async def handle_customer_message(
     settings = bot_settings(inbox)
     if not _for_bot(settings, conversation):
         return "not_for_bot"
+    # A bot reply after the message stays there: no search and no lock for a job that has
+    # nothing left to do (checked again under the lock before writing).
+    if await answered_after(session, conversation.id, message.seq):
+        return "already_handled"
     state = await get_state(session, workspace_id=conversation.workspace_id, conversation_id=conversation.id)
     if _quiet(state, conversation):
         return "quiet"
-    if await _newer_question(session, message) is not None:
-        return "superseded"  # seen before searching: a burst of messages costs one search
     reading = await dialogue.read_message(
         session,
         kb,
@@ -214,32 +217,37 @@ async def handle_customer_message(
         state=state,
     )
 
-    # Lock only to write, and check again what may have changed meanwhile.
+    # Lock only to write, and check again what may have changed meanwhile. NO KEY UPDATE, as
+    # the message function takes it: it orders the conversation's writers without holding up
+    # the key checks of rows that only refer to it (sentiment, events).
     conversation = await session.scalar(
         select(Conversation)
         .where(Conversation.id == message.conversation_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     if not _for_bot(settings, conversation):
         return "not_for_bot"
     # Jobs can run twice (a retry, a second worker): under the conversation's row lock,
     # a bot reply after this message means it was already answered.
-    answered_after = await session.scalar(
-        select(func.count()).where(
-            Message.conversation_id == conversation.id,
-            Message.sender_type == SenderType.bot,
-            Message.seq > message.seq,
-            _not_flagged("status_reply"),  # routing's answer to "진행 상황?" answers nothing here
-        )
-    )
-    if answered_after:
+    if await answered_after(session, conversation.id, message.seq):
         return "already_handled"
     state = await _state_for_update(session, conversation, reading.language)
     if _quiet(state, conversation):
         return "quiet"
-    if await _newer_question(session, message) is not None:
-        return "superseded"  # a later message will get the reply: answer the latest only
+    newer = await session.scalar(
+        select(func.max(Message.seq)).where(
+            Message.conversation_id == conversation.id,
+            Message.sender_type == SenderType.contact,
+            not_flagged("status_request"),  # "진행 상황?" after a question does not replace it
+        )
+    )
+    if newer is not None and newer > message.seq:
+        # A later message gets the reply (answer the latest only). It was stored after this job
+        # read the latest question, maybe while the job still waited: then it has no job of
+        # its own, and one is deferred for it here.
+        await ensure_reply_job(session, conversation)
+        return "superseded"
     if state.state == BotState.collecting_lead and state.language:
         # A name, an e-mail or a phone number says nothing about the language: the questions
         # stay in the language the conversation had.
@@ -250,20 +258,6 @@ async def handle_customer_message(
     bot = BotReplier(session, conversation, reading.language)
     await _announce(session, bot, conversation)
     return await _decide(session, kb, bot, state, conversation, inbox, settings, reading, now)
-
-
-async def _newer_question(session: AsyncSession, message: Message) -> int | None:
-    """The seq of a later customer message in the conversation, if any (its own job answers)."""
-    return await session.scalar(
-        select(Message.seq)
-        .where(
-            Message.conversation_id == message.conversation_id,
-            Message.sender_type == SenderType.contact,
-            Message.seq > message.seq,
-            _not_flagged("status_request"),  # "진행 상황?" after a question does not replace it
-        )
-        .limit(1)
-    )
 
 
 async def _announce(session: AsyncSession, bot: BotReplier, conversation: Conversation) -> None:

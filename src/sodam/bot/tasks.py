@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sodam.bot import learning, service
 from sodam.bot.knowledge_source import KnowledgeBaseSource
+from sodam.bot.reply_jobs import REPLY_LOCK, REPLY_TASK
 from sodam.db.session import session_scope
 from sodam.jobs.app import job_app
 from sodam.jobs.reactions import Reaction, react
@@ -11,7 +12,7 @@ from sodam.jobs.reactions import Reaction, react
 _kb = KnowledgeBaseSource()
 
 
-@job_app.task(name="bot.on_customer_message", queue="bot", retry=3)
+@job_app.task(name=REPLY_TASK, queue="bot", retry=3)
 async def on_customer_message(**args) -> str:
     """Reply to one customer message (jobs of a conversation run one at a time, in order)."""
     async with session_scope() as session:
@@ -28,7 +29,7 @@ async def assume_resolved(conversation_id: int, after_seq: int) -> bool:
 react(
     "message.created",
     Reaction(
-        "bot.on_customer_message",
+        REPLY_TASK,
         # The channel says when its inbox has no bot (the job checks again anyway); "진행 상황
         # 알려주세요" is answered by routing's status reply, never searched as a question.
         when=lambda p: (
@@ -38,8 +39,10 @@ react(
             and not p.get("status_request")
         ),
         queue="bot",
-        lock_key="conversation-{conversation_id}",
+        lock_key=REPLY_LOCK,
         only_while_bot_handling=True,
+        # One waiting job per conversation: it answers the latest message when it runs.
+        coalesce=True,
     ),
 )
 

@@ -254,7 +254,7 @@ _BATCH_COLUMNS = (
 POST_MESSAGES_SQL = (
     "SELECT sodam_post_message(b.workspace_id, b.inbox_id, b.contact_id, b.conversation_id,"
     " b.sender_type::sender_type, b.sender_id, b.kind::message_kind, b.content, b.client_id,"
-    " b.payload::jsonb, b.language, b.jobs::jsonb, b.preview_chars)"
+    " b.payload::jsonb, b.language, b.jobs::jsonb, b.preview_chars, %(skip_locked)s)"
     " FROM unnest("
     + ", ".join(f"%({name})s::{kind}[]" for name, kind in _BATCH_COLUMNS)
     + ") WITH ORDINALITY AS b("
@@ -263,8 +263,20 @@ POST_MESSAGES_SQL = (
 )
 
 
-def _post_messages_statement(batch: list[dict[str, Any]]) -> tuple[str, dict[str, list[Any]]]:
-    return POST_MESSAGES_SQL, {name: [params[name] for params in batch] for name, _ in _BATCH_COLUMNS}
+def _post_messages_statement(
+    batch: list[dict[str, Any]], *, skip_locked: bool = True
+) -> tuple[str, dict[str, Any]]:
+    """A batch skips the conversations someone else holds (their rows come back busy)."""
+    values: dict[str, Any] = {name: [params[name] for params in batch] for name, _ in _BATCH_COLUMNS}
+    return POST_MESSAGES_SQL, {**values, "skip_locked": skip_locked}
+
+
+def _post_messages_waiting(batch: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    return _post_messages_statement(batch, skip_locked=False)
+
+
+def _busy(row: tuple[Any, ...]) -> bool:
+    return bool(row[0].get("busy"))
 
 
 _visitor_messages: GroupCommitter | None = None
@@ -285,6 +297,11 @@ def visitor_message_committer() -> GroupCommitter:
             max_batch=batch,
             # Without batching, concurrency comes from parallel transactions instead.
             max_in_flight=settings.group_commit_in_flight if batch > 1 else settings.db_pool_size,
+            # A visitor's rows lock their conversation: one held by the bot (its reply) or an
+            # agent's request waits on its own, not with the whole batch (group_commit.py).
+            group_key=lambda p: (p["inbox_id"], p["contact_id"]),
+            is_busy=_busy,
+            waiting_statement=_post_messages_waiting,
         )
     return _visitor_messages
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from functools import lru_cache
 
 from procrastinate import RetryStrategy
@@ -12,6 +11,7 @@ from sodam.config import get_settings
 from sodam.conversations.models import Message
 from sodam.db.session import session_scope
 from sodam.jobs.app import job_app
+from sodam.jobs.cpu import map_chunks
 from sodam.jobs.reactions import Reaction, react
 from sodam.nlp.sentiment import SentimentScorer, default_model_path
 
@@ -26,9 +26,12 @@ def scorer() -> SentimentScorer:
 # 500 msg/s), instead of one job per message competing with the message path.
 SENTIMENT_BATCH = 500
 SENTIMENT_BATCHES_PER_JOB = 20
+# The scoring jobs (batch, sweep) run one at a time: two at once only waited for each other
+# (their triggers lock the same conversations' sentiment rows), each holding a worker slot.
+SENTIMENT_LOCK = "conversations.sentiment"
 
 
-def _score_all(texts: list[str]) -> list:
+def _score_all(texts) -> list:
     return scorer().score_many(texts)
 
 
@@ -39,6 +42,10 @@ async def score_unscored_messages(
     done = 0
     for _ in range(max_batches):
         async with session_scope() as session:
+            # One scoring transaction at a time (SENTIMENT_LOCK orders the jobs; this, any other
+            # caller): their triggers lock the same conversations' sentiment rows, in message
+            # order, and two at once deadlocked.
+            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('sodam.score_sentiment'))"))
             rows = (
                 await session.execute(
                     text(
@@ -51,8 +58,9 @@ async def score_unscored_messages(
             ).all()
             if not rows:
                 return done
-            # CPU work off the event loop: the worker may share its process with the web server.
-            results = await asyncio.to_thread(_score_all, [r.content or "" for r in rows])
+            # CPU work off the event loop, yielding to it: the worker may share its process
+            # with the web server (jobs/cpu.py).
+            results = await map_chunks(_score_all, [r.content or "" for r in rows])
             await session.execute(
                 update(Message),
                 [
@@ -67,7 +75,7 @@ async def score_unscored_messages(
     return done
 
 
-@job_app.task(name="conversations.score_sentiment", queue="nlp", retry=2)
+@job_app.task(name="conversations.score_sentiment", queue="nlp", lock=SENTIMENT_LOCK, retry=2)
 async def score_sentiment(**args) -> int:
     """Store the sentiment of the customer messages not scored yet (the screen pop,
     segments and reports read it); deferred by the message function as a batch job."""
@@ -80,6 +88,7 @@ react(
         "conversations.score_sentiment",
         when=lambda p: p["sender_type"] == "contact" and p["kind"] == "text",
         queue="nlp",
+        lock_key=SENTIMENT_LOCK,
         batch_seconds=0.5,
     ),
 )
@@ -89,6 +98,7 @@ react(
 @job_app.task(
     name="conversations.sentiment_sweep",
     queue="nlp",
+    lock=SENTIMENT_LOCK,
     queueing_lock="conversations.sentiment_sweep",
     retry=RetryStrategy(max_attempts=3, wait=2),
 )

@@ -29,6 +29,9 @@ class Reaction:
     # For "message.created": one job for many messages, deferred this many seconds ahead
     # unless one is already pending; the task finds its own work (e.g. unscored messages).
     batch_seconds: float | None = None
+    # For "message.created" (needs lock_key): not deferred while a job of this task with the
+    # same lock is still waiting; that job must then handle the latest message, not its own.
+    coalesce: bool = False
 
 
 _reactions: dict[str, list[Reaction]] = defaultdict(list)
@@ -71,5 +74,7 @@ def jobs_for(event_type: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
             job["if"] = "bot_handling"
         if r.batch_seconds is not None:
             job["batch_seconds"] = r.batch_seconds
+        if r.coalesce:
+            job["coalesce"] = True
         jobs.append(job)
     return jobs

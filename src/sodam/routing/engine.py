@@ -190,6 +190,10 @@ def _inbox_routes(inbox: Inbox, now: datetime) -> bool:
     return configured is None or hours.is_open(configured, now)
 
 
+def _lock_order(conversation: Conversation) -> tuple[int, int, int]:
+    return (conversation.inbox_id, conversation.contact_id or 0, conversation.id)
+
+
 async def _describe_new(session: AsyncSession, *, workspace_id: int) -> list[Conversation]:
     """Work out what newly waiting conversations need (their text is analysed in a thread)."""
     fresh = list(
@@ -210,12 +214,16 @@ async def _describe_new(session: AsyncSession, *, workspace_id: int) -> list[Con
     inboxes = {
         i.id: i for i in await session.scalars(select(Inbox).where(Inbox.workspace_id == workspace_id))
     }
-    described = []
+    needs = []
     for conversation in fresh:
         inbox = inboxes[conversation.inbox_id]
         if not (inbox.settings or {}).get("auto_assign", True):
             continue  # nobody routes it: a person picks it up
-        need = await requirements.for_conversation(session, conversation, inbox, rules)
+        needs.append((conversation, await requirements.for_conversation(session, conversation, inbox, rules)))
+    # Written only once all are worked out (the rows stay locked from here to the commit), in
+    # the order the message path locks a batch's conversations, by inbox and contact: a router
+    # that locked them one by one while it read, in queue order, deadlocked with it.
+    for conversation, need in sorted(needs, key=lambda pair: _lock_order(pair[0])):
         rank = (
             max(conversation.queue_rank or 0, requirements.VIP_RANK) if need.vip else conversation.queue_rank
         )
@@ -228,8 +236,7 @@ async def _describe_new(session: AsyncSession, *, workspace_id: int) -> list[Con
         )
         set_committed_value(conversation, "route", need.as_route())
         set_committed_value(conversation, "queue_rank", rank)
-        described.append(conversation)
-    return described
+    return [conversation for conversation, _ in needs]
 
 
 @dataclass

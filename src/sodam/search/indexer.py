@@ -12,11 +12,11 @@ analysis wins: its trigger deletes the row, or the row is never written).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
 from sodam.db.session import raw_pool
+from sodam.jobs.cpu import map_chunks
 from sodam.search.terms import terms_batch, tsvector_literal
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,9 @@ async def _one_batch(conn, limit: int, lookback: int) -> int:
         return 0
     contents = [r[4] for r in rows]
     # System lines ("assigned to …") are indexed with no terms: never found, never re-read.
-    analysed = await asyncio.to_thread(terms_batch, ["" if r[5] == "system" else r[4] for r in rows])
+    # Kiwi is CPU work: off the event loop, yielding to it (the worker may share the web
+    # server's process, jobs/cpu.py).
+    analysed = await map_chunks(terms_batch, ["" if r[5] == "system" else r[4] for r in rows])
     ids = [r[0] for r in rows]
     async with conn.transaction():
         # Share-lock the rows: a redaction (UPDATE of content) waits for this commit, then
