@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import column as sa_column
+from sqlalchemy import delete, select
+from sqlalchemy import table as sa_table
 
 from sodam.bot import service
 from sodam.bot.knowledge_source import KnowledgeBaseSource
 from sodam.bot.models import BotOutcome, BotState
+from sodam.bot.reply_jobs import REPLY_LOCK, REPLY_TASK
 from sodam.channels import service as inboxes
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
@@ -60,6 +63,9 @@ ARTICLES = [
 ]
 
 
+ProcrastinateJob = sa_table("procrastinate_jobs", sa_column("task_name"), sa_column("lock"))
+
+
 class Chat:
     """One customer conversation in a bot-enabled inbox, driven message by message."""
 
@@ -80,6 +86,15 @@ class Chat:
                 content=text,
                 sender_type=SenderType.contact,
                 sender_id=self.contact_id,
+            )
+            # The test is the bot's worker: the reply job deferred with the message is taken
+            # back before it commits, or a live test server's worker (they share the database)
+            # could answer first and this call would find the message "already_handled".
+            await session.execute(
+                delete(ProcrastinateJob).where(
+                    ProcrastinateJob.c.task_name == REPLY_TASK,
+                    ProcrastinateJob.c.lock == REPLY_LOCK.format(conversation_id=self.conversation_id),
+                )
             )
         async with session_scope() as session:
             return await service.handle_customer_message(session, message_id=message.id, kb=self.kb, now=now)
