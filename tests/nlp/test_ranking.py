@@ -188,3 +188,22 @@ def test_alternate_question_paraphrase_answers(index):
     # answered (it was only offered as a choice before).
     result = index.query("택배 언제 도착해요")
     assert result.hits[0].doc_id == "shipping" and result.confidence.decision() == "answer"
+
+
+def test_fused_bm25_reads_a_word_split_by_a_stray_space():
+    import numpy as np
+
+    from sodam.nlp.ranking import _joined_word_terms, analyze
+
+    query = "결 제 했는데 취소 되나요"
+    extra = _joined_word_terms(query, analyze(query))
+    assert "w:결제" in extra
+    assert _joined_word_terms("결제", analyze("결제")) == []
+    # only when the ranking is the fused one: the lexical decision reads the query as typed
+    from sodam.nlp.ranking import Document, LexicalIndex
+
+    idx = LexicalIndex()
+    idx.add_many(
+        [Document("a", "결제 취소", "결제를 취소하는 방법", vectors={"e5q": np.eye(4, dtype=np.float32)[:1]})]
+    )
+    assert idx.query(query, 1, {"e5q": np.eye(4, dtype=np.float32)[0]}).hits[0].doc_id == "a"

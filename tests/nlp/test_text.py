@@ -31,6 +31,18 @@ def test_char_ngrams_cross_removed_spaces():
     assert "주세" in set(char_ngrams("환불해주세여")) & set(char_ngrams("환불해 주세요"))
 
 
+def test_customer_query_spaces_long_unspaced_runs_only():
+    from sodam.nlp.text import customer_query
+
+    assert (
+        customer_query("어제주문했는데보통며칠이면받을수있나여")
+        == "어제 주문했는데 보통 며칠이면 받을 수 있나요"
+    )
+    # A short run is left as typed (Kiwi would split a word it does not know: "환볼" -> "환 볼").
+    assert customer_query("환볼 언제되나요") == "환볼 언제되나요"
+    assert customer_query("택 떼버렸는데 사이즈 교환 되나요") == "택 떼버렸는데 사이즈 교환 되나요"
+
+
 def test_customer_query_spells_out_chat_endings_and_clipped_words():
     from sodam.nlp.text import customer_query
 

@@ -355,7 +355,9 @@ class LexicalIndex:
             if not self._slot or k <= 0:
                 return SearchResult([], NO_CONFIDENCE)
             terms = analyze(query, *self.ngram_range)
-            qterms = self._query_terms(query, terms)
+            # fused ranking only: the lexical decision (two-way match, BM25 margin) reads the query as typed
+            fused = vectors is not None and self.has_vectors
+            qterms = self._query_terms(query, terms + _joined_word_terms(query, terms) if fused else terms)
             if not qterms and callable(vectors):
                 vectors = vectors()
             if not qterms and not self._dense_for(vectors):
@@ -466,6 +468,17 @@ class LexicalIndex:
 
     def _alive_slots(self) -> np.ndarray:
         return np.array([d is not None for d in self._docs], dtype=bool)
+
+
+def _joined_word_terms(query: str, terms: list[str]) -> list[str]:
+    """The word terms of the query typed without its spaces that its own analysis lacks: a space
+    inside a word ("결 제 했는데", "며 칠이면") breaks its morpheme, and Kiwi segments unspaced
+    text itself. Added to what BM25 ranks on (not to the two-way match)."""
+    if " " not in query or not has_hangul(query):
+        return []
+    have = set(terms)
+    joined = normalize(query).replace(" ", "")
+    return [WORD + t for t in dict.fromkeys(tokens(joined, normalized=True)) if WORD + t not in have]
 
 
 def _top(scores: np.ndarray, k: int) -> list[int]:

@@ -165,15 +165,33 @@ _EXPANSIONS = (
 )
 
 
+# A run of this many Hangul syllables with no space is several words typed together (Korean
+# words — a noun with its particle, a verb with its endings — rarely reach 8 syllables):
+# "어제주문했는데보통며칠이면받을수있나요". Kiwi spaces such a run; shorter runs are left as the
+# customer typed them (Kiwi's spacing of a whole query also splits words it does not know,
+# "환볼" -> "환 볼", and writes compounds together, which lowered the dev set's top-1).
+UNSPACED_RUN = 8
+_UNSPACED = re.compile(rf"[\uac00-\ud7a3]{{{UNSPACED_RUN},}}")
+
+
+def _space_runs(text: str) -> str:
+    if not _UNSPACED.search(text):
+        return text
+    kiwi = get_kiwi()
+    return _UNSPACED.sub(lambda m: kiwi.space(m.group(0)), text)
+
+
 def customer_query(text: str) -> str:
-    """A customer's question in help-center spelling (normalize(), then chat endings and
-    clipped words spelled out): "비번 바꾸고 싶어여 ㅠㅠ" -> "비밀번호 바꾸고 싶어요"."""
+    """A customer's question in help-center spelling (normalize(), chat endings and clipped
+    words spelled out, long unspaced runs spaced): "비번 바꾸고 싶어여 ㅠㅠ" -> "비밀번호 바꾸고
+    싶어요", "배송기간얼마나걸려요" -> "배송 기간 얼마나 걸려요"."""
     text = normalize(text)
     if not has_hangul(text):
         return text
     for pattern, replacement in _CHAT_ENDINGS:
         text = pattern.sub(replacement, text)
     text = _CLIPPED_RE.sub(lambda m: _CLIPPED_WORDS[m.group(0)], text)
+    text = _space_runs(text)  # after the endings: Kiwi spaces "…걸려요" better than "…걸려여"
     extra = [words for pattern, words in _EXPANSIONS if pattern.search(text) and words not in text]
     if extra:
         text = text + " " + " ".join(extra)
