@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -259,22 +258,6 @@ class DenseUnits:
         return out
 
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _channel_map(fn, channels: list[str]) -> list:
-    """fn over the channels, two at a time (numpy's products release the GIL: on two cores a
-    large base's dense step takes about half as long)."""
-    global _pool
-    if len(channels) < 2:
-        return [fn(c) for c in channels]
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sodam-dense")
-    return list(_pool.map(fn, channels))
-
-
 def _mean_filled(x: np.ndarray, present: np.ndarray) -> np.ndarray:
     """An article without a unit on the channel (no body) sits at the channel's mean."""
     return np.where(present, x, x[present].mean())
@@ -349,7 +332,7 @@ def shortlist_similarities(
         approx = u.approximate(vectors[channel], n_slots)
         return (u.similarities(vectors[channel], n_slots) if approx is None else None), approx
 
-    for channel, (exact_sims, approx) in zip(wanted, _channel_map(first_pass, wanted), strict=True):
+    for channel, (exact_sims, approx) in zip(wanted, map(first_pass, wanted), strict=True):
         if approx is None:
             sims[channel] = exact_sims
         else:
@@ -415,7 +398,7 @@ def shortlist_similarities(
             out[rest_present] = (rest_mean + (r - r.mean()) * spread).astype(np.float32)
         return out
 
-    sims.update(zip(rough, _channel_map(placed, list(rough)), strict=True))
+    sims.update((channel, placed(channel)) for channel in rough)
     exact = np.ones(n_slots, bool)
     exact[rest] = False
     return ChannelSimilarities(sims, exact, units, vectors)
