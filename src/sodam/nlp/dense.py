@@ -325,16 +325,12 @@ def shortlist_similarities(
     """
     sims: dict[str, np.ndarray] = {}
     rough: dict[str, np.ndarray] = {}
-    wanted = [c for c, u in units.items() if c in vectors and len(u)]
-
-    def first_pass(channel: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-        u = units[channel]
+    for channel, u in units.items():
+        if channel not in vectors or not len(u):
+            continue
         approx = u.approximate(vectors[channel], n_slots)
-        return (u.similarities(vectors[channel], n_slots) if approx is None else None), approx
-
-    for channel, (exact_sims, approx) in zip(wanted, map(first_pass, wanted), strict=True):
         if approx is None:
-            sims[channel] = exact_sims
+            sims[channel] = u.similarities(vectors[channel], n_slots)
         else:
             rough[channel] = approx
     if not rough:
@@ -366,9 +362,7 @@ def shortlist_similarities(
     whole_sample, shortlist_only = live[in_sample], live[picked & ~in_sample]
     in_sample &= ~picked
     sample, rest = live[in_sample], live[~(picked | in_sample)]
-
-    def placed(channel: str) -> np.ndarray:
-        approx = rough[channel]
+    for channel, approx in rough.items():
         u, q = units[channel], vectors[channel]
         out = approx.copy()
         # The sample is the same for every query (until the base changes): its rows are kept
@@ -396,9 +390,7 @@ def shortlist_similarities(
             r = approx[rest_present].astype(np.float64)
             spread = math.sqrt(max(rest_var, 0.0)) / max(float(r.std()), 1e-9)
             out[rest_present] = (rest_mean + (r - r.mean()) * spread).astype(np.float32)
-        return out
-
-    sims.update((channel, placed(channel)) for channel in rough)
+        sims[channel] = out
     exact = np.ones(n_slots, bool)
     exact[rest] = False
     return ChannelSimilarities(sims, exact, units, vectors)
