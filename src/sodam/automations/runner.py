@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sodam.automations import clock, engine
+from sodam.automations import clock, engine, execution
 from sodam.db.session import session_scope
 
 log = logging.getLogger(__name__)
@@ -37,17 +37,17 @@ async def run_due(*, now: datetime | None = None, workspace_id: int | None = Non
         run_id = None
         try:
             async with session_scope() as session:
-                run = await engine.claim_one(session, now=at, workspace_id=workspace_id)
+                run = await execution.claim_one(session, now=at, workspace_id=workspace_id)
                 if run is None:
                     return taken
                 run_id = run.id
-                await engine.execute(session, run, now=at)
+                await execution.execute(session, run, now=at)
         except Exception as exc:
             if run_id is None:
                 raise
             log.warning("automation run %s failed", run_id, exc_info=True)
             async with session_scope() as session:
-                await engine.failed(session, run_id=run_id, error=engine.describe_error(exc), now=at)
+                await execution.failed(session, run_id=run_id, error=execution.describe_error(exc), now=at)
         taken += 1
     return taken
 
