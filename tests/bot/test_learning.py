@@ -21,6 +21,7 @@ from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.conversations.models import MessageKind, SenderType
 from sodam.db.session import session_scope
+from sodam.knowledge import engagement
 from sodam.knowledge import service as knowledge
 from tests.test_console_helpers import add_agent, console_client, csrf_of, post
 
@@ -301,15 +302,15 @@ async def test_a_confirmed_article_wins_a_tie(make_workspace):
     ws, (first, second) = await twins(make_workspace)
     assert (await ranked(ws.workspace_id))[:2] == [first, second]  # lexical tie: index order
     async with session_scope() as session:
-        await knowledge.record_bot_feedback(
+        await engagement.record_bot_feedback(
             session, workspace_id=ws.workspace_id, article_id=second, helpful=True
         )
     assert (await ranked(ws.workspace_id))[:2] == [second, first]
     async with session_scope() as session:  # a 👎 and the bot's "no" on it: back behind
-        await knowledge.record_bot_feedback(
+        await engagement.record_bot_feedback(
             session, workspace_id=ws.workspace_id, article_id=second, helpful=False
         )
-        await knowledge.record_bot_feedback(
+        await engagement.record_bot_feedback(
             session, workspace_id=ws.workspace_id, article_id=second, helpful=False
         )
     assert (await ranked(ws.workspace_id))[:2] == [first, second]
@@ -318,7 +319,7 @@ async def test_a_confirmed_article_wins_a_tie(make_workspace):
 async def test_a_helpful_vote_wins_a_tie(make_workspace):
     ws, (first, second) = await twins(make_workspace)
     async with session_scope() as session:
-        assert await knowledge.vote(
+        assert await engagement.vote(
             session, workspace_id=ws.workspace_id, article_id=second, visitor="v-1", helpful=True
         )
     assert (await ranked(ws.workspace_id))[:2] == [second, first]
@@ -335,7 +336,7 @@ async def test_feedback_does_not_beat_relevance(make_workspace):
             status="published",
         )
         for i in range(50):
-            await knowledge.vote(
+            await engagement.vote(
                 session, workspace_id=ws.workspace_id, article_id=weaker.id, visitor=f"v{i}", helpful=True
             )
     order = await ranked(ws.workspace_id, "포인트")  # both titles say it; the weaker only its body

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sodam.db.session import session_scope
-from sodam.knowledge import service
+from sodam.knowledge import engagement, service
 from tests.knowledge.helpers import seed_kb
 
 pytestmark = pytest.mark.browser
@@ -39,7 +39,7 @@ async def test_search_and_vote_in_the_browser(live_server, make_workspace, new_c
             session, workspace_id=ws.workspace_id, article_id=ids["ko:shipping"]
         )
         assert (article.helpful_count, article.not_helpful_count, article.view_count) == (1, 0, 2)
-        top = await service.most_searched(session, workspace_id=ws.workspace_id, locale="ko")
+        top = await engagement.most_searched(session, workspace_id=ws.workspace_id, locale="ko")
         assert top[0].query == "배송기간 얼마나 걸려요?" and top[0].clicks == 1
     # no horizontal scrolling on a 360 px phone
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

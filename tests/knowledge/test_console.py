@@ -7,7 +7,7 @@ import re
 
 from sodam.accounts.models import Role
 from sodam.db.session import session_scope
-from sodam.knowledge import service
+from sodam.knowledge import engagement, service
 from tests.knowledge.helpers import seed_kb
 from tests.test_console_helpers import console_client, csrf_of
 
@@ -93,7 +93,7 @@ async def test_gaps_page_lists_zero_result_searches(live_server, make_workspace)
     async with session_scope() as session:
         for q in ("적립금 사용법", "적립금 사용법", "배송 기간"):
             result = await service.search(session, workspace_id=ws.workspace_id, query=q, locale="ko")
-            await service.record_search(session, workspace_id=ws.workspace_id, result=result)
+            await engagement.record_search(session, workspace_id=ws.workspace_id, result=result)
     client = await console_client(live_server, ws.agent_email, ws.agent_password)
     try:
         r = await client.get("/console/kb/gaps")

@@ -8,7 +8,7 @@ import re
 import httpx
 
 from sodam.db.session import session_scope
-from sodam.knowledge import service
+from sodam.knowledge import engagement, service
 from tests.knowledge.helpers import seed_kb
 
 TOKEN_RE = re.compile(r'name="token" value="([^"]+)"')
@@ -95,9 +95,9 @@ async def test_search_logs_queries_zero_results_and_clicks(live_server, make_wor
         most_searched = home.text.split('id="most-searched"', 1)[1]
         assert "배송기간 얼마나 걸려요?" in most_searched and "포인트" not in most_searched
     async with session_scope() as session:
-        gaps = await service.content_gaps(session, workspace_id=ws.workspace_id)
+        gaps = await engagement.content_gaps(session, workspace_id=ws.workspace_id)
         assert [g.query for g in gaps] == ["포인트 적립은 언제 되나요"]
-        top = await service.most_searched(session, workspace_id=ws.workspace_id, locale="ko")
+        top = await engagement.most_searched(session, workspace_id=ws.workspace_id, locale="ko")
         assert top[0].clicks == 1
 
 

@@ -19,7 +19,7 @@ from sodam.bot.models import BotConversation, BotOutcome, BotState
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.db.session import session_scope
-from sodam.knowledge import clock, hygiene, service, videos
+from sodam.knowledge import clock, engagement, hygiene, service, videos
 from sodam.knowledge import settings as kb_settings
 from sodam.knowledge.markdown import render
 from sodam.knowledge.models import KbArticle
@@ -433,7 +433,7 @@ async def test_stale_reminder_is_sent_once_per_week_per_owner(make_workspace, db
     assert {k: len(v) for k, v in (await notices()).items()} == {ws.agent_id: 1, helper.id: 1}
     async with session_scope() as session:
         await service.mark_reviewed(session, workspace_id=ws.workspace_id, article_id=theirs)
-        await service.record_view(session, workspace_id=ws.workspace_id, article_id=theirs)
+        await engagement.record_view(session, workspace_id=ws.workspace_id, article_id=theirs)
     clock.shift(timedelta(days=5))  # the next week: reminded again, only of what is still stale
     await run_stale_reminders()
     after = await notices()

@@ -6,7 +6,7 @@ import pytest
 
 from sodam.core.errors import Conflict, Invalid, NotFound
 from sodam.db.session import session_scope
-from sodam.knowledge import service
+from sodam.knowledge import engagement, service
 from sodam.knowledge.markdown import render
 from tests.knowledge.helpers import seed_kb
 
@@ -135,17 +135,17 @@ async def test_votes_count_once_per_visitor(make_workspace):
     ids = await seed_kb(ws.workspace_id)
     article_id = ids["ko:refunds"]
     async with session_scope() as session:
-        assert await service.vote(
+        assert await engagement.vote(
             session, workspace_id=ws.workspace_id, article_id=article_id, visitor="v1", helpful=True
         )
-        assert not await service.vote(
+        assert not await engagement.vote(
             session, workspace_id=ws.workspace_id, article_id=article_id, visitor="v1", helpful=True
         )
-        assert await service.vote(
+        assert await engagement.vote(
             session, workspace_id=ws.workspace_id, article_id=article_id, visitor="v2", helpful=True
         )
         # v1 changes its mind: the vote moves, it is not added
-        assert await service.vote(
+        assert await engagement.vote(
             session, workspace_id=ws.workspace_id, article_id=article_id, visitor="v1", helpful=False
         )
     async with session_scope() as session:
@@ -160,12 +160,12 @@ async def test_search_log_most_searched_and_content_gaps(make_workspace):
     async with session_scope() as session:
         for q in ["배송 기간", "배송 기간", "배송 기간?", "포인트 적립", "포인트 적립", "환불해주세요"]:
             result = await service.search(session, workspace_id=ws.workspace_id, query=q, locale="ko")
-            logged = await service.record_search(session, workspace_id=ws.workspace_id, result=result)
-        await service.record_click(
+            logged = await engagement.record_search(session, workspace_id=ws.workspace_id, result=result)
+        await engagement.record_click(
             session, workspace_id=ws.workspace_id, search_id=logged.id, article_id=ids["ko:refunds"]
         )
         for visitor in ("a", "b"):
-            await service.vote(
+            await engagement.vote(
                 session,
                 workspace_id=ws.workspace_id,
                 article_id=ids["ko:refunds"],
@@ -173,10 +173,10 @@ async def test_search_log_most_searched_and_content_gaps(make_workspace):
                 helpful=False,
             )
     async with session_scope() as session:
-        top = await service.most_searched(session, workspace_id=ws.workspace_id, locale="ko")
+        top = await engagement.most_searched(session, workspace_id=ws.workspace_id, locale="ko")
         assert top[0].searches == 3 and top[0].query.startswith("배송 기간")
         assert "포인트 적립" not in [t.query for t in top]
-        gaps = await service.content_gaps(session, workspace_id=ws.workspace_id)
+        gaps = await engagement.content_gaps(session, workspace_id=ws.workspace_id)
         by_query = {g.query: g for g in gaps}
         assert by_query["포인트 적립"].zero_results == 2
         assert by_query["환불해주세요"].not_helpful == 2 and by_query["환불해주세요"].clicks == 1

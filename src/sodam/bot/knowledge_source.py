@@ -8,6 +8,7 @@ from sodam.accounts import service as accounts
 from sodam.bot.service import Candidate, KbAnswer
 from sodam.config import get_settings
 from sodam.core.errors import NotFound
+from sodam.knowledge import engagement
 from sodam.knowledge import service as knowledge
 
 SNIPPET_CHARS = 280
@@ -84,7 +85,7 @@ class KnowledgeBaseSource:
     async def feedback(
         self, session: AsyncSession, workspace_id: int, article_id: int, helpful: bool
     ) -> None:
-        await knowledge.record_bot_feedback(
+        await engagement.record_bot_feedback(
             session, workspace_id=workspace_id, article_id=article_id, helpful=helpful
         )
 

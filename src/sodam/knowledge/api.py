@@ -10,7 +10,7 @@ from sodam.accounts.auth import ApiSession, ReadPrincipal, api_access
 from sodam.accounts.permissions import Permission
 from sodam.core.deps import Principal
 from sodam.core.pagination import MAX_ID, Page, PageQuery, decode_cursor, encode_cursor, page_of
-from sodam.knowledge import clock, hygiene, service, templates
+from sodam.knowledge import clock, engagement, hygiene, service, templates
 from sodam.knowledge import settings as kb_settings
 from sodam.knowledge.schemas import (
     ArticleIn,
@@ -251,7 +251,7 @@ async def content_gaps(
     session: ApiSession,
     days: Annotated[int, Query(ge=1, le=365)] = 30,
 ):
-    gaps = await service.content_gaps(session, workspace_id=principal.workspace_id, days=days)
+    gaps = await engagement.content_gaps(session, workspace_id=principal.workspace_id, days=days)
     return [g.__dict__ for g in gaps]
 
 

@@ -30,7 +30,7 @@ from sodam.core.ratelimit import RateLimited, client_ip, enforce
 from sodam.core.security import Signer
 from sodam.core.templating import render
 from sodam.db.session import session_scope
-from sodam.knowledge import service, videos
+from sodam.knowledge import engagement, service, videos
 from sodam.knowledge import settings as kb_settings
 from sodam.knowledge.markdown import render as render_markdown
 from sodam.nlp.language import detect
@@ -165,8 +165,10 @@ async def home(request: Request, slug: str, session: Session):
             "categories": [c for c in categories if by_category.get(c.id)],
             "by_category": by_category,
             "uncategorised": by_category.get(None, []),
-            "most_viewed": await service.most_viewed(session, workspace_id=workspace.id, locale=locale),
-            "most_searched": await service.most_searched(session, workspace_id=workspace.id, locale=locale),
+            "most_viewed": await engagement.most_viewed(session, workspace_id=workspace.id, locale=locale),
+            "most_searched": await engagement.most_searched(
+                session, workspace_id=workspace.id, locale=locale
+            ),
         },
         locale=locale,
     )
@@ -188,7 +190,7 @@ async def search(
     asked_in = detect(q, default=None) if q.strip() else None
     search_locale = asked_in if asked_in in LOCALES else locale
     result = await service.search(session, workspace_id=workspace.id, query=q, locale=search_locale, limit=10)
-    logged = await service.record_search(session, workspace_id=workspace.id, result=result)
+    logged = await engagement.record_search(session, workspace_id=workspace.id, result=result)
     categories = {c.id: c for c in await service.list_categories(session, workspace_id=workspace.id)}
     return await _page(
         request,
@@ -216,7 +218,7 @@ async def click(
     locale = page_locale(request)
     workspace = await _workspace(session, slug, locale)
     if s is not None:
-        await service.record_click(session, workspace_id=workspace.id, search_id=s, article_id=a)
+        await engagement.record_click(session, workspace_id=workspace.id, search_id=s, article_id=a)
     return RedirectResponse(
         f"/help/{workspace.slug}/articles/{a}?{urlencode({'lang': locale})}", status_code=303
     )
@@ -231,7 +233,7 @@ async def article_page(request: Request, slug: str, article_id: Id, session: Ses
     except NotFound:
         return missing_page(request)
     if not request.query_params.get("voted"):  # the page shown after a vote is not another view
-        await service.record_view(session, workspace_id=workspace.id, article_id=article.id)
+        await engagement.record_view(session, workspace_id=workspace.id, article_id=article.id)
     category = None
     if article.category_id is not None:
         category = await service.get_category(
@@ -283,7 +285,7 @@ async def vote(
         or helpful not in ("yes", "no")
     ):
         raise Forbidden(gettext(locale, "help.error.vote"), code="vote_refused")
-    await service.vote(
+    await engagement.vote(
         session, workspace_id=workspace.id, article_id=article_id, visitor=visitor, helpful=helpful == "yes"
     )
     return RedirectResponse(

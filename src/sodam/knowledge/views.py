@@ -15,7 +15,7 @@ from sodam.accounts.permissions import Permission
 from sodam.accounts.sessions import Console, console, console_access
 from sodam.core.errors import AppError
 from sodam.core.pagination import MAX_ID
-from sodam.knowledge import clock, hygiene, service, templates, videos
+from sodam.knowledge import clock, engagement, hygiene, service, templates, videos
 from sodam.knowledge import settings as kb_settings
 from sodam.knowledge.markdown import render as render_markdown
 
@@ -449,9 +449,9 @@ async def delete_category(category_id: Id, ctx: Console = Depends(edit_kb)):
 @router.get("/gaps")
 async def gaps_page(ctx: Console = Depends(edit_kb), days: Annotated[int, Query(ge=1, le=365)] = 30):
     """Content gaps for 매니저: frequent searches with no results or mostly 👎 results."""
-    gaps = await service.content_gaps(ctx.session, workspace_id=ctx.workspace_id, days=days)
-    top = await service.most_searched(ctx.session, workspace_id=ctx.workspace_id, days=days, limit=10)
-    viewed = await service.most_viewed(ctx.session, workspace_id=ctx.workspace_id, limit=10)
+    gaps = await engagement.content_gaps(ctx.session, workspace_id=ctx.workspace_id, days=days)
+    top = await engagement.most_searched(ctx.session, workspace_id=ctx.workspace_id, days=days, limit=10)
+    viewed = await engagement.most_viewed(ctx.session, workspace_id=ctx.workspace_id, limit=10)
     return ctx.render(
         "knowledge/gaps.html",
         {**await _base(ctx), "gaps": gaps, "most_searched": top, "most_viewed": viewed, "days": days},
