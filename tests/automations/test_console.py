@@ -97,7 +97,7 @@ async def test_agents_cannot_open_the_builder_or_the_settings(live_server, make_
 
 
 def test_the_korean_console_says_the_rules_reasons_in_korean():
-    from sodam.automations.views import reason_in
+    from sodam.automations.builder import reason_in
 
     assert reason_in("ko", "is required (Korean and English)") == "한국어와 영어 문구를 모두 적어 주세요"
     assert reason_in("ko", "must be a whole number from 1 to 365") == "1부터 365까지의 정수로 적어 주세요"
