@@ -193,10 +193,12 @@ def _include_routers(app: FastAPI) -> None:
     from sodam.knowledge import helpcenter
     from sodam.knowledge import index as knowledge_index
     from sodam.knowledge import views as knowledge_views
+    from sodam.knowledge import views_categories as knowledge_categories
 
     knowledge_index.install()  # every process refreshes its search index on "kb.changed"
     app.include_router(knowledge_api.router)
     app.include_router(knowledge_views.router)  # console editor (/console/kb)
+    app.include_router(knowledge_categories.router)  # /console/kb/categories and their templates
     from sodam.privacy import views as privacy_views
 
     app.include_router(privacy_views.public_router)  # /help/{slug}/privacy, before the help center's routes

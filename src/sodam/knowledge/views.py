@@ -15,7 +15,7 @@ from sodam.accounts.permissions import Permission
 from sodam.accounts.sessions import Console, console, console_access
 from sodam.core.errors import AppError
 from sodam.core.pagination import MAX_ID
-from sodam.knowledge import clock, engagement, hygiene, service, templates, videos
+from sodam.knowledge import clock, engagement, hygiene, service, videos
 from sodam.knowledge import settings as kb_settings
 from sodam.knowledge.markdown import render as render_markdown
 
@@ -65,7 +65,7 @@ def _category_id(raw: str) -> int | None:
     return int(raw) if raw.strip().isdigit() and 0 < int(raw) <= MAX_ID else None
 
 
-async def _base(ctx: Console) -> dict:
+async def page_base(ctx: Console) -> dict:
     workspace = await accounts.get_workspace(ctx.session, workspace_id=ctx.workspace_id)
     return {"section": "kb", "can_edit": ctx.can(Permission.kb_edit), "workspace_slug": workspace.slug}
 
@@ -100,7 +100,7 @@ async def articles_page(
     return ctx.render(
         "knowledge/articles.html",
         {
-            **await _base(ctx),
+            **await page_base(ctx),
             "articles": articles,
             "categories": {c.id: c for c in categories},
             "filters": {"status": status or "", "locale": locale or "", "category": category, "q": q or ""},
@@ -123,7 +123,7 @@ async def _editor(
     response = ctx.render(
         "knowledge/edit.html",
         {
-            **await _base(ctx),
+            **await page_base(ctx),
             "article": article,
             "categories": categories,
             "template_options": _template_options(categories),
@@ -387,65 +387,6 @@ async def delete_article(article_id: Id, ctx: Console = Depends(edit_kb)):
     return RedirectResponse("/console/kb", status_code=303)
 
 
-async def _categories_page(ctx: Console, *, error: str | None = None, status_code: int = 200):
-    categories = await service.list_categories(ctx.session, workspace_id=ctx.workspace_id)
-    return ctx.render(
-        "knowledge/categories.html",
-        {**await _base(ctx), "categories": categories, "error": error},
-        status_code=status_code,
-    )
-
-
-@router.get("/categories")
-async def categories_page(ctx: Console = Depends(console)):
-    return await _categories_page(ctx)
-
-
-@router.post("/categories")
-async def create_category(
-    ctx: Console = Depends(edit_kb),
-    slug: Annotated[str, Form()] = "",
-    name_ko: Annotated[str, Form()] = "",
-    name_en: Annotated[str, Form()] = "",
-):
-    try:
-        await service.create_category(
-            ctx.session, workspace_id=ctx.workspace_id, slug=slug, names={"ko": name_ko, "en": name_en}
-        )
-    except AppError as exc:
-        return await _categories_page(ctx, error=error_text(ctx, exc), status_code=400)
-    return RedirectResponse("/console/kb/categories", status_code=303)
-
-
-@router.post("/categories/{category_id}")
-async def update_category(
-    category_id: Id,
-    ctx: Console = Depends(edit_kb),
-    name_ko: Annotated[str, Form()] = "",
-    name_en: Annotated[str, Form()] = "",
-    position: Annotated[int, Form(ge=0, le=1_000_000)] = 0,
-):
-    try:
-        await service.update_category(
-            ctx.session,
-            workspace_id=ctx.workspace_id,
-            category_id=category_id,
-            names={"ko": name_ko, "en": name_en},
-            position=position,
-        )
-    except AppError as exc:
-        if exc.status_code == 404:
-            raise
-        return await _categories_page(ctx, error=error_text(ctx, exc), status_code=400)
-    return RedirectResponse("/console/kb/categories", status_code=303)
-
-
-@router.post("/categories/{category_id}/delete")
-async def delete_category(category_id: Id, ctx: Console = Depends(edit_kb)):
-    await service.delete_category(ctx.session, workspace_id=ctx.workspace_id, category_id=category_id)
-    return RedirectResponse("/console/kb/categories", status_code=303)
-
-
 @router.get("/gaps")
 async def gaps_page(ctx: Console = Depends(edit_kb), days: Annotated[int, Query(ge=1, le=365)] = 30):
     """Content gaps for 매니저: frequent searches with no results or mostly 👎 results."""
@@ -454,53 +395,8 @@ async def gaps_page(ctx: Console = Depends(edit_kb), days: Annotated[int, Query(
     viewed = await engagement.most_viewed(ctx.session, workspace_id=ctx.workspace_id, limit=10)
     return ctx.render(
         "knowledge/gaps.html",
-        {**await _base(ctx), "gaps": gaps, "most_searched": top, "most_viewed": viewed, "days": days},
+        {**await page_base(ctx), "gaps": gaps, "most_searched": top, "most_viewed": viewed, "days": days},
     )
-
-
-# -- category templates -------------------------------------------------------------------
-async def _template_page(ctx: Console, category, *, form=None, error=None, status_code=200):
-    return ctx.render(
-        "knowledge/template.html",
-        {
-            **await _base(ctx),
-            "category": category,
-            "form": form
-            or {"ko": (category.template or {}).get("ko", ""), "en": (category.template or {}).get("en", "")},
-            "builtins": templates.BUILTIN_NAMES,
-            "error": error,
-            "saved": ctx.request.query_params.get("saved"),
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/categories/{category_id}/template")
-async def template_page(category_id: Id, ctx: Console = Depends(console)):
-    """The category's article template (ko/en), with the built-in ones to start from."""
-    category = await service.get_category(ctx.session, workspace_id=ctx.workspace_id, category_id=category_id)
-    return await _template_page(ctx, category)
-
-
-@router.post("/categories/{category_id}/template")
-async def save_template(
-    category_id: Id,
-    ctx: Console = Depends(edit_kb),
-    template_ko: Annotated[str, Form()] = "",
-    template_en: Annotated[str, Form()] = "",
-    builtin: Annotated[str, Form(max_length=40)] = "",
-):
-    """Save the template, or replace it with a built-in one (`builtin`)."""
-    category = await service.get_category(ctx.session, workspace_id=ctx.workspace_id, category_id=category_id)
-    form = {"ko": template_ko, "en": template_en}
-    try:
-        chosen = templates.builtin(builtin) if builtin else form
-        await service.update_category(
-            ctx.session, workspace_id=ctx.workspace_id, category_id=category.id, template=chosen
-        )
-    except AppError as exc:
-        return await _template_page(ctx, category, form=form, error=error_text(ctx, exc), status_code=400)
-    return RedirectResponse(f"/console/kb/categories/{category.id}/template?saved=1", status_code=303)
 
 
 # -- health: what to fix first ------------------------------------------------------------
@@ -517,7 +413,7 @@ async def health_page(
     return ctx.render(
         "knowledge/health.html",
         {
-            **await _base(ctx),
+            **await page_base(ctx),
             "items": items,
             "config": config,
             "agents": agents,
@@ -539,7 +435,7 @@ async def _settings_page(ctx: Console, *, form=None, error=None, status_code=200
     return ctx.render(
         "knowledge/settings.html",
         {
-            **await _base(ctx),
+            **await page_base(ctx),
             "config": config,
             "form": form
             or {
