@@ -133,10 +133,13 @@ def run(kb_path=None, q_path=None, k=5):
 
 FEATURES = ("e5q", "e5p", "use", "e5s", "bm25", "z_e5q", "z_e5p", "z_use", "z_e5s")
 # The handoff threshold is set for issue 11's traffic mix (bench.faq.ISSUE_MIX; requests for a
-# person are the rules'). The dev set holds more business-like off-topic questions (33 of 56),
+# person are the rules'). The dev set holds more business-like off-topic questions (59 of 106),
 # so its raw off-topic share would set the bar for a harder mix than the one the bot serves.
-MIX_HANDOFF = 0.92  # a margin over the issue's 0.90
-C = 0.3  # L2; 0.3 beat 0.1 trained on one company and tested on the other (2026-12-04)
+# No margin over the issue's 0.90 since dev holds four companies (2026-12-04): trained on three and
+# tested on the fourth, 0.90, 0.91 and 0.92 handed off the same 43 of the 59 business-like
+# off-topic questions, and 0.92 answered 3.8 points fewer right (bench/README.md, sixth pass).
+MIX_HANDOFF = 0.90
+C = 0.3  # L2; 0.3 beat 0.1 on one company vs the other; 0.1-3 within a query a company leaving one of four out
 
 
 def _right(r) -> bool:
@@ -187,7 +190,7 @@ def decide_with(weights, bias, threshold):
 
 
 def cross_company(rows, target=0.93):
-    """Train on one company, test on the other (both ways)."""
+    """Leave one company out: train on the others, test on it (each company in turn)."""
     out = {}
     companies = sorted({r["q"].get("kb", "") for r in rows})
     for held in companies:
@@ -234,7 +237,7 @@ if __name__ == "__main__":
         "live constants:", json.dumps(summarise(rows, lambda r: r["res"].confidence.decision() == "answer"))
     )
     if "--train" in sys.argv:
-        for target in (0.9, MIX_HANDOFF):
+        for target in (0.9, 0.92):
             print(f"cross-company at {target}:", json.dumps(cross_company(rows, target)))
         model = train(rows)
         print("trained on all of dev:", model, json.dumps(summarise(rows, decide_with(*model))))

@@ -21,6 +21,7 @@ from sodam.bot import rules
         "챗봇 말고 진짜 사람이랑 상담하고 싶어요",
         "교환 건으로 상담원분이랑 직접 얘기하고 싶은데요",
         "자동응답 말고 사람이요",
+        "실제 사람 있어요?",
     ],
 )
 def test_asks_for_a_person(text):
@@ -37,6 +38,7 @@ def test_asks_for_a_person(text):
         "Can I change my agent password?",
         "직원 할인 있나요",
         "담당자 이메일 알려주세요",
+        "매장에 사람 많아요?",
     ],
 )
 def test_questions_are_not_requests_for_a_person(text):

@@ -69,3 +69,17 @@ def test_customer_query_spells_out_chat_endings_and_clipped_words():
     assert (
         customer_query("배송지 바꿀 수 있나요") == "배송지 바꿀 수 있나요"
     )  # no size or colour: not an exchange
+
+
+def test_customer_query_general_help_desk_words():
+    from sodam.nlp.text import customer_query
+
+    # Words customers of any kind of business use for a help center's nouns (sixth pass).
+    assert customer_query("취소했는데 돈이 아직 안 들어왔어요") == "취소했는데 돈이 아직 안 들어왔어요 환불"
+    assert customer_query("결제 금액은 언제 돌아와요?") == "결제 금액은 언제 돌아와요? 환불"
+    assert customer_query("아이디 삭제 해주세요") == "아이디 삭제 해주세요 탈퇴"
+    assert customer_query("별점 잘못 눌렀어요") == "별점 잘못 눌렀어요 리뷰"
+    assert customer_query("동 호수를 틀리게 썼어요") == "동 호수를 틀리게 썼어요 주소 변경"
+    assert customer_query("동시재생 되나요") == "동시재생 되나요 동시에 여러 기기"
+    assert customer_query("영상이 계속 로딩만 돼요") == "영상이 계속 로딩만 돼요 오류"
+    assert customer_query("리뷰 쓰면 포인트 주나요") == "리뷰 쓰면 포인트 주나요"  # nothing to add

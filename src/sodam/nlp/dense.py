@@ -34,19 +34,20 @@ MIN_Z_ARTICLES = 5
 Z_SMALL_BASE = 1.5
 # The decision: a logistic model over the top article's raw similarity on each channel, how far
 # it stands out among the base's articles there (its z-score), and log(1 + its BM25 score),
-# trained on the dev set (bench/faq_tune.py --train).
+# trained on the dev set's four companies (bench/faq_tune.py --train; refitted 2026-12-04 when dev
+# grew from two companies to four).
 DECISION_WEIGHTS: dict[str, float] = {
-    "e5q": 4.807,
-    "e5p": -0.0869,
-    "use": 0.0194,
-    "e5s": 15.0741,
-    "bm25": 0.8168,
-    "z_e5q": -0.0208,
-    "z_e5p": 1.4029,
-    "z_use": 0.9602,
-    "z_e5s": 0.2781,
+    "e5q": 15.9997,
+    "e5p": -11.8841,
+    "use": -0.3409,
+    "e5s": 29.8305,
+    "bm25": 0.7426,
+    "z_e5q": -0.4155,
+    "z_e5p": 1.8568,
+    "z_use": 0.794,
+    "z_e5s": 0.0342,
 }
-DECISION_BIAS = -22.1422
+DECISION_BIAS = -34.0009
 
 
 # Approximate search on a large knowledge base (DenseUnits.approximate, shortlist_similarities):

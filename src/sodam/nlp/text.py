@@ -137,7 +137,13 @@ _CLIPPED_RE = re.compile("|".join(sorted(map(re.escape, _CLIPPED_WORDS), key=len
 # What customers say for a help center's terms, added after the query (not replacing it):
 # "돈 돌려받을 수 있어요?" is a refund question, "돌려보낼래요" a return.
 _EXPANSIONS = (
-    (re.compile(r"돈\s*(?:을|은|이)?\s*돌려|돌려\s*받|돈\s*(?:이|은)?\s*(?:언제\s*)?(?:안\s*)?들어"), "환불"),
+    (
+        re.compile(
+            r"돈\s*(?:을|은|이)?\s*돌려|돌려\s*받|돈\s*(?:이|은)?\s*(?:언제\s*|아직\s*)*(?:안\s*)?들어"
+            r"|(?:돈|금액)\s*(?:은|이)?\s*(?:언제\s*|아직\s*)*(?:안\s*)?돌아(?:오|와)"
+        ),
+        "환불",
+    ),
     (re.compile(r"돌려\s*보내|반송|물리(?:고|래|려)|물릴|무르(?:고|려)"), "반품"),
     (re.compile(r"공짜"), "무료"),
     (re.compile(r"(?<![가-힣])맘에"), "마음에"),
@@ -155,6 +161,21 @@ _EXPANSIONS = (
     (re.compile(r"(?i)otp"), "인증"),
     (re.compile(r"고장|구멍|찢어|찢겨|터져|터졌|얼룩|하자|흠집|스크래치"), "불량"),
     (re.compile(r"(?:사이즈|치수|색상|색깔|컬러)[^.?!]{0,20}바(?:꾸|꿀|꿔|꿨)"), "교환"),
+    # General help-desk words across business types (2026-12-04, sixth pass; measured company by
+    # company on the four dev companies, bench/README.md "Issue 11, sixth pass").
+    (re.compile(r"(?:계정|아이디)\s*(?:을|를)?\s*(?:삭제|지우|지워|없애|없앨)"), "탈퇴"),
+    (re.compile(r"할인권|프로모션\s*코드|바우처"), "쿠폰"),
+    (re.compile(r"후기|별점|평점|상품평"), "리뷰"),
+    (re.compile(r"경비\s*처리|비용\s*처리|전표|증빙\s*서류"), "영수증 증빙"),
+    (re.compile(r"카드\s*(?:를|을|가)?\s*(?:바꾸|바꿨|바꿔|바뀌|바뀌었|재발급|새로)"), "결제수단 변경"),
+    (
+        re.compile(r"주소[^.?!]{0,12}(?:잘못|틀리|틀렸|틀린|바꾸|바꿀|바꿔|바뀌|고치|고칠)|동\s*호수"),
+        "주소 변경",
+    ),
+    (re.compile(r"먹통|버벅|로딩|튕기|튕겨|튕김|안\s*열려|안\s*틀어|(?:검은|까만)\s*화면"), "오류"),
+    (re.compile(r"홀딩|휴강|휴회|잠(?:깐|시)\s*(?:멈|중지|쉬)"), "일시정지"),
+    (re.compile(r"동시\s*(?:재생|접속|시청|사용)"), "동시에 여러 기기"),
+    (re.compile(r"재고\s*(?:가|이)?\s*(?:없|부족)"), "품절"),
     # stopping a recurring payment: "정기결제 그만하고 싶어요", "돈 안 나가게 해주세요"
     (
         re.compile(
