@@ -378,7 +378,12 @@ class PgCpu:
         try:
             t = self.postmaster.cpu_times()
             total = t.user + t.system + t.children_user + t.children_system
-            for child in self.postmaster.children():
+            children = []
+            for _ in range(3):  # a backend may exit while the list is read
+                with contextlib.suppress(psutil.Error):
+                    children = self.postmaster.children()
+                    break
+            for child in children:
                 with contextlib.suppress(psutil.Error):
                     c = child.cpu_times()
                     total += c.user + c.system
