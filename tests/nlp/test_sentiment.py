@@ -86,4 +86,13 @@ def test_the_batch_lexicon_scores_equal_one_text_at_a_time_and_share_kiwis_analy
     (first,) = nlp_text.analyse_batch([plain])
     assert [(t.form, t.tag) for t in nlp_text.get_kiwi().tokenize(plain)] == list(first)
     (again,) = nlp_text.analyse_batch([plain])
-    assert again is first
+    assert again == first
+
+
+def test_analysed_texts_holding_the_separators_are_analysed_again_not_misread():
+    from sodam.nlp import text as nlp_text
+
+    odd = "배송\x1e언제\x1f와요"
+    (first,) = nlp_text.analyse_batch([odd])
+    (again,) = nlp_text.analyse_batch([odd])
+    assert list(first) == list(again) == [(t.form, t.tag) for t in nlp_text.get_kiwi().tokenize(odd)]
