@@ -216,7 +216,15 @@ async def wait_for_drain(rec: Record, *, stall_s: float = 30.0) -> None:
 
 
 async def run_load(
-    server: Server, seed_: Seed, *, widgets: int, agents: int, messages: int, rate: float, idle_sockets: int
+    server: Server,
+    seed_: Seed,
+    *,
+    db_url: str,
+    widgets: int,
+    agents: int,
+    messages: int,
+    rate: float,
+    idle_sockets: int,
 ) -> dict:
     rec = Record(received=[{} for _ in range(agents)])
     out: dict = {}
@@ -266,6 +274,9 @@ async def run_load(
             asyncio.create_task(read_agent(ws, rec, i, messages)) for i, ws in enumerate(agent_sockets)
         ]
         profiler = start_profiler(server)
+        pg_cpu = PgCpu(db_url)
+        pg_cpu0 = pg_cpu.seconds()
+        sampler = WaitSampler(db_url).__enter__()
         server_cpu0 = server.cpu_seconds()
         me = psutil.Process()
         my_cpu0 = sum(me.cpu_times()[:2])
@@ -284,7 +295,10 @@ async def run_load(
         await wait_for_drain(rec)
         t_end = time.perf_counter()
         stop_profiler(profiler)
+        sampler.__exit__()
+        pg_cpu1 = pg_cpu.seconds()
         out |= {
+            "pg_cpu_s": pg_cpu1 - pg_cpu0 if pg_cpu0 is not None and pg_cpu1 is not None else None,
             "offered_rate": offered,
             "send_s": t_sent - t_start,
             "server_cpu_s": server.cpu_seconds() - server_cpu0,
@@ -346,6 +360,98 @@ def job_counts(url: str) -> dict[str, dict[str, int]]:
     return out
 
 
+class PgCpu:
+    """CPU seconds of the PostgreSQL server's processes (same host): the postmaster, its live
+    children, and the children that exited (their time is in the postmaster's children_*)."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            with psycopg.connect(url) as conn:
+                pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            self.postmaster = psutil.Process(pid).parent()
+        except (psutil.Error, psycopg.Error):
+            self.postmaster = None
+
+    def seconds(self) -> float | None:
+        if self.postmaster is None:
+            return None
+        try:
+            t = self.postmaster.cpu_times()
+            total = t.user + t.system + t.children_user + t.children_system
+            children = []
+            for _ in range(3):  # a backend may exit while the list is read
+                with contextlib.suppress(psutil.Error):
+                    children = self.postmaster.children()
+                    break
+            for child in children:
+                with contextlib.suppress(psutil.Error):
+                    c = child.cpu_times()
+                    total += c.user + c.system
+            return total
+        except psutil.Error:
+            return None
+
+
+class WaitSampler:
+    """SODAM_BENCH_PGWAITS=out.txt: samples pg_stat_activity every 0.1 s during the send and
+    writes (count, state, wait event, who blocks, the query's start) sorted by count."""
+
+    def __init__(self, url: str) -> None:
+        self.out = os.environ.get("SODAM_BENCH_PGWAITS")
+        self.url = url
+        self.counts: dict[tuple, int] = {}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True) if self.out else None
+
+    def __enter__(self) -> WaitSampler:
+        if self._thread:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._thread:
+            return
+        self._stop.set()
+        self._thread.join(5)
+        with open(self.out, "w") as f:
+            f.write(f"# {self.samples} samples of pg_stat_activity, 0.1 s apart\n")
+            for key, n in sorted(self.counts.items(), key=lambda kv: -kv[1]):
+                f.write(f"{n}\t" + "\t".join(str(k) for k in key) + "\n")
+
+    def _run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(0.1):
+                rows = conn.execute(
+                    "SELECT a.state, coalesce(a.wait_event_type || ':' || a.wait_event, 'CPU'),"
+                    " left(regexp_replace(a.query, '\\s+', ' ', 'g'), 60),"
+                    " (SELECT 'blocked by: ' || b.state || ' ' || left(regexp_replace(b.query, '\\s+', ' ', 'g'), 60)"
+                    "   FROM pg_stat_activity b WHERE b.pid = (pg_blocking_pids(a.pid))[1])"
+                    " FROM pg_stat_activity a WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()"
+                    " AND a.state <> 'idle'"
+                ).fetchall()
+                self.samples += 1
+                for row in rows:
+                    self.counts[tuple(row)] = self.counts.get(tuple(row), 0) + 1
+
+
+def job_seconds(url: str) -> dict[str, dict[str, float]]:
+    """task -> runs, total and max seconds from started to finished (procrastinate_events)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT j.task_name, count(*), sum(extract(epoch FROM f.at - s.at)), max(extract(epoch FROM f.at - s.at))"
+            " FROM procrastinate_jobs j"
+            " JOIN LATERAL (SELECT max(at) AS at FROM procrastinate_events WHERE job_id = j.id AND type = 'started') s ON true"
+            " JOIN LATERAL (SELECT max(at) AS at FROM procrastinate_events WHERE job_id = j.id"
+            "   AND type IN ('succeeded', 'failed', 'cancelled', 'aborted')) f ON true"
+            " WHERE s.at IS NOT NULL AND f.at IS NOT NULL GROUP BY 1 ORDER BY 3 DESC"
+        ).fetchall()
+    return {
+        t: {"runs": n, "total_s": round(float(tot), 2), "max_s": round(float(mx), 3)}
+        for t, n, tot, mx in rows
+    }
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -382,6 +488,7 @@ def main(
                 run_load(
                     server,
                     seed_,
+                    db_url=url,
                     widgets=widgets,
                     agents=agents,
                     messages=messages,
@@ -395,6 +502,7 @@ def main(
         acked = list(rec.acked_at)
         stored, duplicates = stored_counts(url, seed_.inbox_id, list(rec.sent_at))
         jobs_by_task = job_counts(url)
+        job_time = job_seconds(url)
 
     # lost: acknowledged, but missing from some agent socket or from the database.
     lost_ids = {cid for cid in acked if cid not in stored or any(cid not in r for r in rec.received)}
@@ -443,7 +551,7 @@ def main(
         ("server RSS", f"{load['rss_before_idle'] / mib:,.0f} -> {load['rss_after_idle'] / mib:,.0f} MiB", f"after the run {load['rss_end'] / mib:,.0f} MiB (incl. worker children)"),
         ("per idle socket", f"{per_socket_kib:,.1f} KiB" if per_socket_kib is not None else "-", "target: 5,000 idle under 1 GiB"),
         ("jobs by task", str(sum(sum(v.values()) for v in jobs_by_task.values())), _jobs(jobs_by_task)),
-        ("CPU during the send", f"server {load['server_cpu_s']:.1f} s, generator {load['generator_cpu_s']:.1f} s", f"wall {load['wall_s']:.1f} s on {os.cpu_count()} cores; loop {loop_name}"),
+        ("CPU during the send", f"server {load['server_cpu_s']:.1f} s, PostgreSQL {load['pg_cpu_s'] or 0:.1f} s, generator {load['generator_cpu_s']:.1f} s", f"wall {load['wall_s']:.1f} s on {os.cpu_count()} cores; loop {loop_name}"),
     ]  # fmt: skip
     for row in rows:
         table.add_row(*row)
@@ -478,6 +586,8 @@ def main(
         "server_cpu_s": round(load["server_cpu_s"], 2),
         "generator_cpu_s": round(load["generator_cpu_s"], 2),
         "jobs_by_task": jobs_by_task,
+        "pg_cpu_s": round(load["pg_cpu_s"], 2) if load["pg_cpu_s"] is not None else None,
+        "job_seconds_by_task": job_time,
     }
     print(json.dumps(result), flush=True)
     return result

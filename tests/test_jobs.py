@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import psycopg_pool
+import pytest
 from sqlalchemy import text
 
 from sodam.db.session import session_scope
@@ -234,6 +235,86 @@ async def test_many_customer_messages_share_one_pending_sentiment_job(db, make_w
             ).all()
         )
     assert [labels[i] for i in ids] == ["negative", "positive"] * 4
+
+
+async def test_a_scoring_batch_keeps_each_conversation_sentiment_and_the_report_queue(db, make_workspace):
+    """The scores of a batch are written in one statement and each conversation's sentiment is
+    refreshed once per statement (migration 0044): it must equal the row trigger's formula,
+    the mean of (all the conversation's scores, its last five), and reach contact_sentiments
+    (segments, the screen pop) and report_dirty (reports); clearing the scores removes it."""
+    from sodam.contacts import service as contacts
+    from sodam.conversations import service as conversations
+    from sodam.conversations.models import SenderType
+    from sodam.conversations.tasks import score_unscored_messages
+
+    ws = await make_workspace()
+    lines = [
+        "배송이 너무 늦어요 최악이에요",
+        "정말 감사합니다 덕분에 해결됐어요",
+        "환불해 주세요",
+        "좋아요 친절하네요",
+    ]
+    convs = []
+    async with session_scope() as session:
+        for n in range(3):
+            contact = await contacts.create(session, workspace_id=ws.workspace_id, name=f"고객 {n}")
+            conv = await conversations.create(
+                session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id, contact_id=contact.id
+            )
+            convs.append((conv.id, contact.id))
+            for k in range(7 + n):  # more than five: the last five weigh on their own
+                await conversations.create_message(
+                    session,
+                    conversation=conv,
+                    content=lines[(k + n) % len(lines)],
+                    sender_type=SenderType.contact,
+                    sender_id=contact.id,
+                )
+                await session.commit()
+    await score_unscored_messages()
+    async with session_scope() as session:
+        for conv_id, contact_id in convs:
+            scores = [
+                r[0]
+                for r in await session.execute(
+                    text(
+                        "SELECT sentiment_score FROM messages WHERE conversation_id = :c AND sender_type = 'contact'"
+                        " ORDER BY created_at DESC, id DESC"
+                    ),
+                    {"c": conv_id},
+                )
+            ]
+            assert scores and None not in scores
+            expected = round((sum(scores) / len(scores) + sum(scores[:5]) / len(scores[:5])) / 2, 3)
+            row = (
+                await session.execute(
+                    text("SELECT score, messages FROM conversation_sentiments WHERE conversation_id = :c"),
+                    {"c": conv_id},
+                )
+            ).one()
+            assert (row.score, row.messages) == (pytest.approx(expected, abs=1e-9), len(scores))
+            picked = await session.scalar(
+                text("SELECT score FROM contact_sentiments WHERE contact_id = :p"), {"p": contact_id}
+            )
+            assert picked == pytest.approx(expected, abs=1e-9)
+            assert await session.scalar(
+                text("SELECT count(*) FROM report_dirty WHERE conversation_id = :c"), {"c": conv_id}
+            )
+        # A score taken back (a re-score to none): the conversation has no sentiment any more.
+        first_conv, first_contact = convs[0]
+        await session.execute(
+            text(
+                "UPDATE messages SET sentiment_score = NULL, sentiment_label = NULL WHERE conversation_id = :c"
+            ),
+            {"c": first_conv},
+        )
+        await session.commit()
+        assert not await session.scalar(
+            text("SELECT count(*) FROM conversation_sentiments WHERE conversation_id = :c"), {"c": first_conv}
+        )
+        assert not await session.scalar(
+            text("SELECT count(*) FROM contact_sentiments WHERE contact_id = :p"), {"p": first_contact}
+        )
 
 
 async def test_the_bot_job_is_deferred_only_while_the_bot_has_the_conversation(db, make_workspace):

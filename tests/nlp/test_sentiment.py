@@ -64,3 +64,35 @@ def test_nsmc_model_direction():
     model = KoreanSentimentModel().fit(texts[:30000], labels[:30000])
     p = model.predict_proba(["정말 재밌고 감동적인 영화", "시간 아깝다 최악의 영화"])
     assert p[0] > 0.5 > p[1]
+
+
+def test_the_batch_lexicon_scores_equal_one_text_at_a_time_and_share_kiwis_analysis():
+    """score_many analyses the Korean texts as one Kiwi batch, kept for the search indexer
+    (nlp.text.analyse_batch): the scores must be those of score() text by text, and a text
+    analysed once is not analysed again."""
+    from sodam.nlp import text as nlp_text
+    from sodam.nlp.sentiment import SentimentScorer
+
+    scorer = SentimentScorer(model_path=None)
+    texts = [
+        "배송이 너무 늦어요 최악이에요 ㅠㅠ",
+        "정말 감사합니다 덕분에 해결됐어요",
+        "좋지 않아요",
+        "thanks a lot!",
+        "",
+    ]
+    assert scorer.score_many(texts) == [scorer.score(t) for t in texts]
+    plain = nlp_text.normalize("환불 신청은 어디에서 할 수 있나요? 고유번호 7731")
+    (first,) = nlp_text.analyse_batch([plain])
+    assert [(t.form, t.tag) for t in nlp_text.get_kiwi().tokenize(plain)] == list(first)
+    (again,) = nlp_text.analyse_batch([plain])
+    assert again == first
+
+
+def test_analysed_texts_holding_the_separators_are_analysed_again_not_misread():
+    from sodam.nlp import text as nlp_text
+
+    odd = "배송\x1e언제\x1f와요"
+    (first,) = nlp_text.analyse_batch([odd])
+    (again,) = nlp_text.analyse_batch([odd])
+    assert list(first) == list(again) == [(t.form, t.tag) for t in nlp_text.get_kiwi().tokenize(odd)]

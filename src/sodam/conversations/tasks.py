@@ -5,10 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 from procrastinate import RetryStrategy
-from sqlalchemy import text, update
+from sqlalchemy import text
 
 from sodam.config import get_settings
-from sodam.conversations.models import Message
 from sodam.db.session import session_scope
 from sodam.jobs.app import job_app
 from sodam.jobs.cpu import map_chunks
@@ -35,38 +34,54 @@ def _score_all(texts) -> list:
     return scorer().score_many(texts)
 
 
+# One statement writes a batch's scores (the statement trigger of migration 0044 then refreshes
+# each conversation's sentiment once); rows locked first in id order, as the search indexer's
+# FOR SHARE takes them, and a row scored meanwhile (the sweep, another caller) is left alone.
+_WRITE_SQL = text(
+    "WITH v AS (SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:scores AS float8[]),"
+    " CAST(:labels AS text[])) AS v(id, score, label)),"
+    " locked AS (SELECT m.id FROM messages m JOIN v ON v.id = m.id"
+    " WHERE m.sentiment_score IS NULL ORDER BY m.id FOR NO KEY UPDATE OF m)"
+    " UPDATE messages m SET sentiment_score = v.score, sentiment_label = v.label"
+    " FROM v JOIN locked ON locked.id = v.id WHERE m.id = v.id"
+)
+
+
 async def score_unscored_messages(
     *, batch: int = SENTIMENT_BATCH, max_batches: int = SENTIMENT_BATCHES_PER_JOB
 ) -> int:
     """Score customer text messages that have no sentiment yet, oldest first; returns how many."""
     done = 0
     for _ in range(max_batches):
+        # Read without a transaction held open: the scoring below is CPU work, and a
+        # transaction (with row locks) held across it kept the search indexer waiting.
         async with session_scope() as session:
-            # One scoring transaction at a time (SENTIMENT_LOCK orders the jobs; this, any other
-            # caller): their triggers lock the same conversations' sentiment rows, in message
-            # order, and two at once deadlocked.
-            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('sodam.score_sentiment'))"))
             rows = (
                 await session.execute(
                     text(
                         "SELECT id, content FROM messages"
                         " WHERE sentiment_score IS NULL AND sender_type = 'contact' AND kind = 'text'"
-                        " ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
+                        " ORDER BY id LIMIT :n"
                     ),
                     {"n": batch},
                 )
             ).all()
-            if not rows:
-                return done
-            # CPU work off the event loop, yielding to it: the worker may share its process
-            # with the web server (jobs/cpu.py).
-            results = await map_chunks(_score_all, [r.content or "" for r in rows])
+        if not rows:
+            return done
+        # CPU work off the event loop, yielding to it: the worker may share its process
+        # with the web server (jobs/cpu.py).
+        results = await map_chunks(_score_all, [r.content or "" for r in rows])
+        async with session_scope() as session:
+            # One scoring transaction at a time (SENTIMENT_LOCK orders the jobs; this, any other
+            # caller): they refresh the same conversations' sentiment rows.
+            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('sodam.score_sentiment'))"))
             await session.execute(
-                update(Message),
-                [
-                    {"id": r.id, "sentiment_score": res.score, "sentiment_label": res.label}
-                    for r, res in zip(rows, results, strict=True)
-                ],
+                _WRITE_SQL,
+                {
+                    "ids": [r.id for r in rows],
+                    "scores": [res.score for res in results],
+                    "labels": [res.label for res in results],
+                },
             )
             await session.commit()
         done += len(rows)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from sodam.nlp.language import detect
-from sodam.nlp.text import english_tokens, get_kiwi, normalize, tagged_morphemes_batch
+from sodam.nlp.text import Tok, analyse_batch, english_tokens, normalize, tagged_morphemes_batch
 
 __all__ = [
     "DatasetError",
@@ -120,9 +120,11 @@ def lexicon_score_en(text: str) -> float:
     return float(np.tanh(total / 1.5)) if hits else 0.0
 
 
-def lexicon_score_ko(text: str) -> float:
-    """Direction from morpheme lists; 안/못 before or 않/없 after a word flips it; ㅠㅠ counts negative."""
-    toks = list(get_kiwi().tokenize(normalize(text, keep_emoticons=True)))
+def lexicon_score_ko(text: str, toks: Sequence[Tok] | None = None) -> float:
+    """Direction from morpheme lists; 안/못 before or 않/없 after a word flips it; ㅠㅠ counts negative.
+    toks: Kiwi's analysis of normalize(text, keep_emoticons=True), when the caller has it."""
+    if toks is None:
+        (toks,) = analyse_batch([normalize(text, keep_emoticons=True)])
     total, hits = 0.0, 0
     for i, t in enumerate(toks):
         form = t.form
@@ -395,6 +397,14 @@ class SentimentScorer:
             for i, p in zip(korean, model.predict_proba([texts[i] for i in korean]), strict=True):
                 s = 2 * float(p) - 1
                 results[i] = Sentiment(round(s, 4), _label(s), "ko", "model")
+        elif model is None:
+            # The lexicons: Kiwi over the Korean texts as one batch (shared with the search
+            # indexer through analyse_batch's memory of recent texts).
+            lexicon = [i for i, lang in enumerate(langs) if lang == "ko"]
+            analysed = analyse_batch([normalize(texts[i], keep_emoticons=True) for i in lexicon])
+            for i, toks in zip(lexicon, analysed, strict=True):
+                s = lexicon_score_ko(texts[i], toks)
+                results[i] = Sentiment(round(s, 4), _label(s), "ko", "lexicon")
         return [
             r if r is not None else self.score(t, lang)
             for r, t, lang in zip(results, texts, langs, strict=True)
