@@ -96,3 +96,15 @@ def test_analysed_texts_holding_the_separators_are_analysed_again_not_misread():
     (first,) = nlp_text.analyse_batch([odd])
     (again,) = nlp_text.analyse_batch([odd])
     assert list(first) == list(again) == [(t.form, t.tag) for t in nlp_text.get_kiwi().tokenize(odd)]
+
+
+def test_long_texts_are_analysed_but_not_kept():
+    from sodam.nlp import text as nlp_text
+
+    long_mail = "주문한 상품이 아직 도착하지 않았습니다. " * 200  # a mail body, not a chat line
+    (toks,) = nlp_text.analyse_batch([long_mail])
+    assert toks and toks[0].form == "주문"
+    assert long_mail not in nlp_text._analysed
+    short = "배송 언제 와요 고유번호 5521"
+    nlp_text.analyse_batch([short])
+    assert short in nlp_text._analysed

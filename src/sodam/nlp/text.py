@@ -273,6 +273,7 @@ class Tok(NamedTuple):
 # emoticons). 8,192 texts (16 s at 500 msg/s), each kept as one string "form<US>tag<RS>..."
 # (~3 MB for the bench's lines; as token objects it was 25 MB).
 _ANALYSED_MAX = 8192
+_ANALYSED_MAX_CHARS = 2000  # chat lines; a long mail body is not worth its memory here
 _analysed: OrderedDict[str, str] = OrderedDict()
 _analysed_lock = threading.Lock()
 _US, _RS = "\x1f", "\x1e"
@@ -304,7 +305,7 @@ def analyse_batch(texts: Sequence[str]) -> list[tuple[Tok, ...]]:
             for t, toks in zip(fresh, analysed, strict=True):
                 for i in missing[t]:
                     out[i] = toks
-                if _US in t or _RS in t:  # a form could hold a separator: not kept
+                if _US in t or _RS in t or len(t) > _ANALYSED_MAX_CHARS:  # separators: a form could hold one
                     continue
                 _analysed[t] = _RS.join(f"{x.form}{_US}{x.tag}" for x in toks)
             while len(_analysed) > _ANALYSED_MAX:
