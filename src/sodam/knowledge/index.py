@@ -137,15 +137,29 @@ class WorkspaceIndex:
         if known is not None:
             self.by_locale[known.locale].remove(str(article_id))
 
-    def query(self, query: str, locale: str, limit: int) -> SearchResult | None:
-        """Rank the locale's articles for a query (CPU work, the query's encoding included:
-        run it in a thread)."""
+    def _prepared(self, query: str, locale: str) -> tuple[LexicalIndex, str, list[str]] | None:
+        """(the locale's index, the query as it is ranked, the dense channels to encode it for)."""
         idx = self.by_locale.get(locale)
         if idx is None or not len(idx):
             return None
         query = customer_query(query)  # "비번 바꾸고 싶어여" is matched as "비밀번호 바꾸고 싶어요"
         query = idx.fix_typos(query)  # "환볼 언제되나요" as "환불 언제되나요"
-        channels = idx.channels if idx.has_vectors else []
+        return idx, query, idx.channels if idx.has_vectors else []
+
+    def start_encoding(self, query: str, locale: str) -> None:
+        """Start encoding the query for a search that is coming (CPU work: run it in a thread);
+        query() then waits for this encoding instead of starting its own."""
+        prepared = self._prepared(query, locale)
+        if prepared is not None and prepared[2]:
+            encoders.start_query_vectors(prepared[1], prepared[2])
+
+    def query(self, query: str, locale: str, limit: int) -> SearchResult | None:
+        """Rank the locale's articles for a query (CPU work, the query's encoding included:
+        run it in a thread)."""
+        prepared = self._prepared(query, locale)
+        if prepared is None:
+            return None
+        idx, query, channels = prepared
         # The encoders run in their own threads while the lexical ranking runs here.
         query_vectors = encoders.start_query_vectors(query, channels) if channels else None
         return idx.query(query, limit, query_vectors)
@@ -182,6 +196,11 @@ class IndexRegistry:
 
     def loaded(self, workspace_id: int) -> bool:
         return workspace_id in self._indexes
+
+    def peek(self, workspace_id: int) -> WorkspaceIndex | None:
+        """The workspace's index as this process has it, without reading the database (maybe
+        not up to date: for work ahead of a search, never for its results)."""
+        return self._indexes.get(workspace_id)
 
     async def get(self, session: AsyncSession, workspace_id: int) -> WorkspaceIndex:
         """The workspace's index, brought up to date with every change this process heard of."""
