@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sodam.accounts.models import Workspace
 from sodam.bot import dialogue, rules
 from sodam.bot.models import BotConversation, BotOutcome, BotState
 from sodam.bot.reply_jobs import answered_and_newest, ensure_reply_job, message_to_answer
@@ -96,8 +98,29 @@ async def get_state(
 
 
 async def _state_for_update(
-    session: AsyncSession, conversation: Conversation, language: str
+    session: AsyncSession, conversation: Conversation, language: str, known: BotConversation | None = None
 ) -> BotConversation:
+    """The bot's record of the conversation, locked (created when there is none). `known`: what
+    the job read before its search; when there was none, the record is inserted at once (one
+    statement; a job that raced it to the insert finds it below)."""
+    if known is None:
+        state = await session.scalar(
+            pg_insert(BotConversation)
+            .values(
+                workspace_id=conversation.workspace_id,
+                conversation_id=conversation.id,
+                state=BotState.listening,
+                language=language,
+                offered_article_ids=[],
+                lead={},
+                lead_pending=[],
+                answers=0,
+            )
+            .on_conflict_do_nothing(index_elements=[BotConversation.conversation_id])
+            .returning(BotConversation)
+        )
+        if state is not None:
+            return state
     state = await session.scalar(
         select(BotConversation).where(BotConversation.conversation_id == conversation.id).with_for_update()
     )
@@ -206,6 +229,8 @@ async def handle_customer_message(
         return "already_handled"
     if _quiet(state, conversation):
         return "quiet"
+    # Read while the query's encoding runs (started above), not after the search.
+    live = await announcements.active(session, conversation.workspace_id)
     reading = await dialogue.read_message(
         session,
         kb,
@@ -232,7 +257,7 @@ async def handle_customer_message(
     answered, newer = await answered_and_newest(session, conversation.id, message.seq)
     if answered:
         return "already_handled"
-    state = await _state_for_update(session, conversation, reading.language)
+    state = await _state_for_update(session, conversation, reading.language, state)
     if _quiet(state, conversation):
         return "quiet"
     if newer is not None and newer > message.seq:
@@ -249,18 +274,20 @@ async def handle_customer_message(
         conversation.language = reading.language
     state.language = reading.language
     bot = BotReplier(session, conversation, reading.language)
-    await _announce(session, bot, conversation)
+    await _announce(session, bot, conversation, live)
     return await _decide(session, kb, bot, state, conversation, inbox, settings, reading, now)
 
 
 async def _conversation_inbox_state(
     session: AsyncSession, message: Message
 ) -> tuple[Conversation | None, Inbox, BotConversation | None]:
-    """The message's conversation, its inbox and the bot's record of it, in one statement."""
+    """The message's conversation, its inbox and the bot's record of it, in one statement (the
+    workspace too: the answer's help-center link reads it from the session, no statement)."""
     row = (
         await session.execute(
-            select(Conversation, Inbox, BotConversation)
+            select(Conversation, Inbox, BotConversation, Workspace)
             .select_from(Conversation)
+            .join(Workspace, Workspace.id == Conversation.workspace_id)
             .outerjoin(Inbox, and_(Inbox.id == message.inbox_id, Inbox.workspace_id == message.workspace_id))
             .outerjoin(
                 BotConversation,
@@ -272,7 +299,9 @@ async def _conversation_inbox_state(
             .where(Conversation.id == message.conversation_id)
         )
     ).first()
-    conversation, inbox, state = row if row is not None else (None, None, None)
+    conversation, inbox, state, workspace = row if row is not None else (None, None, None, None)
+    # The identity map holds objects weakly: kept for the session's life, so that it is there.
+    session.info["bot_workspace"] = workspace
     if inbox is None:
         inbox = await inboxes.get(session, workspace_id=message.workspace_id, inbox_id=message.inbox_id)
     return conversation, inbox, state
@@ -292,9 +321,9 @@ def _start_search(kb: KnowledgeSource, message: Message) -> None:
     asyncio.get_running_loop().run_in_executor(None, start, message.workspace_id, text)
 
 
-async def _announce(session: AsyncSession, bot: BotReplier, conversation: Conversation) -> None:
-    """Active incident announcements first (once per conversation), then the answer."""
-    live = await announcements.active(session, conversation.workspace_id)
+async def _announce(session: AsyncSession, bot: BotReplier, conversation: Conversation, live) -> None:
+    """Active incident announcements (`live`: read before the search) first, once per
+    conversation, then the answer."""
     if not live:
         return
     told = set(
