@@ -158,3 +158,21 @@ def test_the_kept_sample_block_follows_changes_of_the_channel():
     units.remove(8)  # gone: -1
     again = units.exact_for_fixed(q, slots)
     assert np.allclose(again, units.exact_for(q, slots)) and again[2] == -1.0
+
+
+def test_fuse_top_k_is_the_stable_sorts_first_k_ties_included():
+    rng = np.random.default_rng(3)
+    for trial in range(300):
+        n, k = int(rng.integers(1, 400)), int(rng.integers(1, 12))
+        x = rng.standard_normal(n)
+        if trial % 3 == 0:
+            x = np.round(x, 1)  # many ties
+        if trial % 7 == 0:
+            x[:] = 0.5  # all tied: by position
+        assert np.array_equal(dense._stable_top(x, k), np.argsort(-x, kind="stable")[:k])
+
+
+def test_blas_runs_on_one_thread_unless_told_otherwise():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    blas = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    assert blas and all(i["num_threads"] == 1 for i in blas if "numpy" in i["filepath"])

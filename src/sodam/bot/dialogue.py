@@ -31,7 +31,8 @@ class Reading:
     searches: dict[str, object] = field(default_factory=dict)  # query -> KbAnswer
 
 
-def _language(text: str, fallback: str) -> str:
+def message_language(text: str, fallback: str) -> str:
+    """The language a message is answered in: ko or en (the fallback when neither is detected)."""
     language = normalise(detect(text, default=fallback))
     return language if language in ("ko", "en") else fallback
 
@@ -46,7 +47,7 @@ async def read_message(
     state: BotConversation | None,
 ) -> Reading:
     text = text.strip()
-    language = await asyncio.to_thread(_language, text, conversation_language or "ko")
+    language = await asyncio.to_thread(message_language, text, conversation_language or "ko")
     reading = Reading(language=language, text=text)
     previous = (state.last_question or "").strip() if state is not None else ""
     after_answer = state is not None and state.state == BotState.awaiting_feedback

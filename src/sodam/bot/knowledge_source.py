@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service as accounts
+from sodam.bot.dialogue import message_language
 from sodam.bot.service import Candidate, KbAnswer
 from sodam.config import get_settings
 from sodam.core.errors import NotFound
@@ -28,6 +29,12 @@ class KnowledgeBaseSource:
 
     async def _url(self, session: AsyncSession, workspace_id: int, article_id: int) -> str:
         return f"{await self._help_center(session, workspace_id)}/articles/{article_id}"
+
+    def start_search(self, workspace_id: int, text: str) -> None:
+        """Start the CPU work of searching `text` (CPU work itself: the bot calls it in a thread
+        as soon as it has read the message); search() picks it up. The language is the one
+        read_message will find unless the text has no letters at all (then the conversation's)."""
+        knowledge.start_search(workspace_id, text, message_language(text, "ko"))
 
     async def search(self, session: AsyncSession, workspace_id: int, text: str, language: str) -> KbAnswer:
         result = await knowledge.search(

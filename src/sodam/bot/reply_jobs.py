@@ -7,8 +7,9 @@ latest question when it runs, not necessarily the message that deferred it.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType
 from sodam.jobs.app import defer_in_tx
@@ -18,38 +19,93 @@ REPLY_TASK = "bot.on_customer_message"
 REPLY_LOCK = "conversation-{conversation_id}"
 
 
-def not_flagged(key: str):
+def not_flagged(key: str, messages=Message):
     """Messages whose payload does not carry `key` (a NULL payload carries nothing)."""
-    return func.coalesce(Message.payload.has_key(key), False).is_(False)
+    return func.coalesce(messages.payload.has_key(key), False).is_(False)
+
+
+def _question_of(messages, conversation_id):
+    """The conditions of latest_question on `messages` (an alias of Message)."""
+    return (
+        messages.conversation_id == conversation_id,
+        messages.sender_type == SenderType.contact,
+        messages.kind == MessageKind.text,
+        not_flagged("status_request", messages),
+    )
+
+
+def _answered_after(messages, conversation_id, seq):
+    """The conditions of answered_after on `messages` (an alias of Message)."""
+    return (
+        messages.conversation_id == conversation_id,
+        messages.sender_type == SenderType.bot,
+        messages.seq > seq,
+        not_flagged("status_reply", messages),  # routing's answer to "진행 상황?" answers nothing here
+    )
+
+
+async def message_to_answer(session: AsyncSession, message_id: int) -> tuple[Message | None, bool]:
+    """What a reply job starts from, in one statement: the job's message, or the conversation's
+    latest question (latest_question) when that is newer and the job's message is a customer's;
+    and whether a bot reply after that one is there already (answered_after). (None, False) when
+    the message is gone."""
+    job, later, bot = aliased(Message), aliased(Message), aliased(Message)
+    conversation_of = select(job.conversation_id).where(job.id == message_id).scalar_subquery()
+    latest_id = (
+        select(later.id)
+        .where(*_question_of(later, conversation_of))
+        .order_by(later.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    answered = exists().where(*_answered_after(bot, Message.conversation_id, Message.seq))
+    rows = (
+        await session.execute(
+            select(Message, answered).where(or_(Message.id == message_id, Message.id == latest_id))
+        )
+    ).all()
+    by_id = {m.id: (m, bool(a)) for m, a in rows}
+    if message_id not in by_id:
+        return None, False
+    message, answered_it = by_id[message_id]
+    if message.sender_type != SenderType.contact:
+        return message, answered_it
+    for other, answered_other in by_id.values():
+        if other.seq > message.seq:
+            return other, answered_other
+    return message, answered_it
 
 
 async def latest_question(session: AsyncSession, conversation_id: int) -> Message | None:
     """The conversation's newest customer text message that the bot would answer ("진행 상황?"
     is routing's to answer)."""
     return await session.scalar(
-        select(Message)
-        .where(
-            Message.conversation_id == conversation_id,
-            Message.sender_type == SenderType.contact,
-            Message.kind == MessageKind.text,
-            not_flagged("status_request"),
-        )
-        .order_by(Message.seq.desc())
-        .limit(1)
+        select(Message).where(*_question_of(Message, conversation_id)).order_by(Message.seq.desc()).limit(1)
     )
 
 
 async def answered_after(session: AsyncSession, conversation_id: int, seq: int) -> bool:
-    return bool(
-        await session.scalar(
-            select(func.count()).where(
-                Message.conversation_id == conversation_id,
-                Message.sender_type == SenderType.bot,
-                Message.seq > seq,
-                not_flagged("status_reply"),  # routing's answer to "진행 상황?" answers nothing here
-            )
+    return bool(await session.scalar(select(exists().where(*_answered_after(Message, conversation_id, seq)))))
+
+
+async def answered_and_newest(
+    session: AsyncSession, conversation_id: int, seq: int
+) -> tuple[bool, int | None]:
+    """Under the conversation's row lock (no message can be added meanwhile), in one statement:
+    answered_after(seq), and the seq of the conversation's newest customer message that is not
+    a "진행 상황?" (a newer one gets the reply)."""
+    newest = (
+        select(func.max(Message.seq))
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.sender_type == SenderType.contact,
+            not_flagged("status_request"),
         )
+        .scalar_subquery()
     )
+    answered = exists().where(*_answered_after(Message, conversation_id, seq))
+    row = (await session.execute(select(answered, newest))).one()
+    return bool(row[0]), row[1]
 
 
 async def ensure_reply_job(session: AsyncSession, conversation: Conversation) -> None:

@@ -8,17 +8,20 @@ the transcript, the detected language and intent attached.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sodam.accounts.models import Workspace
 from sodam.bot import dialogue, rules
 from sodam.bot.models import BotConversation, BotOutcome, BotState
-from sodam.bot.reply_jobs import answered_after, ensure_reply_job, latest_question, not_flagged
+from sodam.bot.reply_jobs import answered_and_newest, ensure_reply_job, message_to_answer
 from sodam.campaigns import announcements
 from sodam.channels import hours
 from sodam.channels import service as inboxes
@@ -95,8 +98,29 @@ async def get_state(
 
 
 async def _state_for_update(
-    session: AsyncSession, conversation: Conversation, language: str
+    session: AsyncSession, conversation: Conversation, language: str, known: BotConversation | None = None
 ) -> BotConversation:
+    """The bot's record of the conversation, locked (created when there is none). `known`: what
+    the job read before its search; when there was none, the record is inserted at once (one
+    statement; a job that raced it to the insert finds it below)."""
+    if known is None:
+        state = await session.scalar(
+            pg_insert(BotConversation)
+            .values(
+                workspace_id=conversation.workspace_id,
+                conversation_id=conversation.id,
+                state=BotState.listening,
+                language=language,
+                offered_article_ids=[],
+                lead={},
+                lead_pending=[],
+                answers=0,
+            )
+            .on_conflict_do_nothing(index_elements=[BotConversation.conversation_id])
+            .returning(BotConversation)
+        )
+        if state is not None:
+            return state
     state = await session.scalar(
         select(BotConversation).where(BotConversation.conversation_id == conversation.id).with_for_update()
     )
@@ -184,30 +208,29 @@ async def handle_customer_message(
     locks the conversation row to write: a visitor's next message never waits on a search.
     """
     now = now or datetime.now(UTC)
-    message = await session.get(Message, message_id)
-    if message is None or message.sender_type != SenderType.contact:
-        return "ignored"
     # Reply jobs are coalesced (none is deferred while one of the conversation's waits): the
     # job answers the latest question, which may be newer than the message that deferred it.
-    latest = await latest_question(session, message.conversation_id)
-    if latest is not None and latest.seq > message.seq:
-        message = latest
+    # A bot reply after that question stays there: no search and no lock for a job that has
+    # nothing left to do (checked again under the lock before writing).
+    message, answered = await message_to_answer(session, message_id)
+    if message is None or message.sender_type != SenderType.contact:
+        return "ignored"
     if (message.payload or {}).get("no_reply"):
         return "no_reply"  # sent by a machine (an auto-reply, a bounce, a list): never answered
     if (message.payload or {}).get("status_request"):
         return "status_request"  # "진행 상황?": routing's status reply answers it
-    conversation = await session.get(Conversation, message.conversation_id)
-    inbox = await inboxes.get(session, workspace_id=message.workspace_id, inbox_id=message.inbox_id)
+    if not answered:
+        _start_search(kb, message)
+    conversation, inbox, state = await _conversation_inbox_state(session, message)
     settings = bot_settings(inbox)
     if not _for_bot(settings, conversation):
         return "not_for_bot"
-    # A bot reply after the message stays there: no search and no lock for a job that has
-    # nothing left to do (checked again under the lock before writing).
-    if await answered_after(session, conversation.id, message.seq):
+    if answered:
         return "already_handled"
-    state = await get_state(session, workspace_id=conversation.workspace_id, conversation_id=conversation.id)
     if _quiet(state, conversation):
         return "quiet"
+    # Read while the query's encoding runs (started above), not after the search.
+    live = await announcements.active(session, conversation.workspace_id)
     reading = await dialogue.read_message(
         session,
         kb,
@@ -229,19 +252,14 @@ async def handle_customer_message(
     if not _for_bot(settings, conversation):
         return "not_for_bot"
     # Jobs can run twice (a retry, a second worker): under the conversation's row lock,
-    # a bot reply after this message means it was already answered.
-    if await answered_after(session, conversation.id, message.seq):
+    # a bot reply after this message means it was already answered. "진행 상황?" after a
+    # question does not replace it; a newer question does.
+    answered, newer = await answered_and_newest(session, conversation.id, message.seq)
+    if answered:
         return "already_handled"
-    state = await _state_for_update(session, conversation, reading.language)
+    state = await _state_for_update(session, conversation, reading.language, state)
     if _quiet(state, conversation):
         return "quiet"
-    newer = await session.scalar(
-        select(func.max(Message.seq)).where(
-            Message.conversation_id == conversation.id,
-            Message.sender_type == SenderType.contact,
-            not_flagged("status_request"),  # "진행 상황?" after a question does not replace it
-        )
-    )
     if newer is not None and newer > message.seq:
         # A later message gets the reply (answer the latest only). It was stored after this job
         # read the latest question, maybe while the job still waited: then it has no job of
@@ -256,13 +274,56 @@ async def handle_customer_message(
         conversation.language = reading.language
     state.language = reading.language
     bot = BotReplier(session, conversation, reading.language)
-    await _announce(session, bot, conversation)
+    await _announce(session, bot, conversation, live)
     return await _decide(session, kb, bot, state, conversation, inbox, settings, reading, now)
 
 
-async def _announce(session: AsyncSession, bot: BotReplier, conversation: Conversation) -> None:
-    """Active incident announcements first (once per conversation), then the answer."""
-    live = await announcements.active(session, conversation.workspace_id)
+async def _conversation_inbox_state(
+    session: AsyncSession, message: Message
+) -> tuple[Conversation | None, Inbox, BotConversation | None]:
+    """The message's conversation, its inbox and the bot's record of it, in one statement (the
+    workspace too: the answer's help-center link reads it from the session, no statement)."""
+    row = (
+        await session.execute(
+            select(Conversation, Inbox, BotConversation, Workspace)
+            .select_from(Conversation)
+            .join(Workspace, Workspace.id == Conversation.workspace_id)
+            .outerjoin(Inbox, and_(Inbox.id == message.inbox_id, Inbox.workspace_id == message.workspace_id))
+            .outerjoin(
+                BotConversation,
+                and_(
+                    BotConversation.conversation_id == Conversation.id,
+                    BotConversation.workspace_id == Conversation.workspace_id,
+                ),
+            )
+            .where(Conversation.id == message.conversation_id)
+        )
+    ).first()
+    conversation, inbox, state, workspace = row if row is not None else (None, None, None, None)
+    # The identity map holds objects weakly: kept for the session's life, so that it is there.
+    session.info["bot_workspace"] = workspace
+    if inbox is None:
+        inbox = await inboxes.get(session, workspace_id=message.workspace_id, inbox_id=message.inbox_id)
+    return conversation, inbox, state
+
+
+def _start_search(kb: KnowledgeSource, message: Message) -> None:
+    """Start the search's CPU work for the message (the query's encoding, the largest part of
+    a decision) in a thread now, while the decision still reads the database; the search
+    picks it up. Not for a message that will not be searched as it is (a feedback, a request
+    for a person, small talk)."""
+    start = getattr(kb, "start_search", None)
+    text = (message.content or "").strip()
+    if start is None or not text:
+        return
+    if rules.feedback(text) is not None or rules.wants_human(text) or rules.small_talk(text):
+        return
+    asyncio.get_running_loop().run_in_executor(None, start, message.workspace_id, text)
+
+
+async def _announce(session: AsyncSession, bot: BotReplier, conversation: Conversation, live) -> None:
+    """Active incident announcements (`live`: read before the search) first, once per
+    conversation, then the answer."""
     if not live:
         return
     told = set(

@@ -450,6 +450,16 @@ def clean_query(query: str) -> str:
     return _SPACE.sub(" ", (query or "").replace("\x00", "")).strip()[:MAX_QUERY_CHARS]
 
 
+def start_search(workspace_id: int, query: str, locale: str) -> None:
+    """Start the CPU work of a search that is coming (the query's encoding: the largest part),
+    so that it runs while the caller still reads the database; search() then picks it up.
+    CPU work: call it in a thread. Does nothing before this process has the workspace's index
+    (its first search builds it)."""
+    idx = index.registry.peek(workspace_id)
+    if idx is not None and locale in ARTICLE_LOCALES:
+        idx.start_encoding(clean_query(query), locale)
+
+
 async def search(
     session: AsyncSession, *, workspace_id: int, query: str, locale: str | None = None, limit: int = 10
 ) -> KbSearchResult:

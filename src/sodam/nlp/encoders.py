@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -161,16 +162,40 @@ def _pool_of(kind: str) -> ThreadPoolExecutor:
         return _pools[kind]
 
 
+# Query encodings started lately, by (encoder, text): a search reuses the one the bot started
+# ahead of it (knowledge.service.start_search) instead of encoding the same text again.
+RECENT_QUERIES = 32
+_recent: OrderedDict[tuple[int, str], tuple[object, Future]] = OrderedDict()  # (id(encoder), text)
+_recent_lock = threading.Lock()
+
+
+def _query_encoding(kind: str, text: str) -> Future | None:
+    """The encoding of `text` as a query on one encoder: started now, or the one under way or
+    done for the same text (same model, same text: the same vector)."""
+    encoder = get_encoder(kind)
+    if encoder is None:
+        return None
+    key = (id(encoder), text)
+    with _recent_lock:
+        _, future = _recent.get(key, (None, None))
+        if future is not None and not (future.done() and future.exception() is not None):
+            _recent.move_to_end(key)
+            return future
+    future = _pool_of(kind).submit(encoder.queries, [text])
+    with _recent_lock:
+        _recent[key] = (encoder, future)  # the encoder kept alive: its id stays its own
+        while len(_recent) > RECENT_QUERIES:
+            _recent.popitem(last=False)
+    return future
+
+
 def start_query_vectors(text: str, channels: list[str]) -> Callable[[], dict[str, np.ndarray]]:
     """Start encoding the query on every encoder its channels need, each in its own thread, and
     return the call that waits for them: the caller ranks lexically meanwhile (the engines are
-    native or numpy code that release the GIL), so a search costs about its slowest encoder."""
+    native or numpy code that release the GIL), so a search costs about its slowest encoder.
+    An encoding of the same text started moments before is reused."""
     kinds = list(dict.fromkeys(CHANNELS[c][0] for c in channels))
-    started = {
-        kind: _pool_of(kind).submit(enc.queries, [text])
-        for kind in kinds
-        if (enc := get_encoder(kind)) is not None
-    }
+    started = {kind: future for kind in kinds if (future := _query_encoding(kind, text)) is not None}
 
     def wait() -> dict[str, np.ndarray]:
         by_kind = {kind: future.result()[0] for kind, future in started.items()}
