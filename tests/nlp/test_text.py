@@ -39,7 +39,7 @@ def test_customer_query_spaces_long_unspaced_runs_only():
         == "어제 주문했는데 보통 며칠이면 받을 수 있나요"
     )
     # A short run is left as typed (Kiwi would split a word it does not know: "환볼" -> "환 볼").
-    assert customer_query("환볼 언제되나요") == "환볼 언제되나요"
+    assert customer_query("환볼 언제되나요") == "환볼 언제되나요 기간"  # 기간: the lexicon's word
     assert customer_query("택 떼버렸는데 사이즈 교환 되나요") == "택 떼버렸는데 사이즈 교환 되나요"
 
 
@@ -47,7 +47,7 @@ def test_customer_query_spells_out_chat_endings_and_clipped_words():
     from sodam.nlp.text import customer_query
 
     assert customer_query("비번 바꾸고 싶어여 ㅠㅠ") == "비밀번호 바꾸고 싶어요"
-    assert customer_query("배송 언제와여??") == "배송 언제와요?"
+    assert customer_query("배송 언제와여??") == "배송 언제와요? 기간"
     assert customer_query("현영 신청 되나염") == "현금영수증 신청 되나요"
     assert customer_query("환불 됬나요") == "환불 됐나요"
     # Words that merely end in 여/염/용 keep their meaning.
@@ -83,3 +83,16 @@ def test_customer_query_general_help_desk_words():
     assert customer_query("동시재생 되나요") == "동시재생 되나요 동시에 여러 기기"
     assert customer_query("영상이 계속 로딩만 돼요") == "영상이 계속 로딩만 돼요 오류"
     assert customer_query("리뷰 쓰면 포인트 주나요") == "리뷰 쓰면 포인트 주나요"  # nothing to add
+
+
+def test_customer_query_adds_the_lexicons_help_center_nouns():
+    from sodam.nlp.text import customer_query
+
+    assert customer_query("폰 잃어버렸어요") == "폰 잃어버렸어요 분실"
+    assert customer_query("통신사 갈아타려고요") == "통신사 갈아타려고요 번호이동"
+    assert customer_query("비번 까먹었어여") == "비밀번호 까먹었어요 찾기"
+    assert customer_query("구독 해제 어떻해") == "구독 해제 어떻해 해지 어떻게"
+    # A noun the question already holds is not added twice; chit-chat gains nothing.
+    assert customer_query("분실 신고 잃어버렸어요") == "분실 신고 잃어버렸어요"
+    assert customer_query("오늘 날씨 어때") == "오늘 날씨 어때"
+    assert customer_query("방문 예약 하고 싶어요") == "방문 예약 하고 싶어요"  # not 방 → 객실

@@ -15,6 +15,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
+from sodam.nlp.customer_words import lexicon_terms
+
 __all__ = [
     "HANGUL_RE",
     "Tok",
@@ -218,6 +220,7 @@ def customer_query(text: str) -> str:
     text = _CLIPPED_RE.sub(lambda m: _CLIPPED_WORDS[m.group(0)], text)
     text = _space_runs(text)  # after the endings: Kiwi spaces "…걸려요" better than "…걸려여"
     extra = [words for pattern, words in _EXPANSIONS if pattern.search(text) and words not in text]
+    extra += [w for w in lexicon_terms(text) if not any(w in e for e in extra)]
     if extra:
         text = text + " " + " ".join(extra)
     return _SPACE.sub(" ", text).strip()
