@@ -44,7 +44,7 @@ def import_cmd(
 ) -> None:
     """Upsert contacts by e-mail, then phone; bad rows are listed with their line numbers and
     the rest imported. Exits non-zero only when the file itself cannot be read."""
-    from sodam.cli import database_url, fail, run_async
+    from sodam.cli_support import database_url, fail, run_async
     from sodam.contacts import csvio, importer
     from sodam.db.session import session_scope
 
@@ -98,7 +98,7 @@ def export_cmd(
     workspace: str = typer.Option("demo", "--workspace", "-w", help="Workspace slug."),
 ) -> None:
     """Write every contact of a workspace with its company and attributes."""
-    from sodam.cli import database_url, fail, run_async
+    from sodam.cli_support import database_url, fail, run_async
     from sodam.contacts import importer
     from sodam.db.session import session_scope
 

@@ -42,7 +42,7 @@ def export_cmd(
     ),
 ) -> None:
     """Write every category and article (drafts too) of a workspace."""
-    from sodam.cli import database_url, fail, run_async
+    from sodam.cli_support import database_url, fail, run_async
     from sodam.db.session import session_scope
     from sodam.knowledge import transfer
 
@@ -81,7 +81,7 @@ def import_cmd(
 ) -> None:
     """Create or update categories and articles (matched by id, else by locale + title) in one transaction."""
     from sodam.accounts import service as accounts
-    from sodam.cli import database_url, fail, run_async
+    from sodam.cli_support import database_url, fail, run_async
     from sodam.core.errors import AppError
     from sodam.db.session import session_scope
     from sodam.knowledge import transfer

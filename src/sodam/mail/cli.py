@@ -16,7 +16,7 @@ def listen(
     port: int = typer.Option(None, help="Port (SODAM_SMTP_LISTEN_PORT, default 2525)."),
 ) -> None:
     """Receive mail for the e-mail inboxes over SMTP until stopped (Ctrl+C)."""
-    from sodam.cli import console, database_url
+    from sodam.cli_support import console, database_url
     from sodam.config import get_settings
     from sodam.db.migrate import upgrade
     from sodam.db.session import dispose_engine, init_engine
