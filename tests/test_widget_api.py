@@ -390,7 +390,7 @@ async def test_in_a_bot_inbox_only_handed_off_conversations_queue(client, make_w
             session, workspace_id=ws.workspace_id, conversation_id=sent["conversation_id"]
         )
         assert conversation.bot_handling and conversation.queued_at is None
-        # What the bot's handoff does (bot.service._complete_handoff): the human queue starts now.
+        # What the bot's handoff does (bot.handoff.complete_handoff): the human queue starts now.
         conversation.bot_handling = False
         conversation.queued_at = datetime.now(UTC)
     assert (await queue_of(client, ws.inbox_token, token))["position"] == 1

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy import table as sa_table
 
 from sodam.bot import service
+from sodam.bot import state as bot_state
 from sodam.bot.knowledge_source import KnowledgeBaseSource
 from sodam.bot.models import BotOutcome, BotState
 from sodam.bot.reply_jobs import REPLY_LOCK, REPLY_TASK
@@ -110,7 +111,7 @@ class Chat:
 
     async def state(self):
         async with session_scope() as session:
-            return await service.get_state(
+            return await bot_state.get_state(
                 session, workspace_id=self.ws.workspace_id, conversation_id=self.conversation_id
             )
 

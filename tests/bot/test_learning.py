@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sodam.accounts import service as accounts
 from sodam.accounts.models import Role
 from sodam.bot import learning, service
+from sodam.bot import state as bot_state
 from sodam.bot.knowledge_source import KnowledgeBaseSource
 from sodam.bot.models import BotLearningProposal, BotState
 from sodam.contacts import service as contacts
@@ -121,11 +122,11 @@ async def start(make_workspace, *, hand_off: bool = True, question: str = QUESTI
     if hand_off:
         await h.customer(question)
         async with session_scope() as session:
-            state = await service.get_state(session, workspace_id=ws.workspace_id, conversation_id=conv.id)
+            state = await bot_state.get_state(session, workspace_id=ws.workspace_id, conversation_id=conv.id)
         if state.state != BotState.handed_off:
             await h.customer("상담원 연결해 주세요")
         async with session_scope() as session:
-            state = await service.get_state(session, workspace_id=ws.workspace_id, conversation_id=conv.id)
+            state = await bot_state.get_state(session, workspace_id=ws.workspace_id, conversation_id=conv.id)
         assert state.state == BotState.handed_off and state.last_question == question
     return h
 

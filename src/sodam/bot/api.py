@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from sodam.accounts.auth import ApiSession, ReadPrincipal, api_access
 from sodam.accounts.permissions import Permission
-from sodam.bot import learning, service
+from sodam.bot import learning
+from sodam.bot import state as bot_state
 from sodam.bot.schemas import BotConversationOut, BotResolutionsOut, ProposalOut
 from sodam.conversations import service as conversations
 from sodam.core.deps import Principal
@@ -27,7 +28,7 @@ async def conversation_bot(
 ) -> BotConversationOut:
     """State and strictly counted outcome of the bot in one conversation (404 if the bot took no part)."""
     await conversations.get(session, workspace_id=principal.workspace_id, conversation_id=conversation_id)
-    state = await service.get_state(
+    state = await bot_state.get_state(
         session, workspace_id=principal.workspace_id, conversation_id=conversation_id
     )
     if state is None:
@@ -40,7 +41,7 @@ async def bot_resolutions(
     principal: ReadPrincipal, session: ApiSession, since: Annotated[datetime | None, Query()] = None
 ) -> BotResolutionsOut:
     """Conversations the bot took part in, by outcome; the rate counts confirmed + assumed."""
-    counts = await service.outcome_counts(session, workspace_id=principal.workspace_id, since=since)
+    counts = await bot_state.outcome_counts(session, workspace_id=principal.workspace_id, since=since)
     total = sum(counts.values())
     decided = total - counts["open"]
     return BotResolutionsOut(

@@ -9,32 +9,26 @@ the transcript, the detected language and intent attached.
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Workspace
-from sodam.bot import dialogue, rules
+from sodam.bot import dialogue, handoff, rules
+from sodam.bot import state as state_records
 from sodam.bot.models import BotConversation, BotOutcome, BotState
 from sodam.bot.reply_jobs import answered_and_newest, ensure_reply_job, message_to_answer
 from sodam.campaigns import announcements
 from sodam.channels import hours
 from sodam.channels import service as inboxes
 from sodam.channels.models import Inbox
-from sodam.channels.promise import WaitPromise, wait_promise, when_text
-from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
-from sodam.core.i18n import gettext, normalise
+from sodam.core.i18n import gettext
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PHONE_RE = re.compile(r"^\+?[0-9][0-9\-\s()]{6,18}[0-9]$")
-SKIP_WORDS = {"건너뛰기", "skip", "없음", "패스", "pass"}
 DEFAULT_ASSUME_AFTER_S = 30 * 60
 
 
@@ -84,74 +78,6 @@ def bot_settings(inbox: Inbox) -> dict[str, Any]:
         "business_hours": settings.get("business_hours") or hours.DEFAULT_HOURS,
         "assume_after_s": int(settings.get("bot_assume_resolved_after_s", DEFAULT_ASSUME_AFTER_S)),
     }
-
-
-async def get_state(
-    session: AsyncSession, *, workspace_id: int, conversation_id: int
-) -> BotConversation | None:
-    """The bot's record of a conversation, if the bot took part."""
-    return await session.scalar(
-        select(BotConversation).where(
-            BotConversation.workspace_id == workspace_id, BotConversation.conversation_id == conversation_id
-        )
-    )
-
-
-async def _state_for_update(
-    session: AsyncSession, conversation: Conversation, language: str, known: BotConversation | None = None
-) -> BotConversation:
-    """The bot's record of the conversation, locked (created when there is none). `known`: what
-    the job read before its search; when there was none, the record is inserted at once (one
-    statement; a job that raced it to the insert finds it below)."""
-    if known is None:
-        state = await session.scalar(
-            pg_insert(BotConversation)
-            .values(
-                workspace_id=conversation.workspace_id,
-                conversation_id=conversation.id,
-                state=BotState.listening,
-                language=language,
-                offered_article_ids=[],
-                lead={},
-                lead_pending=[],
-                answers=0,
-            )
-            .on_conflict_do_nothing(index_elements=[BotConversation.conversation_id])
-            .returning(BotConversation)
-        )
-        if state is not None:
-            return state
-    state = await session.scalar(
-        select(BotConversation).where(BotConversation.conversation_id == conversation.id).with_for_update()
-    )
-    if state is None:
-        state = BotConversation(
-            workspace_id=conversation.workspace_id,
-            conversation_id=conversation.id,
-            state=BotState.listening,
-            language=language,
-            offered_article_ids=[],
-            lead={},
-            lead_pending=[],
-            answers=0,
-        )
-        session.add(state)
-        await session.flush()
-    return state
-
-
-async def outcome_counts(
-    session: AsyncSession, *, workspace_id: int, since: datetime | None = None
-) -> dict[str, int]:
-    """Bot conversations per outcome (confirmed / assumed / handed_off / open)."""
-    stmt = select(BotConversation.outcome, func.count()).where(BotConversation.workspace_id == workspace_id)
-    if since is not None:
-        stmt = stmt.where(BotConversation.created_at >= since)
-    rows = (await session.execute(stmt.group_by(BotConversation.outcome))).all()
-    counts = {"confirmed": 0, "assumed": 0, "handed_off": 0, "open": 0}
-    for outcome, n in rows:
-        counts[outcome.value if outcome else "open"] = n
-    return counts
 
 
 class BotReplier:
@@ -257,7 +183,7 @@ async def handle_customer_message(
     answered, newer = await answered_and_newest(session, conversation.id, message.seq)
     if answered:
         return "already_handled"
-    state = await _state_for_update(session, conversation, reading.language, state)
+    state = await state_records.for_update(session, conversation, reading.language, state)
     if _quiet(state, conversation):
         return "quiet"
     if newer is not None and newer > message.seq:
@@ -346,7 +272,7 @@ async def _decide(session, kb, bot, state, conversation, inbox, settings, readin
     text = reading.text
     language = reading.language
     if state.state == BotState.collecting_lead:
-        return await _collect_lead(session, bot, state, conversation, inbox, settings, text, now)
+        return await handoff.collect_lead(session, bot, state, conversation, inbox, settings, text, now)
 
     if state.state == BotState.awaiting_feedback:
         if reading.feedback is True:
@@ -362,20 +288,26 @@ async def _decide(session, kb, bot, state, conversation, inbox, settings, readin
             following = _next_clear(again, tried)
             if following is not None:
                 return await _answer(bot, state, following, settings, now, same_question=True)
-            return await _hand_off(session, bot, state, conversation, inbox, settings, "not_helpful", now)
+            return await handoff.hand_off(
+                session, bot, state, conversation, inbox, settings, "not_helpful", now
+            )
 
     if state.state == BotState.offering_choices:
         picked = await _picked_choice(session, kb, state, conversation.workspace_id, text, language)
         if picked is not None:
             return await _answer(bot, state, picked, settings, now)
         if _is_none_of_these(text):
-            return await _hand_off(session, bot, state, conversation, inbox, settings, "not_helpful", now)
+            return await handoff.hand_off(
+                session, bot, state, conversation, inbox, settings, "not_helpful", now
+            )
 
     if rules.wants_human(text):
         state.intent = state.intent or "human_request"
         if not state.last_question:
             state.last_question = text[:2000]
-        return await _hand_off(session, bot, state, conversation, inbox, settings, "asked_for_human", now)
+        return await handoff.hand_off(
+            session, bot, state, conversation, inbox, settings, "asked_for_human", now
+        )
 
     kind = rules.small_talk(text)
     if kind == "greeting":
@@ -390,7 +322,7 @@ async def _decide(session, kb, bot, state, conversation, inbox, settings, readin
         return "thanks"
     if reading.feedback is False:
         # "그건 도움이 안 됐어요" with no answer of ours before it: not a question to search.
-        return await _hand_off(session, bot, state, conversation, inbox, settings, "not_helpful", now)
+        return await handoff.hand_off(session, bot, state, conversation, inbox, settings, "not_helpful", now)
 
     question, answer = text, reading.searches.get(text)
     if reading.follow_up_query:
@@ -424,7 +356,7 @@ async def _decide(session, kb, bot, state, conversation, inbox, settings, readin
             },
         )
         return "choices"
-    return await _hand_off(session, bot, state, conversation, inbox, settings, "low_confidence", now)
+    return await handoff.hand_off(session, bot, state, conversation, inbox, settings, "low_confidence", now)
 
 
 def _next_clear(answer: KbAnswer | None, tried: list[int | None]) -> Candidate | None:
@@ -536,142 +468,3 @@ async def assume_resolved(session: AsyncSession, *, conversation_id: int, after_
     state.state = BotState.resolved
     _set_outcome(state, BotOutcome.assumed, datetime.now(UTC))
     return True
-
-
-LEAD_FIELDS = ("name", "email", "phone")
-
-
-async def _hand_off(
-    session, bot: BotReplier, state, conversation, inbox, settings, reason: str, now: datetime
-) -> str:
-    state.handoff_reason = reason
-    contact = await contacts.get(
-        session, workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
-    )
-    open_now = hours.is_open(settings["business_hours"], now)
-    wants_lead = settings["lead_capture"] == "always" or (
-        settings["lead_capture"] == "outside_hours" and not open_now
-    )
-    missing = [f for f in LEAD_FIELDS if not getattr(contact, f)] if wants_lead else []
-    if missing and state.state != BotState.collecting_lead:
-        state.state = BotState.collecting_lead
-        state.lead_pending = missing
-        await bot.say(bot.t("bot.lead_intro") + " " + bot.t(f"bot.ask_{missing[0]}"))
-        return "collecting_lead"
-    return await _complete_handoff(session, bot, state, conversation, inbox, contact, now)
-
-
-async def _collect_lead(
-    session, bot: BotReplier, state, conversation, inbox, settings, text: str, now
-) -> str:
-    contact = await contacts.get(
-        session, workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
-    )
-    pending = list(state.lead_pending or [])
-    if not pending:
-        return await _complete_handoff(session, bot, state, conversation, inbox, contact, now)
-    current = pending[0]
-    value = text.strip()
-    skipped = value.lower() in SKIP_WORDS
-    if not skipped:
-        if current == "email" and not EMAIL_RE.match(value):
-            await bot.say(bot.t("bot.invalid_email"))
-            return "lead_invalid"
-        if current == "phone" and not PHONE_RE.match(value):
-            await bot.say(bot.t("bot.invalid_phone"))
-            return "lead_invalid"
-        await contacts.apply_claims(
-            session, workspace_id=conversation.workspace_id, contact_id=contact.id, **{current: value[:200]}
-        )
-        state.lead = {**(state.lead or {}), current: value[:200]}
-    pending = pending[1:]
-    state.lead_pending = pending
-    if pending:
-        await bot.say(bot.t(f"bot.ask_{pending[0]}"))
-        return "lead_next"
-    return await _complete_handoff(session, bot, state, conversation, inbox, contact, now)
-
-
-async def _complete_handoff(session, bot: BotReplier, state, conversation, inbox, contact, now) -> str:
-    state.state = BotState.handed_off
-    state.lead_pending = []
-    _set_outcome_handoff(state, now)
-    # The human queue starts now: the first-reply clock, queue place and SLA count from here.
-    conversation.bot_handling = False
-    conversation.queued_at = datetime.now(UTC)
-    await session.flush()
-    position = await conversations.queue_position(session, inbox_id=inbox.id, conversation_id=conversation.id)
-    promise = await wait_promise(session, inbox, now, position)
-    await bot.say(
-        _handoff_text(bot, state, (contact.name or "").strip(), promise, now, position),
-        payload={"handoff": True},
-    )
-    summary = {
-        "reason": state.handoff_reason,
-        "language": state.language,
-        "intent": state.intent,
-        "question": state.last_question,
-        "answered_article_id": state.answered_article_id,
-        "lead": state.lead or {},
-    }
-    await conversations.log_event(
-        session,
-        workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
-        type="bot.handed_off",
-        actor_type="bot",
-        data=summary,
-    )
-    note_lang = normalise(state.language)
-    note = gettext(
-        note_lang,
-        "bot.handoff_note",
-        reason=gettext(note_lang, f"bot.reason_{state.handoff_reason or 'low_confidence'}"),
-        language=state.language or "-",
-        intent=state.intent or "-",
-        question=(state.last_question or "-")[:300],
-    )
-    await conversations.create_message(
-        session,
-        conversation=conversation,
-        content=note,
-        sender_type=SenderType.bot,
-        sender_id=None,
-        kind=MessageKind.note,
-        payload={"handoff": summary},
-    )
-    await conversations.add_tags(
-        session,
-        workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
-        tags=["bot-handoff"],
-        actor_type="bot",  # shown as the bot's ("봇이 태그를 바꿨습니다"), not an unknown agent's
-    )
-    return "handed_off"
-
-
-def _set_outcome_handoff(state: BotConversation, now: datetime) -> None:
-    if state.outcome == BotOutcome.confirmed:
-        return
-    state.outcome = BotOutcome.handed_off
-    state.outcome_at = now
-
-
-def _handoff_text(
-    bot: BotReplier, state: BotConversation, name: str, promise: WaitPromise, now, position: int | None = None
-) -> str:
-    """Two sentences at most: what happens (with the customer's name when known), and when —
-    the place in the queue and its expected wait when routing can estimate it."""
-    reason = state.handoff_reason or "low_confidence"
-    first = bot.t(f"bot.handoff_{reason}")
-    if name:
-        first = bot.t("bot.handoff_name", name=name) + first
-    if not promise.open_now and promise.opens_at is not None:
-        when = bot.t("bot.eta_closed", when=when_text(promise.opens_at, now, bot.language))
-    elif promise.minutes and position and position > 1:
-        when = bot.t("bot.eta_queue", position=position, minutes=promise.minutes)
-    elif promise.minutes:
-        when = bot.t("bot.eta_open", minutes=promise.minutes)
-    else:
-        when = bot.t("bot.eta_soon")
-    return f"{first} {when}"

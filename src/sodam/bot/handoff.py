@@ -1,0 +1,162 @@
+"""The bot hands a conversation to people: the lead form first when the inbox asks for one
+(name, e-mail, phone, in the customer's language), then the handoff itself — the human queue's
+clock starts, the customer hears the promised wait (the one figure the widget header and the
+waiting bar show), the agents get a note quoting the customer's question, and the conversation
+is tagged as the bot's doing."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sodam.bot.models import BotConversation, BotOutcome, BotState
+from sodam.channels import hours
+from sodam.channels.promise import WaitPromise, wait_promise, when_text
+from sodam.contacts import service as contacts
+from sodam.conversations import service as conversations
+from sodam.conversations.models import MessageKind, SenderType
+from sodam.core.i18n import gettext, normalise
+
+if TYPE_CHECKING:
+    from sodam.bot.service import BotReplier
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9\-\s()]{6,18}[0-9]$")
+SKIP_WORDS = {"건너뛰기", "skip", "없음", "패스", "pass"}
+
+LEAD_FIELDS = ("name", "email", "phone")
+
+
+async def hand_off(
+    session, bot: BotReplier, state, conversation, inbox, settings, reason: str, now: datetime
+) -> str:
+    state.handoff_reason = reason
+    contact = await contacts.get(
+        session, workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
+    )
+    open_now = hours.is_open(settings["business_hours"], now)
+    wants_lead = settings["lead_capture"] == "always" or (
+        settings["lead_capture"] == "outside_hours" and not open_now
+    )
+    missing = [f for f in LEAD_FIELDS if not getattr(contact, f)] if wants_lead else []
+    if missing and state.state != BotState.collecting_lead:
+        state.state = BotState.collecting_lead
+        state.lead_pending = missing
+        await bot.say(bot.t("bot.lead_intro") + " " + bot.t(f"bot.ask_{missing[0]}"))
+        return "collecting_lead"
+    return await complete_handoff(session, bot, state, conversation, inbox, contact, now)
+
+
+async def collect_lead(session, bot: BotReplier, state, conversation, inbox, settings, text: str, now) -> str:
+    contact = await contacts.get(
+        session, workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
+    )
+    pending = list(state.lead_pending or [])
+    if not pending:
+        return await complete_handoff(session, bot, state, conversation, inbox, contact, now)
+    current = pending[0]
+    value = text.strip()
+    skipped = value.lower() in SKIP_WORDS
+    if not skipped:
+        if current == "email" and not EMAIL_RE.match(value):
+            await bot.say(bot.t("bot.invalid_email"))
+            return "lead_invalid"
+        if current == "phone" and not PHONE_RE.match(value):
+            await bot.say(bot.t("bot.invalid_phone"))
+            return "lead_invalid"
+        await contacts.apply_claims(
+            session, workspace_id=conversation.workspace_id, contact_id=contact.id, **{current: value[:200]}
+        )
+        state.lead = {**(state.lead or {}), current: value[:200]}
+    pending = pending[1:]
+    state.lead_pending = pending
+    if pending:
+        await bot.say(bot.t(f"bot.ask_{pending[0]}"))
+        return "lead_next"
+    return await complete_handoff(session, bot, state, conversation, inbox, contact, now)
+
+
+async def complete_handoff(session, bot: BotReplier, state, conversation, inbox, contact, now) -> str:
+    state.state = BotState.handed_off
+    state.lead_pending = []
+    _set_outcome_handoff(state, now)
+    # The human queue starts now: the first-reply clock, queue place and SLA count from here.
+    conversation.bot_handling = False
+    conversation.queued_at = datetime.now(UTC)
+    await session.flush()
+    position = await conversations.queue_position(session, inbox_id=inbox.id, conversation_id=conversation.id)
+    promise = await wait_promise(session, inbox, now, position)
+    await bot.say(
+        handoff_text(bot, state, (contact.name or "").strip(), promise, now, position),
+        payload={"handoff": True},
+    )
+    summary = {
+        "reason": state.handoff_reason,
+        "language": state.language,
+        "intent": state.intent,
+        "question": state.last_question,
+        "answered_article_id": state.answered_article_id,
+        "lead": state.lead or {},
+    }
+    await conversations.log_event(
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        type="bot.handed_off",
+        actor_type="bot",
+        data=summary,
+    )
+    note_lang = normalise(state.language)
+    note = gettext(
+        note_lang,
+        "bot.handoff_note",
+        reason=gettext(note_lang, f"bot.reason_{state.handoff_reason or 'low_confidence'}"),
+        language=state.language or "-",
+        intent=state.intent or "-",
+        question=(state.last_question or "-")[:300],
+    )
+    await conversations.create_message(
+        session,
+        conversation=conversation,
+        content=note,
+        sender_type=SenderType.bot,
+        sender_id=None,
+        kind=MessageKind.note,
+        payload={"handoff": summary},
+    )
+    await conversations.add_tags(
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        tags=["bot-handoff"],
+        actor_type="bot",  # shown as the bot's ("봇이 태그를 바꿨습니다"), not an unknown agent's
+    )
+    return "handed_off"
+
+
+def _set_outcome_handoff(state: BotConversation, now: datetime) -> None:
+    if state.outcome == BotOutcome.confirmed:
+        return
+    state.outcome = BotOutcome.handed_off
+    state.outcome_at = now
+
+
+def handoff_text(
+    bot: BotReplier, state: BotConversation, name: str, promise: WaitPromise, now, position: int | None = None
+) -> str:
+    """Two sentences at most: what happens (with the customer's name when known), and when —
+    the place in the queue and its expected wait when routing can estimate it."""
+    reason = state.handoff_reason or "low_confidence"
+    first = bot.t(f"bot.handoff_{reason}")
+    if name:
+        first = bot.t("bot.handoff_name", name=name) + first
+    if not promise.open_now and promise.opens_at is not None:
+        when = bot.t("bot.eta_closed", when=when_text(promise.opens_at, now, bot.language))
+    elif promise.minutes and position and position > 1:
+        when = bot.t("bot.eta_queue", position=position, minutes=promise.minutes)
+    elif promise.minutes:
+        when = bot.t("bot.eta_open", minutes=promise.minutes)
+    else:
+        when = bot.t("bot.eta_soon")
+    return f"{first} {when}"

@@ -1,0 +1,81 @@
+"""The bot's record of a conversation (`bot_conversations`): what it answered and offered, its
+state in the dialogue, the lead it collected and the outcome (confirmed, assumed, handed off)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sodam.bot.models import BotConversation, BotState
+from sodam.conversations.models import Conversation
+
+
+async def get_state(
+    session: AsyncSession, *, workspace_id: int, conversation_id: int
+) -> BotConversation | None:
+    """The bot's record of a conversation, if the bot took part."""
+    return await session.scalar(
+        select(BotConversation).where(
+            BotConversation.workspace_id == workspace_id, BotConversation.conversation_id == conversation_id
+        )
+    )
+
+
+async def for_update(
+    session: AsyncSession, conversation: Conversation, language: str, known: BotConversation | None = None
+) -> BotConversation:
+    """The bot's record of the conversation, locked (created when there is none). `known`: what
+    the job read before its search; when there was none, the record is inserted at once (one
+    statement; a job that raced it to the insert finds it below)."""
+    if known is None:
+        state = await session.scalar(
+            pg_insert(BotConversation)
+            .values(
+                workspace_id=conversation.workspace_id,
+                conversation_id=conversation.id,
+                state=BotState.listening,
+                language=language,
+                offered_article_ids=[],
+                lead={},
+                lead_pending=[],
+                answers=0,
+            )
+            .on_conflict_do_nothing(index_elements=[BotConversation.conversation_id])
+            .returning(BotConversation)
+        )
+        if state is not None:
+            return state
+    state = await session.scalar(
+        select(BotConversation).where(BotConversation.conversation_id == conversation.id).with_for_update()
+    )
+    if state is None:
+        state = BotConversation(
+            workspace_id=conversation.workspace_id,
+            conversation_id=conversation.id,
+            state=BotState.listening,
+            language=language,
+            offered_article_ids=[],
+            lead={},
+            lead_pending=[],
+            answers=0,
+        )
+        session.add(state)
+        await session.flush()
+    return state
+
+
+async def outcome_counts(
+    session: AsyncSession, *, workspace_id: int, since: datetime | None = None
+) -> dict[str, int]:
+    """Bot conversations per outcome (confirmed / assumed / handed_off / open)."""
+    stmt = select(BotConversation.outcome, func.count()).where(BotConversation.workspace_id == workspace_id)
+    if since is not None:
+        stmt = stmt.where(BotConversation.created_at >= since)
+    rows = (await session.execute(stmt.group_by(BotConversation.outcome))).all()
+    counts = {"confirmed": 0, "assumed": 0, "handed_off": 0, "open": 0}
+    for outcome, n in rows:
+        counts[outcome.value if outcome else "open"] = n
+    return counts
