@@ -158,8 +158,9 @@ def _include_routers(app: FastAPI) -> None:
     from sodam.conversations import live
 
     app.include_router(widget.router)
-    from sodam.channels import views_identity, widget_files, widget_visits
+    from sodam.channels import views_identity, widget_files, widget_socket, widget_visits
 
+    app.include_router(widget_socket.router)  # /widget/v1/{inbox_token}/ws and its ticket
     app.include_router(widget_visits.router)
 
     app.include_router(views_identity.router)

@@ -228,9 +228,9 @@ async def on_agent_frame(principal: Principal, frame: dict[str, Any], reply: Rep
 
 def install() -> None:
     """Take the `call` frames of both sockets and deliver call frames in this process (idempotent)."""
-    from sodam.channels import widget
+    from sodam.channels import widget_socket
     from sodam.conversations import live
 
-    widget.FRAME_HANDLERS["call"] = on_visitor_frame
+    widget_socket.FRAME_HANDLERS["call"] = on_visitor_frame
     live.frame_handlers["call"] = on_agent_frame
     delivery.install()

@@ -1,7 +1,7 @@
 """The co-browsing relay: the customer's page events from their widget socket to the agents'
 mirror sockets, through the bus, never stored.
 
-- In: the widget socket's `cobrowse.*` frames (channels.widget.visitor_frame_handlers). Only
+- In: the widget socket's `cobrowse.*` frames (channels.widget_socket.visitor_frame_handlers). Only
   the socket that accepted a session may send its events; each batch is size-limited
   (MAX_BATCH_CHARS) and rate-limited per socket (bytes and frames, token buckets).
 - Across processes: a batch is deflated, base64-encoded and cut into NOTIFY-sized chunks
@@ -22,7 +22,7 @@ import zlib
 from collections import OrderedDict
 from typing import Any
 
-from sodam.channels.widget import VisitorSocket, visitor_frame_handlers, visitor_socket_closers
+from sodam.channels.widget_socket import VisitorSocket, visitor_frame_handlers, visitor_socket_closers
 from sodam.cobrowse import service
 from sodam.conversations.realtime import visitor_topic, workspace_topic
 from sodam.core.errors import AppError
