@@ -485,7 +485,7 @@ async def claim_by_reply(session: AsyncSession, *, conversation: Conversation, a
     return await _claim(session, conversation=conversation, agent_id=agent_id)
 
 
-async def assign_many(session: AsyncSession, **kwargs: Any) -> list[int]:
+async def assign_many(session: AsyncSession, **kwargs: Any) -> dict[int, datetime]:
     """Routing's assignments in bulk (see assignment.assign_many)."""
     from sodam.conversations.assignment import assign_many as _assign_many
 
