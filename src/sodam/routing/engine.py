@@ -226,12 +226,15 @@ async def _describe_new(session: AsyncSession, *, workspace_id: int) -> list[int
     inboxes = {
         i.id: i for i in await session.scalars(select(Inbox).where(Inbox.workspace_id == workspace_id))
     }
-    needs = []
-    for conversation in fresh:
-        inbox = inboxes[conversation.inbox_id]
-        if not (inbox.settings or {}).get("auto_assign", True):
-            continue  # nobody routes it: a person picks it up
-        needs.append((conversation, await requirements.for_conversation(session, conversation, inbox, rules)))
+    # An inbox without auto-assignment: nobody routes it, a person picks it up.
+    routed = [
+        (c, inboxes[c.inbox_id])
+        for c in fresh
+        if (inboxes[c.inbox_id].settings or {}).get("auto_assign", True)
+    ]
+    needs = list(
+        zip((c for c, _ in routed), await requirements.for_conversations(session, routed, rules), strict=True)
+    )
     if not needs:
         return []
     described = set(
