@@ -392,6 +392,30 @@ class PgCpu:
             return None
 
 
+_BLOCKERS_SQL = (
+    "WITH w AS (SELECT unnest(pg_blocking_pids(pid)) AS blocker FROM pg_stat_activity"
+    " WHERE backend_type = 'client backend' AND wait_event_type = 'Lock')"
+    " SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = b.pid AND l.locktype = 'advisory'"
+    " AND l.classid = 7301) THEN 'routing: ' ELSE '' END || b.state,"
+    " left(regexp_replace(b.query, '\\s+', ' ', 'g'), 60), count(*),"
+    " 1000 * extract(epoch FROM now() - b.xact_start),"
+    " CASE WHEN b.state = 'idle in transaction' THEN 1000 * extract(epoch FROM now() - b.state_change) ELSE 0 END"
+    " FROM w JOIN pg_stat_activity b ON b.pid = w.blocker"
+    " GROUP BY b.pid, b.state, b.query, b.xact_start, b.state_change"
+)
+
+
+# Routing's transactions (they hold its per-workspace advisory lock, class 7301) whether or
+# not anyone waits for them: state, last statement, transaction age and idle time (ms).
+_ROUTING_SQL = (
+    "SELECT b.state, left(regexp_replace(b.query, '\\s+', ' ', 'g'), 60), 0,"
+    " 1000 * extract(epoch FROM now() - b.xact_start),"
+    " CASE WHEN b.state = 'idle in transaction' THEN 1000 * extract(epoch FROM now() - b.state_change) ELSE 0 END"
+    " FROM pg_stat_activity b WHERE b.pid IN (SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory'"
+    " AND l.classid = 7301 AND l.granted) AND b.pid <> pg_backend_pid()"
+)
+
+
 class WaitSampler:
     """SODAM_BENCH_PGWAITS=out.txt: samples pg_stat_activity every 0.1 s during the send and
     writes (count, state, wait event, who blocks, the query's start) sorted by count."""
@@ -401,6 +425,8 @@ class WaitSampler:
         self.url = url
         self.counts: dict[tuple, int] = {}
         self.samples = 0
+        self.blockers: dict[tuple, list[tuple[int, float, float]]] = {}
+        self.routing: dict[tuple, list[tuple[int, float, float]]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True) if self.out else None
 
@@ -418,6 +444,13 @@ class WaitSampler:
             f.write(f"# {self.samples} samples of pg_stat_activity, 0.1 s apart\n")
             for key, n in sorted(self.counts.items(), key=lambda kv: -kv[1]):
                 f.write(f"{n}\t" + "\t".join(str(k) for k in key) + "\n")
+            f.write(
+                "# blockers (a backend some other waits for): samples, waiters summed, state, last"
+                " statement, transaction age p50/max ms, idle-in-transaction p50/max ms\n"
+            )
+            _write_holders(f, self.blockers)
+            f.write("# routing's transactions (holding its advisory lock): the same columns\n")
+            _write_holders(f, self.routing)
 
     def _run(self) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:
@@ -433,6 +466,22 @@ class WaitSampler:
                 self.samples += 1
                 for row in rows:
                     self.counts[tuple(row)] = self.counts.get(tuple(row), 0) + 1
+                # Who holds rows others wait for: each blocker's state, last statement, and
+                # how long its transaction has been open and idle (ms) at the sample.
+                for row in conn.execute(_BLOCKERS_SQL).fetchall():
+                    self.blockers.setdefault(tuple(row[:2]), []).append((row[2], row[3], row[4]))
+                for row in conn.execute(_ROUTING_SQL).fetchall():
+                    self.routing.setdefault(tuple(row[:2]), []).append((row[2], row[3], row[4]))
+
+
+def _write_holders(f, seen_by_key: dict[tuple, list[tuple[int, float, float]]]) -> None:
+    for key, seen in sorted(seen_by_key.items(), key=lambda kv: -len(kv[1])):
+        ages = sorted(a for _, a, _ in seen)
+        idles = sorted(i for _, _, i in seen)
+        f.write(
+            f"{len(seen)}\t{sum(w for w, _, _ in seen)}\t{key[0]}\t{key[1]}\t"
+            f"{ages[len(ages) // 2]:.0f}/{ages[-1]:.0f}\t{idles[len(idles) // 2]:.0f}/{idles[-1]:.0f}\n"
+        )
 
 
 def job_seconds(url: str) -> dict[str, dict[str, float]]:

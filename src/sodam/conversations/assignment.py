@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.conversations.models import Conversation
@@ -85,70 +85,55 @@ async def claim_by_reply(session: AsyncSession, *, conversation: Conversation, a
     return True
 
 
+# Routing's assignments as one statement: the rows are locked in id order (as every bulk writer
+# of conversations takes them, so two never wait for each other in a cycle), re-checked (still
+# open and unassigned: never assigned twice), written, logged and announced (pg_notify, sent at
+# commit) — no round trip while the rows are held, so the message path's batch waits for no
+# Python work.
+_ASSIGN_MANY_SQL = text(
+    "WITH v AS (SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:agents AS bigint[]),"
+    " CAST(:teams AS bigint[]), CAST(:datas AS jsonb[])) AS v(id, agent, team, data)),"
+    " locked AS (SELECT c.id FROM conversations c JOIN v ON v.id = c.id"
+    " WHERE c.workspace_id = CAST(:ws AS bigint) AND c.assignee_id IS NULL AND c.status = 'open'"
+    " ORDER BY c.id FOR NO KEY UPDATE OF c),"
+    " up AS (UPDATE conversations c SET assignee_id = v.agent, assigned_at = clock_timestamp(),"
+    " bot_handling = false, updated_at = now(), team_id = coalesce(v.team, c.team_id)"
+    " FROM v JOIN locked ON locked.id = v.id"
+    " WHERE c.id = v.id AND c.assignee_id IS NULL AND c.status = 'open'"
+    " RETURNING c.id, c.inbox_id, c.contact_id, c.assigned_at),"
+    " ev AS (INSERT INTO conversation_events (workspace_id, conversation_id, type, actor_type, actor_id,"
+    " data, created_at) SELECT CAST(:ws AS bigint), up.id, 'conversation.assigned', :actor, NULL, v.data, clock_timestamp()"
+    " FROM up JOIN v ON v.id = up.id),"
+    " n AS (SELECT pg_notify(:channel, json_build_object('t', 'conversation.updated', 'ws', CAST(:ws AS bigint),"
+    " 'conv', up.id, 'contact', up.contact_id, 'inbox', up.inbox_id, 'assigned', true, 'by', NULL)::text)"
+    " FROM up)"
+    " SELECT up.id, up.assigned_at FROM up CROSS JOIN (SELECT count(*) FROM n) AS sent"
+)
+
+
 async def assign_many(
     session: AsyncSession,
     *,
     workspace_id: int,
     picks: list[tuple[int, int, int | None, dict[str, Any]]],
     actor_type: str = "system",
-) -> list[int]:
-    """Routing's assignments in one round trip each for the rows, the event log and the
-    notifications: (conversation id, agent id, team id or None to keep it, event data). Only a conversation that is still
-    open and unassigned is taken; returns the ids that were."""
+) -> dict[int, datetime]:
+    """Routing's assignments in one statement: (conversation id, agent id, team id or None to
+    keep it, event data). Only a conversation that is still open and unassigned is taken;
+    returns the ids that were, with their assigned_at."""
     if not picks:
-        return []
-    ids = [p[0] for p in picks]
-    taken = set(
-        await session.scalars(
-            text(
-                "UPDATE conversations c SET assignee_id = v.agent, assigned_at = clock_timestamp(),"
-                " bot_handling = false, updated_at = now(), team_id = coalesce(v.team, c.team_id)"
-                " FROM unnest(CAST(:ids AS bigint[]), CAST(:agents AS bigint[]), CAST(:teams AS bigint[]))"
-                " AS v(id, agent, team)"
-                " WHERE c.id = v.id AND c.workspace_id = :ws AND c.assignee_id IS NULL AND c.status = 'open'"
-                " RETURNING c.id"
-            ),
-            {"ids": ids, "agents": [p[1] for p in picks], "teams": [p[2] for p in picks], "ws": workspace_id},
-        )
-    )
-    done = [p for p in picks if p[0] in taken]
-    if not done:
-        return []
-    await session.execute(
-        text(
-            "INSERT INTO conversation_events (workspace_id, conversation_id, type, actor_type, actor_id, data,"
-            " created_at) SELECT :ws, v.id, 'conversation.assigned', :actor, NULL, v.data, clock_timestamp()"
-            " FROM unnest(CAST(:ids AS bigint[]), CAST(:datas AS jsonb[])) AS v(id, data)"
-        ),
+        return {}
+    data = {p[0]: {"assignee": {"from": None, "to": p[1]}, **p[3]} for p in picks}
+    rows = await session.execute(
+        _ASSIGN_MANY_SQL,
         {
+            "ids": [p[0] for p in picks],
+            "agents": [p[1] for p in picks],
+            "teams": [p[2] for p in picks],
+            "datas": [json.dumps(data[p[0]]) for p in picks],
             "ws": workspace_id,
             "actor": actor_type,
-            "ids": [p[0] for p in done],
-            "datas": [json.dumps({"assignee": {"from": None, "to": p[1]}, **p[3]}) for p in done],
+            "channel": bus.CHANNEL,
         },
     )
-    rows = await session.execute(
-        select(Conversation.id, Conversation.inbox_id, Conversation.contact_id).where(
-            Conversation.id.in_([p[0] for p in done])
-        )
-    )
-    payloads = [
-        json.dumps(
-            {
-                "t": "conversation.updated",
-                "ws": workspace_id,
-                "conv": conversation_id,
-                "contact": contact_id,
-                "inbox": inbox_id,
-                "assigned": True,
-                "by": None,
-            },
-            separators=(",", ":"),
-        )
-        for conversation_id, inbox_id, contact_id in rows
-    ]
-    await session.execute(
-        text("SELECT pg_notify(:channel, p) FROM unnest(CAST(:payloads AS text[])) AS p"),
-        {"channel": bus.CHANNEL, "payloads": payloads},
-    )
-    return [p[0] for p in done]
+    return {conversation_id: assigned_at for conversation_id, assigned_at in rows}

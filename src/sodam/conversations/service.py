@@ -7,11 +7,13 @@ Services never commit: callers own the transaction.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sodam.conversations.message_path import POST_MESSAGES_SQL as POST_MESSAGES_SQL
 from sodam.conversations.message_path import PREVIEW_CHARS as PREVIEW_CHARS
@@ -37,7 +39,7 @@ from sodam.conversations.queue import typical_first_response_seconds as typical_
 from sodam.conversations.reads import agent_read_seq as agent_read_seq
 from sodam.conversations.reads import mark_read as mark_read
 from sodam.conversations.reads import unread_ids as unread_ids
-from sodam.core.errors import Invalid, NotFound
+from sodam.core.errors import Conflict, Invalid, NotFound
 from sodam.jobs import reactions
 from sodam.realtime import bus
 
@@ -356,6 +358,23 @@ async def set_tags(
     return conversation
 
 
+# Tags added in one statement: written only if the tags are still the ones read (another
+# writer's change is read again and merged, never overwritten), logged and announced (pg_notify,
+# sent at commit). A caller that does not hold the conversation's row takes it for this one
+# statement; one that does (the bot's handoff) holds it for one round trip less than three.
+_ADD_TAGS_SQL = text(
+    "WITH up AS (UPDATE conversations SET tags = CAST(:new AS varchar(60)[]), updated_at = clock_timestamp()"
+    " WHERE id = :id AND workspace_id = :ws AND coalesce(tags, '{}') = CAST(:cur AS varchar(60)[])"
+    " RETURNING id, workspace_id, contact_id, inbox_id, updated_at),"
+    " ev AS (INSERT INTO conversation_events (workspace_id, conversation_id, type, actor_type, actor_id, data,"
+    " created_at) SELECT up.workspace_id, up.id, 'tags.changed', :actor_type, :actor_id, CAST(:data AS jsonb),"
+    " clock_timestamp() FROM up),"
+    " n AS (SELECT pg_notify(:channel, json_build_object('t', 'conversation.updated', 'ws', up.workspace_id,"
+    " 'conv', up.id, 'contact', up.contact_id, 'inbox', up.inbox_id)::text) FROM up)"
+    " SELECT up.updated_at FROM up CROSS JOIN (SELECT count(*) FROM n) AS sent"
+)
+
+
 async def add_tags(
     session: AsyncSession,
     *,
@@ -367,21 +386,31 @@ async def add_tags(
 ) -> Conversation:
     """Add tags to a conversation, keeping the ones it has."""
     conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
-    current = list(conversation.tags or [])
-    new_tags = normalise_tags(current + tags)
-    if new_tags != current:
-        await log_event(
-            session,
-            workspace_id=workspace_id,
-            conversation_id=conversation_id,
-            type="tags.changed",
-            actor_type=actor_type,
-            actor_id=actor_id,
-            data={"from": current, "to": new_tags},
+    await session.flush()  # the caller's pending changes first: the statement below is not the ORM's
+    for _ in range(5):
+        current = list(conversation.tags or [])
+        new_tags = normalise_tags(current + tags)
+        if new_tags == current:
+            return conversation
+        updated_at = await session.scalar(
+            _ADD_TAGS_SQL,
+            {
+                "new": new_tags,
+                "cur": current,
+                "id": conversation_id,
+                "ws": workspace_id,
+                "actor_type": actor_type,
+                "actor_id": actor_id,
+                "data": json.dumps({"from": current, "to": new_tags}),
+                "channel": bus.CHANNEL,
+            },
         )
-        conversation.tags = new_tags
-        await _touch_and_publish(session, conversation)
-    return conversation
+        if updated_at is not None:
+            set_committed_value(conversation, "tags", new_tags)
+            set_committed_value(conversation, "updated_at", updated_at)
+            return conversation
+        await session.refresh(conversation, ["tags"])  # changed since it was read: merge again
+    raise Conflict("the conversation's tags kept changing", code="tags_changed")
 
 
 async def events(
@@ -485,7 +514,7 @@ async def claim_by_reply(session: AsyncSession, *, conversation: Conversation, a
     return await _claim(session, conversation=conversation, agent_id=agent_id)
 
 
-async def assign_many(session: AsyncSession, **kwargs: Any) -> list[int]:
+async def assign_many(session: AsyncSession, **kwargs: Any) -> dict[int, datetime]:
     """Routing's assignments in bulk (see assignment.assign_many)."""
     from sodam.conversations.assignment import assign_many as _assign_many
 

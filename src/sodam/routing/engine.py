@@ -16,6 +16,7 @@ requirement widens — language only, then any team; after twice that, anyone.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,6 @@ from typing import Any
 
 from sqlalchemy import String, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from sodam.accounts.models import Agent, Team, TeamMember
 from sodam.channels import hours
@@ -31,7 +31,6 @@ from sodam.channels.models import Inbox
 from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, Status
 from sodam.conversations.queue import in_human_queue, queue_order_rank, rank_of
-from sodam.jobs.app import defer_in_tx
 from sodam.realtime import bus
 from sodam.routing import autoreply, requirements
 from sodam.routing.models import AgentSkill, AgentState, Availability, RoutingRule, capacity_for
@@ -190,12 +189,25 @@ def _inbox_routes(inbox: Inbox, now: datetime) -> bool:
     return configured is None or hours.is_open(configured, now)
 
 
-def _lock_order(conversation: Conversation) -> tuple[int, int, int]:
-    return (conversation.inbox_id, conversation.contact_id or 0, conversation.id)
+# Descriptions written in one statement: rows locked in id order (as every bulk writer of
+# conversations takes them), only those still undescribed, the VIP rank raised from the
+# row's current rank (an SLA breach may have raised it since it was read).
+_DESCRIBE_SQL = text(
+    "WITH v AS (SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:routes AS jsonb[]),"
+    " CAST(:vips AS boolean[])) AS v(id, route, vip)),"
+    " locked AS (SELECT c.id FROM conversations c JOIN v ON v.id = c.id WHERE c.route IS NULL"
+    " ORDER BY c.id FOR NO KEY UPDATE OF c)"
+    " UPDATE conversations c SET route = v.route,"
+    " queue_rank = CASE WHEN v.vip THEN greatest(coalesce(c.queue_rank, 0), :vip_rank) ELSE c.queue_rank END"
+    " FROM v JOIN locked ON locked.id = v.id WHERE c.id = v.id AND c.route IS NULL"
+    " RETURNING c.id"
+)
 
 
-async def _describe_new(session: AsyncSession, *, workspace_id: int) -> list[Conversation]:
-    """Work out what newly waiting conversations need (their text is analysed in a thread)."""
+async def _describe_new(session: AsyncSession, *, workspace_id: int) -> list[int]:
+    """Work out what newly waiting conversations need (their text is analysed in a thread),
+    reading without row locks, then write every description in one statement; returns the
+    ids this call described (routing's bookkeeping is not activity: updated_at stays)."""
     fresh = list(
         await session.scalars(
             select(Conversation)
@@ -214,29 +226,29 @@ async def _describe_new(session: AsyncSession, *, workspace_id: int) -> list[Con
     inboxes = {
         i.id: i for i in await session.scalars(select(Inbox).where(Inbox.workspace_id == workspace_id))
     }
-    needs = []
-    for conversation in fresh:
-        inbox = inboxes[conversation.inbox_id]
-        if not (inbox.settings or {}).get("auto_assign", True):
-            continue  # nobody routes it: a person picks it up
-        needs.append((conversation, await requirements.for_conversation(session, conversation, inbox, rules)))
-    # Written only once all are worked out (the rows stay locked from here to the commit), in
-    # the order the message path locks a batch's conversations, by inbox and contact: a router
-    # that locked them one by one while it read, in queue order, deadlocked with it.
-    for conversation, need in sorted(needs, key=lambda pair: _lock_order(pair[0])):
-        rank = (
-            max(conversation.queue_rank or 0, requirements.VIP_RANK) if need.vip else conversation.queue_rank
+    # An inbox without auto-assignment: nobody routes it, a person picks it up.
+    routed = [
+        (c, inboxes[c.inbox_id])
+        for c in fresh
+        if (inboxes[c.inbox_id].settings or {}).get("auto_assign", True)
+    ]
+    needs = list(
+        zip((c for c, _ in routed), await requirements.for_conversations(session, routed, rules), strict=True)
+    )
+    if not needs:
+        return []
+    described = set(
+        await session.scalars(
+            _DESCRIBE_SQL,
+            {
+                "ids": [c.id for c, _ in needs],
+                "routes": [json.dumps(need.as_route()) for _, need in needs],
+                "vips": [bool(need.vip) for _, need in needs],
+                "vip_rank": requirements.VIP_RANK,
+            },
         )
-        # Routing's bookkeeping is not activity: updated_at (recency, retention) stays as it was.
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation.id, Conversation.route.is_(None))
-            .values(route=need.as_route(), queue_rank=rank, updated_at=Conversation.updated_at)
-            .execution_options(synchronize_session=False)
-        )
-        set_committed_value(conversation, "route", need.as_route())
-        set_committed_value(conversation, "queue_rank", rank)
-    return [conversation for conversation, _ in needs]
+    )
+    return [c.id for c, _ in needs if c.id in described]
 
 
 @dataclass
@@ -250,25 +262,39 @@ class Decision:
 async def dispatch(
     session: AsyncSession, *, workspace_id: int, now: datetime | None = None
 ) -> list[Decision]:
-    """Route the workspace's queue; returns the assignments made (the caller commits).
+    """Route the workspace's queue; returns the assignments made (committed here, in short
+    transactions: the caller's session is left with nothing to commit).
     Conversations seen for the first time get their first auto-reply (after routing, so it
     can name the agent or the queue position)."""
     now = now or datetime.now(UTC)
-    # Describing writes the conversations' requirements: under the lock too, or two routers
-    # describing the same rows would each wait for the other's rows and lock (a deadlock).
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(:cls, :ws)"), {"cls": ROUTING_LOCK_CLASS, "ws": workspace_id}
-    )
+    # Three short transactions, so no conversation row is held across Python work or round
+    # trips (the message path's batch waits for any row a job holds): the descriptions, then
+    # the assignments, each one statement under the workspace's routing lock (committed at
+    # once), then the queue's news and the first auto-replies, one conversation at a time.
+    # The lock is taken for describing too: a description read before a scene (rules, skills,
+    # contact) was complete would route by it.
+    await _routing_lock(session, workspace_id)
     fresh = await _describe_new(session, workspace_id=workspace_id)
+    await session.commit()
+    await _routing_lock(session, workspace_id)
     decisions = await _route(session, workspace_id=workspace_id, now=now)
+    await session.commit()
     if decisions:
         await _tell_the_queue(session, workspace_id=workspace_id)
+        await session.commit()
     if fresh:
         assigned = {d.conversation_id: d.agent_id for d in decisions}
         inboxes = {
             i.id: i for i in await session.scalars(select(Inbox).where(Inbox.workspace_id == workspace_id))
         }
-        for conversation in fresh:
+        conversations_by_id = {
+            c.id: c for c in await session.scalars(select(Conversation).where(Conversation.id.in_(fresh)))
+        }
+        await session.commit()
+        for conversation_id in fresh:
+            conversation = conversations_by_id.get(conversation_id)
+            if conversation is None:
+                continue
             inbox = inboxes[conversation.inbox_id]
             if autoreply.wants_auto_reply(inbox):
                 await autoreply.send_first_reply(
@@ -278,7 +304,14 @@ async def dispatch(
                     agent_id=assigned.get(conversation.id),
                     now=now,
                 )
+                await session.commit()
     return decisions
+
+
+async def _routing_lock(session: AsyncSession, workspace_id: int) -> None:
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:cls, :ws)"), {"cls": ROUTING_LOCK_CLASS, "ws": workspace_id}
+    )
 
 
 async def _tell_the_queue(session: AsyncSession, *, workspace_id: int) -> None:
@@ -409,7 +442,7 @@ async def _route_batch(
     if not picks:
         return []
     started = time.perf_counter()
-    taken = set(
+    taken = dict(
         await conversations.assign_many(
             session,
             workspace_id=workspace_id,
@@ -446,30 +479,41 @@ async def _route_batch(
             .where(AgentState.agent_id.in_({a.agent_id for _, a, _, _ in chosen}))
             .values(last_assigned_at=now)
         )
-        await _no_answer_timers(session, [(c, a, inboxes[c.inbox_id]) for c, a, _, _ in chosen], now)
+        await _no_answer_timers(
+            session, [(c, a, inboxes[c.inbox_id], taken[c.id]) for c, a, _, _ in chosen], now
+        )
     share = (time.perf_counter() - started) * 1000 / len(picks)
     return [Decision(c.id, a.agent_id, stage.name, ms + share) for c, a, stage, ms in chosen]
 
 
 async def _no_answer_timers(
-    session: AsyncSession, chosen: list[tuple[Conversation, AgentSlot, Inbox]], now: datetime
+    session: AsyncSession, chosen: list[tuple[Conversation, AgentSlot, Inbox, datetime | None]], now: datetime
 ) -> None:
-    """A job per routed conversation, at the inbox's no-answer time: not answered by then → re-route."""
-    for conversation, agent, inbox in chosen:
+    """A job per routed conversation, at the inbox's no-answer time: not answered by then →
+    re-route. All of them in one statement (the assigned rows are held until the commit)."""
+    jobs = []
+    for conversation, agent, inbox, assigned_at in chosen:
         no_answer_s = int((inbox.settings or {}).get("no_answer_seconds", DEFAULT_NO_ANSWER_S))
         if no_answer_s <= 0:
             continue
-        assigned_at = await session.scalar(
-            select(Conversation.assigned_at).where(Conversation.id == conversation.id)
+        jobs.append(
+            (
+                json.dumps(
+                    {
+                        "conversation_id": conversation.id,
+                        "agent_id": agent.agent_id,
+                        "assigned_at": assigned_at.isoformat() if assigned_at else None,
+                    }
+                ),
+                now + timedelta(seconds=no_answer_s),
+            )
         )
-        await defer_in_tx(
-            session,
-            "routing.check_answer",
-            {
-                "conversation_id": conversation.id,
-                "agent_id": agent.agent_id,
-                "assigned_at": assigned_at.isoformat() if assigned_at else None,
-            },
-            queue="routing",
-            scheduled_at=now + timedelta(seconds=no_answer_s),
+    if jobs:
+        await session.execute(
+            text(
+                "SELECT procrastinate_defer_jobs_v1(array_agg(ROW('routing', 'routing.check_answer', 0,"
+                " NULL, NULL, j.args, j.at)::procrastinate_job_to_defer_v1))"
+                " FROM unnest(CAST(:args AS jsonb[]), CAST(:ats AS timestamptz[])) AS j(args, at)"
+            ),
+            {"args": [a for a, _ in jobs], "ats": [at for _, at in jobs]},
         )

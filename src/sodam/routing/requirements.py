@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.channels.models import Inbox
-from sodam.contacts.models import Contact, VisitorPage
-from sodam.conversations.models import Conversation, ConversationEvent, Message, SenderType
+from sodam.contacts.models import Contact
+from sodam.conversations.models import Conversation
 from sodam.nlp import language as languages
 from sodam.routing.models import AgentSkill, RoutingRule, RuleKind
 from sodam.search.terms import terms_batch
@@ -115,58 +115,87 @@ async def for_conversation(
     session: AsyncSession, conversation: Conversation, inbox: Inbox, rules: list[RoutingRule]
 ) -> Requirement:
     """Gather the sources from the database and derive the requirement (analysis in a thread)."""
-    contact = await session.get(Contact, conversation.contact_id)
-    texts = list(
-        await session.scalars(
-            select(Message.content)
-            .where(
-                Message.conversation_id == conversation.id,
-                Message.sender_type == SenderType.contact,
-            )
-            .order_by(Message.seq)
-            .limit(20)
+    return (await for_conversations(session, [(conversation, inbox)], rules))[0]
+
+
+# Each source for every conversation of a dispatch in one statement (not ~6 round trips per
+# conversation): a dispatch meeting 50 new customers read for seconds on a busy machine.
+_TEXTS_SQL = text(
+    "SELECT c.id, m.content FROM unnest(CAST(:ids AS bigint[])) AS c(id)"
+    " CROSS JOIN LATERAL (SELECT content, seq FROM messages WHERE conversation_id = c.id"
+    " AND sender_type = 'contact' ORDER BY seq LIMIT 20) m ORDER BY c.id, m.seq"
+)
+_HANDOFFS_SQL = text(
+    "SELECT c.id, e.data FROM unnest(CAST(:ids AS bigint[])) AS c(id)"
+    " CROSS JOIN LATERAL (SELECT data FROM conversation_events WHERE conversation_id = c.id"
+    " AND type = 'bot.handed_off' ORDER BY id DESC LIMIT 1) e"
+)
+_PAGES_SQL = text(
+    "SELECT c.id, p.url FROM unnest(CAST(:ids AS bigint[])) AS c(id)"
+    " CROSS JOIN LATERAL (SELECT url FROM visitor_pages WHERE contact_id = c.id ORDER BY id DESC LIMIT 1) p"
+)
+
+
+async def for_conversations(
+    session: AsyncSession, items: list[tuple[Conversation, Inbox]], rules: list[RoutingRule]
+) -> list[Requirement]:
+    """`for_conversation` for many at once: the sources in one statement each, the analysis
+    of every text in one thread call."""
+    if not items:
+        return []
+    ids = [c.id for c, _ in items]
+    contact_ids = sorted({c.contact_id for c, _ in items if c.contact_id is not None})
+    attributes = {
+        contact_id: attrs or {}
+        for contact_id, attrs in await session.execute(
+            select(Contact.id, Contact.custom_attributes).where(Contact.id.in_(contact_ids))
         )
-    )
-    text = " ".join(texts)[:TEXT_FOR_RULES_CHARS]
-    handoff = await session.scalar(
-        select(ConversationEvent.data)
-        .where(
-            ConversationEvent.conversation_id == conversation.id, ConversationEvent.type == "bot.handed_off"
-        )
-        .order_by(ConversationEvent.id.desc())
-        .limit(1)
-    )
-    page_url = await session.scalar(
-        select(VisitorPage.url)
-        .where(VisitorPage.contact_id == conversation.contact_id)
-        .order_by(VisitorPage.id.desc())
-        .limit(1)
-    )
+    }
+    texts: dict[int, list[str]] = {}
+    for conversation_id, content in await session.execute(_TEXTS_SQL, {"ids": ids}):
+        texts.setdefault(conversation_id, []).append(content)
+    handoffs = dict((await session.execute(_HANDOFFS_SQL, {"ids": ids})).all())
+    pages = dict((await session.execute(_PAGES_SQL, {"ids": contact_ids})).all())
     known = set(
         await session.scalars(
-            select(AgentSkill.skill).where(AgentSkill.workspace_id == conversation.workspace_id).distinct()
+            select(AgentSkill.skill).where(AgentSkill.workspace_id == items[0][0].workspace_id).distinct()
         )
     )
     keyword_rules = [r for r in rules if r.kind == RuleKind.keyword.value]
+    joined = [" ".join(t or "" for t in texts.get(c.id, []))[:TEXT_FOR_RULES_CHARS] for c, _ in items]
 
-    def analyse() -> tuple[str | None, set[str], dict[int, list[str]]]:
-        lang = conversation.language or (handoff or {}).get("language") or languages.detect(text)
-        analysed = terms_batch([text, *(r.pattern for r in keyword_rules)]) if text else [[]]
-        rule_terms = {r.id: terms for r, terms in zip(keyword_rules, analysed[1:], strict=False)}
-        return lang, set(analysed[0]), rule_terms
+    def analyse() -> tuple[list[str | None], list[set[str]], dict[int, list[str]]]:
+        langs = [
+            c.language or (handoffs.get(c.id) or {}).get("language") or languages.detect(t)
+            for (c, _), t in zip(items, joined, strict=True)
+        ]
+        with_text = [t for t in joined if t]
+        analysed = terms_batch([*with_text, *(r.pattern for r in keyword_rules)])
+        by_text = iter(analysed[: len(with_text)])
+        terms = [set(next(by_text)) if t else set() for t in joined]
+        rule_terms = {
+            r.id: found for r, found in zip(keyword_rules, analysed[len(with_text) :], strict=False)
+        }
+        return langs, terms, rule_terms
 
-    lang, text_terms, rule_terms = await asyncio.to_thread(analyse)
-    attributes = (contact.custom_attributes or {}) if contact else {}
-    tier = attributes.get("tier") or attributes.get("segment")
-    settings = inbox.settings or {}
-    return derive(
-        language=lang.split("-")[0].lower() if lang else None,
-        topic=(handoff or {}).get("intent") or (handoff or {}).get("topic"),
-        page_url=page_url,
-        text_terms=text_terms,
-        tier=str(tier) if tier else None,
-        rules=rules,
-        rule_terms=rule_terms,
-        default_team_id=conversation.team_id or settings.get("team_id"),
-        known_skills=known,
-    )
+    langs, text_terms, rule_terms = await asyncio.to_thread(analyse)
+    out = []
+    for (conversation, inbox), lang, terms in zip(items, langs, text_terms, strict=True):
+        handoff = handoffs.get(conversation.id) or {}
+        attrs = attributes.get(conversation.contact_id) or {}
+        tier = attrs.get("tier") or attrs.get("segment")
+        settings = inbox.settings or {}
+        out.append(
+            derive(
+                language=lang.split("-")[0].lower() if lang else None,
+                topic=handoff.get("intent") or handoff.get("topic"),
+                page_url=pages.get(conversation.contact_id),
+                text_terms=terms,
+                tier=str(tier) if tier else None,
+                rules=rules,
+                rule_terms=rule_terms,
+                default_team_id=conversation.team_id or settings.get("team_id"),
+                known_skills=known,
+            )
+        )
+    return out
