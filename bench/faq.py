@@ -94,6 +94,7 @@ async def _load_kb(kb: dict) -> tuple[object, dict[int, str]]:
 
 async def _ask(workspace_id: int, inbox_id: int, text: str, by_db_id: dict[int, str]) -> Outcome:
     from sodam.bot import service as bot
+    from sodam.bot import state as bot_state
     from sodam.bot.models import BotState
     from sodam.contacts import service as contacts
     from sodam.conversations import service as conversations
@@ -113,7 +114,7 @@ async def _ask(workspace_id: int, inbox_id: int, text: str, by_db_id: dict[int, 
         result = await bot.handle_customer_message(session, message_id=message.id, kb=_KB, now=OPEN_HOURS)
     ms = (time.perf_counter() - t0) * 1000
     async with session_scope() as session:
-        state = await bot.get_state(session, workspace_id=workspace_id, conversation_id=conv.id)
+        state = await bot_state.get_state(session, workspace_id=workspace_id, conversation_id=conv.id)
     if result == "answered" and state.answered_article_id:
         first = by_db_id.get(state.answered_article_id)
         return Outcome("answered", first, [first], ms)
