@@ -26,6 +26,7 @@ from sodam.channels import hours
 from sodam.channels import service as inboxes
 from sodam.channels.models import Inbox
 from sodam.conversations import service as conversations
+from sodam.conversations.message_path import inbox_hints
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
 from sodam.core.i18n import gettext
 
@@ -165,6 +166,9 @@ async def handle_customer_message(
         conversation_language=conversation.language,
         state=state,
     )
+    # The inbox's channel hints the bot's messages are stored with (read once per process):
+    # read here, not by the first message under the lock.
+    await inbox_hints(session, conversation.inbox_id)
     # A handoff's reads (the contact, the queue place, the wait promise from history) before
     # the lock too, when the message may lead to one: under the lock only its writes.
     ready = (
