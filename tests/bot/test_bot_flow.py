@@ -329,3 +329,59 @@ async def test_a_message_handled_twice_is_answered_once(chat):
         again = await service.handle_customer_message(session, message_id=last_customer, kb=c.kb, now=OPEN)
     assert again == "already_handled"
     assert len(await c.bot_messages()) == replies
+
+
+async def test_handoff_reads_before_the_row_lock_and_only_writes_under_it(chat):
+    """Issue 11 item 7: the handoff's reads (contact, queue place, wait promise) come before
+    the job locks the conversation row; under the lock, the state checks and the writes."""
+    from sqlalchemy import event, update
+
+    from sodam.conversations.models import Conversation
+    from sodam.db.session import get_engine
+
+    c = await chat(name="Emily", email="emily@example.com")
+    # Two conversations already wait for a person: the handoff's place is the third.
+    async with session_scope() as session:
+        for _ in range(2):
+            other = await contacts.create(session, workspace_id=c.ws.workspace_id, name="x")
+            conv = await conversations.create(
+                session, workspace_id=c.ws.workspace_id, inbox_id=c.ws.inbox_id, contact_id=other.id
+            )
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conv.id)
+                .values(bot_handling=False, queued_at=datetime.now(UTC))
+            )
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, params, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    engine = get_engine().sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert await c.say("상담원 연결해 주세요") == "handed_off"
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    locked = next(i for i, s in enumerate(statements) if "FOR NO KEY UPDATE" in s)
+    under_lock = statements[locked + 1 :]
+    assert not any("FROM contacts" in s for s in under_lock), under_lock
+    # Only the "already answered" check and writes: no contact, queue place, promise or tags read.
+    reads = [
+        s for s in under_lock if s.startswith("SELECT") and not s.startswith("SELECT sodam_post_message")
+    ]
+    assert len(reads) == 1 and reads[0].startswith("SELECT EXISTS (SELECT * FROM messages"), reads
+    before = statements[:locked]
+    assert any("FROM contacts" in s for s in before)
+    said = [m for m in await c.bot_messages() if (m.payload or {}).get("handoff") is True]
+    assert len(said) == 1
+    async with session_scope() as session:
+        place = await conversations.queue_position(
+            session, inbox_id=c.ws.inbox_id, conversation_id=c.conversation_id
+        )
+        conv = await conversations.get(
+            session, workspace_id=c.ws.workspace_id, conversation_id=c.conversation_id
+        )
+        ahead = await conversations.position_if_queued_now(session, conv)
+    assert place == 3
+    assert ahead == place  # what the handoff read before the lock, read again: the same place

@@ -7,6 +7,7 @@ is tagged as the bot's doing."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -28,33 +29,86 @@ SKIP_WORDS = {"건너뛰기", "skip", "없음", "패스", "pass"}
 LEAD_FIELDS = ("name", "email", "phone")
 
 
-async def hand_off(
-    session, bot: BotReplier, state, conversation, inbox, settings, reason: str, now: datetime
-) -> str:
-    state.handoff_reason = reason
+@dataclass
+class Prepared:
+    """What a handoff reads, read before the job locks the conversation row (prepare), so that
+    under the lock there are only its writes: the customer's contact, the queue place the
+    conversation takes when it joins the queue now, and the wait promised for that place."""
+
+    contact: object
+    position: int | None
+    promise: WaitPromise | None  # None: not read (the lead form comes first), read under the lock if needed
+
+
+async def prepare(session, state, conversation, inbox, settings, now: datetime) -> Prepared:
+    """The handoff's reads (without any lock). The place is counted as if the conversation
+    joined the queue now, so the text's figure is the one the widget header and the waiting
+    bar show once it has; a conversation that joins the queue in between moves the figure
+    by one at most."""
     contact = await contacts.get(
         session, workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
     )
+    collecting = state is not None and state.state == BotState.collecting_lead
+    if not collecting and _missing_lead(contact, settings, now):
+        return Prepared(contact, None, None)  # the handoff asks for the lead first
+    position = await conversations.position_if_queued_now(session, conversation)
+    promise = await wait_promise(session, inbox, now, position)
+    return Prepared(contact, position, promise)
+
+
+def _missing_lead(contact, settings, now: datetime) -> list[str]:
     open_now = hours.is_open(settings["business_hours"], now)
     wants_lead = settings["lead_capture"] == "always" or (
         settings["lead_capture"] == "outside_hours" and not open_now
     )
-    missing = [f for f in LEAD_FIELDS if not getattr(contact, f)] if wants_lead else []
+    return [f for f in LEAD_FIELDS if not getattr(contact, f)] if wants_lead else []
+
+
+async def _contact(session, conversation, ready: Prepared | None):
+    if ready is not None:
+        return ready.contact
+    return await contacts.get(
+        session, workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
+    )
+
+
+async def hand_off(
+    session,
+    bot: BotReplier,
+    state,
+    conversation,
+    inbox,
+    settings,
+    reason: str,
+    now: datetime,
+    ready: Prepared | None = None,
+) -> str:
+    state.handoff_reason = reason
+    contact = await _contact(session, conversation, ready)
+    missing = _missing_lead(contact, settings, now)
     if missing and state.state != BotState.collecting_lead:
         state.state = BotState.collecting_lead
         state.lead_pending = missing
         await bot.say(bot.t("bot.lead_intro") + " " + bot.t(f"bot.ask_{missing[0]}"))
         return "collecting_lead"
-    return await complete_handoff(session, bot, state, conversation, inbox, contact, now)
+    return await complete_handoff(session, bot, state, conversation, inbox, contact, now, ready)
 
 
-async def collect_lead(session, bot: BotReplier, state, conversation, inbox, settings, text: str, now) -> str:
-    contact = await contacts.get(
-        session, workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
-    )
+async def collect_lead(
+    session,
+    bot: BotReplier,
+    state,
+    conversation,
+    inbox,
+    settings,
+    text: str,
+    now,
+    ready: Prepared | None = None,
+) -> str:
+    contact = await _contact(session, conversation, ready)
     pending = list(state.lead_pending or [])
     if not pending:
-        return await complete_handoff(session, bot, state, conversation, inbox, contact, now)
+        return await complete_handoff(session, bot, state, conversation, inbox, contact, now, ready)
     current = pending[0]
     value = text.strip()
     skipped = value.lower() in SKIP_WORDS
@@ -74,10 +128,13 @@ async def collect_lead(session, bot: BotReplier, state, conversation, inbox, set
     if pending:
         await bot.say(bot.t(f"bot.ask_{pending[0]}"))
         return "lead_next"
-    return await complete_handoff(session, bot, state, conversation, inbox, contact, now)
+    return await complete_handoff(session, bot, state, conversation, inbox, contact, now, ready)
 
 
-async def complete_handoff(session, bot: BotReplier, state, conversation, inbox, contact, now) -> str:
+async def complete_handoff(
+    session, bot: BotReplier, state, conversation, inbox, contact, now, ready: Prepared | None = None
+) -> str:
+    """The handoff's writes. With `ready` (read before the row lock) nothing is read here."""
     state.state = BotState.handed_off
     state.lead_pending = []
     _set_outcome_handoff(state, now)
@@ -85,8 +142,13 @@ async def complete_handoff(session, bot: BotReplier, state, conversation, inbox,
     conversation.bot_handling = False
     conversation.queued_at = datetime.now(UTC)
     await session.flush()
-    position = await conversations.queue_position(session, inbox_id=inbox.id, conversation_id=conversation.id)
-    promise = await wait_promise(session, inbox, now, position)
+    if ready is not None and ready.promise is not None:
+        position, promise = ready.position, ready.promise
+    else:
+        position = await conversations.queue_position(
+            session, inbox_id=inbox.id, conversation_id=conversation.id
+        )
+        promise = await wait_promise(session, inbox, now, position)
     await bot.say(
         handoff_text(bot, state, (contact.name or "").strip(), promise, now, position),
         payload={"handoff": True},
@@ -130,6 +192,7 @@ async def complete_handoff(session, bot: BotReplier, state, conversation, inbox,
         workspace_id=conversation.workspace_id,
         conversation_id=conversation.id,
         tags=["bot-handoff"],
+        conversation=conversation,  # read under the row lock: no read of it again
         actor_type="bot",  # shown as the bot's ("봇이 태그를 바꿨습니다"), not an unknown agent's
     )
     return "handed_off"

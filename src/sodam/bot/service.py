@@ -26,6 +26,7 @@ from sodam.channels import hours
 from sodam.channels import service as inboxes
 from sodam.channels.models import Inbox
 from sodam.conversations import service as conversations
+from sodam.conversations.message_path import inbox_hints
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
 from sodam.core.i18n import gettext
 
@@ -165,6 +166,16 @@ async def handle_customer_message(
         conversation_language=conversation.language,
         state=state,
     )
+    # The inbox's channel hints the bot's messages are stored with (read once per process):
+    # read here, not by the first message under the lock.
+    await inbox_hints(session, conversation.inbox_id)
+    # A handoff's reads (the contact, the queue place, the wait promise from history) before
+    # the lock too, when the message may lead to one: under the lock only its writes.
+    ready = (
+        await handoff.prepare(session, state, conversation, inbox, settings, now)
+        if _may_hand_off(state, reading)
+        else None
+    )
 
     # Lock only to write, and check again what may have changed meanwhile. NO KEY UPDATE, as
     # the message function takes it: it orders the conversation's writers without holding up
@@ -201,7 +212,24 @@ async def handle_customer_message(
     state.language = reading.language
     bot = BotReplier(session, conversation, reading.language)
     await _announce(session, bot, conversation, live)
-    return await _decide(session, kb, bot, state, conversation, inbox, settings, reading, now)
+    return await _decide(session, kb, bot, state, conversation, inbox, settings, reading, now, ready)
+
+
+def _may_hand_off(state: BotConversation | None, reading) -> bool:
+    """Whether _decide may hand the conversation off for this message, judged from the state
+    read before the lock (a wrong guess costs a few reads, or reads under the lock)."""
+    text = reading.text
+    current = state.state if state is not None else None
+    if current == BotState.collecting_lead:
+        return len(state.lead_pending or []) <= 1  # the last answer of the lead form
+    if reading.feedback is False or rules.wants_human(text):
+        return True
+    if current == BotState.offering_choices and _is_none_of_these(text):
+        return True
+    if rules.small_talk(text):
+        return False
+    answer = reading.searches.get(text)
+    return answer is None or not answer.candidates or answer.decision not in ("answer", "choices")
 
 
 async def _conversation_inbox_state(
@@ -268,11 +296,13 @@ async def _announce(session: AsyncSession, bot: BotReplier, conversation: Conver
             )
 
 
-async def _decide(session, kb, bot, state, conversation, inbox, settings, reading, now) -> str:
+async def _decide(session, kb, bot, state, conversation, inbox, settings, reading, now, ready=None) -> str:
     text = reading.text
     language = reading.language
     if state.state == BotState.collecting_lead:
-        return await handoff.collect_lead(session, bot, state, conversation, inbox, settings, text, now)
+        return await handoff.collect_lead(
+            session, bot, state, conversation, inbox, settings, text, now, ready
+        )
 
     if state.state == BotState.awaiting_feedback:
         if reading.feedback is True:
@@ -289,7 +319,7 @@ async def _decide(session, kb, bot, state, conversation, inbox, settings, readin
             if following is not None:
                 return await _answer(bot, state, following, settings, now, same_question=True)
             return await handoff.hand_off(
-                session, bot, state, conversation, inbox, settings, "not_helpful", now
+                session, bot, state, conversation, inbox, settings, "not_helpful", now, ready
             )
 
     if state.state == BotState.offering_choices:
@@ -298,7 +328,7 @@ async def _decide(session, kb, bot, state, conversation, inbox, settings, readin
             return await _answer(bot, state, picked, settings, now)
         if _is_none_of_these(text):
             return await handoff.hand_off(
-                session, bot, state, conversation, inbox, settings, "not_helpful", now
+                session, bot, state, conversation, inbox, settings, "not_helpful", now, ready
             )
 
     if rules.wants_human(text):
@@ -306,7 +336,7 @@ async def _decide(session, kb, bot, state, conversation, inbox, settings, readin
         if not state.last_question:
             state.last_question = text[:2000]
         return await handoff.hand_off(
-            session, bot, state, conversation, inbox, settings, "asked_for_human", now
+            session, bot, state, conversation, inbox, settings, "asked_for_human", now, ready
         )
 
     kind = rules.small_talk(text)
@@ -322,7 +352,9 @@ async def _decide(session, kb, bot, state, conversation, inbox, settings, readin
         return "thanks"
     if reading.feedback is False:
         # "그건 도움이 안 됐어요" with no answer of ours before it: not a question to search.
-        return await handoff.hand_off(session, bot, state, conversation, inbox, settings, "not_helpful", now)
+        return await handoff.hand_off(
+            session, bot, state, conversation, inbox, settings, "not_helpful", now, ready
+        )
 
     question, answer = text, reading.searches.get(text)
     if reading.follow_up_query:
@@ -356,7 +388,9 @@ async def _decide(session, kb, bot, state, conversation, inbox, settings, readin
             },
         )
         return "choices"
-    return await handoff.hand_off(session, bot, state, conversation, inbox, settings, "low_confidence", now)
+    return await handoff.hand_off(
+        session, bot, state, conversation, inbox, settings, "low_confidence", now, ready
+    )
 
 
 def _next_clear(answer: KbAnswer | None, tried: list[int | None]) -> Candidate | None:

@@ -79,6 +79,33 @@ async def queue_position(session: AsyncSession, *, inbox_id: int, conversation_i
     return int(ahead or 0) + 1
 
 
+async def position_if_queued_now(session: AsyncSession, conversation: Conversation) -> int | None:
+    """The place queue_position gives the conversation once it joins the queue now (the bot's
+    handoff reads it before it locks the row): behind every conversation of its inbox waiting
+    for a person at its rank or higher (they all joined earlier). None when it would not be
+    waiting (assigned, not open, or already answered by an agent). One statement."""
+    if conversation.status != Status.open or conversation.assignee_id is not None:
+        return None
+    ahead = (
+        select(func.count())
+        .select_from(Conversation)
+        .where(
+            Conversation.inbox_id == conversation.inbox_id,
+            Conversation.id != conversation.id,
+            queue_order_rank >= rank_of(conversation),
+            *waiting_for_a_person(),
+        )
+        .scalar_subquery()
+    )
+    answered = (
+        select(Message.id)
+        .where(Message.conversation_id == conversation.id, Message.sender_type == SenderType.agent)
+        .exists()
+    )
+    row = (await session.execute(select(ahead, answered))).one()
+    return None if row[1] else int(row[0] or 0) + 1
+
+
 async def typical_first_response_seconds(
     session: AsyncSession, *, inbox_id: int, min_samples: int = REPLY_TIME_MIN_SAMPLES
 ) -> float | None:

@@ -34,6 +34,7 @@ from sodam.conversations.models import (
     SenderType,
     Status,
 )
+from sodam.conversations.queue import position_if_queued_now as position_if_queued_now
 from sodam.conversations.queue import queue_position as queue_position
 from sodam.conversations.queue import typical_first_response_seconds as typical_first_response_seconds
 from sodam.conversations.reads import agent_read_seq as agent_read_seq
@@ -383,9 +384,16 @@ async def add_tags(
     tags: list[str],
     actor_type: str = "agent",
     actor_id: int | None = None,
+    conversation: Conversation | None = None,
 ) -> Conversation:
-    """Add tags to a conversation, keeping the ones it has."""
-    conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
+    """Add tags to a conversation, keeping the ones it has. `conversation`: the caller's, read
+    under its row lock (no read here; the statement still checks the tags it holds)."""
+    if (
+        conversation is None
+        or conversation.id != conversation_id
+        or conversation.workspace_id != workspace_id
+    ):
+        conversation = await get(session, workspace_id=workspace_id, conversation_id=conversation_id)
     await session.flush()  # the caller's pending changes first: the statement below is not the ORM's
     for _ in range(5):
         current = list(conversation.tags or [])
