@@ -269,7 +269,9 @@ async def test_first_auto_reply_is_personal_and_names_the_queue_place(floor):
     ahead = await f.customer("먼저 온 문의")
     await f.dispatch()
     assert await f.assignee(ahead) == busy
-    async with session_scope() as session:
+    # Held: a test server's worker routing the new customer before their name is set would send
+    # the first auto-reply without it (once only, so the test's own pass would not send another).
+    async with f.routing_held(), session_scope() as session:
         from sodam.contacts import service as contacts
 
         conv = await session.get(Conversation, await f.customer())
