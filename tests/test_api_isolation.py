@@ -24,6 +24,7 @@ from sodam.campaigns import service as campaigns
 from sodam.conversations import service as conversations
 from sodam.conversations.models import SenderType, Status
 from sodam.db.session import session_scope
+from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import service as knowledge
 from sodam.pagehelp import service as pagehelp
 from sodam.segments import service as segments
@@ -135,7 +136,7 @@ async def two_workspaces(make_workspace):
             session, workspace_id=b.workspace_id, name="B팀", agent_ids=[b.agent_id]
         )
         a_team = await accounts.create_team(session, workspace_id=a.workspace_id, name="A팀")
-        b_category = await knowledge.create_category(
+        b_category = await kb_categories.create_category(
             session, workspace_id=b.workspace_id, slug="b", names={"ko": "비밀"}
         )
         b_article = await knowledge.create_article(

@@ -112,7 +112,7 @@ async def test_empty_lists_are_a_sentence_not_a_numbered_item(admin):
 
 async def test_category_rows_have_one_cell_per_header(admin):
     from sodam.db.session import session_scope
-    from sodam.knowledge import service as kb
+    from sodam.knowledge import categories as kb
 
     ws, client = admin
     async with session_scope() as session:

@@ -25,6 +25,7 @@ from sodam.app import create_app
 from sodam.attachments import service as attachments
 from sodam.contacts import service as contacts
 from sodam.db.session import session_scope
+from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import service as knowledge
 from sodam.replies import service as replies
 from sodam.segments import service as segments
@@ -260,10 +261,10 @@ async def _fixtures(live_server, ws) -> tuple[dict[str, int], dict[tuple[str, st
         )
         team = await accounts.create_team(session, workspace_id=wid, name="결제팀")
         doomed_team = await accounts.create_team(session, workspace_id=wid, name="없어질 팀")
-        category = await knowledge.create_category(
+        category = await kb_categories.create_category(
             session, workspace_id=wid, slug="delivery", names={"ko": "배송"}
         )
-        doomed_category = await knowledge.create_category(
+        doomed_category = await kb_categories.create_category(
             session, workspace_id=wid, slug="doomed", names={"ko": "없어질 분류"}
         )
         article = await knowledge.create_article(

@@ -13,7 +13,7 @@ from playwright.async_api import expect
 
 from sodam.conversations import service as conversations
 from sodam.db.session import session_scope
-from sodam.knowledge import service as kb
+from sodam.knowledge import categories as kb
 from tests.e2e.test_privacy_browser import SCREENS, SIZES, set_locale, sign_in
 from tests.test_console_helpers import seed_conversation
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sodam.db.session import session_scope
+from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import service
 
 ARTICLES = [
@@ -54,7 +55,7 @@ async def seed_kb(workspace_id: int, author_id: int | None = None) -> dict[str, 
             ("refunds", "환불/교환", "Refunds and exchanges"),
             ("account", "계정", "Account"),
         ]:
-            cats[slug] = await service.create_category(
+            cats[slug] = await kb_categories.create_category(
                 session, workspace_id=workspace_id, slug=slug, names={"ko": ko, "en": en}
             )
         for cat, locale, title, body, questions in ARTICLES:

@@ -7,6 +7,7 @@ import re
 
 from sodam.accounts.models import Role
 from sodam.db.session import session_scope
+from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import engagement, service
 from tests.knowledge.helpers import seed_kb
 from tests.test_console_helpers import console_client, csrf_of
@@ -33,7 +34,7 @@ async def test_editor_flow(live_server, make_workspace):
         )
         assert r.status_code == 400 and "같은 주소용 이름의 분류가 이미 있습니다" in r.text
         async with session_scope() as session:
-            (cat,) = await service.list_categories(session, workspace_id=ws.workspace_id)
+            (cat,) = await kb_categories.list_categories(session, workspace_id=ws.workspace_id)
         r = await client.post(
             "/console/kb/new",
             data={

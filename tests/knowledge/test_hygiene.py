@@ -19,6 +19,7 @@ from sodam.bot.models import BotConversation, BotOutcome, BotState
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.db.session import session_scope
+from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import clock, engagement, hygiene, service, videos
 from sodam.knowledge import settings as kb_settings
 from sodam.knowledge.markdown import render
@@ -490,7 +491,7 @@ async def test_new_endpoints_are_isolated_and_need_kb_edit(live_server, make_wor
     client = await console_client(live_server, b.agent_email, b.agent_password)
     try:
         async with session_scope() as session:
-            cats = await service.create_category(
+            cats = await kb_categories.create_category(
                 session, workspace_id=a.workspace_id, slug="a-only", names={"ko": "A"}
             )
         assert (await client.get(f"/console/kb/categories/{cats.id}/template")).status_code == 404

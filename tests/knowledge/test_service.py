@@ -6,6 +6,7 @@ import pytest
 
 from sodam.core.errors import Conflict, Invalid, NotFound
 from sodam.db.session import session_scope
+from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import engagement, service
 from sodam.knowledge.markdown import render
 from tests.knowledge.helpers import seed_kb
@@ -19,14 +20,14 @@ async def search(ws_id: int, query: str, locale: str | None = None):
 async def test_crud_and_isolation(make_workspace):
     a, b = await make_workspace(), await make_workspace()
     async with session_scope() as session:
-        cat = await service.create_category(
+        cat = await kb_categories.create_category(
             session,
             workspace_id=a.workspace_id,
             slug="start",
             names={"ko": "시작하기", "en": "Getting started"},
         )
         with pytest.raises(Conflict):
-            await service.create_category(
+            await kb_categories.create_category(
                 session, workspace_id=a.workspace_id, slug="start", names={"ko": "x"}
             )
         article = await service.create_article(
@@ -44,7 +45,7 @@ async def test_crud_and_isolation(make_workspace):
         with pytest.raises(NotFound):
             await service.get_article(session, workspace_id=b.workspace_id, article_id=article.id)
         with pytest.raises(NotFound):
-            await service.get_category(session, workspace_id=b.workspace_id, category_id=cat.id)
+            await kb_categories.get_category(session, workspace_id=b.workspace_id, category_id=cat.id)
         with pytest.raises(NotFound):
             # another workspace's category cannot be attached either
             await service.create_article(session, workspace_id=b.workspace_id, title="x", category_id=cat.id)

@@ -9,6 +9,7 @@ from sodam.bot.dialogue import message_language
 from sodam.bot.service import Candidate, KbAnswer
 from sodam.config import get_settings
 from sodam.core.errors import NotFound
+from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import engagement
 from sodam.knowledge import service as knowledge
 
@@ -68,7 +69,7 @@ class KnowledgeBaseSource:
         if top.category_id is None:
             return f"article:{top.article_id}"
         try:
-            category = await knowledge.get_category(
+            category = await kb_categories.get_category(
                 session, workspace_id=workspace_id, category_id=top.category_id
             )
         except NotFound:

@@ -10,6 +10,7 @@ from sodam.accounts.auth import ApiSession, ReadPrincipal, api_access
 from sodam.accounts.permissions import Permission
 from sodam.core.deps import Principal
 from sodam.core.pagination import MAX_ID, Page, PageQuery, decode_cursor, encode_cursor, page_of
+from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import clock, engagement, hygiene, service, templates
 from sodam.knowledge import settings as kb_settings
 from sodam.knowledge.schemas import (
@@ -39,7 +40,7 @@ GapsReader = Annotated[Principal, Depends(api_access(Permission.kb_edit, "read")
 
 @router.get("/categories", summary="List categories in display order", response_model=list[CategoryOut])
 async def list_categories(principal: ReadPrincipal, session: ApiSession):
-    return await service.list_categories(session, workspace_id=principal.workspace_id)
+    return await kb_categories.list_categories(session, workspace_id=principal.workspace_id)
 
 
 @router.post(
@@ -50,7 +51,7 @@ async def list_categories(principal: ReadPrincipal, session: ApiSession):
     responses={409: {"description": "The slug is taken (`category_exists`)."}},
 )
 async def create_category(body: CategoryIn, principal: Editor, session: ApiSession):
-    return await service.create_category(
+    return await kb_categories.create_category(
         session,
         workspace_id=principal.workspace_id,
         slug=body.slug,
@@ -62,7 +63,9 @@ async def create_category(body: CategoryIn, principal: Editor, session: ApiSessi
 
 @router.get("/categories/{category_id}", summary="Get a category", response_model=CategoryOut)
 async def get_category(category_id: Id, principal: ReadPrincipal, session: ApiSession):
-    return await service.get_category(session, workspace_id=principal.workspace_id, category_id=category_id)
+    return await kb_categories.get_category(
+        session, workspace_id=principal.workspace_id, category_id=category_id
+    )
 
 
 @router.patch("/categories/{category_id}", summary="Rename or move a category", response_model=CategoryOut)
@@ -70,7 +73,7 @@ async def update_category(category_id: Id, body: CategoryUpdate, principal: Edit
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if "names" in changes:
         changes["names"] = body.names.model_dump(exclude_none=True)
-    return await service.update_category(
+    return await kb_categories.update_category(
         session, workspace_id=principal.workspace_id, category_id=category_id, **changes
     )
 
@@ -81,7 +84,7 @@ async def update_category(category_id: Id, body: CategoryUpdate, principal: Edit
     status_code=204,
 )
 async def delete_category(category_id: Id, principal: Editor, session: ApiSession):
-    await service.delete_category(session, workspace_id=principal.workspace_id, category_id=category_id)
+    await kb_categories.delete_category(session, workspace_id=principal.workspace_id, category_id=category_id)
     return Response(status_code=204)
 
 

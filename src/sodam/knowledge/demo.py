@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import service
 
 CATEGORIES = [
@@ -92,12 +93,12 @@ ARTICLES = [
 
 async def seed(session: AsyncSession, *, workspace_id: int, author_id: int | None = None) -> int:
     """Create the demo categories and published articles (once); returns how many articles exist."""
-    existing = await service.list_categories(session, workspace_id=workspace_id)
+    existing = await kb_categories.list_categories(session, workspace_id=workspace_id)
     if existing:
         return len(await service.list_articles(session, workspace_id=workspace_id))
     categories = {}
     for slug, ko, en in CATEGORIES:
-        categories[slug] = await service.create_category(
+        categories[slug] = await kb_categories.create_category(
             session, workspace_id=workspace_id, slug=slug, names={"ko": ko, "en": en}
         )
     for slug, locale, title, body, questions in ARTICLES:

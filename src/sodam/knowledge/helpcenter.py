@@ -30,6 +30,7 @@ from sodam.core.ratelimit import RateLimited, client_ip, enforce
 from sodam.core.security import Signer
 from sodam.core.templating import render
 from sodam.db.session import session_scope
+from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import engagement, service, videos
 from sodam.knowledge import settings as kb_settings
 from sodam.knowledge.markdown import render as render_markdown
@@ -150,7 +151,7 @@ async def home(request: Request, slug: str, session: Session):
     """Categories with their articles, the most viewed articles and the most searched questions."""
     locale = page_locale(request)
     workspace = await _workspace(session, slug, locale)
-    categories = await service.list_categories(session, workspace_id=workspace.id)
+    categories = await kb_categories.list_categories(session, workspace_id=workspace.id)
     articles = await service.list_articles(
         session, workspace_id=workspace.id, status="published", locale=locale, limit=500
     )
@@ -191,7 +192,7 @@ async def search(
     search_locale = asked_in if asked_in in LOCALES else locale
     result = await service.search(session, workspace_id=workspace.id, query=q, locale=search_locale, limit=10)
     logged = await engagement.record_search(session, workspace_id=workspace.id, result=result)
-    categories = {c.id: c for c in await service.list_categories(session, workspace_id=workspace.id)}
+    categories = {c.id: c for c in await kb_categories.list_categories(session, workspace_id=workspace.id)}
     return await _page(
         request,
         "helpcenter/search.html",
@@ -236,7 +237,7 @@ async def article_page(request: Request, slug: str, article_id: Id, session: Ses
         await engagement.record_view(session, workspace_id=workspace.id, article_id=article.id)
     category = None
     if article.category_id is not None:
-        category = await service.get_category(
+        category = await kb_categories.get_category(
             session, workspace_id=workspace.id, category_id=article.category_id
         )
     visitor, _new = visitor_id(request)

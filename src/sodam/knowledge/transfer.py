@@ -15,6 +15,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.core.errors import Invalid, NotFound
+from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import service
 from sodam.knowledge.models import KbArticle
 from sodam.knowledge.schemas import ExportFile
@@ -33,7 +34,7 @@ async def export_data(
     session: AsyncSession, *, workspace_id: int, on_article: Callable[[], None] | None = None
 ) -> dict[str, Any]:
     """The whole knowledge base as plain data (the JSON format)."""
-    categories = await service.list_categories(session, workspace_id=workspace_id)
+    categories = await kb_categories.list_categories(session, workspace_id=workspace_id)
     slugs = {c.id: c.slug for c in categories}
     articles = sorted(
         await service.list_articles(session, workspace_id=workspace_id, limit=1_000_000), key=lambda a: a.id
@@ -82,12 +83,12 @@ async def import_data(
     """Create or update categories and articles from export data, in the caller's transaction."""
     parsed = validate(data)
     report = ImportReport()
-    by_slug = {c.slug: c for c in await service.list_categories(session, workspace_id=workspace_id)}
+    by_slug = {c.slug: c for c in await kb_categories.list_categories(session, workspace_id=workspace_id)}
     for cat in parsed.categories:
         names = {k: v for k, v in cat.names.items() if k in ("ko", "en") and v}
         existing = by_slug.get(cat.slug)
         if existing is None:
-            by_slug[cat.slug] = await service.create_category(
+            by_slug[cat.slug] = await kb_categories.create_category(
                 session,
                 workspace_id=workspace_id,
                 slug=cat.slug,
@@ -96,7 +97,7 @@ async def import_data(
             )
             report.categories_created += 1
         else:
-            await service.update_category(
+            await kb_categories.update_category(
                 session,
                 workspace_id=workspace_id,
                 category_id=existing.id,
@@ -110,7 +111,7 @@ async def import_data(
         if item.category:
             category = by_slug.get(item.category)
             if category is None:  # an article may name a category the file does not list
-                category = by_slug[item.category] = await service.create_category(
+                category = by_slug[item.category] = await kb_categories.create_category(
                     session, workspace_id=workspace_id, slug=item.category, names={"ko": item.category}
                 )
                 report.categories_created += 1

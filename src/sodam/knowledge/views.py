@@ -15,6 +15,7 @@ from sodam.accounts.permissions import Permission
 from sodam.accounts.sessions import Console, console, console_access
 from sodam.core.errors import AppError
 from sodam.core.pagination import MAX_ID
+from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import clock, engagement, hygiene, service, videos
 from sodam.knowledge import settings as kb_settings
 from sodam.knowledge.markdown import render as render_markdown
@@ -87,7 +88,7 @@ async def articles_page(
     q: Annotated[str | None, Query(max_length=200)] = None,
 ):
     """Every article (newest first) with filters."""
-    categories = await service.list_categories(ctx.session, workspace_id=ctx.workspace_id)
+    categories = await kb_categories.list_categories(ctx.session, workspace_id=ctx.workspace_id)
     articles = await service.list_articles(
         ctx.session,
         workspace_id=ctx.workspace_id,
@@ -117,7 +118,7 @@ async def _editor(
     notice: str | None = None,
     status_code=200,
 ):
-    categories = await service.list_categories(ctx.session, workspace_id=ctx.workspace_id)
+    categories = await kb_categories.list_categories(ctx.session, workspace_id=ctx.workspace_id)
     config = await kb_settings.get(ctx.session, workspace_id=ctx.workspace_id)
     preview_body = article.body if article else ""
     response = ctx.render(
@@ -173,7 +174,7 @@ async def new_article(
     if category is None:
         return await _editor(ctx)
     lang = locale or ctx.locale
-    body = await service.category_template(
+    body = await kb_categories.category_template(
         ctx.session, workspace_id=ctx.workspace_id, category_id=category, locale=lang
     )
     form = {
@@ -409,7 +410,9 @@ async def health_page(
     items = await hygiene.report(ctx.session, workspace_id=ctx.workspace_id, locale=locale, limit=200)
     config = await kb_settings.get(ctx.session, workspace_id=ctx.workspace_id)
     agents = {a.id: a for a in await accounts.list_agents(ctx.session, workspace_id=ctx.workspace_id)}
-    categories = {c.id: c for c in await service.list_categories(ctx.session, workspace_id=ctx.workspace_id)}
+    categories = {
+        c.id: c for c in await kb_categories.list_categories(ctx.session, workspace_id=ctx.workspace_id)
+    }
     return ctx.render(
         "knowledge/health.html",
         {

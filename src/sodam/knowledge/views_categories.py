@@ -10,14 +10,15 @@ from fastapi.responses import RedirectResponse
 
 from sodam.accounts.sessions import Console, console
 from sodam.core.errors import AppError
-from sodam.knowledge import service, templates
+from sodam.knowledge import categories as kb_categories
+from sodam.knowledge import templates
 from sodam.knowledge.views import Id, edit_kb, error_text, page_base
 
 router = APIRouter(prefix="/console/kb", include_in_schema=False)
 
 
 async def _categories_page(ctx: Console, *, error: str | None = None, status_code: int = 200):
-    categories = await service.list_categories(ctx.session, workspace_id=ctx.workspace_id)
+    categories = await kb_categories.list_categories(ctx.session, workspace_id=ctx.workspace_id)
     return ctx.render(
         "knowledge/categories.html",
         {**await page_base(ctx), "categories": categories, "error": error},
@@ -38,7 +39,7 @@ async def create_category(
     name_en: Annotated[str, Form()] = "",
 ):
     try:
-        await service.create_category(
+        await kb_categories.create_category(
             ctx.session, workspace_id=ctx.workspace_id, slug=slug, names={"ko": name_ko, "en": name_en}
         )
     except AppError as exc:
@@ -55,7 +56,7 @@ async def update_category(
     position: Annotated[int, Form(ge=0, le=1_000_000)] = 0,
 ):
     try:
-        await service.update_category(
+        await kb_categories.update_category(
             ctx.session,
             workspace_id=ctx.workspace_id,
             category_id=category_id,
@@ -71,7 +72,7 @@ async def update_category(
 
 @router.post("/categories/{category_id}/delete")
 async def delete_category(category_id: Id, ctx: Console = Depends(edit_kb)):
-    await service.delete_category(ctx.session, workspace_id=ctx.workspace_id, category_id=category_id)
+    await kb_categories.delete_category(ctx.session, workspace_id=ctx.workspace_id, category_id=category_id)
     return RedirectResponse("/console/kb/categories", status_code=303)
 
 
@@ -94,7 +95,9 @@ async def _template_page(ctx: Console, category, *, form=None, error=None, statu
 @router.get("/categories/{category_id}/template")
 async def template_page(category_id: Id, ctx: Console = Depends(console)):
     """The category's article template (ko/en), with the built-in ones to start from."""
-    category = await service.get_category(ctx.session, workspace_id=ctx.workspace_id, category_id=category_id)
+    category = await kb_categories.get_category(
+        ctx.session, workspace_id=ctx.workspace_id, category_id=category_id
+    )
     return await _template_page(ctx, category)
 
 
@@ -107,11 +110,13 @@ async def save_template(
     builtin: Annotated[str, Form(max_length=40)] = "",
 ):
     """Save the template, or replace it with a built-in one (`builtin`)."""
-    category = await service.get_category(ctx.session, workspace_id=ctx.workspace_id, category_id=category_id)
+    category = await kb_categories.get_category(
+        ctx.session, workspace_id=ctx.workspace_id, category_id=category_id
+    )
     form = {"ko": template_ko, "en": template_en}
     try:
         chosen = templates.builtin(builtin) if builtin else form
-        await service.update_category(
+        await kb_categories.update_category(
             ctx.session, workspace_id=ctx.workspace_id, category_id=category.id, template=chosen
         )
     except AppError as exc:
