@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sodam.routing.engine import AgentSlot, choose, stages
+from sodam.routing.choice import AgentSlot, choose, stages
 from sodam.routing.requirements import derive, keyword_matches, page_matches
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
