@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from sodam.accounts import service as accounts
 from sodam.accounts.models import Role
@@ -18,6 +18,7 @@ from sodam.bot import learning, service
 from sodam.bot import state as bot_state
 from sodam.bot.knowledge_source import KnowledgeBaseSource
 from sodam.bot.models import BotLearningProposal, BotState
+from sodam.bot.reply_jobs import REPLY_LOCK, REPLY_TASK
 from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.conversations.models import MessageKind, SenderType
@@ -27,6 +28,23 @@ from sodam.knowledge import service as knowledge
 from tests.test_console_helpers import add_agent, console_client, csrf_of, post
 
 OPEN = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # Tuesday 12:00 in Seoul: no lead capture
+
+
+async def take_back_jobs(session, conversation_id: int) -> None:
+    """The jobs a message just deferred for this conversation (the bot's reply, learning from an
+    agent's reply), taken back before commit: the test runs them itself, and a live test
+    server's worker taking them first would leave the test's own call with nothing to do."""
+    await session.execute(
+        text(
+            "DELETE FROM procrastinate_jobs WHERE status = 'todo' AND lock = :lock AND task_name = ANY(:tasks)"
+        ),
+        {
+            "lock": REPLY_LOCK.format(conversation_id=conversation_id),
+            "tasks": [REPLY_TASK, "bot.learn_from_agent_reply"],
+        },
+    )
+
+
 QUESTION = "외국에서도 주문 받으시나요?"
 
 ARTICLES = {
@@ -68,6 +86,7 @@ class Handoff:
                 sender_type=SenderType.contact,
                 sender_id=self.contact_id,
             )
+            await take_back_jobs(session, self.conversation_id)
         async with session_scope() as session:
             return await service.handle_customer_message(
                 session, message_id=message.id, kb=KnowledgeBaseSource(), now=OPEN
@@ -89,6 +108,7 @@ class Handoff:
                 sender_id=agent_id or self.ws.agent_id,
                 kind=kind,
             )
+            await take_back_jobs(session, self.conversation_id)
             return message.id
 
     async def learn(self, message_id: int) -> str:
