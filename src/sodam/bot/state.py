@@ -24,6 +24,20 @@ async def get_state(
     )
 
 
+def _fresh(conversation: Conversation, language: str) -> dict:
+    """A new record's columns: listening, nothing offered, answered or collected yet."""
+    return {
+        "workspace_id": conversation.workspace_id,
+        "conversation_id": conversation.id,
+        "state": BotState.listening,
+        "language": language,
+        "offered_article_ids": [],
+        "lead": {},
+        "lead_pending": [],
+        "answers": 0,
+    }
+
+
 async def for_update(
     session: AsyncSession, conversation: Conversation, language: str, known: BotConversation | None = None
 ) -> BotConversation:
@@ -33,16 +47,7 @@ async def for_update(
     if known is None:
         state = await session.scalar(
             pg_insert(BotConversation)
-            .values(
-                workspace_id=conversation.workspace_id,
-                conversation_id=conversation.id,
-                state=BotState.listening,
-                language=language,
-                offered_article_ids=[],
-                lead={},
-                lead_pending=[],
-                answers=0,
-            )
+            .values(**_fresh(conversation, language))
             .on_conflict_do_nothing(index_elements=[BotConversation.conversation_id])
             .returning(BotConversation)
         )
@@ -52,16 +57,7 @@ async def for_update(
         select(BotConversation).where(BotConversation.conversation_id == conversation.id).with_for_update()
     )
     if state is None:
-        state = BotConversation(
-            workspace_id=conversation.workspace_id,
-            conversation_id=conversation.id,
-            state=BotState.listening,
-            language=language,
-            offered_article_ids=[],
-            lead={},
-            lead_pending=[],
-            answers=0,
-        )
+        state = BotConversation(**_fresh(conversation, language))
         session.add(state)
         await session.flush()
     return state
