@@ -31,6 +31,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sodam.nlp.dense import DenseUnits, fuse, shortlist_similarities
+from sodam.nlp.hits import NO_CONFIDENCE as NO_CONFIDENCE
+from sodam.nlp.hits import Confidence as Confidence
+from sodam.nlp.hits import Document as Document
+from sodam.nlp.hits import SearchHit as SearchHit
+from sodam.nlp.hits import SearchResult as SearchResult
 from sodam.nlp.postings import Postings
 from sodam.nlp.text import char_ngrams, english_tokens, has_hangul, morphemes_batch, normalize, tokens
 from sodam.nlp.typos import TypoFixer
@@ -62,102 +67,6 @@ def analyze_batch(texts: Sequence[str], n_min: int = 2, n_max: int = 4) -> list[
             [WORD + t for t in toks] + [CHAR + g for g in char_ngrams(norm, n_min, n_max, normalized=True)]
         )
     return out
-
-
-@dataclass(frozen=True)
-class Document:
-    id: str
-    title: str = ""
-    body: str = ""
-    alternate_questions: Sequence[str] = ()
-    # Sentence vectors of the document's units per dense channel (nlp.encoders.article_units),
-    # computed by a job ahead of time; None: lexical only until they exist.
-    vectors: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    doc_id: str
-    score: float
-    question_coverage: float  # share of the query's idf mass found in the best title/alternate question
-    body_coverage: float
-    # sqrt(query share found in the question × question share found in the query), best question
-    # unit (title or alternate), idf-weighted over distinct terms: 1.0 = same terms both ways.
-    match: float = 0.0
-    # best sentence-vector similarity of the query to one of the article's units (-1: none)
-    dense: float = -1.0
-
-
-@dataclass(frozen=True)
-class Confidence:
-    """How sure the ranking is: a bot answers, offers choices or hands off on these numbers.
-
-    coverage: how well the top article matches, 0..1: the best question's two-way
-    term match (SearchHit.match), or 0.7 × the body's query coverage when the body
-    matches better — an off-topic question shares few terms either way.
-    margin: (top1 - top2) / top1 — near 0 means two articles are equally good.
-    value: coverage + MARGIN_WEIGHT × min(margin, 1), what decision() thresholds.
-
-    With sentence vectors (mode "fused"): coverage is the top article's dense similarity,
-    value its fused score (nlp.dense.fuse) and margin the absolute lead of the fused score
-    over the second article's; thresholds are FUSED_*.
-    """
-
-    coverage: float
-    margin: float
-    ratio: float
-    value: float
-    mode: str = "lexical"
-
-    # Chosen on the paraKQC dev split (bench/faq.py, `sodam bench faq --split dev`).
-    # At these, 91 % of the dev split's off-topic queries are handed off (the issue's target is
-    # 90 %); a lower threshold answers more but hands fewer off (see docs/knowledge.md). One
-    # threshold for both: a sure match is answered, or offered among the top three as choices
-    # when the second article scores within 5 % of it.
-    ANSWER_AT = 0.58
-    CHOICES_AT = 0.58
-    MIN_MARGIN = 0.05
-    # On the decision's answer probability (nlp.dense.answer_probability), chosen with it on the
-    # Korean dev set (bench/faq_tune.py --train): the highest probability at which 90 % of the
-    # issue's traffic mix to hand off is handed off (dev's business-like off-topic questions
-    # weighted 8, the other off-topic ones 20, requests for a person 5). No choices band:
-    # offered choices are not a handoff.
-    FUSED_ANSWER_AT = 0.2489
-    FUSED_CHOICES_AT = 0.2489
-    FUSED_MIN_MARGIN = 0.0
-
-    def decision(
-        self,
-        *,
-        answer_at: float | None = None,
-        choices_at: float | None = None,
-        min_margin: float | None = None,
-    ) -> str:
-        """ "answer", "choices" or "handoff" on value and margin (defaults: the class constants)."""
-        fused = self.mode == "fused"
-        if answer_at is None:
-            answer_at = self.FUSED_ANSWER_AT if fused else self.ANSWER_AT
-        if choices_at is None:
-            choices_at = self.FUSED_CHOICES_AT if fused else self.CHOICES_AT
-        if min_margin is None:
-            min_margin = self.FUSED_MIN_MARGIN if fused else self.MIN_MARGIN
-        if self.value >= answer_at and self.margin >= min_margin:
-            return "answer"
-        if self.value >= choices_at:
-            return "choices"
-        return "handoff"
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    hits: list[SearchHit]
-    confidence: Confidence
-
-    def pairs(self) -> list[tuple[str, float]]:
-        return [(h.doc_id, h.score) for h in self.hits]
-
-
-NO_CONFIDENCE = Confidence(0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass
