@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import secrets
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -111,6 +112,28 @@ class Floor:
             decisions = await engine.dispatch(session, workspace_id=self.ws.workspace_id)
             await session.commit()
             return decisions
+
+    async def bot_messages(self, conversation_id: int, *, wait_s: float = 10.0) -> list:
+        """The conversation's bot messages (the first auto-reply), waiting for the first one: it is
+        sent after the routing lock is let go by whichever dispatch described the customer —
+        maybe a live test server's worker, still sending it when the test's own pass returns."""
+        from sodam.conversations.models import Message, SenderType
+
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            async with session_scope() as session:
+                found = list(
+                    await session.scalars(
+                        select(Message)
+                        .where(
+                            Message.conversation_id == conversation_id, Message.sender_type == SenderType.bot
+                        )
+                        .order_by(Message.id)
+                    )
+                )
+            if found or asyncio.get_running_loop().time() > deadline:
+                return found
+            await asyncio.sleep(0.1)
 
     async def assignee(self, conversation_id: int) -> int | None:
         async with session_scope() as session:

@@ -288,26 +288,8 @@ async def test_first_auto_reply_is_personal_and_names_the_queue_place(floor):
         await session.commit()
         waiting = conv.id
     await f.dispatch()
-    # The first auto-reply is sent after the routing lock is let go, by whichever dispatch
-    # described the customer — maybe a live test server's worker, still sending it now.
-    for _ in range(100):
-        async with session_scope() as session:
-            replies = list(
-                await session.scalars(
-                    select(Message).where(
-                        Message.conversation_id == waiting, Message.sender_type == SenderType.bot
-                    )
-                )
-            )
-        if replies:
-            break
-        await asyncio.sleep(0.1)
-    async with session_scope() as session:
-        first = list(
-            await session.scalars(
-                select(Message).where(Message.conversation_id == ahead, Message.sender_type == SenderType.bot)
-            )
-        )
+    replies = await f.bot_messages(waiting)
+    first = await f.bot_messages(ahead)
     assert len(replies) == 1 and replies[0].payload == {"auto_reply": True}
     assert replies[0].content.startswith("김하나님, 문의 남겨 주셔서 감사합니다.")
     assert "대기 순번은 1번" in replies[0].content
@@ -367,7 +349,6 @@ async def test_half_the_promised_wait_makes_a_conversation_at_risk(floor):
 
 
 async def test_the_first_auto_reply_promises_the_sla_first_response_time(floor):
-    from sodam.conversations.models import Message
     from sodam.sla import service as sla
 
     f = await floor()
@@ -376,12 +357,8 @@ async def test_the_first_auto_reply_promises_the_sla_first_response_time(floor):
         await session.commit()
     conv_id = await f.customer("언제 답변 받을 수 있나요?")
     await f.dispatch()
-    async with session_scope() as session:
-        reply = await session.scalar(
-            select(Message.content).where(
-                Message.conversation_id == conv_id, Message.sender_type == SenderType.bot
-            )
-        )
+    replies = await f.bot_messages(conv_id)
+    reply = replies[0].content if replies else None
     assert reply is not None and "대기 순번은 1번" in reply
     assert "늦어도" in reply and "답변드리겠습니다" in reply
 
