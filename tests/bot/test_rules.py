@@ -22,6 +22,9 @@ from sodam.bot import rules
         "교환 건으로 상담원분이랑 직접 얘기하고 싶은데요",
         "자동응답 말고 사람이요",
         "실제 사람 있어요?",
+        "사람 상담 가능한가요?",
+        "상담원!!!",
+        "상담사랑 채팅 할 수 있나요",
     ],
 )
 def test_asks_for_a_person(text):
@@ -39,6 +42,7 @@ def test_asks_for_a_person(text):
         "직원 할인 있나요",
         "담당자 이메일 알려주세요",
         "매장에 사람 많아요?",
+        "두 사람 상담 예약도 되나요? 같이 받고 싶어요",
     ],
 )
 def test_questions_are_not_requests_for_a_person(text):
