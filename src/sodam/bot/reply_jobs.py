@@ -70,6 +70,14 @@ _LATEST_QUESTION = (
     select(Message).where(*_question_of(Message, _CONVERSATION_ID)).order_by(Message.seq.desc()).limit(1)
 )
 _ANSWERED_AFTER = select(exists().where(*_answered_after(Message, _CONVERSATION_ID, _SEQ)))
+_NEWER_MESSAGE = select(
+    exists().where(
+        Message.conversation_id == _CONVERSATION_ID,
+        Message.sender_type == SenderType.contact,
+        Message.seq > _SEQ,
+        not_flagged("status_request"),
+    )
+)
 _ANSWERED_AND_NEWEST = select(
     exists().where(*_answered_after(Message, _CONVERSATION_ID, _SEQ)),
     select(func.max(Message.seq))
@@ -108,6 +116,13 @@ async def latest_question(session: AsyncSession, conversation_id: int) -> Messag
 
 async def answered_after(session: AsyncSession, conversation_id: int, seq: int) -> bool:
     return bool(await session.scalar(_ANSWERED_AFTER, {"conversation_id": conversation_id, "seq": seq}))
+
+
+async def newer_message_stored(session: AsyncSession, conversation_id: int, seq: int) -> bool:
+    """Without a lock: a customer message after `seq` that answered_and_newest would count as
+    newer (not a "진행 상황?"). Messages are not taken back, so the run that sees one ends
+    "superseded" under the lock too."""
+    return bool(await session.scalar(_NEWER_MESSAGE, {"conversation_id": conversation_id, "seq": seq}))
 
 
 async def answered_and_newest(
