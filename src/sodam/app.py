@@ -140,6 +140,18 @@ def _install_api_docs(app: FastAPI) -> None:
 
 
 def _warm_up_language_models(with_jobs: bool) -> None:
+    # First what the first bot reply and the first handoff would load on the event loop: the
+    # message catalogs (Babel parses the .po files) and the holiday calendar behind the
+    # business hours (importing `holidays`: 0.6 s of the loop under load, every message waited).
+    from datetime import UTC, datetime
+
+    from sodam.core.i18n import LOCALES, catalog
+    from sodam.hours.calendar import DEFAULT_HOURS, is_open
+
+    for locale in LOCALES:
+        catalog(locale)
+    is_open(DEFAULT_HOURS, datetime.now(UTC))
+
     from sodam.nlp.text import get_kiwi
 
     get_kiwi().tokenize("워밍업 문장입니다")

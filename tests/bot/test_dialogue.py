@@ -166,6 +166,63 @@ async def test_a_visitor_message_commits_while_a_slow_bot_search_runs(chat):
     assert await asyncio.wait_for(turn, 20) == "superseded"
 
 
+async def test_a_run_superseded_by_a_newer_message_skips_the_handoff_reads(chat):
+    """A run that a newer message supersedes ends "superseded" under the lock without first
+    reading what a handoff needs (contact, queue place, wait promise); the same question with
+    nothing newer hands off and reads them."""
+    from sqlalchemy import event
+
+    from sodam.bot import service
+    from sodam.conversations.message_path import post_visitor_message
+    from sodam.db.session import get_engine
+
+    off_topic = "오늘 서울 날씨 어때요? 우산 챙겨야 할까요?"  # low confidence: a handoff
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, params, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    engine = get_engine().sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        alone = await chat()
+        assert await alone.say(off_topic) == "handed_off"
+        assert any("FROM contacts" in s for s in statements)
+        statements.clear()
+
+        c = await chat()
+        async with session_scope() as session:
+            conv = await session.get(Conversation, c.conversation_id)
+            first, _ = await conversations.create_message(
+                session, conversation=conv, content=off_topic, sender_type=SenderType.contact,
+                sender_id=c.contact_id,
+            )  # fmt: skip
+        slow = _SlowKnowledge(c.kb)
+
+        async def bot_turn():
+            async with session_scope() as session:
+                return await service.handle_customer_message(session, message_id=first.id, kb=slow)
+
+        turn = asyncio.create_task(bot_turn())
+        await asyncio.wait_for(slow.searching.wait(), 10)
+        await post_visitor_message(
+            workspace_id=c.ws.workspace_id,
+            inbox_id=c.ws.inbox_id,
+            contact_id=c.contact_id,
+            content="아 그리고 하나 더요",
+            client_id="superseded-1",
+            language=None,
+            max_chars=4000,
+        )
+        statements.clear()
+        slow.release.set()
+        assert await asyncio.wait_for(turn, 20) == "superseded"
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert not any("FROM contacts" in s or "agent_states" in s for s in statements), statements
+    assert not [m for m in await c.bot_messages() if (m.payload or {}).get("handoff")]
+
+
 async def test_lead_capture_keeps_the_conversation_language(chat):
     from tests.bot.test_bot_flow import CLOSED
 

@@ -7,7 +7,7 @@ latest question when it runs, not necessarily the message that deferred it.
 
 from __future__ import annotations
 
-from sqlalchemy import exists, func, or_, select, text
+from sqlalchemy import BigInteger, Integer, bindparam, exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -44,13 +44,16 @@ def _answered_after(messages, conversation_id, seq):
     )
 
 
-async def message_to_answer(session: AsyncSession, message_id: int) -> tuple[Message | None, bool]:
-    """What a reply job starts from, in one statement: the job's message, or the conversation's
-    latest question (latest_question) when that is newer and the job's message is a customer's;
-    and whether a bot reply after that one is there already (answered_after). (None, False) when
-    the message is gone."""
+# The statements below are built once (bind parameters for the values): building them per job
+# (aliases, JSONB operators) took several ms of the event loop each, more than running them.
+_MESSAGE_ID = bindparam("message_id", type_=BigInteger)
+_CONVERSATION_ID = bindparam("conversation_id", type_=BigInteger)
+_SEQ = bindparam("seq", type_=Integer)
+
+
+def _message_to_answer_statement():
     job, later, bot = aliased(Message), aliased(Message), aliased(Message)
-    conversation_of = select(job.conversation_id).where(job.id == message_id).scalar_subquery()
+    conversation_of = select(job.conversation_id).where(job.id == _MESSAGE_ID).scalar_subquery()
     latest_id = (
         select(later.id)
         .where(*_question_of(later, conversation_of))
@@ -59,11 +62,40 @@ async def message_to_answer(session: AsyncSession, message_id: int) -> tuple[Mes
         .scalar_subquery()
     )
     answered = exists().where(*_answered_after(bot, Message.conversation_id, Message.seq))
-    rows = (
-        await session.execute(
-            select(Message, answered).where(or_(Message.id == message_id, Message.id == latest_id))
-        )
-    ).all()
+    return select(Message, answered).where(or_(Message.id == _MESSAGE_ID, Message.id == latest_id))
+
+
+_MESSAGE_TO_ANSWER = _message_to_answer_statement()
+_LATEST_QUESTION = (
+    select(Message).where(*_question_of(Message, _CONVERSATION_ID)).order_by(Message.seq.desc()).limit(1)
+)
+_ANSWERED_AFTER = select(exists().where(*_answered_after(Message, _CONVERSATION_ID, _SEQ)))
+_NEWER_MESSAGE = select(
+    exists().where(
+        Message.conversation_id == _CONVERSATION_ID,
+        Message.sender_type == SenderType.contact,
+        Message.seq > _SEQ,
+        not_flagged("status_request"),
+    )
+)
+_ANSWERED_AND_NEWEST = select(
+    exists().where(*_answered_after(Message, _CONVERSATION_ID, _SEQ)),
+    select(func.max(Message.seq))
+    .where(
+        Message.conversation_id == _CONVERSATION_ID,
+        Message.sender_type == SenderType.contact,
+        not_flagged("status_request"),
+    )
+    .scalar_subquery(),
+)
+
+
+async def message_to_answer(session: AsyncSession, message_id: int) -> tuple[Message | None, bool]:
+    """What a reply job starts from, in one statement: the job's message, or the conversation's
+    latest question (latest_question) when that is newer and the job's message is a customer's;
+    and whether a bot reply after that one is there already (answered_after). (None, False) when
+    the message is gone."""
+    rows = (await session.execute(_MESSAGE_TO_ANSWER, {"message_id": message_id})).all()
     by_id = {m.id: (m, bool(a)) for m, a in rows}
     if message_id not in by_id:
         return None, False
@@ -79,13 +111,18 @@ async def message_to_answer(session: AsyncSession, message_id: int) -> tuple[Mes
 async def latest_question(session: AsyncSession, conversation_id: int) -> Message | None:
     """The conversation's newest customer text message that the bot would answer ("진행 상황?"
     is routing's to answer)."""
-    return await session.scalar(
-        select(Message).where(*_question_of(Message, conversation_id)).order_by(Message.seq.desc()).limit(1)
-    )
+    return await session.scalar(_LATEST_QUESTION, {"conversation_id": conversation_id})
 
 
 async def answered_after(session: AsyncSession, conversation_id: int, seq: int) -> bool:
-    return bool(await session.scalar(select(exists().where(*_answered_after(Message, conversation_id, seq)))))
+    return bool(await session.scalar(_ANSWERED_AFTER, {"conversation_id": conversation_id, "seq": seq}))
+
+
+async def newer_message_stored(session: AsyncSession, conversation_id: int, seq: int) -> bool:
+    """Without a lock: a customer message after `seq` that answered_and_newest would count as
+    newer (not a "진행 상황?"). Messages are not taken back, so the run that sees one ends
+    "superseded" under the lock too."""
+    return bool(await session.scalar(_NEWER_MESSAGE, {"conversation_id": conversation_id, "seq": seq}))
 
 
 async def answered_and_newest(
@@ -94,17 +131,9 @@ async def answered_and_newest(
     """Under the conversation's row lock (no message can be added meanwhile), in one statement:
     answered_after(seq), and the seq of the conversation's newest customer message that is not
     a "진행 상황?" (a newer one gets the reply)."""
-    newest = (
-        select(func.max(Message.seq))
-        .where(
-            Message.conversation_id == conversation_id,
-            Message.sender_type == SenderType.contact,
-            not_flagged("status_request"),
-        )
-        .scalar_subquery()
-    )
-    answered = exists().where(*_answered_after(Message, conversation_id, seq))
-    row = (await session.execute(select(answered, newest))).one()
+    row = (
+        await session.execute(_ANSWERED_AND_NEWEST, {"conversation_id": conversation_id, "seq": seq})
+    ).one()
     return bool(row[0]), row[1]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Workspace
-from sodam.bot import dialogue, handoff, rules
+from sodam.bot import dialogue, handoff, reply_jobs, rules
 from sodam.bot import state as state_records
 from sodam.bot.models import BotConversation, BotOutcome, BotState
 from sodam.bot.reply_jobs import answered_and_newest, ensure_reply_job, message_to_answer
@@ -169,11 +169,13 @@ async def handle_customer_message(
     # The inbox's channel hints the bot's messages are stored with (read once per process):
     # read here, not by the first message under the lock.
     await inbox_hints(session, conversation.inbox_id)
-    # A handoff's reads (the contact, the queue place, the wait promise from history) before
-    # the lock too, when the message may lead to one: under the lock only its writes.
+    # A handoff's reads (contact, queue place, wait promise) before the lock too, when the message
+    # may lead to one: under the lock only its writes. Not for a run a newer message supersedes (it
+    # ends so under the lock): while a visitor types line after line, most runs do.
     ready = (
         await handoff.prepare(session, state, conversation, inbox, settings, now)
         if _may_hand_off(state, reading)
+        and not await reply_jobs.newer_message_stored(session, conversation.id, message.seq)
         else None
     )
 

@@ -1,0 +1,106 @@
+"""`python -m bench.bot_job_cpu`: the CPU one bot reply job costs, alone.
+
+With the worker inside `sodam serve`, a reply job's Python runs on the web process's event
+loop, beside the message path (`sodam bench messages`). This measures it without the rest of
+that bench around it (far less noisy on a shared machine): a private embedded PostgreSQL, the
+messages bench's seed (a bot inbox with an empty knowledge base: the bot hands off at the
+first decision), then per conversation one customer line and one call of the job's body
+(`bot.service.handle_customer_message`), timed in process time (Python, psycopg, SQLAlchemy):
+- `handoff`: nothing newer arrives, the run hands the conversation off;
+- `superseded`: a newer line is stored while the run searches (a visitor typing line after
+  line, as in the messages bench), the run ends "superseded" under the lock.
+The first few runs (models and caches loading) are reported apart as `warm`. Last line: JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+
+import typer
+
+os.environ.setdefault("SODAM_BENCH_JOBS", "inprocess")  # the seed's inbox gets the bot
+
+from bench.common import bench_database, console, seed  # noqa: E402
+
+LINE = "Hi, I was charged twice for order #48213, can you check?"
+
+
+async def _measure(url: str, runs: int) -> dict:
+    from sqlalchemy import select
+
+    from sodam.bot import service
+    from sodam.bot.knowledge_source import KnowledgeBaseSource
+    from sodam.channels.models import Inbox
+    from sodam.contacts import service as contacts
+    from sodam.conversations.message_path import post_visitor_message
+    from sodam.db.session import dispose_engine, init_engine, session_scope
+
+    seeded = await seed(url)
+    init_engine(url, pool_size=4)
+    kb = KnowledgeBaseSource()
+    async with session_scope() as session:
+        workspace_id = await session.scalar(select(Inbox.workspace_id).where(Inbox.id == seeded.inbox_id))
+
+    async def say(contact_id: int, text: str, client_id: str) -> dict:
+        message, _ = await post_visitor_message(
+            workspace_id=workspace_id,
+            inbox_id=seeded.inbox_id,
+            contact_id=contact_id,
+            content=text,
+            client_id=client_id,
+            language=None,
+            max_chars=4000,
+        )
+        return message
+
+    class Interrupted:
+        """The knowledge base, with the customer's next line stored while it searches."""
+
+        def __init__(self, contact_id: int, client_id: str):
+            self.contact_id, self.client_id = contact_id, client_id
+
+        async def search(self, session, workspace_id, text, language):
+            await say(self.contact_id, "그리고 하나 더요", self.client_id)
+            return await kb.search(session, workspace_id, text, language)
+
+        def __getattr__(self, name):
+            return getattr(kb, name)
+
+    out: dict = {}
+    try:
+        for kind, n in (("warm", 5), ("handoff", runs), ("superseded", runs)):
+            cpu, outcomes = 0.0, {}
+            for i in range(n):
+                async with session_scope() as session:
+                    contact = await contacts.create(session, workspace_id=workspace_id, name=f"{kind} {i}")
+                message = await say(contact.id, LINE, f"{kind}-{i}")
+                source = Interrupted(contact.id, f"{kind}-{i}-next") if kind == "superseded" else kb
+                started = time.process_time()
+                async with session_scope() as session:
+                    outcome = await service.handle_customer_message(
+                        session, message_id=message["id"], kb=source
+                    )
+                cpu += time.process_time() - started
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            out[kind] = {"runs": n, "cpu_ms_per_job": round(cpu / n * 1e3, 2), "outcomes": outcomes}
+    finally:
+        await dispose_engine()
+    return out
+
+
+def main(runs: int = typer.Option(40, help="conversations per kind (handoff, superseded)")) -> None:
+    from sodam.db.migrate import upgrade
+
+    with bench_database() as (url, _kind):
+        upgrade(url)
+        result = asyncio.run(_measure(url, runs))
+    for kind, figures in result.items():
+        console.print(f"{kind:>10}: {figures['cpu_ms_per_job']:8.2f} ms CPU per job  {figures['outcomes']}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    typer.run(main)
