@@ -127,11 +127,16 @@ async def _ask(workspace_id: int, inbox_id: int, text: str, by_db_id: dict[int, 
 
 
 class _TimedKnowledgeSource:
-    """The bot's knowledge source, unchanged, with the search time recorded."""
+    """The bot's knowledge source, unchanged, with the search time recorded. Everything else
+    the bot calls on it goes to the real source: before this forwarded `start_search`, the
+    bot (which looks it up with getattr) never started the query's encoding early here."""
 
     def __init__(self, inner):
         self.inner = inner
         self.search_ms: list[float] = []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
 
     async def search(self, session, workspace_id, text, language):
         t0 = time.perf_counter()
