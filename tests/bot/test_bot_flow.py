@@ -385,3 +385,68 @@ async def test_handoff_reads_before_the_row_lock_and_only_writes_under_it(chat):
         ahead = await conversations.position_if_queued_now(session, conv)
     assert place == 3
     assert ahead == place  # what the handoff read before the lock, read again: the same place
+
+
+async def test_an_answer_posts_its_two_messages_in_one_statement(chat):
+    """The answer and "도움이 되었나요?" go to sodam_post_message in one round trip, in that
+    order (consecutive seqs), and the assumed-resolution window starts at the question."""
+    from sqlalchemy import event, text
+
+    from sodam.db.session import get_engine
+
+    c = await chat()
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, params, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    engine = get_engine().sync_engine
+    async with session_scope() as session:
+        conv = await conversations.get(
+            session, workspace_id=c.ws.workspace_id, conversation_id=c.conversation_id
+        )
+        message, _ = await conversations.create_message(
+            session,
+            conversation=conv,
+            content="배송기간 얼마나 걸려요?",
+            sender_type=SenderType.contact,
+            sender_id=c.contact_id,
+        )
+        await session.execute(
+            delete(ProcrastinateJob).where(
+                ProcrastinateJob.c.task_name == REPLY_TASK,
+                ProcrastinateJob.c.lock == REPLY_LOCK.format(conversation_id=c.conversation_id),
+            )
+        )
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        async with session_scope() as session:
+            outcome = await service.handle_customer_message(session, message_id=message.id, kb=c.kb, now=OPEN)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert outcome == "answered"
+    posts = [s for s in statements if "sodam_post_message" in s]
+    assert len(posts) == 1 and "unnest" in posts[0], posts
+    # Under the row lock, the first answer in a conversation: "answered already?", the bot's
+    # record (INSERT, then its UPDATE flushed), the conversation's language, the two messages
+    # and the assumed-resolution job — 6 statements (7 when the messages were two calls).
+    locked = next(i for i, s in enumerate(statements) if "FOR NO KEY UPDATE" in s)
+    under_lock = [s.split(" (")[0].split(" SET")[0][:40] for s in statements[locked + 1 :]]
+    assert len(under_lock) == 6, under_lock
+    answer, question = await c.bot_messages()
+    assert answer.payload["article"]["title"] == "배송 기간 안내"
+    assert question.content == "도움이 되었나요?"
+    assert message.seq + 1 == answer.seq and answer.seq + 1 == question.seq
+    async with session_scope() as session:
+        conv = await conversations.get(
+            session, workspace_id=c.ws.workspace_id, conversation_id=c.conversation_id
+        )
+        assert conv.last_seq == question.seq and conv.last_message_preview == "도움이 되었나요?"
+        after = await session.scalars(
+            text(
+                "SELECT (args->>'after_seq')::bigint FROM procrastinate_jobs"
+                " WHERE task_name = 'bot.assume_resolved' AND (args->>'conversation_id')::bigint = :c"
+            ),
+            {"c": c.conversation_id},
+        )
+        assert list(after) == [question.seq]

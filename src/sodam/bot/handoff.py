@@ -20,7 +20,7 @@ from sodam.conversations.models import MessageKind, SenderType
 from sodam.core.i18n import gettext, normalise
 
 if TYPE_CHECKING:
-    from sodam.bot.service import BotReplier
+    from sodam.bot.replier import BotReplier
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9\-\s()]{6,18}[0-9]$")

@@ -13,21 +13,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Workspace
 from sodam.bot import dialogue, handoff, reply_jobs, rules
 from sodam.bot import state as state_records
 from sodam.bot.models import BotConversation, BotOutcome, BotState
+from sodam.bot.replier import BotReplier as BotReplier
 from sodam.bot.reply_jobs import answered_and_newest, ensure_reply_job, message_to_answer
 from sodam.campaigns import announcements
 from sodam.channels import hours
 from sodam.channels import service as inboxes
 from sodam.channels.models import Inbox
-from sodam.conversations import service as conversations
 from sodam.conversations.message_path import inbox_hints
-from sodam.conversations.models import Conversation, Message, MessageKind, SenderType, Status
+from sodam.conversations.models import Conversation, Message, SenderType, Status
 from sodam.core.i18n import gettext
 
 DEFAULT_ASSUME_AFTER_S = 30 * 60
@@ -79,30 +79,6 @@ def bot_settings(inbox: Inbox) -> dict[str, Any]:
         "business_hours": settings.get("business_hours") or hours.DEFAULT_HOURS,
         "assume_after_s": int(settings.get("bot_assume_resolved_after_s", DEFAULT_ASSUME_AFTER_S)),
     }
-
-
-class BotReplier:
-    """Sends the bot's messages into a conversation in its language."""
-
-    def __init__(self, session: AsyncSession, conversation: Conversation, language: str):
-        self.session = session
-        self.conversation = conversation
-        self.language = language
-
-    def t(self, key: str, **params: Any) -> str:
-        return gettext(self.language, key, **params)
-
-    async def say(self, content: str, payload: dict[str, Any] | None = None) -> Message:
-        message, _ = await conversations.create_message(
-            self.session,
-            conversation=self.conversation,
-            content=content,
-            sender_type=SenderType.bot,
-            sender_id=None,
-            kind=MessageKind.bot,
-            payload=payload,
-        )
-        return message
 
 
 def _for_bot(settings: dict[str, Any], conversation: Conversation | None) -> bool:
@@ -182,12 +158,7 @@ async def handle_customer_message(
     # Lock only to write, and check again what may have changed meanwhile. NO KEY UPDATE, as
     # the message function takes it: it orders the conversation's writers without holding up
     # the key checks of rows that only refer to it (sentiment, events).
-    conversation = await session.scalar(
-        select(Conversation)
-        .where(Conversation.id == message.conversation_id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
+    conversation = await session.scalar(_LOCK_CONVERSATION, {"conversation_id": message.conversation_id})
     if not _for_bot(settings, conversation):
         return "not_for_bot"
     # Jobs can run twice (a retry, a second worker): under the conversation's row lock,
@@ -234,27 +205,44 @@ def _may_hand_off(state: BotConversation | None, reading) -> bool:
     return answer is None or not answer.candidates or answer.decision not in ("answer", "choices")
 
 
+# The decision's statements are built once with bind parameters (as reply_jobs' are): built per
+# call, each cost about as much CPU as running it.
+_CONVERSATION_INBOX_STATE = (
+    select(Conversation, Inbox, BotConversation, Workspace)
+    .select_from(Conversation)
+    .join(Workspace, Workspace.id == Conversation.workspace_id)
+    .outerjoin(
+        Inbox, and_(Inbox.id == bindparam("inbox_id"), Inbox.workspace_id == bindparam("workspace_id"))
+    )
+    .outerjoin(
+        BotConversation,
+        and_(
+            BotConversation.conversation_id == Conversation.id,
+            BotConversation.workspace_id == Conversation.workspace_id,
+        ),
+    )
+    .where(Conversation.id == bindparam("conversation_id"))
+)
+# NO KEY UPDATE, as the message function takes it (see handle_customer_message).
+_LOCK_CONVERSATION = (
+    select(Conversation)
+    .where(Conversation.id == bindparam("conversation_id"))
+    .with_for_update(key_share=True)
+    .execution_options(populate_existing=True)
+)
+
+
 async def _conversation_inbox_state(
     session: AsyncSession, message: Message
 ) -> tuple[Conversation | None, Inbox, BotConversation | None]:
     """The message's conversation, its inbox and the bot's record of it, in one statement (the
     workspace too: the answer's help-center link reads it from the session, no statement)."""
-    row = (
-        await session.execute(
-            select(Conversation, Inbox, BotConversation, Workspace)
-            .select_from(Conversation)
-            .join(Workspace, Workspace.id == Conversation.workspace_id)
-            .outerjoin(Inbox, and_(Inbox.id == message.inbox_id, Inbox.workspace_id == message.workspace_id))
-            .outerjoin(
-                BotConversation,
-                and_(
-                    BotConversation.conversation_id == Conversation.id,
-                    BotConversation.workspace_id == Conversation.workspace_id,
-                ),
-            )
-            .where(Conversation.id == message.conversation_id)
-        )
-    ).first()
+    params = {
+        "conversation_id": message.conversation_id,
+        "inbox_id": message.inbox_id,
+        "workspace_id": message.workspace_id,
+    }
+    row = (await session.execute(_CONVERSATION_INBOX_STATE, params)).first()
     conversation, inbox, state, workspace = row if row is not None else (None, None, None, None)
     # The identity map holds objects weakly: kept for the session's life, so that it is there.
     session.info["bot_workspace"] = workspace
@@ -462,18 +450,20 @@ async def _answer(
     state.answers += 1
     # The card under the message carries the article's title and link: name it once.
     lead = bot.t("bot.answer_next") + "\n\n" if same_question else ""
-    await bot.say(
-        lead + (candidate.snippet or candidate.title),  # an article with no body: its title
-        payload={"article": {"id": candidate.article_id, "title": candidate.title, "url": candidate.url}},
-    )
-    question = await bot.say(
-        bot.t("bot.helpful_question"),
-        payload={
-            "quick_replies": [
-                {"label": bot.t("bot.yes_helpful"), "reply": bot.t("bot.yes_helpful"), "value": "yes"},
-                {"label": bot.t("bot.no_helpful"), "reply": bot.t("bot.no_helpful"), "value": "no"},
-            ]
-        },
+    _, question = await bot.say_all(
+        (
+            lead + (candidate.snippet or candidate.title),  # an article with no body: its title
+            {"article": {"id": candidate.article_id, "title": candidate.title, "url": candidate.url}},
+        ),
+        (
+            bot.t("bot.helpful_question"),
+            {
+                "quick_replies": [
+                    {"label": bot.t("bot.yes_helpful"), "reply": bot.t("bot.yes_helpful"), "value": "yes"},
+                    {"label": bot.t("bot.no_helpful"), "reply": bot.t("bot.no_helpful"), "value": "no"},
+                ]
+            },
+        ),
     )
     await defer_in_tx(
         bot.session,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +38,25 @@ def _fresh(conversation: Conversation, language: str) -> dict:
     }
 
 
+_FRESH_COLUMNS = (
+    "workspace_id",
+    "conversation_id",
+    "state",
+    "language",
+    "offered_article_ids",
+    "lead",
+    "lead_pending",
+    "answers",
+)
+# Built once with bind parameters (each bot decision of a new conversation runs it).
+_INSERT_FRESH = (
+    pg_insert(BotConversation)
+    .values({name: bindparam(name) for name in _FRESH_COLUMNS})
+    .on_conflict_do_nothing(index_elements=[BotConversation.conversation_id])
+    .returning(BotConversation)
+)
+
+
 async def for_update(
     session: AsyncSession, conversation: Conversation, language: str, known: BotConversation | None = None
 ) -> BotConversation:
@@ -45,12 +64,7 @@ async def for_update(
     the job read before its search; when there was none, the record is inserted at once (one
     statement; a job that raced it to the insert finds it below)."""
     if known is None:
-        state = await session.scalar(
-            pg_insert(BotConversation)
-            .values(**_fresh(conversation, language))
-            .on_conflict_do_nothing(index_elements=[BotConversation.conversation_id])
-            .returning(BotConversation)
-        )
+        state = await session.scalar(_INSERT_FRESH, _fresh(conversation, language))
         if state is not None:
             return state
     state = await session.scalar(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.campaigns.models import SEVERITIES, Announcement
@@ -37,17 +37,19 @@ def is_active(a: Announcement, now: datetime | None = None) -> bool:
     )
 
 
+# Built once (every bot decision reads it): building it per call cost more CPU than running it.
+_ACTIVE = (
+    select(Announcement)
+    .where(Announcement.workspace_id == bindparam("workspace_id"), live_condition(bindparam("now")))
+    .order_by(Announcement.id)
+)
+
+
 async def active(
     session: AsyncSession, workspace_id: int, *, now: datetime | None = None
 ) -> list[Announcement]:
     """The announcements active now, oldest first (the IVR plays them in this order)."""
-    return list(
-        await session.scalars(
-            select(Announcement)
-            .where(Announcement.workspace_id == workspace_id, live_condition(now or _now()))
-            .order_by(Announcement.id)
-        )
-    )
+    return list(await session.scalars(_ACTIVE, {"workspace_id": workspace_id, "now": now or _now()}))
 
 
 def text_of(a: Announcement, language: str) -> str:

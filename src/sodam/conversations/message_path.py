@@ -234,6 +234,48 @@ async def create_message(
     return message, True
 
 
+async def create_messages(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    messages: list[tuple[str, dict[str, Any] | None]],
+    sender_type: SenderType,
+    sender_id: int | None,
+    kind: MessageKind = MessageKind.text,
+    max_chars: int = 10_000,
+) -> list[Message]:
+    """Several new messages (content, payload) of one sender, in this order, in one round trip:
+    the same sodam_post_message calls as create_message one after another (no client_id, so
+    each is stored). The bot's answer and its "도움이 되었나요?" go together."""
+    hints = await inbox_hints(session, conversation.inbox_id)
+    batch = [
+        _post_params(
+            workspace_id=conversation.workspace_id,
+            inbox_id=conversation.inbox_id,
+            contact_id=conversation.contact_id,
+            conversation_id=conversation.id,
+            content=content,
+            sender_type=sender_type,
+            sender_id=sender_id,
+            kind=kind,
+            client_id=None,
+            payload=payload,
+            language=None,
+            max_chars=max_chars,
+            hints=hints,
+        )
+        for content, payload in messages
+    ]
+    values = {name: [params[name] for params in batch] for name, _ in _BATCH_COLUMNS}
+    results = list(await session.scalars(_POST_MESSAGES_ORM, values))
+    stored = []
+    for result in results:
+        stored.append(_message_from_row(result["message"]))
+        _remember(message_out_row(result["message"]))
+    _apply_conversation_row(conversation, results[-1]["conversation"])
+    return stored
+
+
 # Many sodam_post_message calls in one statement (so one transaction and one round
 # trip), called in the batch's order; row i is caller i's result.
 _BATCH_COLUMNS = (
@@ -257,6 +299,20 @@ POST_MESSAGES_SQL = (
     " b.payload::jsonb, b.language, b.jobs::jsonb, b.preview_chars, %(skip_locked)s)"
     " FROM unnest("
     + ", ".join(f"%({name})s::{kind}[]" for name, kind in _BATCH_COLUMNS)
+    + ") WITH ORDINALITY AS b("
+    + ", ".join(name for name, _ in _BATCH_COLUMNS)
+    + ", ord) ORDER BY b.ord"
+)
+
+
+# The same through an ORM session (the caller's transaction, which may hold the conversation:
+# never skip it).
+_POST_MESSAGES_ORM = text(
+    "SELECT sodam_post_message(b.workspace_id, b.inbox_id, b.contact_id, b.conversation_id,"
+    " CAST(b.sender_type AS sender_type), b.sender_id, CAST(b.kind AS message_kind), b.content,"
+    " b.client_id, CAST(b.payload AS jsonb), b.language, CAST(b.jobs AS jsonb), b.preview_chars, false)"
+    " FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _BATCH_COLUMNS)
     + ") WITH ORDINALITY AS b("
     + ", ".join(name for name, _ in _BATCH_COLUMNS)
     + ", ord) ORDER BY b.ord"

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sodam.conversations.message_path import POST_MESSAGES_SQL as POST_MESSAGES_SQL
 from sodam.conversations.message_path import PREVIEW_CHARS as PREVIEW_CHARS
 from sodam.conversations.message_path import create_message as create_message
+from sodam.conversations.message_path import create_messages as create_messages
 from sodam.conversations.message_path import forget_conversations as forget_conversations
 from sodam.conversations.message_path import message_out_row as message_out_row
 from sodam.conversations.message_path import post_visitor_message as post_visitor_message

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.core.errors import Invalid, NotFound
@@ -384,6 +384,16 @@ def feedback_factor(up: int, down: int) -> float:
     return 1.0 + FEEDBACK_WEIGHT * (2 * share - 1)
 
 
+# Built once: the bot's searches read it on most questions.
+_FEEDBACK_COUNTS = select(
+    KbArticle.id,
+    KbArticle.helpful_count + KbArticle.bot_confirmed_count,
+    KbArticle.not_helpful_count + KbArticle.bot_unhelpful_count,
+).where(
+    KbArticle.workspace_id == bindparam("workspace_id"), KbArticle.id.in_(bindparam("ids", expanding=True))
+)
+
+
 async def _with_feedback(session: AsyncSession, workspace_id: int, hits: list[KbHit]) -> list[KbHit]:
     """Hits re-scored by feedback_factor and re-sorted (the confidence stays the lexical one).
 
@@ -394,11 +404,7 @@ async def _with_feedback(session: AsyncSession, workspace_id: int, hits: list[Kb
     if all(a.score > b.score * spread for a, b in zip(hits, hits[1:], strict=False)):
         return hits
     rows = await session.execute(
-        select(
-            KbArticle.id,
-            KbArticle.helpful_count + KbArticle.bot_confirmed_count,
-            KbArticle.not_helpful_count + KbArticle.bot_unhelpful_count,
-        ).where(KbArticle.workspace_id == workspace_id, KbArticle.id.in_([h.article_id for h in hits]))
+        _FEEDBACK_COUNTS, {"workspace_id": workspace_id, "ids": [h.article_id for h in hits]}
     )
     factors = {r[0]: feedback_factor(r[1], r[2]) for r in rows}
     boosted = [replace(h, score=h.score * factors.get(h.article_id, 1.0)) for h in hits]
