@@ -108,3 +108,19 @@ async def test_an_assignment_never_shows_above_the_message_it_followed(live_serv
     await client.aclose()
     timeline = page[page.index('id="messages"') :]
     assert timeline.index("상담원 연결해 주세요") < timeline.index("data-event-id=")
+
+
+async def test_the_knowledge_base_counts_votes_in_words_not_emoji(live_server, make_workspace):
+    """Chromium without an emoji font drew 👍 / 👎 as empty boxes in the list's header and the
+    editor's counts (the first hour, 2026-12-04)."""
+    ws = await make_workspace()
+    async with session_scope() as session:
+        article = await knowledge.create_article(
+            session, workspace_id=ws.workspace_id, title="선물 포장", body="가능합니다.", status="published"
+        )
+    client = await console_client(live_server, ws.agent_email, ws.agent_password)
+    listing = await client.get("/console/kb")
+    editor = await client.get(f"/console/kb/articles/{article.id}")
+    assert "<th>도움됨 / 안 됨</th>" in listing.text and "👍" not in listing.text
+    assert "조회 0회 · 도움됨 0 · 도움 안 됨 0" in editor.text and "👎" not in editor.text
+    await client.aclose()

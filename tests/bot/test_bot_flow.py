@@ -450,3 +450,34 @@ async def test_an_answer_posts_its_two_messages_in_one_statement(chat):
             {"c": c.conversation_id},
         )
         assert list(after) == [question.seq]
+
+
+async def test_outside_default_hours_with_someone_online_hands_off_without_the_lead_form(chat):
+    """The first hour: at 07:54 on a Saturday, with the admin online, the demo's bot asked for a
+    name, an e-mail and a phone "so that an agent can get back to you", then promised "보통 1분
+    안에". An inbox without its own hours is routed whenever someone is online, so the lead form
+    is for when nobody is."""
+    import sodam.routing.tasks  # noqa: F401 - registers routing's wait estimate, as a serving process does
+    from sodam.routing import service as routing
+    from sodam.routing.models import Availability
+
+    c = await chat()
+    async with session_scope() as session:
+        await routing.update_agent_routing(
+            session,
+            workspace_id=c.ws.workspace_id,
+            agent_id=c.ws.agent_id,
+            capacity={"default": 2},
+            skills={},
+        )
+        await routing.set_availability(
+            session,
+            workspace_id=c.ws.workspace_id,
+            agent_id=c.ws.agent_id,
+            availability=Availability.online,
+            chosen=False,
+            reason="test",
+        )
+    assert await c.say("상담원 연결해 주세요", now=CLOSED) == "handed_off"
+    final = [m for m in await c.bot_messages() if m.kind == MessageKind.bot][-1]
+    assert "보통 1분 안에 답변드립니다" in final.content and "성함" not in final.content

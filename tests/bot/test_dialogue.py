@@ -333,3 +333,44 @@ async def test_lines_typed_before_the_reply_job_runs_share_it_and_it_answers_the
     assert outcome in ("answered", "already_handled")  # (a live test server's worker may run it first)
     answers = [m for m in await c.bot_messages() if (m.payload or {}).get("article")]
     assert answers and answers[-1].payload["article"]["title"] == "배송 기간 안내"
+
+
+def test_the_system_and_the_bot_are_not_honoured_as_people():
+    """The first hour saw "시스템님이 김관리 (Admin)님에게 배정했습니다" after routing assigned."""
+    from types import SimpleNamespace
+
+    from sodam.conversations.event_lines import event_line
+    from sodam.core.i18n import gettext
+
+    assigned = SimpleNamespace(
+        type="conversation.assigned", actor_type="system", actor_id=None, data={"assignee": {"to": 7}}
+    )
+    released = SimpleNamespace(
+        type="conversation.assigned", actor_type="bot", actor_id=None, data={"assignee": {"to": None}}
+    )
+    by_agent = SimpleNamespace(
+        type="conversation.assigned", actor_type="agent", actor_id=3, data={"assignee": {"to": 7}}
+    )
+    agents = {3: "김관리", 7: "이민지"}
+    for lang, expected in (
+        (
+            "ko",
+            [
+                "시스템이 이민지님에게 배정했습니다",
+                "봇이 배정을 해제했습니다",
+                "김관리님이 이민지님에게 배정했습니다",
+            ],
+        ),
+        (
+            "en",
+            [
+                "System assigned this to 이민지",
+                "Bot unassigned this conversation",
+                "김관리 assigned this to 이민지",
+            ],
+        ),
+    ):
+        ctx = SimpleNamespace(t=lambda key, _l=lang, **kw: gettext(_l, key, **kw))
+        lines = [event_line(ctx, e, agents, {}) for e in (assigned, released, by_agent)]
+        assert lines == expected
+        assert "시스템님" not in " ".join(lines) and "봇님" not in " ".join(lines)

@@ -69,3 +69,51 @@ async def test_closed_header_handoff_and_bar_give_the_same_opening(client, make_
     assert header["strings"]["reply_time"].startswith("We're closed now")
     assert when in said and "minutes" not in said
     assert queue["position"] == 1 and queue["wait_seconds"] is None and queue["opens_at"]
+
+
+async def test_without_its_own_hours_and_someone_online_the_header_promises_the_staffed_wait(
+    db, make_workspace, monkeypatch
+):
+    """The first hour: the demo inbox never set its hours; at 07:54 on a Saturday the header said
+    "지금은 운영 시간이 아니어서 모레 09:00부터 답변드립니다" while the bot, with the admin online,
+    handed off with "보통 1분 안에 답변드립니다". The header reads the place a customer handed
+    over now would take, so it gives the handoff's figure."""
+    import sodam.routing.tasks  # noqa: F401 - registers routing's wait estimate, as a serving process does
+    from sodam.app import create_app
+    from sodam.channels import hours as channel_hours
+    from sodam.config import Settings
+    from sodam.routing import service as routing
+    from sodam.routing.models import Availability
+
+    today = DAYS[datetime.now(UTC).astimezone().weekday()]
+    other = next(d for d in DAYS if d != today and d != DAYS[(DAYS.index(today) + 1) % 7])
+    # The default hours closed now, whatever the hour the suite runs at (this process only).
+    monkeypatch.setattr(
+        channel_hours, "DEFAULT_HOURS", {"timezone": "Asia/Seoul", "days": {other: ["09:00", "18:00"]}}
+    )
+    ws = await make_workspace(bot_enabled=True, lead_capture="off")
+    app = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(Settings())), base_url="http://sodam.test"
+    )
+    async with app:
+        nobody = (await app.get(f"/widget/v1/{ws.inbox_token}/config", params={"locale": "ko"})).json()
+        assert nobody["strings"]["reply_time"].startswith("지금은 운영 시간이 아니어서")
+        async with session_scope() as session:
+            await routing.update_agent_routing(
+                session,
+                workspace_id=ws.workspace_id,
+                agent_id=ws.agent_id,
+                capacity={"default": 2},
+                skills={},
+            )
+            await routing.set_availability(
+                session,
+                workspace_id=ws.workspace_id,
+                agent_id=ws.agent_id,
+                availability=Availability.online,
+                chosen=False,
+                reason="test",
+            )
+            await session.commit()
+        staffed = (await app.get(f"/widget/v1/{ws.inbox_token}/config", params={"locale": "ko"})).json()
+    assert staffed["strings"]["reply_time"] == "보통 1분 안에 답변드립니다"

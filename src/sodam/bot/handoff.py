@@ -49,15 +49,19 @@ async def prepare(session, state, conversation, inbox, settings, now: datetime) 
         session, workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
     )
     collecting = state is not None and state.state == BotState.collecting_lead
-    if not collecting and _missing_lead(contact, settings, now):
-        return Prepared(contact, None, None)  # the handoff asks for the lead first
     position = await conversations.position_if_queued_now(session, conversation)
     promise = await wait_promise(session, inbox, now, position)
+    if not collecting and _missing_lead(contact, settings, now, staffed=promise.open_now):
+        return Prepared(contact, None, None)  # the handoff asks for the lead first
     return Prepared(contact, position, promise)
 
 
-def _missing_lead(contact, settings, now: datetime) -> list[str]:
-    open_now = hours.is_open(settings["business_hours"], now)
+def _missing_lead(contact, settings, now: datetime, staffed: bool = False) -> list[str]:
+    """The contact details to ask for first. "Outside hours" is when nobody will answer soon: an
+    inbox without its own hours that has agents online now promises their wait (see
+    channels.promise), so asking for an e-mail "so that we can get back to you" would contradict
+    the "보통 1분 안에" said right after."""
+    open_now = staffed or hours.is_open(settings["business_hours"], now)
     wants_lead = settings["lead_capture"] == "always" or (
         settings["lead_capture"] == "outside_hours" and not open_now
     )
@@ -85,7 +89,8 @@ async def hand_off(
 ) -> str:
     state.handoff_reason = reason
     contact = await _contact(session, conversation, ready)
-    missing = _missing_lead(contact, settings, now)
+    staffed = bool(ready and ready.promise and ready.promise.open_now)
+    missing = _missing_lead(contact, settings, now, staffed=staffed)
     if missing and state.state != BotState.collecting_lead:
         state.state = BotState.collecting_lead
         state.lead_pending = missing

@@ -153,9 +153,12 @@ async def widget_config(
     lang = normalise(locale) if locale else negotiate(request.headers.get("accept-language"))
     settings = inbox.settings or {}
     strings = {key.split(".", 1)[1]: gettext(lang, key) for key in WIDGET_STRINGS}
-    # One promise: the same figure as the bot's handoff message and the waiting bar.
+    # One promise: the same figure as the bot's handoff message and the waiting bar — read for
+    # the place a customer handed over now would take, so that an inbox without its own hours
+    # that has agents online promises their wait here too, as the handoff message does.
     now = datetime.now(UTC)
-    strings["reply_time"] = promise_line(await wait_promise(session, inbox, now), now, lang)
+    position = await conversations.next_position(session, inbox_id=inbox.id)
+    strings["reply_time"] = promise_line(await wait_promise(session, inbox, now, position), now, lang)
     greeting = settings.get(f"greeting_{lang}") or ""
     if greeting:
         strings["greeting"] = greeting

@@ -4,12 +4,22 @@ in the agent's language."""
 from __future__ import annotations
 
 from sodam.accounts.sessions import Console
-from sodam.core.korean import ro
+from sodam.core.korean import i_ga, ro
 from sodam.core.templating import shown_time
 
 
 def event_line(ctx: Console, event, agents: dict[int, str], teams: dict[int, str]) -> str | None:
     """A system line for the conversation view, in the agent's language (None: not shown)."""
+    line = _line(ctx, event, agents, teams)
+    if line and event.actor_type in ("bot", "system"):
+        # The Korean lines honour a person ("김관리님이 …"); the system and the bot are not
+        # people: "시스템이 김관리님에게 배정했습니다", never "시스템님이".
+        actor = ctx.t("console.bot" if event.actor_type == "bot" else "console.system")
+        line = line.replace(f"{actor}님이", f"{actor}{i_ga(actor)}")
+    return line
+
+
+def _line(ctx: Console, event, agents: dict[int, str], teams: dict[int, str]) -> str | None:
     data = event.data or {}
     if event.actor_type == "agent":
         actor = agents.get(event.actor_id or 0, ctx.t("console.agent.unknown"))

@@ -79,6 +79,17 @@ async def queue_position(session: AsyncSession, *, inbox_id: int, conversation_i
     return int(ahead or 0) + 1
 
 
+async def next_position(session: AsyncSession, *, inbox_id: int) -> int:
+    """The place a customer handed to a person now would take: behind everyone of the inbox
+    waiting for a person (what the widget's header promises before there is a conversation)."""
+    waiting = await session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.inbox_id == inbox_id, *waiting_for_a_person())
+    )
+    return int(waiting or 0) + 1
+
+
 async def position_if_queued_now(session: AsyncSession, conversation: Conversation) -> int | None:
     """The place queue_position gives the conversation once it joins the queue now (the bot's
     handoff reads it before it locks the row): behind every conversation of its inbox waiting

@@ -33,6 +33,7 @@ from sodam.conversations.models import (
     SenderType,
     Status,
 )
+from sodam.conversations.queue import next_position as next_position
 from sodam.conversations.queue import position_if_queued_now as position_if_queued_now
 from sodam.conversations.queue import queue_position as queue_position
 from sodam.conversations.queue import typical_first_response_seconds as typical_first_response_seconds

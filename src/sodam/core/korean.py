@@ -1,4 +1,4 @@
-"""Korean particles that depend on the word before them (로 / 으로)."""
+"""Korean particles that depend on the word before them (로 / 으로, 이 / 가)."""
 
 from __future__ import annotations
 
@@ -23,3 +23,13 @@ def ro(word: str) -> str:
         return "(으)로"
     final = (code - HANGUL_FIRST) % 28
     return "로" if final in (0, FINAL_RIEUL) else "으로"
+
+
+def i_ga(word: str) -> str:
+    """The subject particle 이 or 가 for `word` ("시스템이", "봇이", "매니저가"); "이(가)" when
+    that cannot be told."""
+    stripped = word.rstrip(TRAILING)
+    code = ord(stripped[-1]) if stripped else 0
+    if not HANGUL_FIRST <= code <= HANGUL_LAST:
+        return "이(가)"
+    return "가" if (code - HANGUL_FIRST) % 28 == 0 else "이"

@@ -84,6 +84,15 @@
   }
   function nearBottom(list) { return list.scrollHeight - list.scrollTop - list.clientHeight < 120; }
   function scrollDown(list) { list.scrollTop = list.scrollHeight; }
+  // The list shrinks after it is shown (the assist panel and the reply tools fill in below it):
+  // a list that was at its end stays there, so the latest message is never hidden.
+  function keepAtEnd(list) {
+    if (!list || list.dataset.pinned || typeof ResizeObserver !== "function") return;
+    list.dataset.pinned = "1";
+    var atEnd = true;
+    list.addEventListener("scroll", function () { atEnd = nearBottom(list); }, { passive: true });
+    new ResizeObserver(function () { if (atEnd) scrollDown(list); }).observe(list);
+  }
 
   function appendMessage(m) {
     var c = openConversation();
@@ -559,7 +568,7 @@
   function onConversationShown() {
     closePicker();
     var list = document.getElementById("messages");
-    if (list) scrollDown(list);
+    if (list) { scrollDown(list); keepAtEnd(list); }
     localiseTimes();
     syncNoteMode();
     markSelected();

@@ -39,6 +39,15 @@
       }
     }
 
+    // The card grows once its questions arrive: a list that was at its end follows it, so the
+    // customer sees the stars rather than half a card under the "상담이 종료되었습니다" bar.
+    function show(box, ...parts) {
+      const list = ctx.ui && ctx.ui.messages;
+      const atEnd = list && list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+      box.replaceChildren(...parts);
+      if (atEnd) list.scrollTop = list.scrollHeight;
+    }
+
     async function fill(box, s) {
       style(box);
       let data;
@@ -46,14 +55,15 @@
         data = await api(`/surveys/${encodeURIComponent(s.token)}`, { visitor: S.visitor });
       } catch (err) {
         // The 410's message is in the customer's language (survey_expired).
-        if (err.status === 410) box.replaceChildren(el('p', { class: 'done', text: err.message }));
+        if (err.status === 410) show(box, el('p', { class: 'done', text: err.message }));
         else box.remove();
         return;
       }
       const t = data.strings;
       const first = data.questions[0];
       if (!first || first.type !== 'csat') {
-        box.replaceChildren(
+        show(
+          box,
           el('a', { class: 'go', href: `${base}${data.url}`, target: '_blank', rel: 'noopener', role: 'button', text: t.open })
         );
         return;
@@ -73,7 +83,7 @@
         const first = data.questions[0];
         form(box, s, data, first, data.questions.find((q) => q.type === 'text'), score);
       });
-      box.replaceChildren(shown, el('p', { class: 'done', role: 'status', text: t.thanks }), again);
+      show(box, shown, el('p', { class: 'done', role: 'status', text: t.thanks }), again);
     }
 
     function form(box, s, data, first, comment, previous) {
@@ -114,7 +124,7 @@
           send.disabled = false;
         }
       });
-      box.replaceChildren(...[stars, text, send, error].filter(Boolean));
+      show(box, ...[stars, text, send, error].filter(Boolean));
       paint();
     }
 
