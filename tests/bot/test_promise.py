@@ -27,7 +27,8 @@ async def _handoff(client, ws, lang: str) -> tuple[str, dict]:
     text = "상담원 연결해 주세요" if lang == "ko" else "I want to talk to a human"
     token, sent = await visitor_says(client, ws.inbox_token, text)
     said = None
-    for _ in range(200):
+    # The live server's worker runs the job; under a loaded suite it can take a while.
+    for _ in range(600):
         async with session_scope() as session:
             said = await session.scalar(
                 select(Message.content).where(
