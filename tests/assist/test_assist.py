@@ -152,6 +152,30 @@ def test_pairs_of_skips_notes_and_joins_an_answer():
     ]
 
 
+def test_the_question_skips_the_answers_to_the_bots_lead_form():
+    """The first hour: after a handoff through the lead form, the panel quoted "고객 질문:
+    chulsoo@example.kr 010-1234-5678". The lead form's answers are not the question."""
+    from sodam.conversations.models import MessageKind
+
+    def m(i, sender, content, kind=MessageKind.text, payload=None):
+        return Message(id=i, sender_type=sender, content=content, kind=kind, payload=payload)
+
+    bot, contact = SenderType.bot, SenderType.contact
+    newest_first = [
+        m(7, bot, "감사합니다. 상담원을 연결해 드릴게요.", MessageKind.bot, {"handoff": True}),
+        m(6, contact, "010-1234-5678"),
+        m(5, bot, "전화번호를 알려 주세요.", MessageKind.bot, {"lead": "phone"}),
+        m(4, contact, "chulsoo@example.kr"),
+        m(3, bot, "답변드릴 수 있도록 이메일을 알려 주세요.", MessageKind.bot, {"lead": "email"}),
+        m(2, contact, "포장을 선물용으로 바꿀 수 있나요?"),
+        m(1, bot, "안녕하세요! 무엇을 도와드릴까요?", MessageKind.bot),
+    ]
+    assert service._question_of(newest_first) == ("포장을 선물용으로 바꿀 수 있나요?", 2)
+    # Without the lead form, the customer's last two lines since the last answer, as before.
+    plain = [m(3, contact, "선물 포장도 되나요?"), m(2, contact, "그리고"), m(1, bot, "네", MessageKind.bot)]
+    assert service._question_of(plain) == ("그리고 선물 포장도 되나요?", 3)
+
+
 async def test_korean_and_english_fixture_rank_the_right_article_and_reply_first(make_workspace):
     ws = await make_workspace()
     await _seed(ws)

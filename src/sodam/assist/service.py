@@ -58,8 +58,12 @@ def _question_of(messages: list[Message]) -> tuple[str, int | None]:
             asked.append(m)
             if len(asked) == 2:
                 break
-        elif m.sender_type in (SenderType.agent, SenderType.bot) and m.kind != MessageKind.note and asked:
-            break
+        elif m.sender_type in (SenderType.agent, SenderType.bot) and m.kind != MessageKind.note:
+            if (m.payload or {}).get("lead"):
+                asked.clear()  # answers to the bot's lead form (an e-mail, a phone number), not a question
+                continue
+            if asked:
+                break
     if not asked:
         return "", None
     return " ".join(m.content.strip() for m in reversed(asked))[:1000], asked[0].id

@@ -94,7 +94,9 @@ async def hand_off(
     if missing and state.state != BotState.collecting_lead:
         state.state = BotState.collecting_lead
         state.lead_pending = missing
-        await bot.say(bot.t("bot.lead_intro") + " " + bot.t(f"bot.ask_{missing[0]}"))
+        await bot.say(
+            bot.t("bot.lead_intro") + " " + bot.t(f"bot.ask_{missing[0]}"), payload={"lead": missing[0]}
+        )
         return "collecting_lead"
     return await complete_handoff(session, bot, state, conversation, inbox, contact, now, ready)
 
@@ -119,10 +121,10 @@ async def collect_lead(
     skipped = value.lower() in SKIP_WORDS
     if not skipped:
         if current == "email" and not EMAIL_RE.match(value):
-            await bot.say(bot.t("bot.invalid_email"))
+            await bot.say(bot.t("bot.invalid_email"), payload={"lead": current})
             return "lead_invalid"
         if current == "phone" and not PHONE_RE.match(value):
-            await bot.say(bot.t("bot.invalid_phone"))
+            await bot.say(bot.t("bot.invalid_phone"), payload={"lead": current})
             return "lead_invalid"
         await contacts.apply_claims(
             session, workspace_id=conversation.workspace_id, contact_id=contact.id, **{current: value[:200]}
@@ -131,7 +133,7 @@ async def collect_lead(
     pending = pending[1:]
     state.lead_pending = pending
     if pending:
-        await bot.say(bot.t(f"bot.ask_{pending[0]}"))
+        await bot.say(bot.t(f"bot.ask_{pending[0]}"), payload={"lead": pending[0]})
         return "lead_next"
     return await complete_handoff(session, bot, state, conversation, inbox, contact, now, ready)
 
