@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy import text as text_sql
 
 from sodam.accounts import service as accounts
 from sodam.accounts.models import Role
@@ -59,8 +60,18 @@ class Floor:
         return agent.id
 
     async def customer(
-        self, text: str | None = None, *, language=None, attributes=None, waited_s: float = 0, inbox_id=None
+        self,
+        text: str | None = None,
+        *,
+        language=None,
+        attributes=None,
+        waited_s: float = 0,
+        inbox_id=None,
+        bot_job: bool = True,
     ) -> int:
+        """A customer's conversation (with their first message). bot_job=False takes back the
+        bot's reply job the message deferred, for a test that plays the bot's part itself: a live
+        test server's worker would otherwise run the real bot first (and hand off its own way)."""
         async with session_scope() as session:
             contact = await contacts.create(
                 session,
@@ -84,6 +95,16 @@ class Floor:
                     content=text,
                     sender_type=SenderType.contact,
                     sender_id=contact.id,
+                )
+            if text and not bot_job:
+                from sodam.bot.reply_jobs import REPLY_LOCK, REPLY_TASK
+
+                await session.execute(
+                    text_sql(
+                        "DELETE FROM procrastinate_jobs"
+                        " WHERE status = 'todo' AND lock = :lock AND task_name = :task"
+                    ),
+                    {"lock": REPLY_LOCK.format(conversation_id=conv.id), "task": REPLY_TASK},
                 )
             if waited_s:
                 await session.execute(

@@ -122,26 +122,29 @@ async def test_page_rule_sends_to_a_team(floor, make_workspace):
             team_id=team.id,
         )
         await session.commit()
-    conv_id = await f.customer()
-    async with session_scope() as session:
-        conv = await session.get(Conversation, conv_id)
-        session.add(
-            VisitorPage(
-                workspace_id=f.ws.workspace_id,
-                inbox_id=conv.inbox_id,
-                contact_id=conv.contact_id,
-                visit_id="v1",
-                url="https://shop.example/pricing/enterprise",
+    # The scene under the routing lock: a live test server's worker dispatching the new
+    # conversation before its page is stored would route it without the page's team.
+    async with f.routing_held():
+        conv_id = await f.customer()
+        async with session_scope() as session:
+            conv = await session.get(Conversation, conv_id)
+            session.add(
+                VisitorPage(
+                    workspace_id=f.ws.workspace_id,
+                    inbox_id=conv.inbox_id,
+                    contact_id=conv.contact_id,
+                    visit_id="v1",
+                    url="https://shop.example/pricing/enterprise",
+                )
             )
-        )
-        await conversations.create_message(
-            session,
-            conversation=conv,
-            content="가격 문의요",
-            sender_type=SenderType.contact,
-            sender_id=conv.contact_id,
-        )
-        await session.commit()
+            await conversations.create_message(
+                session,
+                conversation=conv,
+                content="가격 문의요",
+                sender_type=SenderType.contact,
+                sender_id=conv.contact_id,
+            )
+            await session.commit()
     await f.dispatch()
     conv = await f.conversation(conv_id)
     assert conv.assignee_id == sales and conv.team_id == team.id
@@ -369,7 +372,7 @@ async def test_a_bot_handoff_is_routed_by_the_topic_the_bot_found(floor):
     f = await floor(bot_enabled=True)
     await f.agent("일반", skills={"lang:ko": 5})
     refunds = await f.agent("환불담당", skills={"lang:ko": 3, "topic:refund": 4})
-    conv_id = await f.customer("환불하고 싶은데 상담원 연결해 주세요", language="ko")
+    conv_id = await f.customer("환불하고 싶은데 상담원 연결해 주세요", language="ko", bot_job=False)
     await f.dispatch()
     conv = await f.conversation(conv_id)
     assert conv.bot_handling and conv.assignee_id is None  # the bot's, not the queue's
