@@ -38,6 +38,9 @@ async def test_typed_feedback_moves_on_or_hands_off_and_the_note_quotes_the_ques
         )
         note = [m for m in await c.bot_messages() if m.kind == MessageKind.note][-1]
         assert question in note.content and feedback not in note.content
+        # The note is for the team: in the workspace's language (Korean here), the customer's
+        # language stated inside it.
+        assert note.content.startswith("[봇 인계]")
     assert (await c.state()).last_question == question
 
 

@@ -176,7 +176,10 @@ async def complete_handoff(
         actor_type="bot",
         data=summary,
     )
-    note_lang = normalise(state.language)
+    # The note is for the team: in the workspace's language (read with the conversation, no
+    # statement), whatever language the customer wrote in (that is stated inside the note).
+    workspace = session.info.get("bot_workspace")
+    note_lang = normalise(getattr(workspace, "default_locale", None) or state.language)
     note = gettext(
         note_lang,
         "bot.handoff_note",
