@@ -293,30 +293,26 @@ _BATCH_COLUMNS = (
     ("jobs", "text"),
     ("preview_chars", "integer"),
 )
-POST_MESSAGES_SQL = (
-    "SELECT sodam_post_message(b.workspace_id, b.inbox_id, b.contact_id, b.conversation_id,"
-    " b.sender_type::sender_type, b.sender_id, b.kind::message_kind, b.content, b.client_id,"
-    " b.payload::jsonb, b.language, b.jobs::jsonb, b.preview_chars, %(skip_locked)s)"
-    " FROM unnest("
-    + ", ".join(f"%({name})s::{kind}[]" for name, kind in _BATCH_COLUMNS)
-    + ") WITH ORDINALITY AS b("
-    + ", ".join(name for name, _ in _BATCH_COLUMNS)
-    + ", ord) ORDER BY b.ord"
-)
 
 
+def _batch_post_sql(array_of, skip_locked: str) -> str:
+    """The batch statement, with `array_of(name, type)` the driver's typed array parameter."""
+    return (
+        "SELECT sodam_post_message(b.workspace_id, b.inbox_id, b.contact_id, b.conversation_id,"
+        " CAST(b.sender_type AS sender_type), b.sender_id, CAST(b.kind AS message_kind), b.content,"
+        f" b.client_id, CAST(b.payload AS jsonb), b.language, CAST(b.jobs AS jsonb), b.preview_chars, {skip_locked})"
+        " FROM unnest("
+        + ", ".join(array_of(name, kind) for name, kind in _BATCH_COLUMNS)
+        + ") WITH ORDINALITY AS b("
+        + ", ".join(name for name, _ in _BATCH_COLUMNS)
+        + ", ord) ORDER BY b.ord"
+    )
+
+
+POST_MESSAGES_SQL = _batch_post_sql(lambda name, kind: f"%({name})s::{kind}[]", "%(skip_locked)s")
 # The same through an ORM session (the caller's transaction, which may hold the conversation:
 # never skip it).
-_POST_MESSAGES_ORM = text(
-    "SELECT sodam_post_message(b.workspace_id, b.inbox_id, b.contact_id, b.conversation_id,"
-    " CAST(b.sender_type AS sender_type), b.sender_id, CAST(b.kind AS message_kind), b.content,"
-    " b.client_id, CAST(b.payload AS jsonb), b.language, CAST(b.jobs AS jsonb), b.preview_chars, false)"
-    " FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _BATCH_COLUMNS)
-    + ") WITH ORDINALITY AS b("
-    + ", ".join(name for name, _ in _BATCH_COLUMNS)
-    + ", ord) ORDER BY b.ord"
-)
+_POST_MESSAGES_ORM = text(_batch_post_sql(lambda name, kind: f"CAST(:{name} AS {kind}[])", "false"))
 
 
 def _post_messages_statement(
