@@ -136,8 +136,8 @@ class LiveServer:
             "SODAM_PORT": str(self.port),
             **(extra_env or {}),
         }
-        self.log = open(ROOT / f".pytest_cache/server-{self.port}.log", "w")  # noqa: SIM115
         (ROOT / ".pytest_cache").mkdir(exist_ok=True)
+        self.log = open(ROOT / f".pytest_cache/server-{self.port}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [
                 sys.executable,

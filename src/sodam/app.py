@@ -29,6 +29,8 @@ from sodam.core.ratelimit import RULES, default_rate
 from sodam.db.embedded import resolve_database_url
 from sodam.db.session import dispose_engine, get_engine, init_engine
 from sodam.jobs.app import JobRunner
+from sodam.jobs.child import WorkerChild
+from sodam.jobs.warmup import warm_up_language_models
 from sodam.mail.listener import MailListener
 from sodam.realtime.bus import PostgresListener
 from sodam.realtime.hub import hub
@@ -67,19 +69,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         listener = PostgresListener(url, hub.dispatch, hub.resync_all)
         await listener.start()
         app.state.listener = listener
-        jobs = JobRunner(url, run_worker=settings.run_worker, concurrency=settings.worker_concurrency)
+        in_child = settings.run_worker and settings.worker_process
+        jobs = JobRunner(
+            url, run_worker=settings.run_worker and not in_child, concurrency=settings.worker_concurrency
+        )
         await jobs.start()
+        worker_child = None
+        if in_child:
+            worker_child = WorkerChild(
+                url, concurrency=settings.worker_concurrency, nice=settings.worker_nice
+            )
+            await worker_child.start()
         # The SMTP listener, once some inbox has an e-mail address (SODAM_SMTP_LISTEN_PORT=0: never).
         mail_listener = MailListener(settings.smtp_listen_host, settings.smtp_listen_port)
         await mail_listener.start()
         # Kiwi loads its model lazily (seconds of CPU): do it now, off the event loop,
         # rather than inside the first customer's search or sentiment job.
-        warmup = asyncio.create_task(asyncio.to_thread(_warm_up_language_models, settings.run_worker))
+        warmup = asyncio.create_task(
+            asyncio.to_thread(warm_up_language_models, settings.run_worker and not in_child)
+        )
         try:
             yield
         finally:
             warmup.cancel()
             await mail_listener.stop()
+            if worker_child is not None:
+                await worker_child.stop()
             await jobs.stop()
             await listener.stop()
             await dispose_engine()
@@ -137,31 +152,6 @@ def _install_api_docs(app: FastAPI) -> None:
             # expanded Swagger UI 5.35 stopped drawing after the first ten operations.
             swagger_ui_parameters={"validatorUrl": None, "docExpansion": "none"},
         )
-
-
-def _warm_up_language_models(with_jobs: bool) -> None:
-    # First what the first bot reply and the first handoff would load on the event loop: the
-    # message catalogs (Babel parses the .po files) and the holiday calendar behind the
-    # business hours (importing `holidays`: 0.6 s of the loop under load, every message waited).
-    from datetime import UTC, datetime
-
-    from sodam.core.i18n import LOCALES, catalog
-    from sodam.hours.calendar import DEFAULT_HOURS, is_open
-
-    for locale in LOCALES:
-        catalog(locale)
-    is_open(DEFAULT_HOURS, datetime.now(UTC))
-
-    from sodam.nlp.text import get_kiwi
-
-    get_kiwi().tokenize("워밍업 문장입니다")
-    if with_jobs:
-        # The reactions detect the language of every message that is not Korean (sentiment,
-        # the bot). Building lingua's detector holds the GIL for 1-2 s: done during the first
-        # English message, it stopped this process's event loop, the message path with it.
-        from sodam.nlp.language import detect
-
-        detect("warming up the language detector")
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -1,4 +1,4 @@
-"""`sodam` command line: serve, worker-less for now, migrate, demo, admin, token, db, bench."""
+"""`sodam` command line: serve, worker, migrate, demo, admin, token, db, bench."""
 
 from __future__ import annotations
 
@@ -127,13 +127,23 @@ def _exit_on_sigterm(signum, frame) -> None:
 def worker(
     concurrency: int = typer.Option(4, min=1, help="Jobs run at once."),
     queues: str = typer.Option("", help="Comma-separated queues (default: all)."),
+    nice: int = typer.Option(0, min=0, max=19, help="Lower this process's CPU priority by this much."),
+    parent: int = typer.Option(0, hidden=True, help="Started by `sodam serve`: end with that process."),
+    migrate: bool = typer.Option(True, help="Apply database migrations first."),
 ) -> None:
     """Run background jobs (bot replies, routing, automations) in this process."""
     from sodam.db.migrate import upgrade
     from sodam.jobs.app import JobRunner
+    from sodam.jobs.child import become_child, watch_parent
+    from sodam.jobs.warmup import warm_up_language_models
 
+    if parent:
+        become_child(parent, nice)
+    elif nice:
+        os.nice(nice)
     url = database_url()
-    upgrade(url)
+    if migrate:
+        upgrade(url)
 
     async def go():
         from sodam.db.session import dispose_engine, init_engine
@@ -141,20 +151,26 @@ def worker(
         init_engine(url, pool_size=concurrency + 1)
         runner = JobRunner(url, run_worker=False, concurrency=concurrency)
         await runner.start()
+        # The language models, before the first job rather than inside it.
+        await asyncio.to_thread(warm_up_language_models, True)
         work = asyncio.create_task(runner.work(queues=[q for q in queues.split(",") if q] or None))
         # Ctrl+C / SIGTERM: stop taking jobs, let the running ones finish.
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, work.cancel)
+        orphaned = asyncio.create_task(watch_parent(parent, work.cancel)) if parent else None
         try:
             await work
         except asyncio.CancelledError:
             pass
         finally:
+            if orphaned is not None:
+                orphaned.cancel()
             await runner.stop()
             await dispose_engine()
 
-    console.print("worker started; Ctrl+C stops it")
+    if not parent:
+        console.print("worker started; Ctrl+C stops it")
     asyncio.run(go())
 
 

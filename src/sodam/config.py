@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # set false when dedicated `sodam worker` processes run the jobs.
     run_worker: bool = True
     worker_concurrency: int = 4
+    # That worker runs in a child process of the web process (its own interpreter: the
+    # reactions never hold the web server's event loop), at this much lower CPU priority.
+    # false: on the web process's own event loop.
+    worker_process: bool = True
+    worker_nice: int = Field(default=10, ge=0, le=19)
 
     # Browser calls (sodam.calls): the ICE servers both browsers use, comma-separated URLs.
     # None is needed on a LAN or loopback (empty iceServers); across NATs set a STUN server,
