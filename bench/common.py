@@ -284,20 +284,36 @@ class Server(ChildProcess):
         root = psutil.Process(self.proc.pid)
         return [root, *root.children(recursive=True)]
 
-    def rss_bytes(self) -> int:
-        total = 0
+    def _of(self, jobs: bool | None) -> list[psutil.Process]:
+        """Every process (None), the web processes (False) or the job workers `sodam serve`
+        starts beside them (True)."""
+        if jobs is None:
+            return self.processes()
+        out = []
         for p in self.processes():
+            with contextlib.suppress(psutil.Error):
+                if _is_job_worker(p.cmdline()) == jobs:
+                    out.append(p)
+        return out
+
+    def rss_bytes(self, *, jobs: bool | None = None) -> int:
+        total = 0
+        for p in self._of(jobs):
             with contextlib.suppress(psutil.Error):
                 total += p.memory_info().rss
         return total
 
-    def cpu_seconds(self) -> float:
+    def cpu_seconds(self, *, jobs: bool | None = None) -> float:
         total = 0.0
-        for p in self.processes():
+        for p in self._of(jobs):
             with contextlib.suppress(psutil.Error):
                 t = p.cpu_times()
                 total += t.user + t.system
         return total
+
+
+def _is_job_worker(cmdline: list[str]) -> bool:
+    return "sodam" in cmdline and "worker" in cmdline
 
 
 async def new_visitor(client: httpx.AsyncClient, inbox_token: str) -> str:

@@ -267,7 +267,11 @@ async def run_load(
                 )
             await asyncio.sleep(1.0)
         rss_after_idle = server.rss_bytes()
-        out |= {"rss_before_idle": rss_before_idle, "rss_after_idle": rss_after_idle}
+        out |= {
+            "rss_before_idle": rss_before_idle,
+            "rss_after_idle": rss_after_idle,
+            "web_rss_after_idle": server.rss_bytes(jobs=False),
+        }
 
         readers = [asyncio.create_task(read_widget(ws, rec, messages)) for ws in widget_sockets]
         readers += [
@@ -278,6 +282,7 @@ async def run_load(
         pg_cpu0 = pg_cpu.seconds()
         sampler = WaitSampler(db_url).__enter__()
         server_cpu0 = server.cpu_seconds()
+        web_cpu0, jobs_cpu0 = server.cpu_seconds(jobs=False), server.cpu_seconds(jobs=True)
         me = psutil.Process()
         my_cpu0 = sum(me.cpu_times()[:2])
         with Progress(
@@ -302,6 +307,8 @@ async def run_load(
             "offered_rate": offered,
             "send_s": t_sent - t_start,
             "server_cpu_s": server.cpu_seconds() - server_cpu0,
+            "web_cpu_s": server.cpu_seconds(jobs=False) - web_cpu0,
+            "jobs_cpu_s": server.cpu_seconds(jobs=True) - jobs_cpu0,
             "generator_cpu_s": sum(me.cpu_times()[:2]) - my_cpu0,
             "wall_s": t_end - t_start,
         }
@@ -600,7 +607,7 @@ def main(
         ("server RSS", f"{load['rss_before_idle'] / mib:,.0f} -> {load['rss_after_idle'] / mib:,.0f} MiB", f"after the run {load['rss_end'] / mib:,.0f} MiB (incl. worker children)"),
         ("per idle socket", f"{per_socket_kib:,.1f} KiB" if per_socket_kib is not None else "-", "target: 5,000 idle under 1 GiB"),
         ("jobs by task", str(sum(sum(v.values()) for v in jobs_by_task.values())), _jobs(jobs_by_task)),
-        ("CPU during the send", f"server {load['server_cpu_s']:.1f} s, PostgreSQL {load['pg_cpu_s'] or 0:.1f} s, generator {load['generator_cpu_s']:.1f} s", f"wall {load['wall_s']:.1f} s on {os.cpu_count()} cores; loop {loop_name}"),
+        ("CPU during the send", f"server {load['server_cpu_s']:.1f} s (web {load['web_cpu_s']:.1f}, jobs {load['jobs_cpu_s']:.1f}), PostgreSQL {load['pg_cpu_s'] or 0:.1f} s, generator {load['generator_cpu_s']:.1f} s", f"wall {load['wall_s']:.1f} s on {os.cpu_count()} cores; loop {loop_name}"),
     ]  # fmt: skip
     for row in rows:
         table.add_row(*row)
@@ -628,11 +635,14 @@ def main(
         "jobs": JOBS,
         "rate_limits": RATE_LIMITS,
         "server_rss_mib": round(load["rss_after_idle"] / mib, 1),
+        "web_rss_mib": round(load["web_rss_after_idle"] / mib, 1),
         "server_rss_before_idle_mib": round(load["rss_before_idle"] / mib, 1),
         "per_idle_socket_kib": round(per_socket_kib, 1) if per_socket_kib is not None else None,
         "target_rate": rate,
         "offered_rate": round(load["offered_rate"], 1),
         "server_cpu_s": round(load["server_cpu_s"], 2),
+        "web_cpu_s": round(load["web_cpu_s"], 2),
+        "jobs_cpu_s": round(load["jobs_cpu_s"], 2),
         "generator_cpu_s": round(load["generator_cpu_s"], 2),
         "jobs_by_task": jobs_by_task,
         "pg_cpu_s": round(load["pg_cpu_s"], 2) if load["pg_cpu_s"] is not None else None,
