@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub.on_event(conversation_privacy.forget_cached)
         hub.on_event(campaigns_live.on_bus_event)  # incident/campaign banners pushed to widgets
         cobrowse_relay.install()  # co-browsing: widget socket frames in, page events relayed to mirrors
-        listener = PostgresListener(url, hub.dispatch, hub.resync_all)
+        listener = PostgresListener(url, hub.dispatch, _after_missed_events)
         await listener.start()
         app.state.listener = listener
         in_child = settings.run_worker and settings.worker_process
@@ -152,6 +152,15 @@ def _install_api_docs(app: FastAPI) -> None:
             # expanded Swagger UI 5.35 stopped drawing after the first ten operations.
             swagger_ui_parameters={"validatorUrl": None, "docExpansion": "none"},
         )
+
+
+async def _after_missed_events() -> None:
+    """The bus reconnected: events may have been lost. Clients fetch what they missed, and
+    every search index here reloads before its next search."""
+    from sodam.knowledge import index as knowledge_index
+
+    knowledge_index.registry.mark_everything()
+    await hub.resync_all()
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -134,6 +134,7 @@ def worker(
     """Run background jobs (bot replies, routing, automations) in this process."""
     from sodam.db.migrate import upgrade
     from sodam.jobs.app import JobRunner
+    from sodam.jobs.bus import start_listener
     from sodam.jobs.child import become_child, watch_parent
     from sodam.jobs.warmup import warm_up_language_models
 
@@ -151,6 +152,7 @@ def worker(
         init_engine(url, pool_size=concurrency + 1)
         runner = JobRunner(url, run_worker=False, concurrency=concurrency)
         await runner.start()
+        listener = await start_listener(url)
         # The language models, before the first job rather than inside it.
         await asyncio.to_thread(warm_up_language_models, True)
         work = asyncio.create_task(runner.work(queues=[q for q in queues.split(",") if q] or None))
@@ -167,6 +169,7 @@ def worker(
             if orphaned is not None:
                 orphaned.cancel()
             await runner.stop()
+            await listener.stop()
             await dispose_engine()
 
     if not parent:

@@ -184,6 +184,10 @@ class IndexRegistry:
         else:
             self._dirty.setdefault(workspace_id, set()).add(article_id)
 
+    def mark_everything(self) -> None:
+        """Anything may have changed anywhere (bus events were missed): reload every loaded index."""
+        self._full.update(self._indexes)
+
     def forget(self, workspace_id: int | None = None) -> None:
         """Drop cached indexes (all, or one workspace's): tests and memory pressure."""
         if workspace_id is None:
