@@ -21,6 +21,10 @@ import pytest
 # in every server it starts (the suite hashes a password per workspace and verifies one per
 # sign-in; at the production cost that was minutes of a CI run).
 os.environ.setdefault("SODAM_INSECURE_FAST_PASSWORD_HASHING", "1")
+# The servers' job worker children run at the runner's own priority: a niced worker behind a
+# busy test runner (and parallel suites) answered the bot's questions after the tests' 90 s.
+# The niceness itself is tested in test_worker_child.py.
+os.environ.setdefault("SODAM_WORKER_NICE", "0")
 
 from sodam.db.session import libpq_url  # noqa: E402
 

@@ -47,7 +47,9 @@ def wait_for(predicate, timeout: float, what: str):
 
 @pytest.fixture
 def child_server(server_factory):
-    return server_factory(extra_env={"SODAM_RUN_WORKER": "true", "SODAM_WORKER_PROCESS": "true"})
+    return server_factory(
+        extra_env={"SODAM_RUN_WORKER": "true", "SODAM_WORKER_PROCESS": "true", "SODAM_WORKER_NICE": "10"}
+    )
 
 
 async def test_the_worker_child_runs_jobs_at_a_lower_priority_and_comes_back_after_kill_9(db, child_server):
