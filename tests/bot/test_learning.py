@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from sqlalchemy import func, select, text
 
 from sodam.accounts import service as accounts
@@ -554,3 +555,39 @@ async def test_an_agent_reply_on_the_server_is_learned_by_the_job(live_server, m
             select(func.count()).where(BotLearningProposal.conversation_id == h.conversation_id)
         )
     assert count == 1
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        "주문번호를 알려 주시면 확인해 드리겠습니다",
+        "안녕하세요, 상담원 이소담입니다. 가입하신 이메일 주소를 알려 주시겠어요?",
+        "오류 화면을 캡처해서 보내 주세요.",
+        "Hi! Could you send me your order number and a screenshot?",
+        "Thanks for waiting. What is your phone number?",
+    ],
+)
+async def test_a_reply_that_only_asks_the_customer_for_details_is_not_learned(make_workspace, ask):
+    """The first hour's draft article "주문번호를 알려 주시면…": a question back to the customer
+    answers nothing. The answer that follows it is learned, without the question."""
+    h = await start(make_workspace)
+    assert await h.learn(await h.agent(ask)) == "asked_for_information"
+    assert await h.proposals() == []
+    await h.customer("12345 입니다")
+    answer = await h.agent("현재 해외 주문은 받지 않습니다. 국내 배송지로만 주문하실 수 있습니다.")
+    assert await h.learn(answer) == "proposed_draft"
+    (proposal,) = await h.proposals()
+    assert proposal.answer == "현재 해외 주문은 받지 않습니다. 국내 배송지로만 주문하실 수 있습니다."
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Please update your email address in Settings > Account.",
+        "연락처를 변경하시려면 마이페이지에서 수정해 주시면 됩니다.",
+        "주문번호를 알려 주세요. 해외 배송은 7일 걸립니다.",
+    ],
+)
+async def test_an_answer_that_mentions_a_detail_is_still_learned(make_workspace, answer):
+    h = await start(make_workspace)
+    assert await h.learn(await h.agent(answer)) == "proposed_draft"

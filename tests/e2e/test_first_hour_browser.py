@@ -6,6 +6,7 @@ center's 👍/👎 were empty boxes in a browser without an emoji font."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -157,3 +158,62 @@ async def test_the_help_center_vote_buttons_say_what_they_do(live_server, make_w
     await expect(page.locator("#vote-yes svg")).to_be_visible()
     await page.locator("#vote-no").click()
     await expect(page.locator("body")).to_contain_text("불편을 드려 죄송합니다")
+
+
+HEADER_SHOTS = os.environ.get("SODAM_HEADER_SHOTS")  # a folder: screenshots of the header test
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+async def test_the_conversation_header_is_compact_on_a_phone_and_keeps_every_action(
+    live_server, make_workspace, new_context, locale
+):
+    """At 390 px the header took ~270 px of an 844 px screen (assignee, team, five status
+    buttons, priority, snooze, tags, co-browse each on their own wrapped row). It stays within
+    two short lines; every action is still there, in the "더 보기" menu."""
+    from tests.e2e.test_privacy_browser import set_locale
+
+    ws = await make_workspace()
+    await set_locale(ws, locale)
+    conversation_id, _ = await seed_conversation(ws, text="배송이 언제 오나요?")
+    page = await (await new_context(viewport=PHONE)).new_page()
+    await sign_in(page, live_server, ws)
+    await page.goto(f"{live_server.url}/console/conversations/{conversation_id}")
+    header = page.locator(".conversation-header")
+    await expect(header).to_be_visible()
+    for width in (390, 1280):
+        await page.set_viewport_size({"width": width, "height": 844})
+        await page.wait_for_timeout(200)
+        if HEADER_SHOTS:
+            await page.screenshot(path=f"{HEADER_SHOTS}/header-{locale}-{width}.png")
+    await page.set_viewport_size(PHONE)
+    box = await header.bounding_box()
+    assert box["height"] <= 110, box
+    # Every action is reachable: in view, or one tap away in the overflow menu.
+    more = page.locator("#conversation-more-toggle")
+    if await more.is_visible():
+        await more.click()
+        await expect(more).to_have_attribute("aria-expanded", "true")
+        if HEADER_SHOTS:
+            await page.screenshot(path=f"{HEADER_SHOTS}/header-{locale}-390-menu.png")
+    for selector in (
+        "#assign-me",
+        "#assign-agent",
+        "#status-actions .status-button[data-status=resolved]",
+        "#status-actions .status-button[data-status=pending]",
+        "#priority-select",
+        "#snooze-open",
+        "#tags-input",
+        "#cobrowse-ask",
+    ):
+        await expect(page.locator(selector)).to_be_visible()
+        assert await page.locator(selector).evaluate(
+            "e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right <= innerWidth + 1 }"
+        ), selector
+    await page.locator("#status-actions .status-button[data-status=resolved]").click()
+    await expect(page.locator("#status-actions .status-badge")).to_have_text(
+        "해결됨" if locale == "ko" else "Resolved"
+    )
+    # Wide screens keep the header as it was: the actions in view, no menu.
+    await page.set_viewport_size({"width": 1280, "height": 844})
+    await expect(page.locator("#assign-agent")).to_be_visible()
+    await expect(page.locator("#conversation-more-toggle")).to_be_hidden()

@@ -18,6 +18,7 @@ from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.conversations.models import MessageKind, SenderType
 from sodam.core.i18n import gettext, normalise
+from sodam.knowledge import categories as kb_categories
 
 if TYPE_CHECKING:
     from sodam.bot.replier import BotReplier
@@ -38,9 +39,11 @@ class Prepared:
     contact: object
     position: int | None
     promise: WaitPromise | None  # None: not read (the lead form comes first), read under the lock if needed
+    # The names of the intents the note may name ({"shipping": {"ko": "배송", "en": "Shipping"}}).
+    intent_names: dict[str, dict[str, str]] | None = None
 
 
-async def prepare(session, state, conversation, inbox, settings, now: datetime) -> Prepared:
+async def prepare(session, state, conversation, inbox, settings, now: datetime, reading=None) -> Prepared:
     """The handoff's reads (without any lock). The place is counted as if the conversation
     joined the queue now, so the text's figure is the one the widget header and the waiting
     bar show once it has; a conversation that joins the queue in between moves the figure
@@ -48,12 +51,43 @@ async def prepare(session, state, conversation, inbox, settings, now: datetime) 
     contact = await contacts.get(
         session, workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
     )
+    names = await _intent_names(session, conversation.workspace_id, state, reading)
     collecting = state is not None and state.state == BotState.collecting_lead
     position = await conversations.position_if_queued_now(session, conversation)
     promise = await wait_promise(session, inbox, now, position)
     if not collecting and _missing_lead(contact, settings, now, staffed=promise.open_now):
-        return Prepared(contact, None, None)  # the handoff asks for the lead first
-    return Prepared(contact, position, promise)
+        return Prepared(contact, None, None, names)  # the handoff asks for the lead first
+    return Prepared(contact, position, promise, names)
+
+
+def _is_category(intent: str | None) -> bool:
+    return bool(intent) and intent != "human_request" and not intent.startswith("article:")
+
+
+async def _intent_names(session, workspace_id: int, state, reading=None) -> dict[str, dict[str, str]]:
+    """The category names of the intents a handoff note may name: the ones this message's
+    searches found come with their answers (no statement); the one the conversation had
+    before is read by its slug when no search brought it along."""
+    names: dict[str, dict[str, str]] = {}
+    for answer in (getattr(reading, "searches", None) or {}).values():
+        if answer is not None and answer.intent and answer.intent_names:
+            names[answer.intent] = answer.intent_names
+    known = state.intent if state is not None else None
+    if _is_category(known) and known not in names:
+        category = await kb_categories.get_category_by_slug(session, workspace_id=workspace_id, slug=known)
+        names[known] = dict(category.names or {}) if category is not None else {}  # {}: the slug
+    return names
+
+
+def intent_label(locale: str, intent: str | None, names: dict[str, dict[str, str]]) -> str:
+    """The intent as the team reads it: the category's name in `locale` (else any name, else
+    the slug); a request for a person in words."""
+    if not intent:
+        return "-"
+    if intent == "human_request":
+        return gettext(locale, "bot.intent_human_request")
+    named = names.get(intent) or {}
+    return named.get(locale) or next((v for v in named.values() if v), None) or intent
 
 
 def _missing_lead(contact, settings, now: datetime, staffed: bool = False) -> list[str]:
@@ -180,12 +214,17 @@ async def complete_handoff(
     # statement), whatever language the customer wrote in (that is stated inside the note).
     workspace = session.info.get("bot_workspace")
     note_lang = normalise(getattr(workspace, "default_locale", None) or state.language)
+    # The intent's name was read before the lock (with the searches, or by prepare); only a
+    # handoff nobody prepared for reads it here, as it reads the queue place.
+    names = ready.intent_names if ready is not None and ready.intent_names is not None else None
+    if names is None or (_is_category(state.intent) and state.intent not in names):
+        names = {**(names or {}), **await _intent_names(session, conversation.workspace_id, state)}
     note = gettext(
         note_lang,
         "bot.handoff_note",
         reason=gettext(note_lang, f"bot.reason_{state.handoff_reason or 'low_confidence'}"),
         language=state.language or "-",
-        intent=state.intent or "-",
+        intent=intent_label(note_lang, state.intent, names),
         question=(state.last_question or "-")[:300],
     )
     await conversations.create_message(

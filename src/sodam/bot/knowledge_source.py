@@ -21,6 +21,27 @@ def _snippet(text: str) -> str:
     return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rstrip() + "…"
 
 
+# After "that didn't help", the next article is answered only when the ranking could hardly tell
+# it from the one that did not help: its answer probability passes the answer threshold and is at
+# least this share of the first's. A base of a few articles gives every article the standing of a
+# right top one (nlp.dense.Z_SMALL_BASE), so an unrelated second article can pass the threshold
+# alone ("How long does it take to get a reset link?": reset 0.61, shipping 0.34).
+NEXT_CLEAR_SHARE = 0.8
+
+
+def _clear(result, i: int) -> bool:
+    """Whether hit `i` is sure enough to answer with on its own: the first when the decision is
+    "answer"; a later one (the next candidate after a "no") only when it passes the same
+    threshold and stands as close to the first as choices would (NEXT_CLEAR_SHARE)."""
+    hits, confidence = result.hits, result.confidence
+    if i == 0:
+        return result.decision == "answer"
+    if confidence.mode != "fused":
+        return False  # lexical: the margin that made the first an answer puts the others below it
+    hit, top = hits[i], hits[0]
+    return hit.score >= confidence.FUSED_ANSWER_AT and hit.score >= NEXT_CLEAR_SHARE * top.score
+
+
 class KnowledgeBaseSource:
     """Adapts knowledge.service.search to the bot's answer / choices / handoff decision."""
 
@@ -42,39 +63,34 @@ class KnowledgeBaseSource:
             session, workspace_id=workspace_id, query=text, locale=language, limit=3
         )
         help_center = await self._help_center(session, workspace_id) if result.hits else ""
-        fused = result.confidence.mode == "fused"
         candidates = [
             Candidate(
                 hit.article_id,
                 hit.title,
                 f"{help_center}/articles/{hit.article_id}",
                 _snippet(hit.snippet),
-                # Sure enough to answer with on its own (the next candidate after a "no").
-                clear=(i == 0 and result.decision == "answer")
-                or (fused and hit.score >= result.confidence.FUSED_ANSWER_AT),
+                clear=_clear(result, i),
             )
             for i, hit in enumerate(result.hits)
         ]
-        return KbAnswer(
-            decision=result.decision,
-            candidates=candidates,
-            intent=await self._intent(session, workspace_id, result),
-        )
+        intent, names = await self._intent(session, workspace_id, result)
+        return KbAnswer(decision=result.decision, candidates=candidates, intent=intent, intent_names=names)
 
-    async def _intent(self, session: AsyncSession, workspace_id: int, result) -> str | None:
-        """The topic the question is about: the best article's category (for routing and reports)."""
+    async def _intent(self, session: AsyncSession, workspace_id: int, result) -> tuple[str | None, dict]:
+        """The topic the question is about: the best article's category (for routing and
+        reports), with the category's names (the handoff note shows the name, not the slug)."""
         if not result.hits:
-            return None
+            return None, {}
         top = result.hits[0]
         if top.category_id is None:
-            return f"article:{top.article_id}"
+            return f"article:{top.article_id}", {}
         try:
             category = await kb_categories.get_category(
                 session, workspace_id=workspace_id, category_id=top.category_id
             )
         except NotFound:
-            return f"article:{top.article_id}"
-        return category.slug
+            return f"article:{top.article_id}", {}
+        return category.slug, dict(category.names or {})
 
     async def candidate(
         self, session: AsyncSession, workspace_id: int, article_id: int, language: str

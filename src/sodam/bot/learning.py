@@ -30,6 +30,44 @@ MAX_REPLIES = 20  # agent replies gathered into one draft
 MAX_ANSWER_CHARS = 20_000
 _SPACE = re.compile(r"\s+")
 
+# An agent reply that only asks the customer for something (an order number, an e-mail, a
+# screenshot …) answers nothing: it is not learned from ("주문번호를 알려 주시면 확인해
+# 드리겠습니다" was proposed as a draft article in the first hour). A sentence asks for
+# information when it names a detail and asks for it; the reply "only asks" when every other
+# sentence is a pleasantry (a greeting, an introduction, thanks, "I'll check").
+_DETAIL = re.compile(
+    r"주문\s*번호|이메일|메일\s*주소|전화\s*번호|연락처|휴대\s*폰|핸드폰|스크린\s*샷|캡[처쳐]|사진|성함|"
+    r"아이디|계정|송장|운송장|영수증|결제\s*내역|상품명|주소|"
+    r"\border\s*(?:number|no\b|id\b|#)|\be-?mail|\bphone|\bscreen\s*shot|\bphoto|\bpicture|\baccount|"
+    r"\busername|\buser\s*name|\breceipt|\btracking\s*number|\byour\s*(?:full\s*)?name|\baddress",
+    re.IGNORECASE,
+)
+_ASKS = re.compile(
+    r"(?:알려|보내|말씀해|남겨|적어|첨부해|공유해|전달해)\s*주|어떻게\s*되(?:시|나|세)|"
+    r"\b(?:could|can|would|will)\s+you\s+(?:please\s+)?(?:send|share|provide|tell|give|attach|confirm|reply|"
+    r"forward|let)|\bplease\s+(?:send|share|provide|tell|give|attach|confirm|reply|forward|let\s+(?:me|us))|"
+    r"\blet\s+(?:me|us)\s+know|\bwhat(?:'s|\s+is|\s+was)\s+your|\bmay\s+i\s+(?:have|ask|get)|"
+    r"\bcan\s+i\s+(?:have|get)|\bsend\s+(?:me|us|over)",
+    re.IGNORECASE,
+)
+_PLEASANTRY = re.compile(
+    r"^(?:네|넵|예|안녕하세요|감사합니다|고맙습니다|죄송합니다|문의(?:해)?\s*주셔서|기다려\s*주셔서|"
+    r"불편을\s*드려|잠시만|확인해\s*(?:보겠|드리겠)|.{0,20}상담원.{0,12}입니다|"
+    r"hi\b|hello\b|hey\b|thanks?\b|thank\s+you|sorry\b|sure\b|ok(?:ay)?\b|"
+    r"(?:my\s+name\s+is|this\s+is|i'?m)\s.{0,40}$|happy\s+to\s+help|let\s+me\s+check|i'?ll\s+(?:check|look))",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?。？！])\s+|\n+")
+
+
+def asks_only_for_information(text: str) -> bool:
+    """Whether an agent's reply only asks the customer for a detail (Korean or English)."""
+    sentences = [s.strip(" ,.!?。？！~") for s in _SENTENCE.split(text or "")]
+    sentences = [s for s in sentences if s]
+    asks = [s for s in sentences if _DETAIL.search(s) and _ASKS.search(s)]
+    return bool(asks) and all(s in asks or _PLEASANTRY.match(s) for s in sentences)
+
+
 ALTERNATE_QUESTION = "alternate_question"
 DRAFT_ARTICLE = "draft_article"
 
@@ -89,7 +127,7 @@ async def _replies(session: AsyncSession, message: Message) -> str:
         .order_by(Message.seq.desc())
         .limit(MAX_REPLIES)
     )
-    parts = [p.strip() for p in reversed(list(rows)) if p.strip()]
+    parts = [p.strip() for p in reversed(list(rows)) if p.strip() and not asks_only_for_information(p)]
     return "\n\n".join(parts)[:MAX_ANSWER_CHARS]
 
 
@@ -142,6 +180,8 @@ async def learn_from_agent_reply(session: AsyncSession, *, message_id: int) -> s
             session, state, message, kind=ALTERNATE_QUESTION, article_id=article.id, answer=message.content
         )
         return "proposed_question" if created else "exists"
+    if asks_only_for_information(message.content):
+        return "asked_for_information"  # a question back to the customer teaches nothing
     if existing is not None:
         if open_draft and existing.agent_message_id != message.id:
             previous = await session.scalar(

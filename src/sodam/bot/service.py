@@ -52,6 +52,7 @@ class KbAnswer:
     decision: str  # "answer" | "choices" | "handoff"
     candidates: list[Candidate] = field(default_factory=list)
     intent: str | None = None
+    intent_names: dict[str, str] = field(default_factory=dict)  # the intent's category names by locale
 
 
 class KnowledgeSource(Protocol):
@@ -149,7 +150,7 @@ async def handle_customer_message(
     # may lead to one: under the lock only its writes. Not for a run a newer message supersedes (it
     # ends so under the lock): while a visitor types line after line, most runs do.
     ready = (
-        await handoff.prepare(session, state, conversation, inbox, settings, now)
+        await handoff.prepare(session, state, conversation, inbox, settings, now, reading)
         if _may_hand_off(state, reading)
         and not await reply_jobs.newer_message_stored(session, conversation.id, message.seq)
         else None

@@ -23,6 +23,7 @@ from sodam.knowledge.models import (
     KbAlternateQuestion,
     KbArticle,
 )
+from sodam.nlp.dense import MIN_Z_ARTICLES
 from sodam.nlp.language import detect
 from sodam.nlp.ranking import Confidence
 
@@ -32,6 +33,13 @@ MAX_QUESTIONS = 50
 # below that, character n-grams alone make almost anything "match".
 MIN_COVERAGE = 0.18
 MIN_FUSED = 0.05  # answer probability under which an article is not listed (fused ranking)
+# A base of fewer than MIN_Z_ARTICLES articles in a language gives every article the standing of
+# a right top one (nlp.dense.Z_SMALL_BASE): an unrelated article reads 0.05–0.2 there, and
+# "콘서트 티켓 파나요?" listed all three of a three-article base. In such a base an article is
+# listed when the bot would offer it (FUSED_CHOICES_AT), or when it shares the query's terms
+# (MIN_COVERAGE) at SMALL_BASE_MIN_FUSED or more ("order" lists the two articles about orders;
+# "How do I track my order?", sharing only "how do I … my order", lists none).
+SMALL_BASE_MIN_FUSED = 0.1
 _SPACE = re.compile(r"\s+")
 
 
@@ -352,22 +360,30 @@ async def search(
     if result is None:
         return KbSearchResult(text, lang, [], Confidence(0.0, 0.0, 0.0, 0.0))
     hits = []
+    small = len(idx.by_locale.get(lang) or ()) < MIN_Z_ARTICLES
     for hit in result.hits:
         coverage = max(hit.question_coverage, hit.body_coverage)
         known = idx.articles.get(int(hit.doc_id))
-        # Lexical ranking lists anything sharing a term: keep what covers enough of the query.
-        # The fused ranking already weighs meaning and terms together.
-        if known is None:
-            continue
-        if result.confidence.mode == "lexical" and coverage < MIN_COVERAGE:
-            continue
-        if result.confidence.mode == "fused" and hit.score < MIN_FUSED and coverage < MIN_COVERAGE:
+        if known is None or not _relevant(result.confidence, hit.score, coverage, small):
             continue
         hits.append(
             KbHit(known.id, known.title, known.locale, known.category_id, known.snippet, hit.score, coverage)
         )
     hits = await _with_feedback(session, workspace_id, hits)
     return KbSearchResult(text, lang, hits[:limit], result.confidence)
+
+
+def _relevant(confidence: Confidence, score: float, coverage: float, small_base: bool) -> bool:
+    """Whether a hit is listed at all. Lexical ranking lists anything sharing a term: keep what
+    covers enough of the query. The fused ranking weighs meaning and terms together; in a small
+    base its probabilities are not comparable across articles (see SMALL_BASE_MIN_FUSED)."""
+    if confidence.mode != "fused":
+        return coverage >= MIN_COVERAGE
+    if small_base:
+        return score >= confidence.FUSED_CHOICES_AT or (
+            coverage >= MIN_COVERAGE and score >= SMALL_BASE_MIN_FUSED
+        )
+    return score >= MIN_FUSED or coverage >= MIN_COVERAGE
 
 
 # Feedback prior: helpful votes + the bot's confirmed answers against 👎 + the bot's "no",

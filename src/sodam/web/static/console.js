@@ -668,3 +668,14 @@
   var onWide = function () { if (wide.matches && isOpen()) setOpen(false, false); };
   if (wide.addEventListener) wide.addEventListener("change", onWide);
 })();
+
+/* ---- phone conversation header: "더 보기" shows the actions kept out of its two lines ---- */
+document.addEventListener("click", function (ev) {
+  "use strict";
+  var button = ev.target.closest && ev.target.closest("#conversation-more-toggle");
+  if (!button) return;
+  var header = button.closest(".conversation-header");
+  var open = !header.classList.contains("more-open");
+  header.classList.toggle("more-open", open);
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+});
