@@ -44,13 +44,12 @@ def record(kb_path=None, q_path=None):
     from sodam.bot import rules
     from sodam.knowledge.service import clean_query
     from sodam.nlp import ranking
-    from sodam.nlp.text import customer_query
 
     seen = []
     inner = ranking.fuse
 
-    def recording_fuse(sims, bm25, k):
-        out = inner(sims, bm25, k)
+    def recording_fuse(sims, bm25, k, extra=None):
+        out = inner(sims, bm25, k, extra)
         seen.append((out, float(np.max(bm25)) if len(bm25) else 0.0))
         return out
 
@@ -63,10 +62,10 @@ def record(kb_path=None, q_path=None):
             for q in part_q:
                 text = clean_query(q["text"])
                 human = rules.wants_human(q["text"])
-                query = idx.fix_typos(customer_query(text))
+                query, asked = idx.customer_question(text)
                 vecs = faq_tune.query_vectors(query, idx.channels, cache)
                 seen.clear()
-                res = idx.query(query, K, vecs)
+                res = idx.query(query, K, vecs, asked=asked)
                 fused, top_bm25 = seen[-1]
                 match = idx._matcher(ranking.analyze(query, *idx.ngram_range))
                 cands = []

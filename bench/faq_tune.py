@@ -100,7 +100,6 @@ def run(kb_path=None, q_path=None, k=5):
     from sodam.bot import rules
     from sodam.knowledge.service import clean_query
     from sodam.nlp import ranking
-    from sodam.nlp.text import customer_query
 
     seen = []
     inner = ranking.fuse
@@ -119,10 +118,10 @@ def run(kb_path=None, q_path=None, k=5):
             for q in part_q:
                 text = clean_query(q["text"])
                 human = rules.wants_human(q["text"])
-                query = idx.fix_typos(customer_query(text))
+                query, asked = idx.customer_question(text)
                 vecs = query_vectors(query, idx.channels, cache)
                 seen.clear()
-                res = idx.query(query, k, vecs)
+                res = idx.query(query, k, vecs, asked=asked)
                 features = seen[-1].features[0] if seen and seen[-1].features else {}
                 rows.append({"q": q, "human": human, "res": res, "query": query, "features": features})
     finally:
@@ -131,14 +130,17 @@ def run(kb_path=None, q_path=None, k=5):
     return rows
 
 
-FEATURES = ("e5q", "e5p", "use", "e5s", "bm25", "z_e5q", "z_e5p", "z_use", "z_e5s")
+FEATURES = ("e5q", "e5p", "use", "e5s", "bm25", "z_e5q", "z_e5p", "z_use", "z_e5s", "missing")
 # The handoff threshold is set for issue 11's traffic mix (bench.faq.ISSUE_MIX; requests for a
 # person are the rules'). The dev set holds more business-like off-topic questions (59 of 106),
 # so its raw off-topic share would set the bar for a harder mix than the one the bot serves.
 # No margin over the issue's 0.90 since dev holds four companies (2026-12-04): trained on three and
 # tested on the fourth, 0.90, 0.91 and 0.92 handed off the same 43 of the 59 business-like
 # off-topic questions, and 0.92 answered 3.8 points fewer right (bench/README.md, sixth pass).
-MIX_HANDOFF = 0.90
+# 0.91 since the "missing" feature (2026-12-06, tenth pass): leave one company out of eight, it
+# answers 0.8323 right at 0.912 of the mix against main's 0.8345 at 0.897 (at 0.90) and 0.8277 at
+# 0.906 (at 0.91); with "missing" at 0.90 it answered 0.8410 but handed off less on three companies.
+MIX_HANDOFF = 0.91
 C = 0.3  # L2; 0.3 beat 0.1 on one company vs the other; 0.1-3 within a query a company leaving one of four out
 
 
@@ -237,7 +239,7 @@ if __name__ == "__main__":
         "live constants:", json.dumps(summarise(rows, lambda r: r["res"].confidence.decision() == "answer"))
     )
     if "--train" in sys.argv:
-        for target in (0.9, 0.92):
+        for target in (0.9, MIX_HANDOFF, 0.92):
             print(f"cross-company at {target}:", json.dumps(cross_company(rows, target)))
         model = train(rows)
         print("trained on all of dev:", model, json.dumps(summarise(rows, decide_with(*model))))

@@ -207,3 +207,86 @@ def test_fused_bm25_reads_a_word_split_by_a_stray_space():
         [Document("a", "결제 취소", "결제를 취소하는 방법", vectors={"e5q": np.eye(4, dtype=np.float32)[:1]})]
     )
     assert idx.query(query, 1, {"e5q": np.eye(4, dtype=np.float32)[0]}).hits[0].doc_id == "a"
+
+
+def test_missing_is_the_share_of_the_asked_words_an_article_lacks():
+    """The decision's "missing" feature: the idf-weighted share of the customer's nouns, verbs
+    and adjectives (generic ones and adverbs left out) the article holds neither as a word nor
+    inside its text. A question that uses the business's words but asks for something no
+    article has lacks more of them in the best article than a paraphrase of a right one."""
+    idx = LexicalIndex()
+    idx.add_many(
+        [
+            Document(
+                "lecture",
+                "강의 구매와 수강 시작",
+                "결제가 끝나면 내 강의실에서 바로 수강을 시작하실 수 있습니다.",
+            ),
+            Document("teacher", "강사에게 질문하기", "강의 화면 아래 질문 게시판에 글을 남겨 주세요."),
+            Document("refund", "환불 규정", "수강 시작 후 7일 이내에는 전액 환불됩니다."),
+        ]
+    )
+    slot = {doc_id: idx._slot[doc_id] for doc_id in ("lecture", "teacher", "refund")}
+    assert idx._missing("강의 구매 어떻게 해요")(slot["lecture"]) == {"missing": 0.0}
+    # 강사 is in "teacher"; 지원 (apply) is in no article: the largest share of the question's idf
+    sell = idx._missing("강사로 지원하고 싶어요")(slot["teacher"])["missing"]
+    assert 0.5 < sell < 1.0
+    assert idx._missing("제 강의도 올려서 팔 수 있나요")(slot["lecture"])["missing"] > 0.5
+    # held inside the article's text, though not as its own morpheme: "환불" in "환불됩니다"
+    assert idx._missing("환불 돼요?")(slot["refund"]) == {"missing": 0.0}
+    # generic words and adverbs only: nothing asked, nothing missing
+    assert idx._missing("언제 돼요?")(slot["refund"]) == {"missing": 0.0}
+    # another script: the neutral value (the decision was fitted on Korean)
+    from sodam.nlp.dense import MISSING_NEUTRAL
+
+    assert idx._missing("can I sell my course")(slot["lecture"]) == {"missing": MISSING_NEUTRAL}
+    # document frequencies follow updates and removals
+    before = idx._missing("지원 강사")(slot["teacher"])["missing"]
+    idx.remove("refund")
+    idx.add(Document("teacher", "강사에게 질문하기", "강사 지원은 채용 페이지에서 받습니다."))
+    assert idx._missing("지원 강사")(idx._slot["teacher"])["missing"] == 0.0 < before
+    assert idx._doc_df[idx._vocab["w:환불"]] == 0
+
+
+def test_the_fused_decision_reads_the_asked_words_not_the_expansions():
+    """customer_question: the ranked query carries the customer-word expansions, what was asked
+    does not; the fused hits' decision features hold "missing" for the asked words, and the
+    ranking does not depend on it."""
+    import numpy as np
+
+    from sodam.nlp import dense, ranking
+
+    idx = LexicalIndex()
+    v = {"refund": _vec(1.0, 0.1), "other": _vec(0.1, 1.0)}
+    idx.add_many(
+        [
+            Document(
+                "refund",
+                "환불 규정",
+                "환불은 7일 이내 신청하실 수 있습니다.",
+                (),
+                {"e5q": np.stack([v["refund"]])},
+            ),
+            Document("ship", "배송 기간", "보통 2일 걸립니다.", (), {"e5q": np.stack([v["other"]])}),
+        ]
+    )
+    query, asked = idx.customer_question("돈 돌려받을 수 있어여?")
+    assert query == "돈 돌려받을 수 있어요? 환불" and asked == "돈 돌려받을 수 있어요?"
+    seen = []
+    inner = ranking.fuse
+
+    def recording(*args):
+        seen.append(inner(*args))
+        return seen[-1]
+
+    ranking.fuse = recording
+    try:
+        with_asked = idx.query(query, 2, {"e5q": v["refund"]}, asked=asked)
+        read_query = idx.query(query, 2, {"e5q": v["refund"]})
+    finally:
+        ranking.fuse = inner
+    assert [h.doc_id for h in with_asked.hits] == [h.doc_id for h in read_query.hits] == ["refund", "ship"]
+    assert seen[0].features[0]["missing"] == 1.0  # 돈, 돌려받: not in the article
+    assert seen[1].features[0]["missing"] < 1.0  # the expansion 환불 is
+    assert with_asked.hits[0].score == pytest.approx(dense.answer_probability(seen[0].features[0]))
+    assert with_asked.hits[0].score < read_query.hits[0].score  # DECISION_WEIGHTS["missing"] < 0

@@ -96,3 +96,14 @@ def test_customer_query_adds_the_lexicons_help_center_nouns():
     assert customer_query("분실 신고 잃어버렸어요") == "분실 신고 잃어버렸어요"
     assert customer_query("오늘 날씨 어때") == "오늘 날씨 어때"
     assert customer_query("방문 예약 하고 싶어요") == "방문 예약 하고 싶어요"  # not 방 → 객실
+
+
+def test_asked_words_are_the_questions_own_nouns_and_verbs():
+    from sodam.nlp.text import asked_words, customer_query
+
+    assert asked_words("제 강의도 올려서 팔 수 있나요") == ["강의", "올리", "팔"]
+    assert asked_words("강사로 지원하고 싶어요 어떻게 해요") == ["강사", "지원"]
+    assert asked_words("언제 돼요??") == [] and asked_words("refund please") == []
+    # without the expansions: the expanded query's first words
+    assert customer_query("돈 돌려받을 수 있어여?", expand=False) == "돈 돌려받을 수 있어요?"
+    assert customer_query("비번 바꾸고 싶어여 ㅠㅠ", expand=False) == "비밀번호 바꾸고 싶어요"

@@ -83,7 +83,8 @@ def _article_candidates(kb: kb_index.WorkspaceIndex, question: str, locale: str)
     channels = idx.channels if idx.has_vectors else []
     wanted = sorted(set(channels) | ({replies_index.VECTOR_CHANNEL} & set(encoders.available_channels())))
     vectors = _query_vectors(query, wanted) if wanted else {}
-    result = idx.query(query, 10, {c: v for c, v in vectors.items() if c in channels} or None)
+    asked = customer_query(question, expand=False)  # what the decision reads (ranking.LexicalIndex.query)
+    result = idx.query(query, 10, {c: v for c, v in vectors.items() if c in channels} or None, asked=asked)
     out = []
     for hit in result.hits:
         article = kb.articles.get(int(hit.doc_id))

@@ -30,7 +30,6 @@ from sodam.knowledge.markdown import plain_text
 from sodam.knowledge.models import ARTICLE_LOCALES, KbArticle
 from sodam.nlp import encoders
 from sodam.nlp.ranking import Document, LexicalIndex, SearchResult
-from sodam.nlp.text import customer_query
 from sodam.realtime import bus
 
 EVENT = "kb.changed"
@@ -138,21 +137,23 @@ class WorkspaceIndex:
         if known is not None:
             self.by_locale[known.locale].remove(str(article_id))
 
-    def _prepared(self, query: str, locale: str) -> tuple[LexicalIndex, str, list[str]] | None:
-        """(the locale's index, the query as it is ranked, the dense channels to encode it for)."""
+    def _prepared(self, query: str, locale: str) -> tuple[LexicalIndex, str, str, list[str]] | None:
+        """(the locale's index, the query as it is ranked, what the customer asked — the same
+        without the customer-word expansions, for the decision —, the dense channels to encode
+        the query for)."""
         idx = self.by_locale.get(locale)
         if idx is None or not len(idx):
             return None
-        query = customer_query(query)  # "비번 바꾸고 싶어여" is matched as "비밀번호 바꾸고 싶어요"
-        query = idx.fix_typos(query)  # "환볼 언제되나요" as "환불 언제되나요"
-        return idx, query, idx.channels if idx.has_vectors else []
+        # "비번 바꾸고 싶어여" is matched as "비밀번호 바꾸고 싶어요", "환볼 언제되나요" as "환불 언제되나요"
+        query, asked = idx.customer_question(query)
+        return idx, query, asked, idx.channels if idx.has_vectors else []
 
     def start_encoding(self, query: str, locale: str) -> None:
         """Start encoding the query for a search that is coming (CPU work: run it in a thread);
         query() then waits for this encoding instead of starting its own."""
         prepared = self._prepared(query, locale)
-        if prepared is not None and prepared[2]:
-            encoders.start_query_vectors(prepared[1], prepared[2])
+        if prepared is not None and prepared[3]:
+            encoders.start_query_vectors(prepared[1], prepared[3])
 
     def query(self, query: str, locale: str, limit: int) -> SearchResult | None:
         """Rank the locale's articles for a query (CPU work, the query's encoding included:
@@ -160,10 +161,10 @@ class WorkspaceIndex:
         prepared = self._prepared(query, locale)
         if prepared is None:
             return None
-        idx, query, channels = prepared
+        idx, query, asked, channels = prepared
         # The encoders run in their own threads while the lexical ranking runs here.
         query_vectors = encoders.start_query_vectors(query, channels) if channels else None
-        return idx.query(query, limit, query_vectors)
+        return idx.query(query, limit, query_vectors, asked=asked)
 
 
 class IndexRegistry:

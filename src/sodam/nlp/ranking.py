@@ -30,14 +30,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sodam.nlp.dense import DenseUnits, fuse, shortlist_similarities
+from sodam.nlp.dense import MISSING_NEUTRAL, DenseUnits, fuse, shortlist_similarities
 from sodam.nlp.hits import NO_CONFIDENCE as NO_CONFIDENCE
 from sodam.nlp.hits import Confidence as Confidence
 from sodam.nlp.hits import Document as Document
 from sodam.nlp.hits import SearchHit as SearchHit
 from sodam.nlp.hits import SearchResult as SearchResult
 from sodam.nlp.postings import Postings
-from sodam.nlp.text import char_ngrams, english_tokens, has_hangul, morphemes_batch, normalize, tokens
+from sodam.nlp.text import (
+    asked_words,
+    char_ngrams,
+    customer_query,
+    english_tokens,
+    has_hangul,
+    morphemes_batch,
+    normalize,
+    tokens,
+)
 from sodam.nlp.typos import TypoFixer
 
 __all__ = ["Confidence", "Document", "LexicalIndex", "SearchHit", "SearchResult", "analyze"]
@@ -102,6 +111,7 @@ class LexicalIndex:
         self.ngram_range = ngram_range
         self._vocab: dict[str, int] = {}
         self._is_word = np.zeros(1024, dtype=bool)  # per term id: word term (else character n-gram)
+        self._doc_df = np.zeros(1024, dtype=np.int32)  # per term id: how many documents hold it (any field)
         self._fields = {f: Postings() for f in self.FIELDS}
         self._docs: list[_DocEntry | None] = []
         self._slot: dict[str, int] = {}
@@ -129,6 +139,7 @@ class LexicalIndex:
                 t = vocab[term] = len(vocab)
                 if t >= len(self._is_word):
                     self._is_word = np.concatenate([self._is_word, np.zeros(len(self._is_word), bool)])
+                    self._doc_df = np.concatenate([self._doc_df, np.zeros(len(self._doc_df), np.int32)])
                 self._is_word[t] = not term.startswith(CHAR)
             out.append(t)
         return out
@@ -169,6 +180,7 @@ class LexicalIndex:
                         if ids:
                             entry.units.setdefault(fname, []).append(f.add(slot, ids, len(self._vocab)))
                 self._docs[slot] = entry
+                self._doc_df[self._doc_terms(entry)] += 1
                 for channel, units in self._dense.items():
                     if not doc.vectors or channel not in doc.vectors:
                         units.remove(slot)
@@ -201,15 +213,35 @@ class LexicalIndex:
         slot = self._slot.get(doc_id)
         if slot is None or self._docs[slot] is None:
             return
+        self._doc_df[self._doc_terms(self._docs[slot])] -= 1
         for fname, units in self._docs[slot].units.items():
             for u in units:
                 self._fields[fname].remove(u)
         self._docs[slot] = _DocEntry(doc_id)
 
+    def _doc_terms(self, entry: _DocEntry) -> np.ndarray:
+        """The distinct term ids of a document's live units (every field)."""
+        parts = [
+            self._fields[fname].unit_terms[u][0]
+            for fname, units in entry.units.items()
+            for u in units
+            if self._fields[fname].unit_terms[u] is not None
+        ]
+        return np.unique(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)
+
     def compact(self) -> None:
         with self._lock:
             for f in self._fields.values():
                 f.compact()
+
+    def customer_question(self, text: str) -> tuple[str, str]:
+        """(the query as it is ranked: the customer's text in help-center spelling with the
+        customer-word expansions (text.customer_query) and this index's typos fixed; what the
+        customer asked: the same without the expansions, which the decision reads for the words no
+        article holds — the expansions are the base's own words by design)."""
+        query = self.fix_typos(customer_query(text))
+        n_words = len(customer_query(text, expand=False).split(" "))
+        return query, " ".join(query.split(" ")[:n_words])
 
     def fix_typos(self, query: str) -> str:
         """The query with customers' typos of this index's own words corrected (nlp.typos);
@@ -251,8 +283,13 @@ class LexicalIndex:
         query: str,
         k: int = 5,
         vectors: dict[str, np.ndarray] | Callable[[], dict[str, np.ndarray]] | None = None,
+        *,
+        asked: str | None = None,
     ) -> SearchResult:
         """Top-k documents with per-hit coverage and the result's confidence.
+
+        `asked`: the customer's question before the customer-word expansions (customer_question);
+        the fused decision reads which of its words a candidate lacks (default: the query).
 
         With `vectors` (the query's sentence vector per channel, same models as the
         documents'; or the call that waits for them, made once the lexical scores are in, so
@@ -287,7 +324,7 @@ class LexicalIndex:
             if callable(vectors):
                 vectors = vectors()
             if self._dense_for(vectors):
-                return self._fused(total, per_field, vectors, k)
+                return self._fused(total, per_field, vectors, k, query if asked is None else asked)
             match = self._matcher(terms)
             order = _top(total, max(k, 2))
             order = [i for i in order if total[i] > 0]
@@ -312,13 +349,14 @@ class LexicalIndex:
             dense,
         )
 
-    def _fused(self, total, per_field, vectors: dict[str, np.ndarray], k: int) -> SearchResult:
+    def _fused(self, total, per_field, vectors: dict[str, np.ndarray], k: int, asked: str) -> SearchResult:
         # Exact below dense.APPROX_MIN_ARTICLES articles; above, a shortlist is (and whatever
         # reaches the top k with estimated similarities is made exact and ranked again).
         sims = shortlist_similarities(self._dense, vectors, len(self._docs), total)
-        fused = fuse(sims.sims, total, max(k, 2))
+        missing = self._missing(asked)
+        fused = fuse(sims.sims, total, max(k, 2), missing)
         while sims.make_exact(fused.slots):
-            fused = fuse(sims.sims, total, max(k, 2))
+            fused = fuse(sims.sims, total, max(k, 2), missing)
         hits = []
         ceiling = 1.0
         for slot, dense, answer in zip(fused.slots, fused.dense, fused.answer, strict=True):
@@ -327,6 +365,51 @@ class LexicalIndex:
                 ceiling = min(ceiling, answer)
                 hits.append(self._hit(slot, total, per_field, 0.0, dense, score=ceiling))
         return SearchResult(hits[:k], _dense_confidence(hits, fused.fused))
+
+    def _missing(self, asked: str) -> Callable[[int], dict[str, float]]:
+        """slot -> {"missing": the idf-weighted share of the asked question's nouns, verbs and
+        adjectives (text.asked_words) that the document does not hold} — a question that uses the
+        business's words but asks for something no article has ("제 강의도 올려서 팔 수 있나요")
+        leaves its own words out of the best article. A word is held when the document has it as
+        a word term, or has it inside its text (a 2–3 syllable word as one of its character
+        n-grams, a longer one as all its 3-grams in one unit); idf over the documents (a word in
+        no document: the highest); no such word: 0. A question in another script (no Hangul) reads
+        MISSING_NEUTRAL."""
+        if not has_hangul(asked) and english_tokens(asked):
+            return lambda slot: {"missing": MISSING_NEUTRAL}
+        words = asked_words(asked)
+        n = max(len(self._slot), 1)
+        vocab, df = self._vocab, self._doc_df
+        parts = []  # per word: (idf, word term id or -1, character n-gram ids or None)
+        for w in words:
+            t = vocab.get(WORD + w, -1)
+            d = int(df[t]) if t >= 0 else 0
+            grams = [w] if len(w) in (2, 3) else [w[i : i + 3] for i in range(len(w) - 2)]
+            ids = [vocab.get(CHAR + g, -1) for g in grams] if len(w) >= 2 else []
+            parts.append((math.log1p((n - d + 0.5) / (d + 0.5)), t, ids if ids and min(ids) >= 0 else None))
+        total = sum(p[0] for p in parts)
+
+        def missing(slot: int) -> dict[str, float]:
+            entry = self._docs[slot] if slot < len(self._docs) else None
+            if total <= 0 or entry is None:
+                return {"missing": 0.0}
+            units = [
+                set(self._fields[fname].unit_terms[u][0].tolist())
+                for fname, us in entry.units.items()
+                for u in us
+                if self._fields[fname].unit_terms[u] is not None
+            ]
+            held = set().union(*units) if units else set()
+            lost = 0.0
+            for weight, t, ids in parts:
+                if t >= 0 and t in held:
+                    continue
+                if ids is not None and any(all(i in u for i in ids) for u in units):
+                    continue
+                lost += weight
+            return {"missing": lost / total}
+
+        return missing
 
     def _matcher(self, query_terms: Iterable[str]):
         """slot -> SearchHit.match for this query (idf from the title field: every article has one)."""

@@ -21,6 +21,7 @@ __all__ = [
     "HANGUL_RE",
     "Tok",
     "analyse_batch",
+    "asked_words",
     "char_ngrams",
     "customer_query",
     "english_tokens",
@@ -208,10 +209,12 @@ def _space_runs(text: str) -> str:
     return _UNSPACED.sub(lambda m: kiwi.space(m.group(0)), text)
 
 
-def customer_query(text: str) -> str:
+def customer_query(text: str, *, expand: bool = True) -> str:
     """A customer's question in help-center spelling (normalize(), chat endings and clipped
     words spelled out, long unspaced runs spaced): "비번 바꾸고 싶어여 ㅠㅠ" -> "비밀번호 바꾸고
-    싶어요", "배송기간얼마나걸려요" -> "배송 기간 얼마나 걸려요"."""
+    싶어요", "배송기간얼마나걸려요" -> "배송 기간 얼마나 걸려요". With expand, the help-center
+    words customers' phrases stand for are added after it ("돈 돌려받을 수 있어요?" + "환불");
+    without, the result is the expanded one's first words."""
     text = normalize(text)
     if not has_hangul(text):
         return text
@@ -219,6 +222,8 @@ def customer_query(text: str) -> str:
         text = pattern.sub(replacement, text)
     text = _CLIPPED_RE.sub(lambda m: _CLIPPED_WORDS[m.group(0)], text)
     text = _space_runs(text)  # after the endings: Kiwi spaces "…걸려요" better than "…걸려여"
+    if not expand:
+        return _SPACE.sub(" ", text).strip()
     extra = [words for pattern, words in _EXPANSIONS if pattern.search(text) and words not in text]
     extra += [w for w in lexicon_terms(text) if not any(w in e for e in extra)]
     if extra:
@@ -324,6 +329,34 @@ def _content(tokens: Iterable) -> list[str]:
             form = t.form.lower()
             out.append(stem(form) if tag == "SL" else form)
     return out
+
+
+# What a question asks about: nouns (and foreign words, roots, numbers), verbs and adjectives —
+# the content morphemes without adverbs ("언제", "안") and without the verbs and words any
+# question uses whatever it asks ("되나요", "있나요", "어떻게 해요", "알려주세요", "가능한가요";
+# an article writes most of them as suffixes or auxiliaries, 완료되면 and 확인해 주세요, which
+# are not its content words).
+_ASKED_TAGS = _CONTENT_TAGS - {"MAG"}
+_GENERIC_WORDS = frozenset(
+    {"하", "되", "있", "없", "않", "같", "싶", "주", "받", "보", "가", "오", "드리", "어떻", "알리", "가능"}
+)
+
+
+def asked_words(text: str) -> list[str]:
+    """The distinct nouns, verbs and adjectives of a Korean question but the generic ones, as
+    tokens() spells them (the decision's "missing" feature, nlp.ranking); [] without Hangul."""
+    text = normalize(text)
+    if not has_hangul(text):
+        return []
+    out = []
+    for t in analyse_batch([text])[0]:
+        tag = t.tag.split("-", 1)[0]
+        if tag in _ASKED_TAGS:
+            form = t.form.lower()
+            form = stem(form) if tag == "SL" else form
+            if form not in _GENERIC_WORDS:
+                out.append(form)
+    return list(dict.fromkeys(out))
 
 
 def morphemes(text: str, *, normalized: bool = False) -> list[str]:
