@@ -25,21 +25,9 @@ async def test_widget_question_is_answered_live_by_the_bot(live_server, make_wor
             body="주문 후 평균 2~3일(영업일 기준) 안에 도착합니다.",
             alternate_questions=["배송기간 얼마나 걸려요?"],
         )
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as client:
-        token = (await client.post(f"/widget/v1/{ws.inbox_token}/session", json={})).json()["visitor_token"]
-    url = await widget_socket_url(live_server, ws.inbox_token, token)
-    async with websockets.connect(url) as sock:
-        await sock.send(
-            json.dumps({"type": "message", "client_id": "q-1", "content": "배송기간 얼마나 걸려요?"})
-        )
-        bot_frames = []
-        # The first bot job of a test session may load the sentence encoders and Kiwi in a
-        # server that other tests keep busy: the answer's content is what is checked, not its speed.
-        async with asyncio.timeout(90):
-            while len(bot_frames) < 2:
-                frame = await next_frame(sock)
-                if frame["type"] == "message" and frame["message"]["sender_type"] == "bot":
-                    bot_frames.append(frame["message"])
+    # The first bot job of a test session may load the sentence encoders and Kiwi in a server
+    # that other tests keep busy: the answer's content is what is checked, not its speed.
+    bot_frames = await _ask(live_server, ws.inbox_token, "배송기간 얼마나 걸려요?", "q-1")
     answer, question = bot_frames
     assert answer["payload"]["article"]["title"] == "배송 기간 안내" and "2~3일" in answer["content"]
     assert answer["payload"]["article"]["url"].endswith(
