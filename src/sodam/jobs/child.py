@@ -47,6 +47,7 @@ class WorkerChild:
 
     async def start(self) -> None:
         await self._spawn()
+        log.info("job worker started as process %d (nice %d)", self._proc.pid, self._nice)
         self._supervisor = asyncio.create_task(self._supervise(), name="sodam-worker-child")
 
     async def _spawn(self) -> None:
