@@ -116,7 +116,8 @@ async def handle_customer_message(
     # A bot reply after that question stays there: no search and no lock for a job that has
     # nothing left to do (checked again under the lock before writing).
     # One statement: the message to answer, with its conversation, inbox and the bot's record.
-    message, answered, conversation, inbox, state = await _read(session, message_id)
+    read_at = datetime.now(UTC)  # the announcements' clock (the wall clock: `now` may be set by a caller)
+    message, answered, conversation, inbox, state = await _read(session, message_id, read_at)
     if message is None or message.sender_type != SenderType.contact:
         return "ignored"
     if (message.payload or {}).get("no_reply"):
@@ -134,8 +135,13 @@ async def handle_customer_message(
         return "already_handled"
     if _quiet(state, conversation):
         return "quiet"
-    # Read while the query's encoding runs (started above), not after the search.
-    live = await announcements.active(session, conversation.workspace_id)
+    # Read while the query's encoding runs (started above), not after the search; only when the
+    # first read saw one (most of the time there is none: no statement).
+    live = (
+        await announcements.active(session, conversation.workspace_id, now=read_at)
+        if message.announcing
+        else []
+    )
     reading = await dialogue.read_message(
         session,
         kb,
@@ -230,7 +236,14 @@ _MESSAGE_COLUMNS = (
     Message.workspace_id,
 )
 _READ = (
-    reply_jobs.to_answer_statement(*_MESSAGE_COLUMNS, Conversation, Inbox, BotConversation, Workspace)
+    reply_jobs.to_answer_statement(
+        *_MESSAGE_COLUMNS,
+        announcements.any_live(Message.workspace_id, bindparam("now")).label("announcing"),
+        Conversation,
+        Inbox,
+        BotConversation,
+        Workspace,
+    )
     .select_from(Message)
     .outerjoin(Conversation, Conversation.id == Message.conversation_id)
     .outerjoin(Workspace, Workspace.id == Conversation.workspace_id)
@@ -252,12 +265,13 @@ _LOCK_CONVERSATION = (
 )
 
 
-async def _read(session: AsyncSession, message_id: int):
+async def _read(session: AsyncSession, message_id: int, now: datetime):
     """(message, answered, conversation, inbox, bot record) for a job's message: the message it
-    answers (reply_jobs.answering) as a row of _MESSAGE_COLUMNS, whether a bot reply after it is
+    answers (reply_jobs.answering) as a row of _MESSAGE_COLUMNS and `announcing` (an active
+    announcement at `now` in its workspace), whether a bot reply after it is
     there already; (None, False, None, None, None) when the message is gone. The inbox is None
     when the message's inbox is not in its workspace (the caller reads it as before)."""
-    rows = (await session.execute(_READ, {"message_id": message_id})).all()
+    rows = (await session.execute(_READ, {"message_id": message_id, "now": now})).all()
     chosen, answered = reply_jobs.answering(
         message_id, [(row.id, row.sender_type, row.seq, row.answered) for row in rows]
     )
