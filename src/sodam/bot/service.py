@@ -283,11 +283,11 @@ async def _read(session: AsyncSession, message_id: int, now: datetime):
     return row, answered, row.Conversation, row.Inbox, row.BotConversation
 
 
-def _start_search(kb: KnowledgeSource, message: Message) -> None:
+def _start_search(kb: KnowledgeSource, message) -> None:
     """Start the search's CPU work for the message (the query's encoding, the largest part of
     a decision) in a thread now, while the decision still reads the database; the search
     picks it up. Not for a message that will not be searched as it is (a feedback, a request
-    for a person, small talk)."""
+    for a person, small talk). `message`: the row _read gives (workspace_id, content)."""
     start = getattr(kb, "start_search", None)
     text = (message.content or "").strip()
     if start is None or not text:
