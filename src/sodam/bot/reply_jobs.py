@@ -165,6 +165,11 @@ async def answered_newest_recorded(
     return bool(row[0]), row[1], bool(row[2])
 
 
+_REPLY_JOB_WAITING = text(
+    "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE lock = :lock AND status = 'todo' AND task_name = :task)"
+)
+
+
 async def ensure_reply_job(session: AsyncSession, conversation: Conversation) -> None:
     """Under the conversation's row lock: a reply job for its latest question unless one is
     waiting (the message function's coalescing check, the same lock held)."""
@@ -172,13 +177,7 @@ async def ensure_reply_job(session: AsyncSession, conversation: Conversation) ->
     if latest is None:
         return
     lock = REPLY_LOCK.format(conversation_id=conversation.id)
-    waiting = await session.scalar(
-        text(
-            "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs"
-            " WHERE lock = :lock AND status = 'todo' AND task_name = :task)"
-        ),
-        {"lock": lock, "task": REPLY_TASK},
-    )
+    waiting = await session.scalar(_REPLY_JOB_WAITING, {"lock": lock, "task": REPLY_TASK})
     if waiting:
         return
     args = {
