@@ -8,7 +8,11 @@ first decision), then per conversation one customer line and one call of the job
 (`bot.service.handle_customer_message`), timed in process time (Python, psycopg, SQLAlchemy):
 - `handoff`: nothing newer arrives, the run hands the conversation off;
 - `superseded`: a newer line is stored while the run searches (a visitor typing line after
-  line, as in the messages bench), the run ends "superseded" under the lock.
+  line, as in the messages bench), the run ends "superseded" under the lock;
+- `answered`: a knowledge source that answers every question with one article at once (no
+  index, no encoder): the answer path's reads and writes (the record, the two messages, the
+  assume-resolved job) — the decision's CPU outside the search, as `bench bot-latency` runs it.
+Per kind: process CPU and the event loop's thread CPU per job, and SQL statements per job.
 The first few runs (models and caches loading) are reported apart as `warm`. Last line: JSON.
 """
 
@@ -28,8 +32,8 @@ from bench.common import bench_database, console, seed  # noqa: E402
 LINE = "Hi, I was charged twice for order #48213, can you check?"
 
 
-async def _measure(url: str, runs: int) -> dict:
-    from sqlalchemy import select
+async def _measure(url: str, runs: int, show_sql: bool = False) -> dict:
+    from sqlalchemy import event, select
 
     from sodam.bot import service
     from sodam.bot.knowledge_source import KnowledgeBaseSource
@@ -69,36 +73,89 @@ async def _measure(url: str, runs: int) -> dict:
         def __getattr__(self, name):
             return getattr(kb, name)
 
+    class Answering:
+        """Answers every question with one article, no search (the decision's own work only)."""
+
+        async def search(self, session, workspace_id, text, language):
+            article = service.Candidate(1, "결제 취소", "http://localhost/help/bench/articles/1", LINE, True)
+            return service.KbAnswer("answer", [article], "billing")
+
+        async def candidate(self, session, workspace_id, article_id, language):
+            return None
+
+        async def feedback(self, session, workspace_id, article_id, helpful):
+            return None
+
+    from sodam.db.session import get_engine
+
+    statements = [0]
+    shown: list[str] = []
+
+    def count(_conn, _cursor, sql, *_rest):
+        statements[0] += 1
+        if show_sql:
+            shown.append(" ".join(sql.split())[:160])
+
+    event.listen(get_engine().sync_engine, "before_cursor_execute", count)
     out: dict = {}
     try:
-        for kind, n in (("warm", 5), ("handoff", runs), ("superseded", runs)):
-            cpu, outcomes = 0.0, {}
+        plan = (
+            ("warm", 5),
+            ("handoff", runs),
+            ("superseded", runs),
+            ("warm-answered", 5),
+            ("answered", runs),
+        )
+        for kind, n in plan:
+            cpu, loop_cpu, job_statements, outcomes = 0.0, 0.0, 0, {}
             for i in range(n):
                 async with session_scope() as session:
                     contact = await contacts.create(session, workspace_id=workspace_id, name=f"{kind} {i}")
                 message = await say(contact.id, LINE, f"{kind}-{i}")
-                source = Interrupted(contact.id, f"{kind}-{i}-next") if kind == "superseded" else kb
-                started = time.process_time()
+                if kind == "superseded":
+                    source = Interrupted(contact.id, f"{kind}-{i}-next")
+                else:
+                    source = Answering() if kind.endswith("answered") else kb
+                before = statements[0]
+                shown.clear()
+                started, loop_started = time.process_time(), time.thread_time()
                 async with session_scope() as session:
                     outcome = await service.handle_customer_message(
                         session, message_id=message["id"], kb=source
                     )
                 cpu += time.process_time() - started
+                loop_cpu += time.thread_time() - loop_started
+                job_statements += statements[0] - before
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            out[kind] = {"runs": n, "cpu_ms_per_job": round(cpu / n * 1e3, 2), "outcomes": outcomes}
+            out[kind] = {
+                "runs": n,
+                "cpu_ms_per_job": round(cpu / n * 1e3, 2),
+                "loop_cpu_ms_per_job": round(loop_cpu / n * 1e3, 2),
+                "statements_per_job": round(job_statements / n, 2),
+                "outcomes": outcomes,
+            }
+        for sql in shown:  # the last job's statements
+            console.print(sql, markup=False, highlight=False)
     finally:
         await dispose_engine()
     return out
 
 
-def main(runs: int = typer.Option(40, help="conversations per kind (handoff, superseded)")) -> None:
+def main(
+    runs: int = typer.Option(40, help="conversations per kind (handoff, superseded, answered)"),
+    show_sql: bool = typer.Option(False, help="print the last job's statements"),
+) -> None:
     from sodam.db.migrate import upgrade
 
     with bench_database() as (url, _kind):
         upgrade(url)
-        result = asyncio.run(_measure(url, runs))
+        result = asyncio.run(_measure(url, runs, show_sql))
     for kind, figures in result.items():
-        console.print(f"{kind:>10}: {figures['cpu_ms_per_job']:8.2f} ms CPU per job  {figures['outcomes']}")
+        console.print(
+            f"{kind:>13}: {figures['cpu_ms_per_job']:8.2f} ms CPU per job"
+            f" (event loop {figures['loop_cpu_ms_per_job']:.2f}),"
+            f" {figures['statements_per_job']:.1f} statements  {figures['outcomes']}"
+        )
     print(json.dumps(result))
 
 

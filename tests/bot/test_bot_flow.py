@@ -427,12 +427,20 @@ async def test_an_answer_posts_its_two_messages_in_one_statement(chat):
     assert outcome == "answered"
     posts = [s for s in statements if "sodam_post_message" in s]
     assert len(posts) == 1 and "unnest" in posts[0], posts
-    # Under the row lock, the first answer in a conversation: "answered already?", the bot's
-    # record (INSERT, then its UPDATE flushed), the conversation's language, the two messages
-    # and the assumed-resolution job — 6 statements (7 when the messages were two calls).
+    # Under the row lock, the first answer in a conversation: "answered already?" (and whether
+    # the bot has a record), the bot's record (one INSERT with the decision's values, flushed),
+    # the conversation's language, the two messages and the assumed-resolution job — 5
+    # statements (7 when the messages were two calls, 6 when the record was INSERT + UPDATE).
     locked = next(i for i, s in enumerate(statements) if "FOR NO KEY UPDATE" in s)
     under_lock = [s.split(" (")[0].split(" SET")[0][:40] for s in statements[locked + 1 :]]
-    assert len(under_lock) == 6, under_lock
+    assert len(under_lock) == 5, under_lock
+    assert sum(s.startswith("INSERT INTO bot_conversations") for s in under_lock) == 1, under_lock
+    assert not any(s.startswith("UPDATE bot_conversations") for s in under_lock), under_lock
+    # First, in one statement: the message to answer with its conversation, inbox and the
+    # bot's record (two statements before).
+    first = statements[0]
+    assert all(f"JOIN {t} " in first for t in ("conversations", "inboxes", "bot_conversations")), first
+    assert not [s for s in statements[1:locked] if s.startswith("SELECT conversations.")], statements
     answer, question = await c.bot_messages()
     assert answer.payload["article"]["title"] == "배송 기간 안내"
     assert question.content == "도움이 되었나요?"

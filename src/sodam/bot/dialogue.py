@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sodam.bot import rules
 from sodam.bot.models import BotConversation, BotState
 from sodam.core.i18n import normalise
-from sodam.nlp.language import detect
+from sodam.nlp.language import NEEDS_MODEL, detect, detect_at_once
 
 
 @dataclass
@@ -33,8 +33,21 @@ class Reading:
 
 def message_language(text: str, fallback: str) -> str:
     """The language a message is answered in: ko or en (the fallback when neither is detected)."""
-    language = normalise(detect(text, default=fallback))
+    return _answered_in(detect(text, default=fallback), fallback)
+
+
+def _answered_in(detected: str | None, fallback: str) -> str:
+    language = normalise(detected)
     return language if language in ("ko", "en") else fallback
+
+
+async def _message_language(text: str, fallback: str) -> str:
+    """message_language, on a thread only when the statistical model must decide (Hangul, no
+    letters or a short ASCII word are decided at once: no thread round trip)."""
+    detected = detect_at_once(text, fallback)
+    if detected is NEEDS_MODEL:
+        return await asyncio.to_thread(message_language, text, fallback)
+    return _answered_in(detected, fallback)
 
 
 async def read_message(
@@ -47,7 +60,7 @@ async def read_message(
     state: BotConversation | None,
 ) -> Reading:
     text = text.strip()
-    language = await asyncio.to_thread(message_language, text, conversation_language or "ko")
+    language = await _message_language(text, conversation_language or "ko")
     reading = Reading(language=language, text=text)
     previous = (state.last_question or "").strip() if state is not None else ""
     after_answer = state is not None and state.state == BotState.awaiting_feedback

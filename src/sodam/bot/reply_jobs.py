@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, Integer, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from sodam.bot.models import BotConversation
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType
 from sodam.jobs.app import defer_in_tx
 
@@ -51,21 +52,6 @@ _CONVERSATION_ID = bindparam("conversation_id", type_=BigInteger)
 _SEQ = bindparam("seq", type_=Integer)
 
 
-def _message_to_answer_statement():
-    job, later, bot = aliased(Message), aliased(Message), aliased(Message)
-    conversation_of = select(job.conversation_id).where(job.id == _MESSAGE_ID).scalar_subquery()
-    latest_id = (
-        select(later.id)
-        .where(*_question_of(later, conversation_of))
-        .order_by(later.seq.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    answered = exists().where(*_answered_after(bot, Message.conversation_id, Message.seq))
-    return select(Message, answered).where(or_(Message.id == _MESSAGE_ID, Message.id == latest_id))
-
-
-_MESSAGE_TO_ANSWER = _message_to_answer_statement()
 _LATEST_QUESTION = (
     select(Message).where(*_question_of(Message, _CONVERSATION_ID)).order_by(Message.seq.desc()).limit(1)
 )
@@ -88,6 +74,45 @@ _ANSWERED_AND_NEWEST = select(
     )
     .scalar_subquery(),
 )
+# The same, and whether the bot has a record of the conversation (bot.state.for_update's `recorded`).
+_ANSWERED_NEWEST_RECORDED = _ANSWERED_AND_NEWEST.add_columns(
+    exists().where(BotConversation.conversation_id == _CONVERSATION_ID)
+)
+
+
+def answering(message_id: int, rows: list[tuple]) -> tuple[int | None, bool]:
+    """Which of `rows` — (id, sender_type, seq, answered) of the job's message and of the latest
+    question — a job answers (its index), and whether a bot reply after it is there already;
+    (None, False) when the job's message is gone."""
+    job = next((i for i, row in enumerate(rows) if row[0] == message_id), None)
+    if job is None:
+        return None, False
+    chosen = job
+    if rows[job][1] == SenderType.contact:
+        # The latest question when it is newer than the job's message (a customer's).
+        chosen = next((i for i, row in enumerate(rows) if row[2] > rows[job][2]), job)
+    return chosen, bool(rows[chosen][3])
+
+
+def to_answer_statement(*entities):
+    """The job's message (bind parameter `message_id`) and the conversation's latest question
+    (latest_question), each with `answered` (answered_after its seq), and `entities` beside."""
+    job, later, bot = aliased(Message), aliased(Message), aliased(Message)
+    conversation_of = select(job.conversation_id).where(job.id == _MESSAGE_ID).scalar_subquery()
+    latest_id = (
+        select(later.id)
+        .where(*_question_of(later, conversation_of))
+        .order_by(later.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    answered = exists().where(*_answered_after(bot, Message.conversation_id, Message.seq))
+    return select(*entities, answered.label("answered")).where(
+        or_(Message.id == _MESSAGE_ID, Message.id == latest_id)
+    )
+
+
+_MESSAGE_TO_ANSWER = to_answer_statement(Message)
 
 
 async def message_to_answer(session: AsyncSession, message_id: int) -> tuple[Message | None, bool]:
@@ -96,16 +121,8 @@ async def message_to_answer(session: AsyncSession, message_id: int) -> tuple[Mes
     and whether a bot reply after that one is there already (answered_after). (None, False) when
     the message is gone."""
     rows = (await session.execute(_MESSAGE_TO_ANSWER, {"message_id": message_id})).all()
-    by_id = {m.id: (m, bool(a)) for m, a in rows}
-    if message_id not in by_id:
-        return None, False
-    message, answered_it = by_id[message_id]
-    if message.sender_type != SenderType.contact:
-        return message, answered_it
-    for other, answered_other in by_id.values():
-        if other.seq > message.seq:
-            return other, answered_other
-    return message, answered_it
+    chosen, answered = answering(message_id, [(m.id, m.sender_type, m.seq, a) for m, a in rows])
+    return (None, False) if chosen is None else (rows[chosen][0], answered)
 
 
 async def latest_question(session: AsyncSession, conversation_id: int) -> Message | None:
@@ -137,6 +154,22 @@ async def answered_and_newest(
     return bool(row[0]), row[1]
 
 
+async def answered_newest_recorded(
+    session: AsyncSession, conversation_id: int, seq: int
+) -> tuple[bool, int | None, bool]:
+    """answered_and_newest, and whether the bot has a record of the conversation, in one
+    statement (under the conversation's row lock: every record is created under it)."""
+    row = (
+        await session.execute(_ANSWERED_NEWEST_RECORDED, {"conversation_id": conversation_id, "seq": seq})
+    ).one()
+    return bool(row[0]), row[1], bool(row[2])
+
+
+_REPLY_JOB_WAITING = text(
+    "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE lock = :lock AND status = 'todo' AND task_name = :task)"
+)
+
+
 async def ensure_reply_job(session: AsyncSession, conversation: Conversation) -> None:
     """Under the conversation's row lock: a reply job for its latest question unless one is
     waiting (the message function's coalescing check, the same lock held)."""
@@ -144,13 +177,7 @@ async def ensure_reply_job(session: AsyncSession, conversation: Conversation) ->
     if latest is None:
         return
     lock = REPLY_LOCK.format(conversation_id=conversation.id)
-    waiting = await session.scalar(
-        text(
-            "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs"
-            " WHERE lock = :lock AND status = 'todo' AND task_name = :task)"
-        ),
-        {"lock": lock, "task": REPLY_TASK},
-    )
+    waiting = await session.scalar(_REPLY_JOB_WAITING, {"lock": lock, "task": REPLY_TASK})
     if waiting:
         return
     args = {

@@ -21,7 +21,7 @@ from sodam.bot import dialogue, handoff, reply_jobs, rules
 from sodam.bot import state as state_records
 from sodam.bot.models import BotConversation, BotOutcome, BotState
 from sodam.bot.replier import BotReplier as BotReplier
-from sodam.bot.reply_jobs import answered_and_newest, ensure_reply_job, message_to_answer
+from sodam.bot.reply_jobs import answered_and_newest, ensure_reply_job
 from sodam.campaigns import announcements
 from sodam.channels import hours
 from sodam.channels import service as inboxes
@@ -116,7 +116,9 @@ async def handle_customer_message(
     # job answers the latest question, which may be newer than the message that deferred it.
     # A bot reply after that question stays there: no search and no lock for a job that has
     # nothing left to do (checked again under the lock before writing).
-    message, answered = await message_to_answer(session, message_id)
+    # One statement: the message to answer, with its conversation, inbox and the bot's record.
+    read_at = datetime.now(UTC)  # the announcements' clock (the wall clock: `now` may be set by a caller)
+    message, answered, conversation, inbox, state = await _read(session, message_id, read_at)
     if message is None or message.sender_type != SenderType.contact:
         return "ignored"
     if (message.payload or {}).get("no_reply"):
@@ -125,7 +127,8 @@ async def handle_customer_message(
         return "status_request"  # "진행 상황?": routing's status reply answers it
     if not answered:
         _start_search(kb, message)
-    conversation, inbox, state = await _conversation_inbox_state(session, message)
+    if inbox is None:
+        inbox = await inboxes.get(session, workspace_id=message.workspace_id, inbox_id=message.inbox_id)
     settings = bot_settings(inbox)
     if not _for_bot(settings, conversation):
         return "not_for_bot"
@@ -133,8 +136,13 @@ async def handle_customer_message(
         return "already_handled"
     if _quiet(state, conversation):
         return "quiet"
-    # Read while the query's encoding runs (started above), not after the search.
-    live = await announcements.active(session, conversation.workspace_id)
+    # Read while the query's encoding runs (started above), not after the search; only when the
+    # first read saw one (most of the time there is none: no statement).
+    live = (
+        await announcements.active(session, conversation.workspace_id, now=read_at)
+        if message.announcing
+        else []
+    )
     reading = await dialogue.read_message(
         session,
         kb,
@@ -165,10 +173,16 @@ async def handle_customer_message(
     # Jobs can run twice (a retry, a second worker): under the conversation's row lock,
     # a bot reply after this message means it was already answered. "진행 상황?" after a
     # question does not replace it; a newer question does.
-    answered, newer = await answered_and_newest(session, conversation.id, message.seq)
+    if state is None:  # and whether a record was made since the read (same statement)
+        answered, newer, recorded = await reply_jobs.answered_newest_recorded(
+            session, conversation.id, message.seq
+        )
+    else:
+        answered, newer = await answered_and_newest(session, conversation.id, message.seq)
+        recorded = True
     if answered:
         return "already_handled"
-    state = await state_records.for_update(session, conversation, reading.language, state)
+    state = await state_records.for_update(session, conversation, reading.language, state, recorded=recorded)
     if _quiet(state, conversation):
         return "quiet"
     if newer is not None and newer > message.seq:
@@ -208,13 +222,33 @@ def _may_hand_off(state: BotConversation | None, reading) -> bool:
 
 # The decision's statements are built once with bind parameters (as reply_jobs' are): built per
 # call, each cost about as much CPU as running it.
-_CONVERSATION_INBOX_STATE = (
-    select(Conversation, Inbox, BotConversation, Workspace)
-    .select_from(Conversation)
-    .join(Workspace, Workspace.id == Conversation.workspace_id)
-    .outerjoin(
-        Inbox, and_(Inbox.id == bindparam("inbox_id"), Inbox.workspace_id == bindparam("workspace_id"))
+# The message a job answers (reply_jobs.message_to_answer: the job's, or the latest question) —
+# only the columns the decision reads, no Message object — with its conversation, its inbox
+# and the bot's record of the conversation: one round trip where there were two (the workspace
+# too: the answer's help-center link reads it from the session, no statement).
+_MESSAGE_COLUMNS = (
+    Message.id,
+    Message.sender_type,
+    Message.seq,
+    Message.payload,
+    Message.content,
+    Message.conversation_id,
+    Message.inbox_id,
+    Message.workspace_id,
+)
+_READ = (
+    reply_jobs.to_answer_statement(
+        *_MESSAGE_COLUMNS,
+        announcements.any_live(Message.workspace_id, bindparam("now")).label("announcing"),
+        Conversation,
+        Inbox,
+        BotConversation,
+        Workspace,
     )
+    .select_from(Message)
+    .outerjoin(Conversation, Conversation.id == Message.conversation_id)
+    .outerjoin(Workspace, Workspace.id == Conversation.workspace_id)
+    .outerjoin(Inbox, and_(Inbox.id == Message.inbox_id, Inbox.workspace_id == Message.workspace_id))
     .outerjoin(
         BotConversation,
         and_(
@@ -222,7 +256,6 @@ _CONVERSATION_INBOX_STATE = (
             BotConversation.workspace_id == Conversation.workspace_id,
         ),
     )
-    .where(Conversation.id == bindparam("conversation_id"))
 )
 # NO KEY UPDATE, as the message function takes it (see handle_customer_message).
 _LOCK_CONVERSATION = (
@@ -233,30 +266,29 @@ _LOCK_CONVERSATION = (
 )
 
 
-async def _conversation_inbox_state(
-    session: AsyncSession, message: Message
-) -> tuple[Conversation | None, Inbox, BotConversation | None]:
-    """The message's conversation, its inbox and the bot's record of it, in one statement (the
-    workspace too: the answer's help-center link reads it from the session, no statement)."""
-    params = {
-        "conversation_id": message.conversation_id,
-        "inbox_id": message.inbox_id,
-        "workspace_id": message.workspace_id,
-    }
-    row = (await session.execute(_CONVERSATION_INBOX_STATE, params)).first()
-    conversation, inbox, state, workspace = row if row is not None else (None, None, None, None)
+async def _read(session: AsyncSession, message_id: int, now: datetime):
+    """(message, answered, conversation, inbox, bot record) for a job's message: the message it
+    answers (reply_jobs.answering) as a row of _MESSAGE_COLUMNS and `announcing` (an active
+    announcement at `now` in its workspace), whether a bot reply after it is
+    there already; (None, False, None, None, None) when the message is gone. The inbox is None
+    when the message's inbox is not in its workspace (the caller reads it as before)."""
+    rows = (await session.execute(_READ, {"message_id": message_id, "now": now})).all()
+    chosen, answered = reply_jobs.answering(
+        message_id, [(row.id, row.sender_type, row.seq, row.answered) for row in rows]
+    )
+    if chosen is None:
+        return None, False, None, None, None
+    row = rows[chosen]
     # The identity map holds objects weakly: kept for the session's life, so that it is there.
-    session.info["bot_workspace"] = workspace
-    if inbox is None:
-        inbox = await inboxes.get(session, workspace_id=message.workspace_id, inbox_id=message.inbox_id)
-    return conversation, inbox, state
+    session.info["bot_workspace"] = row.Workspace
+    return row, answered, row.Conversation, row.Inbox, row.BotConversation
 
 
-def _start_search(kb: KnowledgeSource, message: Message) -> None:
+def _start_search(kb: KnowledgeSource, message) -> None:
     """Start the search's CPU work for the message (the query's encoding, the largest part of
     a decision) in a thread now, while the decision still reads the database; the search
     picks it up. Not for a message that will not be searched as it is (a feedback, a request
-    for a person, small talk)."""
+    for a person, small talk). `message`: the row _read gives (workspace_id, content)."""
     start = getattr(kb, "start_search", None)
     text = (message.content or "").strip()
     if start is None or not text:

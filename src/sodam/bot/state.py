@@ -58,12 +58,27 @@ _INSERT_FRESH = (
 
 
 async def for_update(
-    session: AsyncSession, conversation: Conversation, language: str, known: BotConversation | None = None
+    session: AsyncSession,
+    conversation: Conversation,
+    language: str,
+    known: BotConversation | None = None,
+    *,
+    recorded: bool | None = None,
 ) -> BotConversation:
     """The bot's record of the conversation, locked (created when there is none). `known`: what
     the job read before its search; when there was none, the record is inserted at once (one
-    statement; a job that raced it to the insert finds it below)."""
-    if known is None:
+    statement; a job that raced it to the insert finds it below).
+
+    `recorded`: whether the record exists, read under the conversation's row lock (every record
+    is created under that lock, here). A new one is then added to the session and written by
+    its next flush with the decision's values: one INSERT where there were an INSERT and the
+    UPDATE of the flush."""
+    if known is None and recorded is False:
+        # The columns the INSERT ... RETURNING gave (server defaults), as the decision reads them.
+        state = BotConversation(**_fresh(conversation, language), tried_article_ids=[])
+        session.add(state)
+        return state
+    if known is None and not recorded:
         state = await session.scalar(_INSERT_FRESH, _fresh(conversation, language))
         if state is not None:
             return state

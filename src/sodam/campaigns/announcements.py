@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.campaigns.models import SEVERITIES, Announcement
@@ -35,6 +35,12 @@ def is_active(a: Announcement, now: datetime | None = None) -> bool:
     return bool(
         a.active and (a.starts_at is None or a.starts_at <= now) and (a.ends_at is None or a.ends_at > now)
     )
+
+
+def any_live(workspace_id, now):
+    """Whether the workspace has an active announcement at `now` (an EXISTS, for a statement that
+    reads more: the bot's first read asks it, and reads them only when there is one)."""
+    return exists().where(Announcement.workspace_id == workspace_id, live_condition(now))
 
 
 # Built once (every bot decision reads it): building it per call cost more CPU than running it.

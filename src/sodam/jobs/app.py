@@ -88,6 +88,13 @@ def load_task_modules() -> None:
             strategy.exponential_wait = 2
 
 
+# Built once: every deferred job (the bot's assume-resolved job on each answer) ran text() anew.
+_DEFER_JOB = text(
+    "SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, :priority, :lock, :qlock,"
+    " CAST(:args AS jsonb), :at)::procrastinate_job_to_defer_v1]))[1]"
+)
+
+
 async def defer_in_tx(
     session: AsyncSession,
     task_name: str,
@@ -101,10 +108,7 @@ async def defer_in_tx(
 ) -> int:
     """Queue a job as part of the session's transaction; returns the job id."""
     job_id = await session.scalar(
-        text(
-            "SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, :priority, :lock, :qlock,"
-            " CAST(:args AS jsonb), :at)::procrastinate_job_to_defer_v1]))[1]"
-        ),
+        _DEFER_JOB,
         {
             "queue": queue,
             "task": task_name,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 
-__all__ = ["LANGUAGES", "detect"]
+__all__ = ["LANGUAGES", "NEEDS_MODEL", "detect", "detect_at_once"]
 
 # ISO 639-1 codes lingua may answer with; ko and en are the product's, the others
 # keep an obviously foreign message from being forced into English.
@@ -33,12 +33,13 @@ def _get_detector():
     return _detector
 
 
-def detect(text: str, default: str | None = None) -> str | None:
-    """ISO 639-1 code of the text's language ("ko", "en", ...), or default when there are no letters.
+# detect_at_once's answer when only the statistical model can tell.
+NEEDS_MODEL = object()
 
-    Korean wins when at least a quarter of the letters are Hangul: a Korean
-    sentence with an English product name ("iPhone 배터리 교체") is still Korean.
-    """
+
+def detect_at_once(text: str, default: str | None = None):
+    """detect()'s answer when it needs no statistics (no letters, Hangul, a short ASCII word):
+    cheap enough for an event loop. NEEDS_MODEL when only the model can tell."""
     letters = _LETTER.findall(text or "")
     if not letters:
         return default
@@ -47,6 +48,18 @@ def detect(text: str, default: str | None = None) -> str | None:
         return "ko"
     if all(ch.isascii() for ch in letters) and len(letters) < 4:
         return "en"  # "ok", "hi": too short for statistics, and ASCII letters are English here
+    return NEEDS_MODEL
+
+
+def detect(text: str, default: str | None = None) -> str | None:
+    """ISO 639-1 code of the text's language ("ko", "en", ...), or default when there are no letters.
+
+    Korean wins when at least a quarter of the letters are Hangul: a Korean
+    sentence with an English product name ("iPhone 배터리 교체") is still Korean.
+    """
+    at_once = detect_at_once(text, default)
+    if at_once is not NEEDS_MODEL:
+        return at_once
     lang = _get_detector().detect_language_of(text)
     if lang is None:
         return default
