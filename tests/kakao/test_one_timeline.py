@@ -129,6 +129,16 @@ async def test_post_conversations_starts_one_for_a_contact_on_an_inbox(timeline_
         # Without a first message: an empty conversation (e.g. to send an 알림톡 next).
         empty = await client.post("/api/v1/conversations", json={"inbox_id": sms, "contact_id": contact_id})
         assert empty.status_code == 201 and empty.json()["message"] is None
+        # A subject and no first message (found by the API fuzzer: a 500, the conversation's
+        # updated_at expired by the subject's UPDATE and read outside the session's I/O).
+        titled = await client.post(
+            "/api/v1/conversations", json={"inbox_id": sms, "contact_id": contact_id, "subject": "배송 문의"}
+        )
+        assert titled.status_code == 201, titled.text
+        assert (
+            titled.json()["conversation"]["subject"] == "배송 문의"
+            and titled.json()["conversation"]["updated_at"]
+        )
 
         # Validation: a contact that cannot be reached there, bad bodies, another workspace's ids.
         bare = (await client.post("/api/v1/contacts", json={"name": "주소 없음"})).json()

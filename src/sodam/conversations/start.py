@@ -100,6 +100,10 @@ async def start(
             .where(ApiIdempotencyKey.inbox_id == inbox_id, ApiIdempotencyKey.key == key)
             .values(conversation_id=conversation.id, message_id=message.id if message else None)
         )
+    if subject:
+        # The subject's UPDATE expired the columns the database sets (updated_at): read them
+        # now, not lazily while the response is written (outside the session's I/O: a 500).
+        await session.refresh(conversation)
     return Started(conversation, message, True)
 
 
