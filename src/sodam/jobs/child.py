@@ -66,6 +66,9 @@ class WorkerChild:
             "--no-migrate",
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
+            # Not in the terminal's process group: Ctrl+C stops the web process, which stops
+            # its worker in order (not both at once, the worker started again in between).
+            start_new_session=True,
         )
 
     async def _supervise(self) -> None:
