@@ -103,3 +103,33 @@ class SearchResult:
 
 
 NO_CONFIDENCE = Confidence(0.0, 0.0, 0.0, 0.0)
+
+
+def lexical_confidence(hits: list[SearchHit]) -> Confidence:
+    """Lexical: value is the top article's coverage plus MARGIN_WEIGHT × its lead."""
+    if not hits:
+        return NO_CONFIDENCE
+    s1 = hits[0].score
+    s2 = hits[1].score if len(hits) > 1 else 0.0
+    margin = max(0.0, (s1 - s2) / s1) if s1 > 0 else 0.0
+    # The body matches more loosely (long text shares many words), so it counts for less.
+    coverage = max(hits[0].match, BODY_FACTOR * hits[0].body_coverage)
+    value = coverage + MARGIN_WEIGHT * min(1.0, margin)
+    return Confidence(float(coverage), float(margin), float(s2 / s1) if s1 > 0 else 0.0, float(value))
+
+
+BODY_FACTOR = 0.7
+MARGIN_WEIGHT = 0.3
+
+
+def fused_confidence(hits: list[SearchHit], ranking: list[float]) -> Confidence:
+    """Fused: value is the top article's answer probability (nlp.dense.answer_probability),
+    margin the lead of its ranking score over the second's."""
+    if not hits:
+        return NO_CONFIDENCE
+    lead = ranking[0] - ranking[1] if len(ranking) > 1 else ranking[0]
+    s1 = hits[0].score
+    s2 = hits[1].score if len(hits) > 1 else 0.0
+    return Confidence(
+        float(hits[0].dense), float(max(0.0, lead)), float(s2 / s1) if s1 > 0 else 0.0, float(s1), "fused"
+    )

@@ -36,6 +36,7 @@ from sodam.nlp.hits import Confidence as Confidence
 from sodam.nlp.hits import Document as Document
 from sodam.nlp.hits import SearchHit as SearchHit
 from sodam.nlp.hits import SearchResult as SearchResult
+from sodam.nlp.hits import fused_confidence, lexical_confidence
 from sodam.nlp.postings import Postings
 from sodam.nlp.text import (
     asked_words,
@@ -329,7 +330,7 @@ class LexicalIndex:
             order = _top(total, max(k, 2))
             order = [i for i in order if total[i] > 0]
             hits = [self._hit(i, total, per_field, match(i)) for i in order[:k]]
-            return SearchResult(hits, _confidence(hits))
+            return SearchResult(hits, lexical_confidence(hits))
 
     def _dense_for(self, vectors) -> bool:
         return bool(vectors) and self.has_vectors and any(c in vectors for c in self.channels)
@@ -364,7 +365,7 @@ class LexicalIndex:
                 # score: the decision's answer probability, never above a better-ranked hit's
                 ceiling = min(ceiling, answer)
                 hits.append(self._hit(slot, total, per_field, 0.0, dense, score=ceiling))
-        return SearchResult(hits[:k], _dense_confidence(hits, fused.fused))
+        return SearchResult(hits[:k], fused_confidence(hits, fused.fused))
 
     def _missing(self, asked: str) -> Callable[[int], dict[str, float]]:
         """slot -> {"missing": the idf-weighted share of the asked question's nouns, verbs and
@@ -478,32 +479,3 @@ def _top(scores: np.ndarray, k: int) -> list[int]:
         return list(np.argsort(-scores, kind="stable"))
     part = np.argpartition(-scores, k)[:k]
     return list(part[np.argsort(-scores[part], kind="stable")])
-
-
-def _confidence(hits: list[SearchHit]) -> Confidence:
-    if not hits:
-        return NO_CONFIDENCE
-    s1 = hits[0].score
-    s2 = hits[1].score if len(hits) > 1 else 0.0
-    margin = max(0.0, (s1 - s2) / s1) if s1 > 0 else 0.0
-    # The body matches more loosely (long text shares many words), so it counts for less.
-    coverage = max(hits[0].match, BODY_FACTOR * hits[0].body_coverage)
-    value = coverage + MARGIN_WEIGHT * min(1.0, margin)
-    return Confidence(float(coverage), float(margin), float(s2 / s1) if s1 > 0 else 0.0, float(value))
-
-
-BODY_FACTOR = 0.7
-MARGIN_WEIGHT = 0.3
-
-
-def _dense_confidence(hits: list[SearchHit], ranking: list[float]) -> Confidence:
-    """Fused: value is the top article's answer probability (nlp.dense.answer_probability),
-    margin the lead of its ranking score over the second's."""
-    if not hits:
-        return NO_CONFIDENCE
-    lead = ranking[0] - ranking[1] if len(ranking) > 1 else ranking[0]
-    s1 = hits[0].score
-    s2 = hits[1].score if len(hits) > 1 else 0.0
-    return Confidence(
-        float(hits[0].dense), float(max(0.0, lead)), float(s2 / s1) if s1 > 0 else 0.0, float(s1), "fused"
-    )
