@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sodam.accounts.models import Workspace
-from sodam.bot import dialogue, handoff, reply_jobs, rules
+from sodam.bot import dialogue, handoff, reads, reply_jobs, rules
 from sodam.bot import state as state_records
 from sodam.bot.models import BotConversation, BotOutcome, BotState
 from sodam.bot.replier import BotReplier as BotReplier
@@ -118,7 +117,7 @@ async def handle_customer_message(
     # nothing left to do (checked again under the lock before writing).
     # One statement: the message to answer, with its conversation, inbox and the bot's record.
     read_at = datetime.now(UTC)  # the announcements' clock (the wall clock: `now` may be set by a caller)
-    message, answered, conversation, inbox, state = await _read(session, message_id, read_at)
+    message, answered, conversation, inbox, state = await reads.read(session, message_id, read_at)
     if message is None or message.sender_type != SenderType.contact:
         return "ignored"
     if (message.payload or {}).get("no_reply"):
@@ -167,7 +166,7 @@ async def handle_customer_message(
     # Lock only to write, and check again what may have changed meanwhile. NO KEY UPDATE, as
     # the message function takes it: it orders the conversation's writers without holding up
     # the key checks of rows that only refer to it (sentiment, events).
-    conversation = await session.scalar(_LOCK_CONVERSATION, {"conversation_id": message.conversation_id})
+    conversation = await session.scalar(reads.LOCK_CONVERSATION, {"conversation_id": message.conversation_id})
     if not _for_bot(settings, conversation):
         return "not_for_bot"
     # Jobs can run twice (a retry, a second worker): under the conversation's row lock,
@@ -222,73 +221,11 @@ def _may_hand_off(state: BotConversation | None, reading) -> bool:
 
 # The decision's statements are built once with bind parameters (as reply_jobs' are): built per
 # call, each cost about as much CPU as running it.
-# The message a job answers (reply_jobs.message_to_answer: the job's, or the latest question) —
-# only the columns the decision reads, no Message object — with its conversation, its inbox
-# and the bot's record of the conversation: one round trip where there were two (the workspace
-# too: the answer's help-center link reads it from the session, no statement).
-_MESSAGE_COLUMNS = (
-    Message.id,
-    Message.sender_type,
-    Message.seq,
-    Message.payload,
-    Message.content,
-    Message.conversation_id,
-    Message.inbox_id,
-    Message.workspace_id,
-)
-_READ = (
-    reply_jobs.to_answer_statement(
-        *_MESSAGE_COLUMNS,
-        announcements.any_live(Message.workspace_id, bindparam("now")).label("announcing"),
-        Conversation,
-        Inbox,
-        BotConversation,
-        Workspace,
-    )
-    .select_from(Message)
-    .outerjoin(Conversation, Conversation.id == Message.conversation_id)
-    .outerjoin(Workspace, Workspace.id == Conversation.workspace_id)
-    .outerjoin(Inbox, and_(Inbox.id == Message.inbox_id, Inbox.workspace_id == Message.workspace_id))
-    .outerjoin(
-        BotConversation,
-        and_(
-            BotConversation.conversation_id == Conversation.id,
-            BotConversation.workspace_id == Conversation.workspace_id,
-        ),
-    )
-)
-# NO KEY UPDATE, as the message function takes it (see handle_customer_message).
-_LOCK_CONVERSATION = (
-    select(Conversation)
-    .where(Conversation.id == bindparam("conversation_id"))
-    .with_for_update(key_share=True)
-    .execution_options(populate_existing=True)
-)
-
-
-async def _read(session: AsyncSession, message_id: int, now: datetime):
-    """(message, answered, conversation, inbox, bot record) for a job's message: the message it
-    answers (reply_jobs.answering) as a row of _MESSAGE_COLUMNS and `announcing` (an active
-    announcement at `now` in its workspace), whether a bot reply after it is
-    there already; (None, False, None, None, None) when the message is gone. The inbox is None
-    when the message's inbox is not in its workspace (the caller reads it as before)."""
-    rows = (await session.execute(_READ, {"message_id": message_id, "now": now})).all()
-    chosen, answered = reply_jobs.answering(
-        message_id, [(row.id, row.sender_type, row.seq, row.answered) for row in rows]
-    )
-    if chosen is None:
-        return None, False, None, None, None
-    row = rows[chosen]
-    # The identity map holds objects weakly: kept for the session's life, so that it is there.
-    session.info["bot_workspace"] = row.Workspace
-    return row, answered, row.Conversation, row.Inbox, row.BotConversation
-
-
 def _start_search(kb: KnowledgeSource, message) -> None:
     """Start the search's CPU work for the message (the query's encoding, the largest part of
     a decision) in a thread now, while the decision still reads the database; the search
     picks it up. Not for a message that will not be searched as it is (a feedback, a request
-    for a person, small talk). `message`: the row _read gives (workspace_id, content)."""
+    for a person, small talk). `message`: the row reads.read gives (workspace_id, content)."""
     start = getattr(kb, "start_search", None)
     text = (message.content or "").strip()
     if start is None or not text:
