@@ -159,7 +159,7 @@ async def _after_missed_events() -> None:
     every search index here reloads before its next search."""
     from sodam.knowledge import index as knowledge_index
 
-    knowledge_index.registry.mark_everything()
+    await knowledge_index.on_bus_reconnect()
     await hub.resync_all()
 
 

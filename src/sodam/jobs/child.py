@@ -41,10 +41,6 @@ class WorkerChild:
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.returncode is None else None
-
     async def start(self) -> None:
         await self._spawn()
         log.info("job worker started as process %d (nice %d)", self._proc.pid, self._nice)

@@ -350,6 +350,11 @@ async def on_bus_event(payload: dict[str, Any]) -> None:
         registry.mark(workspace_id, article_id if isinstance(article_id, int) else None)
 
 
+async def on_bus_reconnect() -> None:
+    """The bus listener reconnected: events may have been lost, reload every index here."""
+    registry.mark_everything()
+
+
 _installed = False
 
 
