@@ -89,10 +89,13 @@ async def _measure(url: str, runs: int, show_sql: bool = False) -> dict:
     from sodam.db.session import get_engine
 
     statements = [0]
+    locked_from: list[int | None] = [None]  # the statement that took the conversation's row lock
     shown: list[str] = []
 
     def count(_conn, _cursor, sql, *_rest):
         statements[0] += 1
+        if locked_from[0] is None and "FROM conversations" in sql and "FOR NO KEY UPDATE" in sql:
+            locked_from[0] = statements[0]
         if show_sql:
             shown.append(" ".join(sql.split())[:160])
 
@@ -107,7 +110,7 @@ async def _measure(url: str, runs: int, show_sql: bool = False) -> dict:
             ("answered", runs),
         )
         for kind, n in plan:
-            cpu, loop_cpu, job_statements, outcomes = 0.0, 0.0, 0, {}
+            cpu, loop_cpu, job_statements, under_lock, outcomes = 0.0, 0.0, 0, 0, {}
             for i in range(n):
                 async with session_scope() as session:
                     contact = await contacts.create(session, workspace_id=workspace_id, name=f"{kind} {i}")
@@ -117,6 +120,7 @@ async def _measure(url: str, runs: int, show_sql: bool = False) -> dict:
                 else:
                     source = Answering() if kind.endswith("answered") else kb
                 before = statements[0]
+                locked_from[0] = None
                 shown.clear()
                 started, loop_started = time.process_time(), time.thread_time()
                 async with session_scope() as session:
@@ -126,16 +130,21 @@ async def _measure(url: str, runs: int, show_sql: bool = False) -> dict:
                 cpu += time.process_time() - started
                 loop_cpu += time.thread_time() - loop_started
                 job_statements += statements[0] - before
+                # Round trips while the row is held: from the lock to the last statement, plus COMMIT.
+                under_lock += statements[0] - locked_from[0] + 2 if locked_from[0] is not None else 0
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
             out[kind] = {
                 "runs": n,
                 "cpu_ms_per_job": round(cpu / n * 1e3, 2),
                 "loop_cpu_ms_per_job": round(loop_cpu / n * 1e3, 2),
                 "statements_per_job": round(job_statements / n, 2),
+                "round_trips_holding_the_row": round(under_lock / n, 2),
                 "outcomes": outcomes,
             }
-        for sql in shown:  # the last job's statements
-            console.print(sql, markup=False, highlight=False)
+            if show_sql:  # each kind's last job's statements
+                console.print(f"-- {kind}", markup=False, highlight=False)
+                for sql in shown:
+                    console.print(sql, markup=False, highlight=False)
     finally:
         await dispose_engine()
     return out
@@ -154,7 +163,8 @@ def main(
         console.print(
             f"{kind:>13}: {figures['cpu_ms_per_job']:8.2f} ms CPU per job"
             f" (event loop {figures['loop_cpu_ms_per_job']:.2f}),"
-            f" {figures['statements_per_job']:.1f} statements  {figures['outcomes']}"
+            f" {figures['statements_per_job']:.1f} statements,"
+            f" {figures['round_trips_holding_the_row']:.1f} round trips holding the row  {figures['outcomes']}"
         )
     print(json.dumps(result))
 

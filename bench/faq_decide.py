@@ -39,13 +39,21 @@ def mean(res: dict, key: str) -> float:
     return round(sum(v[key] for v in res.values()) / len(res), 4)
 
 
-def verdict(res: dict, ref: dict) -> str:
+def keep_rule(res: dict, ref: dict) -> tuple[bool, list[str]]:
+    """The passes' rule against `ref` (LOO per company): mean answered right down by at most
+    TOLERANCE, mean handoff of the issue's mix up, no company's mix handoff lower; and the
+    companies whose handoff dropped."""
     drops = [c for c in res if res[c]["mix"] < ref[c]["mix"]]
     ok = (
         mean(res, "right") >= mean(ref, "right") - TOLERANCE
         and mean(res, "mix") > mean(ref, "mix")
         and not drops
     )
+    return ok, drops
+
+
+def verdict(res: dict, ref: dict) -> str:
+    ok, drops = keep_rule(res, ref)
     return f"{'kept' if ok else 'not kept'} (handoff drops: {', '.join(drops) or 'none'})"
 
 

@@ -93,7 +93,7 @@ def patch(units: list[str], sparse: Sparse) -> None:
 
 
 def main(argv: list[str]) -> None:
-    from sodam.nlp import dense
+    from sodam.nlp import fusion
 
     def option(name: str, default: str) -> str:
         return argv[argv.index(name) + 1] if name in argv else default
@@ -105,7 +105,7 @@ def main(argv: list[str]) -> None:
     base = faq_tune.FEATURES
     try:
         for w in weights:
-            dense.CHANNEL_WEIGHTS["sp"] = w
+            fusion.CHANNEL_WEIGHTS["sp"] = w
             for features in (base, (*base, "sp", "z_sp")):
                 faq_tune.FEATURES = features
                 rows = faq_tune.run()
@@ -118,7 +118,7 @@ def main(argv: list[str]) -> None:
                 )
     finally:
         faq_tune.FEATURES = base
-        dense.CHANNEL_WEIGHTS.pop("sp", None)
+        fusion.CHANNEL_WEIGHTS.pop("sp", None)
         sparse.save()
 
 

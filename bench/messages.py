@@ -281,6 +281,7 @@ async def run_load(
         pg_cpu = PgCpu(db_url)
         pg_cpu0 = pg_cpu.seconds()
         sampler = WaitSampler(db_url).__enter__()
+        functions = FunctionTimes(db_url)
         server_cpu0 = server.cpu_seconds()
         web_cpu0, jobs_cpu0 = server.cpu_seconds(jobs=False), server.cpu_seconds(jobs=True)
         me = psutil.Process()
@@ -301,6 +302,7 @@ async def run_load(
         t_end = time.perf_counter()
         stop_profiler(profiler)
         sampler.__exit__()
+        functions.write()
         pg_cpu1 = pg_cpu.seconds()
         out |= {
             "pg_cpu_s": pg_cpu1 - pg_cpu0 if pg_cpu0 is not None and pg_cpu1 is not None else None,
@@ -334,7 +336,16 @@ def start_profiler(server: Server) -> subprocess.Popen | None:
     py_spy = os.environ.get("SODAM_BENCH_PYSPY") or shutil.which("py-spy") or "py-spy"
     return subprocess.Popen(
         [py_spy, "record", "--pid", str(server.proc.pid), "--subprocesses", "--nonblocking"]
-        + ["--rate", "250", "--format", "raw", "-o", out]
+        + [
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "-o",
+            out,
+            "--duration",
+            os.environ.get("SODAM_BENCH_PROFILE_S", "600"),
+        ]
     )
 
 
@@ -423,6 +434,48 @@ _ROUTING_SQL = (
 )
 
 
+class FunctionTimes:
+    """SODAM_BENCH_PGFUNCS=out.txt: PostgreSQL's own time in each PL/pgSQL function (triggers
+    too) during the send — pg_stat_user_functions with track_functions = 'pl', switched on for
+    the whole server (ALTER SYSTEM, then a reload reaches the open connections) — written as
+    calls, self ms, total ms, self µs a call, sorted by self time."""
+
+    def __init__(self, url: str) -> None:
+        self.out = os.environ.get("SODAM_BENCH_PGFUNCS")
+        self.url = url
+        self.before: dict[str, tuple[int, float, float]] = {}
+        if self.out:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("ALTER SYSTEM SET track_functions = 'pl'")
+                conn.execute("SELECT pg_reload_conf()")
+            time.sleep(0.5)
+            self.before = self._read()
+
+    def _read(self) -> dict[str, tuple[int, float, float]]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            rows = conn.execute("SELECT funcname, calls, self_time, total_time FROM pg_stat_user_functions")
+            return {r[0]: (r[1], r[2], r[3]) for r in rows.fetchall()}
+
+    def write(self) -> None:
+        if not self.out:
+            return
+        time.sleep(1.5)  # backends report their counts at most once a second
+        after = self._read()
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM RESET track_functions")
+            conn.execute("SELECT pg_reload_conf()")
+        rows = []
+        for name, (calls, self_ms, total_ms) in after.items():
+            c0, s0, t0 = self.before.get(name, (0, 0.0, 0.0))
+            if calls - c0:
+                rows.append((name, calls - c0, self_ms - s0, total_ms - t0))
+        with open(self.out, "w") as f:
+            f.write("# function\tcalls\tself ms\ttotal ms\tself us/call\n")
+            for name, calls, self_ms, total_ms in sorted(rows, key=lambda r: -r[2]):
+                f.write(f"{name}\t{calls}\t{self_ms:.1f}\t{total_ms:.1f}\t{1000 * self_ms / calls:.1f}\n")
+
+
 class WaitSampler:
     """SODAM_BENCH_PGWAITS=out.txt: samples pg_stat_activity every 0.1 s during the send and
     writes (count, state, wait event, who blocks, the query's start) sorted by count."""
@@ -434,6 +487,9 @@ class WaitSampler:
         self.samples = 0
         self.blockers: dict[tuple, list[tuple[int, float, float]]] = {}
         self.routing: dict[tuple, list[tuple[int, float, float]]] = {}
+        # Per sample: seconds since the first, and each non-idle backend's (state, wait, query)
+        # — where in the run the waits are (written to out.txt.timeline).
+        self.timeline: list[tuple[float, list[tuple]]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True) if self.out else None
 
@@ -458,8 +514,13 @@ class WaitSampler:
             _write_holders(f, self.blockers)
             f.write("# routing's transactions (holding its advisory lock): the same columns\n")
             _write_holders(f, self.routing)
+        with open(self.out + ".timeline", "w") as f:
+            for at, rows in self.timeline:
+                for row in rows:
+                    f.write(f"{at:.2f}\t" + "\t".join(str(k) for k in row) + "\n")
 
     def _run(self) -> None:
+        started = time.monotonic()
         with psycopg.connect(self.url, autocommit=True) as conn:
             while not self._stop.wait(0.1):
                 rows = conn.execute(
@@ -471,6 +532,7 @@ class WaitSampler:
                     " AND a.state <> 'idle'"
                 ).fetchall()
                 self.samples += 1
+                self.timeline.append((time.monotonic() - started, rows))
                 for row in rows:
                     self.counts[tuple(row)] = self.counts.get(tuple(row), 0) + 1
                 # Who holds rows others wait for: each blocker's state, last statement, and

@@ -10,6 +10,10 @@ and the two-key check of a widget message (its visitor's key and one shared IP k
 one caller after another and C at once: concurrent callers' checks share one statement
 (batched like group commit), so checks/s grows with callers while a lone check stays one
 round trip.
+`--batch-ab C` instead times the batch statement itself, C callers x (visitor + one of four
+shared address keys) per call on one connection: migration 0046's `sodam_rate_hit_many` (each
+bucket updated in place) against 0009's (a nested `sodam_rate_hit` per check), alternating in
+one run on the same database.
 Prints a table, then as the LAST line one JSON object.
 """
 
@@ -77,14 +81,74 @@ async def _bench(url: str, checks: int, concurrencies: list[int]) -> list[dict]:
         await dispose_engine()
 
 
+def _batch_ab(url: str, callers: int, calls: int, rounds: int = 4) -> dict:
+    import importlib.util
+
+    import psycopg
+
+    from sodam.db.migrate import MIGRATIONS_DIR
+
+    path = MIGRATIONS_DIR / "versions" / "0046_rate_hit_many_inline.py"
+    spec = importlib.util.spec_from_file_location("m0046", path)
+    m0046 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m0046)
+    timings: dict[str, list[float]] = {"inline": [], "nested": []}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(m0046.nested().replace("sodam_rate_hit_many(", "bench_rate_hit_many_nested(", 1))
+        for n in range(rounds):
+            order = ["inline", "nested"] if n % 2 == 0 else ["nested", "inline"]
+            for variant in order:
+                fn = "sodam_rate_hit_many" if variant == "inline" else "bench_rate_hit_many_nested"
+                sql = (
+                    f"SELECT count(*) FROM {fn}(%s::int[], %s::text[], %s::text[], %s::bigint[],"
+                    " %s::int[], %s::float8[], %s::float8[])"
+                )
+                started = time.perf_counter()
+                for call in range(calls):
+                    keys, ids = [], []
+                    for c in range(callers):
+                        ids += [c, c]
+                        keys += [f"{variant}{n}:v:{call % 300}:{c}", f"{variant}{n}:ip:{c % 4}"]
+                    m = len(keys)
+                    conn.execute(
+                        sql,
+                        (ids, keys, ["bench"] * m, [None] * m, [1_000_000] * m, [60.0] * m, [None] * m),
+                        prepare=True,
+                    )
+                timings[variant].append((time.perf_counter() - started) / calls * 1000)
+    out = {"callers": callers, "keys_per_call": callers * 2, "calls": calls}
+    for variant, values in timings.items():
+        out[f"{variant}_ms_per_call"] = round(statistics.median(values), 3)
+        out[f"{variant}_runs_ms"] = [round(v, 3) for v in values]
+    out["inline_over_nested"] = round(out["inline_ms_per_call"] / out["nested_ms_per_call"], 3)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16])
+    parser.add_argument(
+        "--batch-ab", type=int, metavar="C", help="time the batch statement, C callers a call"
+    )
+    parser.add_argument(
+        "--calls", type=int, default=1000, help="with --batch-ab: calls per variant and round"
+    )
     args = parser.parse_args(argv)
     from rich.table import Table
 
     from sodam.db.migrate import upgrade
+
+    if args.batch_ab:
+        with bench_database() as (url, where):
+            upgrade(url)
+            result = {
+                "postgres": server_version(url),
+                "where": where,
+                **_batch_ab(url, args.batch_ab, args.calls),
+            }
+        print(json.dumps(result))
+        return
 
     with bench_database() as (url, where):
         upgrade(url)

@@ -91,3 +91,38 @@ def test_cli_rejects_bad_input_with_message_and_exit_code(database_url):
     unknown = sodam("token", "create", "--email", "nobody@nowhere.test", database_url=database_url)
     assert unknown.returncode == 2
     assert "no agent" in unknown.stdout
+
+
+def test_a_first_demo_seed_prepares_the_bot_s_vectors_before_any_worker_runs(database_url):
+    """A newcomer's first question comes within a minute of the first start: the demo's
+    articles have their sentence vectors when `sodam demo` (and `sodam serve`) returns, not
+    after a background job (without them the ranking is lexical alone)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from sodam.db.embedded import ensure_database
+    from sodam.db.session import libpq_url
+    from sodam.nlp import encoders
+
+    if not encoders.available_channels():
+        import pytest
+
+        pytest.skip("no sentence encoder installed")
+    admin = libpq_url(database_url)
+    name = "sodam_demo_" + secrets.token_hex(3)
+    ensure_database(admin, name)
+    fresh = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    try:
+        first = sodam("demo", database_url=fresh)
+        assert first.returncode == 0, first.stdout + first.stderr
+        with psycopg.connect(fresh) as conn:
+            (stored,) = conn.execute("SELECT count(*) FROM kb_embeddings").fetchone()
+            (waiting,) = conn.execute(
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'knowledge.embed_articles'"
+            ).fetchone()
+        assert stored > 0 and waiting > 0  # the jobs are still there (no worker ran): the CLI did it
+        again = sodam("demo", database_url=fresh)
+        assert again.returncode == 0 and "preparing" not in again.stdout and "already there" in again.stdout
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

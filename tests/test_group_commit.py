@@ -4,6 +4,7 @@ caller still gets its own stored message (or its own error) after commit."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 from sqlalchemy import select, update
@@ -147,3 +148,114 @@ async def test_scoring_sentiment_never_holds_up_the_message_path(make_workspace)
         message, created = await asyncio.wait_for(_post(ws, visitor, "언제 오나요?", str(uuid.uuid4())), 5)
         assert created and message["seq"] == 3
         await scoring.commit()
+
+
+async def _listen():
+    import psycopg
+
+    from sodam.config import get_settings
+    from sodam.db.session import libpq_url
+    from sodam.realtime import bus
+
+    conn = await psycopg.AsyncConnection.connect(libpq_url(get_settings().database_url), autocommit=True)
+    await conn.execute(f"LISTEN {bus.CHANNEL}")
+    return conn
+
+
+async def _heard(conn, until, wait_s: float = 5.0, quiet_ok: bool = False) -> list[dict]:
+    """What the connection hears until `until(heard)`; with quiet_ok, what it heard in wait_s."""
+    heard = []
+    try:
+        async with asyncio.timeout(wait_s):
+            async for notify in conn.notifies():
+                heard.append(json.loads(notify.payload))
+                if until(heard):
+                    return heard
+    except TimeoutError:
+        if not quiet_ok:
+            raise
+    return heard
+
+
+async def test_a_batch_notifies_after_its_commit_each_message_once_in_order(make_workspace):
+    """The batch's own transaction sends no NOTIFY (it would hold PostgreSQL's notify lock
+    through its WAL flush, migration 0045); the committer sends them right after, in order."""
+    ws = await make_workspace()
+    visitors = await _contacts(ws, 3)
+    listener = await _listen()
+    try:
+        sends = [(c, f"{c}번 고객 {k}", str(uuid.uuid4())) for k in range(4) for c in visitors]
+        results = await asyncio.gather(*[_post(ws, c, text, cid) for c, text, cid in sends])
+        ids = {message["id"] for message, _ in results}
+        heard = await _heard(
+            listener, lambda h: {e.get("id") for e in h if e["t"] == "message.created"} >= ids
+        )
+    finally:
+        await listener.close()
+    mine = [e for e in heard if e.get("ws") == ws.workspace_id]
+    created = [e for e in mine if e["t"] == "message.created"]
+    assert sorted(e["id"] for e in created) == sorted(ids)  # each once
+    by_conversation: dict[int, list[int]] = {}
+    for e in created:
+        by_conversation.setdefault(e["conv"], []).append(e["seq"])
+    assert all(seqs == [1, 2, 3, 4] for seqs in by_conversation.values()), by_conversation
+    opened = [e["conv"] for e in mine if e["t"] == "conversation.created"]
+    assert sorted(opened) == sorted(by_conversation)
+    for conv in opened:  # the conversation's news before its first message's
+        first_message = next(
+            i for i, e in enumerate(mine) if e["t"] == "message.created" and e["conv"] == conv
+        )
+        assert (
+            mine.index(next(e for e in mine if e["t"] == "conversation.created" and e["conv"] == conv))
+            < first_message
+        )
+
+
+async def test_the_visitor_batch_sends_no_notification_from_its_own_transaction(make_workspace):
+    """Run on a listening connection, the batch statement alone sends nothing (a session hears
+    its own NOTIFYs after its commit); the follow-up the committer runs sends them."""
+    from sodam.conversations import message_path
+    from sodam.conversations.models import MessageKind, SenderType
+
+    ws = await make_workspace()
+    (visitor,) = await _contacts(ws, 1)
+    params = message_path._post_params(
+        workspace_id=ws.workspace_id,
+        inbox_id=ws.inbox_id,
+        contact_id=visitor,
+        conversation_id=None,
+        content="알림은 커밋 뒤에",
+        sender_type=SenderType.contact,
+        sender_id=visitor,
+        kind=MessageKind.text,
+        client_id=str(uuid.uuid4()),
+        payload=None,
+        language="ko",
+        max_chars=10_000,
+    )
+    listener = await _listen()
+    try:
+        rows = await (await listener.execute(*message_path._post_messages_statement([params]))).fetchall()
+        silent = await _heard(listener, lambda h: bool(h), wait_s=0.5, quiet_ok=True)
+        await listener.execute(*message_path._notify_after(rows))
+        heard = await _heard(listener, lambda h: any(e["t"] == "message.created" for e in h))
+    finally:
+        await listener.close()
+    assert silent == []
+    assert [e["t"] for e in heard] == ["conversation.created", "message.created"]
+    assert heard[1]["id"] == rows[0][0]["message"]["id"]
+
+
+async def test_a_failed_follow_up_loses_nothing_committed():
+    from sodam.db.group_commit import GroupCommitter
+    from sodam.db.session import raw_pool
+
+    committer = GroupCommitter(
+        raw_pool,
+        lambda batch: (
+            "SELECT x FROM unnest(%(xs)s::int[]) WITH ORDINALITY AS t(x, n) ORDER BY n",
+            {"xs": [p["x"] for p in batch]},
+        ),
+        after_commit=lambda rows: ("SELECT 1 / 0", {}),
+    )
+    assert await asyncio.gather(*[committer.run({"x": k}) for k in range(5)]) == [(k,) for k in range(5)]

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from sodam.realtime.hub import COALESCE_MAX_FRAMES, Subscriber, drain_to_socket
+import pytest
+
+from sodam.realtime.hub import COALESCE_MAX_FRAMES, Subscriber, drain_to_socket, next_text
 
 
 class RecordingSocket:
@@ -55,3 +57,33 @@ async def test_a_long_backlog_is_split_and_an_overflow_closes_with_4008():
         subscriber.offer({"n": n})
     await asyncio.wait_for(writer, 1)
     assert subscriber.overflowed and socket.closed_with == 4008
+
+
+# Starlette's TestClient on httpx is deprecated (for httpx2, not installed here); it still drives
+# a real Starlette socket.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_the_reader_ends_quietly_once_the_writer_has_closed_the_socket():
+    """Real Starlette sockets: after our writer closed the socket (a failed send, or 4008),
+    the reader gets None, not Starlette's "not connected" RuntimeError logged as a 500."""
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    read: list[str | None] = []
+
+    async def endpoint(websocket):
+        await websocket.accept()
+        read.append(await next_text(websocket))
+        subscriber = Subscriber()
+        writer = asyncio.create_task(drain_to_socket(websocket, subscriber))
+        subscriber.close()
+        await writer
+        read.append(await next_text(websocket))
+
+    app = Starlette(routes=[WebSocketRoute("/ws", endpoint)])
+    with TestClient(app) as client, client.websocket_connect("/ws") as socket:
+        socket.send_text("ping")
+        with pytest.raises(WebSocketDisconnect):
+            socket.receive_text()
+    assert read == ["ping", None]

@@ -62,6 +62,75 @@ async def test_hit_all_stops_at_first_refusal(db):
     assert wide_state.remaining == 100 - 3
 
 
+async def test_a_batch_answers_as_one_check_after_another(make_workspace):
+    """sodam_rate_hit_many (many callers' checks in one statement, each bucket updated in
+    place) against sodam_rate_hit called check by check, stopping at a caller's first
+    refusal: the same answers, on shared and new buckets, with and without a workspace's
+    override, across refills."""
+    import random
+
+    plain, limited = await make_workspace(), await make_workspace()
+    pool = await raw_pool()
+    async with pool.connection() as conn:
+        source = await (
+            await conn.execute("SELECT prosrc FROM pg_proc WHERE proname = 'sodam_rate_hit_many'")
+        ).fetchone()
+        assert "UPDATE rate_limit_buckets" in source[0]  # migration 0046's, not a nested call per check
+        await conn.execute(
+            "UPDATE workspaces SET rate_limits = %s::jsonb WHERE id = %s",
+            (json.dumps({"r1": {"limit": 1, "period_s": 3}}), limited.workspace_id),
+        )
+    rng = random.Random(11)
+    run = secrets.token_hex(3)
+    seen = set()
+    t = 3_000_000.0
+    for _ in range(12):
+        t += rng.choice([0.0, 0.4, 1.5, 4.0])
+        callers = []
+        for _caller in range(rng.randint(1, 12)):
+            ws = rng.choice([None, plain.workspace_id, limited.workspace_id])
+            checks = [
+                (rng.choice(["r1", "r2"]), f"s{rng.randint(0, 4)}", rng.randint(1, 4), rng.choice([2.0, 5.0]))
+                for _ in range(rng.randint(1, 3))
+            ]
+            callers.append((ws, checks))
+        rows = [
+            (n, f"many-{run}:{rule}:{subject}:{ws}", rule, ws, limit, period, t)
+            for n, (ws, checks) in enumerate(callers)
+            for rule, subject, limit, period in checks
+        ]
+        async with pool.connection() as conn:
+            got = await (
+                await conn.execute(
+                    "SELECT caller, idx, allowed, rule_limit, period_s, remaining, retry_after_s, reset_s"
+                    " FROM sodam_rate_hit_many(%s::int[], %s::text[], %s::text[], %s::bigint[],"
+                    " %s::int[], %s::float8[], %s::float8[])",
+                    [list(column) for column in zip(*rows, strict=True)],
+                )
+            ).fetchall()
+            expected = []
+            refused = None
+            for i, (n, key, rule, ws, limit, period, now) in enumerate(rows, start=1):
+                if n == refused:
+                    continue
+                one = await (
+                    await conn.execute(
+                        "SELECT * FROM sodam_rate_hit(%s, %s, %s, %s, %s, 1, %s)",
+                        (key.replace("many-", "one-"), rule, ws, limit, period, now),
+                    )
+                ).fetchone()
+                expected.append((n, i, *one))
+                if not one[0]:
+                    refused = n
+
+        def rounded(rows):
+            return [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rows]
+
+        assert rounded(got) == rounded(expected)
+        seen.update(("refused" if not row[2] else "allowed", row[3] == 1) for row in got)
+    assert {("refused", True), ("refused", False), ("allowed", True)} <= seen  # the cases came up
+
+
 # ---- over real HTTP -------------------------------------------------------------------
 
 # The suite relaxes the per-IP limits (conftest); these tests put the real defaults back.

@@ -17,6 +17,7 @@ import pytest
 import websockets
 
 from sodam.channels.hours import ALWAYS_OPEN
+from sodam.core.i18n import gettext
 from tests.frames import next_frame, widget_socket_url
 
 SHOP = "https://shop.example.com"
@@ -104,7 +105,9 @@ async def test_config_in_english_by_accept_language_or_locale_param(client, make
 async def test_reply_time_line_comes_from_real_first_response_times(client, make_workspace):
     ws = await make_workspace(business_hours=ALWAYS_OPEN)
     quiet = await client.get(f"/widget/v1/{ws.inbox_token}/config", params={"locale": "ko"})
-    assert quiet.json()["strings"]["reply_time"] == "보통 몇 분 안에 답변드립니다"
+    # No figure yet: the header says what the bot's handoff says then (one promise), no "몇 분".
+    assert quiet.json()["strings"]["reply_time"] == "곧 답변드리겠습니다"
+    assert gettext("ko", "bot.eta_soon").startswith(quiet.json()["strings"]["reply_time"])
 
     measured = await make_workspace(business_hours=ALWAYS_OPEN)
     for i in range(3):

@@ -45,6 +45,11 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _autogroup_nice(path: str) -> str:
+    with open(path) as f:  # "/autogroup-85 nice 0"
+        return f.read().split()[-1]
+
+
 @pytest.fixture
 def child_server(server_factory):
     return server_factory(
@@ -55,6 +60,11 @@ def child_server(server_factory):
 async def test_the_worker_child_runs_jobs_at_a_lower_priority_and_comes_back_after_kill_9(db, child_server):
     (child,) = wait_for(lambda: worker_children(child_server.proc.pid, nice=10), 30, "the niced worker child")
     assert psutil.Process(child_server.proc.pid).nice() == 0
+    # The worker has a session of its own; where Linux shares the CPU between sessions first
+    # (autogroups), that session is niced too, else the nice value above changes nothing.
+    autogroup = f"/proc/{child.pid}/autogroup"
+    if os.path.exists(autogroup):  # noqa: ASYNC240 (procfs: never blocks)
+        assert wait_for(lambda: _autogroup_nice(autogroup) == "10", 10, "the worker's niced autogroup")
 
     async with session_scope() as session:
         job = await defer_in_tx(session, "sodam.echo", {"n": "child"}, queue="default")

@@ -47,7 +47,16 @@ def _seed_demo(url: str, origins: list[str] | None = None):
 
     async def go():
         async with session_scope() as session:
-            return await demo.seed(session, allowed_origins=origins)
+            info = await demo.seed(session, allowed_origins=origins)
+        if info.created:
+            # The bot's sentence vectors now, not in the first minute's background job: a
+            # newcomer's first question would otherwise meet the lexical ranking alone
+            # ("환불하고 싶은데 어떻게 해야 하나요?" handed off). Seconds, on the first start only.
+            from sodam.knowledge import embedding
+
+            console.print("preparing the demo help articles for the bot (first start only)…", soft_wrap=True)
+            await embedding.embed_articles(info.workspace_id)
+        return info
 
     return run_async(go, url)
 

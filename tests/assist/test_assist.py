@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, text, update
 
 from sodam.accounts.models import Role
@@ -16,8 +17,10 @@ from sodam.contacts import service as contacts
 from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, Message, SenderType, Status
 from sodam.db.session import session_scope
+from sodam.knowledge import embedding
 from sodam.knowledge import index as kb_index
 from sodam.knowledge import service as knowledge
+from sodam.nlp import encoders
 from tests.test_api_helpers import assert_error, client
 
 KO_ARTICLES = [
@@ -416,3 +419,18 @@ async def test_a_workspace_with_history_but_no_index_gets_its_backfill_queued_on
             await session.scalars(select(AssistReply).where(AssistReply.workspace_id == ws.workspace_id))
         )
     assert [r.conversation_id for r in stored] == [conv.id]
+
+
+@pytest.mark.skipif(not encoders.available_channels(), reason="no sentence encoder installed")
+async def test_with_sentence_vectors_the_article_the_bot_would_answer_with_is_suggested(make_workspace):
+    """With the articles' vectors stored, a question the bot answers with the shipping article
+    (its answer probability above the bot's bar) shows that article to the agent too."""
+    ws = await make_workspace()
+    await _seed(ws)
+    assert await embedding.embed_articles(ws.workspace_id) > 0
+    kb_index.registry.forget(ws.workspace_id)
+    conv = await _conversation(
+        ws, [("c", "배송 언제 와요? 주문한 지 일주일이 넘었는데 너무 늦네요")], language="ko"
+    )
+    data = await _suggest(ws, conv)
+    assert data["articles"] and data["articles"][0]["title"] == "배송은 얼마나 걸리나요?"

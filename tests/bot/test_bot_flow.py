@@ -180,7 +180,7 @@ async def test_not_helpful_hands_off_with_transcript_language_and_personal_messa
     assert public.content.count(".") <= 2  # two sentences at most: what happens, and when
     assert "답변드리" in public.content  # open hours, no history yet: "곧 답변드리겠습니다"
     assert "환불 어떻게 하나요?" in note.content  # the note quotes the customer's own question
-    assert "봇 답변이 도움이 되지 않음" in note.content and "ko" in note.content
+    assert "봇 답변이 도움이 되지 않음" in note.content and "언어: 한국어" in note.content
     async with session_scope() as session:
         events = await session.scalars(
             select(ConversationEvent).where(
@@ -366,11 +366,22 @@ async def test_handoff_reads_before_the_row_lock_and_only_writes_under_it(chat):
     locked = next(i for i, s in enumerate(statements) if "FOR NO KEY UPDATE" in s)
     under_lock = statements[locked + 1 :]
     assert not any("FROM contacts" in s for s in under_lock), under_lock
-    # Only the "already answered" check and writes: no contact, queue place, promise or tags read.
+    # Only writes: no contact, queue place, promise or tags read, and (nothing was stored after
+    # the question: the locked row's last_seq says so) no "already answered" check either.
     reads = [
         s for s in under_lock if s.startswith("SELECT") and not s.startswith("SELECT sodam_post_message")
     ]
-    assert len(reads) == 1 and reads[0].startswith("SELECT EXISTS (SELECT * FROM messages"), reads
+    assert reads == [], reads
+    # The customer's handoff message and the team's note in one statement.
+    assert sum(s.startswith("SELECT sodam_post_message") for s in under_lock) == 1, under_lock
+    # Three statements while the row is held: the bot's record, the messages, then the human
+    # queue with the language, the handoff's event and the tag in one (five before: the
+    # conversation's UPDATE, the event and the tags were a round trip each).
+    assert len(under_lock) == 3, under_lock
+    assert under_lock[0].startswith("INSERT INTO bot_conversations"), under_lock
+    assert not any(
+        s.startswith(("UPDATE conversations", "INSERT INTO conversation_events")) for s in under_lock
+    )
     before = statements[:locked]
     assert any("FROM contacts" in s for s in before)
     said = [m for m in await c.bot_messages() if (m.payload or {}).get("handoff") is True]
@@ -385,6 +396,28 @@ async def test_handoff_reads_before_the_row_lock_and_only_writes_under_it(chat):
         ahead = await conversations.position_if_queued_now(session, conv)
     assert place == 3
     assert ahead == place  # what the handoff read before the lock, read again: the same place
+    # What the one statement wrote: out of the bot's hands into the queue, in the language the
+    # bot detected, tagged; the handoff's event, then the tags' (the bot's), after the messages.
+    assert conv.bot_handling is False and conv.queued_at is not None and conv.language == "ko"
+    assert conv.tags == ["bot-handoff"] and conv.assignee_id is None
+    assert conv.updated_at > conv.last_message_at  # the tags' change came after the messages
+    async with session_scope() as session:
+        logged = list(
+            await session.scalars(
+                select(ConversationEvent)
+                .where(ConversationEvent.conversation_id == c.conversation_id)
+                .order_by(ConversationEvent.id)
+            )
+        )
+    assert [(e.type, e.actor_type) for e in logged[-4:]] == [
+        ("message.created", "bot"),
+        ("message.created", "bot"),
+        ("bot.handed_off", "bot"),
+        ("tags.changed", "bot"),
+    ]
+    assert logged[-1].data == {"from": [], "to": ["bot-handoff"]}
+    assert logged[-2].data["reason"] == "asked_for_human" and logged[-2].data["language"] == "ko"
+    assert logged[-3].created_at <= logged[-2].created_at <= logged[-1].created_at
 
 
 async def test_an_answer_posts_its_two_messages_in_one_statement(chat):
@@ -427,13 +460,17 @@ async def test_an_answer_posts_its_two_messages_in_one_statement(chat):
     assert outcome == "answered"
     posts = [s for s in statements if "sodam_post_message" in s]
     assert len(posts) == 1 and "unnest" in posts[0], posts
-    # Under the row lock, the first answer in a conversation: "answered already?" (and whether
-    # the bot has a record), the bot's record (one INSERT with the decision's values, flushed),
-    # the conversation's language, the two messages and the assumed-resolution job — 5
-    # statements (7 when the messages were two calls, 6 when the record was INSERT + UPDATE).
+    # Under the row lock, the first answer in a conversation: the bot's record (one INSERT with
+    # the decision's values, flushed), the two messages, and the assumed-resolution job with the
+    # conversation's language — 3 statements (4 when the language was its own UPDATE before the
+    # messages, 7 when the messages were two calls, 6 when the record was INSERT + UPDATE, 5
+    # with an "answered already?" read: nothing was stored after the question, which the
+    # locked row's last_seq tells).
     locked = next(i for i, s in enumerate(statements) if "FOR NO KEY UPDATE" in s)
     under_lock = [s.split(" (")[0].split(" SET")[0][:40] for s in statements[locked + 1 :]]
-    assert len(under_lock) == 5, under_lock
+    assert len(under_lock) == 3, under_lock
+    assert not any(s.startswith("UPDATE conversations") for s in under_lock), under_lock
+    assert not any(s.startswith("SELECT EXISTS") for s in under_lock), under_lock
     assert sum(s.startswith("INSERT INTO bot_conversations") for s in under_lock) == 1, under_lock
     assert not any(s.startswith("UPDATE bot_conversations") for s in under_lock), under_lock
     # First, in one statement: the message to answer with its conversation, inbox and the
@@ -450,6 +487,9 @@ async def test_an_answer_posts_its_two_messages_in_one_statement(chat):
             session, workspace_id=c.ws.workspace_id, conversation_id=c.conversation_id
         )
         assert conv.last_seq == question.seq and conv.last_message_preview == "도움이 되었나요?"
+        # The language, written after the messages, is there; updated_at is still the messages'.
+        assert conv.language == "ko"
+        assert conv.updated_at == conv.last_message_at == question.created_at
         after = await session.scalars(
             text(
                 "SELECT (args->>'after_seq')::bigint FROM procrastinate_jobs"
@@ -489,3 +529,51 @@ async def test_outside_default_hours_with_someone_online_hands_off_without_the_l
     assert await c.say("상담원 연결해 주세요", now=CLOSED) == "handed_off"
     final = [m for m in await c.bot_messages() if m.kind == MessageKind.bot][-1]
     assert "보통 1분 안에 답변드립니다" in final.content and "성함" not in final.content
+
+
+async def test_the_handoff_statement_merges_tags_changed_since_they_were_read(make_workspace):
+    """conversations.queue_for_people adds its tags to the ones it was given; when they changed
+    since (a caller that does not hold the row), the change is kept and merged, as add_tags
+    does, and the rest of the handoff (queue, language, event) is written all the same."""
+    from sodam.conversations.models import Conversation
+
+    ws = await make_workspace(bot_enabled=True)
+    async with session_scope() as session:
+        contact = await contacts.create(session, workspace_id=ws.workspace_id, name="x")
+        conv = await conversations.create(
+            session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id, contact_id=contact.id
+        )
+        conversation_id = conv.id
+    async with session_scope() as session:
+        stale = await session.get(Conversation, conversation_id)
+        assert list(stale.tags or []) == []
+        async with session_scope() as other:
+            await conversations.add_tags(
+                other, workspace_id=ws.workspace_id, conversation_id=conversation_id, tags=["vip"]
+            )
+        queued_at = datetime.now(UTC)
+        await conversations.queue_for_people(
+            session,
+            conversation=stale,
+            queued_at=queued_at,
+            language="en",
+            event_type="bot.handed_off",
+            event_data={"reason": "asked_for_human"},
+            tags=["bot-handoff"],
+        )
+        assert stale.tags == ["vip", "bot-handoff"]
+    async with session_scope() as session:
+        conv = await session.get(Conversation, conversation_id)
+        logged = list(
+            await session.scalars(
+                select(ConversationEvent)
+                .where(ConversationEvent.conversation_id == conversation_id)
+                .order_by(ConversationEvent.id)
+            )
+        )
+    assert conv.tags == ["vip", "bot-handoff"]
+    assert conv.bot_handling is False and conv.queued_at == queued_at and conv.language == "en"
+    assert [(e.type, e.data) for e in logged[-2:]] == [
+        ("bot.handed_off", {"reason": "asked_for_human"}),
+        ("tags.changed", {"from": ["vip"], "to": ["vip", "bot-handoff"]}),
+    ]

@@ -223,7 +223,118 @@ async def test_a_run_superseded_by_a_newer_message_skips_the_handoff_reads(chat)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert not any("FROM contacts" in s or "agent_states" in s for s in statements), statements
+    # Under the lock: one statement (the checks, and the newer question's job when none waits).
+    locked = next(i for i, s in enumerate(statements) if "FOR NO KEY UPDATE" in s)
+    assert len(statements[locked + 1 :]) == 1, statements[locked + 1 :]
     assert not [m for m in await c.bot_messages() if (m.payload or {}).get("handoff")]
+    # Nothing written for the superseded run but the newer message's reply job (when none
+    # waits): no bot record yet (the run that answers makes it), and the job is there once.
+    assert not any(
+        s.startswith(("INSERT INTO bot_conversations", "UPDATE bot_conversations")) for s in statements
+    )
+    assert await c.state() is None
+
+
+async def test_a_superseded_run_keeps_one_reply_job_waiting_for_the_newer_question(chat):
+    """Under the lock, one statement says whether a newer question supersedes the run and, if
+    none of the conversation's reply jobs waits, defers one for it — once; not when the run
+    was answered already or the bot is quiet (may_defer=False)."""
+    from sqlalchemy import delete, text
+
+    from sodam.bot import reads
+    from sodam.bot.reply_jobs import REPLY_LOCK, REPLY_TASK, check_under_lock
+    from tests.bot.test_bot_flow import ProcrastinateJob
+
+    c = await chat()
+    lock = REPLY_LOCK.format(conversation_id=c.conversation_id)
+    jobs = text(
+        "SELECT args FROM procrastinate_jobs WHERE lock = :lock AND task_name = :task AND status = 'todo'"
+    )
+    async with session_scope() as session:
+        conv = await session.get(Conversation, c.conversation_id)
+        said = [
+            (
+                await conversations.create_message(
+                    session, conversation=conv, content=line, sender_type=SenderType.contact,
+                    sender_id=c.contact_id,
+                )
+            )[0]
+            for line in ("환불 어떻게 하나요?", "아 그리고 배송은요?")
+        ]  # fmt: skip
+        await session.execute(delete(ProcrastinateJob).where(ProcrastinateJob.c.lock == lock))
+        conv = await session.scalar(reads.LOCK_CONVERSATION, {"conversation_id": c.conversation_id})
+        assert await check_under_lock(session, conv, said[0].seq, may_defer=False) == (
+            False,
+            said[1].seq,
+            False,
+        )
+        assert (await session.execute(jobs, {"lock": lock, "task": REPLY_TASK})).all() == []
+        for _ in range(2):  # the second run finds the first one's job waiting
+            assert await check_under_lock(session, conv, said[0].seq, may_defer=True) == (
+                False,
+                said[1].seq,
+                False,
+            )
+        waiting = (await session.execute(jobs, {"lock": lock, "task": REPLY_TASK})).scalars().all()
+        assert [args["message_id"] for args in waiting] == [said[1].id]
+        # Nothing newer than the latest question: not superseded, nothing deferred.
+        assert await check_under_lock(session, conv, said[1].seq, may_defer=True) == (
+            False,
+            said[1].seq,
+            False,
+        )
+        await session.execute(delete(ProcrastinateJob).where(ProcrastinateJob.c.lock == lock))
+        await conversations.create_message(
+            session, conversation=conv, content="환불 안내입니다", sender_type=SenderType.bot, sender_id=None,
+            kind=MessageKind.bot,
+        )  # fmt: skip
+        answered, _, _ = await check_under_lock(session, conv, said[0].seq, may_defer=True)
+        assert answered and (await session.execute(jobs, {"lock": lock, "task": REPLY_TASK})).all() == []
+        await session.rollback()
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        "아니 그게 아니라 로그인이 안 돼요 비밀번호를 잊어버렸어요",
+        "그 답은 틀렸어요, 비밀번호를 잊어버렸어요",
+    ],
+)
+async def test_a_new_problem_said_with_a_no_is_answered_as_a_question(chat, second):
+    """After an answer, "아니 그게 아니라 …" followed by a new problem is that problem's question
+    (its own search answers it with another article), not only "that did not help"."""
+    from sodam.bot import rules
+
+    assert rules.feedback(second) is False  # what the message would be read as alone
+    c = await chat()
+    assert await c.say("환불 어떻게 하나요?") == "answered"
+    assert await c.say(second) == "answered"
+    answer = [m for m in await c.bot_messages() if (m.payload or {}).get("article")][-1]
+    assert answer.payload["article"]["title"] == "비밀번호 재설정"
+
+
+@pytest.mark.parametrize("second", ["네 근데 비밀번호를 잊어버렸어요", "예전 비밀번호를 잊어버렸어요"])
+async def test_a_question_that_begins_like_a_yes_is_answered_not_taken_as_thanks(chat, second):
+    """'예전 …' begins with '예' (yes), '네 근데 …' with a yes and then a question: after an
+    answer both are questions, not "it helped" (which closed the conversation as confirmed)."""
+    c = await chat()
+    assert await c.say("환불 어떻게 하나요?") == "answered"
+    assert await c.say(second) == "answered"
+    answer = [m for m in await c.bot_messages() if (m.payload or {}).get("article")][-1]
+    assert answer.payload["article"]["title"] == "비밀번호 재설정"
+    assert (await c.state()).outcome != BotOutcome.confirmed
+
+
+async def test_a_bare_no_is_still_feedback_about_the_answer(chat):
+    """Nothing said besides the verdict: no search of the message, the next candidate or a
+    handoff for the first question (the password article must not answer "그건 아니에요")."""
+    c = await chat()
+    assert await c.say("환불 어떻게 하나요?") == "answered"
+    assert await c.say("이건 제 질문이 아니에요") in ("answered", "choices", "handed_off", "collecting_lead")
+    titles = [
+        m.payload["article"]["title"] for m in await c.bot_messages() if (m.payload or {}).get("article")
+    ]
+    assert titles[0] == "환불 신청 방법" and "비밀번호 재설정" not in titles
 
 
 async def test_lead_capture_keeps_the_conversation_language(chat):
@@ -244,13 +355,18 @@ def test_the_bot_s_tags_read_as_the_bot_s():
     from sodam.conversations.event_lines import event_line
     from sodam.core.i18n import gettext
 
-    event = SimpleNamespace(
-        type="tags.changed", actor_type="bot", actor_id=None, data={"to": ["bot-handoff"]}
-    )
-    for lang, expected in (
-        ("ko", "봇이 태그를 바꿨습니다: bot-handoff"),
-        ("en", "The bot set the tags: bot-handoff"),
+    # The bot only adds tags: the line says so and names what it added ("봇이 태그를
+    # 추가했습니다"), not the whole set; a change that also removes one reads as a change.
+    added = {"from": ["vip"], "to": ["vip", "bot-handoff"]}
+    changed = {"from": ["vip"], "to": ["bot-handoff"]}
+    for lang, data, expected in (
+        ("ko", added, "봇이 태그를 추가했습니다: bot-handoff"),
+        ("en", added, "The bot tagged the conversation: bot-handoff"),
+        ("ko", {"to": ["bot-handoff"]}, "봇이 태그를 추가했습니다: bot-handoff"),
+        ("ko", changed, "봇이 태그를 바꿨습니다: bot-handoff"),
+        ("en", changed, "The bot set the tags: bot-handoff"),
     ):
+        event = SimpleNamespace(type="tags.changed", actor_type="bot", actor_id=None, data=data)
         ctx = SimpleNamespace(t=lambda key, _l=lang, **kw: gettext(_l, key, **kw))
         line = event_line(ctx, event, {}, {})
         assert line == expected and "알 수 없는" not in line

@@ -25,6 +25,12 @@ from sodam.bot import rules
         "사람 상담 가능한가요?",
         "상담원!!!",
         "상담사랑 채팅 할 수 있나요",
+        "책임자 바꿔",
+        "운영자님 계세요?",
+        "전화 상담 가능해요? 직접 말하고 싶어요",
+        "책임자분 연결해 주세요",
+        "is there a real person here?",
+        "Are there any humans around?",
     ],
 )
 def test_asks_for_a_person(text):
@@ -43,6 +49,11 @@ def test_asks_for_a_person(text):
         "담당자 이메일 알려주세요",
         "매장에 사람 많아요?",
         "두 사람 상담 예약도 되나요? 같이 받고 싶어요",
+        "책임자 이메일 주소가 어떻게 되나요?",
+        "Is there a human-readable invoice?",
+        "전화 상담 가능한가요?",
+        "직접 수령하고 싶어요",
+        "운영자 모집 공고 있나요?",
     ],
 )
 def test_questions_are_not_requests_for_a_person(text):
@@ -75,3 +86,55 @@ def test_small_talk():
 )
 def test_yes_or_no(text, expected):
     assert rules.yes_or_no(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text", ["이건 제 질문이 아니에요", "그거 아니에요", "질문이랑 상관없는 답이네요", "엉뚱한 답변이네요"]
+)
+def test_more_ways_of_saying_the_answer_did_not_help(text):
+    assert rules.feedback(text) is False and rules.beyond_feedback(text) < 8
+
+
+@pytest.mark.parametrize(
+    ("text", "says_more"),
+    [
+        ("그건 도움이 안 됐어요", False),
+        ("that didn't help", False),
+        ("다른 거요", False),
+        ("로그인이 안돼요 비밀번호 틀렸대요", True),
+        ("그게 아니라 환불이요", True),
+        ("no, I can't log in to my account at all", True),
+    ],
+)
+def test_what_a_no_says_besides_the_verdict(text, says_more):
+    from sodam.bot.dialogue import NEW_PROBLEM_CHARS
+
+    assert (rules.beyond_feedback(text) >= NEW_PROBLEM_CHARS) is says_more
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "예약은 어떻게 하나요?",
+        "네이버페이로 결제 가능해요?",
+        "응급 상황이에요",
+        "예외 있나요",
+        "네 근데 배송비는요?",
+        "좋아요 누르면 뭐가 돼요?",
+        "okay so how do I return it",
+        "great but where is it",
+        "감사합니다 근데 교환은요?",
+        "확인했는데 아직 안 왔어요",
+    ],
+)
+def test_a_question_that_begins_like_a_yes_is_not_a_yes(text):
+    """After an answer these are questions: '예약…' begins with '예', '네이버…' with '네'."""
+    assert rules.feedback(text) is not True
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["네", "넵", "네네", "네!", "예 맞아요", "네 감사합니다", "응 해결됐어", "yes thanks", "ok", "thanks!"],
+)
+def test_a_plain_yes_is_a_yes(text):
+    assert rules.feedback(text) is True

@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from sodam.conversations.models import Message, SenderType
 from sodam.db.session import session_scope
+from sodam.knowledge import embedding
 from tests.assist.test_assist import _conversation, _seed
 from tests.e2e.test_privacy_browser import SIZES, set_locale, shoot, sign_in
 
@@ -22,6 +23,10 @@ pytestmark = pytest.mark.browser
 async def test_suggestions_insert_with_one_key(live_server, make_workspace, new_context):
     ws = await make_workspace()
     await _seed(ws)
+    # The articles' sentence vectors, before the console opens: the server's worker embeds them
+    # in the background, and on a loaded machine the panel could be drawn before it had (the
+    # customer's words match "배송은 얼마나 걸리나요?" only by meaning).
+    await embedding.embed_articles(ws.workspace_id)
     conv = await _conversation(
         ws, [("c", "배송 언제 와요? 주문한 지 일주일이 넘었는데 너무 늦네요")], language="ko"
     )

@@ -3,12 +3,15 @@ private note, assigns and resolves, and none of it reloads the page."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 
 import httpx
 import pytest
 from playwright.async_api import expect
+
+from tests.e2e.test_privacy_browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -186,3 +189,82 @@ async def test_unread_dot_appears_live_and_clears_when_opened(live_server, new_c
     await expect(row).not_to_have_class(re.compile(r"\bunread\b"))
     await page.reload()
     await expect(page.locator("#conversation-list .conv-row.unread")).to_have_count(0)
+
+
+async def _open_signed_in(live_server, new_context, ws, conversation_id: int):
+    page = await (await new_context()).new_page()
+    await sign_in(page, live_server, ws)
+    await page.goto(f"{live_server.url}/console/conversations/{conversation_id}?view=all&status=open")
+    await expect(page.locator("#live-status")).to_have_attribute("data-state", "connected")
+    return page
+
+
+def _teammate(live_server, ws) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {ws.api_token}"})
+
+
+async def test_a_slow_list_refresh_does_not_drop_the_actions_refresh(
+    live_server, new_context, make_workspace
+):
+    """A teammate's changes arrive as frames; each asks for the list (after 250 ms) and the
+    header's actions. While a list refresh is slow, a later list refresh must not take the
+    place of the actions refresh queued behind it: the header would keep an old status."""
+    ws = await make_workspace()
+    said = await Customer(live_server, ws.inbox_token).say("주문 취소 문의드려요")
+    page = await _open_signed_in(live_server, new_context, ws, said["conversation_id"])
+
+    async def slow_list(route):
+        response = await route.fetch()
+        await asyncio.sleep(1.5)
+        await route.fulfill(response=response)
+
+    await page.route(re.compile(r".*/console/conversations\?view=.*"), slow_list)
+    url = f"/api/v1/conversations/{said['conversation_id']}"
+    async with _teammate(live_server, ws) as teammate:
+        assert (await teammate.patch(url, json={"status": "pending"})).status_code == 200
+        await expect(page.locator("#status-actions")).to_have_attribute("data-status", "pending")
+        await asyncio.sleep(0.5)  # the first list refresh is on its way (and slow)
+        assert (await teammate.patch(url, json={"status": "resolved"})).status_code == 200
+    await expect(page.locator("#status-actions")).to_have_attribute("data-status", "resolved", timeout=8000)
+
+
+async def test_an_actions_refresh_older_than_the_agents_change_is_not_shown(
+    live_server, new_context, make_workspace
+):
+    """A refresh the agent's own click overtook carries the state from before the click: the
+    header must not flip back to it (it would show 'open' until the next frame)."""
+    ws = await make_workspace()
+    said = await Customer(live_server, ws.inbox_token).say("환불 문의드려요")
+    page = await _open_signed_in(live_server, new_context, ws, said["conversation_id"])
+    await page.evaluate(
+        """() => { window.__statuses = [];
+        new MutationObserver(() => {
+          const el = document.getElementById('status-actions');
+          if (el) window.__statuses.push(el.getAttribute('data-status'));
+        }).observe(document.getElementById('conversation-actions'), {childList: true, subtree: true}); }"""
+    )
+    release = asyncio.Event()
+
+    async def held_refresh(route):
+        if route.request.method != "GET":
+            await route.continue_()
+            return
+        response = await route.fetch()  # the server answers now, from the state before the click
+        await release.wait()
+        await route.fulfill(response=response)
+
+    await page.route(re.compile(r".*/console/conversations/\d+/actions$"), held_refresh)
+    async with _teammate(live_server, ws) as teammate:
+        patched = await teammate.patch(
+            f"/api/v1/conversations/{said['conversation_id']}", json={"priority": "high"}
+        )
+        assert patched.status_code == 200
+    await page.wait_for_timeout(500)  # the frame's refresh is held
+    await page.locator('#status-actions button[data-status="resolved"]').click()
+    await expect(page.locator("#status-actions")).to_have_attribute("data-status", "resolved")
+    release.set()
+    await page.wait_for_timeout(1500)
+    await expect(page.locator("#status-actions")).to_have_attribute("data-status", "resolved")
+    statuses = await page.evaluate("window.__statuses")
+    assert "open" not in statuses[statuses.index("resolved") :], statuses
+

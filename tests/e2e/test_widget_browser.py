@@ -130,7 +130,7 @@ async def test_english_browser_gets_english_strings(new_context, host_site, make
     await expect(page.locator("#sodam-launcher")).to_have_attribute("aria-label", "Open chat")
     await expect(page.locator("#sodam-input")).to_have_attribute("placeholder", "Type your message…")
     await expect(page.locator("#sodam-send")).to_have_text("Send")
-    await expect(page.locator("#sodam-reply-time")).to_have_text("We usually reply in a few minutes")
+    await expect(page.locator("#sodam-reply-time")).to_have_text("We'll reply shortly")
     await send(page, "How long does shipping take?")
     await expect(page.locator("#sodam-messages .msg.mine .meta")).to_contain_text("Sent")
 

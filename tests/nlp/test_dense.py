@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sodam.nlp import dense
-from sodam.nlp.dense import DenseUnits, fuse, shortlist_similarities
+from sodam.nlp import dense, fusion
+from sodam.nlp.dense import DenseUnits, shortlist_similarities
+from sodam.nlp.fusion import fuse
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -69,7 +70,7 @@ def _base(rng, n_articles: int, dim: int = 48):
 def test_the_approximate_path_finds_the_exact_top_article(monkeypatch):
     monkeypatch.setattr(dense, "APPROX_MIN_ARTICLES", 1000)
     monkeypatch.setattr(dense, "COARSE_DIM", 16)
-    monkeypatch.setattr(dense, "CHANNEL_WEIGHTS", {"q": 1.0, "s": 1.0})
+    monkeypatch.setattr(fusion, "CHANNEL_WEIGHTS", {"q": 1.0, "s": 1.0})
     rng = np.random.default_rng(7)
     n = 1500
     units, centers = _base(rng, n)
@@ -137,13 +138,11 @@ def test_the_projection_follows_adds_removals_and_compaction(monkeypatch):
 def test_a_base_of_one_article_reads_a_typical_standing_not_none():
     """With one article there is no spread: the decision's z-score features read Z_SMALL_BASE
     (without them a one-article base handed every right answer off)."""
-    from sodam.nlp import dense
-
     sims = {c: np.array([0.9], np.float32) for c in ("e5q", "e5p", "use", "e5s")}
-    out = dense.fuse(sims, np.array([1.0]), 1)
-    assert all(out.features[0][f"z_{c}"] == dense.Z_SMALL_BASE for c in sims)
-    many = dense.fuse({c: np.linspace(0.5, 0.9, 8).astype(np.float32) for c in sims}, np.zeros(8), 1)
-    assert many.features[0]["z_e5q"] != dense.Z_SMALL_BASE and many.slots[0] == 7
+    out = fuse(sims, np.array([1.0]), 1)
+    assert all(out.features[0][f"z_{c}"] == fusion.Z_SMALL_BASE for c in sims)
+    many = fuse({c: np.linspace(0.5, 0.9, 8).astype(np.float32) for c in sims}, np.zeros(8), 1)
+    assert many.features[0]["z_e5q"] != fusion.Z_SMALL_BASE and many.slots[0] == 7
 
 
 def test_the_kept_sample_block_follows_changes_of_the_channel():
@@ -169,7 +168,7 @@ def test_fuse_top_k_is_the_stable_sorts_first_k_ties_included():
             x = np.round(x, 1)  # many ties
         if trial % 7 == 0:
             x[:] = 0.5  # all tied: by position
-        assert np.array_equal(dense._stable_top(x, k), np.argsort(-x, kind="stable")[:k])
+        assert np.array_equal(fusion._stable_top(x, k), np.argsort(-x, kind="stable")[:k])
 
 
 def test_blas_runs_on_one_thread_unless_told_otherwise():

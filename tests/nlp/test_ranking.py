@@ -237,7 +237,7 @@ def test_missing_is_the_share_of_the_asked_words_an_article_lacks():
     # generic words and adverbs only: nothing asked, nothing missing
     assert idx._missing("언제 돼요?")(slot["refund"]) == {"missing": 0.0}
     # another script: the neutral value (the decision was fitted on Korean)
-    from sodam.nlp.dense import MISSING_NEUTRAL
+    from sodam.nlp.fusion import MISSING_NEUTRAL
 
     assert idx._missing("can I sell my course")(slot["lecture"]) == {"missing": MISSING_NEUTRAL}
     # document frequencies follow updates and removals
@@ -254,7 +254,7 @@ def test_the_fused_decision_reads_the_asked_words_not_the_expansions():
     ranking does not depend on it."""
     import numpy as np
 
-    from sodam.nlp import dense, ranking
+    from sodam.nlp import fusion, ranking
 
     idx = LexicalIndex()
     v = {"refund": _vec(1.0, 0.1), "other": _vec(0.1, 1.0)}
@@ -288,5 +288,5 @@ def test_the_fused_decision_reads_the_asked_words_not_the_expansions():
     assert [h.doc_id for h in with_asked.hits] == [h.doc_id for h in read_query.hits] == ["refund", "ship"]
     assert seen[0].features[0]["missing"] == 1.0  # 돈, 돌려받: not in the article
     assert seen[1].features[0]["missing"] < 1.0  # the expansion 환불 is
-    assert with_asked.hits[0].score == pytest.approx(dense.answer_probability(seen[0].features[0]))
+    assert with_asked.hits[0].score == pytest.approx(fusion.answer_probability(seen[0].features[0]))
     assert with_asked.hits[0].score < read_query.hits[0].score  # DECISION_WEIGHTS["missing"] < 0

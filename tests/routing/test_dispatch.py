@@ -307,6 +307,36 @@ async def test_first_auto_reply_is_personal_and_names_the_queue_place(floor):
     assert count == 1
 
 
+async def test_the_first_reply_names_the_agent_another_pass_routed_to(floor, monkeypatch):
+    """Two passes interleave (a test server's worker and this test, or two workers): the pass
+    that describes a new conversation sends its first reply, another routes it in between.
+    The reply names the agent all the same (it said "soon" with no name, CI, session 14)."""
+    from sodam.routing import engine
+
+    f = await floor()
+    agent = await f.agent("단비", capacity={"default": 1})
+    routed_by_the_other = []
+    original = engine._route
+
+    async def other_pass_first(session, *, workspace_id, now):
+        await session.commit()  # let the routing lock go, as between the two transactions
+        if not routed_by_the_other:
+            async with session_scope() as other:
+                routed_by_the_other.extend(await original(other, workspace_id=workspace_id, now=now))
+                await other.commit()
+        await engine._routing_lock(session, workspace_id)
+        return await original(session, workspace_id=workspace_id, now=now)
+
+    async with f.routing_held():
+        conv_id = await f.customer("먼저 온 문의")
+        monkeypatch.setattr(engine, "_route", other_pass_first)
+    await f.dispatch()
+    monkeypatch.setattr(engine, "_route", original)
+    assert await f.assignee(conv_id) == agent
+    replies = await f.bot_messages(conv_id)
+    assert len(replies) == 1 and "단비 상담원이" in replies[0].content
+
+
 async def test_an_sla_breach_reroutes_an_unanswered_conversation_and_puts_it_first(floor):
     f = await floor()
     a = await f.agent("가람", capacity={"default": 1})
@@ -416,3 +446,63 @@ async def test_with_someone_online_an_inbox_without_its_own_hours_promises_their
         closed = await wait_promise(session, inbox, sunday_night, 1)
     assert staffed.open_now and staffed.minutes == 1
     assert not closed.open_now  # hours the inbox set itself: routing waits for the opening, and says so
+
+
+async def test_the_assignments_rows_are_held_for_no_round_trip_after_assigning(floor):
+    """Routing's assignments, the agents' last assignment and the no-answer timers are one
+    statement: after it, only the COMMIT (the message path's batch waits for any row held).
+    The timers still carry what check_answer needs to tell this assignment from a later one."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import event, text
+
+    from sodam.routing import engine
+
+    f = await floor(no_answer_seconds=60)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, params, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    now = datetime.now(UTC)
+    async with session_scope() as session:
+        # The routing lock first: a test server's worker routes nothing of this scene meanwhile.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, :ws)"),
+            {"cls": engine.ROUTING_LOCK_CLASS, "ws": f.ws.workspace_id},
+        )
+        a = await f.agent("여름", capacity={"default": 2})
+        ids = [await f.customer("주문 취소하고 싶어요") for _ in range(2)]
+        await engine._describe_new(session, workspace_id=f.ws.workspace_id)
+        connection = (await session.connection()).sync_connection
+        event.listen(connection, "before_cursor_execute", seen)
+        try:
+            decisions = await engine._route(session, workspace_id=f.ws.workspace_id, now=now)
+        finally:
+            event.remove(connection, "before_cursor_execute", seen)
+        await session.commit()
+    assert sorted(d.conversation_id for d in decisions) == sorted(ids)
+    assigning = [i for i, s in enumerate(statements) if "FOR NO KEY UPDATE OF c" in s]
+    assert assigning == [len(statements) - 1], statements  # three round trips before: + 2
+    async with session_scope() as session:
+        state = await session.get(AgentState, a)
+        timers = (
+            await session.execute(
+                text(
+                    "SELECT args, scheduled_at FROM procrastinate_jobs"
+                    " WHERE task_name = 'routing.check_answer' AND (args->>'conversation_id')::bigint = ANY(:ids)"
+                ),
+                {"ids": ids},
+            )
+        ).all()
+    assert state.last_assigned_at == now
+    assert sorted(t.args["conversation_id"] for t in timers) == sorted(ids)
+    assert {t.args["agent_id"] for t in timers} == {a}
+    assert {t.scheduled_at for t in timers} == {now + timedelta(seconds=60)}
+    # The timer's assigned_at is the assignment's: not answered, so the timer moves it.
+    timer = next(t for t in timers if t.args["conversation_id"] == ids[0])
+    async with session_scope() as session:
+        assert await service.check_answer(
+            session, conversation_id=ids[0], agent_id=a, assigned_at=timer.args["assigned_at"]
+        )
+        await session.rollback()

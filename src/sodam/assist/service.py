@@ -23,6 +23,7 @@ from sodam.conversations.models import Conversation, Message, MessageKind, Sende
 from sodam.core.i18n import gettext
 from sodam.knowledge import index as kb_index
 from sodam.nlp import encoders
+from sodam.nlp.hits import Confidence
 from sodam.nlp.text import customer_query, normalize
 from sodam.replies import service as canned_replies
 from sodam.replies.search import rank as rank_canned
@@ -35,7 +36,11 @@ DRAFT_MAX = 2000
 CANNED_DRAFT_CHARS = 24  # a longer draft is a reply being written, not a search for one
 MIN_CANNED_OVERLAP = 2  # content terms a canned reply shares with the question to be offered
 ARTICLE_MIN_LEXICAL = 0.05  # two-way match (or 0.7 × body coverage): the agent judges, so a low bar
-ARTICLE_MIN_FUSED = 0.5  # fused lexical + dense score
+# With sentence vectors a hit's score is the bot decision's answer probability: an article is
+# suggested to the agent from where the bot itself would offer it. (0.5 was this bar when the
+# score was a fused similarity; against the probability it hid articles the bot answers with,
+# "배송 언제 와요? 주문한 지 일주일이 넘었는데 너무 늦네요": 0.495 for the shipping article.)
+ARTICLE_MIN_FUSED = Confidence.FUSED_CHOICES_AT
 SNIPPET = 160
 
 _vectors = engine.LruCache(size=1024, ttl_s=1800)  # question text -> its vectors per channel

@@ -19,6 +19,10 @@ from sodam.bot.models import BotConversation, BotState
 from sodam.core.i18n import normalise
 from sodam.nlp.language import NEEDS_MODEL, detect, detect_at_once
 
+# What a "not helpful" message must say besides its verdict (rules.beyond_feedback) to be
+# searched as a question of its own too: "그게 아니라 환불이요" says 5 characters more.
+NEW_PROBLEM_CHARS = 5
+
 
 @dataclass
 class Reading:
@@ -67,6 +71,18 @@ async def read_message(
     if after_answer:
         reading.feedback = rules.feedback(text)
     queries = []
+    if reading.feedback is False and rules.beyond_feedback(text) >= NEW_PROBLEM_CHARS:
+        # "로그인이 안돼요 비밀번호 틀렸대요" after an answer: a new problem, not only a verdict —
+        # when the message alone is answered with another article, it is read as a question.
+        own = await kb.search(session, workspace_id, text, language)
+        if (
+            own.decision == "answer"
+            and own.candidates
+            and own.candidates[0].article_id != state.answered_article_id
+        ):
+            reading.feedback = None
+            reading.searches[text] = own
+            return reading
     if reading.feedback is False and previous:
         queries.append(previous)  # the next candidate for the same question
     elif reading.feedback is None and not rules.wants_human(text) and not rules.small_talk(text):

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
+from sodam.bot import rules
+from sodam.bot import state as state_records
 from sodam.bot.models import BotConversation, BotOutcome, BotState
 from sodam.channels import hours
 from sodam.channels.promise import WaitPromise, wait_promise, when_text
@@ -19,6 +23,7 @@ from sodam.conversations import service as conversations
 from sodam.conversations.models import MessageKind, SenderType
 from sodam.core.i18n import gettext, normalise
 from sodam.knowledge import categories as kb_categories
+from sodam.knowledge.models import KbArticle
 
 if TYPE_CHECKING:
     from sodam.bot.replier import BotReplier
@@ -64,6 +69,10 @@ def _is_category(intent: str | None) -> bool:
     return bool(intent) and intent != "human_request" and not intent.startswith("article:")
 
 
+def _needs_name(intent: str | None) -> bool:
+    return bool(intent) and intent != "human_request"
+
+
 async def _intent_names(session, workspace_id: int, state, reading=None) -> dict[str, dict[str, str]]:
     """The category names of the intents a handoff note may name: the ones this message's
     searches found come with their answers (no statement); the one the conversation had
@@ -76,18 +85,39 @@ async def _intent_names(session, workspace_id: int, state, reading=None) -> dict
     if _is_category(known) and known not in names:
         category = await kb_categories.get_category_by_slug(session, workspace_id=workspace_id, slug=known)
         names[known] = dict(category.names or {}) if category is not None else {}  # {}: the slug
+    elif known and known.startswith("article:") and known not in names:
+        # An article outside any category: the team reads its title, not "article:6".
+        article_id = known.partition(":")[2]
+        title = (
+            await session.scalar(
+                select(KbArticle.title).where(
+                    KbArticle.workspace_id == workspace_id, KbArticle.id == int(article_id)
+                )
+            )
+            if article_id.isdigit()
+            else None
+        )
+        names[known] = {"*": title} if title else {}
     return names
 
 
 def intent_label(locale: str, intent: str | None, names: dict[str, dict[str, str]]) -> str:
     """The intent as the team reads it: the category's name in `locale` (else any name, else
-    the slug); a request for a person in words."""
+    the slug), an uncategorised article's title; a request for a person in words."""
     if not intent:
         return "-"
     if intent == "human_request":
         return gettext(locale, "bot.intent_human_request")
     named = names.get(intent) or {}
-    return named.get(locale) or next((v for v in named.values() if v), None) or intent
+    label = named.get(locale) or next((v for v in named.values() if v), None)
+    return label or ("-" if intent.startswith("article:") else intent)
+
+
+def language_label(locale: str, language: str | None) -> str:
+    """The customer's language in words in the team's language ("영어", not "en")."""
+    if language in ("ko", "en"):
+        return gettext(locale, f"console.lang.{language}")
+    return language or "-"
 
 
 def _missing_lead(contact, settings, now: datetime, staffed: bool = False) -> list[str]:
@@ -100,6 +130,12 @@ def _missing_lead(contact, settings, now: datetime, staffed: bool = False) -> li
         settings["lead_capture"] == "outside_hours" and not open_now
     )
     return [f for f in LEAD_FIELDS if not getattr(contact, f)] if wants_lead else []
+
+
+def not_a_name(text: str) -> bool:
+    """A reply to "성함을 알려 주시겠어요?" that is plainly something else: feedback on the
+    bot ("그건 도움이 안 됐어요", "no"), a request for a person, or a question."""
+    return rules.is_verdict(text) or rules.wants_human(text) or text.rstrip().endswith("?")
 
 
 async def _contact(session, conversation, ready: Prepared | None):
@@ -154,6 +190,9 @@ async def collect_lead(
     value = text.strip()
     skipped = value.lower() in SKIP_WORDS
     if not skipped:
+        if current == "name" and not_a_name(value):
+            await bot.say(bot.t("bot.invalid_name"), payload={"lead": current})
+            return "lead_invalid"
         if current == "email" and not EMAIL_RE.match(value):
             await bot.say(bot.t("bot.invalid_email"), payload={"lead": current})
             return "lead_invalid"
@@ -175,25 +214,28 @@ async def collect_lead(
 async def complete_handoff(
     session, bot: BotReplier, state, conversation, inbox, contact, now, ready: Prepared | None = None
 ) -> str:
-    """The handoff's writes. With `ready` (read before the row lock) nothing is read here."""
+    """The handoff's writes. With `ready` (read before the row lock) nothing is read here, and
+    the row is held for three round trips: the bot's record (flushed with the messages), the
+    messages, and one statement for the rest (conversations.queue_for_people)."""
     state.state = BotState.handed_off
     state.lead_pending = []
     _set_outcome_handoff(state, now)
     # The human queue starts now: the first-reply clock, queue place and SLA count from here.
-    conversation.bot_handling = False
-    conversation.queued_at = datetime.now(UTC)
-    await session.flush()
+    # Written by the last statement below with the language the decision set (no flush writes
+    # them: the conversation's own UPDATE, under the row lock, was one round trip more).
+    queued_at = datetime.now(UTC)
+    _, language = state_records.take_language(conversation)
     if ready is not None and ready.promise is not None:
         position, promise = ready.position, ready.promise
     else:
+        # The queue place counts this conversation: in the queue before it is read.
+        conversation.bot_handling = False
+        conversation.queued_at = queued_at
+        await session.flush()
         position = await conversations.queue_position(
             session, inbox_id=inbox.id, conversation_id=conversation.id
         )
         promise = await wait_promise(session, inbox, now, position)
-    await bot.say(
-        handoff_text(bot, state, (contact.name or "").strip(), promise, now, position),
-        payload={"handoff": True},
-    )
     summary = {
         "reason": state.handoff_reason,
         "language": state.language,
@@ -202,14 +244,6 @@ async def complete_handoff(
         "answered_article_id": state.answered_article_id,
         "lead": state.lead or {},
     }
-    await conversations.log_event(
-        session,
-        workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
-        type="bot.handed_off",
-        actor_type="bot",
-        data=summary,
-    )
     # The note is for the team: in the workspace's language (read with the conversation, no
     # statement), whatever language the customer wrote in (that is stated inside the note).
     workspace = session.info.get("bot_workspace")
@@ -217,32 +251,41 @@ async def complete_handoff(
     # The intent's name was read before the lock (with the searches, or by prepare); only a
     # handoff nobody prepared for reads it here, as it reads the queue place.
     names = ready.intent_names if ready is not None and ready.intent_names is not None else None
-    if names is None or (_is_category(state.intent) and state.intent not in names):
+    if names is None or (_needs_name(state.intent) and state.intent not in names):
         names = {**(names or {}), **await _intent_names(session, conversation.workspace_id, state)}
     note = gettext(
         note_lang,
         "bot.handoff_note",
         reason=gettext(note_lang, f"bot.reason_{state.handoff_reason or 'low_confidence'}"),
-        language=state.language or "-",
+        language=language_label(note_lang, state.language),
         intent=intent_label(note_lang, state.intent, names),
         question=(state.last_question or "-")[:300],
     )
-    await conversations.create_message(
+    # The customer's message and the team's note in one round trip (the row is held meanwhile).
+    await conversations.create_messages(
         session,
         conversation=conversation,
-        content=note,
+        messages=[
+            (
+                handoff_text(bot, state, (contact.name or "").strip(), promise, now, position),
+                {"handoff": True},
+                MessageKind.bot,
+            ),
+            (note, {"handoff": summary}, MessageKind.note),
+        ],
         sender_type=SenderType.bot,
         sender_id=None,
-        kind=MessageKind.note,
-        payload={"handoff": summary},
     )
-    await conversations.add_tags(
+    # The queue, the language, the handoff's event and the "bot-handoff" tag (shown as the
+    # bot's: "봇이 태그를 바꿨습니다") in one statement, after the messages as before.
+    await conversations.queue_for_people(
         session,
-        workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
+        conversation=conversation,
+        queued_at=queued_at,
+        language=language,
+        event_type="bot.handed_off",
+        event_data=summary,
         tags=["bot-handoff"],
-        conversation=conversation,  # read under the row lock: no read of it again
-        actor_type="bot",  # shown as the bot's ("봇이 태그를 바꿨습니다"), not an unknown agent's
     )
     return "handed_off"
 
@@ -260,9 +303,8 @@ def handoff_text(
     """Two sentences at most: what happens (with the customer's name when known), and when —
     the place in the queue and its expected wait when routing can estimate it."""
     reason = state.handoff_reason or "low_confidence"
-    first = bot.t(f"bot.handoff_{reason}")
-    if name:
-        first = bot.t("bot.handoff_name", name=name) + first
+    # With the name, a sentence of its own per reason: "Emily, sorry …", never "Emily, Sorry …".
+    first = bot.t(f"bot.handoff_{reason}_named", name=name) if name else bot.t(f"bot.handoff_{reason}")
     if not promise.open_now and promise.opens_at is not None:
         when = bot.t("bot.eta_closed", when=when_text(promise.opens_at, now, bot.language))
     elif promise.minutes and position and position > 1:

@@ -24,7 +24,7 @@ def _snippet(text: str) -> str:
 # After "that didn't help", the next article is answered only when the ranking could hardly tell
 # it from the one that did not help: its answer probability passes the answer threshold and is at
 # least this share of the first's. A base of a few articles gives every article the standing of a
-# right top one (nlp.dense.Z_SMALL_BASE), so an unrelated second article can pass the threshold
+# right top one (nlp.fusion.Z_SMALL_BASE), so an unrelated second article can pass the threshold
 # alone ("How long does it take to get a reset link?": reset 0.61, shipping 0.34).
 NEXT_CLEAR_SHARE = 0.8
 
@@ -82,14 +82,15 @@ class KnowledgeBaseSource:
         if not result.hits:
             return None, {}
         top = result.hits[0]
+        # An article outside any category: the handoff note names it by its title ("*": any language).
         if top.category_id is None:
-            return f"article:{top.article_id}", {}
+            return f"article:{top.article_id}", {"*": top.title}
         try:
             category = await kb_categories.get_category(
                 session, workspace_id=workspace_id, category_id=top.category_id
             )
         except NotFound:
-            return f"article:{top.article_id}", {}
+            return f"article:{top.article_id}", {"*": top.title}
         return category.slug, dict(category.names or {})
 
     async def candidate(

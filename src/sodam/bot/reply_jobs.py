@@ -7,13 +7,20 @@ latest question when it runs, not necessarily the message that deferred it.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, bindparam, exists, func, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from sodam.bot.models import BotConversation
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType
-from sodam.jobs.app import defer_in_tx
 
 # Registered in bot.tasks; a conversation's jobs run one at a time, in order.
 REPLY_TASK = "bot.on_customer_message"
@@ -26,7 +33,8 @@ def not_flagged(key: str, messages=Message):
 
 
 def _question_of(messages, conversation_id):
-    """The conditions of latest_question on `messages` (an alias of Message)."""
+    """The conditions of the latest question on `messages` (an alias of Message): the
+    conversation's customer text messages the bot would answer ("진행 상황?" is routing's)."""
     return (
         messages.conversation_id == conversation_id,
         messages.sender_type == SenderType.contact,
@@ -52,10 +60,6 @@ _CONVERSATION_ID = bindparam("conversation_id", type_=BigInteger)
 _SEQ = bindparam("seq", type_=Integer)
 
 
-_LATEST_QUESTION = (
-    select(Message).where(*_question_of(Message, _CONVERSATION_ID)).order_by(Message.seq.desc()).limit(1)
-)
-_ANSWERED_AFTER = select(exists().where(*_answered_after(Message, _CONVERSATION_ID, _SEQ)))
 _NEWER_MESSAGE = select(
     exists().where(
         Message.conversation_id == _CONVERSATION_ID,
@@ -63,20 +67,6 @@ _NEWER_MESSAGE = select(
         Message.seq > _SEQ,
         not_flagged("status_request"),
     )
-)
-_ANSWERED_AND_NEWEST = select(
-    exists().where(*_answered_after(Message, _CONVERSATION_ID, _SEQ)),
-    select(func.max(Message.seq))
-    .where(
-        Message.conversation_id == _CONVERSATION_ID,
-        Message.sender_type == SenderType.contact,
-        not_flagged("status_request"),
-    )
-    .scalar_subquery(),
-)
-# The same, and whether the bot has a record of the conversation (bot.state.for_update's `recorded`).
-_ANSWERED_NEWEST_RECORDED = _ANSWERED_AND_NEWEST.add_columns(
-    exists().where(BotConversation.conversation_id == _CONVERSATION_ID)
 )
 
 
@@ -96,7 +86,7 @@ def answering(message_id: int, rows: list[tuple]) -> tuple[int | None, bool]:
 
 def to_answer_statement(*entities):
     """The job's message (bind parameter `message_id`) and the conversation's latest question
-    (latest_question), each with `answered` (answered_after its seq), and `entities` beside."""
+    (_question_of), each with `answered` (answered_after its seq), and `entities` beside."""
     job, later, bot = aliased(Message), aliased(Message), aliased(Message)
     conversation_of = select(job.conversation_id).where(job.id == _MESSAGE_ID).scalar_subquery()
     latest_id = (
@@ -117,22 +107,12 @@ _MESSAGE_TO_ANSWER = to_answer_statement(Message)
 
 async def message_to_answer(session: AsyncSession, message_id: int) -> tuple[Message | None, bool]:
     """What a reply job starts from, in one statement: the job's message, or the conversation's
-    latest question (latest_question) when that is newer and the job's message is a customer's;
+    latest question (_question_of) when that is newer and the job's message is a customer's;
     and whether a bot reply after that one is there already (answered_after). (None, False) when
     the message is gone."""
     rows = (await session.execute(_MESSAGE_TO_ANSWER, {"message_id": message_id})).all()
     chosen, answered = answering(message_id, [(m.id, m.sender_type, m.seq, a) for m, a in rows])
     return (None, False) if chosen is None else (rows[chosen][0], answered)
-
-
-async def latest_question(session: AsyncSession, conversation_id: int) -> Message | None:
-    """The conversation's newest customer text message that the bot would answer ("진행 상황?"
-    is routing's to answer)."""
-    return await session.scalar(_LATEST_QUESTION, {"conversation_id": conversation_id})
-
-
-async def answered_after(session: AsyncSession, conversation_id: int, seq: int) -> bool:
-    return bool(await session.scalar(_ANSWERED_AFTER, {"conversation_id": conversation_id, "seq": seq}))
 
 
 async def newer_message_stored(session: AsyncSession, conversation_id: int, seq: int) -> bool:
@@ -142,51 +122,62 @@ async def newer_message_stored(session: AsyncSession, conversation_id: int, seq:
     return bool(await session.scalar(_NEWER_MESSAGE, {"conversation_id": conversation_id, "seq": seq}))
 
 
-async def answered_and_newest(
-    session: AsyncSession, conversation_id: int, seq: int
-) -> tuple[bool, int | None]:
-    """Under the conversation's row lock (no message can be added meanwhile), in one statement:
-    answered_after(seq), and the seq of the conversation's newest customer message that is not
-    a "진행 상황?" (a newer one gets the reply)."""
-    row = (
-        await session.execute(_ANSWERED_AND_NEWEST, {"conversation_id": conversation_id, "seq": seq})
-    ).one()
-    return bool(row[0]), row[1]
-
-
-async def answered_newest_recorded(
-    session: AsyncSession, conversation_id: int, seq: int
-) -> tuple[bool, int | None, bool]:
-    """answered_and_newest, and whether the bot has a record of the conversation, in one
-    statement (under the conversation's row lock: every record is created under it)."""
-    row = (
-        await session.execute(_ANSWERED_NEWEST_RECORDED, {"conversation_id": conversation_id, "seq": seq})
-    ).one()
-    return bool(row[0]), row[1], bool(row[2])
-
-
-_REPLY_JOB_WAITING = text(
-    "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE lock = :lock AND status = 'todo' AND task_name = :task)"
+# Under the conversation's row lock (no message can be added meanwhile, and the message function
+# checks for a waiting reply job under the same lock), in one statement: whether a bot reply
+# after :seq is there (_answered_after), the seq of the newest customer message that is not a
+# "진행 상황?", whether the bot has a record of the conversation, and — when a newer message
+# supersedes :seq, nothing answered it and :may_defer — a reply job for the latest question
+# (_question_of) unless one waits: it was stored after this run read the latest question, maybe
+# while this job still waited, and then has no job of its own. The conditions are
+# _answered_after's and _question_of's, written out.
+_CHECK_UNDER_LOCK = text(
+    """
+WITH c AS (
+    SELECT EXISTS (SELECT 1 FROM messages
+                    WHERE conversation_id = :conversation_id AND sender_type = 'bot' AND seq > :seq
+                      AND NOT coalesce(payload ? 'status_reply', false)) AS answered,
+           (SELECT max(seq) FROM messages
+             WHERE conversation_id = :conversation_id AND sender_type = 'contact'
+               AND NOT coalesce(payload ? 'status_request', false)) AS newest,
+           EXISTS (SELECT 1 FROM bot_conversations WHERE conversation_id = :conversation_id) AS recorded
+), latest AS (
+    SELECT id FROM messages
+     WHERE conversation_id = :conversation_id AND sender_type = 'contact' AND kind = 'text'
+       AND NOT coalesce(payload ? 'status_request', false)
+     ORDER BY seq DESC LIMIT 1
+)
+SELECT c.answered, c.newest, c.recorded,
+       (SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW('bot', :task, 0, :lock, NULL,
+                 jsonb_build_object('event', 'message.created', 'workspace_id', :workspace_id,
+                                    'conversation_id', :conversation_id, 'inbox_id', :inbox_id,
+                                    'message_id', latest.id, 'sender_type', 'contact', 'kind', 'text'),
+                 NULL)::procrastinate_job_to_defer_v1]))[1]
+          FROM latest
+         WHERE CAST(:may_defer AS boolean) AND NOT c.answered AND c.newest > :seq
+           AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs
+                            WHERE lock = :lock AND status = 'todo' AND task_name = :task)) AS deferred
+  FROM c
+"""
 )
 
 
-async def ensure_reply_job(session: AsyncSession, conversation: Conversation) -> None:
-    """Under the conversation's row lock: a reply job for its latest question unless one is
-    waiting (the message function's coalescing check, the same lock held)."""
-    latest = await latest_question(session, conversation.id)
-    if latest is None:
-        return
-    lock = REPLY_LOCK.format(conversation_id=conversation.id)
-    waiting = await session.scalar(_REPLY_JOB_WAITING, {"lock": lock, "task": REPLY_TASK})
-    if waiting:
-        return
-    args = {
-        "event": "message.created",
-        "workspace_id": conversation.workspace_id,
-        "conversation_id": conversation.id,
-        "inbox_id": conversation.inbox_id,
-        "message_id": latest.id,
-        "sender_type": SenderType.contact.value,
-        "kind": MessageKind.text.value,
-    }
-    await defer_in_tx(session, REPLY_TASK, args, queue="bot", lock=lock)
+async def check_under_lock(
+    session: AsyncSession, conversation: Conversation, seq: int, *, may_defer: bool
+) -> tuple[bool, int | None, bool]:
+    """(answered, newest, recorded) of _CHECK_UNDER_LOCK, which also defers the latest
+    question's reply job when a newer message supersedes `seq` (and may_defer)."""
+    row = (
+        await session.execute(
+            _CHECK_UNDER_LOCK,
+            {
+                "conversation_id": conversation.id,
+                "workspace_id": conversation.workspace_id,
+                "inbox_id": conversation.inbox_id,
+                "seq": seq,
+                "may_defer": may_defer,
+                "task": REPLY_TASK,
+                "lock": REPLY_LOCK.format(conversation_id=conversation.id),
+            },
+        )
+    ).one()
+    return bool(row.answered), row.newest, bool(row.recorded)

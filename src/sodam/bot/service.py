@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.bot import dialogue, handoff, reads, reply_jobs, rules
 from sodam.bot import state as state_records
 from sodam.bot.models import BotConversation, BotOutcome, BotState
 from sodam.bot.replier import BotReplier as BotReplier
-from sodam.bot.reply_jobs import answered_and_newest, ensure_reply_job
 from sodam.campaigns import announcements
 from sodam.channels import hours
 from sodam.channels import service as inboxes
@@ -28,6 +27,7 @@ from sodam.channels.models import Inbox
 from sodam.conversations.message_path import inbox_hints
 from sodam.conversations.models import Conversation, Message, SenderType, Status
 from sodam.core.i18n import gettext
+from sodam.jobs.app import DEFER_JOB_SQL
 
 DEFAULT_ASSUME_AFTER_S = 30 * 60
 
@@ -172,24 +172,34 @@ async def handle_customer_message(
     # Jobs can run twice (a retry, a second worker): under the conversation's row lock,
     # a bot reply after this message means it was already answered. "진행 상황?" after a
     # question does not replace it; a newer question does.
-    if state is None:  # and whether a record was made since the read (same statement)
-        answered, newer, recorded = await reply_jobs.answered_newest_recorded(
-            session, conversation.id, message.seq
-        )
+    if conversation.last_seq == message.seq:
+        # Nothing stored after the message (the row's counter, read under its lock): no reply
+        # to it, no newer question, and no record made since the read (a decision that makes
+        # one stores a message with it). No statement: most decisions, unless the customer
+        # is still typing.
+        answered, newer, recorded = False, message.seq, state is not None
     else:
-        answered, newer = await answered_and_newest(session, conversation.id, message.seq)
-        recorded = True
+        # One statement, which also keeps a reply job waiting for a newer message when this
+        # run ends "superseded" below (reply_jobs.check_under_lock).
+        answered, newer, recorded = await reply_jobs.check_under_lock(
+            session,
+            conversation,
+            message.seq,
+            may_defer=not (state is not None and _quiet(state, conversation)),
+        )
+        recorded = recorded or state is not None
     if answered:
         return "already_handled"
+    if state is not None and _quiet(state, conversation):
+        return "quiet"
+    if newer is not None and newer > message.seq:
+        # A later message gets the reply (answer the latest only); its job waits (deferred
+        # above when it had none). The bot's record is left as it is (a new one is made by
+        # the run that answers).
+        return "superseded"
     state = await state_records.for_update(session, conversation, reading.language, state, recorded=recorded)
     if _quiet(state, conversation):
         return "quiet"
-    if newer is not None and newer > message.seq:
-        # A later message gets the reply (answer the latest only). It was stored after this job
-        # read the latest question, maybe while the job still waited: then it has no job of
-        # its own, and one is deferred for it here.
-        await ensure_reply_job(session, conversation)
-        return "superseded"
     if state.state == BotState.collecting_lead and state.language:
         # A name, an e-mail or a phone number says nothing about the language: the questions
         # stay in the language the conversation had.
@@ -221,6 +231,14 @@ def _may_hand_off(state: BotConversation | None, reading) -> bool:
 
 # The decision's statements are built once with bind parameters (as reply_jobs' are): built per
 # call, each cost about as much CPU as running it.
+# The assumed-resolution job with the conversation's language (state.take_language): one
+# statement after the answer's messages.
+_DEFER_WITH_LANGUAGE = text(
+    "WITH lang AS (UPDATE conversations SET language = CAST(:language AS varchar(8))"
+    " WHERE id = :conversation_id) " + DEFER_JOB_SQL
+)
+
+
 def _start_search(kb: KnowledgeSource, message) -> None:
     """Start the search's CPU work for the message (the query's encoding, the largest part of
     a decision) in a thread now, while the decision still reads the database; the search
@@ -412,6 +430,9 @@ async def _answer(
 ) -> str:
     from sodam.jobs.app import defer_in_tx
 
+    # The conversation's language when this answer is its first: written with the job below,
+    # after the messages (one round trip less under the row lock).
+    language_set, language = state_records.take_language(bot.conversation)
     if same_question and state.answered_article_id:
         state.tried_article_ids = [*(state.tried_article_ids or []), state.answered_article_id]
     state.state = BotState.awaiting_feedback
@@ -441,6 +462,14 @@ async def _answer(
         {"conversation_id": bot.conversation.id, "after_seq": question.seq},
         # The window runs on the wall clock: `now` may be a business-hours clock set by a caller.
         scheduled_at=datetime.now(UTC) + timedelta(seconds=settings["assume_after_s"]),
+        **(
+            {
+                "statement": _DEFER_WITH_LANGUAGE,
+                "params": {"language": language, "conversation_id": bot.conversation.id},
+            }
+            if language_set
+            else {}
+        ),
     )
     return "answered"
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sodam.bot.models import BotConversation, BotState
 from sodam.conversations.models import Conversation
@@ -90,6 +91,18 @@ async def for_update(
         session.add(state)
         await session.flush()
     return state
+
+
+def take_language(conversation: Conversation) -> tuple[bool, str | None]:
+    """(set, language): whether the decision set the conversation's language (its first
+    message's), and the language. A language it set is taken out of the session's flushes: the
+    caller writes it with a statement of its own after the messages (its own UPDATE before them
+    was one more round trip under the row lock; updated_at is the messages' either way)."""
+    language = conversation.language
+    if not inspect(conversation).attrs.language.history.added:
+        return False, language
+    set_committed_value(conversation, "language", language)
+    return True, language
 
 
 async def outcome_counts(

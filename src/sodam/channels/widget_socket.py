@@ -32,7 +32,7 @@ from sodam.core.errors import AppError, Invalid, Unauthorized
 from sodam.core.params import MAX_ID, MAX_SEQ, bounded_int
 from sodam.db.session import session_scope
 from sodam.realtime import tickets
-from sodam.realtime.hub import Subscriber, drain_to_socket, hub, refuse_socket
+from sodam.realtime.hub import Subscriber, drain_to_socket, hub, next_text, refuse_socket
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/widget/v1/{inbox_token}", tags=["widget"])
@@ -139,8 +139,7 @@ async def widget_socket(
                 "read_seq": read_seq,
             }
         )
-        while True:
-            raw = await websocket.receive_text()
+        while (raw := await next_text(websocket)) is not None:
             await _handle_visitor_frame(websocket, subscriber, inbox, contact_id, raw, sock=sock)
     except WebSocketDisconnect:
         pass

@@ -22,7 +22,7 @@ from sodam.core.deps import Principal
 from sodam.core.errors import NotFound, Unauthorized
 from sodam.core.params import MAX_ID, IdPath
 from sodam.db.session import session_scope
-from sodam.realtime.hub import Subscriber, drain_to_socket, hub, refuse_socket
+from sodam.realtime.hub import Subscriber, drain_to_socket, hub, next_text, refuse_socket
 
 router = APIRouter(prefix="/api/v1", tags=["co-browsing"])
 timeline.register()
@@ -146,8 +146,7 @@ async def mirror_socket(websocket: WebSocket, cobrowse_id: int) -> None:
     pointers = relay.Bucket(relay.POINTERS_PER_S, relay.POINTERS_BURST)
     snapshots = relay.Bucket(0.2, 2)  # a fresh full snapshot at most every 5 s
     try:
-        while True:
-            raw = await websocket.receive_text()
+        while (raw := await next_text(websocket)) is not None:
             if len(raw) > 1000:
                 continue
             try:

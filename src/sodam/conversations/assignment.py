@@ -90,7 +90,7 @@ async def claim_by_reply(session: AsyncSession, *, conversation: Conversation, a
 # open and unassigned: never assigned twice), written, logged and announced (pg_notify, sent at
 # commit) — no round trip while the rows are held, so the message path's batch waits for no
 # Python work.
-_ASSIGN_MANY_SQL = text(
+_ASSIGN_MANY_CTES = (
     "WITH v AS (SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:agents AS bigint[]),"
     " CAST(:teams AS bigint[]), CAST(:datas AS jsonb[])) AS v(id, agent, team, data)),"
     " locked AS (SELECT c.id FROM conversations c JOIN v ON v.id = c.id"
@@ -107,8 +107,27 @@ _ASSIGN_MANY_SQL = text(
     " n AS (SELECT pg_notify(:channel, json_build_object('t', 'conversation.updated', 'ws', CAST(:ws AS bigint),"
     " 'conv', up.id, 'contact', up.contact_id, 'inbox', up.inbox_id, 'assigned', true, 'by', NULL)::text)"
     " FROM up)"
-    " SELECT up.id, up.assigned_at FROM up CROSS JOIN (SELECT count(*) FROM n) AS sent"
 )
+_ASSIGN_MANY_SQL = text(
+    _ASSIGN_MANY_CTES + " SELECT up.id, up.assigned_at FROM up CROSS JOIN (SELECT count(*) FROM n) AS sent"
+)
+# With the caller's writes that follow the assignments (`after`: more CTEs, reading `up` — the
+# rows assigned: id, inbox_id, contact_id, assigned_at — and `v` — id, agent, team, data —,
+# the last one named `extra`), built once per `after`.
+_ASSIGN_MANY_AND: dict[str, Any] = {}
+
+
+def _assign_many_and(after: str):
+    statement = _ASSIGN_MANY_AND.get(after)
+    if statement is None:
+        statement = _ASSIGN_MANY_AND[after] = text(
+            _ASSIGN_MANY_CTES
+            + ", "
+            + after
+            + " SELECT up.id, up.assigned_at FROM up CROSS JOIN (SELECT count(*) FROM n) AS sent"
+            " CROSS JOIN (SELECT count(*) FROM extra) AS also"
+        )
+    return statement
 
 
 async def assign_many(
@@ -117,16 +136,21 @@ async def assign_many(
     workspace_id: int,
     picks: list[tuple[int, int, int | None, dict[str, Any]]],
     actor_type: str = "system",
+    after: str | None = None,
+    after_params: dict[str, Any] | None = None,
 ) -> dict[int, datetime]:
     """Routing's assignments in one statement: (conversation id, agent id, team id or None to
     keep it, event data). Only a conversation that is still open and unassigned is taken;
-    returns the ids that were, with their assigned_at."""
+    returns the ids that were, with their assigned_at. `after`: the caller's own writes about
+    the assignments, in the same statement (see _assign_many_and), with `after_params`: the rows
+    are held for no round trip of theirs."""
     if not picks:
         return {}
     data = {p[0]: {"assignee": {"from": None, "to": p[1]}, **p[3]} for p in picks}
     rows = await session.execute(
-        _ASSIGN_MANY_SQL,
+        _ASSIGN_MANY_SQL if after is None else _assign_many_and(after),
         {
+            **(after_params or {}),
             "ids": [p[0] for p in picks],
             "agents": [p[1] for p in picks],
             "teams": [p[2] for p in picks],

@@ -27,7 +27,11 @@ def _line(ctx: Console, event, agents: dict[int, str], teams: dict[int, str]) ->
         actor = ctx.t("console.contact.label")
     elif event.actor_type == "bot":
         if event.type == "tags.changed":  # the bot's own wording: "봇이 …", never "알 수 없는 상담원"
-            tags = ", ".join(data.get("to") or []) or ctx.t("console.tags.none")
+            before, after = data.get("from") or [], data.get("to") or []
+            added = [t for t in after if t not in before]
+            if added and set(before) <= set(after):  # only added (the handoff's bot-handoff): say which
+                return ctx.t("console.event.bot_tags_added", tags=", ".join(added))
+            tags = ", ".join(after) or ctx.t("console.tags.none")
             return ctx.t("console.event.bot_tags", tags=tags)
         actor = ctx.t("console.bot")
     else:

@@ -21,7 +21,7 @@ from sodam.core.errors import AppError, Unauthorized
 from sodam.core.ratelimit import RateLimited, enforce
 from sodam.db.session import session_scope
 from sodam.realtime import tickets
-from sodam.realtime.hub import Subscriber, drain_to_socket, hub, refuse_socket
+from sodam.realtime.hub import Subscriber, drain_to_socket, hub, next_text, refuse_socket
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["realtime"])
@@ -135,8 +135,7 @@ async def agent_socket(websocket: WebSocket) -> None:
     )
     await _tell_console_hooks("open", principal)
     try:
-        while True:
-            raw = await websocket.receive_text()
+        while (raw := await next_text(websocket)) is not None:
             if is_ping(raw):
                 subscriber.offer({"type": "pong"})
             elif is_activity(raw):

@@ -3,7 +3,8 @@
 Every writer (widget, API, console, bot) goes through sodam_post_message (migration
 0006): it locks the conversation, stores the message, appends to the event log,
 defers the reactions and queues the bus notification, all in one transaction. The
-visitor hot path shares transactions under load (group commit). What this process
+visitor hot path shares transactions under load (group commit) and sends its
+notifications right after each COMMIT instead (migration 0045). What this process
 just stored is cached for the fan-out, so it never reads its own messages back.
 """
 
@@ -24,6 +25,7 @@ from sodam.core.errors import Conflict, Invalid, NotFound, TooLarge
 from sodam.db.group_commit import GroupCommitter
 from sodam.db.session import raw_pool
 from sodam.jobs import reactions
+from sodam.realtime import bus
 
 PREVIEW_CHARS = 140
 
@@ -238,15 +240,16 @@ async def create_messages(
     session: AsyncSession,
     *,
     conversation: Conversation,
-    messages: list[tuple[str, dict[str, Any] | None]],
+    messages: list[tuple[str, dict[str, Any] | None]] | list[tuple[str, dict[str, Any] | None, MessageKind]],
     sender_type: SenderType,
     sender_id: int | None,
     kind: MessageKind = MessageKind.text,
     max_chars: int = 10_000,
 ) -> list[Message]:
-    """Several new messages (content, payload) of one sender, in this order, in one round trip:
-    the same sodam_post_message calls as create_message one after another (no client_id, so
-    each is stored). The bot's answer and its "도움이 되었나요?" go together."""
+    """Several new messages (content, payload[, kind]) of one sender, in this order, in one
+    round trip: the same sodam_post_message calls as create_message one after another (no
+    client_id, so each is stored); `kind` for those that give none. The bot's answer and its
+    "도움이 되었나요?" go together, as do its handoff message and the note for the team."""
     hints = await inbox_hints(session, conversation.inbox_id)
     batch = [
         _post_params(
@@ -257,14 +260,14 @@ async def create_messages(
             content=content,
             sender_type=sender_type,
             sender_id=sender_id,
-            kind=kind,
+            kind=rest[0] if rest else kind,
             client_id=None,
             payload=payload,
             language=None,
             max_chars=max_chars,
             hints=hints,
         )
-        for content, payload in messages
+        for content, payload, *rest in messages
     ]
     values = {name: [params[name] for params in batch] for name, _ in _BATCH_COLUMNS}
     results = list(await session.scalars(_POST_MESSAGES_ORM, values))
@@ -295,12 +298,13 @@ _BATCH_COLUMNS = (
 )
 
 
-def _batch_post_sql(array_of, skip_locked: str) -> str:
-    """The batch statement, with `array_of(name, type)` the driver's typed array parameter."""
+def _batch_post_sql(array_of, skip_locked: str, notify: str = "true") -> str:
+    """The batch statement, with `array_of(name, type)` the driver's typed array parameter.
+    notify "false": the caller sends the rows' NOTIFYs after COMMIT (migration 0045)."""
     return (
         "SELECT sodam_post_message(b.workspace_id, b.inbox_id, b.contact_id, b.conversation_id,"
         " CAST(b.sender_type AS sender_type), b.sender_id, CAST(b.kind AS message_kind), b.content,"
-        f" b.client_id, CAST(b.payload AS jsonb), b.language, CAST(b.jobs AS jsonb), b.preview_chars, {skip_locked})"
+        f" b.client_id, CAST(b.payload AS jsonb), b.language, CAST(b.jobs AS jsonb), b.preview_chars, {skip_locked}, {notify})"
         " FROM unnest("
         + ", ".join(array_of(name, kind) for name, kind in _BATCH_COLUMNS)
         + ") WITH ORDINALITY AS b("
@@ -309,7 +313,8 @@ def _batch_post_sql(array_of, skip_locked: str) -> str:
     )
 
 
-POST_MESSAGES_SQL = _batch_post_sql(lambda name, kind: f"%({name})s::{kind}[]", "%(skip_locked)s")
+# The visitor path's autocommit statement: its NOTIFYs go after COMMIT (`_notify_after`).
+POST_MESSAGES_SQL = _batch_post_sql(lambda name, kind: f"%({name})s::{kind}[]", "%(skip_locked)s", "false")
 # The same through an ORM session (the caller's transaction, which may hold the conversation:
 # never skip it).
 _POST_MESSAGES_ORM = text(_batch_post_sql(lambda name, kind: f"CAST(:{name} AS {kind}[])", "false"))
@@ -325,6 +330,13 @@ def _post_messages_statement(
 
 def _post_messages_waiting(batch: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     return _post_messages_statement(batch, skip_locked=False)
+
+
+def _notify_after(rows: list[tuple[Any, ...]]) -> tuple[str, dict[str, Any]] | None:
+    """The committed rows' NOTIFYs, in the rows' order, in a transaction that writes nothing
+    else: it takes the notify lock without a WAL flush to wait for under it."""
+    payloads = [payload for row in rows for payload in (row[0].get("notify") or ())]
+    return bus.notify_statement(payloads) if payloads else None
 
 
 def _busy(row: tuple[Any, ...]) -> bool:
@@ -354,6 +366,7 @@ def visitor_message_committer() -> GroupCommitter:
             group_key=lambda p: (p["inbox_id"], p["contact_id"]),
             is_busy=_busy,
             waiting_statement=_post_messages_waiting,
+            after_commit=_notify_after,
         )
     return _visitor_messages
 

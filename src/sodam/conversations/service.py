@@ -342,6 +342,13 @@ async def add_tags(session: AsyncSession, **kwargs: Any) -> Conversation:
     return await _add_tags(session, **kwargs)
 
 
+async def queue_for_people(session: AsyncSession, **kwargs: Any) -> Conversation:
+    """The bot's handoff's writes to its conversation in one statement (see tags.queue_for_people)."""
+    from sodam.conversations.tags import queue_for_people as _queue_for_people
+
+    return await _queue_for_people(session, **kwargs)
+
+
 async def events(
     session: AsyncSession,
     *,

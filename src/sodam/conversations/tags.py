@@ -5,6 +5,7 @@ overwrites a concurrent change."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -108,3 +109,85 @@ async def add_tags(
             return conversation
         await session.refresh(conversation, ["tags"])  # changed since it was read: merge again
     raise Conflict("the conversation's tags kept changing", code="tags_changed")
+
+
+# The bot's handoff's writes to its conversation, after its messages, in one statement: the
+# conversation joins the human queue (bot_handling off, queued_at: routing's and the SLA's
+# triggers fire as for the ORM's UPDATE) with its language, the handoff's event is logged and
+# the tags are added as _ADD_TAGS_SQL adds them (checked against the ones read, logged after the
+# handoff's event, announced). The caller holds the row: the UPDATE, the events and the
+# tags were three round trips under it (four with the language and the queue as their own UPDATE).
+_HAND_OFF_SQL = text(
+    "WITH cur AS (SELECT c.id, (CAST(:tagging AS boolean) AND coalesce(c.tags, '{}')"
+    " = CAST(:cur AS varchar(60)[])) AS tagged FROM conversations c WHERE c.id = :id AND c.workspace_id = :ws),"
+    " up AS (UPDATE conversations c SET bot_handling = false, queued_at = CAST(:queued_at AS timestamptz),"
+    " language = CAST(:language AS varchar(8)),"
+    " tags = CASE WHEN cur.tagged THEN CAST(:new AS varchar(60)[]) ELSE c.tags END,"
+    " updated_at = CASE WHEN cur.tagged THEN clock_timestamp() ELSE c.updated_at END"
+    " FROM cur WHERE c.id = cur.id"
+    " RETURNING c.id, c.workspace_id, c.contact_id, c.inbox_id, c.updated_at, cur.tagged),"
+    " ev AS (INSERT INTO conversation_events (workspace_id, conversation_id, type, actor_type, actor_id, data,"
+    " created_at) SELECT up.workspace_id, up.id, e.type, :actor_type, NULL, e.data, clock_timestamp()"
+    " FROM up CROSS JOIN (VALUES (1, CAST(:event_type AS varchar), CAST(:event_data AS jsonb)),"
+    " (2, 'tags.changed', CAST(:tags_data AS jsonb))) AS e(ord, type, data)"
+    " WHERE e.ord = 1 OR up.tagged ORDER BY e.ord),"
+    " n AS (SELECT pg_notify(:channel, json_build_object('t', 'conversation.updated', 'ws', up.workspace_id,"
+    " 'conv', up.id, 'contact', up.contact_id, 'inbox', up.inbox_id)::text) FROM up WHERE up.tagged)"
+    " SELECT up.updated_at, up.tagged FROM up CROSS JOIN (SELECT count(*) FROM n) AS sent"
+)
+
+
+async def queue_for_people(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    queued_at: datetime,
+    language: str | None,
+    event_type: str,
+    event_data: dict,
+    tags: list[str],
+    actor_type: str = "bot",
+) -> Conversation:
+    """A conversation the bot hands to people, in one statement: it leaves the bot and joins the
+    human queue at `queued_at` with `language`, `event_type` is logged with `event_data`, and
+    `tags` are added (as add_tags adds them, after that event). `conversation`: read under its
+    row lock, which the caller holds (pending changes to these columns are the caller's to
+    leave out of its flushes)."""
+    current = list(conversation.tags or [])
+    new_tags = normalise_tags(current + tags)
+    row = (
+        await session.execute(
+            _HAND_OFF_SQL,
+            {
+                "tagging": new_tags != current,
+                "cur": current,
+                "new": new_tags,
+                "id": conversation.id,
+                "ws": conversation.workspace_id,
+                "queued_at": queued_at,
+                "language": language,
+                "actor_type": actor_type,
+                "event_type": event_type,
+                "event_data": json.dumps(event_data),
+                "tags_data": json.dumps({"from": current, "to": new_tags}),
+                "channel": bus.CHANNEL,
+            },
+        )
+    ).one()
+    set_committed_value(conversation, "bot_handling", False)
+    set_committed_value(conversation, "queued_at", queued_at)
+    set_committed_value(conversation, "language", language)
+    if row.tagged:
+        set_committed_value(conversation, "tags", new_tags)
+        set_committed_value(conversation, "updated_at", row.updated_at)
+    elif new_tags != current:  # the tags changed since they were read (not under the row lock):
+        # add_tags reads them again and merges
+        await add_tags(
+            session,
+            workspace_id=conversation.workspace_id,
+            conversation_id=conversation.id,
+            tags=tags,
+            actor_type=actor_type,
+            conversation=conversation,
+        )
+    return conversation

@@ -13,6 +13,12 @@ caller's bad row), its statements are retried one per transaction, so one bad
 row fails only its own caller. That retry is safe only for idempotent statements
 (ours are keyed by client id).
 
+`after_commit` (optional) turns a transaction's rows into a second statement run on the same
+connection once the first has committed, before any caller is answered: the message path
+sends its NOTIFYs there, since a transaction that notifies holds PostgreSQL's notify lock
+through its WAL flush and so would serialise every notifying commit (migration 0045). If it
+fails, the rows stay committed and their callers get them; the failure is logged.
+
 Someone else's row lock (`group_key`, `is_busy`, `waiting_statement`): the rows of one group
 lock the same row (a conversation). A batch must not wait for a row another writer holds
 (the bot writing its reply, routing): every row of the batch would wait with it, and the
@@ -39,6 +45,8 @@ SETTLE_WAIT_S = 0.1  # never hold the fan-out longer than this for a cache
 
 
 BatchStatement = Callable[[list[Params]], tuple[str, Params]]
+# A committed transaction's raw rows -> the statement to run after it, or None.
+BatchFollowUp = Callable[[list[tuple[Any, ...]]], tuple[str, Params] | None]
 _BUSY = object()  # a row's result when its group's row was held by someone else
 
 
@@ -66,6 +74,7 @@ class GroupCommitter:
         is_busy: Callable[[tuple[Any, ...]], bool] | None = None,
         waiting_statement: BatchStatement | None = None,
         max_waiting: int = 4,
+        after_commit: BatchFollowUp | None = None,
     ) -> None:
         """`group_key`, `is_busy` (on a raw row, before `prepare`) and `waiting_statement`
         go together: see the module's note. At most `max_waiting` groups wait at once (each
@@ -82,6 +91,7 @@ class GroupCommitter:
         self._is_busy = is_busy
         self._waiting_statement = waiting_statement
         self.max_waiting = max_waiting
+        self._after_commit = after_commit
         self._waiting_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._pending: list[tuple[Params, asyncio.Future]] = []
         # Groups in a batch in flight or waiting for their row: their next rows stay pending.
@@ -244,6 +254,8 @@ class GroupCommitter:
                         "group commit needs an autocommit connection: the statement is the transaction"
                     )
                 rows = await (await conn.execute(sql, values)).fetchall()
+                if self._after_commit is not None:
+                    await self._follow_up(conn, rows)
             if len(rows) != len(params):
                 raise RuntimeError(f"batch statement returned {len(rows)} rows for {len(params)} callers")
             self.transactions += 1
@@ -252,6 +264,15 @@ class GroupCommitter:
         finally:
             self._executing.discard(done)
             done.set_result(None)
+
+    async def _follow_up(self, conn: psycopg.AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
+        follow_up = self._after_commit(rows)
+        if follow_up is None:
+            return
+        try:
+            await conn.execute(*follow_up)
+        except psycopg.Error:
+            log.warning("the statement after a committed batch of %d rows failed", len(rows), exc_info=True)
 
     def _out(self, row: tuple[Any, ...]) -> Any:
         if self._is_busy is not None and self._is_busy(row):

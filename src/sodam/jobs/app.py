@@ -89,10 +89,13 @@ def load_task_modules() -> None:
 
 
 # Built once: every deferred job (the bot's assume-resolved job on each answer) ran text() anew.
-_DEFER_JOB = text(
+# DEFER_JOB_SQL: for a caller that writes something else in the same statement (a WITH before it,
+# its own parameters beside the job's), passed to defer_in_tx as `statement`.
+DEFER_JOB_SQL = (
     "SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, :priority, :lock, :qlock,"
     " CAST(:args AS jsonb), :at)::procrastinate_job_to_defer_v1]))[1]"
 )
+_DEFER_JOB = text(DEFER_JOB_SQL)
 
 
 async def defer_in_tx(
@@ -105,11 +108,16 @@ async def defer_in_tx(
     lock: str | None = None,
     queueing_lock: str | None = None,
     scheduled_at: datetime | None = None,
+    statement: Any = _DEFER_JOB,
+    params: dict[str, Any] | None = None,
 ) -> int:
-    """Queue a job as part of the session's transaction; returns the job id."""
+    """Queue a job as part of the session's transaction; returns the job id. `statement`:
+    DEFER_JOB_SQL with a write of the caller's before it (one round trip for both), `params`
+    that write's parameters."""
     job_id = await session.scalar(
-        _DEFER_JOB,
+        statement,
         {
+            **(params or {}),
             "queue": queue,
             "task": task_name,
             "priority": priority,

@@ -1,13 +1,13 @@
-"""The dense side of article matching: sentence vectors of each article's units, searched
-by dot product, and the fusion with the lexical ranking.
+"""The vectors side of article matching: each article's unit vectors per channel, searched by
+dot product.
 
 Vectors come in channels (nlp.encoders.CHANNELS: e5 question-like units, the e5 passage,
-the USE passage); an article's similarity on a channel is the best of its units there.
-The fused ranking sums the channels' similarities as z-scores with the BM25 score; the
-decision is a small logistic model over the top article's raw similarities and z-scores
-(fuse). Bases under APPROX_MIN_ARTICLES are searched exactly (every unit); larger ones rank
+the USE passage); an article's similarity on a channel is the best of its units there
+(DenseUnits). Bases under APPROX_MIN_ARTICLES are searched exactly (every unit); larger ones rank
 every article on a 64-d projection and score a shortlist (and a calibration sample that keeps
-the z-scores over all articles) exactly — DenseUnits.
+the z-scores over all articles) exactly — shortlist_similarities, which picks its shortlist by
+the fused ranking's formula. The fusion with the lexical ranking and the decision on the top
+article are in nlp.fusion. Importing this module sets numpy's BLAS threads (limit_blas_threads).
 """
 
 from __future__ import annotations
@@ -15,48 +15,14 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DenseUnits", "FusedScores", "ChannelSimilarities", "fuse", "shortlist_similarities"]
+from sodam.nlp import fusion  # its weights read at each call: a bench or a test may change them
+from sodam.nlp.fusion import bm25_of, mean_filled, z_scores
 
-# Chosen on the Korean dev set only (bench/data/faq_dev, cross-checked company by company;
-# see docs/knowledge.md and bench/faq_tune.py). Ranking: each channel's similarities become
-# z-scores among the knowledge base's articles (so channels with different spreads add up
-# fairly), plus the BM25 score relative to the query's best article.
-CHANNEL_WEIGHTS = {"e5q": 1.0, "e5p": 1.0, "use": 1.0, "e5s": 1.0}
-BM25_WEIGHT = 2.0
-FALLBACK = {"e5s": "e5p"}
-Z_FLOOR = 0.01  # keeps a knowledge base of near-identical articles from blowing z-scores up
-# Under this many articles the decision's z-score features are not computed (one article has
-# no spread at all): it reads Z_SMALL_BASE, about where a right top article stands on dev.
-MIN_Z_ARTICLES = 5
-Z_SMALL_BASE = 1.5
-# The decision: a logistic model over the top article's raw similarity on each channel, how far
-# it stands out among the base's articles there (its z-score), log(1 + its BM25 score) and the
-# share of the customer's own words it lacks ("missing", nlp.ranking.LexicalIndex._missing),
-# trained on the dev set's eight companies (bench/faq_tune.py --train; refitted 2026-12-06 with
-# "missing" added: leave-one-company-out it answers as many right at a higher handoff,
-# bench/README.md "Issue 11, tenth pass").
-DECISION_WEIGHTS: dict[str, float] = {
-    "e5q": 9.0883,
-    "e5p": -0.0634,
-    "use": -1.6565,
-    "e5s": 12.185,
-    "bm25": 0.7656,
-    "z_e5q": 0.197,
-    "z_e5p": 1.1375,
-    "z_use": 0.6861,
-    "z_e5s": 0.5018,
-    "missing": -1.2371,
-}
-DECISION_BIAS = -22.0281
-# The decision's "missing" feature for a question in another script (no Hangul: its words are not
-# read): about where a right top article stands on dev (mean 0.45, median 0.52).
-MISSING_NEUTRAL = 0.5
-
+__all__ = ["ChannelSimilarities", "DenseUnits", "shortlist_similarities"]
 
 # Approximate search on a large knowledge base (DenseUnits.approximate, shortlist_similarities):
 # a channel whose vectors belong to at least APPROX_MIN_ARTICLES articles also keeps them
@@ -289,25 +255,6 @@ class DenseUnits:
         return out
 
 
-def _mean_filled(x: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """An article without a unit on the channel (no body) sits at the channel's mean."""
-    return np.where(present, x, x[present].mean())
-
-
-def _z(x: np.ndarray) -> np.ndarray:
-    """Similarities as z-scores among the base's articles (fuse's ranking terms)."""
-    return (x - x.mean()) / (x.std() + Z_FLOOR)
-
-
-def _bm25_of(bm25: np.ndarray | None, n_slots: int, live: np.ndarray) -> np.ndarray:
-    """The live articles' BM25 scores (0 where the lexical index has none)."""
-    if bm25 is None or not len(bm25):
-        return np.zeros(len(live), np.float64)
-    b = np.zeros(n_slots, np.float64)
-    b[: min(n_slots, len(bm25))] = bm25[:n_slots]
-    return b[live]
-
-
 def _grown(a: np.ndarray, cap: int, fill) -> np.ndarray:
     extra = np.full((cap - len(a), *a.shape[1:]), fill, a.dtype)
     return np.concatenate([a, extra])
@@ -373,7 +320,7 @@ def shortlist_similarities(
     live = np.flatnonzero(has)
     if len(live) <= SHORTLIST + CALIBRATION_SAMPLE:
         return ChannelSimilarities({c: units[c].similarities(vectors[c], n_slots) for c in every})
-    lexical = _bm25_of(bm25, n_slots, live)
+    lexical = bm25_of(bm25, n_slots, live)
     score = np.zeros(len(live), np.float64)
     picked = np.zeros(len(live), bool)
     for channel, x in every.items():
@@ -381,11 +328,11 @@ def shortlist_similarities(
         present = xl > -1.0
         if not present.any():
             continue
-        xl = _mean_filled(xl, present)
-        score += CHANNEL_WEIGHTS.get(channel, 0.0) * _z(xl)
+        xl = mean_filled(xl, present)
+        score += fusion.CHANNEL_WEIGHTS.get(channel, 0.0) * z_scores(xl)
         picked[np.argpartition(-xl, SHORTLIST_PER_CHANNEL)[:SHORTLIST_PER_CHANNEL]] = True
     if lexical.max() > 0:
-        score += BM25_WEIGHT * lexical / lexical.max()
+        score += fusion.BM25_WEIGHT * lexical / lexical.max()
         picked[np.argpartition(-lexical, SHORTLIST_PER_CHANNEL)[:SHORTLIST_PER_CHANNEL]] = True
     picked[np.argpartition(-score, SHORTLIST)[:SHORTLIST]] = True
     in_sample = np.zeros(len(live), bool)
@@ -425,95 +372,3 @@ def shortlist_similarities(
     exact = np.ones(n_slots, bool)
     exact[rest] = False
     return ChannelSimilarities(sims, exact, units, vectors)
-
-
-def _stable_top(score: np.ndarray, k: int) -> np.ndarray:
-    """np.argsort(-score, kind="stable")[:k] without sorting every article: the ones at or above
-    the k-th best score (ties at the boundary included) sorted, then cut (same order, ties by
-    position)."""
-    if k <= 0:
-        return np.zeros(0, np.int64)
-    if len(score) <= 4 * k:
-        return np.argsort(-score, kind="stable")[:k]
-    kth = np.partition(score, len(score) - k)[len(score) - k]
-    candidates = np.flatnonzero(score >= kth)
-    return candidates[np.argsort(-score[candidates], kind="stable")][:k]
-
-
-@dataclass(frozen=True)
-class FusedScores:
-    slots: list[int]  # best first
-    fused: list[float]  # the ranking score (z-scores summed, see fuse)
-    dense: list[float]  # best channel similarity
-    answer: list[float]  # the decision's probability that this article answers the query (0..1)
-    features: list[dict[str, float]]  # what answer_probability read, per slot (for tuning)
-
-
-def answer_probability(features: dict[str, float]) -> float:
-    """The logistic decision (DECISION_WEIGHTS, trained on the dev set by bench/faq_tune.py)."""
-    x = DECISION_BIAS + sum(w * features.get(name, 0.0) for name, w in DECISION_WEIGHTS.items())
-    return float(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x)))))
-
-
-def fuse(
-    channel_sims: dict[str, np.ndarray],
-    bm25: np.ndarray,
-    k: int,
-    extra: Callable[[int], dict[str, float]] | None = None,
-) -> FusedScores:
-    """Rank every article with vectors by Σ CHANNEL_WEIGHTS × (its similarity on a channel as a
-    z-score among the knowledge base's articles) + BM25_WEIGHT × (its BM25 score / the query's
-    best); then the decision's answer probability for each of the top k from its raw
-    similarities, their z-scores, the BM25 score and `extra(slot)`'s features (the lexical
-    index's "missing") — answer_probability. The ranking does not read `extra`."""
-    n = max((len(s) for s in channel_sims.values()), default=0)
-    if n == 0:
-        return FusedScores([], [], [], [], [])
-    has = np.zeros(n, bool)
-    for sims in channel_sims.values():
-        has |= sims > -1.0
-    live = np.flatnonzero(has)
-    if len(live) == 0:
-        return FusedScores([], [], [], [], [])
-    score = np.zeros(len(live), np.float64)
-    best = np.full(len(live), -1.0, np.float64)
-    raw: dict[str, np.ndarray] = {}
-    zs: dict[str, np.ndarray] = {}
-    for channel, sims in channel_sims.items():
-        x = np.asarray(sims[live], np.float64)
-        present = x > -1.0
-        if not present.any():
-            continue  # no article has a unit there (e.g. no article has a body)
-        best = np.maximum(best, x)
-        x = _mean_filled(x, present)
-        raw[channel] = x
-        z = _z(x)
-        score += CHANNEL_WEIGHTS.get(channel, 0.0) * z
-        # The decision's feature; a base of a few articles has no spread to stand out from.
-        zs[channel] = z if len(x) >= MIN_Z_ARTICLES else np.full(len(x), Z_SMALL_BASE)
-    for channel, fallback in FALLBACK.items():
-        if channel not in raw and fallback in raw:
-            raw[channel] = raw[fallback]  # the decision's feature when no article has body sentences
-            if fallback in zs:
-                zs[channel] = zs[fallback]
-    lexical = _bm25_of(bm25, n, live)
-    top_bm25 = float(lexical.max()) if len(lexical) else 0.0
-    if top_bm25 > 0:
-        score += BM25_WEIGHT * lexical / top_bm25
-    order = _stable_top(score, k)
-    answer, features = [], []
-    for i in order:
-        f = {channel: float(x[i]) for channel, x in raw.items()}
-        f["bm25"] = math.log1p(max(0.0, float(lexical[i])))
-        f.update({f"z_{channel}": float(z[i]) for channel, z in zs.items()})
-        if extra is not None:
-            f.update(extra(int(live[i])))
-        features.append(f)
-        answer.append(answer_probability(f))
-    return FusedScores(
-        [int(live[i]) for i in order],
-        [float(score[i]) for i in order],
-        [float(best[i]) for i in order],
-        answer,
-        features,
-    )

@@ -44,7 +44,7 @@ class Confidence:
     value: coverage + MARGIN_WEIGHT × min(margin, 1), what decision() thresholds.
 
     With sentence vectors (mode "fused"): coverage is the top article's dense similarity,
-    value its fused score (nlp.dense.fuse) and margin the absolute lead of the fused score
+    value its fused score (nlp.fusion.fuse) and margin the absolute lead of the fused score
     over the second article's; thresholds are FUSED_*.
     """
 
@@ -62,7 +62,7 @@ class Confidence:
     ANSWER_AT = 0.58
     CHOICES_AT = 0.58
     MIN_MARGIN = 0.05
-    # On the decision's answer probability (nlp.dense.answer_probability), chosen with it on the
+    # On the decision's answer probability (nlp.fusion.answer_probability), chosen with it on the
     # Korean dev set (bench/faq_tune.py --train): the highest probability at which 91 % of the
     # issue's traffic mix to hand off is handed off (dev's business-like off-topic questions
     # weighted 8, the other off-topic ones 20, requests for a person 5; faq_tune.MIX_HANDOFF).
@@ -104,6 +104,9 @@ class SearchResult:
 
 NO_CONFIDENCE = Confidence(0.0, 0.0, 0.0, 0.0)
 
+BODY_FACTOR = 0.7  # the body matches more loosely than a title or a question
+MARGIN_WEIGHT = 0.3
+
 
 def lexical_confidence(hits: list[SearchHit]) -> Confidence:
     """Lexical: value is the top article's coverage plus MARGIN_WEIGHT × its lead."""
@@ -118,12 +121,8 @@ def lexical_confidence(hits: list[SearchHit]) -> Confidence:
     return Confidence(float(coverage), float(margin), float(s2 / s1) if s1 > 0 else 0.0, float(value))
 
 
-BODY_FACTOR = 0.7
-MARGIN_WEIGHT = 0.3
-
-
 def fused_confidence(hits: list[SearchHit], ranking: list[float]) -> Confidence:
-    """Fused: value is the top article's answer probability (nlp.dense.answer_probability),
+    """Fused: value is the top article's answer probability (nlp.fusion.answer_probability),
     margin the lead of its ranking score over the second's."""
     if not hits:
         return NO_CONFIDENCE

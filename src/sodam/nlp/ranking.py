@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sodam.nlp.dense import MISSING_NEUTRAL, DenseUnits, fuse, shortlist_similarities
+from sodam.nlp.dense import DenseUnits, shortlist_similarities
+from sodam.nlp.fusion import MISSING_NEUTRAL, fuse
 from sodam.nlp.hits import NO_CONFIDENCE as NO_CONFIDENCE
 from sodam.nlp.hits import Confidence as Confidence
 from sodam.nlp.hits import Document as Document
@@ -295,7 +296,7 @@ class LexicalIndex:
         With `vectors` (the query's sentence vector per channel, same models as the
         documents'; or the call that waits for them, made once the lexical scores are in, so
         encoding and lexical ranking overlap), the ranking and the confidence are the fused
-        ones (nlp.dense.fuse); without, lexical.
+        ones (nlp.fusion.fuse); without, lexical.
         """
         with self._lock:
             n_slots = len(self._docs)

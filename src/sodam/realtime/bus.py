@@ -34,6 +34,15 @@ async def publish(session: AsyncSession, event: dict[str, Any]) -> None:
     )
 
 
+def notify_statement(payloads: list[str]) -> tuple[str, dict[str, Any]]:
+    """The statement that sends payloads already serialised by the database (in order), for a
+    writer that notifies after its COMMIT (migration 0045) on a psycopg connection."""
+    return (
+        "SELECT pg_notify(%(channel)s, p) FROM unnest(%(payloads)s::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n",
+        {"channel": CHANNEL, "payloads": payloads},
+    )
+
+
 async def publish_now(event: dict[str, Any]) -> None:
     """Send an ephemeral event at once, outside any transaction (typing indicators): nothing
     is written, and a lost one is simply not shown."""

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
 from sodam.core.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -177,6 +179,20 @@ async def drain_to_socket(websocket, subscriber: Subscriber) -> None:
         await websocket.close(code=4008 if subscriber.overflowed else 1000)
     except Exception:  # noqa: S110 - the socket is gone; the reader loop ends it
         pass
+
+
+async def next_text(websocket) -> str | None:
+    """The client's next text frame, or None once the socket is gone: the client left, or our
+    writer closed it (a failed send, or 4008 when it fell behind). Starlette raises a
+    RuntimeError (WebSocketDisconnected) for the second, which is no error of the reader's."""
+    try:
+        return await websocket.receive_text()
+    except WebSocketDisconnect:
+        return None
+    except RuntimeError:
+        if websocket.application_state == WebSocketState.CONNECTED:
+            raise
+        return None
 
 
 async def refuse_socket(websocket, code: int, error: AppError, *, accepted: bool = False) -> None:

@@ -15,7 +15,7 @@ from sodam.accounts.models import Agent
 from sodam.campaigns import announcements
 from sodam.channels import hours
 from sodam.channels.models import Inbox
-from sodam.channels.promise import when_text
+from sodam.channels.promise import wait_promise, when_text
 from sodam.contacts.models import Contact
 from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType
@@ -60,6 +60,13 @@ def first_name(contact: Contact | None) -> str:
     return ((contact.name or "").strip().split(" ")[0] if contact else "") or ""
 
 
+async def _promised_minutes(session: AsyncSession, inbox: Inbox, now: datetime) -> int | None:
+    """Without a routing estimate, the wait the widget's header and bar promise (the measured
+    reply time, else the inbox's configured one): the customer hears one figure."""
+    promise = await wait_promise(session, inbox, now)
+    return promise.minutes if promise.open_now else None
+
+
 async def where_it_stands(
     session: AsyncSession,
     *,
@@ -84,10 +91,11 @@ async def where_it_stands(
         text = gettext(lang, "routing.auto.soon")
     else:
         wait = await queue.estimated_wait(session, inbox=inbox, position=position)
+        minutes = queue.minutes(wait) if wait is not None else await _promised_minutes(session, inbox, now)
         text = (
             gettext(lang, "routing.auto.position", position=position)
-            if wait is None
-            else gettext(lang, "routing.auto.position_wait", position=position, minutes=queue.minutes(wait))
+            if minutes is None
+            else gettext(lang, "routing.auto.position_wait", position=position, minutes=minutes)
         )
     # The promise is the SLA policy's first-response time (routing works to half of it).
     promised = await sla_clocks.promised_first_response(session, conversation)

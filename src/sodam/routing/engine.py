@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts.models import Team
@@ -33,7 +33,7 @@ from sodam.conversations.queue import in_human_queue, queue_order_rank, rank_of
 from sodam.realtime import bus
 from sodam.routing import autoreply, requirements
 from sodam.routing.choice import AgentSlot, Stage, available_agents, choose
-from sodam.routing.models import AgentState, RoutingRule
+from sodam.routing.models import RoutingRule
 
 DEFAULT_OVERFLOW_S = 300
 DEFAULT_NO_ANSWER_S = 300
@@ -165,7 +165,8 @@ async def dispatch(
                     session,
                     conversation=conversation,
                     inbox=inbox,
-                    agent_id=assigned.get(conversation.id),
+                    # Another pass may have routed it between our describing and routing.
+                    agent_id=assigned.get(conversation.id) or conversation.assignee_id,
                     now=now,
                 )
                 await session.commit()
@@ -306,6 +307,8 @@ async def _route_batch(
     if not picks:
         return []
     started = time.perf_counter()
+    # The assignments, the agents' last assignment and the no-answer timers in one statement:
+    # the rows are held until the commit, and for no round trip after the assignments.
     taken = dict(
         await conversations.assign_many(
             session,
@@ -330,6 +333,12 @@ async def _route_batch(
                 )
                 for c, a, stage, _ in picks
             ],
+            after=_AFTER_ASSIGNING,
+            after_params={
+                "now": now,
+                "timer_ids": [c.id for c, _, _, _ in picks],
+                "timer_secs": [_no_answer_seconds(inboxes[c.inbox_id]) for c, _, _, _ in picks],
+            },
         )
     )
     for conversation, agent, _stage, _ in picks:
@@ -337,47 +346,28 @@ async def _route_batch(
             channel = inboxes[conversation.inbox_id].channel_type.value
             agent.load[channel] -= 1
     chosen = [p for p in picks if p[0].id in taken]
-    if chosen:
-        await session.execute(
-            update(AgentState)
-            .where(AgentState.agent_id.in_({a.agent_id for _, a, _, _ in chosen}))
-            .values(last_assigned_at=now)
-        )
-        await _no_answer_timers(
-            session, [(c, a, inboxes[c.inbox_id], taken[c.id]) for c, a, _, _ in chosen], now
-        )
     share = (time.perf_counter() - started) * 1000 / len(picks)
     return [Decision(c.id, a.agent_id, stage.name, ms + share) for c, a, stage, ms in chosen]
 
 
-async def _no_answer_timers(
-    session: AsyncSession, chosen: list[tuple[Conversation, AgentSlot, Inbox, datetime | None]], now: datetime
-) -> None:
-    """A job per routed conversation, at the inbox's no-answer time: not answered by then →
-    re-route. All of them in one statement (the assigned rows are held until the commit)."""
-    jobs = []
-    for conversation, agent, inbox, assigned_at in chosen:
-        no_answer_s = int((inbox.settings or {}).get("no_answer_seconds", DEFAULT_NO_ANSWER_S))
-        if no_answer_s <= 0:
-            continue
-        jobs.append(
-            (
-                json.dumps(
-                    {
-                        "conversation_id": conversation.id,
-                        "agent_id": agent.agent_id,
-                        "assigned_at": assigned_at.isoformat() if assigned_at else None,
-                    }
-                ),
-                now + timedelta(seconds=no_answer_s),
-            )
-        )
-    if jobs:
-        await session.execute(
-            text(
-                "SELECT procrastinate_defer_jobs_v1(array_agg(ROW('routing', 'routing.check_answer', 0,"
-                " NULL, NULL, j.args, j.at)::procrastinate_job_to_defer_v1))"
-                " FROM unnest(CAST(:args AS jsonb[]), CAST(:ats AS timestamptz[])) AS j(args, at)"
-            ),
-            {"args": [a for a, _ in jobs], "ats": [at for _, at in jobs]},
-        )
+def _no_answer_seconds(inbox: Inbox) -> int:
+    """The inbox's no-answer time (0 or less: no timer)."""
+    return int((inbox.settings or {}).get("no_answer_seconds", DEFAULT_NO_ANSWER_S))
+
+
+# What routing writes about its assignments, in assign_many's statement (reading its `up`, the
+# rows assigned, and `v`, the picks): the agents' last assignment (`now`), and a job per routed
+# conversation at its inbox's no-answer time (`timer_secs`, 0: none): not answered by then →
+# re-route (routing.check_answer; `assigned_at` tells a later assignment's timer from this one's).
+# The agents' rows are written after every conversation's (`agents` aggregates all of `up`):
+# conversations first, as a resolve takes them (its trigger then writes the agent's wrap-up).
+_AFTER_ASSIGNING = (
+    "t AS (SELECT * FROM unnest(CAST(:timer_ids AS bigint[]), CAST(:timer_secs AS integer[])) AS t(id, secs)),"
+    " agents AS (SELECT array_agg(DISTINCT v.agent) AS ids FROM up JOIN v ON v.id = up.id),"
+    " st AS (UPDATE agent_states SET last_assigned_at = CAST(:now AS timestamptz)"
+    " WHERE agent_id = ANY(CAST((SELECT ids FROM agents) AS bigint[])) RETURNING agent_id),"
+    " extra AS (SELECT procrastinate_defer_jobs_v1(array_agg(ROW('routing', 'routing.check_answer', 0,"
+    " NULL, NULL, jsonb_build_object('conversation_id', up.id, 'agent_id', v.agent, 'assigned_at', up.assigned_at),"
+    " CAST(:now AS timestamptz) + make_interval(secs => t.secs))::procrastinate_job_to_defer_v1))"
+    " FROM up JOIN v ON v.id = up.id JOIN t ON t.id = up.id WHERE t.secs > 0 HAVING count(*) > 0)"
+)

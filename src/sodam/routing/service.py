@@ -160,6 +160,15 @@ async def unassign_for_reroute(
     )
 
 
+def _same_moment(at: datetime, text: str) -> bool:
+    """Whether the timer's `assigned_at` (ISO 8601: the database's JSON, as the timer is deferred
+    with the assignment, or Python's isoformat, as older timers were) is `at`."""
+    try:
+        return datetime.fromisoformat(text) == at
+    except ValueError:
+        return False
+
+
 async def check_answer(
     session: AsyncSession, *, conversation_id: int, agent_id: int, assigned_at: str | None
 ) -> bool:
@@ -169,7 +178,7 @@ async def check_answer(
     )
     if conversation is None or conversation.assignee_id != agent_id or conversation.status != Status.open:
         return False
-    if assigned_at and conversation.assigned_at and conversation.assigned_at.isoformat() != assigned_at:
+    if assigned_at and conversation.assigned_at and not _same_moment(conversation.assigned_at, assigned_at):
         return False  # assigned again since: that assignment has its own timer
     answered = await session.scalar(select(_replied_since(conversation.id, conversation.assigned_at)))
     if answered:

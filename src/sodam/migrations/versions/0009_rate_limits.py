@@ -26,6 +26,38 @@ branch_labels = None
 depends_on = None
 
 
+# Migration 0046 replaces its body and restores it on the way down.
+RATE_HIT_MANY = """
+        CREATE FUNCTION sodam_rate_hit_many(
+            p_callers integer[], p_keys text[], p_rules text[], p_workspace_ids bigint[],
+            p_limits integer[], p_periods double precision[], p_nows double precision[]
+        ) RETURNS TABLE (caller integer, idx integer, allowed boolean, rule_limit integer,
+                         period_s double precision, remaining integer, retry_after_s double precision,
+                         reset_s double precision)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            v_refused integer := NULL;
+            r record;
+        BEGIN
+            INSERT INTO rate_limit_buckets (key, tat, allowed)
+            SELECT k, 0, true FROM (SELECT DISTINCT unnest(p_keys) AS k) keys ORDER BY k
+            ON CONFLICT (key) DO NOTHING;
+            PERFORM 1 FROM rate_limit_buckets b WHERE b.key = ANY (p_keys) ORDER BY b.key FOR UPDATE;
+            FOR i IN 1 .. coalesce(array_length(p_keys, 1), 0) LOOP
+                CONTINUE WHEN p_callers[i] IS NOT DISTINCT FROM v_refused;
+                SELECT * INTO r FROM sodam_rate_hit(
+                    p_keys[i], p_rules[i], p_workspace_ids[i], p_limits[i], p_periods[i], 1, p_nows[i]);
+                caller := p_callers[i]; idx := i; allowed := r.allowed; rule_limit := r.rule_limit;
+                period_s := r.period_s; remaining := r.remaining; retry_after_s := r.retry_after_s;
+                reset_s := r.reset_s;
+                RETURN NEXT;
+                IF NOT r.allowed THEN v_refused := p_callers[i]; END IF;
+            END LOOP;
+        END
+        $$
+"""
+
+
 def upgrade() -> None:
     op.execute(
         """
@@ -94,37 +126,7 @@ def upgrade() -> None:
     # checks run in order and stop at its first refusal, so a refused request does not
     # also spend its later, wider buckets. Every key of the batch is locked first, in key
     # order: two batches never wait on each other in a cycle.
-    op.execute(
-        """
-        CREATE FUNCTION sodam_rate_hit_many(
-            p_callers integer[], p_keys text[], p_rules text[], p_workspace_ids bigint[],
-            p_limits integer[], p_periods double precision[], p_nows double precision[]
-        ) RETURNS TABLE (caller integer, idx integer, allowed boolean, rule_limit integer,
-                         period_s double precision, remaining integer, retry_after_s double precision,
-                         reset_s double precision)
-        LANGUAGE plpgsql AS $$
-        DECLARE
-            v_refused integer := NULL;
-            r record;
-        BEGIN
-            INSERT INTO rate_limit_buckets (key, tat, allowed)
-            SELECT k, 0, true FROM (SELECT DISTINCT unnest(p_keys) AS k) keys ORDER BY k
-            ON CONFLICT (key) DO NOTHING;
-            PERFORM 1 FROM rate_limit_buckets b WHERE b.key = ANY (p_keys) ORDER BY b.key FOR UPDATE;
-            FOR i IN 1 .. coalesce(array_length(p_keys, 1), 0) LOOP
-                CONTINUE WHEN p_callers[i] IS NOT DISTINCT FROM v_refused;
-                SELECT * INTO r FROM sodam_rate_hit(
-                    p_keys[i], p_rules[i], p_workspace_ids[i], p_limits[i], p_periods[i], 1, p_nows[i]);
-                caller := p_callers[i]; idx := i; allowed := r.allowed; rule_limit := r.rule_limit;
-                period_s := r.period_s; remaining := r.remaining; retry_after_s := r.retry_after_s;
-                reset_s := r.reset_s;
-                RETURN NEXT;
-                IF NOT r.allowed THEN v_refused := p_callers[i]; END IF;
-            END LOOP;
-        END
-        $$
-        """
-    )
+    op.execute(RATE_HIT_MANY)
     op.create_table(
         "login_throttles",
         sa.Column("key", sa.Text(), primary_key=True),

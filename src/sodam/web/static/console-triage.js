@@ -38,11 +38,9 @@
   document.addEventListener("sodam:message-shown", function (ev) {
     var m = ev.detail.message;
     var actions = document.getElementById("status-actions");
-    var conv = document.getElementById("conversation");
-    if (!m || m.sender_type !== "contact" || !actions || !conv || !window.htmx) return;
+    if (!m || m.sender_type !== "contact" || !actions) return;
     var status = actions.getAttribute("data-status");
     if (status !== "snoozed" && status !== "resolved") return;
-    window.htmx.ajax("GET", "/console/conversations/" + Number(conv.getAttribute("data-conversation-id")) + "/actions",
-      { target: "#conversation-actions", swap: "innerHTML" });
+    document.dispatchEvent(new CustomEvent("sodam:refresh-actions"));
   });
 })();

@@ -254,11 +254,30 @@
     Object.keys(readSeqs).forEach(function (id) { sendRead(id, true); });
   });
   document.addEventListener("visibilitychange", markReadSoon);
+  // The actions box is refreshed when a frame says the conversation changed. Two races:
+  // htmx queues requests per source element, keeping only the last queued one, so a refresh
+  // sent from <body> could be dropped for a list refresh; it is sent from the box itself. And
+  // a refresh sent before the agent's own change (a status button) was answered carries the
+  // old state: it is not swapped in (the change's own frame asks for a fresh one).
+  var actionsChanges = 0;
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var box = document.getElementById("conversation-actions");
+    var elt = ev.detail.elt;
+    if (box && elt !== box && box.contains(elt)) actionsChanges++;
+  });
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var sent = ev.detail.requestConfig && ev.detail.requestConfig.headers["X-Sodam-Actions-Seen"];
+    if (sent !== undefined && Number(sent) !== actionsChanges) ev.detail.shouldSwap = false;
+  });
   function refreshActions() {
     var id = openId();
     if (!id || !window.htmx || !document.getElementById("conversation-actions")) return;
-    window.htmx.ajax("GET", "/console/conversations/" + id + "/actions", { target: "#conversation-actions", swap: "innerHTML" });
+    window.htmx.ajax("GET", "/console/conversations/" + id + "/actions", {
+      source: "#conversation-actions", target: "#conversation-actions", swap: "innerHTML",
+      headers: { "X-Sodam-Actions-Seen": String(actionsChanges) },
+    });
   }
+  document.addEventListener("sodam:refresh-actions", refreshActions);
   // Waiting times tick without a reload.
   function tickWaits() {
     var now = Date.now();

@@ -184,7 +184,8 @@
     * { box-sizing: border-box; }
     [hidden] { display: none !important; }
     .root { font: 14px/1.45 -apple-system, BlinkMacSystemFont, "Apple SD Gothic Neo", "Malgun Gothic",
-      "Noto Sans KR", "Segoe UI", Roboto, sans-serif; color: #1f2328; }
+      "Noto Sans KR", "Segoe UI", Roboto, sans-serif; color: #1f2328;
+      word-break: keep-all; overflow-wrap: break-word; }
     button, input, textarea { font: inherit; color: inherit; }
     .launcher { position: fixed; bottom: 20px; right: 20px; z-index: 2147483646; width: 56px; height: 56px;
       border: 0; border-radius: 50%; background: var(--c); color: var(--on-c); cursor: pointer;

@@ -1,0 +1,39 @@
+"""The demo help center as a newcomer asks it: natural Korean and English questions are
+answered with the right article once the articles have their vectors (the first start
+computes them, see tests/test_cli.py); small talk and unrelated questions are handed off."""
+
+from __future__ import annotations
+
+import pytest
+
+from sodam.db.session import session_scope
+from sodam.knowledge import demo, embedding
+from sodam.knowledge import service as knowledge
+from sodam.nlp import encoders
+
+ASKED = [
+    ("환불하고 싶은데 어떻게 해야 하나요?", "ko", "환불은 어떻게 신청하나요?"),
+    ("환불 어떻게 해요?", "ko", "환불은 어떻게 신청하나요?"),
+    ("주문한거 취소하고 환불받으려면 어떻게 하나요", "ko", "환불은 어떻게 신청하나요?"),
+    ("비밀번호 까먹었는데 어떻게 해야 하나요?", "ko", "비밀번호를 잊어버렸어요"),
+    ("배송이 너무 늦는데 언제 와요?", "ko", "배송 기간이 얼마나 걸리나요?"),
+    ("I want a refund, how do I do that?", "en", "How do I get a refund?"),
+    ("오늘 날씨 어때요?", "ko", None),
+    ("주차 가능한가요?", "ko", None),
+]
+
+
+@pytest.mark.skipif(not encoders.available_channels(), reason="no sentence encoder installed")
+async def test_the_demo_answers_a_newcomer_s_natural_questions(make_workspace):
+    ws = await make_workspace()
+    async with session_scope() as session:
+        await demo.seed(session, workspace_id=ws.workspace_id)
+    await embedding.embed_articles(ws.workspace_id)
+    got = []
+    for question, locale, _ in ASKED:
+        async with session_scope() as session:
+            result = await knowledge.search(
+                session, workspace_id=ws.workspace_id, query=question, locale=locale, limit=3
+            )
+        got.append(result.hits[0].title if result.decision == "answer" and result.hits else None)
+    assert got == [expected for _, _, expected in ASKED]

@@ -1,0 +1,34 @@
+"""A conversation the bot is handling is nobody's unassigned work: the conversation's header
+says so ("봇 응대 중"), as its row in the list does, not "미배정" (seen walking the console)."""
+
+from __future__ import annotations
+
+import re
+
+from sodam.conversations import service as conversations
+from sodam.db.session import session_scope
+from tests.test_console_helpers import console_client, csrf_of, post, seed_conversation
+
+
+async def test_the_header_names_the_bot_until_a_person_takes_it(live_server, make_workspace):
+    ws = await make_workspace(bot_enabled=True)
+    conversation_id, _ = await seed_conversation(ws, text="배송 언제 와요?")
+    async with session_scope() as session:
+        conv = await conversations.get(session, workspace_id=ws.workspace_id, conversation_id=conversation_id)
+        assert conv.bot_handling  # a bot inbox's new conversation is the bot's
+    client = await console_client(live_server, ws.agent_email, ws.agent_password)
+    try:
+        for locale, bot, unassigned in (("ko", "봇 응대 중", "미배정"), ("en", "With the bot", "Unassigned")):
+            await client.post(
+                "/console/preferences/locale",
+                data={"locale": locale, "next": "/console", "csrf_token": csrf_of(client)},
+            )
+            page = (await client.get(f"/console/conversations/{conversation_id}")).text
+            header = re.search(r'id="assignee-name">([^<]*)<', page).group(1)
+            assert header == bot, (header, unassigned)
+        await post(client, f"/console/conversations/{conversation_id}/assign", {"assignee": "me"})
+        page = (await client.get(f"/console/conversations/{conversation_id}")).text
+        # Taken by a person: the header names them.
+        assert re.search(r'id="assignee-name">([^<]*)<', page).group(1) == f"상담원 {ws.slug}"
+    finally:
+        await client.aclose()
