@@ -21,6 +21,8 @@ async def sign_in(page, server, ws):
     await page.locator("input[name=password]").fill(ws.agent_password)
     await page.locator("button[type=submit]").click()
     await expect(page).to_have_url(f"{server.url}/console")
+    # The URL changes before the page's deferred scripts run; a key pressed then does nothing.
+    await page.wait_for_load_state("load")
 
 
 async def loaded(img) -> bool:

@@ -67,6 +67,7 @@ async def signed_in_agent(new_context, live_server, ws):
     await agent.locator("input[name=password]").fill(ws.agent_password)
     await agent.locator("button[type=submit]").click()
     await expect(agent).not_to_have_url(f"{live_server.url}/console/login")
+    await agent.wait_for_load_state("load")  # its deferred scripts have run
     return agent
 
 

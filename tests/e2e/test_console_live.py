@@ -268,3 +268,17 @@ async def test_an_actions_refresh_older_than_the_agents_change_is_not_shown(
     statuses = await page.evaluate("window.__statuses")
     assert "open" not in statuses[statuses.index("resolved") :], statuses
 
+
+async def test_a_shortcut_works_on_actions_htmx_has_not_wired_yet(live_server, new_context, make_workspace):
+    """htmx swaps a refreshed header in and wires its buttons up a moment later (its settle
+    step). An "e" pressed in between clicked a bare button, which did nothing: the shortcut
+    must wire the button before it clicks it. The bare button is made here by copying it."""
+    ws = await make_workspace()
+    said = await Customer(live_server, ws.inbox_token).say("배송 문의드려요")
+    page = await _open_signed_in(live_server, new_context, ws, said["conversation_id"])
+    await page.evaluate(
+        """() => { for (const b of document.querySelectorAll('#status-actions .status-button')) {
+                     b.replaceWith(b.cloneNode(true)); } }"""
+    )
+    await page.keyboard.press("e")
+    await expect(page.locator("#status-actions")).to_have_attribute("data-status", "resolved")

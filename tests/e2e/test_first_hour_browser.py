@@ -33,6 +33,7 @@ async def sign_in(page, live_server, ws) -> None:
     await page.locator("input[name=password]").fill(ws.agent_password)
     await page.locator("form button[type=submit]").click()
     await expect(page).to_have_url(re.compile(r"/console$"))
+    await page.wait_for_load_state("load")  # its deferred scripts have run
 
 
 def gap_below(locator):

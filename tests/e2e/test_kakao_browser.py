@@ -56,6 +56,7 @@ async def _sign_in(new_context, server, email, password, width=1280, locale="ko-
     await page.locator("input[name=password]").fill(password)
     await page.locator("button[type=submit]").click()
     await expect(page).to_have_url(f"{server.url}/console")
+    await page.wait_for_load_state("load")  # its deferred scripts have run
     return page
 
 

@@ -31,6 +31,8 @@ async def sign_in(page, live_server, ws) -> None:
     await page.locator("input[name=password]").fill(ws.agent_password)
     await page.locator("form button[type=submit]").click()
     await expect(page).to_have_url(re.compile(r"/console$"))
+    # The URL changes before the page's deferred scripts run; a key pressed then does nothing.
+    await page.wait_for_load_state("load")
 
 
 async def set_locale(ws, locale: str) -> None:

@@ -610,16 +610,15 @@
     var next = rows[at < 0 ? 0 : Math.max(0, Math.min(rows.length - 1, at + step))];
     if (next && next !== rows[at]) { next.click(); next.scrollIntoView({ block: "nearest" }); }
   }
-  // A key pressed while htmx is still swapping the actions in would click a button htmx
-  // has not wired up yet: wait for the swap to settle first.
-  function clickIfThere(selector, tries) {
-    var busy = document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling");
-    if (busy && (tries || 0) < 40) {
-      setTimeout(function () { clickIfThere(selector, (tries || 0) + 1); }, 50);
-      return !!document.querySelector(selector);
-    }
+  // A key can come in the few milliseconds between htmx swapping the actions in and wiring
+  // them up (its settle step): a click then would do nothing. htmx.process is idempotent, so
+  // the button is wired here before it is clicked.
+  function clickIfThere(selector) {
     var el = document.querySelector(selector);
-    if (el && !el.disabled) el.click();
+    if (el && !el.disabled) {
+      if (window.htmx) window.htmx.process(el);
+      el.click();
+    }
     return !!el;
   }
   document.addEventListener("keydown", function (ev) {
