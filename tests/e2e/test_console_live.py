@@ -278,6 +278,13 @@ async def test_a_shortcut_works_on_actions_htmx_has_not_wired_yet(live_server, n
     page = await _open_signed_in(live_server, new_context, ws, said["conversation_id"])
     await page.evaluate(
         """() => { for (const b of document.querySelectorAll('#status-actions .status-button')) {
+                     b.replaceWith(b.cloneNode(true)); }
+                 const p = document.getElementById('priority-next'); p.replaceWith(p.cloneNode(true)); }"""
+    )
+    await page.keyboard.press("p")
+    await expect(page.locator("#priority-select")).to_have_value("low")
+    await page.evaluate(
+        """() => { for (const b of document.querySelectorAll('#status-actions .status-button')) {
                      b.replaceWith(b.cloneNode(true)); } }"""
     )
     await page.keyboard.press("e")

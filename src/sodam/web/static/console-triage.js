@@ -9,13 +9,13 @@
     var tag = el.tagName;
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
   }
-  // A key pressed while htmx is still swapping the header in would click a button htmx has
-  // not wired up yet: wait for the swap to settle first.
-  function stepPriority(tries) {
-    var busy = document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling");
-    if (busy && tries < 40) { setTimeout(function () { stepPriority(tries + 1); }, 50); return; }
+  // A key can come between htmx swapping the header in and wiring it up (its settle step):
+  // htmx.process (idempotent) wires the button before it is clicked.
+  function stepPriority() {
     var button = document.getElementById("priority-next");
-    if (button) button.click();
+    if (!button) return;
+    if (window.htmx) window.htmx.process(button);
+    button.click();
   }
   document.addEventListener("keydown", function (ev) {
     if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey || ev.isComposing) return;
@@ -24,7 +24,7 @@
     if (ev.key === "p") {
       if (!document.getElementById("priority-next")) return;
       ev.preventDefault();
-      stepPriority(0);
+      stepPriority();
     } else if (ev.key === "Escape") {
       var menu = document.getElementById("snooze-menu");
       if (menu && menu.open) { menu.open = false; ev.preventDefault(); }
