@@ -280,6 +280,8 @@ async def run_load(
         profiler = start_profiler(server)
         pg_cpu = PgCpu(db_url)
         pg_cpu0 = pg_cpu.seconds()
+        wal = WalCounts(db_url)
+        wal0 = wal.read()
         sampler = WaitSampler(db_url).__enter__()
         functions = FunctionTimes(db_url)
         server_cpu0 = server.cpu_seconds()
@@ -304,7 +306,11 @@ async def run_load(
         sampler.__exit__()
         functions.write()
         pg_cpu1 = pg_cpu.seconds()
+        await asyncio.sleep(0.6)  # backends report their I/O counts at most once a second, or when idle
+        wal1 = wal.read()
         out |= {
+            "commits": wal1[0] - wal0[0] if wal0 and wal1 else None,
+            "wal_fsyncs": wal1[1] - wal0[1] if wal0 and wal1 else None,
             "pg_cpu_s": pg_cpu1 - pg_cpu0 if pg_cpu0 is not None and pg_cpu1 is not None else None,
             "offered_rate": offered,
             "send_s": t_sent - t_start,
@@ -407,6 +413,31 @@ class PgCpu:
                     total += c.user + c.system
             return total
         except psutil.Error:
+            return None
+
+
+class WalCounts:
+    """Commits in the bench's database and WAL flushes (fsyncs) of the whole server: every
+    synchronous commit that finds its WAL unflushed waits for one, so the jobs' commits can
+    queue the message path's behind theirs. pg_stat_io (PostgreSQL 18) or pg_stat_wal (14-17)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def read(self) -> tuple[int, int] | None:
+        try:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                commits = conn.execute(
+                    "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+                ).fetchone()[0]
+                if conn.info.server_version >= 180000:
+                    syncs = conn.execute(
+                        "SELECT sum(fsyncs) FROM pg_stat_io WHERE object = 'wal'"
+                    ).fetchone()[0]
+                else:
+                    syncs = conn.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0]
+                return int(commits), int(syncs or 0)
+        except psycopg.Error:
             return None
 
 
@@ -669,6 +700,7 @@ def main(
         ("server RSS", f"{load['rss_before_idle'] / mib:,.0f} -> {load['rss_after_idle'] / mib:,.0f} MiB", f"after the run {load['rss_end'] / mib:,.0f} MiB (incl. worker children)"),
         ("per idle socket", f"{per_socket_kib:,.1f} KiB" if per_socket_kib is not None else "-", "target: 5,000 idle under 1 GiB"),
         ("jobs by task", str(sum(sum(v.values()) for v in jobs_by_task.values())), _jobs(jobs_by_task)),
+        ("commits / WAL fsyncs", f"{load['commits']} / {load['wal_fsyncs']}", "during the send, the bench's database / the whole server"),
         ("CPU during the send", f"server {load['server_cpu_s']:.1f} s (web {load['web_cpu_s']:.1f}, jobs {load['jobs_cpu_s']:.1f}), PostgreSQL {load['pg_cpu_s'] or 0:.1f} s, generator {load['generator_cpu_s']:.1f} s", f"wall {load['wall_s']:.1f} s on {os.cpu_count()} cores; loop {loop_name}"),
     ]  # fmt: skip
     for row in rows:
@@ -709,6 +741,8 @@ def main(
         "jobs_by_task": jobs_by_task,
         "pg_cpu_s": round(load["pg_cpu_s"], 2) if load["pg_cpu_s"] is not None else None,
         "job_seconds_by_task": job_time,
+        "commits": load["commits"],
+        "wal_fsyncs": load["wal_fsyncs"],
     }
     print(json.dumps(result), flush=True)
     return result
