@@ -259,3 +259,73 @@ async def test_a_failed_follow_up_loses_nothing_committed():
         after_commit=lambda rows: ("SELECT 1 / 0", {}),
     )
     assert await asyncio.gather(*[committer.run({"x": k}) for k in range(5)]) == [(k,) for k in range(5)]
+
+
+async def _count(conn, sql: str, *args) -> int:
+    return (await (await conn.execute(sql, args)).fetchone())[0]
+
+
+async def test_a_new_raw_connection_runs_the_hot_statements_once_and_keeps_nothing(make_workspace, db):
+    """A fresh backend compiles the message function, its triggers and the rate limiter at its
+    first call (15-90 ms measured): each new raw connection runs them in a transaction rolled
+    back, before it serves a customer."""
+    import psycopg
+    import psycopg_pool
+
+    from sodam.conversations import message_path
+    from sodam.core import ratelimit
+    from sodam.db import session as db_session
+
+    ws = await make_workspace()
+    seen: list[tuple[int, int, int]] = []
+
+    async def spy(conn) -> None:  # runs after the real ones: what they did, before the rollback
+        seen.append(
+            (
+                await _count(conn, "SELECT count(*) FROM messages WHERE content = 'warm-up'"),
+                await _count(conn, "SELECT count(*) FROM rate_limit_buckets WHERE key LIKE %s", "%warm-up%"),
+                conn.info.transaction_status,
+            )
+        )
+
+    assert message_path._warm_up in db_session._raw_warm_ups
+    assert ratelimit._warm_up in db_session._raw_warm_ups
+    db_session.warm_raw_connections(spy)
+    try:
+        pool = psycopg_pool.AsyncConnectionPool(
+            db, min_size=2, kwargs={"autocommit": True}, configure=db_session._warm_up, open=False
+        )
+        await pool.open(wait=True)
+        async with pool.connection() as conn:
+            assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            assert await _count(conn, "SELECT count(*) FROM messages WHERE content = 'warm-up'") == 0
+            assert (
+                await _count(conn, "SELECT count(*) FROM contacts WHERE workspace_id = %s", ws.workspace_id)
+                == 0
+            )
+        await pool.close()
+    finally:
+        db_session._raw_warm_ups.remove(spy)
+    # Both connections: two messages (a new conversation's, then the open one's) and the bucket.
+    assert seen == [(2, 1, psycopg.pq.TransactionStatus.INTRANS)] * 2
+
+
+async def test_a_failing_warm_up_does_not_keep_a_connection_from_the_pool(db):
+    import psycopg_pool
+
+    from sodam.db import session as db_session
+
+    async def broken(conn) -> None:
+        await conn.execute("SELECT * FROM no_such_table")
+
+    db_session.warm_raw_connections(broken)
+    try:
+        pool = psycopg_pool.AsyncConnectionPool(
+            db, min_size=1, kwargs={"autocommit": True}, configure=db_session._warm_up, open=False
+        )
+        await pool.open(wait=True, timeout=10)
+        async with pool.connection() as conn:
+            assert await _count(conn, "SELECT 1") == 1
+        await pool.close()
+    finally:
+        db_session._raw_warm_ups.remove(broken)

@@ -27,7 +27,7 @@ from sodam.core import logredact
 from sodam.core.errors import AppError, error_body
 from sodam.core.ratelimit import RULES, default_rate
 from sodam.db.embedded import resolve_database_url
-from sodam.db.session import dispose_engine, get_engine, init_engine
+from sodam.db.session import dispose_engine, fill_raw_pool, get_engine, init_engine
 from sodam.jobs.app import JobRunner
 from sodam.jobs.child import WorkerChild
 from sodam.jobs.warmup import warm_up_language_models
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cobrowse_relay.install()  # co-browsing: widget socket frames in, page events relayed to mirrors
         listener = PostgresListener(url, hub.dispatch, _after_missed_events)
         await listener.start()
+        await fill_raw_pool()  # every hot-path connection open and warmed before the first message
         app.state.listener = listener
         in_child = settings.run_worker and settings.worker_process
         jobs = JobRunner(

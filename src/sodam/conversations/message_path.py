@@ -23,7 +23,7 @@ from sodam.config import get_settings
 from sodam.conversations.models import Conversation, Direction, Message, MessageKind, SenderType, Status
 from sodam.core.errors import Conflict, Invalid, NotFound, TooLarge
 from sodam.db.group_commit import GroupCommitter
-from sodam.db.session import raw_pool
+from sodam.db.session import raw_pool, warm_raw_connections
 from sodam.jobs import reactions
 from sodam.realtime import bus
 
@@ -369,6 +369,26 @@ def visitor_message_committer() -> GroupCommitter:
             after_commit=_notify_after,
         )
     return _visitor_messages
+
+
+async def _warm_up(conn: psycopg.AsyncConnection) -> None:
+    """The visitor path's statement on a new raw connection, in a transaction its caller rolls
+    back: a throwaway contact's first message (a new conversation), then its second."""
+    inbox = await (await conn.execute("SELECT workspace_id, id FROM inboxes ORDER BY id LIMIT 1")).fetchone()
+    if inbox is None:
+        return  # nothing to warm for: no customer can write yet
+    insert = "INSERT INTO contacts (workspace_id, custom_attributes) VALUES (%s, '{}') RETURNING id"
+    (contact_id,) = await (await conn.execute(insert, (inbox[0],))).fetchone()
+    for _ in range(2):
+        params = _post_params(
+            workspace_id=inbox[0], inbox_id=inbox[1], contact_id=contact_id, conversation_id=None,
+            content="warm-up", sender_type=SenderType.contact, sender_id=contact_id,
+            kind=MessageKind.text, client_id=None, payload=None, language=None, max_chars=PREVIEW_CHARS,
+        )  # fmt: skip
+        await conn.execute(*_post_messages_statement([params]))
+
+
+warm_raw_connections(_warm_up)
 
 
 async def post_visitor_message(

@@ -26,7 +26,7 @@ from starlette.requests import HTTPConnection
 from sodam.config import Settings, get_settings
 from sodam.core.errors import AppError
 from sodam.db.group_commit import GroupCommitter
-from sodam.db.session import raw_pool
+from sodam.db.session import raw_pool, warm_raw_connections
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +199,22 @@ def _batch_statement(batch: list[Any]) -> tuple[str, Any]:
             periods.append(params["periods"][i])
             nows.append(params["now"])
     return _BATCH_SQL, (callers, keys, rules, workspaces, limits, periods, nows)
+
+
+async def _warm_up(conn) -> None:
+    """The batch check on a new raw connection (its caller rolls the bucket back)."""
+    check = {
+        "keys": ["warm-up"],
+        "rules": ["warm-up"],
+        "workspace_id": None,
+        "limits": [1],
+        "periods": [1],
+        "now": None,
+    }
+    await conn.execute(*_batch_statement([check]))
+
+
+warm_raw_connections(_warm_up)
 
 
 def _decisions(row: tuple[Any, ...]) -> list[Decision]:
