@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -232,6 +233,10 @@ async def run_faq(url: str, kb: dict, queries: list[dict], *, vector_cache: bool
     finally:
         vectors.encode_missing = encode_missing
         await dispose_engine()
+    if dump := os.environ.get("SODAM_BENCH_LATENCIES"):
+        # "question number<TAB>decision ms<TAB>characters" in the order asked: where the tail is.
+        lines = [f"{i}\t{o.ms:.1f}\t{len(q['text'])}\n" for i, (q, o) in enumerate(outcomes)]
+        await asyncio.to_thread(Path(dump).write_text, "".join(lines))
     in_scope = [(q, o) for q, o in outcomes if q["expected"] is not None]
     off = [(q, o) for q, o in outcomes if q["expected"] is None]
     handoffs = [(q, o) for q, o in outcomes if o.decision == "handoff"]

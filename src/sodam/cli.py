@@ -141,6 +141,7 @@ def worker(
     migrate: bool = typer.Option(True, help="Apply database migrations first."),
 ) -> None:
     """Run background jobs (bot replies, routing, automations) in this process."""
+    from sodam.bot.knowledge_source import load_indexes
     from sodam.db.migrate import upgrade
     from sodam.jobs.app import JobRunner
     from sodam.jobs.bus import start_listener
@@ -165,6 +166,8 @@ def worker(
         # The language models, before the first job rather than inside it.
         await asyncio.to_thread(warm_up_language_models, True)
         work = asyncio.create_task(runner.work(queues=[q for q in queues.split(",") if q] or None))
+        # The bot's search indexes, while the worker already takes jobs.
+        indexes = asyncio.create_task(load_indexes())
         # Ctrl+C / SIGTERM: stop taking jobs, let the running ones finish.
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -175,6 +178,7 @@ def worker(
         except asyncio.CancelledError:
             pass
         finally:
+            indexes.cancel()
             if orphaned is not None:
                 orphaned.cancel()
             await runner.stop()

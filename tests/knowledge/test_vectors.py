@@ -43,8 +43,10 @@ async def test_vectors_round_trip_per_workspace(make_workspace):
     async with session_scope() as session:
         got = await vectors.load(session, a.workspace_id, ["k1", "k2", "missing"])
         assert set(got) == {"k1", "k2"}
-        np.testing.assert_allclose(got["k1"], vec, rtol=1e-6)
-        np.testing.assert_allclose(got["k2"], -vec, rtol=1e-6)
+        # Read back bit for bit: float32 in, float32 out.
+        assert got["k1"].dtype == np.float32
+        np.testing.assert_array_equal(got["k1"], vec)
+        np.testing.assert_array_equal(got["k2"], -vec)
         assert await vectors.load(session, b.workspace_id, ["k1", "k2"]) == {}  # another workspace
         available = await session.scalar(text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"))
         kind = await session.scalar(
@@ -54,6 +56,22 @@ async def test_vectors_round_trip_per_workspace(make_workspace):
             )
         )
     assert kind == ("vector" if available else "real[]")
+
+
+async def test_a_binary_array_is_read_as_it_was_stored(db):
+    async with session_scope() as session:
+
+        async def sent(literal: str) -> bytes:
+            return await session.scalar(text(f"SELECT array_send(CAST('{literal}' AS real[]))"))
+
+        np.testing.assert_array_equal(
+            vectors.from_array_send(await sent("{1.5,-2.25,3.4028235e38,1e-45}")),
+            np.array([1.5, -2.25, 3.4028235e38, 1e-45], np.float32),
+        )
+        assert vectors.from_array_send(await sent("{}")).shape == (0,)
+        for bad in ("{1.0,NULL}", "{{1.0},{2.0}}"):
+            with pytest.raises(ValueError):
+                vectors.from_array_send(await sent(bad))
 
 
 async def _kb(make_workspace) -> tuple[int, dict[str, int]]:

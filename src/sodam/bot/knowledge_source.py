@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sodam.accounts import service as accounts
 from sodam.bot.dialogue import message_language
 from sodam.bot.service import Candidate, KbAnswer
+from sodam.channels.models import Inbox
 from sodam.config import get_settings
 from sodam.core.errors import NotFound
+from sodam.db.session import session_scope
 from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import engagement
 from sodam.knowledge import service as knowledge
 
 SNIPPET_CHARS = 280
+
+log = logging.getLogger(__name__)
 
 
 def _snippet(text: str) -> str:
@@ -113,6 +120,22 @@ class KnowledgeBaseSource:
         await engagement.record_bot_feedback(
             session, workspace_id=workspace_id, article_id=article_id, helpful=helpful
         )
+
+
+async def load_indexes() -> int:
+    """Build the search index of every workspace whose inboxes run the bot, one after another,
+    when a worker starts: otherwise its first question waits for the build (about 25 s at
+    10,000 articles, mostly Kiwi's analysis of every article). Returns how many were built."""
+    async with session_scope() as session:
+        bot_on = Inbox.settings["bot_enabled"].as_boolean().is_(True)
+        workspace_ids = list(await session.scalars(select(Inbox.workspace_id).where(bot_on).distinct()))
+    for workspace_id in workspace_ids:
+        try:
+            async with session_scope() as session:
+                await knowledge.load_index(session, workspace_id=workspace_id)
+        except Exception:  # the first search builds it then
+            log.warning("could not build workspace %d's search index ahead", workspace_id, exc_info=True)
+    return len(workspace_ids)
 
 
 def _plain(markdown: str) -> str:

@@ -329,6 +329,11 @@ def clean_query(query: str) -> str:
     return _SPACE.sub(" ", (query or "").replace("\x00", "")).strip()[:MAX_QUERY_CHARS]
 
 
+async def load_index(session: AsyncSession, *, workspace_id: int) -> None:
+    """Build the workspace's search index in this process now, ahead of its first search."""
+    await index.registry.get(session, workspace_id)
+
+
 def start_search(workspace_id: int, query: str, locale: str) -> None:
     """Start the CPU work of a search that is coming (the query's encoding: the largest part),
     so that it runs while the caller still reads the database; search() then picks it up.

