@@ -290,3 +290,34 @@ def test_the_fused_decision_reads_the_asked_words_not_the_expansions():
     assert seen[1].features[0]["missing"] < 1.0  # the expansion 환불 is
     assert with_asked.hits[0].score == pytest.approx(fusion.answer_probability(seen[0].features[0]))
     assert with_asked.hits[0].score < read_query.hits[0].score  # DECISION_WEIGHTS["missing"] < 0
+
+
+def test_a_bulk_build_ranks_as_one_built_article_by_article():
+    """A base's first load adds its articles in one batch that skips the postings' delta and
+    compacts once; the same articles added a few at a time (through the delta) must rank alike,
+    and an article changed afterwards must be found through the delta again."""
+    import random
+
+    from sodam.nlp import ranking
+
+    words = ["배송", "환불", "교환", "비밀번호", "적립금", "쿠폰", "회원", "탈퇴", "결제", "취소", "주소", "영수증"]
+    rnd = random.Random(7)
+    docs = [
+        Document(
+            f"d{i}",
+            " ".join(rnd.sample(words, 3)) + " 문의",
+            " ".join(rnd.sample(words, 5)) + " 안내입니다.",
+            (" ".join(rnd.sample(words, 2)) + " 어떻게 하나요",),
+        )
+        for i in range(ranking.BULK_DOCS + 40)
+    ]
+    bulk, piecewise = LexicalIndex(), LexicalIndex()
+    bulk.add_many(docs)
+    for start in range(0, len(docs), 25):
+        piecewise.add_many(docs[start : start + 25])
+    for query in ("배송 언제 와요", "환불 취소 하고 싶어요", "쿠폰 적립금", "회원 탈퇴 방법"):
+        got, want = bulk.query(query, 10), piecewise.query(query, 10)
+        assert [h.doc_id for h in got.hits] == [h.doc_id for h in want.hits]
+        assert [h.score for h in got.hits] == pytest.approx([h.score for h in want.hits])
+    bulk.add(Document("d0", "선물 포장 문의", "선물 포장은 무료입니다.", ()))
+    assert bulk.query("선물 포장", 3).hits[0].doc_id == "d0"

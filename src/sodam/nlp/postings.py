@@ -38,7 +38,9 @@ class Postings:
             extra = max(n_terms - len(self.df), len(self.df), 1024)  # geometric: amortised O(1) per term
             self.df = np.concatenate([self.df, np.zeros(extra, np.int32)])
 
-    def add(self, doc: int, term_ids: list[int], n_terms: int) -> int:
+    def add(self, doc: int, term_ids: list[int], n_terms: int, *, to_delta: bool = True) -> int:
+        """Add one unit. to_delta=False leaves it out of the delta (searchable only after the
+        caller's compact()): a whole base's build compacts once instead of filling the delta."""
         counts = Counter(term_ids)
         ids = np.fromiter(counts.keys(), dtype=np.int32, count=len(counts))
         tfs = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
@@ -59,6 +61,8 @@ class Postings:
         self.df[ids] += 1
         self.n_alive += 1
         self.total_len += len(term_ids)
+        if not to_delta:
+            return unit
         for t, c in counts.items():
             entry = self.delta.get(t)
             if entry is None:
