@@ -300,7 +300,7 @@ def test_a_bulk_build_ranks_as_one_built_article_by_article():
 
     from sodam.nlp import ranking
 
-    words = ["배송", "환불", "교환", "비밀번호", "적립금", "쿠폰", "회원", "탈퇴", "결제", "취소", "주소", "영수증"]
+    words = "배송 환불 교환 비밀번호 적립금 쿠폰 회원 탈퇴 결제 취소 주소 영수증".split()
     rnd = random.Random(7)
     docs = [
         Document(
