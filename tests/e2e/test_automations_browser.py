@@ -59,6 +59,7 @@ async def test_templates_toggle_edit_and_dry_run(new_context, live_server, make_
     )
     await page.locator("#automations-table tbody tr a").first.click()
     await expect(page.locator("#automation-edit")).to_be_visible()
+    await page.wait_for_load_state("load")  # htmx has wired the buttons (deferred script)
     await page.locator("#automation-dry-run").click()
     await expect(page.locator("#dry-run-count")).to_contain_text("0명")
     await _shot(page, "edit-ko-1280")

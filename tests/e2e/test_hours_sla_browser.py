@@ -66,6 +66,7 @@ async def test_hours_editor_and_sla_pages_in_the_browser(live_server, make_works
         await shoot(page, f"sla-policies-{locale}")
         await page.locator(".sla-card h2 a").click()
         await expect(page.locator("#sla-form")).to_be_visible()
+        await page.wait_for_load_state("load")  # the page's deferred scripts have run
         await shoot(page, f"sla-editor-{locale}")
 
         await page.goto(f"{live_server.url}/console?view=all&sort=due")

@@ -184,6 +184,7 @@ async def test_an_admin_connects_kakaotalk_and_registers_a_template_in_the_conso
     await page.goto(f"{server.url}/console/settings/inboxes/{inbox_id}")
     await page.locator("#kakao-settings-link a").click()
     await expect(page.locator("#kakao-settings h1")).to_contain_text("카카오톡 연결")
+    await page.wait_for_load_state("load")  # the page's deferred scripts have run
     form = page.locator("#kakao-connect")
     await form.locator("input[name=sender_key]").fill("sk-console-1")
     await form.locator("input[name=dealer_url]").fill(dealer.url)
