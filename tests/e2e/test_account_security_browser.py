@@ -29,6 +29,7 @@ async def test_two_step_sign_in_in_the_browser(live_server, make_workspace, new_
 
     await page.locator("#nav-account").click()
     await expect(page).to_have_url(re.compile(r"/console/account$"))
+    await page.wait_for_load_state("load")  # its deferred scripts have run
     await expect(page.locator("#sessions-table tbody tr")).to_have_count(2)
     await shoot(page, f"account-{locale}")
     await page.locator("#enrol-start button").click()

@@ -67,6 +67,7 @@ async def test_korean_search_finds_a_conjugated_form_and_opens_at_it(
     page = await (await new_context()).new_page()
     await sign_in(page, live_server, ws)
     await page.locator("#nav-search").click()
+    await page.wait_for_url(re.compile(r"/console/search"))  # and its load: its scripts have run
     await page.locator("#search-q").fill("환불했어요")
     await page.locator("#search-submit").click()
     hits = page.locator("#search-results .search-hit")

@@ -24,6 +24,7 @@ async def test_build_a_segment_and_see_its_count(live_server, make_workspace, ne
     await sign_in_as(page, live_server, ws.agent_email, ws.agent_password)
     await page.locator("#nav-segments").click()
     await expect(page.locator("h1")).to_have_text("세그먼트")
+    await page.wait_for_load_state("load")  # its deferred scripts have run
     await page.locator("#segment-new").click()
     await page.locator("#segment-name-input").fill("한국어 불만 고객")
     rows = page.locator("#segment-rows .segment-row")
