@@ -60,20 +60,18 @@ async def load(session: AsyncSession, workspace_id: int, keys: list[str]) -> dic
 
 # PostgreSQL's binary array: ndim, has-nulls flag, element type, then per dimension its length
 # and lower bound, then each element as its byte length and its value (big-endian).
-_ARRAY_HEADER = struct.Struct(">iiiii")
 _FLOAT4_ELEMENT = np.dtype([("length", ">i4"), ("value", ">f4")])
 
 
 def from_array_send(raw: bytes) -> np.ndarray:
     """A one-dimensional real[] without NULLs, from array_send(), as float32."""
-    raw = bytes(raw)
-    if len(raw) < 12 or struct.unpack_from(">i", raw)[0] == 0:
+    ndim, has_nulls, _ = struct.unpack_from(">iii", raw)
+    if ndim == 0:
         return np.zeros(0, np.float32)
-    ndim, has_nulls, _, length, _ = _ARRAY_HEADER.unpack_from(raw)
     if ndim != 1 or has_nulls:
         raise ValueError("a vector is a one-dimensional real[] without NULLs")
-    elements = np.frombuffer(raw, _FLOAT4_ELEMENT, count=length, offset=_ARRAY_HEADER.size)
-    return elements["value"].astype(np.float32)
+    (length,) = struct.unpack_from(">i", raw, 12)
+    return np.frombuffer(raw, _FLOAT4_ELEMENT, count=length, offset=20)["value"].astype(np.float32)
 
 
 async def _is_pgvector(session: AsyncSession) -> bool:
