@@ -171,7 +171,7 @@ async def test_mail_screens(mail_server, new_context, make_workspace, locale, sc
         await expect(page.locator("#messages .mail-delivery")).to_have_count(replies)
         await page.locator("details.mail-quote summary").first.click()
         await page.screenshot(path=str(SCREENS / f"mail-conversation-{locale}-{width}.png"))
-        async with page.expect_popup() as popup_info:
+        async with page.expect_popup(timeout=30_000) as popup_info:  # a new renderer: slow under load
             await page.locator(".mail-original-link").first.click()
         original = await popup_info.value
         frame = original.frame_locator("#mail-original-frame")

@@ -65,10 +65,11 @@ async def test_page_rule_opens_the_widget_with_articles(live_server, new_context
     # Opened by the rule, not by the visitor: no contact is created for a page view.
     async with client(live_server, ws.api_token) as api:
         assert (await api.get("/contacts")).json()["data"] == []
-        popup_wait = page.context.wait_for_event("page")
-        await links.first.click()
-        article_tab = await popup_wait
-        await article_tab.close()
+        # The new tab gets its own renderer process: on a loaded machine that alone can take
+        # seconds, so the wait is longer than the context's 10 s default.
+        async with page.context.expect_page(timeout=30_000) as new_tab:
+            await links.first.click()
+        await (await new_tab.value).close()
         for _ in range(50):
             stats = (await api.get(f"/page-rules/{rule['id']}/stats")).json()
             if stats["clicked_article"]:
