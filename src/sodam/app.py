@@ -31,6 +31,7 @@ from sodam.db.session import dispose_engine, fill_raw_pool, get_engine, init_eng
 from sodam.jobs.app import JobRunner
 from sodam.jobs.child import WorkerChild
 from sodam.jobs.warmup import warm_up_language_models
+from sodam.knowledge.tasks import load_large_indexes
 from sodam.mail.listener import MailListener
 from sodam.realtime.bus import PostgresListener
 from sodam.realtime.hub import hub
@@ -57,6 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logredact.install()
     for rule in RULES:  # a malformed SODAM_RATE_LIMIT_* fails the start, not a request
         default_rate(settings, rule)
+
+    async def _warm_up(with_jobs: bool) -> None:
+        await asyncio.to_thread(warm_up_language_models, with_jobs)
+        if settings.kb_prebuild_articles:
+            await load_large_indexes(settings.kb_prebuild_articles)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -86,9 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await mail_listener.start()
         # Kiwi loads its model lazily (seconds of CPU): do it now, off the event loop,
         # rather than inside the first customer's search or sentiment job.
-        warmup = asyncio.create_task(
-            asyncio.to_thread(warm_up_language_models, settings.run_worker and not in_child)
-        )
+        # Then the search indexes of large knowledge bases, one by one in the background, so that
+        # the help center's first search after a start does not wait for a build.
+        warmup = asyncio.create_task(_warm_up(with_jobs=settings.run_worker and not in_child))
         try:
             yield
         finally:

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # false: on the web process's own event loop.
     worker_process: bool = True
     worker_nice: int = Field(default=10, ge=0, le=19)
+    # The web server builds the help center's search index of every knowledge base with at least
+    # this many published articles when it starts (a build takes ~25 s at 10,000); 0: none.
+    kb_prebuild_articles: int = Field(default=1000, ge=0)
 
     # Browser calls (sodam.calls): the ICE servers both browsers use, comma-separated URLs.
     # None is needed on a LAN or loopback (empty iceServers); across NATs set a STUN server,
