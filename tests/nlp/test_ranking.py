@@ -321,3 +321,47 @@ def test_a_bulk_build_ranks_as_one_built_article_by_article():
         assert [h.score for h in got.hits] == pytest.approx([h.score for h in want.hits])
     bulk.add(Document("d0", "선물 포장 문의", "선물 포장은 무료입니다.", ()))
     assert bulk.query("선물 포장", 3).hits[0].doc_id == "d0"
+
+
+def test_a_fused_hit_says_how_much_of_the_questions_topic_it_lacks():
+    """SearchHit.lacks, what the bot reads of a second article after a "no": two English
+    articles that share the question's frame ("How long does … take") but only one its topic."""
+    import numpy as np
+
+    idx = LexicalIndex()
+    idx.add_many(
+        [
+            Document(
+                "ship",
+                "How long does shipping take?",
+                "Orders arrive in 2-3 business days.",
+                (),
+                {"e5q": np.stack([_vec(1.0, 0.2)])},
+            ),
+            Document(
+                "reset",
+                "How do I reset my password?",
+                "Choose 'Forgot password' and we e-mail you a reset link.",
+                (),
+                {"e5q": np.stack([_vec(0.9, 0.3)])},
+            ),
+        ]
+    )
+    hits = idx.query("How long does it take to get a reset link?", 2, {"e5q": _vec(1.0, 0.25)}).hits
+    lacks = {h.doc_id: h.lacks for h in hits}
+    assert lacks == {"ship": 1.0, "reset": 0.0}
+    # Korean: the decision's "missing"
+    ko = LexicalIndex()
+    ko.add_many(
+        [
+            Document(
+                "wrap", "선물 포장", "선물 포장은 2,000원입니다.", (), {"e5q": np.stack([_vec(1.0, 0.1)])}
+            ),
+            Document("ship", "배송 기간", "보통 2일 걸립니다.", (), {"e5q": np.stack([_vec(0.1, 1.0)])}),
+        ]
+    )
+    ko_lacks = {h.doc_id: h.lacks for h in ko.query("선물 포장 비용", 2, {"e5q": _vec(1.0, 0.1)}).hits}
+    assert ko_lacks["wrap"] == ko._missing("선물 포장 비용")(ko._slot["wrap"])["missing"]
+    assert 0.0 < ko_lacks["wrap"] < ko_lacks["ship"] == 1.0  # 비용 is in no article
+    # lexical ranking: not computed
+    assert all(h.lacks == 0.0 for h in idx.query("reset link", 2).hits)

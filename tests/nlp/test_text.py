@@ -107,3 +107,13 @@ def test_asked_words_are_the_questions_own_nouns_and_verbs():
     # without the expansions: the expanded query's first words
     assert customer_query("돈 돌려받을 수 있어여?", expand=False) == "돈 돌려받을 수 있어요?"
     assert customer_query("비번 바꾸고 싶어여 ㅠㅠ", expand=False) == "비밀번호 바꾸고 싶어요"
+
+
+def test_topic_words_leave_a_questions_frame_out():
+    from sodam.nlp.text import asked_words, topic_words
+
+    assert topic_words("How long does it take to get a reset link?") == ["reset", "link"]
+    assert topic_words("Can I get my money back?") == ["money", "back"]
+    assert topic_words("how do I do it") == []
+    # Korean: the decision's own asked words
+    assert topic_words("제 강의도 올려서 팔 수 있나요") == asked_words("제 강의도 올려서 팔 수 있나요")

@@ -34,19 +34,29 @@ def _snippet(text: str) -> str:
 # right top one (nlp.fusion.Z_SMALL_BASE), so an unrelated second article can pass the threshold
 # alone ("How long does it take to get a reset link?": reset 0.61, shipping 0.34).
 NEXT_CLEAR_SHARE = 0.8
+# ... and never an article that holds none of what the question asks about (its topic words,
+# SearchHit.lacks = 1): two articles can tie on the question's frame alone ("How long does it
+# take to get a reset link?": the shipping article), and after the customer turned down the one
+# that held the topic, a person is the better next step. (Holding at least half, lacks ≤ 0.5,
+# cost too many right next answers: bench/README.md, session 18.)
 
 
 def _clear(result, i: int) -> bool:
     """Whether hit `i` is sure enough to answer with on its own: the first when the decision is
     "answer"; a later one (the next candidate after a "no") only when it passes the same
-    threshold and stands as close to the first as choices would (NEXT_CLEAR_SHARE)."""
+    threshold, stands as close to the first as choices would (NEXT_CLEAR_SHARE) and holds some of
+    the question's topic."""
     hits, confidence = result.hits, result.confidence
     if i == 0:
         return result.decision == "answer"
     if confidence.mode != "fused":
         return False  # lexical: the margin that made the first an answer puts the others below it
     hit, top = hits[i], hits[0]
-    return hit.score >= confidence.FUSED_ANSWER_AT and hit.score >= NEXT_CLEAR_SHARE * top.score
+    return (
+        hit.score >= confidence.FUSED_ANSWER_AT
+        and hit.score >= NEXT_CLEAR_SHARE * top.score
+        and hit.lacks < 1.0
+    )
 
 
 class KnowledgeBaseSource:

@@ -310,6 +310,7 @@ class KbHit:
     snippet: str
     score: float
     coverage: float
+    lacks: float = 0.0  # the share of the question's topic words the article lacks (SearchHit.lacks)
 
 
 @dataclass(frozen=True)
@@ -372,7 +373,16 @@ async def search(
         if known is None or not _relevant(result.confidence, hit.score, coverage, small):
             continue
         hits.append(
-            KbHit(known.id, known.title, known.locale, known.category_id, known.snippet, hit.score, coverage)
+            KbHit(
+                known.id,
+                known.title,
+                known.locale,
+                known.category_id,
+                known.snippet,
+                hit.score,
+                coverage,
+                hit.lacks,
+            )
         )
     hits = await _with_feedback(session, workspace_id, hits)
     return KbSearchResult(text, lang, hits[:limit], result.confidence)

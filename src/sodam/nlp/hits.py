@@ -31,6 +31,9 @@ class SearchHit:
     match: float = 0.0
     # best sentence-vector similarity of the query to one of the article's units (-1: none)
     dense: float = -1.0
+    # the idf-weighted share of the question's topic words (text.topic_words) the document does
+    # not hold: 0 = it holds them all (fused ranking only; lexical hits read 0)
+    lacks: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from sodam.nlp.text import (
     morphemes_batch,
     normalize,
     tokens,
+    topic_words,
 )
 from sodam.nlp.typos import TypoFixer
 
@@ -347,7 +348,14 @@ class LexicalIndex:
         return bool(vectors) and self.has_vectors and any(c in vectors for c in self.channels)
 
     def _hit(
-        self, slot: int, total, per_field, match: float, dense: float = -1.0, score: float | None = None
+        self,
+        slot: int,
+        total,
+        per_field,
+        match: float,
+        dense: float = -1.0,
+        score: float | None = None,
+        lacks: float = 0.0,
     ) -> SearchHit:
         tq = per_field["title"][0][slot] / per_field["title"][1]
         aq = per_field["alt"][0][slot] / per_field["alt"][1]
@@ -359,6 +367,7 @@ class LexicalIndex:
             float(min(1.0, bq)),
             match,
             dense,
+            lacks,
         )
 
     def _fused(self, total, per_field, vectors: dict[str, np.ndarray], k: int, asked: str) -> SearchResult:
@@ -366,6 +375,9 @@ class LexicalIndex:
         # reaches the top k with estimated similarities is made exact and ranked again).
         sims = shortlist_similarities(self._dense, vectors, len(self._docs), total)
         missing = self._missing(asked)
+        # what the bot reads of a second article after a "no" (SearchHit.lacks): in Korean the
+        # decision's own feature; in English, which the decision does not read, the topic words
+        lacking = missing if has_hangul(asked) else self._lacking(topic_words(asked))
         fused = fuse(sims.sims, total, max(k, 2), missing)
         while sims.make_exact(fused.slots):
             fused = fuse(sims.sims, total, max(k, 2), missing)
@@ -375,7 +387,8 @@ class LexicalIndex:
             if self._docs[slot] is not None:
                 # score: the decision's answer probability, never above a better-ranked hit's
                 ceiling = min(ceiling, answer)
-                hits.append(self._hit(slot, total, per_field, 0.0, dense, score=ceiling))
+                lacks = lacking(slot)["missing"]
+                hits.append(self._hit(slot, total, per_field, 0.0, dense, score=ceiling, lacks=lacks))
         return SearchResult(hits[:k], fused_confidence(hits, fused.fused))
 
     def _missing(self, asked: str) -> Callable[[int], dict[str, float]]:
@@ -389,7 +402,10 @@ class LexicalIndex:
         MISSING_NEUTRAL."""
         if not has_hangul(asked) and english_tokens(asked):
             return lambda slot: {"missing": MISSING_NEUTRAL}
-        words = asked_words(asked)
+        return self._lacking(asked_words(asked))
+
+    def _lacking(self, words: list[str]) -> Callable[[int], dict[str, float]]:
+        """slot -> {"missing": the idf-weighted share of `words` the document does not hold}."""
         n = max(len(self._slot), 1)
         vocab, df = self._vocab, self._doc_df
         parts = []  # per word: (idf, word term id or -1, character n-gram ids or None)

@@ -342,6 +342,29 @@ _GENERIC_WORDS = frozenset(
 )
 
 
+# The English counterpart, without a tagger: the words any question is built of whatever it
+# asks — articles, pronouns, auxiliaries, prepositions, question words, the light verbs and the
+# "how long / how much" frame ("How long does it take to get a reset link?" asks about a reset
+# link) — as english_tokens() spells them.
+_EN_FRAME_WORDS = frozenset(
+    stem(w)
+    for w in """a an the i me my mine we us our ours you your yours it its they them their this that
+    these those there here is are was were be been being am do does did done doing have has had
+    can could will would shall should may might must to of in on at for from by with about into
+    as and or but if so than then too very just also not no any some how what when where why
+    which who whom whose get gets got getting take takes took taking make makes made go goes went
+    want wants need needs know let please help long much many""".split()
+)
+
+
+def topic_words(text: str) -> list[str]:
+    """What a question asks about, as the ranking's word terms spell it: asked_words() for a
+    Korean question; for another, its English words but the frame words (_EN_FRAME_WORDS)."""
+    if has_hangul(normalize(text)):
+        return asked_words(text)
+    return list(dict.fromkeys(w for w in english_tokens(text) if w not in _EN_FRAME_WORDS))
+
+
 def asked_words(text: str) -> list[str]:
     """The distinct nouns, verbs and adjectives of a Korean question but the generic ones, as
     tokens() spells them (the decision's "missing" feature, nlp.ranking); [] without Hangul."""
