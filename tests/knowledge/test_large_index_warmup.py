@@ -33,4 +33,3 @@ async def test_only_large_bases_are_built_ahead(make_workspace):
     assert index.registry.loaded(large.workspace_id)
     assert not index.registry.loaded(small.workspace_id)
     assert len(index.registry.peek(large.workspace_id).articles) == 4
-
