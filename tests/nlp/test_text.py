@@ -115,5 +115,11 @@ def test_topic_words_leave_a_questions_frame_out():
     assert topic_words("How long does it take to get a reset link?") == ["reset", "link"]
     assert topic_words("Can I get my money back?") == ["money", "back"]
     assert topic_words("how do I do it") == []
+    assert topic_words("Where's my parcel? I can't find the order's number") == [
+        "parcel",
+        "find",
+        "order",
+        "number",
+    ]
     # Korean: the decision's own asked words
     assert topic_words("제 강의도 올려서 팔 수 있나요") == asked_words("제 강의도 올려서 팔 수 있나요")

@@ -362,7 +362,15 @@ def topic_words(text: str) -> list[str]:
     Korean question; for another, its English words but the frame words (_EN_FRAME_WORDS)."""
     if has_hangul(normalize(text)):
         return asked_words(text)
-    return list(dict.fromkeys(w for w in english_tokens(text) if w not in _EN_FRAME_WORDS))
+    words = []
+    for w in english_tokens(text):
+        if "'" in w:  # "can't", "don't": the frame; "where's", "order's": the word before it
+            if w.endswith("n't"):
+                continue
+            w = stem(w.split("'", 1)[0])
+        if w and w not in _EN_FRAME_WORDS:
+            words.append(w)
+    return list(dict.fromkeys(words))
 
 
 def asked_words(text: str) -> list[str]:
