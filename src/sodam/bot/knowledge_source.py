@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,10 +15,9 @@ from sodam.db.session import session_scope
 from sodam.knowledge import categories as kb_categories
 from sodam.knowledge import engagement
 from sodam.knowledge import service as knowledge
+from sodam.knowledge.tasks import build_indexes
 
 SNIPPET_CHARS = 280
-
-log = logging.getLogger(__name__)
 
 
 def _snippet(text: str) -> str:
@@ -139,12 +136,7 @@ async def load_indexes() -> int:
     async with session_scope() as session:
         bot_on = Inbox.settings["bot_enabled"].as_boolean().is_(True)
         workspace_ids = list(await session.scalars(select(Inbox.workspace_id).where(bot_on).distinct()))
-    for workspace_id in workspace_ids:
-        try:
-            async with session_scope() as session:
-                await knowledge.load_index(session, workspace_id=workspace_id)
-        except Exception:  # the first search builds it then
-            log.warning("could not build workspace %d's search index ahead", workspace_id, exc_info=True)
+    await build_indexes(workspace_ids)
     return len(workspace_ids)
 
 

@@ -58,6 +58,14 @@ async def load_large_indexes(min_articles: int) -> list[int]:
                 .order_by(KbArticle.workspace_id)
             )
         )
+    await build_indexes(workspace_ids)
+    return workspace_ids
+
+
+async def build_indexes(workspace_ids: list[int]) -> None:
+    """Build these workspaces' search indexes in this process, one after another (a process's
+    start: the web server's large bases, a worker's bot workspaces). A failure is logged and
+    left to that workspace's first search."""
     for workspace_id in workspace_ids:
         try:
             async with session_scope() as session:
@@ -65,4 +73,3 @@ async def load_large_indexes(min_articles: int) -> list[int]:
             log.info("workspace %d's search index built ahead", workspace_id)
         except Exception:  # its first search builds it then
             log.warning("could not build workspace %d's search index ahead", workspace_id, exc_info=True)
-    return workspace_ids
