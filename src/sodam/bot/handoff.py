@@ -19,9 +19,12 @@ from sodam.bot.models import BotConversation, BotOutcome, BotState
 from sodam.channels import hours
 from sodam.channels.promise import WaitPromise, wait_promise, when_text
 from sodam.contacts import service as contacts
+from sodam.conversations import message_path
 from sodam.conversations import service as conversations
+from sodam.conversations import tags as conversation_tags
 from sodam.conversations.models import MessageKind, SenderType
 from sodam.core.i18n import gettext, normalise
+from sodam.db.pipeline import commit_in_one_round_trip
 from sodam.knowledge import categories as kb_categories
 from sodam.knowledge.models import KbArticle
 
@@ -261,32 +264,53 @@ async def complete_handoff(
         intent=intent_label(note_lang, state.intent, names),
         question=(state.last_question or "-")[:300],
     )
-    # The customer's message and the team's note in one round trip (the row is held meanwhile).
-    await conversations.create_messages(
-        session,
-        conversation=conversation,
-        messages=[
-            (
-                handoff_text(bot, state, (contact.name or "").strip(), promise, now, position),
-                {"handoff": True},
-                MessageKind.bot,
-            ),
-            (note, {"handoff": summary}, MessageKind.note),
-        ],
-        sender_type=SenderType.bot,
-        sender_id=None,
-    )
-    # The queue, the language, the handoff's event and the "bot-handoff" tag (shown as the
-    # bot's: "봇이 태그를 바꿨습니다") in one statement, after the messages as before.
-    await conversations.queue_for_people(
-        session,
-        conversation=conversation,
-        queued_at=queued_at,
-        language=language,
-        event_type="bot.handed_off",
-        event_data=summary,
-        tags=["bot-handoff"],
-    )
+    messages = [
+        (
+            handoff_text(bot, state, (contact.name or "").strip(), promise, now, position),
+            {"handoff": True},
+            MessageKind.bot,
+        ),
+        (note, {"handoff": summary}, MessageKind.note),
+    ]
+    queue = {
+        "conversation": conversation,
+        "queued_at": queued_at,
+        "language": language,
+        "event_type": "bot.handed_off",
+        "event_data": summary,
+        "tags": ["bot-handoff"],
+    }
+    if ready is None or ready.promise is None:
+        # The customer's message and the team's note in one statement; then the queue, the
+        # language, the handoff's event and the "bot-handoff" tag (shown as the bot's: "봇이
+        # 태그를 바꿨습니다") in one, after the messages.
+        await conversations.create_messages(
+            session, conversation=conversation, messages=messages, sender_type=SenderType.bot, sender_id=None
+        )
+        await conversations.queue_for_people(session, **queue)
+        return "handed_off"
+    # Prepared (nothing read under the lock): the bot's record, the messages, the queue's
+    # statement and the COMMIT go to the server together — the row is held for one round trip
+    # after the lock, not one per statement while this job waits for its event loop.
+    with session.no_autoflush:
+        posted = await message_path.messages_statement(
+            session, conversation=conversation, messages=messages, sender_type=SenderType.bot, sender_id=None
+        )
+        queued = conversation_tags.queue_statement(**queue)
+        record = state_records.write_statement(session, state)
+    _, stored, queued_rows = await commit_in_one_round_trip(session, [record, posted, queued])
+    message_path.apply_stored(conversation, [row[0] for row in stored])
+    updated_at, tagged = queued_rows[0]
+    if not conversation_tags.apply_queued(conversation, queued[1], updated_at, tagged):
+        # The tags changed since they were read: merged in a transaction of their own.
+        await conversation_tags.add_tags(
+            session,
+            workspace_id=conversation.workspace_id,
+            conversation_id=conversation.id,
+            tags=queue["tags"],
+            actor_type="bot",
+            conversation=conversation,
+        )
     return "handed_off"
 
 

@@ -3,9 +3,11 @@ state in the dialogue, the lead it collected and the outcome (confirmed, assumed
 
 from __future__ import annotations
 
+import enum
+import json
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, inspect, select
+from sqlalchemy import bindparam, func, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -91,6 +93,65 @@ async def for_update(
         session.add(state)
         await session.flush()
     return state
+
+
+# The record as the decision left it, written with the conversation's other writes
+# (db.pipeline): inserted, or its columns set when it is there (created under the row lock).
+_RECORD_COLUMNS = (
+    "workspace_id",
+    "conversation_id",
+    "state",
+    "language",
+    "intent",
+    "last_question",
+    "answered_article_id",
+    "offered_article_ids",
+    "lead",
+    "lead_pending",
+    "handoff_reason",
+    "outcome",
+    "outcome_at",
+    "answers",
+    "tried_article_ids",
+)
+_CASTS = {
+    "state": "bot_state",
+    "outcome": "bot_outcome",
+    "offered_article_ids": "bigint[]",
+    "tried_article_ids": "bigint[]",
+    "lead_pending": "varchar(20)[]",
+    "lead": "jsonb",
+    "outcome_at": "timestamptz",
+}
+_WRITE_RECORD = text(
+    "INSERT INTO bot_conversations ("
+    + ", ".join(_RECORD_COLUMNS)
+    + ") VALUES ("
+    + ", ".join(f"CAST(:{c} AS {_CASTS[c]})" if c in _CASTS else f":{c}" for c in _RECORD_COLUMNS)
+    + ") ON CONFLICT (conversation_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _RECORD_COLUMNS[2:])
+    + ", updated_at = now()"
+)
+
+
+def write_statement(session: AsyncSession, state: BotConversation):
+    """The statement that writes `state` as it is now, and its parameters; `state` leaves the
+    session (nothing flushes it again: the statement is its write)."""
+    params = {}
+    for column in _RECORD_COLUMNS:
+        value = getattr(state, column)
+        if column == "lead":
+            value = json.dumps(value or {})
+        elif isinstance(value, enum.Enum):
+            value = value.name
+        elif column in ("offered_article_ids", "tried_article_ids", "lead_pending"):
+            value = list(value or [])
+        params[column] = value
+    if params["answers"] is None:
+        params["answers"] = 0
+    if state in session:
+        session.expunge(state)
+    return _WRITE_RECORD, params
 
 
 def take_language(conversation: Conversation) -> tuple[bool, str | None]:

@@ -250,6 +250,30 @@ async def create_messages(
     round trip: the same sodam_post_message calls as create_message one after another (no
     client_id, so each is stored); `kind` for those that give none. The bot's answer and its
     "도움이 되었나요?" go together, as do its handoff message and the note for the team."""
+    statement, values = await messages_statement(
+        session,
+        conversation=conversation,
+        messages=messages,
+        sender_type=sender_type,
+        sender_id=sender_id,
+        kind=kind,
+        max_chars=max_chars,
+    )
+    return apply_stored(conversation, list(await session.scalars(statement, values)))
+
+
+async def messages_statement(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    messages: list[tuple[str, dict[str, Any] | None]] | list[tuple[str, dict[str, Any] | None, MessageKind]],
+    sender_type: SenderType,
+    sender_id: int | None,
+    kind: MessageKind = MessageKind.text,
+    max_chars: int = 10_000,
+):
+    """create_messages' statement and its parameters, for a caller that sends it with others
+    (db.pipeline); its rows go to apply_stored."""
     hints = await inbox_hints(session, conversation.inbox_id)
     batch = [
         _post_params(
@@ -269,8 +293,12 @@ async def create_messages(
         )
         for content, payload, *rest in messages
     ]
-    values = {name: [params[name] for params in batch] for name, _ in _BATCH_COLUMNS}
-    results = list(await session.scalars(_POST_MESSAGES_ORM, values))
+    return _POST_MESSAGES_ORM, {name: [params[name] for params in batch] for name, _ in _BATCH_COLUMNS}
+
+
+def apply_stored(conversation: Conversation, results: list[dict[str, Any]]) -> list[Message]:
+    """The messages messages_statement stored (its rows' one column), as Message objects;
+    `conversation` brought up to date with the last one."""
     stored = []
     for result in results:
         stored.append(_message_from_row(result["message"]))

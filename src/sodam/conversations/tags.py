@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -137,6 +137,50 @@ _HAND_OFF_SQL = text(
 )
 
 
+def queue_statement(
+    *,
+    conversation: Conversation,
+    queued_at: datetime,
+    language: str | None,
+    event_type: str,
+    event_data: dict,
+    tags: list[str],
+    actor_type: str = "bot",
+) -> tuple[TextClause, dict]:
+    """queue_for_people's statement and its parameters, for a caller that sends it with others
+    (db.pipeline); its row goes to apply_queued."""
+    current = list(conversation.tags or [])
+    new_tags = normalise_tags(current + tags)
+    return _HAND_OFF_SQL, {
+        "tagging": new_tags != current,
+        "cur": current,
+        "new": new_tags,
+        "id": conversation.id,
+        "ws": conversation.workspace_id,
+        "queued_at": queued_at,
+        "language": language,
+        "actor_type": actor_type,
+        "event_type": event_type,
+        "event_data": json.dumps(event_data),
+        "tags_data": json.dumps({"from": current, "to": new_tags}),
+        "channel": bus.CHANNEL,
+    }
+
+
+def apply_queued(conversation: Conversation, params: dict, updated_at: datetime, tagged: bool) -> bool:
+    """Bring `conversation` up to date with what queue_statement wrote (`params`: its
+    parameters; `updated_at`, `tagged`: its row). False when the tags it was to add are not
+    there: they changed since they were read (not under the row lock), and add_tags must read
+    them again and merge."""
+    set_committed_value(conversation, "bot_handling", False)
+    set_committed_value(conversation, "queued_at", params["queued_at"])
+    set_committed_value(conversation, "language", params["language"])
+    if tagged:
+        set_committed_value(conversation, "tags", params["new"])
+        set_committed_value(conversation, "updated_at", updated_at)
+    return tagged or not params["tagging"]
+
+
 async def queue_for_people(
     session: AsyncSession,
     *,
@@ -153,35 +197,17 @@ async def queue_for_people(
     `tags` are added (as add_tags adds them, after that event). `conversation`: read under its
     row lock, which the caller holds (pending changes to these columns are the caller's to
     leave out of its flushes)."""
-    current = list(conversation.tags or [])
-    new_tags = normalise_tags(current + tags)
-    row = (
-        await session.execute(
-            _HAND_OFF_SQL,
-            {
-                "tagging": new_tags != current,
-                "cur": current,
-                "new": new_tags,
-                "id": conversation.id,
-                "ws": conversation.workspace_id,
-                "queued_at": queued_at,
-                "language": language,
-                "actor_type": actor_type,
-                "event_type": event_type,
-                "event_data": json.dumps(event_data),
-                "tags_data": json.dumps({"from": current, "to": new_tags}),
-                "channel": bus.CHANNEL,
-            },
-        )
-    ).one()
-    set_committed_value(conversation, "bot_handling", False)
-    set_committed_value(conversation, "queued_at", queued_at)
-    set_committed_value(conversation, "language", language)
-    if row.tagged:
-        set_committed_value(conversation, "tags", new_tags)
-        set_committed_value(conversation, "updated_at", row.updated_at)
-    elif new_tags != current:  # the tags changed since they were read (not under the row lock):
-        # add_tags reads them again and merges
+    statement, params = queue_statement(
+        conversation=conversation,
+        queued_at=queued_at,
+        language=language,
+        event_type=event_type,
+        event_data=event_data,
+        tags=tags,
+        actor_type=actor_type,
+    )
+    row = (await session.execute(statement, params)).one()
+    if not apply_queued(conversation, params, row.updated_at, row.tagged):
         await add_tags(
             session,
             workspace_id=conversation.workspace_id,
