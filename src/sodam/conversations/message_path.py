@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from sodam.config import get_settings
 from sodam.conversations.models import Conversation, Direction, Message, MessageKind, SenderType, Status
+from sodam.conversations.recent import message_out_row, remember
 from sodam.core.errors import Conflict, Invalid, NotFound, TooLarge
 from sodam.db.group_commit import GroupCommitter
 from sodam.db.session import raw_pool, warm_raw_connections
@@ -232,7 +233,7 @@ async def create_message(
     if not result["created"]:
         return message, False
     _apply_conversation_row(conversation, result["conversation"])
-    _remember(message_out_row(result["message"]))
+    remember(message_out_row(result["message"]))
     return message, True
 
 
@@ -302,7 +303,7 @@ def apply_stored(conversation: Conversation, results: list[dict[str, Any]]) -> l
     stored = []
     for result in results:
         stored.append(_message_from_row(result["message"]))
-        _remember(message_out_row(result["message"]))
+        remember(message_out_row(result["message"]))
     _apply_conversation_row(conversation, results[-1]["conversation"])
     return stored
 
@@ -469,53 +470,5 @@ def _visitor_message_out(row: tuple[Any, ...]) -> tuple[dict[str, Any], bool]:
     out = message_out_row(result["message"])
     if result["created"]:
         # Before COMMIT: the fan-out of this process then never reads it back.
-        _remember(out)
+        remember(out)
     return out, bool(result["created"])
-
-
-def message_out_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The wire shape (MessageOut) of a messages row returned as JSON by the database."""
-    return {
-        "id": row["id"],
-        "conversation_id": row["conversation_id"],
-        "seq": row["seq"],
-        "direction": row["direction"],
-        "kind": row["kind"],
-        "sender_type": row["sender_type"],
-        "sender_id": row["sender_id"],
-        "sender_name": None,
-        "content": row["content"],
-        "client_id": row["client_id"],
-        "payload": row["payload"],
-        "sentiment_score": row.get("sentiment_score"),
-        "sentiment_label": row.get("sentiment_label"),
-        "created_at": _iso(row["created_at"]),
-    }
-
-
-def _iso(value: str) -> str:
-    # PostgreSQL's JSON timestamps ("...+00:00") in the same form pydantic writes ("...Z").
-    return value[:-6] + "Z" if value.endswith("+00:00") else value
-
-
-_RECENT_MAX = 5_000
-_recent: dict[int, dict[str, Any]] = {}
-
-
-def _remember(out: dict[str, Any]) -> None:
-    _recent[out["id"]] = out
-    if len(_recent) > _RECENT_MAX:
-        del _recent[next(iter(_recent))]
-
-
-def forget_conversations(conversation_ids: set[int]) -> int:
-    """Drop cached messages of these conversations (erased or past retention); returns how many."""
-    stale = [mid for mid, out in list(_recent.items()) if out["conversation_id"] in conversation_ids]
-    for mid in stale:
-        _recent.pop(mid, None)
-    return len(stale)
-
-
-def take_recent_message(message_id: int) -> dict[str, Any] | None:
-    """The wire dict of a message this process just created (once), or None: then read it."""
-    return _recent.pop(message_id, None)

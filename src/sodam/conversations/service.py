@@ -17,10 +17,7 @@ from sodam.conversations.message_path import POST_MESSAGES_SQL as POST_MESSAGES_
 from sodam.conversations.message_path import PREVIEW_CHARS as PREVIEW_CHARS
 from sodam.conversations.message_path import create_message as create_message
 from sodam.conversations.message_path import create_messages as create_messages
-from sodam.conversations.message_path import forget_conversations as forget_conversations
-from sodam.conversations.message_path import message_out_row as message_out_row
 from sodam.conversations.message_path import post_visitor_message as post_visitor_message
-from sodam.conversations.message_path import take_recent_message as take_recent_message
 from sodam.conversations.message_path import validate_content as validate_content
 from sodam.conversations.message_path import visitor_message_committer as visitor_message_committer
 from sodam.conversations.models import (
@@ -40,6 +37,9 @@ from sodam.conversations.queue import typical_first_response_seconds as typical_
 from sodam.conversations.reads import agent_read_seq as agent_read_seq
 from sodam.conversations.reads import mark_read as mark_read
 from sodam.conversations.reads import unread_ids as unread_ids
+from sodam.conversations.recent import forget_conversations as forget_conversations
+from sodam.conversations.recent import message_out_row as message_out_row
+from sodam.conversations.recent import take_recent_message as take_recent_message
 from sodam.core.errors import NotFound
 from sodam.jobs import reactions
 from sodam.realtime import bus

@@ -25,14 +25,13 @@ from sodam.conversations.message_path import (
     _client_id_conflict,
     _message_from_row,
     _post_params,
-    _remember,
     _same_sender,
     answer_hints,
     create_message,
     inbox_hints,
-    message_out_row,
 )
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType
+from sodam.conversations.recent import message_out_row, remember
 from sodam.core.errors import Conflict
 
 PREVIEW_MARK = "📎"
@@ -126,7 +125,7 @@ async def post(
     if conversation is not None:
         _apply_conversation_row(conversation, result["conversation"])
     out = message_out_row(row)
-    _remember(out)
+    remember(out)
     return _message_from_row(row), out, True
 
 
