@@ -105,6 +105,7 @@ async def _measure(url: str, runs: int, show_sql: bool = False) -> dict:
 
     pipelined = [0]
     one_round_trip = handoff.commit_in_one_round_trip
+    callers = (handoff, service)
 
     async def counted(session, batch):
         pipelined[0] += len(batch)
@@ -112,7 +113,8 @@ async def _measure(url: str, runs: int, show_sql: bool = False) -> dict:
             shown.extend(f"(pipelined) {' '.join(str(statement).split())[:150]}" for statement, _ in batch)
         return await one_round_trip(session, batch)
 
-    handoff.commit_in_one_round_trip = counted
+    for caller in callers:
+        caller.commit_in_one_round_trip = counted
     event.listen(get_engine().sync_engine, "before_cursor_execute", count)
     out: dict = {}
     try:
@@ -160,7 +162,8 @@ async def _measure(url: str, runs: int, show_sql: bool = False) -> dict:
                 for sql in shown:
                     console.print(sql, markup=False, highlight=False)
     finally:
-        handoff.commit_in_one_round_trip = one_round_trip
+        for caller in callers:
+            caller.commit_in_one_round_trip = one_round_trip
         await dispose_engine()
     return out
 

@@ -162,13 +162,17 @@ async def _listen():
     return conn
 
 
-async def _heard(conn, until, wait_s: float = 5.0, quiet_ok: bool = False) -> list[dict]:
-    """What the connection hears until `until(heard)`; with quiet_ok, what it heard in wait_s."""
+async def _heard(conn, until, wait_s: float = 5.0, quiet_ok: bool = False, ws=None) -> list[dict]:
+    """What the connection hears until `until(heard)`; with quiet_ok, what it heard in wait_s.
+    `ws`: only the events of that workspace (other tests' jobs may still be notifying)."""
     heard = []
     try:
         async with asyncio.timeout(wait_s):
             async for notify in conn.notifies():
-                heard.append(json.loads(notify.payload))
+                event = json.loads(notify.payload)
+                if ws is not None and event.get("ws") != ws:
+                    continue
+                heard.append(event)
                 if until(heard):
                     return heard
     except TimeoutError:
@@ -236,9 +240,11 @@ async def test_the_visitor_batch_sends_no_notification_from_its_own_transaction(
     listener = await _listen()
     try:
         rows = await (await listener.execute(*message_path._post_messages_statement([params]))).fetchall()
-        silent = await _heard(listener, lambda h: bool(h), wait_s=0.5, quiet_ok=True)
+        silent = await _heard(listener, lambda h: bool(h), wait_s=0.5, quiet_ok=True, ws=ws.workspace_id)
         await listener.execute(*message_path._notify_after(rows))
-        heard = await _heard(listener, lambda h: any(e["t"] == "message.created" for e in h))
+        heard = await _heard(
+            listener, lambda h: any(e["t"] == "message.created" for e in h), ws=ws.workspace_id
+        )
     finally:
         await listener.close()
     assert silent == []

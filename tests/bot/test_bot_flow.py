@@ -424,11 +424,13 @@ async def test_handoff_reads_before_the_row_lock_and_only_writes_under_it(chat, 
     assert logged[-3].created_at <= logged[-2].created_at <= logged[-1].created_at
 
 
-async def test_an_answer_posts_its_two_messages_in_one_statement(chat):
-    """The answer and "도움이 되었나요?" go to sodam_post_message in one round trip, in that
-    order (consecutive seqs), and the assumed-resolution window starts at the question."""
+async def test_an_answer_posts_its_two_messages_in_one_statement(chat, monkeypatch):
+    """The answer and "도움이 되었나요?" go to sodam_post_message in one statement, in that
+    order (consecutive seqs), sent with the bot's record, the assumed-resolution job (its
+    window starts at the question) and the COMMIT in one round trip after the row lock."""
     from sqlalchemy import event, text
 
+    from sodam.db.pipeline import commit_in_one_round_trip
     from sodam.db.session import get_engine
 
     c = await chat()
@@ -456,6 +458,13 @@ async def test_an_answer_posts_its_two_messages_in_one_statement(chat):
             )
         )
     event.listen(engine, "before_cursor_execute", seen)
+
+    async def recording(session, batch):
+        statements.extend(" ".join(str(statement).split()) for statement, _ in batch)
+        statements.append("<commit>")
+        return await commit_in_one_round_trip(session, batch)
+
+    monkeypatch.setattr(service, "commit_in_one_round_trip", recording)
     try:
         async with session_scope() as session:
             outcome = await service.handle_customer_message(session, message_id=message.id, kb=c.kb, now=OPEN)
@@ -464,19 +473,16 @@ async def test_an_answer_posts_its_two_messages_in_one_statement(chat):
     assert outcome == "answered"
     posts = [s for s in statements if "sodam_post_message" in s]
     assert len(posts) == 1 and "unnest" in posts[0], posts
-    # Under the row lock, the first answer in a conversation: the bot's record (one INSERT with
-    # the decision's values, flushed), the two messages, and the assumed-resolution job with the
-    # conversation's language — 3 statements (4 when the language was its own UPDATE before the
-    # messages, 7 when the messages were two calls, 6 when the record was INSERT + UPDATE, 5
-    # with an "answered already?" read: nothing was stored after the question, which the
-    # locked row's last_seq tells).
+    # Under the row lock, the first answer in a conversation, all sent with the COMMIT in one
+    # round trip: the bot's record (one INSERT with the decision's values), the two messages,
+    # and the assumed-resolution job with the conversation's language. No "answered already?"
+    # read: nothing was stored after the question, which the locked row's last_seq tells.
     locked = next(i for i, s in enumerate(statements) if "FOR NO KEY UPDATE" in s)
     under_lock = [s.split(" (")[0].split(" SET")[0][:40] for s in statements[locked + 1 :]]
-    assert len(under_lock) == 3, under_lock
-    assert not any(s.startswith("UPDATE conversations") for s in under_lock), under_lock
-    assert not any(s.startswith("SELECT EXISTS") for s in under_lock), under_lock
-    assert sum(s.startswith("INSERT INTO bot_conversations") for s in under_lock) == 1, under_lock
-    assert not any(s.startswith("UPDATE bot_conversations") for s in under_lock), under_lock
+    assert len(under_lock) == 4 and under_lock[-1] == "<commit>", under_lock
+    assert under_lock[0].startswith("INSERT INTO bot_conversations"), under_lock
+    assert under_lock[1].startswith("SELECT sodam_post_message"), under_lock
+    assert under_lock[2].startswith("WITH lang AS"), under_lock
     # First, in one statement: the message to answer with its conversation, inbox and the
     # bot's record (two statements before).
     first = statements[0]

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sodam.conversations import message_path
 from sodam.conversations import service as conversations
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType
 from sodam.core.i18n import gettext
@@ -34,6 +35,22 @@ class BotReplier:
             payload=payload,
         )
         return message
+
+    async def statement_for(self, *messages: tuple[str, dict[str, Any] | None]):
+        """say_all's statement and its parameters, for a caller that sends it with others
+        (db.pipeline); its rows go to stored()."""
+        return await message_path.messages_statement(
+            self.session,
+            conversation=self.conversation,
+            messages=list(messages),
+            sender_type=SenderType.bot,
+            sender_id=None,
+            kind=MessageKind.bot,
+        )
+
+    def stored(self, rows: list[tuple[Any, ...]]) -> list[Message]:
+        """The messages statement_for's statement stored (its rows)."""
+        return message_path.apply_stored(self.conversation, [row[0] for row in rows])
 
     async def say_all(self, *messages: tuple[str, dict[str, Any] | None]) -> list[Message]:
         """Several messages in this order, in one round trip."""

@@ -27,7 +27,8 @@ from sodam.channels.models import Inbox
 from sodam.conversations.message_path import inbox_hints
 from sodam.conversations.models import Conversation, Message, SenderType, Status
 from sodam.core.i18n import gettext
-from sodam.jobs.app import DEFER_JOB_SQL
+from sodam.db.pipeline import commit_in_one_round_trip
+from sodam.jobs.app import defer_job_sql
 
 DEFAULT_ASSUME_AFTER_S = 30 * 60
 
@@ -231,11 +232,17 @@ def _may_hand_off(state: BotConversation | None, reading) -> bool:
 
 # The decision's statements are built once with bind parameters (as reply_jobs' are): built per
 # call, each cost about as much CPU as running it.
-# The assumed-resolution job with the conversation's language (state.take_language): one
-# statement after the answer's messages.
-_DEFER_WITH_LANGUAGE = text(
+# The assumed-resolution job, after the answer's messages in the same round trip: the question's
+# seq is the conversation's last (the row is held), read by the statement; with the
+# conversation's language when the answer set it (state.take_language).
+_AFTER_THE_ANSWER = defer_job_sql(
+    "CAST(:args AS jsonb) || jsonb_build_object('after_seq',"
+    " (SELECT last_seq FROM conversations WHERE id = :conversation_id))"
+)
+_DEFER_AFTER_ANSWER = text(_AFTER_THE_ANSWER)
+_DEFER_AFTER_ANSWER_WITH_LANGUAGE = text(
     "WITH lang AS (UPDATE conversations SET language = CAST(:language AS varchar(8))"
-    " WHERE id = :conversation_id) " + DEFER_JOB_SQL
+    " WHERE id = :conversation_id) " + _AFTER_THE_ANSWER
 )
 
 
@@ -428,7 +435,7 @@ async def _answer(
     *,
     same_question: bool = False,
 ) -> str:
-    from sodam.jobs.app import defer_in_tx
+    from sodam.jobs.app import defer_statement
 
     # The conversation's language when this answer is its first: written with the job below,
     # after the messages (one round trip less under the row lock).
@@ -441,7 +448,7 @@ async def _answer(
     state.answers += 1
     # The card under the message carries the article's title and link: name it once.
     lead = bot.t("bot.answer_next") + "\n\n" if same_question else ""
-    _, question = await bot.say_all(
+    messages = (
         (
             lead + (candidate.snippet or candidate.title),  # an article with no body: its title
             {"article": {"id": candidate.article_id, "title": candidate.title, "url": candidate.url}},
@@ -456,21 +463,22 @@ async def _answer(
             },
         ),
     )
-    await defer_in_tx(
-        bot.session,
-        "bot.assume_resolved",
-        {"conversation_id": bot.conversation.id, "after_seq": question.seq},
-        # The window runs on the wall clock: `now` may be a business-hours clock set by a caller.
-        scheduled_at=datetime.now(UTC) + timedelta(seconds=settings["assume_after_s"]),
-        **(
-            {
-                "statement": _DEFER_WITH_LANGUAGE,
-                "params": {"language": language, "conversation_id": bot.conversation.id},
-            }
-            if language_set
-            else {}
-        ),
-    )
+    conversation_id = bot.conversation.id
+    # The bot's record, the two messages and the job go with the COMMIT in one round trip: the
+    # row is held one round trip after the lock (db.pipeline).
+    with bot.session.no_autoflush:
+        posted = await bot.statement_for(*messages)
+        record = state_records.write_statement(bot.session, state)
+        deferred = defer_statement(
+            "bot.assume_resolved",
+            {"conversation_id": conversation_id},
+            # The window runs on the wall clock: `now` may be a business-hours clock set by a caller.
+            scheduled_at=datetime.now(UTC) + timedelta(seconds=settings["assume_after_s"]),
+            statement=_DEFER_AFTER_ANSWER_WITH_LANGUAGE if language_set else _DEFER_AFTER_ANSWER,
+            params={"conversation_id": conversation_id, **({"language": language} if language_set else {})},
+        )
+    _, stored, _ = await commit_in_one_round_trip(bot.session, [record, posted, deferred])
+    bot.stored(stored)
     return "answered"
 
 

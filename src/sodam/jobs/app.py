@@ -91,10 +91,16 @@ def load_task_modules() -> None:
 # Built once: every deferred job (the bot's assume-resolved job on each answer) ran text() anew.
 # DEFER_JOB_SQL: for a caller that writes something else in the same statement (a WITH before it,
 # its own parameters beside the job's), passed to defer_in_tx as `statement`.
-DEFER_JOB_SQL = (
-    "SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, :priority, :lock, :qlock,"
-    " CAST(:args AS jsonb), :at)::procrastinate_job_to_defer_v1]))[1]"
-)
+def defer_job_sql(args_sql: str = "CAST(:args AS jsonb)") -> str:
+    """The statement that queues one job; `args_sql`: its arguments as an SQL expression (a
+    caller may add to them what only the transaction knows, as `:args` || …)."""
+    return (
+        "SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, :priority, :lock, :qlock,"
+        f" {args_sql}, :at)::procrastinate_job_to_defer_v1]))[1]"
+    )
+
+
+DEFER_JOB_SQL = defer_job_sql()
 _DEFER_JOB = text(DEFER_JOB_SQL)
 
 
@@ -114,20 +120,44 @@ async def defer_in_tx(
     """Queue a job as part of the session's transaction; returns the job id. `statement`:
     DEFER_JOB_SQL with a write of the caller's before it (one round trip for both), `params`
     that write's parameters."""
-    job_id = await session.scalar(
-        statement,
-        {
-            **(params or {}),
-            "queue": queue,
-            "task": task_name,
-            "priority": priority,
-            "lock": lock,
-            "qlock": queueing_lock,
-            "args": json.dumps(args),
-            "at": scheduled_at,
-        },
+    statement, values = defer_statement(
+        task_name,
+        args,
+        queue=queue,
+        priority=priority,
+        lock=lock,
+        queueing_lock=queueing_lock,
+        scheduled_at=scheduled_at,
+        statement=statement,
+        params=params,
     )
-    return int(job_id)
+    return int(await session.scalar(statement, values))
+
+
+def defer_statement(
+    task_name: str,
+    args: dict[str, Any],
+    *,
+    queue: str = "default",
+    priority: int = 0,
+    lock: str | None = None,
+    queueing_lock: str | None = None,
+    scheduled_at: datetime | None = None,
+    statement: Any = _DEFER_JOB,
+    params: dict[str, Any] | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """defer_in_tx's statement and its parameters, for a caller that sends it with others
+    (db.pipeline)."""
+    return statement, {
+        **(params or {}),
+        "queue": queue,
+        "task": task_name,
+        "priority": priority,
+        "lock": lock,
+        "qlock": queueing_lock,
+        "args": json.dumps(args),
+        "at": scheduled_at,
+    }
 
 
 # A worker writes a heartbeat every WORKER_HEARTBEAT_S; one silent for STALLED_AFTER_S is
