@@ -101,11 +101,11 @@ async def _measure(url: str, runs: int, show_sql: bool = False) -> dict:
 
     # Statements a job sends with its COMMIT in one round trip (db.pipeline): counted as
     # statements, and the round trip as the COMMIT's.
-    from sodam.bot import handoff
+    from sodam.bot import handoff, reply_jobs
 
     pipelined = [0]
     one_round_trip = handoff.commit_in_one_round_trip
-    callers = (handoff, service)
+    callers = (handoff, service, reply_jobs)
 
     async def counted(session, batch):
         pipelined[0] += len(batch)

@@ -169,14 +169,15 @@ async def test_a_visitor_message_commits_while_a_slow_bot_search_runs(chat):
     assert await asyncio.wait_for(turn, 20) == "superseded"
 
 
-async def test_a_run_superseded_by_a_newer_message_skips_the_handoff_reads(chat):
+async def test_a_run_superseded_by_a_newer_message_skips_the_handoff_reads(chat, monkeypatch):
     """A run that a newer message supersedes ends "superseded" under the lock without first
     reading what a handoff needs (contact, queue place, wait promise); the same question with
     nothing newer hands off and reads them."""
     from sqlalchemy import event
 
-    from sodam.bot import service
+    from sodam.bot import reply_jobs, service
     from sodam.conversations.message_path import post_visitor_message
+    from sodam.db.pipeline import commit_in_one_round_trip
     from sodam.db.session import get_engine
 
     off_topic = "오늘 서울 날씨 어때요? 우산 챙겨야 할까요?"  # low confidence: a handoff
@@ -187,6 +188,12 @@ async def test_a_run_superseded_by_a_newer_message_skips_the_handoff_reads(chat)
 
     engine = get_engine().sync_engine
     event.listen(engine, "before_cursor_execute", seen)
+
+    async def recording(session, batch):
+        statements.extend(f"<pipeline> {' '.join(str(s).split())[:9]}" for s, _ in batch)
+        return await commit_in_one_round_trip(session, batch)
+
+    monkeypatch.setattr(reply_jobs, "commit_in_one_round_trip", recording)
     try:
         alone = await chat()
         assert await alone.say(off_topic) == "handed_off"
@@ -223,9 +230,10 @@ async def test_a_run_superseded_by_a_newer_message_skips_the_handoff_reads(chat)
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert not any("FROM contacts" in s or "agent_states" in s for s in statements), statements
-    # Under the lock: one statement (the checks, and the newer question's job when none waits).
+    # Under the lock: one statement (the checks, and the newer question's job when none waits),
+    # sent with the COMMIT in one round trip — the newer message was seen before the lock.
     locked = next(i for i, s in enumerate(statements) if "FOR NO KEY UPDATE" in s)
-    assert len(statements[locked + 1 :]) == 1, statements[locked + 1 :]
+    assert statements[locked + 1 :] == ["<pipeline> WITH c AS"], statements[locked + 1 :]
     assert not [m for m in await c.bot_messages() if (m.payload or {}).get("handoff")]
     # Nothing written for the superseded run but the newer message's reply job (when none
     # waits): no bot record yet (the run that answers makes it), and the job is there once.

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from sodam.conversations.models import Conversation, Message, MessageKind, SenderType
+from sodam.db.pipeline import commit_in_one_round_trip
 
 # Registered in bot.tasks; a conversation's jobs run one at a time, in order.
 REPLY_TASK = "bot.on_customer_message"
@@ -162,22 +163,24 @@ SELECT c.answered, c.newest, c.recorded,
 
 
 async def check_under_lock(
-    session: AsyncSession, conversation: Conversation, seq: int, *, may_defer: bool
+    session: AsyncSession, conversation: Conversation, seq: int, *, may_defer: bool, then_commit: bool = False
 ) -> tuple[bool, int | None, bool]:
     """(answered, newest, recorded) of _CHECK_UNDER_LOCK, which also defers the latest
-    question's reply job when a newer message supersedes `seq` (and may_defer)."""
-    row = (
-        await session.execute(
-            _CHECK_UNDER_LOCK,
-            {
-                "conversation_id": conversation.id,
-                "workspace_id": conversation.workspace_id,
-                "inbox_id": conversation.inbox_id,
-                "seq": seq,
-                "may_defer": may_defer,
-                "task": REPLY_TASK,
-                "lock": REPLY_LOCK.format(conversation_id=conversation.id),
-            },
-        )
-    ).one()
+    question's reply job when a newer message supersedes `seq` (and may_defer). `then_commit`:
+    for a run that ends whatever the check says, the COMMIT goes with it in one round trip."""
+    params = {
+        "conversation_id": conversation.id,
+        "workspace_id": conversation.workspace_id,
+        "inbox_id": conversation.inbox_id,
+        "seq": seq,
+        "may_defer": may_defer,
+        "task": REPLY_TASK,
+        "lock": REPLY_LOCK.format(conversation_id=conversation.id),
+    }
+    if then_commit:
+        ((answered, newest, recorded, _),) = (
+            await commit_in_one_round_trip(session, [(_CHECK_UNDER_LOCK, params)])
+        )[0]
+        return bool(answered), newest, bool(recorded)
+    row = (await session.execute(_CHECK_UNDER_LOCK, params)).one()
     return bool(row.answered), row.newest, bool(row.recorded)

@@ -157,10 +157,11 @@ async def handle_customer_message(
     # A handoff's reads (contact, queue place, wait promise) before the lock too, when the message
     # may lead to one: under the lock only its writes. Not for a run a newer message supersedes (it
     # ends so under the lock): while a visitor types line after line, most runs do.
+    may_hand_off = _may_hand_off(state, reading)
+    newer_seen = may_hand_off and await reply_jobs.newer_message_stored(session, conversation.id, message.seq)
     ready = (
         await handoff.prepare(session, state, conversation, inbox, settings, now, reading)
-        if _may_hand_off(state, reading)
-        and not await reply_jobs.newer_message_stored(session, conversation.id, message.seq)
+        if may_hand_off and not newer_seen
         else None
     )
 
@@ -182,21 +183,24 @@ async def handle_customer_message(
     else:
         # One statement, which also keeps a reply job waiting for a newer message when this
         # run ends "superseded" below (reply_jobs.check_under_lock).
+        # A newer message seen before the lock ends this run whatever the check says (it is
+        # still there: messages are not taken back), so the check goes with the COMMIT.
         answered, newer, recorded = await reply_jobs.check_under_lock(
             session,
             conversation,
             message.seq,
             may_defer=not (state is not None and _quiet(state, conversation)),
+            then_commit=newer_seen,
         )
         recorded = recorded or state is not None
     if answered:
         return "already_handled"
     if state is not None and _quiet(state, conversation):
         return "quiet"
-    if newer is not None and newer > message.seq:
+    if (newer is not None and newer > message.seq) or newer_seen:
         # A later message gets the reply (answer the latest only); its job waits (deferred
         # above when it had none). The bot's record is left as it is (a new one is made by
-        # the run that answers).
+        # the run that answers). (With newer_seen the check committed: nothing may follow.)
         return "superseded"
     state = await state_records.for_update(session, conversation, reading.language, state, recorded=recorded)
     if _quiet(state, conversation):
