@@ -54,11 +54,7 @@ class BotReplier:
 
     async def say_all(self, *messages: tuple[str, dict[str, Any] | None]) -> list[Message]:
         """Several messages in this order, in one round trip."""
-        return await conversations.create_messages(
-            self.session,
-            conversation=self.conversation,
-            messages=list(messages),
-            sender_type=SenderType.bot,
-            sender_id=None,
-            kind=MessageKind.bot,
+        statement, values = await self.statement_for(*messages)
+        return message_path.apply_stored(
+            self.conversation, list(await self.session.scalars(statement, values))
         )

@@ -237,30 +237,13 @@ async def create_message(
     return message, True
 
 
-async def create_messages(
-    session: AsyncSession,
-    *,
-    conversation: Conversation,
-    messages: list[tuple[str, dict[str, Any] | None]] | list[tuple[str, dict[str, Any] | None, MessageKind]],
-    sender_type: SenderType,
-    sender_id: int | None,
-    kind: MessageKind = MessageKind.text,
-    max_chars: int = 10_000,
-) -> list[Message]:
+async def create_messages(session: AsyncSession, **batch: Any) -> list[Message]:
     """Several new messages (content, payload[, kind]) of one sender, in this order, in one
     round trip: the same sodam_post_message calls as create_message one after another (no
-    client_id, so each is stored); `kind` for those that give none. The bot's answer and its
-    "도움이 되었나요?" go together, as do its handoff message and the note for the team."""
-    statement, values = await messages_statement(
-        session,
-        conversation=conversation,
-        messages=messages,
-        sender_type=sender_type,
-        sender_id=sender_id,
-        kind=kind,
-        max_chars=max_chars,
-    )
-    return apply_stored(conversation, list(await session.scalars(statement, values)))
+    client_id, so each is stored). `batch`: messages_statement's arguments. The bot's answer
+    and its "도움이 되었나요?" go together, as do its handoff message and the note for the team."""
+    statement, values = await messages_statement(session, **batch)
+    return apply_stored(batch["conversation"], list(await session.scalars(statement, values)))
 
 
 async def messages_statement(
@@ -273,8 +256,9 @@ async def messages_statement(
     kind: MessageKind = MessageKind.text,
     max_chars: int = 10_000,
 ):
-    """create_messages' statement and its parameters, for a caller that sends it with others
-    (db.pipeline); its rows go to apply_stored."""
+    """The statement that stores `messages` (content, payload[, kind]; `kind` for those that give
+    none) of one sender, and its parameters: create_messages runs it, a caller that sends it
+    with others (db.pipeline) gives its rows to apply_stored."""
     hints = await inbox_hints(session, conversation.inbox_id)
     batch = [
         _post_params(

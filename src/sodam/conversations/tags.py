@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -181,39 +182,22 @@ def apply_queued(conversation: Conversation, params: dict, updated_at: datetime,
     return tagged or not params["tagging"]
 
 
-async def queue_for_people(
-    session: AsyncSession,
-    *,
-    conversation: Conversation,
-    queued_at: datetime,
-    language: str | None,
-    event_type: str,
-    event_data: dict,
-    tags: list[str],
-    actor_type: str = "bot",
-) -> Conversation:
-    """A conversation the bot hands to people, in one statement: it leaves the bot and joins the
-    human queue at `queued_at` with `language`, `event_type` is logged with `event_data`, and
-    `tags` are added (as add_tags adds them, after that event). `conversation`: read under its
-    row lock, which the caller holds (pending changes to these columns are the caller's to
-    leave out of its flushes)."""
-    statement, params = queue_statement(
-        conversation=conversation,
-        queued_at=queued_at,
-        language=language,
-        event_type=event_type,
-        event_data=event_data,
-        tags=tags,
-        actor_type=actor_type,
-    )
+async def queue_for_people(session: AsyncSession, **handoff: Any) -> Conversation:
+    """A conversation the bot hands to people, in one statement (queue_statement's arguments):
+    it leaves the bot and joins the human queue at `queued_at` with `language`, `event_type` is
+    logged with `event_data`, and `tags` are added (as add_tags adds them, after that event).
+    `conversation`: read under its row lock, which the caller holds (pending changes to these
+    columns are the caller's to leave out of its flushes)."""
+    conversation = handoff["conversation"]
+    statement, params = queue_statement(**handoff)
     row = (await session.execute(statement, params)).one()
     if not apply_queued(conversation, params, row.updated_at, row.tagged):
         await add_tags(
             session,
             workspace_id=conversation.workspace_id,
             conversation_id=conversation.id,
-            tags=tags,
-            actor_type=actor_type,
+            tags=handoff["tags"],
+            actor_type=handoff.get("actor_type", "bot"),
             conversation=conversation,
         )
     return conversation

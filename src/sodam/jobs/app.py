@@ -104,33 +104,12 @@ DEFER_JOB_SQL = defer_job_sql()
 _DEFER_JOB = text(DEFER_JOB_SQL)
 
 
-async def defer_in_tx(
-    session: AsyncSession,
-    task_name: str,
-    args: dict[str, Any],
-    *,
-    queue: str = "default",
-    priority: int = 0,
-    lock: str | None = None,
-    queueing_lock: str | None = None,
-    scheduled_at: datetime | None = None,
-    statement: Any = _DEFER_JOB,
-    params: dict[str, Any] | None = None,
-) -> int:
-    """Queue a job as part of the session's transaction; returns the job id. `statement`:
-    DEFER_JOB_SQL with a write of the caller's before it (one round trip for both), `params`
-    that write's parameters."""
-    statement, values = defer_statement(
-        task_name,
-        args,
-        queue=queue,
-        priority=priority,
-        lock=lock,
-        queueing_lock=queueing_lock,
-        scheduled_at=scheduled_at,
-        statement=statement,
-        params=params,
-    )
+async def defer_in_tx(session: AsyncSession, task_name: str, args: dict[str, Any], **options: Any) -> int:
+    """Queue a job as part of the session's transaction; returns the job id. `options`: those
+    of defer_statement (queue, priority, lock, queueing_lock, scheduled_at; `statement`:
+    DEFER_JOB_SQL with a write of the caller's before it — one round trip for both — and
+    `params` that write's parameters)."""
+    statement, values = defer_statement(task_name, args, **options)
     return int(await session.scalar(statement, values))
 
 
