@@ -19,10 +19,9 @@ from sodam.bot.models import BotConversation, BotOutcome, BotState
 from sodam.channels import hours
 from sodam.channels.promise import WaitPromise, wait_promise, when_text
 from sodam.contacts import service as contacts
-from sodam.conversations import message_path
 from sodam.conversations import service as conversations
 from sodam.conversations import tags as conversation_tags
-from sodam.conversations.models import MessageKind, SenderType
+from sodam.conversations.models import MessageKind
 from sodam.core.i18n import gettext, normalise
 from sodam.db.pipeline import commit_in_one_round_trip
 from sodam.knowledge import categories as kb_categories
@@ -284,33 +283,19 @@ async def complete_handoff(
         # The customer's message and the team's note in one statement; then the queue, the
         # language, the handoff's event and the "bot-handoff" tag (shown as the bot's: "봇이
         # 태그를 바꿨습니다") in one, after the messages.
-        await conversations.create_messages(
-            session, conversation=conversation, messages=messages, sender_type=SenderType.bot, sender_id=None
-        )
+        await bot.say_all(*messages)
         await conversations.queue_for_people(session, **queue)
         return "handed_off"
     # Prepared (nothing read under the lock): the bot's record, the messages, the queue's
     # statement and the COMMIT go to the server together — the row is held for one round trip
     # after the lock, not one per statement while this job waits for its event loop.
     with session.no_autoflush:
-        posted = await message_path.messages_statement(
-            session, conversation=conversation, messages=messages, sender_type=SenderType.bot, sender_id=None
-        )
+        posted = await bot.statement_for(*messages)
         queued = conversation_tags.queue_statement(**queue)
         record = state_records.write_statement(session, state)
-    _, stored, queued_rows = await commit_in_one_round_trip(session, [record, posted, queued])
-    message_path.apply_stored(conversation, [row[0] for row in stored])
-    updated_at, tagged = queued_rows[0]
-    if not conversation_tags.apply_queued(conversation, queued[1], updated_at, tagged):
-        # The tags changed since they were read: merged in a transaction of their own.
-        await conversation_tags.add_tags(
-            session,
-            workspace_id=conversation.workspace_id,
-            conversation_id=conversation.id,
-            tags=queue["tags"],
-            actor_type="bot",
-            conversation=conversation,
-        )
+    _, stored, ((updated_at, tagged),) = await commit_in_one_round_trip(session, [record, posted, queued])
+    bot.stored(stored)
+    await conversation_tags.apply_queued(session, conversation, queued[1], updated_at, tagged)
     return "handed_off"
 
 

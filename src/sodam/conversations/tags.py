@@ -168,18 +168,28 @@ def queue_statement(
     }
 
 
-def apply_queued(conversation: Conversation, params: dict, updated_at: datetime, tagged: bool) -> bool:
+async def apply_queued(
+    session: AsyncSession, conversation: Conversation, params: dict, updated_at: datetime, tagged: bool
+) -> None:
     """Bring `conversation` up to date with what queue_statement wrote (`params`: its
-    parameters; `updated_at`, `tagged`: its row). False when the tags it was to add are not
-    there: they changed since they were read (not under the row lock), and add_tags must read
-    them again and merge."""
+    parameters; `updated_at`, `tagged`: its row). When the tags it was to add are not there —
+    they changed since they were read (not under the row lock) — add_tags reads them again and
+    merges."""
     set_committed_value(conversation, "bot_handling", False)
     set_committed_value(conversation, "queued_at", params["queued_at"])
     set_committed_value(conversation, "language", params["language"])
     if tagged:
         set_committed_value(conversation, "tags", params["new"])
         set_committed_value(conversation, "updated_at", updated_at)
-    return tagged or not params["tagging"]
+    elif params["tagging"]:
+        await add_tags(
+            session,
+            workspace_id=conversation.workspace_id,
+            conversation_id=conversation.id,
+            tags=[tag for tag in params["new"] if tag not in params["cur"]],
+            actor_type=params["actor_type"],
+            conversation=conversation,
+        )
 
 
 async def queue_for_people(session: AsyncSession, **handoff: Any) -> Conversation:
@@ -191,13 +201,5 @@ async def queue_for_people(session: AsyncSession, **handoff: Any) -> Conversatio
     conversation = handoff["conversation"]
     statement, params = queue_statement(**handoff)
     row = (await session.execute(statement, params)).one()
-    if not apply_queued(conversation, params, row.updated_at, row.tagged):
-        await add_tags(
-            session,
-            workspace_id=conversation.workspace_id,
-            conversation_id=conversation.id,
-            tags=handoff["tags"],
-            actor_type=handoff.get("actor_type", "bot"),
-            conversation=conversation,
-        )
+    await apply_queued(session, conversation, params, row.updated_at, row.tagged)
     return conversation
