@@ -31,6 +31,10 @@ from sodam.bot import rules
         "책임자분 연결해 주세요",
         "is there a real person here?",
         "Are there any humans around?",
+        "can i call someone",
+        "i need a human",
+        "stop the bot and get me support staff",
+        "no more bot please",
     ],
 )
 def test_asks_for_a_person(text):
@@ -54,6 +58,11 @@ def test_asks_for_a_person(text):
         "전화 상담 가능한가요?",
         "직접 수령하고 싶어요",
         "운영자 모집 공고 있나요?",
+        "Can I call customer service on weekends?",
+        "I need a new phone",
+        "get me a refund",
+        "is this a bot?",
+        "how do i add someone to my team",
     ],
 )
 def test_questions_are_not_requests_for_a_person(text):

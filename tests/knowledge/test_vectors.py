@@ -142,3 +142,80 @@ async def test_an_off_topic_question_that_shares_a_word_is_handed_off(make_works
         result = await knowledge.search(session, workspace_id=workspace_id, query=question, locale="ko")
     assert result.confidence.mode == "fused"
     assert result.decision == "handoff"
+
+
+# An English help center (more than five articles: the decision reads z-scores among them).
+ARTICLES_EN = [
+    (
+        "How long does shipping take?",
+        "Orders placed before 2 pm ship the same business day. Standard delivery takes 3 to 5 business"
+        " days; express takes 1 to 2.",
+    ),
+    (
+        "Changing your delivery address",
+        "You can change the address of an order until it ships: go to Account > Orders, choose the"
+        " order and select Edit address. Once the order has shipped, contact the carrier.",
+    ),
+    (
+        "When will I get my refund?",
+        "Refunds go back to the original payment method within 5 business days after we receive your return.",
+    ),
+    (
+        "Resetting your password",
+        "On the sign-in page choose Forgot password and we will email you a reset link that works for 30 minutes.",
+    ),
+    (
+        "Changing your plan",
+        "Upgrade or downgrade your subscription any time in Settings > Billing. Upgrades start at once;"
+        " downgrades at the next billing date.",
+    ),
+    (
+        "Using a promo code",
+        "Enter your promo code at checkout before you pay. One code per order; codes cannot be added"
+        " after the order is placed.",
+    ),
+]
+
+
+async def _kb_en(make_workspace) -> tuple[int, dict[str, int]]:
+    ws = await make_workspace()
+    ids = {}
+    async with session_scope() as session:
+        for title, body in ARTICLES_EN:
+            article = await knowledge.create_article(
+                session, workspace_id=ws.workspace_id, title=title, body=body, locale="en", status="published"
+            )
+            ids[title] = article.id
+    await embedding.embed_articles(ws.workspace_id)
+    index.registry.forget(ws.workspace_id)
+    return ws.workspace_id, ids
+
+
+@pytest.mark.parametrize(
+    ("question", "title"),
+    [
+        # customers' words for the help center's ("new apartment" → address, "coupons" → promo code)
+        ("moving next week and need the box to go to my new apartment instead", "Changing your delivery address"),
+        ("can i use 2 coupons at once", "Using a promo code"),
+        ("i want my money back", "When will I get my refund?"),
+        ("forgot my pw", "Resetting your password"),
+    ],
+)
+async def test_english_customers_words_are_answered(make_workspace, question, title):
+    workspace_id, ids = await _kb_en(make_workspace)
+    async with session_scope() as session:
+        result = await knowledge.search(session, workspace_id=workspace_id, query=question, locale="en")
+    assert result.confidence.mode == "fused"
+    assert result.hits[0].article_id == ids[title]
+    assert result.decision == "answer"
+
+
+@pytest.mark.parametrize(
+    "question", ["how do i change a flat tire", "are you hiring", "does it connect to google calendar"]
+)
+async def test_an_english_off_topic_question_that_shares_a_word_is_handed_off(make_workspace, question):
+    workspace_id, _ = await _kb_en(make_workspace)
+    async with session_scope() as session:
+        result = await knowledge.search(session, workspace_id=workspace_id, query=question, locale="en")
+    assert result.confidence.mode == "fused"
+    assert result.decision == "handoff"

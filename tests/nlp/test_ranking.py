@@ -236,10 +236,8 @@ def test_missing_is_the_share_of_the_asked_words_an_article_lacks():
     assert idx._missing("환불 돼요?")(slot["refund"]) == {"missing": 0.0}
     # generic words and adverbs only: nothing asked, nothing missing
     assert idx._missing("언제 돼요?")(slot["refund"]) == {"missing": 0.0}
-    # another script: the neutral value (the decision was fitted on Korean)
-    from sodam.nlp.fusion import MISSING_NEUTRAL
-
-    assert idx._missing("can I sell my course")(slot["lecture"]) == {"missing": MISSING_NEUTRAL}
+    # English: its words but the frame words ("can", "my"); none of them is in a Korean article
+    assert idx._missing("can I sell my course")(slot["lecture"]) == {"missing": 1.0}
     # document frequencies follow updates and removals
     before = idx._missing("지원 강사")(slot["teacher"])["missing"]
     idx.remove("refund")

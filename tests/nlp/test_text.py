@@ -123,3 +123,28 @@ def test_topic_words_leave_a_questions_frame_out():
     ]
     # Korean: the decision's own asked words
     assert topic_words("제 강의도 올려서 팔 수 있나요") == asked_words("제 강의도 올려서 팔 수 있나요")
+
+
+def test_customer_query_spells_out_english_chat_words_and_adds_help_center_words():
+    from sodam.nlp.text import customer_query
+
+    # chat spellings are replaced, whole words only ("sub", "rn" inside words stay)
+    assert customer_query("pls help, cant get into my acct rn") == (
+        "please help, can't get into my account right now login"
+    )
+    assert customer_query("wat is ur policy on subs") == "what is your policy on subs"
+    assert customer_query("burnt the urn") == "burnt the urn"
+    # the lexicon's words come after the question, never instead of it, and only once
+    assert customer_query("i want my money back") == "i want my money back refund"
+    assert customer_query("my money back, i want a refund") == "my money back, i want a refund"
+    assert customer_query("moving next week, new apartment") == "moving next week, new apartment address"
+    assert customer_query("got someone elses towels, not what i ordered") == (
+        "got someone elses towels, not what i ordered wrong item"
+    )
+    # without expand: what was asked, spelled out, no added words — the expanded one's first words
+    asked = customer_query("the lamp is broken pls", expand=False)
+    assert asked == "the lamp is broken please"
+    assert customer_query("the lamp is broken pls").startswith(asked + " ")
+    # unrelated English questions get nothing added
+    assert customer_query("how do i change a flat tire") == "how do i change a flat tire"
+    assert customer_query("moving to another app") == "moving to another app"

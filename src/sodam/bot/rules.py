@@ -23,6 +23,10 @@ _HUMAN_EN = re.compile(
     r"|\b(human|real person|live agent|customer service|representative)\b\s*(please|pls)?$"
     r"|^(agent|human|operator)\b"
     r"|\b(is|are) (there|anyone|anybody)\b.*\b(real (person|people)|humans?(?![-\w])|live agents?)"
+    r"|\b(call|phone|ring)\b (someone|somebody|a (person|human|real person)|an agent)\b"
+    r"|\b(need|want) (a|an|to see a|to get a) (human|real person|live agent|agent)\b"
+    r"|\bget me (a |an |some )?(human|person|real person|agent|someone|somebody|support|staff)\b"
+    r"|\b(stop|enough with|no more) (the |this |a |your )?(bot|robot|chatbot)\b"
 )
 _GREETING_KO = re.compile(r"^(안녕하세요|안녕하십니까|안녕|하이|헬로|반갑습니다|여보세요|저기요)[.!?~ ]*$")
 _GREETING_EN = re.compile(r"^(hi|hello|hey|good (morning|afternoon|evening)|yo)( there)?[.!? ]*$")

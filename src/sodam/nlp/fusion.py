@@ -50,9 +50,6 @@ DECISION_WEIGHTS: dict[str, float] = {
     "missing": -1.2371,
 }
 DECISION_BIAS = -22.0281
-# The decision's "missing" feature for a question in another script (no Hangul: its words are not
-# read): about where a right top article stands on dev (mean 0.45, median 0.52).
-MISSING_NEUTRAL = 0.5
 
 
 def mean_filled(x: np.ndarray, present: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sodam.nlp.dense import DenseUnits, shortlist_similarities
-from sodam.nlp.fusion import MISSING_NEUTRAL, fuse
+from sodam.nlp.fusion import fuse
 from sodam.nlp.hits import NO_CONFIDENCE as NO_CONFIDENCE
 from sodam.nlp.hits import Confidence as Confidence
 from sodam.nlp.hits import Document as Document
@@ -40,7 +40,6 @@ from sodam.nlp.hits import SearchResult as SearchResult
 from sodam.nlp.hits import fused_confidence, lexical_confidence
 from sodam.nlp.postings import Postings
 from sodam.nlp.text import (
-    asked_words,
     char_ngrams,
     customer_query,
     english_tokens,
@@ -374,10 +373,8 @@ class LexicalIndex:
         # Exact below dense.APPROX_MIN_ARTICLES articles; above, a shortlist is (and whatever
         # reaches the top k with estimated similarities is made exact and ranked again).
         sims = shortlist_similarities(self._dense, vectors, len(self._docs), total)
+        # the decision's feature, and what the bot reads of a second article after a "no"
         missing = self._missing(asked)
-        # what the bot reads of a second article after a "no" (SearchHit.lacks): in Korean the
-        # decision's own feature; in English, which the decision does not read, the topic words
-        lacking = missing if has_hangul(asked) else self._lacking(topic_words(asked))
         fused = fuse(sims.sims, total, max(k, 2), missing)
         while sims.make_exact(fused.slots):
             fused = fuse(sims.sims, total, max(k, 2), missing)
@@ -387,22 +384,21 @@ class LexicalIndex:
             if self._docs[slot] is not None:
                 # score: the decision's answer probability, never above a better-ranked hit's
                 ceiling = min(ceiling, answer)
-                lacks = lacking(slot)["missing"]
+                lacks = missing(slot)["missing"]
                 hits.append(self._hit(slot, total, per_field, 0.0, dense, score=ceiling, lacks=lacks))
         return SearchResult(hits[:k], fused_confidence(hits, fused.fused))
 
     def _missing(self, asked: str) -> Callable[[int], dict[str, float]]:
-        """slot -> {"missing": the idf-weighted share of the asked question's nouns, verbs and
-        adjectives (text.asked_words) that the document does not hold} — a question that uses the
-        business's words but asks for something no article has ("제 강의도 올려서 팔 수 있나요")
-        leaves its own words out of the best article. A word is held when the document has it as
-        a word term, or has it inside its text (a 2–3 syllable word as one of its character
-        n-grams, a longer one as all its 3-grams in one unit); idf over the documents (a word in
-        no document: the highest); no such word: 0. A question in another script (no Hangul) reads
-        MISSING_NEUTRAL."""
-        if not has_hangul(asked) and english_tokens(asked):
-            return lambda slot: {"missing": MISSING_NEUTRAL}
-        return self._lacking(asked_words(asked))
+        """slot -> {"missing": the idf-weighted share of the asked question's own words that the
+        document does not hold} — a question that uses the business's words but asks for
+        something no article has ("제 강의도 올려서 팔 수 있나요", "how do i change a flat tire")
+        leaves its own words out of the best article. The words: a Korean question's nouns,
+        verbs and adjectives (text.asked_words), another's English words but the frame words
+        (text.topic_words; measured on the English dev set, bench/README.md "Session 20"). A
+        word is held when the document has it as a word term, or has it inside its text (a 2–3
+        syllable word as one of its character n-grams, a longer one as all its 3-grams in one
+        unit); idf over the documents (a word in no document: the highest); no such word: 0."""
+        return self._lacking(topic_words(asked))
 
     def _lacking(self, words: list[str]) -> Callable[[int], dict[str, float]]:
         """slot -> {"missing": the idf-weighted share of `words` the document does not hold}."""

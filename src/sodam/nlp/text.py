@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from sodam.nlp.customer_words import lexicon_terms
+from sodam.nlp.customer_words_en import english_customer_query
 
 __all__ = [
     "HANGUL_RE",
@@ -209,6 +210,9 @@ def _space_runs(text: str) -> str:
     return _UNSPACED.sub(lambda m: kiwi.space(m.group(0)), text)
 
 
+ENGLISH_CUSTOMER_WORDS = True  # a bench may switch them off to compare
+
+
 def customer_query(text: str, *, expand: bool = True) -> str:
     """A customer's question in help-center spelling (normalize(), chat endings and clipped
     words spelled out, long unspaced runs spaced): "비번 바꾸고 싶어여 ㅠㅠ" -> "비밀번호 바꾸고
@@ -217,7 +221,7 @@ def customer_query(text: str, *, expand: bool = True) -> str:
     without, the result is the expanded one's first words."""
     text = normalize(text)
     if not has_hangul(text):
-        return text
+        return english_customer_query(text, expand=expand) if ENGLISH_CUSTOMER_WORDS else text
     for pattern, replacement in _CHAT_ENDINGS:
         text = pattern.sub(replacement, text)
     text = _CLIPPED_RE.sub(lambda m: _CLIPPED_WORDS[m.group(0)], text)
