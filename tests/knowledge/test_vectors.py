@@ -195,7 +195,10 @@ async def _kb_en(make_workspace) -> tuple[int, dict[str, int]]:
     ("question", "title"),
     [
         # customers' words for the help center's ("new apartment" → address, "coupons" → promo code)
-        ("moving next week and need the box to go to my new apartment instead", "Changing your delivery address"),
+        (
+            "moving next week and need the box to go to my new apartment instead",
+            "Changing your delivery address",
+        ),
         ("can i use 2 coupons at once", "Using a promo code"),
         ("i want my money back", "When will I get my refund?"),
         ("forgot my pw", "Resetting your password"),
