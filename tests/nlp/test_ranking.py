@@ -193,12 +193,12 @@ def test_alternate_question_paraphrase_answers(index):
 def test_fused_bm25_reads_a_word_split_by_a_stray_space():
     import numpy as np
 
-    from sodam.nlp.ranking import _joined_word_terms, analyze
+    from sodam.nlp.terms import analyze, joined_word_terms
 
     query = "결 제 했는데 취소 되나요"
-    extra = _joined_word_terms(query, analyze(query))
+    extra = joined_word_terms(query, analyze(query))
     assert "w:결제" in extra
-    assert _joined_word_terms("결제", analyze("결제")) == []
+    assert joined_word_terms("결제", analyze("결제")) == []
     # only when the ranking is the fused one: the lexical decision reads the query as typed
     from sodam.nlp.ranking import Document, LexicalIndex
 
@@ -363,3 +363,23 @@ def test_a_fused_hit_says_how_much_of_the_questions_topic_it_lacks():
     assert 0.0 < ko_lacks["wrap"] < ko_lacks["ship"] == 1.0  # 비용 is in no article
     # lexical ranking: not computed
     assert all(h.lacks == 0.0 for h in idx.query("reset link", 2).hits)
+
+
+def test_a_question_is_prepared_once_until_the_vocabulary_grows(monkeypatch):
+    """The bot prepares a question when it starts encoding it and again when it ranks it: the
+    second time is the first one's answer, until an article brings new words (typo fixes
+    read the vocabulary)."""
+    from sodam.nlp import ranking
+
+    calls = []
+    real = ranking.customer_query
+    monkeypatch.setattr(ranking, "customer_query", lambda text, **kw: calls.append(text) or real(text, **kw))
+    idx = LexicalIndex()
+    idx.add(Document("refund", "환불 규정", "수강 시작 후 7일 이내에는 전액 환불됩니다."))
+    first = idx.customer_question("환볼 언제 돼요")
+    assert first[0].startswith("환불")  # the base's own word, typo fixed
+    assert idx.customer_question("환볼 언제 돼요") == first
+    assert len(calls) == 2  # one preparation: with and without the expansions
+    idx.add(Document("exchange", "교환 신청", "마이페이지에서 교환을 신청하실 수 있습니다."))
+    assert idx.customer_question("환볼 언제 돼요") == first
+    assert len(calls) == 4  # prepared again against the grown vocabulary

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,48 +39,19 @@ from sodam.nlp.hits import SearchHit as SearchHit
 from sodam.nlp.hits import SearchResult as SearchResult
 from sodam.nlp.hits import fused_confidence, lexical_confidence
 from sodam.nlp.postings import Postings
+from sodam.nlp.terms import CHAR, WORD, analyze, analyze_batch, joined_word_terms
 from sodam.nlp.text import (
-    char_ngrams,
     customer_query,
-    english_tokens,
-    has_hangul,
-    morphemes_batch,
-    normalize,
-    tokens,
     topic_words,
 )
 from sodam.nlp.typos import TypoFixer
 
 __all__ = ["Confidence", "Document", "LexicalIndex", "SearchHit", "SearchResult", "analyze"]
 
-WORD, CHAR = "w:", "c:"
+RECENT_QUESTIONS = 64  # customer_question's answers kept (a question is prepared twice per search)
 # add_many of at least this many documents builds each field's postings in one compaction
 # (a base's first load: 3.5 s of a 10,000-article build went to filling the delta).
 BULK_DOCS = 512
-
-
-def analyze(text: str, n_min: int = 2, n_max: int = 4) -> list[str]:
-    """The terms of a text: word/morpheme terms and character n-gram terms, prefixed apart."""
-    norm = normalize(text)
-    return [WORD + t for t in tokens(norm, normalized=True)] + [
-        CHAR + g for g in char_ngrams(norm, n_min, n_max, normalized=True)
-    ]
-
-
-def analyze_batch(texts: Sequence[str], n_min: int = 2, n_max: int = 4) -> list[list[str]]:
-    """analyze() over many texts, Korean ones through Kiwi's multi-threaded batch."""
-    norms = [normalize(t) for t in texts]
-    ko = [i for i, t in enumerate(norms) if has_hangul(t)]
-    words: list[list[str]] = [[] for _ in norms]
-    for i, toks in zip(ko, morphemes_batch([norms[i] for i in ko], normalized=True), strict=True):
-        words[i] = toks
-    out = []
-    for i, norm in enumerate(norms):
-        toks = words[i] if has_hangul(norm) else english_tokens(norm, normalized=True)
-        out.append(
-            [WORD + t for t in toks] + [CHAR + g for g in char_ngrams(norm, n_min, n_max, normalized=True)]
-        )
-    return out
 
 
 @dataclass
@@ -127,6 +98,9 @@ class LexicalIndex:
         # is found at once instead of losing to the others' dense scores.
         self._without_vectors: set[int] = set()
         self._typos: tuple[int, TypoFixer] | None = None
+        # customer_question's last answers, by (vocabulary size, text): the bot prepares a
+        # question when it starts encoding it and again when it ranks it (knowledge.index)
+        self._questions: OrderedDict[tuple[int, str], tuple[str, str]] = OrderedDict()
 
     # -- maintenance -------------------------------------------------------------
     def __len__(self) -> int:
@@ -251,9 +225,19 @@ class LexicalIndex:
         customer-word expansions (text.customer_query) and this index's typos fixed; what the
         customer asked: the same without the expansions, which the decision reads for the words no
         article holds — the expansions are the base's own words by design)."""
+        key = (len(self._vocab), text)
+        with self._lock:
+            if key in self._questions:
+                self._questions.move_to_end(key)
+                return self._questions[key]
         query = self.fix_typos(customer_query(text))
         n_words = len(customer_query(text, expand=False).split(" "))
-        return query, " ".join(query.split(" ")[:n_words])
+        prepared = query, " ".join(query.split(" ")[:n_words])
+        with self._lock:
+            self._questions[key] = prepared
+            while len(self._questions) > RECENT_QUESTIONS:
+                self._questions.popitem(last=False)
+        return prepared
 
     def fix_typos(self, query: str) -> str:
         """The query with customers' typos of this index's own words corrected (nlp.typos);
@@ -315,7 +299,7 @@ class LexicalIndex:
             terms = analyze(query, *self.ngram_range)
             # fused ranking only: the lexical decision (two-way match, BM25 margin) reads the query as typed
             fused = vectors is not None and self.has_vectors
-            qterms = self._query_terms(query, terms + _joined_word_terms(query, terms) if fused else terms)
+            qterms = self._query_terms(query, terms + joined_word_terms(query, terms) if fused else terms)
             if not qterms and callable(vectors):
                 vectors = vectors()
             if not qterms and not self._dense_for(vectors):
@@ -484,17 +468,6 @@ class LexicalIndex:
 
     def _alive_slots(self) -> np.ndarray:
         return np.array([d is not None for d in self._docs], dtype=bool)
-
-
-def _joined_word_terms(query: str, terms: list[str]) -> list[str]:
-    """The word terms of the query typed without its spaces that its own analysis lacks: a space
-    inside a word ("결 제 했는데", "며 칠이면") breaks its morpheme, and Kiwi segments unspaced
-    text itself. Added to what BM25 ranks on (not to the two-way match)."""
-    if " " not in query or not has_hangul(query):
-        return []
-    have = set(terms)
-    joined = normalize(query).replace(" ", "")
-    return [WORD + t for t in dict.fromkeys(tokens(joined, normalized=True)) if WORD + t not in have]
 
 
 def _top(scores: np.ndarray, k: int) -> list[int]:
