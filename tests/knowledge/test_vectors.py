@@ -74,16 +74,17 @@ async def test_a_binary_array_is_read_as_it_was_stored(db):
                 vectors.from_array_send(await sent(bad))
 
 
-async def _kb(make_workspace) -> tuple[int, dict[str, int]]:
-    ws = await make_workspace()
+async def _kb(make_workspace, articles=ARTICLES, locale: str = "ko") -> tuple[int, dict[str, int]]:
+    ws_id = (await make_workspace()).workspace_id
     ids = {}
     async with session_scope() as session:
-        for title, body in ARTICLES:
+        for title, body in articles:
+            published = {"locale": locale, "status": "published"}
             article = await knowledge.create_article(
-                session, workspace_id=ws.workspace_id, title=title, body=body, locale="ko", status="published"
+                session, workspace_id=ws_id, title=title, body=body, **published
             )
             ids[title] = article.id
-    return ws.workspace_id, ids
+    return ws_id, ids
 
 
 async def test_the_embedding_job_stores_each_unit_once_and_the_index_uses_the_vectors(make_workspace):
@@ -178,17 +179,10 @@ ARTICLES_EN = [
 
 
 async def _kb_en(make_workspace) -> tuple[int, dict[str, int]]:
-    ws = await make_workspace()
-    ids = {}
-    async with session_scope() as session:
-        for title, body in ARTICLES_EN:
-            article = await knowledge.create_article(
-                session, workspace_id=ws.workspace_id, title=title, body=body, locale="en", status="published"
-            )
-            ids[title] = article.id
-    await embedding.embed_articles(ws.workspace_id)
-    index.registry.forget(ws.workspace_id)
-    return ws.workspace_id, ids
+    workspace_id, ids = await _kb(make_workspace, ARTICLES_EN, "en")
+    await embedding.embed_articles(workspace_id)
+    index.registry.forget(workspace_id)
+    return workspace_id, ids
 
 
 @pytest.mark.parametrize(
