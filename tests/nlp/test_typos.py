@@ -47,3 +47,27 @@ def test_the_index_corrects_with_its_own_vocabulary_and_follows_new_articles():
     idx.add_many([Document("2", "회원 탈퇴는 어떻게 하나요?", "마이페이지에서 회원 탈퇴를 누르세요.")])
     assert idx.fix_typos("탈뢰 어디서해요") == "탈퇴 어디서해요"
     assert idx.query(idx.fix_typos("탈뢰 어디서해요"), 1).hits[0].doc_id == "2"
+
+
+def test_english_typos_of_the_bases_words_are_corrected_and_short_or_known_words_stay():
+    from sodam.nlp.text import stem
+
+    fixer = TypoFixer([stem(w) for w in ("receive", "download", "password", "delivered", "plan", "planet")])
+    # a letter added, dropped, changed or two neighbours swapped: the base's word, as it spells it
+    assert fixer.fix("how do i downlaod all my notes") == "how do i download all my notes"
+    assert fixer.fix("forgot my pasword, pls help") == "forgot my password, pls help"
+    assert fixer.fix("recieved the wrong one") == f"{stem('receive')} the wrong one"
+    assert fixer.fix("delivred but not here") == f"{stem('delivered')} but not here"
+    # the base's own words, short words ("plane" is not a typo of "plan") and far words stay
+    assert fixer.fix("received it, can i use it on a plane") == "received it, can i use it on a plane"
+    assert fixer.fix("refnd pls") == "refnd pls"
+    assert fixer.fix("how do i change a flat tire") == "how do i change a flat tire"
+    # two of the base's words one edit away: ambiguous, left alone
+    assert TypoFixer(["planet"]).fix("planeg") == "planet"
+    assert TypoFixer(["planet", "planed"]).fix("planeg") == "planeg"
+
+
+def test_the_index_corrects_english_typos_with_its_own_vocabulary():
+    idx = LexicalIndex()
+    idx.add(Document("export", "Exporting your notes", "Download all your notes as Markdown from Settings."))
+    assert idx.customer_question("how do i downlaod my notes")[0] == "how do i download my notes"

@@ -10,6 +10,13 @@ A word is corrected only when all of these hold, so real words are left alone ("
 
 The candidates are the index's Hangul terms (its vocabulary, 2–4 syllables), looked up through
 one-jamo-wildcard keys, so a query costs a few dictionary probes and one Kiwi call per odd word.
+
+English words ("recieve", "downlaod", "pasword") have no tagger to call them odd: a word is
+corrected when its stem (nlp.text.stem) is at least EN_MIN_LETTERS letters, is not a word of the
+knowledge base, and exactly one word of the knowledge base is one edit away (a letter added,
+dropped, changed or two neighbours swapped), found through single-deletion keys. It is replaced by
+that word as the index spells it (its stem: "recieve" -> "receiv"), which is what the ranking reads.
+Short words are left alone: "plane" is not a typo of "plan".
 """
 
 from __future__ import annotations
@@ -17,11 +24,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sodam.nlp.text import get_kiwi
+from sodam.nlp.text import get_kiwi, stem
 
 UNKNOWN_NOUN_SCORE = -18.0
 MIN_SYLLABLES, MAX_SYLLABLES = 2, 4
 _HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
+EN_MIN_LETTERS = 6
+_LATIN_WORD = re.compile(r"(?<![\w'])[a-z]+(?![\w'])")
 _LEADS, _VOWELS, _TAILS = 19, 21, 28
 
 
@@ -53,7 +62,14 @@ class TypoFixer:
         self.words: set[str] = set()
         # one-jamo-wildcard key -> the one word with it (or _MANY): only uniqueness matters
         self._by_key: dict[str, str] = {}
+        self.english: set[str] = set()
+        self._by_deletion: dict[str, str] = {}  # an English word or one of its single deletions -> it
         for word in words:
+            if len(word) >= EN_MIN_LETTERS - 1 and word.isascii() and word.isalpha():
+                self.english.add(word)
+                for key in {word} | _deletions(word):
+                    self._by_deletion[key] = word if self._by_deletion.get(key, word) == word else _MANY
+                continue
             if MIN_SYLLABLES <= len(word) <= MAX_SYLLABLES and _HANGUL_WORD.fullmatch(word):
                 if word in self.words:
                     continue
@@ -65,8 +81,20 @@ class TypoFixer:
         found = {self._by_key[key] for key in _keys(prefix) if key in self._by_key}
         return next(iter(found)) if len(found) == 1 and _MANY not in found else None
 
+    def _english(self, word: str) -> str:
+        w = stem(word)
+        if len(w) < EN_MIN_LETTERS or w in self.english:
+            return word
+        found = {self._by_deletion[k] for k in {w} | _deletions(w) if k in self._by_deletion}
+        if len(found) != 1 or _MANY in found:
+            return word
+        right = next(iter(found))
+        return right if _one_edit(w, right) else word
+
     def fix(self, text: str) -> str:
         """The text with each odd word's typo of a knowledge-base word replaced by that word."""
+        if self.english and _LATIN_WORD.search(text):
+            text = _LATIN_WORD.sub(lambda m: self._english(m.group(0)), text)
         if not self.words:
             return text
         words = text.split(" ")
@@ -94,3 +122,21 @@ def _odd(word: str, *, whole: bool = False) -> bool:
         return True
     unknown = [t.tag in ("NNG", "NNP") and t.score < UNKNOWN_NOUN_SCORE for t in tokens]
     return (len(tokens) == 1 and unknown[0]) if whole else any(unknown)
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """a and b differ by one letter added, dropped or changed, or two neighbours swapped."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) < len(b):
+        return a[i:] == b[i + 1 :]
+    return a[i + 1 :] == b[i + 1 :] or (a[i + 2 :] == b[i + 2 :] and a[i : i + 2] == b[i : i + 2][::-1])
