@@ -218,7 +218,9 @@ def customer_query(text: str, *, expand: bool = True) -> str:
     words spelled out, long unspaced runs spaced): "비번 바꾸고 싶어여 ㅠㅠ" -> "비밀번호 바꾸고
     싶어요", "배송기간얼마나걸려요" -> "배송 기간 얼마나 걸려요". With expand, the help-center
     words customers' phrases stand for are added after it ("돈 돌려받을 수 있어요?" + "환불");
-    without, the result is the expanded one's first words."""
+    without, the result is the expanded one's first words. A question without Hangul goes
+    through the English counterpart (nlp.customer_words_en: "cant get into my acct" -> "can't
+    get into my account" + "login")."""
     text = normalize(text)
     if not has_hangul(text):
         return english_customer_query(text, expand=expand) if ENGLISH_CUSTOMER_WORDS else text
