@@ -1,0 +1,42 @@
+"""A newcomer's first hour with the bot (third walk), what it found broken in Chromium: a contact
+name longer than the conversation list's row (a lead-capture reply stored as the name, or a long
+name from the pre-chat form or the API) pushed the row past the list and hid its waiting time."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from tests.e2e.test_first_hour_browser import sign_in
+from tests.test_console_helpers import seed_conversation
+
+pytestmark = pytest.mark.browser
+
+LONG_NAME = "김" * 120
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_a_long_contact_name_stays_on_its_row_and_keeps_the_waiting_time(
+    live_server, make_workspace, new_context, width
+):
+    ws = await make_workspace()
+    await seed_conversation(ws, name=LONG_NAME, text="배송 언제와여??")
+    page = await (await new_context(viewport={"width": width, "height": 844})).new_page()
+    await sign_in(page, live_server, ws)
+    await page.goto(f"{live_server.url}/console?view=all&status=open")
+    row = page.locator("#conversation-list .conv-row").first
+    await expect(row.locator(".row-name")).to_contain_text(LONG_NAME)
+    wait = row.locator(".row-wait")
+    await expect(wait).to_be_visible()
+    inside = await page.evaluate(
+        """() => {
+          const list = document.querySelector('#conversation-list').getBoundingClientRect();
+          const row = document.querySelector('#conversation-list .conv-row');
+          const wait = row.querySelector('.row-wait').getBoundingClientRect();
+          return {
+            wait: wait.right <= list.right + 0.5 && wait.width > 0,
+            row: row.scrollWidth <= row.clientWidth + 1,
+          };
+        }"""
+    )
+    assert inside == {"wait": True, "row": True}, inside
