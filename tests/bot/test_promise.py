@@ -118,3 +118,17 @@ async def test_without_its_own_hours_and_someone_online_the_header_promises_the_
             await session.commit()
         staffed = (await app.get(f"/widget/v1/{ws.inbox_token}/config", params={"locale": "ko"})).json()
     assert staffed["strings"]["reply_time"] == "보통 1분 안에 답변드립니다"
+
+
+def test_an_english_opening_time_names_its_time_zone():
+    """An English customer abroad (the first hour's browser was in UTC, 21:44) read "We're
+    closed now and will reply today at 09:00" — a time already past for them."""
+    from zoneinfo import ZoneInfo
+
+    from sodam.channels.promise import WaitPromise, promise_line
+
+    now = datetime(2026, 12, 6, 21, 44, tzinfo=UTC)
+    opens = datetime(2026, 12, 7, 9, 0, tzinfo=ZoneInfo("Asia/Seoul"))
+    closed = WaitPromise(False, None, opens)
+    assert promise_line(closed, now, "en") == "We're closed now and will reply today at 09:00 KST"
+    assert promise_line(closed, now, "ko") == "지금은 운영 시간이 아니어서 오늘 09:00부터 답변드립니다"

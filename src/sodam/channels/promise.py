@@ -80,7 +80,11 @@ async def wait_promise(
 
 
 def when_text(opening: datetime, now: datetime, language: str) -> str:
-    """ "오늘 09:00", "내일 09:00", "12월 3일 09:00" / "today at 09:00", …"""
+    """ "오늘 09:00", "내일 09:00", "12월 3일 09:00" / "today at 09:00 KST", …
+
+    In English with the time zone's name: an English-speaking customer is often elsewhere, and
+    at 9:44 PM in London "We're closed now and will reply today at 09:00" read as a time already
+    past (it was 09:00 in Seoul, 16 minutes later)."""
     local_now = now.astimezone(opening.tzinfo)
     days = (opening.date() - local_now.date()).days
     hhmm = opening.strftime("%H:%M")
@@ -88,7 +92,8 @@ def when_text(opening: datetime, now: datetime, language: str) -> str:
         day = {0: "오늘", 1: "내일", 2: "모레"}.get(days, f"{opening.month}월 {opening.day}일")
         return f"{day} {hhmm}"
     day = {0: "today", 1: "tomorrow"}.get(days, opening.strftime("%b %d"))
-    return f"{day} at {hhmm}"
+    zone = opening.strftime("%Z")
+    return f"{day} at {hhmm} {zone}" if zone else f"{day} at {hhmm}"
 
 
 def promise_line(promise: WaitPromise, now: datetime, language: str) -> str:
