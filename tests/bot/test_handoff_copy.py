@@ -111,6 +111,20 @@ async def test_a_long_message_typed_for_the_name_is_not_stored_as_the_name(chat)
     assert contact.name is None
 
 
+@pytest.mark.parametrize(
+    ("ask", "now_words"),
+    [("상담원 연결해 주세요", ["바로", "지금 바로"]), ("talk to a human", [" now.", "right away"])],
+)
+async def test_a_request_for_a_person_while_closed_promises_no_immediacy(chat, ask, now_words):
+    """The first hour at 06:45 in Seoul: "상담원에게 바로 연결해 드릴게요. 지금은 운영 시간이
+    아니어서 오늘 09:00부터 답변드립니다." — "right away", then two hours later."""
+    c = await chat(name="정유진", email="yujin@example.com", lead_capture="off")
+    assert await c.say(ask, now=CLOSED) == "handed_off"
+    text = await _handoff_text(c)
+    assert "09:00" in text, text
+    assert not any(word in text for word in now_words), text
+
+
 async def test_the_note_names_the_language_and_the_article_in_words(chat):
     """ "언어: 영어", not "언어: en"; an article outside any category is named by its title, not
     "의도: article:6": the note is for the team, in the workspace's language."""
