@@ -132,3 +132,17 @@ def test_an_english_opening_time_names_its_time_zone():
     closed = WaitPromise(False, None, opens)
     assert promise_line(closed, now, "en") == "We're closed now and will reply today at 09:00 KST"
     assert promise_line(closed, now, "ko") == "지금은 운영 시간이 아니어서 오늘 09:00부터 답변드립니다"
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+@pytest.mark.parametrize("minutes", [1, 7])
+def test_the_bot_s_open_wait_is_the_header_s_sentence(language, minutes):
+    """The first hour, English, an agent online: the header said "We usually reply within 1 min"
+    and the bot's handoff "We usually reply within 1 minutes." — the same figure in other words
+    (and a plural for one)."""
+    from sodam.channels.promise import WaitPromise, promise_line
+    from sodam.core.i18n import gettext
+
+    now = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+    header = promise_line(WaitPromise(True, minutes, None), now, language)
+    assert gettext(language, "bot.eta_open", minutes=minutes) == header + "."
