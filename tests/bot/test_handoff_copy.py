@@ -81,6 +81,50 @@ async def test_feedback_typed_for_the_name_is_not_the_customer_s_name(
     assert contact.name == real_name
 
 
+# What a newcomer typed at "성함을 알려 주시겠어요?" in the widget: the bot stored it (cut to
+# 200 characters) as the customer's name and its handoff began "배송 가가가…님, ".
+LONG_MESSAGE = "배송 " + "가" * 5000
+
+
+@pytest.mark.parametrize(
+    "reply", [LONG_MESSAGE, "주문한 신발이 아직 안 왔어요\n주문번호는 12345입니다", "x" * 61]
+)
+def test_a_message_longer_than_a_name_is_not_a_name(reply):
+    from sodam.bot.handoff import not_a_name
+
+    assert not_a_name(reply)
+
+
+def test_a_long_name_is_still_a_name():
+    from sodam.bot.handoff import not_a_name
+
+    assert not not_a_name("Maria del Carmen Fernández de la Cruz")
+
+
+async def test_a_long_message_typed_for_the_name_is_not_stored_as_the_name(chat):
+    c = await chat()
+    assert await c.say("상담원 연결해 주세요", now=CLOSED) == "collecting_lead"
+    assert await c.say(LONG_MESSAGE, now=CLOSED) == "lead_invalid"
+    assert "성함" in (await c.bot_messages())[-1].content
+    async with session_scope() as session:
+        contact = await contacts.get(session, workspace_id=c.ws.workspace_id, contact_id=c.contact_id)
+    assert contact.name is None
+
+
+@pytest.mark.parametrize(
+    ("ask", "now_words"),
+    [("상담원 연결해 주세요", ["바로", "지금 바로"]), ("talk to a human", [" now.", "right away"])],
+)
+async def test_a_request_for_a_person_while_closed_promises_no_immediacy(chat, ask, now_words):
+    """The first hour at 06:45 in Seoul: "상담원에게 바로 연결해 드릴게요. 지금은 운영 시간이
+    아니어서 오늘 09:00부터 답변드립니다." — "right away", then two hours later."""
+    c = await chat(name="정유진", email="yujin@example.com", lead_capture="off")
+    assert await c.say(ask, now=CLOSED) == "handed_off"
+    text = await _handoff_text(c)
+    assert "09:00" in text, text
+    assert not any(word in text for word in now_words), text
+
+
 async def test_the_note_names_the_language_and_the_article_in_words(chat):
     """ "언어: 영어", not "언어: en"; an article outside any category is named by its title, not
     "의도: article:6": the note is for the team, in the workspace's language."""

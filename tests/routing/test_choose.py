@@ -73,6 +73,16 @@ def test_skipped_agents_are_not_offered_the_conversation_again():
     assert pick([slot(1), slot(2, load=2)], skipped={1}) == (2, "exact")
 
 
+def test_a_skipped_agent_is_the_last_resort_after_the_anyone_wait():
+    """The first hour: the only agent closed the console before answering; the conversation
+    went back to the queue with them skipped, and stayed unassigned for good while every newer
+    conversation was assigned to them at once (the bot had told it "number 4 in the queue")."""
+    assert pick([slot(1)], skipped={1}, waited=10) == (None, None)
+    assert pick([slot(1)], skipped={1}, waited=601) == (1, "anyone")
+    assert pick([slot(1), slot(2, load=2)], skipped={1}, waited=601) == (2, "exact")
+    assert pick([slot(1, cap=1, load=1)], skipped={1}, waited=601) == (None, None)
+
+
 def test_round_robin_team_takes_the_longest_idle_even_if_busier():
     a = slot(1, teams={10}, load=2, idle_since=T0 - timedelta(hours=2))
     b = slot(2, teams={10}, load=0, idle_since=T0)

@@ -134,10 +134,24 @@ def _missing_lead(contact, settings, now: datetime, staffed: bool = False) -> li
     return [f for f in LEAD_FIELDS if not getattr(contact, f)] if wants_lead else []
 
 
+# Longer than any name a person gives ("Maria del Carmen Fernández de la Cruz" is 36): a reply
+# this long, or on several lines, is the problem told again, not a name (a 5,000-character
+# message was stored as the contact's name and led the handoff: "배송 가가가…님, …").
+MAX_NAME_CHARS = 60
+
+
 def not_a_name(text: str) -> bool:
     """A reply to "성함을 알려 주시겠어요?" that is plainly something else: feedback on the
-    bot ("그건 도움이 안 됐어요", "no"), a request for a person, or a question."""
-    return rules.is_verdict(text) or rules.wants_human(text) or text.rstrip().endswith("?")
+    bot ("그건 도움이 안 됐어요", "no"), a request for a person, a question, or a message
+    longer than a name (MAX_NAME_CHARS) or on more than one line."""
+    text = text.strip()
+    return (
+        len(text) > MAX_NAME_CHARS
+        or "\n" in text
+        or rules.is_verdict(text)
+        or rules.wants_human(text)
+        or text.endswith("?")
+    )
 
 
 async def _contact(session, conversation, ready: Prepared | None):

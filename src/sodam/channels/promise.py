@@ -28,6 +28,14 @@ _reply_time_cache: dict[int, tuple[float, float | None]] = {}
 # staffed and recent handle times); without it, the inbox's typical reply time stands.
 QueueEstimator = Callable[[AsyncSession, Inbox, int], Awaitable[float | None]]
 queue_estimators: list[QueueEstimator] = []
+# What an estimator returns when agents are online but it cannot say how long (no handle times
+# yet): the inbox is staffed, so no "closed until 09:00" (with the admin online and two places
+# free, the first hour's header said so, and the bot asked for an e-mail "to get back to you").
+STAFFED_NO_ESTIMATE = float("nan")
+
+
+def _staffed_without_figure(estimate: float | None) -> bool:
+    return estimate is not None and math.isnan(estimate)
 
 
 @dataclass(frozen=True)
@@ -61,16 +69,20 @@ async def wait_promise(
     if not hours.is_open(config, now):
         # An inbox that never set its hours is routed whenever someone is online: with agents
         # staffed now, promise their wait, not the default hours' next opening.
+        staffed = False
         if position is not None and not (inbox.settings or {}).get("business_hours"):
             for estimator in queue_estimators:
                 estimate = await estimator(session, inbox, position)
-                if estimate is not None:
+                if _staffed_without_figure(estimate):
+                    staffed = True
+                elif estimate is not None:
                     return WaitPromise(True, max(1, math.ceil(estimate / 60)), None)
-        return WaitPromise(False, None, hours.next_opening(config, now))
-    if position is not None:
+        if not staffed:
+            return WaitPromise(False, None, hours.next_opening(config, now))
+    elif position is not None:
         for estimator in queue_estimators:
             estimate = await estimator(session, inbox, position)
-            if estimate is not None:
+            if estimate is not None and not _staffed_without_figure(estimate):
                 return WaitPromise(True, max(1, math.ceil(estimate / 60)), None)
     seconds = await measured_reply_seconds(session, inbox.id)
     if seconds is not None:
@@ -80,7 +92,11 @@ async def wait_promise(
 
 
 def when_text(opening: datetime, now: datetime, language: str) -> str:
-    """ "오늘 09:00", "내일 09:00", "12월 3일 09:00" / "today at 09:00", …"""
+    """ "오늘 09:00", "내일 09:00", "12월 3일 09:00" / "today at 09:00 KST", …
+
+    In English with the time zone's name: an English-speaking customer is often elsewhere, and
+    at 9:44 PM in London "We're closed now and will reply today at 09:00" read as a time already
+    past (it was 09:00 in Seoul, 16 minutes later)."""
     local_now = now.astimezone(opening.tzinfo)
     days = (opening.date() - local_now.date()).days
     hhmm = opening.strftime("%H:%M")
@@ -88,7 +104,8 @@ def when_text(opening: datetime, now: datetime, language: str) -> str:
         day = {0: "오늘", 1: "내일", 2: "모레"}.get(days, f"{opening.month}월 {opening.day}일")
         return f"{day} {hhmm}"
     day = {0: "today", 1: "tomorrow"}.get(days, opening.strftime("%b %d"))
-    return f"{day} at {hhmm}"
+    zone = opening.strftime("%Z")
+    return f"{day} at {hhmm} {zone}" if zone else f"{day} at {hhmm}"
 
 
 def promise_line(promise: WaitPromise, now: datetime, language: str) -> str:

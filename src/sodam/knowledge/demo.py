@@ -82,11 +82,35 @@ ARTICLES = [
         ["refund please", "I want my money back", "return an item"],
     ),
     (
+        "shipping",
+        "en",
+        "Can I change my delivery address?",
+        "Before your order **ships**, change it yourself in *My orders* > **Change address**.\n\n"
+        "Once it has shipped, send us your order number in the chat and we will ask the courier.",
+        ["change address", "I typed the wrong address", "deliver to another address"],
+    ),
+    (
+        "refunds",
+        "en",
+        "How do I exchange an item?",
+        "Request an **exchange** for another size or colour within 7 days of delivery. "
+        "Return shipping is yours to pay only when you simply changed your mind.",
+        ["exchange for another size", "can I swap the colour", "it doesn't fit"],
+    ),
+    (
         "account",
         "en",
         "I forgot my password",
         "Press **Forgot password** on the sign-in page and we will e-mail you a reset link.",
         ["reset password", "can't log in", "change my password"],
+    ),
+    (
+        "account",
+        "en",
+        "How do I delete my account?",
+        "Go to *My page* > *Account settings* > **Delete account**. Points and coupons cannot be "
+        "restored once the account is deleted.",
+        ["close my account", "delete my data"],
     ),
 ]
 

@@ -130,12 +130,17 @@ def estimate_seconds(position: int, handle_s: float | None, places: int, free: i
     return (position - free) * handle_s / places
 
 
-async def estimated_wait(session: AsyncSession, *, inbox: Inbox, position: int) -> float | None:
+async def estimated_wait(
+    session: AsyncSession, *, inbox: Inbox, position: int, staffed_unknown: float | None = None
+) -> float | None:
+    """The wait at `position` (estimate_seconds); `staffed_unknown` when agents are online but
+    nobody can say how long (no handle times yet), None when nobody is online."""
     handle_s = await handle_seconds(session, inbox_id=inbox.id)
     places, taken = await staffed_places(
         session, workspace_id=inbox.workspace_id, channel=inbox.channel_type.value
     )
-    return estimate_seconds(position, handle_s, places, max(0, places - taken))
+    wait = estimate_seconds(position, handle_s, places, max(0, places - taken))
+    return staffed_unknown if wait is None and places > 0 else wait
 
 
 async def mark_at_risk(session: AsyncSession, *, now: datetime | None = None) -> int:

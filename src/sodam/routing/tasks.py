@@ -129,7 +129,9 @@ async def _console_hook(event: str, workspace_id: int, agent_id: int) -> None:
 async def _estimate(session, inbox, position: int) -> float | None:
     from sodam.routing import queue
 
-    return await queue.estimated_wait(session, inbox=inbox, position=position)
+    return await queue.estimated_wait(
+        session, inbox=inbox, position=position, staffed_unknown=promise.STAFFED_NO_ESTIMATE
+    )
 
 
 if _console_hook not in live.console_hooks:
