@@ -271,6 +271,62 @@ async def test_outside_hours_collects_lead_then_says_when(chat):
     assert (contact.name, contact.email, contact.phone) == ("김하늘", "haneul@example.kr", None)
 
 
+async def test_a_lead_form_nobody_finishes_goes_to_people_after_the_wait(chat):
+    """Asked for a person outside hours, gave a name, then left: the form must not keep the
+    conversation under "봇 응대 중" for good (bot.lead_wait)."""
+    from sqlalchemy import text
+
+    from sodam.bot import handoff, lead_wait
+
+    c = await chat()
+    assert await c.say("상담원 연결해 주세요", now=CLOSED) == "collecting_lead"
+    assert await c.say("김하늘", now=CLOSED) == "lead_next"
+    async with session_scope() as session:
+        jobs = (
+            await session.execute(
+                text(
+                    "SELECT lock, scheduled_at - now() FROM procrastinate_jobs WHERE task_name = :task"
+                    " AND (args->>'conversation_id')::bigint = :conversation"
+                ),
+                {"task": handoff.LEAD_WAIT_TASK, "conversation": c.conversation_id},
+            )
+        ).all()
+    # scheduled once, when the first question was asked, with no lock that would hold up replies
+    assert len(jobs) == 1 and jobs[0][0] is None
+    assert 9 * 60 < jobs[0][1].total_seconds() <= handoff.LEAD_WAIT_S
+    # the customer wrote moments ago: looked at again later, nothing handed off
+    async with session_scope() as session:
+        assert (
+            await lead_wait.finish_abandoned_lead(session, conversation_id=c.conversation_id)
+            == "still_answering"
+        )
+    assert (await c.state()).state == BotState.collecting_lead
+    async with session_scope() as session:  # ... and eleven minutes pass
+        await session.execute(
+            text(
+                "UPDATE messages SET created_at = created_at - interval '11 minutes' WHERE conversation_id = :c"
+            ),
+            {"c": c.conversation_id},
+        )
+    async with session_scope() as session:
+        assert (
+            await lead_wait.finish_abandoned_lead(session, conversation_id=c.conversation_id) == "handed_off"
+        )
+    state = await c.state()
+    assert state.state == BotState.handed_off and state.lead == {"name": "김하늘"}
+    note = [m for m in await c.bot_messages() if m.kind == MessageKind.note][-1]
+    assert "상담원 연결해 주세요" in note.content  # the customer's request, not the name
+    async with session_scope() as session:
+        conv = await conversations.get(
+            session, workspace_id=c.ws.workspace_id, conversation_id=c.conversation_id
+        )
+        assert not conv.bot_handling and conv.queued_at is not None  # in the human queue now
+        # a second run (a retry) does nothing
+        assert (
+            await lead_wait.finish_abandoned_lead(session, conversation_id=c.conversation_id) == "not_waiting"
+        )
+
+
 async def test_assumed_resolution_only_without_a_reply(chat):
     c = await chat()
     await c.say("비밀번호를 잊어버렸어요")

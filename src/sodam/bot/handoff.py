@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from sodam.conversations import tags as conversation_tags
 from sodam.conversations.models import MessageKind
 from sodam.core.i18n import gettext, normalise
 from sodam.db.pipeline import commit_in_one_round_trip
+from sodam.jobs.app import defer_in_tx
 from sodam.knowledge import categories as kb_categories
 from sodam.knowledge.models import KbArticle
 
@@ -138,6 +139,21 @@ def _missing_lead(contact, settings, now: datetime, staffed: bool = False) -> li
 # this long, or on several lines, is the problem told again, not a name (a 5,000-character
 # message was stored as the contact's name and led the handoff: "배송 가가가…님, …").
 MAX_NAME_CHARS = 60
+# A lead form left unanswered this long goes to people with what it has (bot.lead_wait).
+LEAD_WAIT_TASK = "bot.finish_abandoned_lead"
+LEAD_WAIT_S = 10 * 60
+
+
+async def schedule_lead_wait(session, conversation_id: int, *, after_s: float = LEAD_WAIT_S) -> None:
+    """In the caller's transaction. No procrastinate lock: a job waiting for its time with the
+    conversation's lock would hold up the bot's replies; it takes the row lock when it runs."""
+    await defer_in_tx(
+        session,
+        LEAD_WAIT_TASK,
+        {"conversation_id": conversation_id},
+        queue="bot",
+        scheduled_at=datetime.now(UTC) + timedelta(seconds=after_s),
+    )
 
 
 def not_a_name(text: str) -> bool:
@@ -183,6 +199,7 @@ async def hand_off(
         await bot.say(
             bot.t("bot.lead_intro") + " " + bot.t(f"bot.ask_{missing[0]}"), payload={"lead": missing[0]}
         )
+        await schedule_lead_wait(session, conversation.id)
         return "collecting_lead"
     return await complete_handoff(session, bot, state, conversation, inbox, contact, now, ready)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sodam.bot import learning, service
+from sodam.bot import handoff, lead_wait, learning, service
 from sodam.bot.knowledge_source import KnowledgeBaseSource
 from sodam.bot.reply_jobs import REPLY_LOCK, REPLY_TASK
 from sodam.db.session import session_scope
@@ -24,6 +24,13 @@ async def assume_resolved(conversation_id: int, after_seq: int) -> bool:
     """Scheduled after an answer: no reply within the window counts as an assumed resolution."""
     async with session_scope() as session:
         return await service.assume_resolved(session, conversation_id=conversation_id, after_seq=after_seq)
+
+
+@job_app.task(name=handoff.LEAD_WAIT_TASK, queue="bot", retry=3)
+async def finish_abandoned_lead(conversation_id: int) -> str:
+    """A lead form nobody finished: the conversation goes to people with what it has."""
+    async with session_scope() as session:
+        return await lead_wait.finish_abandoned_lead(session, conversation_id=conversation_id)
 
 
 react(
