@@ -6,6 +6,8 @@ card as "claimed_email", a code, in a Korean console."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from playwright.async_api import expect
 
@@ -18,6 +20,13 @@ from tests.test_console_helpers import seed_conversation
 pytestmark = pytest.mark.browser
 
 LONG_NAME = "김" * 120
+SHOTS = os.environ.get("SODAM_FIRST_HOUR3_SHOTS")  # a folder: the screens are saved there to look at
+
+
+async def shot(page, name: str) -> None:
+    if SHOTS:
+        os.makedirs(SHOTS, exist_ok=True)  # noqa: ASYNC230 - a test's screenshot folder
+        await page.screenshot(path=os.path.join(SHOTS, f"{name}.png"))
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -45,6 +54,7 @@ async def test_a_long_contact_name_stays_on_its_row_and_keeps_the_waiting_time(
         }"""
     )
     assert inside == {"wait": True, "row": True}, inside
+    await shot(page, f"long-name-{width}")
 
 
 @pytest.mark.parametrize(
@@ -74,3 +84,4 @@ async def test_an_e_mail_another_contact_holds_is_named_in_the_agent_s_words(
     await expect(shown.locator("dt")).to_have_text([label])
     await expect(shown.locator("dd")).to_have_text(["minji@example.com"])
     await expect(shown).not_to_contain_text("claimed_email")
+    await shot(page, f"claimed-email-{locale}")
