@@ -84,4 +84,10 @@ async def test_an_e_mail_another_contact_holds_is_named_in_the_agent_s_words(
     await expect(shown.locator("dt")).to_have_text([label])
     await expect(shown.locator("dd")).to_have_text(["minji@example.com"])
     await expect(shown).not_to_contain_text("claimed_email")
+    # the value keeps a readable column beside its long label (it was squeezed to one letter a line)
+    value = await shown.locator("dd").bounding_box()
+    assert value["width"] >= 120, value
+    # the timeline counts the messages in the agent's words ("1 messages" before)
+    summary = page.locator(".tl-summary").first
+    await expect(summary).to_contain_text("Messages: 1" if locale == "en" else "메시지 1개")
     await shot(page, f"claimed-email-{locale}")
