@@ -22,6 +22,30 @@ async def client(live_server):
         yield c
 
 
+async def agent_online(ws, *, places: int) -> None:
+    """The workspace's agent online with this many places."""
+    from sodam.routing import service as routing
+    from sodam.routing.models import Availability
+
+    async with session_scope() as session:
+        await routing.update_agent_routing(
+            session,
+            workspace_id=ws.workspace_id,
+            agent_id=ws.agent_id,
+            capacity={"default": places},
+            skills={},
+        )
+        await routing.set_availability(
+            session,
+            workspace_id=ws.workspace_id,
+            agent_id=ws.agent_id,
+            availability=Availability.online,
+            chosen=False,
+            reason="test",
+        )
+        await session.commit()
+
+
 async def _handoff(client, ws, lang: str) -> tuple[str, dict]:
     """Ask for a person in the widget; the server's worker runs the bot, which hands off."""
     text = "상담원 연결해 주세요" if lang == "ko" else "I want to talk to a human"
@@ -83,8 +107,6 @@ async def test_without_its_own_hours_and_someone_online_the_header_promises_the_
     from sodam.app import create_app
     from sodam.channels import hours as channel_hours
     from sodam.config import Settings
-    from sodam.routing import service as routing
-    from sodam.routing.models import Availability
 
     today = DAYS[datetime.now(UTC).astimezone().weekday()]
     other = next(d for d in DAYS if d != today and d != DAYS[(DAYS.index(today) + 1) % 7])
@@ -99,23 +121,7 @@ async def test_without_its_own_hours_and_someone_online_the_header_promises_the_
     async with app:
         nobody = (await app.get(f"/widget/v1/{ws.inbox_token}/config", params={"locale": "ko"})).json()
         assert nobody["strings"]["reply_time"].startswith("지금은 운영 시간이 아니어서")
-        async with session_scope() as session:
-            await routing.update_agent_routing(
-                session,
-                workspace_id=ws.workspace_id,
-                agent_id=ws.agent_id,
-                capacity={"default": 2},
-                skills={},
-            )
-            await routing.set_availability(
-                session,
-                workspace_id=ws.workspace_id,
-                agent_id=ws.agent_id,
-                availability=Availability.online,
-                chosen=False,
-                reason="test",
-            )
-            await session.commit()
+        await agent_online(ws, places=2)
         staffed = (await app.get(f"/widget/v1/{ws.inbox_token}/config", params={"locale": "ko"})).json()
     assert staffed["strings"]["reply_time"] == "보통 1분 안에 답변드립니다"
 
@@ -160,8 +166,6 @@ async def test_an_agent_online_with_no_handle_times_yet_is_not_closed(db, make_w
     from sodam.channels import promise
     from sodam.channels import service as inboxes
     from sodam.config import Settings
-    from sodam.routing import service as routing
-    from sodam.routing.models import Availability
     from tests.test_console_helpers import seed_conversation
 
     today = DAYS[datetime.now(UTC).astimezone().weekday()]
@@ -172,19 +176,7 @@ async def test_an_agent_online_with_no_handle_times_yet_is_not_closed(db, make_w
     )
     ws = await make_workspace(bot_enabled=True, lead_capture="outside_hours")
     await seed_conversation(ws, assignee_id=ws.agent_id)  # the agent's one place is taken
-    async with session_scope() as session:
-        await routing.update_agent_routing(
-            session, workspace_id=ws.workspace_id, agent_id=ws.agent_id, capacity={"default": 1}, skills={}
-        )
-        await routing.set_availability(
-            session,
-            workspace_id=ws.workspace_id,
-            agent_id=ws.agent_id,
-            availability=Availability.online,
-            chosen=False,
-            reason="test",
-        )
-        await session.commit()
+    await agent_online(ws, places=1)
     async with session_scope() as session:
         inbox = await inboxes.get(session, workspace_id=ws.workspace_id, inbox_id=ws.inbox_id)
         kept = await promise.wait_promise(session, inbox, datetime.now(UTC), position=1)

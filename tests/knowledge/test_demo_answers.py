@@ -23,12 +23,18 @@ ASKED = [
 ]
 
 
-@pytest.mark.skipif(not encoders.available_channels(), reason="no sentence encoder installed")
-async def test_the_demo_answers_a_newcomer_s_natural_questions(make_workspace):
+async def _demo_workspace(make_workspace):
+    """A workspace with the demo's help articles and their vectors (what `sodam serve` seeds)."""
     ws = await make_workspace()
     async with session_scope() as session:
         await demo.seed(session, workspace_id=ws.workspace_id)
     await embedding.embed_articles(ws.workspace_id)
+    return ws
+
+
+@pytest.mark.skipif(not encoders.available_channels(), reason="no sentence encoder installed")
+async def test_the_demo_answers_a_newcomer_s_natural_questions(make_workspace):
+    ws = await _demo_workspace(make_workspace)
     got = []
     for question, locale, _ in ASKED:
         async with session_scope() as session:
@@ -54,10 +60,7 @@ NOT_THE_PASSWORD = ["my parcel hasn't come yet", "how do I use a coupon"]
 
 @pytest.mark.skipif(not encoders.available_channels(), reason="no sentence encoder installed")
 async def test_the_demo_answers_an_english_newcomer_with_the_right_article_or_a_person(make_workspace):
-    ws = await make_workspace()
-    async with session_scope() as session:
-        await demo.seed(session, workspace_id=ws.workspace_id)
-    await embedding.embed_articles(ws.workspace_id)
+    ws = await _demo_workspace(make_workspace)
 
     async def answered(question: str) -> str | None:
         async with session_scope() as session:
