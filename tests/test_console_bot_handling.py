@@ -3,19 +3,38 @@ says so ("봇 응대 중"), as its row in the list does, not "미배정" (seen w
 
 from __future__ import annotations
 
+import asyncio
 import re
+
+from sqlalchemy import text as sql
 
 from sodam.conversations import service as conversations
 from sodam.db.session import session_scope
+from sodam.jobs.app import load_task_modules
+from sodam.knowledge import service as knowledge
 from tests.test_console_helpers import console_client, csrf_of, post, seed_conversation
 
 
 async def test_the_header_names_the_bot_until_a_person_takes_it(live_server, make_workspace):
     ws = await make_workspace(bot_enabled=True)
+    load_task_modules()  # the seeded message defers the bot's reply, as a server's would
+    async with session_scope() as session:
+        # The live server's worker runs the bot on the seeded message: with nothing to answer
+        # from it would hand off (and the header would rightly say 미배정).
+        await knowledge.create_article(
+            session,
+            workspace_id=ws.workspace_id,
+            title="배송 기간 안내",
+            locale="ko",
+            status="published",
+            body="주문 후 평균 2~3일(영업일 기준) 안에 도착합니다.",
+            alternate_questions=["배송 언제 와요?"],
+        )
     conversation_id, _ = await seed_conversation(ws, text="배송 언제 와요?")
+    await _bot_has_answered(conversation_id)
     async with session_scope() as session:
         conv = await conversations.get(session, workspace_id=ws.workspace_id, conversation_id=conversation_id)
-        assert conv.bot_handling  # a bot inbox's new conversation is the bot's
+        assert conv.bot_handling  # the bot answered and still holds the conversation
     client = await console_client(live_server, ws.agent_email, ws.agent_password)
     try:
         for locale, bot, unassigned in (("ko", "봇 응대 중", "미배정"), ("en", "With the bot", "Unassigned")):
@@ -32,3 +51,16 @@ async def test_the_header_names_the_bot_until_a_person_takes_it(live_server, mak
         assert re.search(r'id="assignee-name">([^<]*)<', page).group(1) == f"상담원 {ws.slug}"
     finally:
         await client.aclose()
+
+
+async def _bot_has_answered(conversation_id: int) -> None:
+    async with asyncio.timeout(90):
+        while True:
+            async with session_scope() as session:
+                said = await session.scalar(
+                    sql("SELECT count(*) FROM messages WHERE conversation_id = :c AND sender_type = 'bot'"),
+                    {"c": conversation_id},
+                )
+            if said:
+                return
+            await asyncio.sleep(0.2)
