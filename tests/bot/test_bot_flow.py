@@ -228,6 +228,18 @@ async def test_greeting_and_thanks_are_answered_politely(chat):
     assert await c.say("안녕하세요") == "greeting"
     assert (await c.bot_messages())[-1].content.endswith("말씀해 주세요.")
     assert await c.say("감사합니다") == "thanks"
+    # Nothing answered yet: no "glad that helped".
+    assert (await c.bot_messages())[-1].content.startswith("별말씀을요")
+
+
+async def test_thanks_after_an_answer_is_glad_it_helped(chat):
+    c = await chat()
+    assert await c.say("When will my order arrive?") == "answered"
+    assert await c.say("thanks!") in ("thanks", "confirmed")
+    assert (await c.bot_messages())[-1].content in (
+        "Glad I could help. Let me know if there is anything else.",
+        "Great, glad that's solved! Anything else I can help with?",
+    )
 
 
 async def test_english_question_gets_the_english_article(chat):

@@ -333,7 +333,9 @@ async def _decide(session, kb, bot, state, conversation, inbox, settings, readin
         await bot.say(bot.t("bot.greeting"))
         return "greeting"
     if kind == "thanks":
-        await bot.say(bot.t("bot.thanks"))
+        # "도움이 되었다니 기쁩니다" only after an answer of ours; a thanks before any is politeness.
+        helped = state.answered_article_id is not None
+        await bot.say(bot.t("bot.thanks" if helped else "bot.you_are_welcome"))
         if state.state == BotState.awaiting_feedback:
             state.state = BotState.resolved
             _set_outcome(state, BotOutcome.confirmed, now)
