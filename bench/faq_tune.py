@@ -60,11 +60,11 @@ def load_sets(kb_path=None, q_path=None):
     return split_by_kb(kb, qs)
 
 
-def build_index(articles, cache: CachedEncode):
+def build_index(articles, cache: CachedEncode, language: str | None = None):
     from sodam.nlp import encoders
     from sodam.nlp.ranking import Document, LexicalIndex
 
-    idx = LexicalIndex()
+    idx = LexicalIndex(language=language)
     docs = []
     for a in articles:
         units = encoders.article_units(a["title"], a.get("body") or "", a.get("alternate_questions") or ())

@@ -110,7 +110,7 @@ class WorkspaceIndex:
 
     def index(self, locale: str) -> LexicalIndex:
         if locale not in self.by_locale:
-            self.by_locale[locale] = LexicalIndex()
+            self.by_locale[locale] = LexicalIndex(language=locale)
         return self.by_locale[locale]
 
     def put_many(self, articles: list[ArticleText]) -> None:

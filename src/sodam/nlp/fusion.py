@@ -62,6 +62,15 @@ def z_scores(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / (x.std() + Z_FLOOR)
 
 
+def _small_base_z(x: np.ndarray, background: np.ndarray | None) -> np.ndarray:
+    """A small base's z-scores for the decision: among its articles and the background's
+    (nlp.background) when there is one, else Z_SMALL_BASE (a right top article's usual)."""
+    if background is None or not len(background):
+        return np.full(len(x), Z_SMALL_BASE)
+    pool = np.concatenate([x, np.asarray(background, np.float64)])
+    return (x - pool.mean()) / (pool.std() + Z_FLOOR)
+
+
 def bm25_of(bm25: np.ndarray | None, n_slots: int, live: np.ndarray) -> np.ndarray:
     """The live articles' BM25 scores (0 where the lexical index has none)."""
     if bm25 is None or not len(bm25):
@@ -104,12 +113,15 @@ def fuse(
     bm25: np.ndarray,
     k: int,
     extra: Callable[[int], dict[str, float]] | None = None,
+    background: dict[str, np.ndarray] | None = None,
 ) -> FusedScores:
     """Rank every article with vectors by Σ CHANNEL_WEIGHTS × (its similarity on a channel as a
     z-score among the knowledge base's articles) + BM25_WEIGHT × (its BM25 score / the query's
     best); then the decision's answer probability for each of the top k from its raw
     similarities, their z-scores, the BM25 score and `extra(slot)`'s features (the lexical
-    index's "missing") — answer_probability. The ranking does not read `extra`."""
+    index's "missing") — answer_probability. The ranking does not read `extra`. `background`:
+    the query's similarities to the shipped background's articles per channel, which a base of
+    fewer than MIN_Z_ARTICLES articles reads its z-scores among (see _small_base_z)."""
     n = max((len(s) for s in channel_sims.values()), default=0)
     if n == 0:
         return FusedScores([], [], [], [], [])
@@ -133,8 +145,9 @@ def fuse(
         raw[channel] = x
         z = z_scores(x)
         score += CHANNEL_WEIGHTS.get(channel, 0.0) * z
-        # The decision's feature; a base of a few articles has no spread to stand out from.
-        zs[channel] = z if len(x) >= MIN_Z_ARTICLES else np.full(len(x), Z_SMALL_BASE)
+        # The decision's feature; a base of a few articles has no spread to stand out from
+        # but the background's (nlp.background), or none at all.
+        zs[channel] = z if len(x) >= MIN_Z_ARTICLES else _small_base_z(x, (background or {}).get(channel))
     for channel, fallback in FALLBACK.items():
         if channel not in raw and fallback in raw:
             raw[channel] = raw[fallback]  # the decision's feature when no article has body sentences

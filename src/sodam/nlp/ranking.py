@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sodam.nlp.background import for_language
 from sodam.nlp.dense import DenseUnits, shortlist_similarities
-from sodam.nlp.fusion import fuse
+from sodam.nlp.fusion import MIN_Z_ARTICLES, fuse
 from sodam.nlp.hits import NO_CONFIDENCE as NO_CONFIDENCE
 from sodam.nlp.hits import Confidence as Confidence
 from sodam.nlp.hits import Document as Document
@@ -80,8 +81,11 @@ class LexicalIndex:
         body_weight: float = 0.35,
         char_weight: float = 0.1,
         ngram_range: tuple[int, int] = (2, 3),
+        language: str | None = None,
     ) -> None:
         self.k1, self.b = k1, b
+        self.language = language  # its articles' (ko, en): a small base reads that background
+        self.background = None  # a nlp.background.Background other than the shipped one (tuning)
         self.weights = {"title": title_weight, "alt": alt_weight, "body": body_weight}
         self.char_weight = char_weight
         self.ngram_range = ngram_range
@@ -359,9 +363,13 @@ class LexicalIndex:
         sims = shortlist_similarities(self._dense, vectors, len(self._docs), total)
         # the decision's feature, and what the bot reads of a second article after a "no"
         missing = self._missing(asked)
-        fused = fuse(sims.sims, total, max(k, 2), missing)
+        background = None
+        if len(self._slot) < MIN_Z_ARTICLES:
+            shipped = self.background or for_language(self.language)
+            background = shipped.similarities(vectors) if shipped is not None else None
+        fused = fuse(sims.sims, total, max(k, 2), missing, background)
         while sims.make_exact(fused.slots):
-            fused = fuse(sims.sims, total, max(k, 2), missing)
+            fused = fuse(sims.sims, total, max(k, 2), missing, background)
         hits = []
         ceiling = 1.0
         for slot, dense, answer in zip(fused.slots, fused.dense, fused.answer, strict=True):

@@ -1,0 +1,63 @@
+"""A knowledge base of a few articles reads its decision against the shipped background (real
+encoders, no database): what it holds is answered, what it does not is handed off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sodam.knowledge.service import clean_query
+from sodam.nlp import background, encoders
+from sodam.nlp.ranking import Document, LexicalIndex
+from tests.knowledge.helpers import ARTICLES
+
+pytestmark = pytest.mark.skipif(not encoders.model_name("e5"), reason="the encoders are not installed")
+
+
+def _index(language: str | None) -> LexicalIndex:
+    idx = LexicalIndex(language=language)
+    docs = []
+    for slug, locale, title, body, questions in ARTICLES:
+        if locale != "ko":
+            continue
+        vectors: dict[str, list[np.ndarray]] = {}
+        for channel, text in encoders.article_units(title, body, questions):
+            kind, passage = encoders.CHANNELS[channel]
+            encoder = encoders.get_encoder(kind)
+            vectors.setdefault(channel, []).append(
+                (encoder.passages if passage else encoder.queries)([text])[0]
+            )
+        docs.append(
+            Document(slug, title, body, tuple(questions), {c: np.stack(v) for c, v in vectors.items()})
+        )
+    idx.add_many(docs)
+    return idx
+
+
+def _decide(idx: LexicalIndex, text: str) -> tuple[str, str | None]:
+    query, asked = idx.customer_question(clean_query(text))
+    result = idx.query(query, 5, encoders.query_vectors(query, idx.channels), asked=asked)
+    return result.confidence.decision(), result.hits[0].doc_id if result.hits else None
+
+
+def test_the_shipped_backgrounds_load_for_both_languages():
+    for language in ("ko", "en"):
+        shipped = background.for_language(language)
+        assert shipped is not None and shipped.n_articles >= 50
+        assert {"e5q", "e5p", "use", "e5s"} <= set(shipped.units)
+    assert background.for_language("ja") is None
+
+
+def test_a_three_article_base_hands_off_what_it_does_not_hold():
+    with_background, without = _index("ko"), _index(None)
+    # A receipt is none of shipping, refunds or a password: the closest article (the account's)
+    # was the answer when a small base had no spread to read.
+    assert _decide(without, "영수증 발급 되나요?") == ("answer", "account")
+    assert _decide(with_background, "영수증 발급 되나요?")[0] == "handoff"
+    # What the base holds, in a customer's words, is still answered with the right article.
+    for text, slug in (
+        ("택배 언제 와여", "shipping"),
+        ("비번 까먹었어요", "account"),
+        ("환불 받고싶어요ㅠ", "refunds"),
+    ):
+        assert _decide(with_background, text) == ("answer", slug)
