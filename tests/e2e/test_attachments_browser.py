@@ -96,10 +96,10 @@ async def test_too_large_and_executable_files_are_refused_with_a_clear_message(
     await widget.goto(host_site.page_url(ws.inbox_token))
     await widget.locator("#sodam-launcher").click()
     error = widget.locator("#sodam-error")
-    # 30 MiB cross Playwright's pipe base64-encoded: on a busy machine that took over the
-    # default 10 s (the upload itself is refused before it starts).
+    # One byte over the 20 MiB limit; it crosses Playwright's pipe base64-encoded: on a busy
+    # machine that took over the default 10 s (the upload itself is refused before it starts).
     await widget.locator("#sodam-file").set_input_files(
-        files=[{"name": "영상.mp4", "mimeType": "video/mp4", "buffer": b"\x00" * (30 * 1024 * 1024)}],
+        files=[{"name": "영상.mp4", "mimeType": "video/mp4", "buffer": b"\x00" * (20 * 1024 * 1024 + 1)}],
         timeout=60_000,
     )
     await expect(error).to_have_text("파일이 너무 큽니다. 20MB까지 보낼 수 있습니다.")
