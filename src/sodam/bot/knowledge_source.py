@@ -27,9 +27,10 @@ def _snippet(text: str) -> str:
 
 # After "that didn't help", the next article is answered only when the ranking could hardly tell
 # it from the one that did not help: its answer probability passes the answer threshold and is at
-# least this share of the first's. A base of a few articles gives every article the standing of a
-# right top one (nlp.fusion.Z_SMALL_BASE), so an unrelated second article can pass the threshold
-# alone ("How long does it take to get a reset link?": reset 0.61, shipping 0.34).
+# least this share of the first's. A base of a few articles once gave every article the standing
+# of a right top one, so an unrelated second article could pass the threshold alone ("How long
+# does it take to get a reset link?": reset 0.61, shipping 0.34); it now reads its z-scores
+# against a shipped background (nlp.background), and this rule stays for bases of any size.
 NEXT_CLEAR_SHARE = 0.8
 # ... and never an article that holds none of what the question asks about (its topic words,
 # SearchHit.lacks = 1): two articles can tie on the question's frame alone ("How long does it
