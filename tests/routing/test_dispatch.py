@@ -195,6 +195,35 @@ async def test_offline_agent_hands_back_unanswered_conversations(floor):
     assert await f.assignee(unanswered) == b
 
 
+async def test_an_agent_back_online_takes_the_conversation_they_left_before_newer_ones(floor):
+    """A team of one: the agent closed the console before answering; the conversation went back
+    to the queue with them skipped. Back online, it is theirs again first, not after every newer
+    conversation and a ten-minute last-resort wait."""
+    f = await floor()
+    a = await f.agent("한결", capacity={"default": 1})
+    left = await f.customer("먼저 왔어요")
+    await f.dispatch()
+    assert await f.assignee(left) == a
+    async with session_scope() as session:
+        for availability in (Availability.offline, Availability.online):
+            await service.set_availability(
+                session,
+                workspace_id=f.ws.workspace_id,
+                agent_id=a,
+                availability=availability,
+                chosen=True,
+                reason="test",
+            )
+            await session.flush()
+            if availability == Availability.offline:
+                newer = await f.customer("나중에 왔어요")
+        await session.commit()
+    await f.dispatch()
+    assert await f.assignee(left) == a  # one place: the older conversation, in queue order
+    assert await f.assignee(newer) is None
+    assert a not in (await f.conversation(left)).skipped_agent_ids
+
+
 async def test_no_answer_in_time_reroutes_to_someone_else(floor):
     f = await floor(no_answer_seconds=1)
     a = await f.agent("타라", capacity={"default": 1})

@@ -82,6 +82,8 @@ async def set_availability(
     await session.flush()
     if availability == Availability.offline and previous != Availability.offline:
         await requeue_unanswered(session, workspace_id=workspace_id, agent_id=agent_id, reason="offline")
+    if availability == Availability.online and previous == Availability.offline:
+        await _unskip_returning_agent(session, workspace_id=workspace_id, agent_id=agent_id)
     if availability == Availability.online:
         await kick(session, workspace_id=workspace_id)
     await bus.publish(
@@ -113,6 +115,21 @@ def _replied_since(conversation_id, since, agent_id=None):
         *([Message.sender_id == agent_id] if agent_id is not None else []),
         Message.kind == MessageKind.text,
         Message.created_at >= since,
+    )
+
+
+async def _unskip_returning_agent(session: AsyncSession, *, workspace_id: int, agent_id: int) -> None:
+    """An agent back from offline may take again the waiting conversations they were skipped for
+    (handed back when they left, or not answered in time before): in queue order, like any other.
+    Still skipped, a team of one saw every newer conversation come to them at once while the
+    one they had left waited for the last-resort wait (routing.choice)."""
+    await session.execute(
+        text(
+            "UPDATE conversations SET skipped_agent_ids = array_remove(skipped_agent_ids, CAST(:agent AS bigint))"
+            " WHERE workspace_id = :ws AND status = 'open' AND assignee_id IS NULL"
+            " AND CAST(:agent AS bigint) = ANY(skipped_agent_ids)"
+        ),
+        {"ws": workspace_id, "agent": agent_id},
     )
 
 
