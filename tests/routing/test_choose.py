@@ -77,11 +77,8 @@ def test_a_skipped_agent_is_the_last_resort_after_the_anyone_wait():
     """The first hour: the only agent closed the console before answering; the conversation
     went back to the queue with them skipped, and stayed unassigned for good while every newer
     conversation was assigned to them at once (the bot had told it "number 4 in the queue")."""
-    # Nobody else online: back at once (in queue order, before the newer conversations).
-    assert pick([slot(1)], skipped={1}, waited=10) == (1, "anyone")
-    # Someone else online but full: they may free up; the skipped agent after the wait.
-    assert pick([slot(1), slot(2, cap=1, load=1)], skipped={1}, waited=10) == (None, None)
-    assert pick([slot(1), slot(2, cap=1, load=1)], skipped={1}, waited=601) == (1, "anyone")
+    assert pick([slot(1)], skipped={1}, waited=10) == (None, None)
+    assert pick([slot(1)], skipped={1}, waited=601) == (1, "anyone")
     assert pick([slot(1), slot(2, load=2)], skipped={1}, waited=601) == (2, "exact")
     assert pick([slot(1, cap=1, load=1)], skipped={1}, waited=601) == (None, None)
 

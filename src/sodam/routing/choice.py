@@ -97,11 +97,9 @@ def choose(
         return min(fit, key=lambda a: (a.total, a.last_assigned_at or _EPOCH, a.agent_id)), stage
     # An agent skipped for this conversation (they went offline without answering it, or did not
     # answer in time) is its last resort: offered it again once it has waited past the "anyone"
-    # stage and nobody else can take it, or at once when nobody else is online at all. Excluded
-    # for good, a team of one never got it back, while the newer conversations behind it in the
-    # queue went to that same agent at once (and for ten minutes, still, once it was only a wait).
-    alone = all(a.agent_id in skipped for a in agents)
-    if skipped and (alone or waited_s >= 2 * overflow_s):
+    # stage and nobody else can take it. Excluded for good, a team of one never got it back,
+    # while the newer conversations behind it in the queue went to that same agent at once.
+    if skipped and waited_s >= 2 * overflow_s:
         back = [a for a in agents if a.agent_id in skipped and a.has_room(channel)]
         if back:
             agent = min(back, key=lambda a: (a.total, a.last_assigned_at or _EPOCH, a.agent_id))
