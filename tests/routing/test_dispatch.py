@@ -204,24 +204,27 @@ async def test_an_agent_back_online_takes_the_conversation_they_left_before_newe
     left = await f.customer("먼저 왔어요")
     await f.dispatch()
     assert await f.assignee(left) == a
-    async with session_scope() as session:
-        for availability in (Availability.offline, Availability.online):
-            await service.set_availability(
-                session,
-                workspace_id=f.ws.workspace_id,
-                agent_id=a,
-                availability=availability,
-                chosen=True,
-                reason="test",
-            )
-            await session.flush()
-            if availability == Availability.offline:
-                newer = await f.customer("나중에 왔어요")
-        await session.commit()
+    async with f.routing_held():  # no dispatch of the server's worker in between
+        await _set_availability(f, a, Availability.offline)
+        newer = await f.customer("나중에 왔어요")
+        await _set_availability(f, a, Availability.online)
     await f.dispatch()
     assert await f.assignee(left) == a  # one place: the older conversation, in queue order
     assert await f.assignee(newer) is None
     assert a not in (await f.conversation(left)).skipped_agent_ids
+
+
+async def _set_availability(f, agent_id: int, availability: Availability) -> None:
+    async with session_scope() as session:
+        await service.set_availability(
+            session,
+            workspace_id=f.ws.workspace_id,
+            agent_id=agent_id,
+            availability=availability,
+            chosen=True,
+            reason="test",
+        )
+        await session.commit()
 
 
 async def test_no_answer_in_time_reroutes_to_someone_else(floor):
