@@ -11,25 +11,16 @@ from sqlalchemy import text as sql
 from sodam.conversations import service as conversations
 from sodam.db.session import session_scope
 from sodam.jobs.app import load_task_modules
-from sodam.knowledge import service as knowledge
+from tests.knowledge.helpers import add_shipping_article
 from tests.test_console_helpers import console_client, csrf_of, post, seed_conversation
 
 
 async def test_the_header_names_the_bot_until_a_person_takes_it(live_server, make_workspace):
     ws = await make_workspace(bot_enabled=True)
     load_task_modules()  # the seeded message defers the bot's reply, as a server's would
-    async with session_scope() as session:
-        # The live server's worker runs the bot on the seeded message: with nothing to answer
-        # from it would hand off (and the header would rightly say 미배정).
-        await knowledge.create_article(
-            session,
-            workspace_id=ws.workspace_id,
-            title="배송 기간 안내",
-            locale="ko",
-            status="published",
-            body="주문 후 평균 2~3일(영업일 기준) 안에 도착합니다.",
-            alternate_questions=["배송 언제 와요?"],
-        )
+    # The live server's worker runs the bot on the seeded message: with nothing to answer from
+    # it would hand off (and the header would rightly say 미배정).
+    await add_shipping_article(ws.workspace_id, "배송 언제 와요?")
     conversation_id, _ = await seed_conversation(ws, text="배송 언제 와요?")
     await _bot_has_answered(conversation_id)
     async with session_scope() as session:

@@ -11,20 +11,12 @@ import websockets
 from sodam.db.session import session_scope
 from sodam.knowledge import service as knowledge
 from tests.frames import next_frame, widget_socket_url
+from tests.knowledge.helpers import add_shipping_article
 
 
 async def test_widget_question_is_answered_live_by_the_bot(live_server, make_workspace):
     ws = await make_workspace(bot_enabled=True)
-    async with session_scope() as session:
-        await knowledge.create_article(
-            session,
-            workspace_id=ws.workspace_id,
-            title="배송 기간 안내",
-            locale="ko",
-            status="published",
-            body="주문 후 평균 2~3일(영업일 기준) 안에 도착합니다.",
-            alternate_questions=["배송기간 얼마나 걸려요?"],
-        )
+    await add_shipping_article(ws.workspace_id, "배송기간 얼마나 걸려요?")
     # The first bot job of a test session may load the sentence encoders and Kiwi in a server
     # that other tests keep busy: the answer's content is what is checked, not its speed.
     bot_frames = await _ask(live_server, ws.inbox_token, "배송기간 얼마나 걸려요?", "q-1")

@@ -72,3 +72,18 @@ async def seed_kb(workspace_id: int, author_id: int | None = None) -> dict[str, 
             )
             ids[f"{locale}:{cat}"] = article.id
     return ids
+
+
+async def add_shipping_article(workspace_id: int, *questions: str) -> int:
+    """One published Korean article on delivery times, with these alternate questions; its id."""
+    async with session_scope() as session:
+        article = await service.create_article(
+            session,
+            workspace_id=workspace_id,
+            title="배송 기간 안내",
+            locale="ko",
+            status="published",
+            body="주문 후 평균 2~3일(영업일 기준) 안에 도착합니다.",
+            alternate_questions=list(questions),
+        )
+        return article.id

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from sodam.conversations.models import Message
 from sodam.db.session import session_scope
-from sodam.knowledge import service as knowledge
 from sodam.mail.models import MailMessageId
 from tests.conftest import free_port
+from tests.knowledge.helpers import add_shipping_article
 from tests.mail.support import Sink, customer_mail, email_inbox, eventually, send
 from tests.test_api_helpers import assert_error, client
 
@@ -138,16 +138,7 @@ async def test_a_failing_relay_marks_the_reply_failed_after_the_retries(mail_ser
 async def test_the_bot_answers_a_person_by_mail_but_never_a_robot(mail_server, make_workspace, sink):
     ws = await make_workspace()
     inbox_id, address = await email_inbox(ws, relay_port=sink.port, bot=True)
-    async with session_scope() as session:
-        await knowledge.create_article(
-            session,
-            workspace_id=ws.workspace_id,
-            title="배송 기간 안내",
-            locale="ko",
-            status="published",
-            body="주문 후 평균 2~3일(영업일 기준) 안에 도착합니다.",
-            alternate_questions=["배송기간 얼마나 걸려요?"],
-        )
+    await add_shipping_article(ws.workspace_id, "배송기간 얼마나 걸려요?")
     await _listening(mail_server)
     await send(
         mail_server.smtp_port,
