@@ -170,7 +170,10 @@ async def test_at_the_slot_the_task_is_routed_to_an_agent_with_phone_skills(make
             session, workspace_id=ws.workspace_id, now=TUESDAY_9 + timedelta(seconds=5)
         )
         await session.commit()
-    assert [(d.conversation_id, d.agent_id) for d in decisions] == [(task.id, phone_agent)]
+    # A test server's worker (the session's live server, started by other tests) may have routed
+    # the task first, on the kick its creation deferred: either way it is the phone agent's.
+    assert [(d.conversation_id, d.agent_id) for d in decisions] in ([(task.id, phone_agent)], [])
+    assert await floor.assignee(task.id) == phone_agent
     assert chat_only != phone_agent
     async with session_scope() as session:
         assert (await session.get(Callback, callback_id)).status == "due"
