@@ -17,15 +17,15 @@ SETS = {"ko": "faq_dev", "en": "faq_dev_en"}
 
 
 def main() -> None:
+    from sodam.knowledge.vectors import encode_missing
     from sodam.nlp import background, encoders
 
     def encode(channel: str, texts: list[str]):
-        kind, passage = encoders.CHANNELS[channel]
-        encoder = encoders.get_encoder(kind)
-        if encoder is None:
+        kind, _ = encoders.CHANNELS[channel]
+        if encoders.get_encoder(kind) is None:
             raise SystemExit(f"the {kind} encoder is not available (SODAM_ENCODER=off or not installed)")
-        fn = encoder.passages if passage else encoder.queries
-        return [v for s in range(0, len(texts), 32) for v in fn(texts[s : s + 32])]
+        vectors = encode_missing({str(i): (channel, t) for i, t in enumerate(texts)})
+        return [vectors[str(i)] for i in range(len(texts))]
 
     for language, name in SETS.items():
         articles = json.loads((DATA / name / "kb.json").read_text(encoding="utf-8"))["articles"]

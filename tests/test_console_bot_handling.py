@@ -3,7 +3,6 @@ says so ("봇 응대 중"), as its row in the list does, not "미배정" (seen w
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from sqlalchemy import text as sql
@@ -12,6 +11,7 @@ from sodam.conversations import service as conversations
 from sodam.db.session import session_scope
 from sodam.jobs.app import load_task_modules
 from tests.knowledge.helpers import add_shipping_article
+from tests.mail.support import eventually
 from tests.test_console_helpers import console_client, csrf_of, post, seed_conversation
 
 
@@ -45,13 +45,11 @@ async def test_the_header_names_the_bot_until_a_person_takes_it(live_server, mak
 
 
 async def _bot_has_answered(conversation_id: int) -> None:
-    async with asyncio.timeout(90):
-        while True:
-            async with session_scope() as session:
-                said = await session.scalar(
-                    sql("SELECT count(*) FROM messages WHERE conversation_id = :c AND sender_type = 'bot'"),
-                    {"c": conversation_id},
-                )
-            if said:
-                return
-            await asyncio.sleep(0.2)
+    async def said() -> int:
+        async with session_scope() as session:
+            return await session.scalar(
+                sql("SELECT count(*) FROM messages WHERE conversation_id = :c AND sender_type = 'bot'"),
+                {"c": conversation_id},
+            )
+
+    await eventually(said, within=90)

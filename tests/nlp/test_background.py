@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sodam.knowledge.service import clean_query
+from sodam.knowledge.vectors import encode_missing
 from sodam.nlp import background, encoders
 from sodam.nlp.ranking import Document, LexicalIndex
 from tests.knowledge.helpers import ARTICLES
@@ -20,13 +21,11 @@ def _index(language: str | None) -> LexicalIndex:
     for slug, locale, title, body, questions in ARTICLES:
         if locale != "ko":
             continue
+        units = encoders.article_units(title, body, questions)
+        encoded = encode_missing({str(i): unit for i, unit in enumerate(units)})
         vectors: dict[str, list[np.ndarray]] = {}
-        for channel, text in encoders.article_units(title, body, questions):
-            kind, passage = encoders.CHANNELS[channel]
-            encoder = encoders.get_encoder(kind)
-            vectors.setdefault(channel, []).append(
-                (encoder.passages if passage else encoder.queries)([text])[0]
-            )
+        for i, (channel, _) in enumerate(units):
+            vectors.setdefault(channel, []).append(encoded[str(i)])
         docs.append(
             Document(slug, title, body, tuple(questions), {c: np.stack(v) for c, v in vectors.items()})
         )

@@ -15,7 +15,6 @@ dev sets' articles, bench/data/faq_dev and faq_dev_en, encoded by the same model
 from __future__ import annotations
 
 import functools
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,9 +80,6 @@ def build(articles: list[dict], encode) -> Background:
     return Background(units, len(articles))
 
 
-_lock = threading.Lock()
-
-
 @functools.cache
 def _shipped(language: str) -> Background | None:
     path = DATA / f"background-{language}.npz"
@@ -91,8 +87,6 @@ def _shipped(language: str) -> Background | None:
 
 
 def for_language(language: str | None) -> Background | None:
-    """The shipped background of a language (loaded once), or None."""
-    if language not in ("ko", "en"):
-        return None
-    with _lock:
-        return _shipped(language)
+    """The shipped background of a language (loaded once; two threads racing to the first load
+    both load it, harmlessly), or None."""
+    return _shipped(language) if language in ("ko", "en") else None
