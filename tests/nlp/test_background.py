@@ -15,10 +15,29 @@ from tests.knowledge.helpers import ARTICLES
 pytestmark = pytest.mark.skipif(not encoders.model_name("e5"), reason="the encoders are not installed")
 
 
-def _index(language: str | None) -> LexicalIndex:
+# Two more of a shop's articles, title and body only, as a growing base adds them.
+MORE_ARTICLES = [
+    (
+        "withdraw",
+        "ko",
+        "회원 탈퇴는 어떻게 하나요?",
+        "마이페이지 > 계정 설정 > 회원 탈퇴에서 진행하실 수 있습니다. 탈퇴하시면 적립금은 복구되지 않습니다.",
+        [],
+    ),
+    (
+        "giftwrap",
+        "ko",
+        "선물 포장이 되나요?",
+        "주문서의 선물 포장 항목을 선택하시면 2,000원에 포장해 드립니다. 메시지 카드도 함께 넣어 드립니다.",
+        [],
+    ),
+]
+
+
+def _index(language: str | None, more: int = 0) -> LexicalIndex:
     idx = LexicalIndex(language=language)
     docs = []
-    for slug, locale, title, body, questions in ARTICLES:
+    for slug, locale, title, body, questions in ARTICLES + MORE_ARTICLES[:more]:
         if locale != "ko":
             continue
         units = encoders.article_units(title, body, questions)
@@ -33,9 +52,13 @@ def _index(language: str | None) -> LexicalIndex:
     return idx
 
 
-def _decide(idx: LexicalIndex, text: str) -> tuple[str, str | None]:
+def _result(idx: LexicalIndex, text: str):
     query, asked = idx.customer_question(clean_query(text))
-    result = idx.query(query, 5, encoders.query_vectors(query, idx.channels), asked=asked)
+    return idx.query(query, 5, encoders.query_vectors(query, idx.channels), asked=asked)
+
+
+def _decide(idx: LexicalIndex, text: str) -> tuple[str, str | None]:
+    result = _result(idx, text)
     return result.confidence.decision(), result.hits[0].doc_id if result.hits else None
 
 
@@ -60,3 +83,21 @@ def test_a_three_article_base_hands_off_what_it_does_not_hold():
         ("환불 받고싶어요ㅠ", "refunds"),
     ):
         assert _decide(with_background, text) == ("answer", slug)
+
+
+def test_a_fifth_article_does_not_make_the_base_hand_off_what_it_answered():
+    # A base's own z-scores over five articles are capped at √4 = 2: before the background's
+    # prior, the fifth article the team wrote made the bot hand off questions it had answered.
+    four, five = _index("ko", more=1), _index("ko", more=2)
+    for text, slug in (
+        ("택배 언제 와여", "shipping"),
+        ("비번 까먹었어요", "account"),
+        ("환불 받고싶어요ㅠ", "refunds"),
+        ("탈퇴하고 싶어요", "withdraw"),
+    ):
+        at_four, at_five = _result(four, text), _result(five, text)
+        assert _decide(four, text) == ("answer", slug)
+        assert _decide(five, text) == ("answer", slug)
+        assert at_five.confidence.value > 0.8 * at_four.confidence.value, text
+    assert _decide(five, "선물 포장 되나요?") == ("answer", "giftwrap")
+    assert _decide(five, "영수증 발급 되나요?")[0] == "handoff"

@@ -1,11 +1,13 @@
 """A background of generic help-center articles, for knowledge bases too small to have a spread.
 
 The decision reads how far the top article stands out among the base's articles (its z-score on
-each dense channel). A base of fewer than nlp.fusion.MIN_Z_ARTICLES articles has no spread to
-read, so every article used to get the standing of a right answer and a question the base does
-not answer got its closest article about half the time (bench/README.md, session 20). With a
-background, a small base's similarities are read as z-scores among its articles *and* the
-background's: a question the base answers still stands out, one it does not stays in the crowd.
+each dense channel). A base of a few articles has little or no spread to read: under five every
+article used to get the standing of a right answer, and a question the base does not answer got
+its closest article about half the time (bench/README.md, session 20); from five on its own
+z-scores are capped at √(n − 1). With a background, a small base's similarities are read as
+z-scores among its articles *and* the background's, which counts as nlp.fusion.
+BACKGROUND_PRIOR_ARTICLES − n articles: a question the base answers still stands out, one it does
+not stays in the crowd.
 
 The background ships with the package (`data/background-<lang>.npz`: every dense unit of the
 dev sets' articles, bench/data/faq_dev and faq_dev_en, encoded by the same models; built by

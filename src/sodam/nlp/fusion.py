@@ -31,6 +31,12 @@ Z_FLOOR = 0.01  # keeps a knowledge base of near-identical articles from blowing
 # no spread at all): it reads Z_SMALL_BASE, about where a right top article stands on dev.
 MIN_Z_ARTICLES = 5
 Z_SMALL_BASE = 1.5
+# A base of fewer articles than this reads the spread of its similarities with a prior: the
+# shipped background's articles count as BACKGROUND_PRIOR_ARTICLES − n articles' worth beside
+# its own n. Its own z-scores over a few articles are capped (at most √(n − 1)) and noisy, so a
+# right answer could not stand out as it does in the 20–40-article bases the decision was
+# fitted on; chosen on the dev sets (bench/README.md "Session 22").
+BACKGROUND_PRIOR_ARTICLES = 12
 # The decision: a logistic model over the top article's raw similarity on each channel, how far
 # it stands out among the base's articles there (its z-score), log(1 + its BM25 score) and the
 # share of the customer's own words it lacks ("missing", nlp.ranking.LexicalIndex._missing),
@@ -62,13 +68,26 @@ def z_scores(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / (x.std() + Z_FLOOR)
 
 
-def _small_base_z(x: np.ndarray, background: np.ndarray | None) -> np.ndarray:
-    """A small base's z-scores for the decision: among its articles and the background's
-    (nlp.background) when there is one, else Z_SMALL_BASE (a right top article's usual)."""
-    if background is None or not len(background):
-        return np.full(len(x), Z_SMALL_BASE)
-    pool = np.concatenate([x, np.asarray(background, np.float64)])
-    return (x - pool.mean()) / (pool.std() + Z_FLOOR)
+def reads_background(n_articles: int) -> bool:
+    """Whether a base of this many articles reads its decision's z-scores with the background."""
+    return n_articles < BACKGROUND_PRIOR_ARTICLES
+
+
+def _decision_z(x: np.ndarray, background: np.ndarray | None) -> np.ndarray:
+    """The decision's z-scores of a base's articles on one channel: their own (z_scores) from
+    BACKGROUND_PRIOR_ARTICLES articles on; below, among the base's and the background's
+    (nlp.background) similarities, the background weighing BACKGROUND_PRIOR_ARTICLES − n
+    articles in all. Without a background a base under MIN_Z_ARTICLES reads Z_SMALL_BASE
+    (a right top article's usual)."""
+    n = len(x)
+    if not reads_background(n) or background is None or not len(background):
+        return z_scores(x) if n >= MIN_Z_ARTICLES else np.full(n, Z_SMALL_BASE)
+    prior = np.asarray(background, np.float64)
+    weight = (BACKGROUND_PRIOR_ARTICLES - n) / len(prior)  # of each background article
+    total = n + weight * len(prior)
+    mean = (x.sum() + weight * prior.sum()) / total
+    var = (((x - mean) ** 2).sum() + weight * ((prior - mean) ** 2).sum()) / total
+    return (x - mean) / (np.sqrt(var) + Z_FLOOR)
 
 
 def bm25_of(bm25: np.ndarray | None, n_slots: int, live: np.ndarray) -> np.ndarray:
@@ -121,7 +140,7 @@ def fuse(
     similarities, their z-scores, the BM25 score and `extra(slot)`'s features (the lexical
     index's "missing") — answer_probability. The ranking does not read `extra`. `background`:
     the query's similarities to the shipped background's articles per channel, which a base of
-    fewer than MIN_Z_ARTICLES articles reads its z-scores among (see _small_base_z)."""
+    fewer than BACKGROUND_PRIOR_ARTICLES articles reads its z-scores with (see _decision_z)."""
     n = max((len(s) for s in channel_sims.values()), default=0)
     if n == 0:
         return FusedScores([], [], [], [], [])
@@ -147,7 +166,7 @@ def fuse(
         score += CHANNEL_WEIGHTS.get(channel, 0.0) * z
         # The decision's feature; a base of a few articles has no spread to stand out from
         # but the background's (nlp.background), or none at all.
-        zs[channel] = z if len(x) >= MIN_Z_ARTICLES else _small_base_z(x, (background or {}).get(channel))
+        zs[channel] = _decision_z(x, (background or {}).get(channel)) if reads_background(len(x)) else z
     for channel, fallback in FALLBACK.items():
         if channel not in raw and fallback in raw:
             raw[channel] = raw[fallback]  # the decision's feature when no article has body sentences

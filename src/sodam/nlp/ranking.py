@@ -32,7 +32,7 @@ import numpy as np
 
 from sodam.nlp.background import for_language
 from sodam.nlp.dense import DenseUnits, shortlist_similarities
-from sodam.nlp.fusion import MIN_Z_ARTICLES, fuse
+from sodam.nlp.fusion import fuse, reads_background
 from sodam.nlp.hits import NO_CONFIDENCE as NO_CONFIDENCE
 from sodam.nlp.hits import Confidence as Confidence
 from sodam.nlp.hits import Document as Document
@@ -364,7 +364,7 @@ class LexicalIndex:
         # the decision's feature, and what the bot reads of a second article after a "no"
         missing = self._missing(asked)
         background = None
-        if len(self._slot) < MIN_Z_ARTICLES:
+        if reads_background(len(self._slot)):
             shipped = self.background or for_language(self.language)
             background = shipped.similarities(vectors) if shipped is not None else None
         fused = fuse(sims.sims, total, max(k, 2), missing, background)
