@@ -33,13 +33,13 @@ MAX_QUESTIONS = 50
 # below that, character n-grams alone make almost anything "match".
 MIN_COVERAGE = 0.18
 MIN_FUSED = 0.05  # answer probability under which an article is not listed (fused ranking)
-# In a base of fewer than MIN_Z_ARTICLES articles in a language the probabilities are read
-# against a shipped background (nlp.background; before it every article had a right top one's
-# standing, an unrelated one read 0.05–0.2, and "콘서트 티켓 파나요?" listed all three of a
-# three-article base). In such a base an article is
-# listed when the bot would offer it (FUSED_CHOICES_AT), or when it shares the query's terms
-# (MIN_COVERAGE) at SMALL_BASE_MIN_FUSED or more ("order" lists the two articles about orders;
-# "How do I track my order?", sharing only "how do I … my order", lists none).
+# A base of fewer than MIN_Z_ARTICLES articles in a language reads its probabilities mostly
+# against a shipped background (nlp.fusion._decision_z; before it every article had a right top
+# one's standing, an unrelated one read 0.05–0.2, and "콘서트 티켓 파나요?" listed all three of a
+# three-article base), and they still spread less than a larger base's. In such a base an
+# article is listed when the bot would offer it (FUSED_CHOICES_AT), or when it shares the
+# query's terms (MIN_COVERAGE) at SMALL_BASE_MIN_FUSED or more ("order" lists the two articles
+# about orders; "How do I track my order?", sharing only "how do I … my order", lists none).
 SMALL_BASE_MIN_FUSED = 0.1
 _SPACE = re.compile(r"\s+")
 
