@@ -27,8 +27,9 @@ CHANNEL_WEIGHTS = {"e5q": 1.0, "e5p": 1.0, "use": 1.0, "e5s": 1.0}
 BM25_WEIGHT = 2.0
 FALLBACK = {"e5s": "e5p"}
 Z_FLOOR = 0.01  # keeps a knowledge base of near-identical articles from blowing z-scores up
-# Under this many articles the decision's z-score features are not computed (one article has
-# no spread at all): it reads Z_SMALL_BASE, about where a right top article stands on dev.
+# Under this many articles, when the language has no shipped background (nlp.background), the
+# decision's z-score features are not computed (one article has no spread at all): it reads
+# Z_SMALL_BASE, about where a right top article stands on dev.
 MIN_Z_ARTICLES = 5
 Z_SMALL_BASE = 1.5
 # A base of fewer articles than this reads the spread of its similarities with a prior: the
