@@ -74,15 +74,15 @@ def reads_background(n_articles: int) -> bool:
     return n_articles < BACKGROUND_PRIOR_ARTICLES
 
 
-def _decision_z(x: np.ndarray, background: np.ndarray | None) -> np.ndarray:
-    """The decision's z-scores of a base's articles on one channel: their own (z_scores) from
-    BACKGROUND_PRIOR_ARTICLES articles on; below, among the base's and the background's
-    (nlp.background) similarities, the background weighing BACKGROUND_PRIOR_ARTICLES − n
-    articles in all. Without a background a base under MIN_Z_ARTICLES reads Z_SMALL_BASE
-    (a right top article's usual)."""
+def _decision_z(x: np.ndarray, own: np.ndarray, background: np.ndarray | None) -> np.ndarray:
+    """The decision's z-scores of a base's articles on one channel, given their own (z_scores):
+    those from BACKGROUND_PRIOR_ARTICLES articles on; below, the z-scores among the base's and
+    the background's (nlp.background) similarities, the background weighing
+    BACKGROUND_PRIOR_ARTICLES − n articles in all. Without a background a base under
+    MIN_Z_ARTICLES reads Z_SMALL_BASE (a right top article's usual)."""
     n = len(x)
     if not reads_background(n) or background is None or not len(background):
-        return z_scores(x) if n >= MIN_Z_ARTICLES else np.full(n, Z_SMALL_BASE)
+        return own if n >= MIN_Z_ARTICLES else np.full(n, Z_SMALL_BASE)
     prior = np.asarray(background, np.float64)
     weight = (BACKGROUND_PRIOR_ARTICLES - n) / len(prior)  # of each background article
     total = n + weight * len(prior)
@@ -167,7 +167,7 @@ def fuse(
         score += CHANNEL_WEIGHTS.get(channel, 0.0) * z
         # The decision's feature; a base of a few articles has no spread to stand out from
         # but the background's (nlp.background), or none at all.
-        zs[channel] = _decision_z(x, (background or {}).get(channel)) if reads_background(len(x)) else z
+        zs[channel] = _decision_z(x, z, (background or {}).get(channel))
     for channel, fallback in FALLBACK.items():
         if channel not in raw and fallback in raw:
             raw[channel] = raw[fallback]  # the decision's feature when no article has body sentences
