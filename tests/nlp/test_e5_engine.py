@@ -141,3 +141,37 @@ def test_the_kernels_other_cpus_get_give_the_same_vectors(tmp_path, arch):
     wheel, built = E5(), E5(lib_path=str(library))
     assert _cosines(wheel.query(queries), built.query(queries)).min() > 0.9995
     assert _cosines(wheel.passage(passages[:3]), built.passage(passages[:3])).min() > 0.9995
+
+
+@pytest.mark.skipif(encoders.sodam_engine_path() is None, reason="the engine is not built")
+def test_the_fine_tuning_tool_writes_the_model_file_back_as_it_read_it(tmp_path):
+    # bench/e5_finetune.py trains a copy of the model and writes its layers back in the engine's
+    # 4-bit format: the writer must give the model's own bytes for the model's own weights, and
+    # the engine's token ids must be the ones it counts.
+    import ctypes
+
+    from bench.e5_finetune import Tokenizer, base_model_path, dequantize, read_directory, write_model
+
+    source = base_model_path()
+    buf = Path(source).read_bytes()
+    _, entries = read_directory(buf)
+    layer0 = {}
+    for name, dtype, n, offset, nbytes in entries:
+        if name.startswith("l0."):
+            raw = buf[offset : offset + nbytes]
+            layer0[name] = np.frombuffer(raw, "<f4").copy() if dtype == 0 else dequantize(raw, n)
+    assert len(layer0) == 16
+    copy = tmp_path / "copy.bin"
+    write_model(source, str(copy), layer0)
+    assert copy.read_bytes() == buf
+    changed = tmp_path / "changed.bin"
+    write_model(source, str(changed), {"l0.fo.w": layer0["l0.fo.w"] * 0.5})
+    assert sum(a != b for a, b in zip(changed.read_bytes(), buf, strict=True)) > 1000
+
+    tokenize = Tokenizer(source)
+    tokenize.lib.e5_token_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    for text in ("배송 언제 와여??", "How do I get a refund?", ""):
+        ids = tokenize(text, True)
+        assert ids[0] == 0 and ids[-1] == 2  # XLM-R's <s> ... </s>
+        assert len(ids) == tokenize.lib.e5_token_count(tokenize.model, text.encode(), 1)
+    assert len(tokenize("가" * 400, False, cap=64)) == 64

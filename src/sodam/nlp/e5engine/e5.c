@@ -1042,6 +1042,25 @@ int e5_token_count(e5_model *m, const char *text, int is_query) {
     return n + 2;
 }
 
+/* Sodam: the token ids a forward pass reads (bos, the prefixed text's pieces, eos), for
+ * training a copy of the model elsewhere (bench/e5_finetune.py); at most `cap` ids, the text
+ * cut to fit. Returns the count written. */
+int e5_tokenize(e5_model *m, const char *text, int is_query, int *out, int cap) {
+    if (cap < 2) return 0;
+    const char *pfx = is_query ? "query: " : "passage: ";
+    size_t plen = strlen(pfx), tl = strlen(text);
+    char *buf = (char *)malloc(plen + tl + 1);
+    memcpy(buf, pfx, plen); memcpy(buf + plen, text, tl + 1);
+    int room = (int)(plen + tl) + 4;
+    int *tmp = (int *)malloc(sizeof(int) * room);
+    int n = tok_content(&m->tok, buf, tmp, room), k = 0;
+    out[k++] = m->tok.bos;
+    for (int i = 0; i < n && k < cap - 1; i++) out[k++] = tmp[i];
+    out[k++] = m->tok.eos;
+    free(buf); free(tmp);
+    return k;
+}
+
 void e5_free(e5_model *m) {
     if (!m) return;
     free(m->tok.offs); free(m->tok.scores); free(m->tok.ht);
