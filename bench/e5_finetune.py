@@ -143,6 +143,11 @@ class Tokenizer:
         self.model = self.lib.e5_load(model_path.encode())
         self.buf = (ctypes.c_int * 512)()
 
+    def close(self) -> None:
+        self.lib.e5_free.argtypes = [ctypes.c_void_p]
+        self.lib.e5_free(self.model)
+        self.model = None
+
     def __call__(self, text: str, is_query: bool, cap: int = 192) -> list[int]:
         n = self.lib.e5_tokenize(self.model, text.encode(), int(is_query), self.buf, cap)
         return list(self.buf[:n])

@@ -175,3 +175,4 @@ def test_the_fine_tuning_tool_writes_the_model_file_back_as_it_read_it(tmp_path)
         assert ids[0] == 0 and ids[-1] == 2  # XLM-R's <s> ... </s>
         assert len(ids) == tokenize.lib.e5_token_count(tokenize.model, text.encode(), 1)
     assert len(tokenize("가" * 400, False, cap=64)) == 64
+    tokenize.close()
