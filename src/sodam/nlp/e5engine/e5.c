@@ -1030,15 +1030,23 @@ e5_model *e5_load_mem(const void *data, size_t size) {
 
 /* Number of tokens (incl <s>/</s>) the model would feed for `text`; used for
  * usage reporting. Counts the un-windowed content length + 2. */
-int e5_token_count(e5_model *m, const char *text, int is_query) {
+/* The pieces of "query: text" / "passage: text" (no bos/eos) in a malloc'd array. */
+static int prefixed_pieces(e5_model *m, const char *text, int is_query, int **pieces) {
     const char *pfx = is_query ? "query: " : "passage: ";
     size_t plen = strlen(pfx), tl = strlen(text);
     char *buf = (char *)malloc(plen + tl + 1);
     memcpy(buf, pfx, plen); memcpy(buf + plen, text, tl + 1);
     int cap = (int)(plen + tl) + 4;
-    int *tmp = (int *)malloc(sizeof(int) * (cap > 1 ? cap : 1));
-    int n = tok_content(&m->tok, buf, tmp, cap);
-    free(buf); free(tmp);
+    *pieces = (int *)malloc(sizeof(int) * (cap > 1 ? cap : 1));
+    int n = tok_content(&m->tok, buf, *pieces, cap);
+    free(buf);
+    return n;
+}
+
+int e5_token_count(e5_model *m, const char *text, int is_query) {
+    int *pieces;
+    int n = prefixed_pieces(m, text, is_query, &pieces);
+    free(pieces);
     return n + 2;
 }
 
@@ -1047,17 +1055,12 @@ int e5_token_count(e5_model *m, const char *text, int is_query) {
  * cut to fit. Returns the count written. */
 int e5_tokenize(e5_model *m, const char *text, int is_query, int *out, int cap) {
     if (cap < 2) return 0;
-    const char *pfx = is_query ? "query: " : "passage: ";
-    size_t plen = strlen(pfx), tl = strlen(text);
-    char *buf = (char *)malloc(plen + tl + 1);
-    memcpy(buf, pfx, plen); memcpy(buf + plen, text, tl + 1);
-    int room = (int)(plen + tl) + 4;
-    int *tmp = (int *)malloc(sizeof(int) * room);
-    int n = tok_content(&m->tok, buf, tmp, room), k = 0;
+    int *pieces;
+    int n = prefixed_pieces(m, text, is_query, &pieces), k = 0;
     out[k++] = m->tok.bos;
-    for (int i = 0; i < n && k < cap - 1; i++) out[k++] = tmp[i];
+    for (int i = 0; i < n && k < cap - 1; i++) out[k++] = pieces[i];
     out[k++] = m->tok.eos;
-    free(buf); free(tmp);
+    free(pieces);
     return k;
 }
 
