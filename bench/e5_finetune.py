@@ -32,7 +32,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -371,17 +370,6 @@ def rows_with(model_path: str) -> list[dict]:
 def judge(args) -> None:
     import bench.faq_tune as tune
 
-    def light(rows):  # what cross_company reads, without the ranking's objects
-        return [
-            {
-                **r,
-                "res": SimpleNamespace(
-                    hits=[SimpleNamespace(doc_id=r["res"].hits[0].doc_id)] if r["res"].hits else []
-                ),
-            }
-            for r in rows
-        ]
-
     def report(name, rows):
         held = tune.cross_company(rows, tune.MIX_HANDOFF)
         mean = {k: round(float(np.mean([v[k] for v in held.values()])), 4) for k in
@@ -390,8 +378,8 @@ def judge(args) -> None:
         print(name, json.dumps(mean), "first per company:", json.dumps(per))
         return mean
 
-    base = report("live model:", light(rows_with(args.base or base_model_path())))
-    a, b = light(rows_with(args.fold_a)), light(rows_with(args.fold_b))
+    base = report("live model:", rows_with(args.base or base_model_path()))
+    a, b = rows_with(args.fold_a), rows_with(args.fold_b)
     out_of_fold = [r for r in a if r["q"].get("kb") not in FOLD_A] + [
         r for r in b if r["q"].get("kb") in FOLD_A
     ]
