@@ -405,6 +405,7 @@ static void quantize_acts16(const float *RESTRICT X, int L, int nin, int16_t *RE
  * the tokens go by. nin is a multiple of 16 (the model's are 384 and 1536). */
 #define WR 4
 #define WT 2
+#define WB 64
 static inline int32_t hsum_epi32(__m256i v) {
     __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4E));
@@ -415,6 +416,11 @@ static void matmul_w8a16(const block_q4_0 *W, const float *bias, const int16_t *
                        float *Y, int L, int nout, int nin) {
     matrix_cache wc;
     int temporary = unpacked_as(W, nout, nin, 1, &wc);
+    /* Tokens in blocks of WB: a block's activations (WB x nin x 2 bytes) stay in L2 while every
+     * row goes by; a batch of passages (thousands of tokens) otherwise streamed all of them from
+     * memory once per row tile. */
+    for (int tb = 0; tb < L; tb += WB) {
+    int tend = L - tb < WB ? L : tb + WB;
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
     for (int oo = 0; oo < nout; oo += WR) {
         int ro = nout - oo < WR ? nout - oo : WR;
@@ -422,8 +428,8 @@ static void matmul_w8a16(const block_q4_0 *W, const float *bias, const int16_t *
         const int8_t *w1 = wc.w8 + (size_t)(oo + (1 < ro ? 1 : ro - 1)) * nin;
         const int8_t *w2 = wc.w8 + (size_t)(oo + (2 < ro ? 2 : ro - 1)) * nin;
         const int8_t *w3 = wc.w8 + (size_t)(oo + (3 < ro ? 3 : ro - 1)) * nin;
-        for (int t = 0; t < L; t += WT) {
-            int tt = L - t < WT ? L - t : WT;
+        for (int t = tb; t < tend; t += WT) {
+            int tt = tend - t < WT ? tend - t : WT;
             const int16_t *a0 = a16 + (size_t)t * nin, *a1 = a16 + (size_t)(t + tt - 1) * nin;
             __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
             __m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -456,10 +462,12 @@ static void matmul_w8a16(const block_q4_0 *W, const float *bias, const int16_t *
             }
         }
     }
+    }
     if (temporary) free_matrix(&wc);
 }
 #undef WR
 #undef WT
+#undef WB
 #else
 #define E5_PER_ROW 0
 #endif
