@@ -106,7 +106,7 @@ static inline float hsum256(__m256 v) {
 static inline __m256i load_w(const block_q4_0 *RESTRICT w) {
     __m128i bytes = _mm_loadu_si128((const __m128i *)w->qs);
     __m128i lo = _mm_and_si128(bytes, _mm_set1_epi8(0x0F));            /* w0..15  */
-    __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(0x0F)); /* w8..31 */
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(0x0F)); /* w16..31 */
     return _mm256_set_m128i(hi, lo);
 }
 #endif
@@ -154,8 +154,8 @@ static int g_nmatrices = 0;
 static pthread_mutex_t g_matrices_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Integer ranges of the 8-bit weights x 16-bit activations path (matmul_w8a16): a lane of its
- * int32 sums adds nin/8 pairs of products of a weight and an activation, at most
- * 192 * 2 * 127 * 2047 (1e8) for nin = 1536, far inside int32. */
+ * int32 sums adds nin/8 products of a weight and an activation, at most 192 * 127 * 2047 (5e7)
+ * for nin = 1536, far inside int32. */
 #define W8_MAX 127
 #define A16_MAX 2047
 
@@ -420,48 +420,48 @@ static void matmul_w8a16(const block_q4_0 *W, const float *bias, const int16_t *
      * row goes by; a batch of passages (thousands of tokens) otherwise streamed all of them from
      * memory once per row tile. */
     for (int tb = 0; tb < L; tb += WB) {
-    int tend = L - tb < WB ? L : tb + WB;
+        int tend = L - tb < WB ? L : tb + WB;
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
-    for (int oo = 0; oo < nout; oo += WR) {
-        int ro = nout - oo < WR ? nout - oo : WR;
-        const int8_t *w0 = wc.w8 + (size_t)oo * nin;
-        const int8_t *w1 = wc.w8 + (size_t)(oo + (1 < ro ? 1 : ro - 1)) * nin;
-        const int8_t *w2 = wc.w8 + (size_t)(oo + (2 < ro ? 2 : ro - 1)) * nin;
-        const int8_t *w3 = wc.w8 + (size_t)(oo + (3 < ro ? 3 : ro - 1)) * nin;
-        for (int t = tb; t < tend; t += WT) {
-            int tt = tend - t < WT ? tend - t : WT;
-            const int16_t *a0 = a16 + (size_t)t * nin, *a1 = a16 + (size_t)(t + tt - 1) * nin;
-            __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
-            __m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-            for (int k = 0; k < nin; k += 16) {
-                __m256i x0 = _mm256_loadu_si256((const __m256i *)(a0 + k));
-                __m256i x1 = _mm256_loadu_si256((const __m256i *)(a1 + k));
-                __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w0 + k)));
-                c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(v, x0));
-                c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(v, x1));
-                v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w1 + k)));
-                c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(v, x0));
-                c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(v, x1));
-                v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w2 + k)));
-                c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(v, x0));
-                c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(v, x1));
-                v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w3 + k)));
-                c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(v, x0));
-                c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(v, x1));
-            }
-            int32_t sums[WR][WT] = {
-                {hsum_epi32(c00), hsum_epi32(c01)},
-                {hsum_epi32(c10), hsum_epi32(c11)},
-                {hsum_epi32(c20), hsum_epi32(c21)},
-                {hsum_epi32(c30), hsum_epi32(c31)},
-            };
-            for (int r = 0; r < ro; r++) {
-                float b = bias ? bias[oo + r] : 0.f, ws = wc.ws[oo + r];
-                for (int j = 0; j < tt; j++)
-                    Y[(size_t)(t + j) * nout + oo + r] = b + ws * sa[t + j] * (float)sums[r][j];
+        for (int oo = 0; oo < nout; oo += WR) {
+            int ro = nout - oo < WR ? nout - oo : WR;
+            const int8_t *w0 = wc.w8 + (size_t)oo * nin;
+            const int8_t *w1 = wc.w8 + (size_t)(oo + (1 < ro ? 1 : ro - 1)) * nin;
+            const int8_t *w2 = wc.w8 + (size_t)(oo + (2 < ro ? 2 : ro - 1)) * nin;
+            const int8_t *w3 = wc.w8 + (size_t)(oo + (3 < ro ? 3 : ro - 1)) * nin;
+            for (int t = tb; t < tend; t += WT) {
+                int tt = tend - t < WT ? tend - t : WT;
+                const int16_t *a0 = a16 + (size_t)t * nin, *a1 = a16 + (size_t)(t + tt - 1) * nin;
+                __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
+                __m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+                for (int k = 0; k < nin; k += 16) {
+                    __m256i x0 = _mm256_loadu_si256((const __m256i *)(a0 + k));
+                    __m256i x1 = _mm256_loadu_si256((const __m256i *)(a1 + k));
+                    __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w0 + k)));
+                    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(v, x0));
+                    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(v, x1));
+                    v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w1 + k)));
+                    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(v, x0));
+                    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(v, x1));
+                    v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w2 + k)));
+                    c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(v, x0));
+                    c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(v, x1));
+                    v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w3 + k)));
+                    c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(v, x0));
+                    c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(v, x1));
+                }
+                int32_t sums[WR][WT] = {
+                    {hsum_epi32(c00), hsum_epi32(c01)},
+                    {hsum_epi32(c10), hsum_epi32(c11)},
+                    {hsum_epi32(c20), hsum_epi32(c21)},
+                    {hsum_epi32(c30), hsum_epi32(c31)},
+                };
+                for (int r = 0; r < ro; r++) {
+                    float b = bias ? bias[oo + r] : 0.f, ws = wc.ws[oo + r];
+                    for (int j = 0; j < tt; j++)
+                        Y[(size_t)(t + j) * nout + oo + r] = b + ws * sa[t + j] * (float)sums[r][j];
+                }
             }
         }
-    }
     }
     if (temporary) free_matrix(&wc);
 }
