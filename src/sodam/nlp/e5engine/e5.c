@@ -714,13 +714,18 @@ static int forward_batch(e5_model *m, const int *ids, const int *pos,
     float *mid = (float *)malloc((size_t)T * FF * sizeof(float));
     float *fo  = (float *)malloc(TH * sizeof(float));
     int nbmax = FF / QK;
-    int8_t  *aq = (int8_t *)malloc((size_t)T * FF);
-    float   *ad = (float *)malloc((size_t)T * nbmax * sizeof(float));
-    int32_t *as = (int32_t *)malloc((size_t)T * nbmax * sizeof(int32_t));
 #if E5_PER_ROW
     /* SODAM_E5_KERNEL=q4: the 4-bit kernel on this CPU too (to compare the two) */
     const char *kernel = getenv("SODAM_E5_KERNEL");
     int per_row = !(kernel && strcmp(kernel, "q4") == 0);
+#else
+    int per_row = 0;
+#endif
+    /* each kernel's activation buffers only (a batch of 16,384 tokens: tens of MB each) */
+    int8_t  *aq = per_row ? NULL : (int8_t *)malloc((size_t)T * FF);
+    float   *ad = per_row ? NULL : (float *)malloc((size_t)T * nbmax * sizeof(float));
+    int32_t *as = per_row ? NULL : (int32_t *)malloc((size_t)T * nbmax * sizeof(int32_t));
+#if E5_PER_ROW
     int16_t *a16 = per_row ? (int16_t *)malloc((size_t)T * FF * sizeof(int16_t)) : NULL;
     float *s16 = per_row ? (float *)malloc((size_t)T * sizeof(float)) : NULL;
 #define QUANT(X, NIN) (per_row ? quantize_acts16((X), T, (NIN), a16, s16) : quantize_acts((X), T, (NIN), aq, ad, as))
