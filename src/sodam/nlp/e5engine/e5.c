@@ -379,7 +379,7 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
 }
 #undef RO
 
-#if defined(__AVX2__) && !(defined(__AVX512VNNI__) && defined(__AVX512BW__))
+#if defined(__AVX2__)
 #define E5_PER_ROW 1
 /* Activations X[L,nin] as 16-bit integers with one scale per token (its largest magnitude over
  * A16_MAX steps: finer than the 4-bit path's 8 bits a block unless a block is 16x below the
@@ -398,20 +398,38 @@ static void quantize_acts16(const float *RESTRICT X, int L, int nin, int16_t *RE
 }
 
 /* Y[L,nout] = X * W^T + bias from 8-bit weights (requantize_matrix) and 16-bit activations
- * (quantize_acts16), for AVX2 CPUs without AVX-512 VNNI: the weights sign-extended as they are
- * loaded, one vpmaddwd and one vpaddd per 16 weights and token into exact int32 sums, one scale
- * per row and token applied at the end (the 4-bit path converts and scales every block's sum).
- * Tiles of 4 rows x 2 tokens keep the 8 sums in registers; the rows' weights stay in L1 while
- * the tokens go by. nin is a multiple of 16 (the model's are 384 and 1536). */
+ * (quantize_acts16): the weights sign-extended as they are loaded, multiplied in pairs into exact
+ * int32 sums (AVX2: vpmaddwd + vpaddd per 16 weights; AVX-512 VNNI: one vpdpwssd per 32), one
+ * scale per row and token applied at the end (the 4-bit path converts and scales every block's
+ * sum, and its AVX-512 form also streams a float scale per weight block: twice the bytes of
+ * this one). Tiles of 4 rows x 2 tokens keep the 8 sums in registers; the rows' weights stay
+ * in L1 while the tokens go by. nin is a multiple of 32 (the model's are 384 and 1536). */
 #define WR 4
 #define WT 2
 #define WB 64
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+typedef __m512i acc_t;
+#define ACC_STEP 32
+#define acc_zero() _mm512_setzero_si512()
+#define acc_sum(v) _mm512_reduce_add_epi32(v)
+#define load_a(p) _mm512_loadu_si512((const void *)(p))
+#define load_w(p) _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(p)))
+#define madd(c, w, x) _mm512_dpwssd_epi32((c), (w), (x))
+#else
+typedef __m256i acc_t;
+#define ACC_STEP 16
+#define acc_zero() _mm256_setzero_si256()
 static inline int32_t hsum_epi32(__m256i v) {
     __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4E));
     x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xB1));
     return _mm_cvtsi128_si32(x);
 }
+#define acc_sum(v) hsum_epi32(v)
+#define load_a(p) _mm256_loadu_si256((const __m256i *)(p))
+#define load_w(p) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(p)))
+#define madd(c, w, x) _mm256_add_epi32((c), _mm256_madd_epi16((w), (x)))
+#endif
 static void matmul_w8a16(const block_q4_0 *W, const float *bias, const int16_t *a16, const float *sa,
                        float *Y, int L, int nout, int nin) {
     matrix_cache wc;
@@ -431,29 +449,28 @@ static void matmul_w8a16(const block_q4_0 *W, const float *bias, const int16_t *
             for (int t = tb; t < tend; t += WT) {
                 int tt = tend - t < WT ? tend - t : WT;
                 const int16_t *a0 = a16 + (size_t)t * nin, *a1 = a16 + (size_t)(t + tt - 1) * nin;
-                __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
-                __m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-                for (int k = 0; k < nin; k += 16) {
-                    __m256i x0 = _mm256_loadu_si256((const __m256i *)(a0 + k));
-                    __m256i x1 = _mm256_loadu_si256((const __m256i *)(a1 + k));
-                    __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w0 + k)));
-                    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(v, x0));
-                    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(v, x1));
-                    v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w1 + k)));
-                    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(v, x0));
-                    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(v, x1));
-                    v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w2 + k)));
-                    c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(v, x0));
-                    c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(v, x1));
-                    v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w3 + k)));
-                    c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(v, x0));
-                    c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(v, x1));
+                acc_t c00 = acc_zero(), c01 = c00, c10 = c00, c11 = c00;
+                acc_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+                for (int k = 0; k < nin; k += ACC_STEP) {
+                    acc_t x0 = load_a(a0 + k), x1 = load_a(a1 + k);
+                    acc_t v = load_w(w0 + k);
+                    c00 = madd(c00, v, x0);
+                    c01 = madd(c01, v, x1);
+                    v = load_w(w1 + k);
+                    c10 = madd(c10, v, x0);
+                    c11 = madd(c11, v, x1);
+                    v = load_w(w2 + k);
+                    c20 = madd(c20, v, x0);
+                    c21 = madd(c21, v, x1);
+                    v = load_w(w3 + k);
+                    c30 = madd(c30, v, x0);
+                    c31 = madd(c31, v, x1);
                 }
                 int32_t sums[WR][WT] = {
-                    {hsum_epi32(c00), hsum_epi32(c01)},
-                    {hsum_epi32(c10), hsum_epi32(c11)},
-                    {hsum_epi32(c20), hsum_epi32(c21)},
-                    {hsum_epi32(c30), hsum_epi32(c31)},
+                    {acc_sum(c00), acc_sum(c01)},
+                    {acc_sum(c10), acc_sum(c11)},
+                    {acc_sum(c20), acc_sum(c21)},
+                    {acc_sum(c30), acc_sum(c31)},
                 };
                 for (int r = 0; r < ro; r++) {
                     float b = bias ? bias[oo + r] : 0.f, ws = wc.ws[oo + r];
@@ -465,6 +482,12 @@ static void matmul_w8a16(const block_q4_0 *W, const float *bias, const int16_t *
     }
     if (temporary) free_matrix(&wc);
 }
+#undef ACC_STEP
+#undef acc_zero
+#undef acc_sum
+#undef load_a
+#undef load_w
+#undef madd
 #undef WR
 #undef WT
 #undef WB
