@@ -290,6 +290,43 @@ def test_the_fused_decision_reads_the_asked_words_not_the_expansions():
     assert with_asked.hits[0].score < read_query.hits[0].score  # DECISION_WEIGHTS["missing"] < 0
 
 
+def test_the_asked_words_are_read_while_the_encoders_still_run(monkeypatch):
+    """The decision's reading of the asked words (a Kiwi analysis) happens before the query
+    waits for its vectors, so it overlaps the encoding instead of following it."""
+    import numpy as np
+
+    from sodam.nlp import ranking
+
+    idx = LexicalIndex()
+    idx.add_many(
+        [
+            Document(
+                "refund",
+                "환불 규정",
+                "환불은 7일 이내 신청하실 수 있습니다.",
+                (),
+                {"e5q": np.stack([_vec(1.0, 0.1)])},
+            ),
+            Document("ship", "배송 기간", "보통 2일 걸립니다.", (), {"e5q": np.stack([_vec(0.1, 1.0)])}),
+        ]
+    )
+    order = []
+    inner = ranking.topic_words
+
+    def reading(text):
+        order.append("asked words")
+        return inner(text)
+
+    def wait_for_vectors():
+        order.append("vectors")
+        return {"e5q": _vec(1.0, 0.1)}
+
+    monkeypatch.setattr(ranking, "topic_words", reading)
+    result = idx.query("환불 받을 수 있나요", 2, wait_for_vectors, asked="환불 받을 수 있나요")
+    assert result.hits[0].doc_id == "refund" and result.hits[0].dense > 0.9
+    assert order == ["asked words", "vectors"]
+
+
 def test_a_bulk_build_ranks_as_one_built_article_by_article():
     """A base's first load adds its articles in one batch that skips the postings' delta and
     compacts once; the same articles added a few at a time (through the delta) must rank alike,

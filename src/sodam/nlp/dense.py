@@ -12,6 +12,7 @@ article are in nlp.fusion. Importing this module sets numpy's BLAS threads (limi
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -284,6 +285,15 @@ class ChannelSimilarities:
         return True
 
 
+@functools.lru_cache(maxsize=8)
+def _calibration_positions(n_live: int) -> np.ndarray:
+    """The calibration sample's positions among n_live articles: fixed for a base's size (the
+    same for every query), drawn once (a draw without replacement shuffles all n_live)."""
+    positions = np.random.default_rng(n_live).choice(n_live, CALIBRATION_SAMPLE, replace=False)
+    positions.setflags(write=False)
+    return positions
+
+
 def shortlist_similarities(
     units: dict[str, DenseUnits], vectors: dict[str, np.ndarray], n_slots: int, bm25: np.ndarray
 ) -> ChannelSimilarities:
@@ -336,7 +346,7 @@ def shortlist_similarities(
         picked[np.argpartition(-lexical, SHORTLIST_PER_CHANNEL)[:SHORTLIST_PER_CHANNEL]] = True
     picked[np.argpartition(-score, SHORTLIST)[:SHORTLIST]] = True
     in_sample = np.zeros(len(live), bool)
-    in_sample[np.random.default_rng(len(live)).choice(len(live), CALIBRATION_SAMPLE, replace=False)] = True
+    in_sample[_calibration_positions(len(live))] = True
     whole_sample, shortlist_only = live[in_sample], live[picked & ~in_sample]
     in_sample &= ~picked
     sample, rest = live[in_sample], live[~(picked | in_sample)]
