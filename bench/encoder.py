@@ -4,9 +4,9 @@ Times one query at a time (what the bot does for each customer message) on nanoe
 and on Sodam's build of it (setup.py, src/sodam/nlp/e5engine), interleaved text by text in one
 process at one OpenMP thread, over the Korean and English dev sets' customer messages; then a
 batch of article passages (what an index build does) on each. Sodam's build runs twice: with the
-kernel this CPU gets ("sodam": on AVX2 CPUs without AVX-512 VNNI the per-row 8-bit one) and with
-its 4-bit kernel ("sodam_q4", SODAM_E5_KERNEL=q4; the same kernel where the CPU has AVX-512
-VNNI). Prints per-engine figures and how close the engines' vectors are; the last line is one
+kernel this CPU gets ("sodam": on AVX2 CPUs, AVX-512 VNNI ones included, the per-row 8-bit one)
+and with its 4-bit kernel ("sodam_q4", SODAM_E5_KERNEL=q4; the same kernel on a CPU without
+AVX2). Prints per-engine figures and how close the engines' vectors are; the last line is one
 JSON object.
 """
 

