@@ -48,8 +48,8 @@ def record(kb_path=None, q_path=None):
     seen = []
     inner = ranking.fuse
 
-    def recording_fuse(sims, bm25, k, extra=None):
-        out = inner(sims, bm25, k, extra)
+    def recording_fuse(sims, bm25, k, extra=None, background=None, ranking_sims=None):
+        out = inner(sims, bm25, k, extra, background, ranking_sims)
         seen.append((out, float(np.max(bm25)) if len(bm25) else 0.0))
         return out
 

@@ -52,8 +52,8 @@ def record():
     seen = []
     inner = ranking.fuse
 
-    def recording_fuse(sims, bm25, k, extra=None):
-        out = inner(sims, bm25, k, extra)
+    def recording_fuse(sims, bm25, k, extra=None, background=None, ranking_sims=None):
+        out = inner(sims, bm25, k, extra, background, ranking_sims)
         seen.append(({c: np.array(v, copy=True) for c, v in sims.items()}, np.array(bm25, copy=True), out))
         return out
 

@@ -58,7 +58,7 @@ def run(set_name: str, *, size: int, bases: int, others: int, background: str, s
         for _ in range(bases):
             chosen = rng.sample(part_kb["articles"], min(size, len(part_kb["articles"])))
             ids = {a["id"] for a in chosen}
-            idx = faq_tune.build_index(chosen, cache, language if background == "shipped" else None)
+            idx = faq_tune.build_index(chosen, cache, language if background == "shipped" else "")
             idx.background = bg
             held = [q for q in part_q if q["expected"] in ids and not rules.wants_human(q["text"])]
             outside = [q for q in part_q if q["expected"] is not None and q["expected"] not in ids]

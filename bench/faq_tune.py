@@ -64,7 +64,12 @@ def build_index(articles, cache: CachedEncode, language: str | None = None):
     from sodam.nlp import encoders
     from sodam.nlp.ranking import Document, LexicalIndex
 
-    idx = LexicalIndex(language=language)
+    # The live index's language is its articles' locale (knowledge.index): it picks the shipped
+    # background and the query adapter.
+    # language "": none (no background, no adapter).
+    if language is None:
+        language = next((a.get("locale") for a in articles if a.get("locale")), None)
+    idx = LexicalIndex(language=language or None)
     docs = []
     for a in articles:
         units = encoders.article_units(a["title"], a.get("body") or "", a.get("alternate_questions") or ())

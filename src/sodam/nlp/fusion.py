@@ -134,6 +134,7 @@ def fuse(
     k: int,
     extra: Callable[[int], dict[str, float]] | None = None,
     background: dict[str, np.ndarray] | None = None,
+    ranking_sims: dict[str, np.ndarray] | None = None,
 ) -> FusedScores:
     """Rank every article with vectors by Σ CHANNEL_WEIGHTS × (its similarity on a channel as a
     z-score among the knowledge base's articles) + BM25_WEIGHT × (its BM25 score / the query's
@@ -164,7 +165,11 @@ def fuse(
         x = mean_filled(x, present)
         raw[channel] = x
         z = z_scores(x)
-        score += CHANNEL_WEIGHTS.get(channel, 0.0) * z
+        if ranking_sims is not None and channel in ranking_sims:
+            r = np.asarray(ranking_sims[channel][live], np.float64)
+            score += CHANNEL_WEIGHTS.get(channel, 0.0) * z_scores(mean_filled(r, r > -1.0))
+        else:
+            score += CHANNEL_WEIGHTS.get(channel, 0.0) * z
         # The decision's feature; a base of a few articles has no spread to stand out from
         # but the background's (nlp.background), or none at all.
         zs[channel] = _decision_z(x, z, (background or {}).get(channel))

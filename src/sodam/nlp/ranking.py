@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sodam.nlp import query_adapter
 from sodam.nlp.background import for_language
 from sodam.nlp.dense import DenseUnits, shortlist_similarities
-from sodam.nlp.fusion import fuse, reads_background
+from sodam.nlp.fusion import FusedScores, fuse, reads_background
 from sodam.nlp.hits import NO_CONFIDENCE as NO_CONFIDENCE
 from sodam.nlp.hits import Confidence as Confidence
 from sodam.nlp.hits import Document as Document
@@ -373,13 +374,25 @@ class LexicalIndex:
         # Exact below dense.APPROX_MIN_ARTICLES articles; above, a shortlist is (and whatever
         # reaches the top k with estimated similarities is made exact and ranked again).
         sims = shortlist_similarities(self._dense, vectors, len(self._docs), total)
-        background = None
-        if reads_background(len(self._slot)):
-            shipped = self.background or for_language(self.language)
-            background = shipped.similarities(vectors) if shipped is not None else None
-        fused = fuse(sims.sims, total, max(k, 2), missing, background)
-        while sims.make_exact(fused.slots):
-            fused = fuse(sims.sims, total, max(k, 2), missing, background)
+        # The ranking reads the query as the language's adapter moves it, the decision the
+        # encoders' own similarities; a base small enough to read the background ranks with
+        # those too (nlp.query_adapter).
+        small = reads_background(len(self._slot))
+        ranked = (
+            None
+            if small
+            else query_adapter.similarities(self._dense, vectors, len(self._docs), total, self.language)
+        )
+        shipped = (self.background or for_language(self.language)) if small else None
+        background = shipped.similarities(vectors) if shipped is not None else None
+
+        def ranking() -> FusedScores:
+            return fuse(sims.sims, total, max(k, 2), missing, background, ranked.sims if ranked else None)
+
+        fused = ranking()
+        # An article with estimated similarities that reached the top k is made exact on both.
+        while sims.make_exact(fused.slots) | (ranked is not None and ranked.make_exact(fused.slots)):
+            fused = ranking()
         hits = []
         ceiling = 1.0
         for slot, dense, answer in zip(fused.slots, fused.dense, fused.answer, strict=True):
