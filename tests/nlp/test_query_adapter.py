@@ -37,7 +37,10 @@ def test_fuse_ranks_by_the_ranking_similarities_and_decides_on_the_channel_ones(
     # article 1's decision features are its own similarity and z-score on the channel's values
     assert moved.features[0]["e5q"] == pytest.approx(0.80)
     assert moved.features[0]["z_e5q"] == pytest.approx(plain.features[1]["z_e5q"])
-    assert moved.answer[0] == pytest.approx(plain.answer[1])
+    assert moved.features[0] == plain.features[1]
+    # ... with the decision fitted on adapted rankings
+    assert moved.answer[0] == pytest.approx(fusion.answer_probability(plain.features[1], adapted=True))
+    assert plain.answer[1] == pytest.approx(fusion.answer_probability(plain.features[1]))
 
 
 needs_e5 = pytest.mark.skipif("e5q" not in encoders.available_channels(), reason="no e5 encoder installed")

@@ -57,6 +57,24 @@ DECISION_WEIGHTS: dict[str, float] = {
     "missing": -1.2371,
 }
 DECISION_BIAS = -22.0281
+# The decision of a base ranked with the query adapter (nlp.query_adapter: Korean, 12+
+# articles): the same model fitted on the thirteen dev companies, each ranked by the adapter
+# learned without it (bench/faq_more.py adapter, bench/README.md "Issue 11, twelfth pass"), at
+# 0.91 of the issue's mix. Its threshold was 0.3737; the bias is moved by the two thresholds'
+# log-odds so that hits.Confidence.FUSED_ANSWER_AT is its threshold too.
+ADAPTED_DECISION_WEIGHTS: dict[str, float] = {
+    "e5q": 18.1952,
+    "e5p": -20.83,
+    "use": -0.9063,
+    "e5s": 17.6892,
+    "bm25": 0.4004,
+    "z_e5q": -0.1171,
+    "z_e5p": 1.366,
+    "z_use": 0.4576,
+    "z_e5s": 0.4931,
+    "missing": -1.8808,
+}
+ADAPTED_DECISION_BIAS = -16.1187
 
 
 def mean_filled(x: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -122,9 +140,13 @@ class FusedScores:
     features: list[dict[str, float]]  # what answer_probability read, per slot (for tuning)
 
 
-def answer_probability(features: dict[str, float]) -> float:
-    """The logistic decision (DECISION_WEIGHTS, trained on the dev set by bench/faq_tune.py)."""
-    x = DECISION_BIAS + sum(w * features.get(name, 0.0) for name, w in DECISION_WEIGHTS.items())
+def answer_probability(features: dict[str, float], adapted: bool = False) -> float:
+    """The logistic decision (DECISION_WEIGHTS, trained on the dev set by bench/faq_tune.py;
+    `adapted`: of a ranking that read the query adapter, ADAPTED_DECISION_WEIGHTS)."""
+    weights, bias = (
+        (ADAPTED_DECISION_WEIGHTS, ADAPTED_DECISION_BIAS) if adapted else (DECISION_WEIGHTS, DECISION_BIAS)
+    )
+    x = bias + sum(w * features.get(name, 0.0) for name, w in weights.items())
     return float(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x)))))
 
 
@@ -142,7 +164,9 @@ def fuse(
     similarities, their z-scores, the BM25 score and `extra(slot)`'s features (the lexical
     index's "missing") — answer_probability. The ranking does not read `extra`. `background`:
     the query's similarities to the shipped background's articles per channel, which a base of
-    fewer than BACKGROUND_PRIOR_ARTICLES articles reads its z-scores with (see _decision_z)."""
+    fewer than BACKGROUND_PRIOR_ARTICLES articles reads its z-scores with (see _decision_z).
+    `ranking_sims`: the similarities to rank by instead, per channel (the query adapter's,
+    nlp.query_adapter); the decision still reads `channel_sims`, with ADAPTED_DECISION_WEIGHTS."""
     n = max((len(s) for s in channel_sims.values()), default=0)
     if n == 0:
         return FusedScores([], [], [], [], [])
@@ -191,7 +215,7 @@ def fuse(
         if extra is not None:
             f.update(extra(int(live[i])))
         features.append(f)
-        answer.append(answer_probability(f))
+        answer.append(answer_probability(f, adapted=ranking_sims is not None))
     return FusedScores(
         [int(live[i]) for i in order],
         [float(score[i]) for i in order],
