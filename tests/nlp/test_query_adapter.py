@@ -108,3 +108,28 @@ def test_a_korean_base_ranks_with_the_moved_query_and_decides_on_the_encoders_ow
     slot = fused[0].slots[0]
     plain = fused[-1]
     assert fused[0].features[0] == plain.features[plain.slots.index(slot)]
+
+
+def test_a_base_large_enough_for_the_approximate_search_ranks_with_the_encoders_vectors(monkeypatch):
+    from sodam.nlp import dense
+
+    rng = np.random.default_rng(1)
+
+    def units() -> dense.DenseUnits:
+        u = dense.DenseUnits()
+        for slot in range(3):
+            v = rng.normal(size=(2, 384)).astype(np.float32)
+            u.add(slot, v / np.linalg.norm(v, axis=1, keepdims=True))
+        return u
+
+    query = {"e5q": (rng.normal(size=384) / 20).astype(np.float32)}
+    small = units()
+    assert not small.approximate_ready
+    moved = query_adapter.similarities({"e5q": small}, query, 3, np.zeros(3), "ko")
+    assert moved is not None and moved.sims["e5q"].shape == (3,)
+    monkeypatch.setattr(dense, "APPROX_MIN_ARTICLES", 2)
+    large = units()
+    assert large.approximate_ready
+    assert query_adapter.similarities({"e5q": large}, query, 3, np.zeros(3), "ko") is None
+    monkeypatch.setenv("SODAM_QUERY_ADAPTER", "off")
+    assert query_adapter.similarities({"e5q": small}, query, 3, np.zeros(3), "ko") is None
