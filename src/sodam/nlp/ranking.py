@@ -387,7 +387,9 @@ class LexicalIndex:
         background = shipped.similarities(vectors) if shipped is not None else None
 
         def ranking() -> FusedScores:
-            return fuse(sims.sims, total, max(k, 2), missing, background, ranked.sims if ranked else None)
+            return fuse(
+                sims.sims, total, max(k, 2), missing, background, None if ranked is None else ranked.sims
+            )
 
         fused = ranking()
         # An article with estimated similarities that reached the top k is made exact on both.
