@@ -5,6 +5,11 @@ dense units, the query through customer_query), without a database: vectors are
 encoded directly (and cached in /tmp), so changes can be measured in seconds.
 `python -m bench.faq_tune` prints per-company figures; it is a tool, the reported
 numbers come from `sodam bench faq` (the live path).
+
+A Korean set is ranked with the shipped query adapter, as live (nlp.query_adapter): its
+`--train` fits on dev rankings the adapter was trained on (in-sample). `DECISION_WEIGHTS` were
+fitted with SODAM_QUERY_ADAPTER=off; `ADAPTED_DECISION_WEIGHTS` come from
+`python -m bench.faq_more adapter` (out-of-fold adapters).
 """
 
 from __future__ import annotations
