@@ -69,9 +69,8 @@ def build_index(articles, cache: CachedEncode, language: str | None = None):
     from sodam.nlp import encoders
     from sodam.nlp.ranking import Document, LexicalIndex
 
-    # The live index's language is its articles' locale (knowledge.index): it picks the shipped
-    # background and the query adapter.
-    # language "": none (no background, no adapter).
+    # By default the articles' locale, as the live index (knowledge.index): it picks the shipped
+    # background and the query adapter; "" picks neither.
     if language is None:
         language = next((a.get("locale") for a in articles if a.get("locale")), None)
     idx = LexicalIndex(language=language or None)
