@@ -9,12 +9,17 @@ bench/README.md).
    prior's C 0.1, 0.3 and 1.0, judged by the passes' rule (bench.faq_decide.keep_rule).
 3. The same blind view with each prior (prior and decision fitted on the eight older companies).
 
-4. `adapter LOO.npz`: the decision leave one company out, each company ranked with the query
+4. `blind PREFIX…`: the live bot (constants and shipped adapter as they are) on the named
+   companies only, with the adapter and with SODAM_QUERY_ADAPTER=off: how it does on companies
+   written after everything it ships was fitted (the thirteenth pass's five).
+
+5. `adapter LOO.npz`: the decision leave one company out, each company ranked with the query
    adapter trained without it (bench.query_adapter loo … LOO.npz; nlp.query_adapter), against
    the same without an adapter, at 0.91, 0.915 and 0.92 of the mix; and the decision fitted on
    all of dev over those out-of-fold rankings (the live DECISION_WEIGHTS).
 
     SODAM_TUNE_CACHE=/tmp/tune/cache.npz SODAM_QUERY_ADAPTER=off python -m bench.faq_more priors
+    SODAM_TUNE_CACHE=/tmp/tune/cache.npz python -m bench.faq_more blind tix game parcel job clean
     SODAM_TUNE_CACHE=/tmp/tune/cache.npz python -m bench.faq_more adapter /tmp/qa-loo.npz
 """
 
@@ -125,6 +130,24 @@ def out_of_fold_rows(path: str):
         faq_tune.load_sets, query_adapter.for_language = inner_load, shipped
 
 
+def blind(companies: list[str]) -> None:
+    import os
+
+    inner_load = faq_tune.load_sets
+
+    def only(*args, **kwargs):
+        return [(k, q) for k, q in inner_load(*args, **kwargs) if q[0]["kb"] in companies]
+
+    faq_tune.load_sets = only
+    try:
+        for switch in ("on", "off"):
+            os.environ["SODAM_QUERY_ADAPTER"] = switch
+            live = report(record(), lambda r: r["res"].confidence.decision() == "answer")
+            print(_summary(f"live bot, adapter {switch}", live), flush=True)
+    finally:
+        faq_tune.load_sets = inner_load
+
+
 def adapter(path: str) -> None:
     import os
 
@@ -147,5 +170,7 @@ def adapter(path: str) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["adapter"]:
         adapter(sys.argv[2])
+    elif sys.argv[1:2] == ["blind"]:
+        blind(sys.argv[2:])
     else:
         priors()

@@ -58,23 +58,25 @@ DECISION_WEIGHTS: dict[str, float] = {
 }
 DECISION_BIAS = -22.0281
 # The decision of a base ranked with the query adapter (nlp.query_adapter: Korean, 12+
-# articles): the same model fitted on the thirteen dev companies, each ranked by the adapter
-# learned without it (bench/faq_more.py adapter, bench/README.md "Issue 11, twelfth pass"), at
-# 0.91 of the issue's mix. Its threshold was 0.3737; the bias is moved by the two thresholds'
-# log-odds so that hits.Confidence.FUSED_ANSWER_AT is its threshold too.
+# articles): the same model fitted on the eighteen dev companies, each ranked by the adapter
+# learned without it, over the questions the small-talk gate lets through (each company's gate
+# learned without it; nlp.small_talk), at 0.91 of the issue's mix with the gate's handoffs
+# counted (bench/small_talk.py, bench/README.md "Issue 11, thirteenth pass"). Its threshold was
+# 0.2458; the bias is moved by the two thresholds' log-odds so that
+# hits.Confidence.FUSED_ANSWER_AT is its threshold too.
 ADAPTED_DECISION_WEIGHTS: dict[str, float] = {
-    "e5q": 18.1952,
-    "e5p": -20.83,
-    "use": -0.9063,
-    "e5s": 17.6892,
-    "bm25": 0.4004,
-    "z_e5q": -0.1171,
-    "z_e5p": 1.366,
-    "z_use": 0.4576,
-    "z_e5s": 0.4931,
-    "missing": -1.8808,
+    "e5q": 19.4705,
+    "e5p": -29.5499,
+    "use": -0.3154,
+    "e5s": 5.5604,
+    "bm25": 0.3317,
+    "z_e5q": -0.2323,
+    "z_e5p": 1.4135,
+    "z_use": 0.2993,
+    "z_e5s": 0.8223,
+    "missing": -2.4465,
 }
-ADAPTED_DECISION_BIAS = -16.1187
+ADAPTED_DECISION_BIAS = 1.7525
 
 
 def mean_filled(x: np.ndarray, present: np.ndarray) -> np.ndarray:

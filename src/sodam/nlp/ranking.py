@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sodam.nlp import query_adapter
+from sodam.nlp import query_adapter, small_talk
 from sodam.nlp.background import for_language
 from sodam.nlp.dense import DenseUnits, shortlist_similarities
 from sodam.nlp.fusion import FusedScores, fuse, reads_background
@@ -396,7 +396,9 @@ class LexicalIndex:
         while sims.make_exact(fused.slots) | (ranked is not None and ranked.make_exact(fused.slots)):
             fused = ranking()
         hits = []
-        ceiling = 1.0
+        # Small talk that matches no article beyond the guard: every hit below any threshold.
+        best = fused.answer[0] if fused.answer else 0.0
+        ceiling = 0.0 if small_talk.gated(vectors, self.language, best) else 1.0
         for slot, dense, answer in zip(fused.slots, fused.dense, fused.answer, strict=True):
             if self._docs[slot] is not None:
                 # score: the decision's answer probability, never above a better-ranked hit's
