@@ -102,41 +102,6 @@ def test_the_approximate_path_finds_the_exact_top_article(monkeypatch):
     assert (errors.mean(axis=0) < [0.035, 0.035]).all()
 
 
-def test_two_versions_of_a_query_in_one_pass_match_two_passes(monkeypatch):
-    """shortlist_similarities_for (the encoders' query and the adapter's): each version gets its
-    own similarities, exact where its own pass would have made them exact, and an estimate
-    elsewhere placed as its own pass would place it."""
-    monkeypatch.setattr(dense, "APPROX_MIN_ARTICLES", 1000)
-    monkeypatch.setattr(dense, "COARSE_DIM", 16)
-    monkeypatch.setattr(fusion, "CHANNEL_WEIGHTS", {"q": 1.0, "s": 1.0})
-    rng = np.random.default_rng(11)
-    n = 1500
-    units, centers = _base(rng, n)
-    for target in rng.choice(n, 10, replace=False):
-        q = _unit(centers[target] + 0.9 * rng.standard_normal(centers.shape[1]))
-        moved = _unit(q + 0.5 * rng.standard_normal(len(q)))
-        bm25 = np.zeros(n, np.float32)
-        both = dense.shortlist_similarities_for(units, [{"q": q, "s": q}, {"q": moved, "s": moved}], n, bm25)
-        for version, found in zip((q, moved), both, strict=True):
-            alone = shortlist_similarities(units, {"q": version, "s": version}, n, bm25)
-            # the union of both shortlists is exact: at least what this version's own pass made exact
-            assert (found.exact >= alone.exact).all() and found.exact.sum() < 0.6 * n
-            for c, u in units.items():
-                exact = u.similarities(version, n)
-                np.testing.assert_allclose(
-                    found.sims[c][found.exact], exact[found.exact], rtol=1e-5, atol=1e-6
-                )
-                sd = float(exact.std())
-                assert abs(found.sims[c].mean() - exact.mean()) / sd < 0.1
-                assert abs(found.sims[c].std() / sd - 1) < 0.1
-            # each version ranks its own way: the top article of its exact similarities
-            want = fuse({c: u.similarities(version, n) for c, u in units.items()}, bm25, 3)
-            got = fuse(found.sims, bm25, 3)
-            while found.make_exact(got.slots):
-                got = fuse(found.sims, bm25, 3)
-            assert got.slots[0] == want.slots[0]
-
-
 def test_small_channels_stay_exact():
     rng = np.random.default_rng(3)
     units, centers = _base(rng, 200)

@@ -110,49 +110,26 @@ def test_a_korean_base_ranks_with_the_moved_query_and_decides_on_the_encoders_ow
     assert fused[0].features[0] == plain.features[plain.slots.index(slot)]
 
 
-def test_the_adapter_is_asked_for_unless_switched_off(monkeypatch):
-    assert query_adapter.active("ko") is query_adapter.for_language("ko") is not None
-    assert query_adapter.active("en") is None
-    monkeypatch.setenv("SODAM_QUERY_ADAPTER", "off")
-    assert query_adapter.active("ko") is None
-
-
-def test_a_large_korean_base_ranks_with_the_moved_query_in_the_same_pass(monkeypatch):
-    """On a base large enough for the approximate search the two versions of the query go
-    through one shortlist pass (nlp.dense.shortlist_similarities_for)."""
+def test_a_base_large_enough_for_the_approximate_search_ranks_with_the_encoders_vectors(monkeypatch):
     from sodam.nlp import dense
 
-    monkeypatch.setattr(dense, "APPROX_MIN_ARTICLES", 50)
-    monkeypatch.setattr(dense, "SHORTLIST", 8)
-    monkeypatch.setattr(dense, "SHORTLIST_PER_CHANNEL", 4)
-    monkeypatch.setattr(dense, "CALIBRATION_SAMPLE", 16)
-    rng = np.random.default_rng(2)
-    docs = []
-    for i in range(60):
-        e5 = rng.normal(size=(2, 384)).astype(np.float32)
-        use = rng.normal(size=(1, 512)).astype(np.float32)
-        vectors = {
-            "e5q": e5 / np.linalg.norm(e5, axis=1, keepdims=True),
-            "use": use / np.linalg.norm(use, axis=1, keepdims=True),
-        }
-        docs.append(Document(f"a{i}", f"제목 {i}", "", (), vectors=vectors))
-    index = LexicalIndex(language="ko")
-    index.add_many(docs)
-    assert all(u.approximate_ready for u in index._dense.values())
-    query = {"e5q": docs[7].vectors["e5q"][0] * 0.6, "use": docs[7].vectors["use"][0] * 0.6}
-    calls, fused = [], []
-    inner_pass, inner_fuse = ranking.shortlist_similarities_for, ranking.fuse
-    monkeypatch.setattr(
-        ranking,
-        "shortlist_similarities_for",
-        lambda u, qs, *a: calls.append(len(qs)) or inner_pass(u, qs, *a),
-    )
-    monkeypatch.setattr(ranking, "fuse", lambda *a, **k: fused.append(a[5]) or inner_fuse(*a, **k))
-    index.query("질문", 3, query)
-    assert calls == [2]
-    assert fused and all(moved is not None for moved in fused)
+    rng = np.random.default_rng(1)
+
+    def units() -> dense.DenseUnits:
+        u = dense.DenseUnits()
+        for slot in range(3):
+            v = rng.normal(size=(2, 384)).astype(np.float32)
+            u.add(slot, v / np.linalg.norm(v, axis=1, keepdims=True))
+        return u
+
+    query = {"e5q": (rng.normal(size=384) / 20).astype(np.float32)}
+    small = units()
+    assert not small.approximate_ready
+    moved = query_adapter.similarities({"e5q": small}, query, 3, np.zeros(3), "ko")
+    assert moved is not None and moved.sims["e5q"].shape == (3,)
+    monkeypatch.setattr(dense, "APPROX_MIN_ARTICLES", 2)
+    large = units()
+    assert large.approximate_ready
+    assert query_adapter.similarities({"e5q": large}, query, 3, np.zeros(3), "ko") is None
     monkeypatch.setenv("SODAM_QUERY_ADAPTER", "off")
-    calls.clear()
-    fused.clear()
-    index.query("질문", 3, query)
-    assert calls == [] and fused and all(moved is None for moved in fused)
+    assert query_adapter.similarities({"e5q": small}, query, 3, np.zeros(3), "ko") is None

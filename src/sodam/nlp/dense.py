@@ -23,7 +23,7 @@ import numpy as np
 from sodam.nlp import fusion  # its weights read at each call: a bench or a test may change them
 from sodam.nlp.fusion import bm25_of, mean_filled, z_scores
 
-__all__ = ["ChannelSimilarities", "DenseUnits", "shortlist_similarities", "shortlist_similarities_for"]
+__all__ = ["ChannelSimilarities", "DenseUnits", "shortlist_similarities"]
 
 # Approximate search on a large knowledge base (DenseUnits.approximate, shortlist_similarities):
 # a channel whose vectors belong to at least APPROX_MIN_ARTICLES articles also keeps them
@@ -187,10 +187,9 @@ class DenseUnits:
         return self._runs_cache
 
     def _best_per_slot(self, sims: np.ndarray, n_slots: int) -> np.ndarray:
-        """Per slot the best of its rows' sims (rows × queries, or rows)."""
-        out = np.full((n_slots, *sims.shape[1:]), -1.0, np.float32)
+        out = np.full(n_slots, -1.0, np.float32)
         starts, slots = self._runs()
-        best = np.maximum.reduceat(sims, starts, axis=0)
+        best = np.maximum.reduceat(sims, starts)
         live = slots >= 0
         out[slots[live]] = best[live]
         return out
@@ -199,16 +198,12 @@ class DenseUnits:
     def approximate_ready(self) -> bool:
         return self._basis is not None
 
-    # A query is one vector, or several as rows (k × dim): the matrix is then read once for all
-    # of them (memory-bound products), and each result has a column per query (slots × k).
-
     def similarities(self, query: np.ndarray, n_slots: int) -> np.ndarray:
         """Per slot: the best unit similarity (exact); -1 with no vector."""
-        q = np.asarray(query, np.float32)
         with self._lock:
             if self.n == 0:
-                return np.full((n_slots, *q.shape[:-1]), -1.0, np.float32)
-            sims = self.matrix[: self.n] @ q.T
+                return np.full(n_slots, -1.0, np.float32)
+            sims = self.matrix[: self.n] @ np.asarray(query, np.float32)
             return self._best_per_slot(sims, n_slots)
 
     def approximate(self, query: np.ndarray, n_slots: int) -> np.ndarray | None:
@@ -219,8 +214,8 @@ class DenseUnits:
                 return None
             mean, axes = self._basis
             q = np.asarray(query, np.float32)
-            sims = self.coarse[: self.n] @ (q @ axes).T
-            sims += mean @ q.T
+            sims = self.coarse[: self.n] @ (q @ axes)
+            sims += float(mean @ q)
             return self._best_per_slot(sims, n_slots)
 
     def _rows_of(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -237,20 +232,18 @@ class DenseUnits:
     def exact_for(self, query: np.ndarray, slots: np.ndarray) -> np.ndarray:
         """The exact best unit similarity of these slots (-1 for a slot without vectors)."""
         slots = np.asarray(slots, np.int64)
-        q = np.asarray(query, np.float32)
-        out = np.full((len(slots), *q.shape[:-1]), -1.0, np.float32)
+        out = np.full(len(slots), -1.0, np.float32)
         with self._lock:
             rows, offsets, has = self._rows_of(slots)
             if has.any():
-                out[has] = np.maximum.reduceat(self.matrix[rows] @ q.T, offsets, axis=0)
+                out[has] = np.maximum.reduceat(self.matrix[rows] @ np.asarray(query, np.float32), offsets)
         return out
 
     def exact_for_fixed(self, query: np.ndarray, slots: np.ndarray) -> np.ndarray:
         """exact_for a set of slots asked for query after query (the calibration sample): their
         rows are gathered into one block once per change of the channel, not per query."""
         slots = np.asarray(slots, np.int64)
-        q = np.asarray(query, np.float32)
-        out = np.full((len(slots), *q.shape[:-1]), -1.0, np.float32)
+        out = np.full(len(slots), -1.0, np.float32)
         with self._lock:
             kept = self._fixed
             if kept is None or kept[0] != self._generation or not np.array_equal(kept[1], slots):
@@ -259,7 +252,7 @@ class DenseUnits:
                 self._fixed = kept
             _, _, block, offsets, has = kept
             if has.any():
-                out[has] = np.maximum.reduceat(block @ q.T, offsets, axis=0)
+                out[has] = np.maximum.reduceat(block @ np.asarray(query, np.float32), offsets)
         return out
 
 
@@ -318,113 +311,74 @@ def shortlist_similarities(
     The caller ranks with fuse(), and when an article with estimates reaches fuse's top k,
     makes it exact (ChannelSimilarities.make_exact) and ranks again.
     """
-    return shortlist_similarities_for(units, [vectors], n_slots, bm25)[0]
-
-
-def shortlist_similarities_for(
-    units: dict[str, DenseUnits], queries: list[dict[str, np.ndarray]], n_slots: int, bm25: np.ndarray
-) -> list[ChannelSimilarities]:
-    """shortlist_similarities for several versions of one query (the encoders' vectors and the
-    query adapter's, nlp.query_adapter) in one pass: each matrix — the projection, the
-    calibration sample's rows, the shortlist's rows — is read once for all of them, and the
-    shortlist is the union of each version's."""
-    k = len(queries)
-    stacked = {
-        c: np.stack([np.asarray(q[c], np.float32) for q in queries])
-        for c, u in units.items()
-        if len(u) and all(c in q for q in queries)
-    }
-    exact: dict[str, np.ndarray] = {}
+    sims: dict[str, np.ndarray] = {}
     rough: dict[str, np.ndarray] = {}
-    for channel, q in stacked.items():
-        u = units[channel]
-        approx = u.approximate(q, n_slots)  # slots × k
+    for channel, u in units.items():
+        if channel not in vectors or not len(u):
+            continue
+        approx = u.approximate(vectors[channel], n_slots)
         if approx is None:
-            # One product per version: a small channel's similarities to the bit as a single
-            # query's (the decision's features do not depend on whether an adapter ran).
-            exact[channel] = np.stack([u.similarities(v, n_slots) for v in q], axis=1)
+            sims[channel] = u.similarities(vectors[channel], n_slots)
         else:
             rough[channel] = approx
-
-    def per_query(sims: dict[str, np.ndarray], flags=None) -> list[ChannelSimilarities]:
-        return [
-            ChannelSimilarities(
-                {c: np.ascontiguousarray(x[:, i]) for c, x in sims.items()},
-                None if flags is None else flags.copy(),
-                None if flags is None else units,
-                None if flags is None else queries[i],
-            )
-            for i in range(k)
-        ]
-
     if not rough:
-        return per_query(exact)
-    every = {**exact, **rough}
+        return ChannelSimilarities(sims)
+    every = {**sims, **rough}
     has = np.zeros(n_slots, bool)
     for x in every.values():
-        has |= x[:, 0] > -1.0
+        has |= x > -1.0
     live = np.flatnonzero(has)
     if len(live) <= SHORTLIST + CALIBRATION_SAMPLE:
-        return per_query(
-            {c: np.stack([units[c].similarities(v, n_slots) for v in stacked[c]], axis=1) for c in every}
-        )
+        return ChannelSimilarities({c: units[c].similarities(vectors[c], n_slots) for c in every})
     lexical = bm25_of(bm25, n_slots, live)
+    score = np.zeros(len(live), np.float64)
     picked = np.zeros(len(live), bool)
-    for i in range(k):
-        score = np.zeros(len(live), np.float64)
-        for channel, x in every.items():
-            xl = x[live, i].astype(np.float64)
-            present = xl > -1.0
-            if not present.any():
-                continue
-            xl = mean_filled(xl, present)
-            score += fusion.CHANNEL_WEIGHTS.get(channel, 0.0) * z_scores(xl)
-            picked[np.argpartition(-xl, SHORTLIST_PER_CHANNEL)[:SHORTLIST_PER_CHANNEL]] = True
-        if lexical.max() > 0:
-            score += fusion.BM25_WEIGHT * lexical / lexical.max()
-        picked[np.argpartition(-score, SHORTLIST)[:SHORTLIST]] = True
+    for channel, x in every.items():
+        xl = x[live].astype(np.float64)
+        present = xl > -1.0
+        if not present.any():
+            continue
+        xl = mean_filled(xl, present)
+        score += fusion.CHANNEL_WEIGHTS.get(channel, 0.0) * z_scores(xl)
+        picked[np.argpartition(-xl, SHORTLIST_PER_CHANNEL)[:SHORTLIST_PER_CHANNEL]] = True
     if lexical.max() > 0:
+        score += fusion.BM25_WEIGHT * lexical / lexical.max()
         picked[np.argpartition(-lexical, SHORTLIST_PER_CHANNEL)[:SHORTLIST_PER_CHANNEL]] = True
+    picked[np.argpartition(-score, SHORTLIST)[:SHORTLIST]] = True
     in_sample = np.zeros(len(live), bool)
     in_sample[_calibration_positions(len(live))] = True
     whole_sample, shortlist_only = live[in_sample], live[picked & ~in_sample]
     in_sample &= ~picked
     sample, rest = live[in_sample], live[~(picked | in_sample)]
-    sims = dict(exact)
     for channel, approx in rough.items():
-        u, q = units[channel], stacked[channel]
+        u, q = units[channel], vectors[channel]
         out = approx.copy()
         # The sample is the same for every query (until the base changes): its rows are kept
         # gathered; only the query's shortlist is gathered per query.
         out[whole_sample] = u.exact_for_fixed(q, whole_sample)
         out[shortlist_only] = u.exact_for(q, shortlist_only)
-        for i in range(k):
-            _place_estimates(out[:, i], approx[:, i], live[~picked], sample, rest)
+        # The shortlist's values are exact; the others' (R) mean and variance are estimated
+        # from their approximate values and, on the sample (uniform over R), how the exact
+        # values differ from them. The rest of R is then placed to have those moments.
+        others = live[~picked]
+        others = others[approx[others] > -1.0]
+        known = sample[(out[sample] > -1.0) & (approx[sample] > -1.0)]
+        rest_present = rest[approx[rest] > -1.0]
+        if len(known) > 1 and len(rest_present) > 1:
+            a_known = approx[known].astype(np.float64)
+            diff = out[known].astype(np.float64) - a_known
+            a_others = approx[others].astype(np.float64)
+            mean = a_others.mean() + diff.mean()
+            cov = float(np.mean((a_known - a_known.mean()) * (diff - diff.mean())))
+            var = a_others.var() + diff.var() + 2 * cov
+            f = out[known].astype(np.float64)
+            n_all, n_rest = len(f) + len(rest_present), len(rest_present)
+            rest_mean = (n_all * mean - f.sum()) / n_rest
+            rest_var = (n_all * (var + mean**2) - (f**2).sum()) / n_rest - rest_mean**2
+            r = approx[rest_present].astype(np.float64)
+            spread = math.sqrt(max(rest_var, 0.0)) / max(float(r.std()), 1e-9)
+            out[rest_present] = (rest_mean + (r - r.mean()) * spread).astype(np.float32)
         sims[channel] = out
-    flags = np.ones(n_slots, bool)
-    flags[rest] = False
-    return per_query(sims, flags)
-
-
-def _place_estimates(out: np.ndarray, approx: np.ndarray, others: np.ndarray, sample, rest) -> None:
-    """The shortlist's values (in out) are exact; the others' (R) mean and variance are
-    estimated from their approximate values and, on the sample (uniform over R), how the exact
-    values differ from them. The rest of R is then placed to have those moments (in place)."""
-    others = others[approx[others] > -1.0]
-    known = sample[(out[sample] > -1.0) & (approx[sample] > -1.0)]
-    rest_present = rest[approx[rest] > -1.0]
-    if len(known) <= 1 or len(rest_present) <= 1:
-        return
-    a_known = approx[known].astype(np.float64)
-    diff = out[known].astype(np.float64) - a_known
-    a_others = approx[others].astype(np.float64)
-    mean = a_others.mean() + diff.mean()
-    cov = float(np.mean((a_known - a_known.mean()) * (diff - diff.mean())))
-    var = a_others.var() + diff.var() + 2 * cov
-    f = out[known].astype(np.float64)
-    n_all, n_rest = len(f) + len(rest_present), len(rest_present)
-    rest_mean = (n_all * mean - f.sum()) / n_rest
-    rest_var = (n_all * (var + mean**2) - (f**2).sum()) / n_rest - rest_mean**2
-    r = approx[rest_present].astype(np.float64)
-    spread = math.sqrt(max(rest_var, 0.0)) / max(float(r.std()), 1e-9)
-    out[rest_present] = (rest_mean + (r - r.mean()) * spread).astype(np.float32)
+    exact = np.ones(n_slots, bool)
+    exact[rest] = False
+    return ChannelSimilarities(sims, exact, units, vectors)

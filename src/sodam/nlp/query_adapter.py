@@ -11,9 +11,10 @@ fitted on and what tells an off-topic question from an answerable one.
 
 Not on a base small enough to read the shipped background (nlp.fusion.reads_background): the
 adapter was learned on bases of 21-32 articles, and among three articles it outvoted the
-decision's pick ("재설정 링크 받는 데 얼마나 걸리나요?" went to the shipping article). On a base
-large enough for the approximate search (4,000+ articles) both versions of the query go through
-one shortlist pass (nlp.dense.shortlist_similarities_for: each matrix read once for the two).
+decision's pick ("재설정 링크 받는 데 얼마나 걸리나요?" went to the shipping article). Nor, yet,
+on a base large enough for the approximate search (4,000+ articles): there a second shortlist pass
+over the moved vectors cost about 10 ms a question at 10,000 articles; one pass over both query
+vectors at once is the way to bring it back.
 
 Shipped as `data/query_adapter-<lang>.npz` (Korean only: no English dev set is large enough to
 learn one); a base of another language, or a missing file, ranks with the encoders' vectors.
@@ -28,8 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from sodam.nlp import encoders
+from sodam.nlp.dense import ChannelSimilarities, DenseUnits, shortlist_similarities
 
-__all__ = ["QueryAdapter", "active", "enabled", "for_language"]
+__all__ = ["QueryAdapter", "enabled", "for_language", "similarities"]
 
 DATA = Path(__file__).resolve().parent / "data"
 # The encoder each pair of matrices moves (nlp.encoders.CHANNELS: the e5 channels share one).
@@ -81,6 +83,19 @@ def for_language(language: str | None) -> QueryAdapter | None:
     return QueryAdapter(maps) if maps else None
 
 
-def active(language: str | None) -> QueryAdapter | None:
-    """The adapter a base of this language ranks with, or None (rank with the encoders' own)."""
-    return for_language(language) if enabled() else None
+def similarities(
+    units: dict[str, DenseUnits],
+    vectors: dict[str, np.ndarray],
+    n_slots: int,
+    bm25: np.ndarray,
+    language: str | None,
+) -> ChannelSimilarities | None:
+    """What the ranking reads (nlp.fusion.fuse's ranking_sims): the articles' similarities to the
+    query moved by the language's adapter; None without one (rank with the encoders' own)."""
+    adapter = for_language(language) if enabled() else None
+    if adapter is None or any(u.approximate_ready for u in units.values()):
+        # Not yet on a base large enough for the approximate search (dense.APPROX_MIN_ARTICLES):
+        # a second shortlist pass cost ~10 ms a question at 10,000 articles (bench/README.md,
+        # twelfth pass); below, the exact products are a fraction of a millisecond.
+        return None
+    return shortlist_similarities(units, adapter.move(vectors), n_slots, bm25)

@@ -32,7 +32,7 @@ import numpy as np
 
 from sodam.nlp import query_adapter, small_talk
 from sodam.nlp.background import for_language
-from sodam.nlp.dense import DenseUnits, shortlist_similarities, shortlist_similarities_for
+from sodam.nlp.dense import DenseUnits, shortlist_similarities
 from sodam.nlp.fusion import FusedScores, fuse, reads_background
 from sodam.nlp.hits import NO_CONFIDENCE as NO_CONFIDENCE
 from sodam.nlp.hits import Confidence as Confidence
@@ -373,16 +373,16 @@ class LexicalIndex:
         of a second article after a "no"."""
         # Exact below dense.APPROX_MIN_ARTICLES articles; above, a shortlist is (and whatever
         # reaches the top k with estimated similarities is made exact and ranked again).
+        sims = shortlist_similarities(self._dense, vectors, len(self._docs), total)
         # The ranking reads the query as the language's adapter moves it, the decision the
-        # encoders' own similarities (both from one pass); a base small enough to read the
-        # background ranks with those too (nlp.query_adapter).
+        # encoders' own similarities; a base small enough to read the background ranks with
+        # those too (nlp.query_adapter).
         small = reads_background(len(self._slot))
-        adapter = None if small else query_adapter.active(self.language)
-        if adapter is None:
-            sims, ranked = shortlist_similarities(self._dense, vectors, len(self._docs), total), None
-        else:
-            both = [vectors, adapter.move(vectors)]
-            sims, ranked = shortlist_similarities_for(self._dense, both, len(self._docs), total)
+        ranked = (
+            None
+            if small
+            else query_adapter.similarities(self._dense, vectors, len(self._docs), total, self.language)
+        )
         shipped = (self.background or for_language(self.language)) if small else None
         background = shipped.similarities(vectors) if shipped is not None else None
 
