@@ -62,21 +62,21 @@ DECISION_BIAS = -22.0281
 # learned without it, over the questions the small-talk gate lets through (each company's gate
 # learned without it; nlp.small_talk), at 0.91 of the issue's mix with the gate's handoffs
 # counted (bench/small_talk.py, bench/README.md "Issue 11, thirteenth pass"). Its threshold was
-# 0.2458; the bias is moved by the two thresholds' log-odds so that
+# 0.254; the bias is moved by the two thresholds' log-odds so that
 # hits.Confidence.FUSED_ANSWER_AT is its threshold too.
 ADAPTED_DECISION_WEIGHTS: dict[str, float] = {
-    "e5q": 19.4705,
-    "e5p": -29.5499,
-    "use": -0.3154,
-    "e5s": 5.5604,
-    "bm25": 0.3317,
-    "z_e5q": -0.2323,
-    "z_e5p": 1.4135,
-    "z_use": 0.2993,
-    "z_e5s": 0.8223,
-    "missing": -2.4465,
+    "e5q": 21.483,
+    "e5p": -32.279,
+    "use": -0.4096,
+    "e5s": 6.5039,
+    "bm25": 0.3726,
+    "z_e5q": -0.2772,
+    "z_e5p": 1.4874,
+    "z_use": 0.3166,
+    "z_e5s": 0.8564,
+    "missing": -2.3848,
 }
-ADAPTED_DECISION_BIAS = 1.7525
+ADAPTED_DECISION_BIAS = 1.291
 
 
 def mean_filled(x: np.ndarray, present: np.ndarray) -> np.ndarray:
