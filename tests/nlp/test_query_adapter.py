@@ -76,8 +76,8 @@ ARTICLES = [
 ]
 
 
-@needs_e5
-def test_a_korean_base_ranks_with_the_moved_query_and_decides_on_the_encoders_own(monkeypatch):
+def airline_index() -> LexicalIndex:
+    """ARTICLES as a Korean base, embedded with the installed encoders as the live index is."""
     channels = encoders.available_channels()
     docs = []
     for doc_id, title, body in ARTICLES:
@@ -90,6 +90,13 @@ def test_a_korean_base_ranks_with_the_moved_query_and_decides_on_the_encoders_ow
         docs.append(Document(doc_id, title, body, (), vectors={c: np.stack(v) for c, v in vectors.items()}))
     index = LexicalIndex(language="ko")
     index.add_many(docs)
+    return index
+
+
+@needs_e5
+def test_a_korean_base_ranks_with_the_moved_query_and_decides_on_the_encoders_own(monkeypatch):
+    channels = encoders.available_channels()
+    index = airline_index()
     question = "댕댕이 데리고 비행기 탈 수 있어요?"
     vectors = {c: encoders.get_encoder(encoders.CHANNELS[c][0]).queries([question])[0] for c in channels}
     seen, fused = [], []

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from sodam.nlp import encoders, small_talk
-from sodam.nlp.ranking import Document, LexicalIndex
-from tests.nlp.test_query_adapter import ARTICLES
+from sodam.nlp.ranking import LexicalIndex
+from tests.nlp.test_query_adapter import airline_index
 
 needs_encoders = pytest.mark.skipif(
     not {"e5q", "use"} <= set(encoders.available_channels()), reason="needs both encoders"
@@ -22,19 +22,7 @@ def _vectors(text: str) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def airline() -> LexicalIndex:
-    channels = encoders.available_channels()
-    docs = []
-    for doc_id, title, body in ARTICLES:
-        vectors: dict[str, list] = {}
-        for channel, text in encoders.article_units(title, body, ()):
-            if channel in channels:
-                kind, passage = encoders.CHANNELS[channel]
-                enc = encoders.get_encoder(kind)
-                vectors.setdefault(channel, []).append((enc.passages if passage else enc.queries)([text])[0])
-        docs.append(Document(doc_id, title, body, (), vectors={c: np.stack(v) for c, v in vectors.items()}))
-    index = LexicalIndex(language="ko")
-    index.add_many(docs)
-    return index
+    return airline_index()
 
 
 def test_the_shipped_gate_serves_korean_and_english_and_reads_both_encoders():
