@@ -1,5 +1,5 @@
 """The small-talk gate: chit-chat that shares a word with an article is handed off; a customer's
-question and a strong match are not gated; English chat is caught by the same gate."""
+question, an English base and a strong match are not gated."""
 
 import numpy as np
 import pytest
@@ -25,13 +25,11 @@ def airline() -> LexicalIndex:
     return airline_index()
 
 
-def test_the_shipped_gate_serves_korean_and_english_and_reads_both_encoders():
+def test_the_shipped_gate_is_korean_only_and_reads_both_encoders():
     gate = small_talk.for_language("ko")
     assert gate is not None and len(gate.e5) == 384 and len(gate.use) == 512
     assert 0.0 < gate.threshold < 1.0
-    english = small_talk.for_language("en")
-    assert english.threshold == gate.threshold and np.array_equal(english.e5, gate.e5)
-    assert small_talk.for_language("ja") is None and small_talk.for_language(None) is None
+    assert small_talk.for_language("en") is None and small_talk.for_language(None) is None
     assert gate.probability({"e5q": np.ones(384, np.float32)}) is None  # no USE vector: no opinion
     assert gate.probability({"e5q": np.ones(256, np.float32), "use": np.ones(512, np.float32)}) is None
 
@@ -72,17 +70,6 @@ def test_a_strong_match_is_answered_even_when_the_gate_fires(monkeypatch):
     assert gate.fires(_vectors(chat))
     assert small_talk.gated(_vectors(chat), "ko", best_answer=small_talk.GUARD - 0.01)
     assert not small_talk.gated(_vectors(chat), "ko", best_answer=small_talk.GUARD)
-    assert not small_talk.gated(_vectors(chat), "ja", best_answer=0.1)
+    assert not small_talk.gated(_vectors(chat), "en", best_answer=0.1)
     monkeypatch.setenv("SODAM_SMALL_TALK", "off")
     assert not small_talk.gated(_vectors(chat), "ko", best_answer=0.1)
-
-
-@needs_encoders
-@pytest.mark.parametrize(
-    "chat", ["tell me a joke", "whats the weather tomorrow", "write me a poem about cats"]
-)
-def test_english_chat_is_caught_and_english_questions_are_not(chat):
-    gate = small_talk.for_language("en")
-    assert gate.fires(_vectors(chat))
-    for question in ("where is my order", "how do i reset my password", "can i get a refund for this"):
-        assert not gate.fires(_vectors(question))
