@@ -11,10 +11,11 @@ fitted on and what tells an off-topic question from an answerable one.
 
 Not on a base small enough to read the shipped background (nlp.fusion.reads_background): the
 adapter was learned on bases of 21-32 articles, and among three articles it outvoted the
-decision's pick ("재설정 링크 받는 데 얼마나 걸리나요?" went to the shipping article). Nor, yet,
-on a base large enough for the approximate search (4,000+ articles): there a second shortlist pass
-over the moved vectors cost about 10 ms a question at 10,000 articles; one pass over both query
-vectors at once is the way to bring it back.
+decision's pick ("재설정 링크 받는 데 얼마나 걸리나요?" went to the shipping article). Nor on a
+base large enough for the approximate search (4,000+ articles): a second shortlist pass over the
+moved vectors cost about 10 ms a question at 10,000 articles, and one pass over both versions of
+the query 5-10 ms (bench/README.md, thirteenth pass). So the adapter's similarities are always
+exact ones.
 
 Shipped as `data/query_adapter-<lang>.npz` (Korean only: no English dev set is large enough to
 learn one); a base of another language, or a missing file, ranks with the encoders' vectors.
@@ -94,8 +95,8 @@ def similarities(
     query moved by the language's adapter; None without one (rank with the encoders' own)."""
     adapter = for_language(language) if enabled() else None
     if adapter is None or any(u.approximate_ready for u in units.values()):
-        # Not yet on a base large enough for the approximate search (dense.APPROX_MIN_ARTICLES):
-        # a second shortlist pass cost ~10 ms a question at 10,000 articles (bench/README.md,
-        # twelfth pass); below, the exact products are a fraction of a millisecond.
+        # Not on a base large enough for the approximate search (dense.APPROX_MIN_ARTICLES): its
+        # pass cost 5-14 ms a question at 10,000 articles (bench/README.md, twelfth and thirteenth
+        # passes); below, the exact products are a fraction of a millisecond.
         return None
     return shortlist_similarities(units, adapter.move(vectors), n_slots, bm25)

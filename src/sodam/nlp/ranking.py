@@ -392,8 +392,9 @@ class LexicalIndex:
             )
 
         fused = ranking()
-        # An article with estimated similarities that reached the top k is made exact on both.
-        while sims.make_exact(fused.slots) | (ranked is not None and ranked.make_exact(fused.slots)):
+        # An article with estimated similarities that reached the top k is made exact (the
+        # adapter's similarities are exact: it does not run on approximate bases).
+        while sims.make_exact(fused.slots):
             fused = ranking()
         hits = []
         # Small talk that matches no article beyond the guard: every hit below any threshold.
