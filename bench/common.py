@@ -148,7 +148,12 @@ async def seed(url: str) -> Seed:
                 session,
                 workspace_id=ws.id,
                 name="웹 채팅",
-                settings={"bot_enabled": True, "lead_capture": "off"} if JOBS == "inprocess" else None,
+                settings={
+                    "bot_enabled": os.environ.get("SODAM_BENCH_BOT", "on") == "on",
+                    "lead_capture": "off",
+                }
+                if JOBS == "inprocess"
+                else None,
             )
             _token, raw = await accounts.create_api_token(
                 session, workspace_id=ws.id, agent_id=agent.id, name="bench"

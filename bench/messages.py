@@ -299,7 +299,7 @@ async def run_load(
             transient=True,
         ) as progress:
             task = progress.add_task("send", total=messages)
-            t_start = time.perf_counter()
+            t_start, t_start_wall = time.perf_counter(), time.time()
             offered = await send_paced(widget_sockets, rec, messages, rate, progress, task)
             t_sent = time.perf_counter()
         await wait_for_drain(rec)
@@ -331,7 +331,7 @@ async def run_load(
         await asyncio.gather(*readers, return_exceptions=True)
         # Idle sockets: close without waiting for each handshake (there may be thousands).
         await asyncio.gather(*[ws.close() for ws in idle], return_exceptions=True)
-    out |= {"rec": rec, "rss_end": rss_end, "t_start": t_start}
+    out |= {"rec": rec, "rss_end": rss_end, "t_start": t_start, "t_start_wall": t_start_wall}
     return out
 
 
@@ -565,7 +565,12 @@ class WaitSampler:
                     " AND a.state <> 'idle'"
                 ).fetchall()
                 self.samples += 1
-                self.timeline.append((time.monotonic() - started, rows))
+                # WAL and commits so far, to see what each stretch of the run wrote.
+                wal = conn.execute(
+                    "SELECT 'wal', w.wal_records, w.wal_fpi, w.wal_bytes, d.xact_commit"
+                    " FROM pg_stat_wal w, pg_stat_database d WHERE d.datname = current_database()"
+                ).fetchone()
+                self.timeline.append((time.monotonic() - started, [*rows, tuple(wal)]))
                 for row in rows:
                     self.counts[tuple(row)] = self.counts.get(tuple(row), 0) + 1
                 # Who holds rows others wait for: each blocker's state, last statement, and
@@ -601,6 +606,23 @@ def job_seconds(url: str) -> dict[str, dict[str, float]]:
         t: {"runs": n, "total_s": round(float(tot), 2), "max_s": round(float(mx), 3)}
         for t, n, tot, mx in rows
     }
+
+
+def write_job_log(url: str, path: str, t_start_wall: float) -> None:
+    """SODAM_BENCH_JOBLOG=out.txt: "task<TAB>started<TAB>finished" per job, in seconds since the
+    first send, to set beside SODAM_BENCH_LATENCIES (which job ran while the tail formed)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT j.task_name, extract(epoch FROM s.at), extract(epoch FROM f.at) FROM procrastinate_jobs j"
+            " JOIN LATERAL (SELECT max(at) AS at FROM procrastinate_events WHERE job_id = j.id AND type = 'started') s ON true"
+            " JOIN LATERAL (SELECT max(at) AS at FROM procrastinate_events WHERE job_id = j.id"
+            "   AND type IN ('succeeded', 'failed', 'cancelled', 'aborted')) f ON true"
+            " WHERE s.at IS NOT NULL AND f.at IS NOT NULL ORDER BY 2"
+        ).fetchall()
+    with open(path, "w") as out:
+        out.write(f"# send started at {t_start_wall:.3f} (epoch s)\n")
+        for task, started, finished in rows:
+            out.write(f"{task}\t{float(started) - t_start_wall:.3f}\t{float(finished) - t_start_wall:.3f}\n")
 
 
 # --------------------------------------------------------------------------- report
@@ -654,6 +676,8 @@ def main(
         stored, duplicates = stored_counts(url, seed_.inbox_id, list(rec.sent_at))
         jobs_by_task = job_counts(url)
         job_time = job_seconds(url)
+        if dump := os.environ.get("SODAM_BENCH_JOBLOG"):
+            write_job_log(url, dump, load["t_start_wall"])
 
     # lost: acknowledged, but missing from some agent socket or from the database.
     lost_ids = {cid for cid in acked if cid not in stored or any(cid not in r for r in rec.received)}

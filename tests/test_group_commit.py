@@ -335,3 +335,33 @@ async def test_a_failing_warm_up_does_not_keep_a_connection_from_the_pool(db):
         await pool.close()
     finally:
         db_session._raw_warm_ups.remove(broken)
+
+
+async def test_prepare_runs_before_the_follow_up_is_sent():
+    """What `prepare` keeps for this process's listener (the fan-out's cache of its own
+    messages) is there before the NOTIFY goes out: a miss there means written elsewhere."""
+    from sodam.db.group_commit import GroupCommitter
+    from sodam.db.session import raw_pool
+
+    prepared: list[int] = []
+    prepared_when_sent: list[list[int]] = []
+
+    def follow_up(rows):
+        prepared_when_sent.append(list(prepared))
+        return ("SELECT 1", {})
+
+    committer = GroupCommitter(
+        raw_pool,
+        lambda batch: (
+            "SELECT x FROM unnest(%(xs)s::int[]) WITH ORDINALITY AS t(x, n) ORDER BY n",
+            {"xs": [p["x"] for p in batch]},
+        ),
+        prepare=lambda row: prepared.append(row[0]) or row[0],
+        after_commit=follow_up,
+    )
+    assert await asyncio.gather(*[committer.run({"x": k}) for k in range(6)]) == list(range(6))
+    seen = 0
+    for snapshot in prepared_when_sent:  # each batch's rows were all prepared before its follow-up
+        assert len(snapshot) > seen
+        seen = len(snapshot)
+    assert seen == 6

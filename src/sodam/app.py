@@ -68,7 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         url = resolve_database_url(settings.database_url, settings.data_dir)
         init_engine(url, pool_size=settings.db_pool_size)
-        hub.set_resolver(conversation_realtime.resolve, immediate={"message.created"})
+        hub.set_resolver(
+            conversation_realtime.resolve,
+            immediate={"message.created"},
+            at_once=conversation_realtime.resolve_at_once,
+        )
         hub.on_event(conversation_privacy.forget_cached)
         hub.on_event(campaigns_live.on_bus_event)  # incident/campaign banners pushed to widgets
         cobrowse_relay.install()  # co-browsing: widget socket frames in, page events relayed to mirrors

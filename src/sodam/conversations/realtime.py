@@ -133,29 +133,41 @@ def _light_frames(event: dict[str, Any], ws_topic: str, conv_topic: str) -> list
 LIGHT_EVENTS = frozenset({"typing", "read", "mention", "frame", "queue", "sla_breach", "escalation"})
 
 
-async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple[str, dict[str, Any]]]:
+def resolve_at_once(
+    event: dict[str, Any], topics: AbstractSet[str]
+) -> list[tuple[str, dict[str, Any]]] | None:
+    """The frames of an event that need no database read; None when they do."""
     ws_topic = workspace_topic(event["ws"])
     conv_topic = visitor_topic(event["inbox"], event["contact"])
     if event["t"] in LIGHT_EVENTS:
         return _light_frames(event, ws_topic, conv_topic)
     wanted_ws = ws_topic in topics
     wanted_conv = conv_topic in topics and not event.get("private")
-    # Taken even when nobody here listens, so the process-local cache never fills up.
+    # Taken even when nobody here listens, so the process-local cache never fills up. The
+    # committer fills it before it sends the NOTIFYs (db/group_commit.py): a message not in it
+    # was written elsewhere (the job worker, an agent's request) and is read.
     local = _local_message_frame(event) if event["t"] == "message.created" else None
     if not (wanted_ws or wanted_conv):
         return []  # nobody on this node cares: skip the database read
-    if local is None and event["t"] == "message.created":
-        # The commit's NOTIFY can overtake the commit's result in this very process.
-        await service.visitor_message_committer().settled()
-        local = _local_message_frame(event)
-    if local is not None:
-        # Written by this process: no database read (the common case with one worker).
-        frames: list[tuple[str, dict[str, Any]]] = []
-        if wanted_ws:
-            frames.append((ws_topic, local))
-        if wanted_conv:
-            frames.append((conv_topic, local))
+    if local is None:
+        return None
+    # Written by this process: no database read (the common case with one worker).
+    frames: list[tuple[str, dict[str, Any]]] = []
+    if wanted_ws:
+        frames.append((ws_topic, local))
+    if wanted_conv:
+        frames.append((conv_topic, local))
+    return frames
+
+
+async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple[str, dict[str, Any]]]:
+    frames = resolve_at_once(event, topics)
+    if frames is not None:
         return frames
+    ws_topic = workspace_topic(event["ws"])
+    conv_topic = visitor_topic(event["inbox"], event["contact"])
+    wanted_ws = ws_topic in topics
+    wanted_conv = conv_topic in topics and not event.get("private")
     frames = []
     async with session_scope() as session:
         if event["t"] == "message.created":

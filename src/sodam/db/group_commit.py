@@ -16,8 +16,10 @@ row fails only its own caller. That retry is safe only for idempotent statements
 `after_commit` (optional) turns a transaction's rows into a second statement run on the same
 connection once the first has committed, before any caller is answered: the message path
 sends its NOTIFYs there, since a transaction that notifies holds PostgreSQL's notify lock
-through its WAL flush and so would serialise every notifying commit (migration 0045). If it
-fails, the rows stay committed and their callers get them; the failure is logged.
+through its WAL flush and so would serialise every notifying commit (migration 0045). `prepare`
+has run on the rows before it is sent, so what it keeps for this process is there before this
+process's listener hears of them. If it fails, the rows stay committed and their callers get
+them; the failure is logged.
 
 Someone else's row lock (`group_key`, `is_busy`, `waiting_statement`): the rows of one group
 lock the same row (a conversation). A batch must not wait for a row another writer holds
@@ -41,7 +43,6 @@ import psycopg_pool
 log = logging.getLogger(__name__)
 
 Params = Mapping[str, Any]
-SETTLE_WAIT_S = 0.1  # never hold the fan-out longer than this for a cache
 
 
 BatchStatement = Callable[[list[Params]], tuple[str, Params]]
@@ -98,7 +99,6 @@ class GroupCommitter:
         self._owned: dict[Hashable, int] = {}
         self._in_flight = 0
         self._tasks: set[asyncio.Task] = set()
-        self._executing: set[asyncio.Future] = set()
         # Figures for the benchmark: how many transactions carried how many rows; how many
         # groups met a row someone else held.
         self.transactions = 0
@@ -245,25 +245,22 @@ class GroupCommitter:
         """The statement's rows for these params (`statement`: another one than the batch's),
         through `prepare`; _BUSY for a row `is_busy` says met someone else's lock."""
         sql, values = (statement or self._statement)(params)
-        done = asyncio.get_running_loop().create_future()
-        self._executing.add(done)
-        try:
-            async with pool.connection() as conn:
-                if not conn.autocommit:
-                    raise RuntimeError(
-                        "group commit needs an autocommit connection: the statement is the transaction"
-                    )
-                rows = await (await conn.execute(sql, values)).fetchall()
-                if self._after_commit is not None:
-                    await self._follow_up(conn, rows)
+        async with pool.connection() as conn:
+            if not conn.autocommit:
+                raise RuntimeError(
+                    "group commit needs an autocommit connection: the statement is the transaction"
+                )
+            rows = await (await conn.execute(sql, values)).fetchall()
             if len(rows) != len(params):
                 raise RuntimeError(f"batch statement returned {len(rows)} rows for {len(params)} callers")
-            self.transactions += 1
-            self.rows += len(rows)
-            return [self._out(row) for row in rows]
-        finally:
-            self._executing.discard(done)
-            done.set_result(None)
+            # `prepare` runs before the NOTIFYs go out: whatever it keeps for this process's
+            # listener is there before the listener can hear of the rows.
+            out = [self._out(row) for row in rows]
+            if self._after_commit is not None:
+                await self._follow_up(conn, rows)
+        self.transactions += 1
+        self.rows += len(rows)
+        return out
 
     async def _follow_up(self, conn: psycopg.AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
         follow_up = self._after_commit(rows)
@@ -278,15 +275,6 @@ class GroupCommitter:
         if self._is_busy is not None and self._is_busy(row):
             return _BUSY
         return self._prepare(row) if self._prepare is not None else row
-
-    async def settled(self) -> None:
-        """Wait until the batches executing now have run `prepare` on their rows.
-
-        A commit's NOTIFY can reach this process's listener before the commit's own
-        result reaches the committer; a listener that wants what `prepare` cached
-        waits here instead of reading the row back from the database."""
-        if self._executing:
-            await asyncio.wait(list(self._executing), timeout=SETTLE_WAIT_S)
 
 
 async def _drop_dead_connections(pool: psycopg_pool.AsyncConnectionPool) -> None:

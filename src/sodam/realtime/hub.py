@@ -22,7 +22,12 @@ from sodam.core.errors import AppError
 log = logging.getLogger(__name__)
 
 # Turns one bus event into (topic, frame) pairs; the frames are sent as JSON.
-Resolver = Callable[[dict[str, Any], AbstractSet[str]], Awaitable[list[tuple[str, dict[str, Any]]]]]
+Frames = list[tuple[str, dict[str, Any]]]
+Resolver = Callable[[dict[str, Any], AbstractSet[str]], Awaitable[Frames]]
+# The same without I/O: the frames, or None when they need a database read.
+ResolverAtOnce = Callable[[dict[str, Any], AbstractSet[str]], Frames | None]
+# Immediate events read from the database at once, at most (each holds a pooled connection).
+MAX_READS = 4
 
 
 class Subscriber:
@@ -60,18 +65,32 @@ class Hub:
         self._immediate: frozenset[str] = frozenset()
         self._side: asyncio.Queue[dict[str, Any]] | None = None
         self._side_task: asyncio.Task | None = None
+        self._at_once: ResolverAtOnce | None = None
+        # Conversation -> the last of its immediate events being read; later ones wait for it.
+        self._reading: dict[Any, asyncio.Task] = {}
+        self._read_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def on_event(self, handler: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         """Run `handler` in this process for every bus event (e.g. refresh a local cache)."""
         if handler not in self._event_handlers:
             self._event_handlers.append(handler)
 
-    def set_resolver(self, resolver: Resolver, *, immediate: AbstractSet[str] = frozenset()) -> None:
+    def set_resolver(
+        self,
+        resolver: Resolver,
+        *,
+        immediate: AbstractSet[str] = frozenset(),
+        at_once: ResolverAtOnce | None = None,
+    ) -> None:
         """`immediate` event types are resolved on the listener's own task, in order; the
         others (which may need a database read) on a side task, so a burst of them never
-        holds up the messages behind it."""
+        holds up the messages behind it. `at_once` resolves an immediate event without I/O
+        where it can (a message this process wrote); one that needs a read is read on a task
+        of its own, and only its conversation's later events wait for it: a burst of messages
+        written elsewhere (the bot's replies) never holds up the other conversations."""
         self._resolver = resolver
         self._immediate = frozenset(immediate)
+        self._at_once = at_once
 
     def subscribe(self, subscriber: Subscriber, topics: Iterable[str]) -> None:
         for topic in topics:
@@ -114,7 +133,37 @@ class Hub:
                 self._side_task = asyncio.create_task(self._resolve_side())
             self._side.put_nowait(event)
             return
-        await self._fan_out(event)
+        if self._at_once is None:
+            await self._fan_out(event)
+            return
+        conv = event["conv"]
+        earlier = self._reading.get(conv)
+        if earlier is not None and earlier.get_loop() is not asyncio.get_running_loop():
+            earlier = None  # left by an event loop that has ended (tests run several)
+        if earlier is None:
+            frames = self._at_once(event, self._topics.keys())
+            if frames is not None:
+                self._offer(frames)
+                return
+        task = asyncio.create_task(self._read_in_turn(earlier, event))
+        self._reading[conv] = task
+        task.add_done_callback(
+            lambda done: self._reading.pop(conv) if self._reading.get(conv) is done else None
+        )
+
+    async def _read_in_turn(self, earlier: asyncio.Task | None, event: dict[str, Any]) -> None:
+        """Resolve an immediate event after its conversation's earlier one, at most MAX_READS
+        at once."""
+        if earlier is not None:
+            await asyncio.wait([earlier])
+        loop = asyncio.get_running_loop()
+        if self._read_slots is None or self._read_slots[0] is not loop:
+            self._read_slots = (loop, asyncio.Semaphore(MAX_READS))
+        try:
+            async with self._read_slots[1]:
+                await self._fan_out(event)
+        except Exception:
+            log.exception("resolving a bus event failed")
 
     async def _resolve_side(self) -> None:
         queue = self._side
@@ -127,7 +176,9 @@ class Hub:
 
     async def _fan_out(self, event: dict[str, Any]) -> None:
         # A live view, not a copy: with thousands of sockets a copy per event adds up.
-        frames = await self._resolver(event, self._topics.keys())
+        self._offer(await self._resolver(event, self._topics.keys()))
+
+    def _offer(self, frames: Frames) -> None:
         encoded: dict[int, str] = {}
         for topic, frame in frames:
             subscribers = self._topics.get(topic)
