@@ -591,16 +591,23 @@ def _write_holders(f, seen_by_key: dict[tuple, list[tuple[int, float, float]]]) 
         )
 
 
+# Each job that ran to an end: `s.at` its (last) start, `f.at` its end (procrastinate_events).
+_JOB_SPANS = (
+    " FROM procrastinate_jobs j"
+    " JOIN LATERAL (SELECT max(at) AS at FROM procrastinate_events WHERE job_id = j.id AND type = 'started') s ON true"
+    " JOIN LATERAL (SELECT max(at) AS at FROM procrastinate_events WHERE job_id = j.id"
+    "   AND type IN ('succeeded', 'failed', 'cancelled', 'aborted')) f ON true"
+    " WHERE s.at IS NOT NULL AND f.at IS NOT NULL"
+)
+
+
 def job_seconds(url: str) -> dict[str, dict[str, float]]:
     """task -> runs, total and max seconds from started to finished (procrastinate_events)."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT j.task_name, count(*), sum(extract(epoch FROM f.at - s.at)), max(extract(epoch FROM f.at - s.at))"
-            " FROM procrastinate_jobs j"
-            " JOIN LATERAL (SELECT max(at) AS at FROM procrastinate_events WHERE job_id = j.id AND type = 'started') s ON true"
-            " JOIN LATERAL (SELECT max(at) AS at FROM procrastinate_events WHERE job_id = j.id"
-            "   AND type IN ('succeeded', 'failed', 'cancelled', 'aborted')) f ON true"
-            " WHERE s.at IS NOT NULL AND f.at IS NOT NULL GROUP BY 1 ORDER BY 3 DESC"
+            + _JOB_SPANS
+            + " GROUP BY 1 ORDER BY 3 DESC"
         ).fetchall()
     return {
         t: {"runs": n, "total_s": round(float(tot), 2), "max_s": round(float(mx), 3)}
@@ -613,11 +620,9 @@ def write_job_log(url: str, path: str, t_start_wall: float) -> None:
     first send, to set beside SODAM_BENCH_LATENCIES (which job ran while the tail formed)."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "SELECT j.task_name, extract(epoch FROM s.at), extract(epoch FROM f.at) FROM procrastinate_jobs j"
-            " JOIN LATERAL (SELECT max(at) AS at FROM procrastinate_events WHERE job_id = j.id AND type = 'started') s ON true"
-            " JOIN LATERAL (SELECT max(at) AS at FROM procrastinate_events WHERE job_id = j.id"
-            "   AND type IN ('succeeded', 'failed', 'cancelled', 'aborted')) f ON true"
-            " WHERE s.at IS NOT NULL AND f.at IS NOT NULL ORDER BY 2"
+            "SELECT j.task_name, extract(epoch FROM s.at), extract(epoch FROM f.at)"
+            + _JOB_SPANS
+            + " ORDER BY 2"
         ).fetchall()
     with open(path, "w") as out:
         out.write(f"# send started at {t_start_wall:.3f} (epoch s)\n")
