@@ -365,3 +365,56 @@ async def test_prepare_runs_before_the_follow_up_is_sent():
         assert len(snapshot) > seen
         seen = len(snapshot)
     assert seen == 6
+
+
+async def _status_trigger_calls(ws, contact_id: int, content: str) -> tuple[int, int, str]:
+    """A customer's message through the message function in a transaction of its own, with
+    PL/pgSQL call counting on: (routing's kick calls, the SLA trigger's calls, the status after)."""
+    import psycopg
+
+    from sodam.config import get_settings
+    from sodam.conversations import message_path
+    from sodam.conversations.models import MessageKind, SenderType
+    from sodam.db.session import libpq_url
+
+    params = message_path._post_params(
+        workspace_id=ws.workspace_id,
+        inbox_id=ws.inbox_id,
+        contact_id=contact_id,
+        conversation_id=None,
+        content=content,
+        sender_type=SenderType.contact,
+        sender_id=contact_id,
+        kind=MessageKind.text,
+        client_id=str(uuid.uuid4()),
+        payload=None,
+        language="ko",
+        max_chars=10_000,
+    )
+    async with await psycopg.AsyncConnection.connect(libpq_url(get_settings().database_url)) as conn:
+        await conn.execute("SET LOCAL track_functions = 'pl'")
+        rows = await (await conn.execute(*message_path._post_messages_statement([params]))).fetchall()
+        kick, sla = await (
+            await conn.execute(
+                "SELECT coalesce(pg_stat_get_xact_function_calls('sodam_routing_kick'::regproc), 0),"
+                " coalesce(pg_stat_get_xact_function_calls('sodam_sla_conversation_changed'::regproc), 0)"
+            )
+        ).fetchone()
+        await conn.commit()
+    return kick, sla, rows[0][0]["conversation"]["status"]
+
+
+async def test_a_message_runs_the_status_triggers_only_when_it_reopens_the_conversation(make_workspace):
+    """Routing's kick and the SLA clock react to a status change; a message to an open
+    conversation changes none, so they do not run (migration 0047); a reopening one does."""
+    ws = await make_workspace()
+    (visitor,) = await _contacts(ws, 1)
+    first, _ = await _post(ws, visitor, "처음 문의", str(uuid.uuid4()))
+    assert await _status_trigger_calls(ws, visitor, "또 문의드려요") == (0, 0, "open")
+
+    async with session_scope() as session:
+        await session.execute(
+            update(Conversation).where(Conversation.id == first["conversation_id"]).values(status="snoozed")
+        )
+    kick, sla, status = await _status_trigger_calls(ws, visitor, "아직 답이 없어서요")
+    assert (kick, sla, status) == (1, 1, "open")
