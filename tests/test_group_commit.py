@@ -150,6 +150,27 @@ async def test_scoring_sentiment_never_holds_up_the_message_path(make_workspace)
         await scoring.commit()
 
 
+def _visitor_params(ws, contact_id: int, content: str) -> dict:
+    """The message statement's parameters for one customer message, as the widget sends it."""
+    from sodam.conversations import message_path
+    from sodam.conversations.models import MessageKind, SenderType
+
+    return message_path._post_params(
+        workspace_id=ws.workspace_id,
+        inbox_id=ws.inbox_id,
+        contact_id=contact_id,
+        conversation_id=None,
+        content=content,
+        sender_type=SenderType.contact,
+        sender_id=contact_id,
+        kind=MessageKind.text,
+        client_id=str(uuid.uuid4()),
+        payload=None,
+        language="ko",
+        max_chars=10_000,
+    )
+
+
 async def _listen():
     import psycopg
 
@@ -219,24 +240,10 @@ async def test_the_visitor_batch_sends_no_notification_from_its_own_transaction(
     """Run on a listening connection, the batch statement alone sends nothing (a session hears
     its own NOTIFYs after its commit); the follow-up the committer runs sends them."""
     from sodam.conversations import message_path
-    from sodam.conversations.models import MessageKind, SenderType
 
     ws = await make_workspace()
     (visitor,) = await _contacts(ws, 1)
-    params = message_path._post_params(
-        workspace_id=ws.workspace_id,
-        inbox_id=ws.inbox_id,
-        contact_id=visitor,
-        conversation_id=None,
-        content="알림은 커밋 뒤에",
-        sender_type=SenderType.contact,
-        sender_id=visitor,
-        kind=MessageKind.text,
-        client_id=str(uuid.uuid4()),
-        payload=None,
-        language="ko",
-        max_chars=10_000,
-    )
+    params = _visitor_params(ws, visitor, "알림은 커밋 뒤에")
     listener = await _listen()
     try:
         rows = await (await listener.execute(*message_path._post_messages_statement([params]))).fetchall()
@@ -374,23 +381,9 @@ async def _status_trigger_calls(ws, contact_id: int, content: str) -> tuple[int,
 
     from sodam.config import get_settings
     from sodam.conversations import message_path
-    from sodam.conversations.models import MessageKind, SenderType
     from sodam.db.session import libpq_url
 
-    params = message_path._post_params(
-        workspace_id=ws.workspace_id,
-        inbox_id=ws.inbox_id,
-        contact_id=contact_id,
-        conversation_id=None,
-        content=content,
-        sender_type=SenderType.contact,
-        sender_id=contact_id,
-        kind=MessageKind.text,
-        client_id=str(uuid.uuid4()),
-        payload=None,
-        language="ko",
-        max_chars=10_000,
-    )
+    params = _visitor_params(ws, contact_id, content)
     async with await psycopg.AsyncConnection.connect(libpq_url(get_settings().database_url)) as conn:
         await conn.execute("SET LOCAL track_functions = 'pl'")
         rows = await (await conn.execute(*message_path._post_messages_statement([params]))).fetchall()

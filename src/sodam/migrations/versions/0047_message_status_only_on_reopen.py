@@ -30,22 +30,19 @@ def _previous():
     return module
 
 
-_UPDATE = """    UPDATE conversations SET
-        last_seq = last_seq + 1,
-        updated_at = v_now,
-        last_message_at = CASE WHEN p_kind = 'note' THEN last_message_at ELSE v_now END,
-        last_message_preview = CASE WHEN p_kind = 'note' THEN last_message_preview
-                                    ELSE left(p_content, p_preview_chars) END,
-        status = CASE WHEN v_reopen THEN 'open'::conversation_status ELSE status END
-     WHERE id = v_conv.id
-     RETURNING * INTO v_conv;
-"""
-
 _SET = """        last_seq = last_seq + 1,
         updated_at = v_now,
         last_message_at = CASE WHEN p_kind = 'note' THEN last_message_at ELSE v_now END,
         last_message_preview = CASE WHEN p_kind = 'note' THEN last_message_preview
                                     ELSE left(p_content, p_preview_chars) END"""
+
+# 0043's statement, as it stands in the function.
+_UPDATE = f"""    UPDATE conversations SET
+{_SET},
+        status = CASE WHEN v_reopen THEN 'open'::conversation_status ELSE status END
+     WHERE id = v_conv.id
+     RETURNING * INTO v_conv;
+"""
 
 _UPDATES = f"""    IF v_reopen THEN
         UPDATE conversations SET
