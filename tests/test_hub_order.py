@@ -6,6 +6,7 @@ wait for it, so each conversation's messages still arrive in order."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from sodam.realtime.hub import Hub, Subscriber
 
@@ -66,8 +67,6 @@ async def test_a_failed_read_does_not_stop_its_conversations_later_messages():
 
 
 def _ids(subscriber: Subscriber) -> list[int]:
-    import json
-
     out = []
     while not subscriber.queue.empty():
         frame = subscriber.queue.get_nowait()

@@ -28,7 +28,6 @@ def test_after_the_warm_up_a_full_collection_has_almost_nothing_to_scan():
 
 _WORKER_PROBE = """
 import sys
-from sqlalchemy.orm import Mapper
 from sodam.jobs.warmup import warm_up_language_models
 import sodam.bot.tasks, sodam.routing.tasks  # what `sodam worker` registers
 lazy = ("sodam.routing.queue", "sodam.routing.models", "sodam.bot.replier")

@@ -133,16 +133,20 @@ def _light_frames(event: dict[str, Any], ws_topic: str, conv_topic: str) -> list
 LIGHT_EVENTS = frozenset({"typing", "read", "mention", "frame", "queue", "sla_breach", "escalation"})
 
 
+def _audience(event: dict[str, Any], topics: AbstractSet[str]) -> tuple[str, str, bool, bool]:
+    """The event's two topics, and whether this process's agents / the customer's tabs want it."""
+    ws_topic = workspace_topic(event["ws"])
+    conv_topic = visitor_topic(event["inbox"], event["contact"])
+    return ws_topic, conv_topic, ws_topic in topics, conv_topic in topics and not event.get("private")
+
+
 def resolve_at_once(
     event: dict[str, Any], topics: AbstractSet[str]
 ) -> list[tuple[str, dict[str, Any]]] | None:
     """The frames of an event that need no database read; None when they do."""
-    ws_topic = workspace_topic(event["ws"])
-    conv_topic = visitor_topic(event["inbox"], event["contact"])
+    ws_topic, conv_topic, wanted_ws, wanted_conv = _audience(event, topics)
     if event["t"] in LIGHT_EVENTS:
         return _light_frames(event, ws_topic, conv_topic)
-    wanted_ws = ws_topic in topics
-    wanted_conv = conv_topic in topics and not event.get("private")
     # Taken even when nobody here listens, so the process-local cache never fills up. The
     # committer fills it before it sends the NOTIFYs (db/group_commit.py): a message not in it
     # was written elsewhere (the job worker, an agent's request) and is read.
@@ -164,10 +168,7 @@ async def resolve(event: dict[str, Any], topics: AbstractSet[str]) -> list[tuple
     frames = resolve_at_once(event, topics)
     if frames is not None:
         return frames
-    ws_topic = workspace_topic(event["ws"])
-    conv_topic = visitor_topic(event["inbox"], event["contact"])
-    wanted_ws = ws_topic in topics
-    wanted_conv = conv_topic in topics and not event.get("private")
+    ws_topic, conv_topic, wanted_ws, wanted_conv = _audience(event, topics)
     frames = []
     async with session_scope() as session:
         if event["t"] == "message.created":
